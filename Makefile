@@ -1,0 +1,102 @@
+# cords — one Makefile for the library, the tools, the CUDA backend, tests and install.
+#   make                 tools in bin/
+#   make check           unit and command-line tests (ends with "N passed, N failed")
+#   make check SANITIZE=1  the same under AddressSanitizer + UBSan (build in build-san/)
+#   make install PREFIX=/usr/local DESTDIR=
+#   make deps            install the Debian packages the build and the tests need
+#   CUDA=0               never build the CUDA backend (default: built when nvcc is found)
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+SANITIZE ?=
+NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+CUDA ?= $(if $(NVCC),1,0)
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+
+# -march=native only if the compiler accepts it for this machine; MARCH= to override.
+MARCH ?= $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && echo -march=native)
+OPT ?= -O3
+
+PKGS := libzstd libarchive libjpeg libpng lapacke openblas
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ifeq ($(SANITIZE),1)
+BUILD := build-san
+BIN := build-san/bin
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT := -O1 -g
+else
+BUILD := build
+BIN := bin
+SANFLAGS :=
+endif
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+CFLAGS ?= $(OPT) $(MARCH) -g
+ALL_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -DCORDS_VERSION='"$(VERSION)"' \
+	$(WARN) -fopenmp -Ilib $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
+LDLIBS := -Wl,--as-needed $(PKG_LIBS) -ldnnl -lz -lm -fopenmp
+
+LIB_SRC := $(wildcard lib/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CMD_SRC := $(wildcard cmd/*.c)
+TOOLS := $(CMD_SRC:cmd/%.c=$(BIN)/cords-%)
+UNIT_SRC := $(wildcard test/unit/*.c)
+UNITS := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
+LIBA := $(BUILD)/libcords.a
+
+# The CUDA backend: kernels/*.cu when enabled, else kernels/absent.c, which
+# reports "built without CUDA". Either way the same symbols are defined.
+ifeq ($(CUDA),1)
+CU_SRC := $(wildcard kernels/*.cu)
+KERN_OBJ := $(CU_SRC:%.cu=$(BUILD)/%.o)
+NVFLAGS ?= -O3 -std=c++17 -arch=sm_90 -Xcompiler -Wall,-Werror -Ilib
+LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++
+else
+KERN_OBJ := $(if $(wildcard kernels/absent.c),$(BUILD)/kernels/absent.o)
+endif
+
+.PHONY: all check test install deps clean demo bench fuzz
+all: $(TOOLS)
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/kernels/%.o: kernels/%.cu $(wildcard lib/*.h kernels/*.h) Makefile
+	@mkdir -p $(@D)
+	$(NVCC) $(NVFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ) $(KERN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/cords-%: $(BUILD)/cmd/%.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+
+$(BUILD)/test/%: test/unit/%.c test/unit/t.h $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itest/unit -o $@ $< $(LIBA) $(LDLIBS)
+
+check test: $(TOOLS) $(UNITS)
+	@BIN=$(CURDIR)/$(BIN) BUILD=$(CURDIR)/$(BUILD) SANITIZE=$(SANITIZE) sh test/run.sh
+
+install: $(TOOLS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	for s in 1 5 7; do for f in man/man$$s/*.$$s; do [ -f "$$f" ] && \
+		install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/man/man$$s/; done; done; true
+
+deps:
+	sh scripts/deps.sh
+
+demo: $(TOOLS)
+	$(MAKE) -f pipelines/fashion-mnist.mk BIN=$(CURDIR)/$(BIN)
+
+clean:
+	rm -rf build build-san bin

@@ -1,0 +1,181 @@
+/* cords-cat: list, check, select and concatenate tensor streams. */
+#include "cli.h"
+#include "stream.h"
+
+#include <float.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+	"Usage: cords-cat [OPTION]... [FILE]...\n"
+	"Concatenate tensor streams (default: stdin) to stdout, or list or check them.\n"
+	"\n"
+	"  -l, --list          list records: name, dtype, shape, min, mean, max\n"
+	"  -n, --name NAME     keep only records called NAME (repeatable)\n"
+	"  -m, --meta          print the text (metadata) records\n"
+	"      --check         read every record, verify sizes and checksums\n"
+	"  -o, --output FILE   write to FILE (atomically) instead of stdout\n"
+	"  -q, --quiet         no messages but errors\n"
+	"  -h, --help          this help\n"
+	"  -V, --version       version\n"
+	"\n"
+	"FILE '-' is stdin. See cords-cat(1) and cords-stream(5).\n";
+
+enum { MODE_CAT, MODE_LIST, MODE_META, MODE_CHECK };
+
+static char **names;
+static int nnames;
+
+static int selected(const char *name)
+{
+	if (!nnames)
+		return 1;
+	for (int i = 0; i < nnames; i++)
+		if (!strcmp(names[i], name))
+			return 1;
+	return 0;
+}
+
+/* Streams the record's data through a bounded buffer: min/mean/max for
+ * numbers, the first line for text. */
+static void list_record(cords_reader *r, const cords_tensor *h, FILE *out)
+{
+	char shape[160];
+	cords_shape_str(h->ndim, h->shape, shape, sizeof shape);
+	fprintf(out, "%-28s %-5s %-22s", h->name, cords_dtype_name(h->dtype), shape);
+	size_t es = cords_dtype_size(h->dtype), chunk = (1u << 20) / es * es, done = 0;
+	cords_tensor buf = {.dtype = h->dtype, .ndim = 1};
+	buf.data = malloc(chunk ? chunk : 1);
+	if (!buf.data)
+		cli_die("out of memory");
+	double mn = DBL_MAX, mx = -DBL_MAX, sum = 0;
+	int64_t nan = 0;
+	char text[64] = "";
+	while (done < h->nbytes) {
+		size_t k = h->nbytes - done < chunk ? h->nbytes - done : chunk;
+		if (cords_read_data(r, buf.data, k))
+			cli_die_lib();
+		if (h->dtype == CORDS_TEXT && !done) {
+			size_t n = k < sizeof text - 1 ? k : sizeof text - 1;
+			memcpy(text, buf.data, n);
+			text[n] = 0;
+			for (char *p = text; *p; p++)
+				if (*p == '\n')
+					*p = ' ';
+		}
+		for (size_t i = 0; h->dtype != CORDS_TEXT && i < k / es; i++) {
+			double v = cords_get_f64(&buf, (int64_t)i);
+			if (v != v) {
+				nan++;
+				continue;
+			}
+			mn = v < mn ? v : mn;
+			mx = v > mx ? v : mx;
+			sum += v;
+		}
+		done += k;
+	}
+	free(buf.data);
+	int64_t n = (int64_t)(h->nbytes / es) - nan;
+	if (h->dtype == CORDS_TEXT)
+		fprintf(out, " %s%s", text, h->nbytes >= sizeof text ? "..." : "");
+	else if (n > 0)
+		fprintf(out, " %12.6g %12.6g %12.6g", mn, sum / (double)n, mx);
+	if (nan)
+		fprintf(out, "  (%lld NaN)", (long long)nan);
+	fputc('\n', out);
+}
+
+static void copy_record(cords_reader *r, const cords_tensor *h, cords_writer *w)
+{
+	static char buf[1 << 20];
+	if (cords_write_begin(w, h->name, h->dtype, h->ndim, h->shape))
+		cli_die_lib();
+	for (size_t done = 0; done < h->nbytes;) {
+		size_t k = h->nbytes - done < sizeof buf ? h->nbytes - done : sizeof buf;
+		if (cords_read_data(r, buf, k) || cords_write_data(w, buf, k))
+			cli_die_lib();
+		done += k;
+	}
+	if (cords_write_end(w))
+		cli_die_lib();
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"list", no_argument, 0, 'l'}, {"name", required_argument, 0, 'n'},
+		{"meta", no_argument, 0, 'm'}, {"check", no_argument, 0, 'C'},
+		CLI_COMMON_OPTS, {0, 0, 0, 0}};
+	int mode = MODE_CAT, c;
+	cli_init("cords-cat", help);
+	names = calloc((size_t)argc, sizeof *names);
+	while ((c = getopt_long(argc, argv, "ln:mhVqvo:", opts, NULL)) != -1) {
+		if (cli_common_option(c))
+			continue;
+		switch (c) {
+		case 'l': mode = MODE_LIST; break;
+		case 'm': mode = MODE_META; break;
+		case 'C': mode = MODE_CHECK; break;
+		case 'n': names[nnames++] = optarg; break;
+		}
+	}
+	char *stdin_only[] = {"-"};
+	char **files = optind < argc ? argv + optind : stdin_only;
+	int nfiles = optind < argc ? argc - optind : 1;
+
+	FILE *out = NULL;
+	cords_writer *w = NULL;
+	if (mode == MODE_CAT) {
+		out = cli_open_out(cli_output);
+		if (!(w = cords_writer_new(out, cli_out_name(cli_output), 0)))
+			cli_die_lib();
+	} else if (cli_output && !(out = fopen(cli_output, "w"))) {
+		cli_die("%s: cannot open", cli_output);
+	} else if (!out) {
+		out = stdout;
+	}
+
+	unsigned long long records = 0, bytes = 0;
+	for (int i = 0; i < nfiles; i++) {
+		FILE *f = cli_open_in(files[i]);
+		cords_reader *r = cords_reader_new(f, cli_in_name(files[i]));
+		cords_tensor h;
+		int rc;
+		if (!r)
+			cli_die_lib();
+		while ((rc = cords_read_header(r, &h)) > 0) {
+			records++;
+			bytes += h.nbytes;
+			if (!selected(h.name))
+				continue; /* the next read_header skips (and verifies) it */
+			if (mode == MODE_LIST)
+				list_record(r, &h, out);
+			else if (mode == MODE_CAT)
+				copy_record(r, &h, w);
+			else if (mode == MODE_META && h.dtype == CORDS_TEXT) {
+				char *t = malloc(h.nbytes + 1);
+				if (!t || cords_read_data(r, t, h.nbytes))
+					cli_die_lib();
+				fprintf(out, "# %s\n%.*s%s", h.name, (int)h.nbytes, t,
+					h.nbytes && t[h.nbytes - 1] != '\n' ? "\n" : "");
+				free(t);
+			}
+		}
+		if (rc < 0)
+			cli_die_lib();
+		cords_reader_free(r);
+		cli_close_in(f);
+	}
+	if (mode == MODE_CAT) {
+		if (cords_writer_close(w))
+			cli_die_lib();
+		cli_close_out(out);
+	} else if (fflush(out) || ferror(out)) {
+		cli_die("write error");
+	}
+	if (mode == MODE_CHECK)
+		cli_info("%llu records, %llu data bytes: ok", records, bytes);
+	free(names);
+	return 0;
+}

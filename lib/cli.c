@@ -1,0 +1,251 @@
+/* Shared command-line plumbing (cli.h). */
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int cli_verbose, cli_quiet;
+const char *cli_output;
+static const char *prog = "cords", *help_text = "";
+
+#define MAX_OUT 16
+static struct {
+	FILE *f;
+	char *tmp, *final;
+} outs[MAX_OUT];
+static volatile sig_atomic_t progress_shown;
+
+static void remove_temps(void)
+{
+	for (int i = 0; i < MAX_OUT; i++)
+		if (outs[i].tmp)
+			unlink(outs[i].tmp);
+}
+
+static void on_signal(int sig)
+{
+	remove_temps(); /* unlink is async-signal-safe */
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void cli_init(const char *p, const char *help)
+{
+	prog = p;
+	help_text = help;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	signal(SIGPIPE, on_signal);
+}
+
+static void vmsg(const char *fmt, va_list ap)
+{
+	if (progress_shown)
+		cli_progress_end();
+	fprintf(stderr, "%s: ", prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+noreturn void cli_die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	remove_temps();
+	exit(1);
+}
+
+noreturn void cli_die_lib(void)
+{
+	cli_die("%s", cords_errmsg());
+}
+
+noreturn void cli_usage(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+	remove_temps();
+	exit(2);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+void cli_info(const char *fmt, ...)
+{
+	va_list ap;
+	if (cli_quiet)
+		return;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+int cli_common_option(int c)
+{
+	switch (c) {
+	case 'h':
+		fputs(help_text, stdout);
+		if (fflush(stdout) || ferror(stdout))
+			exit(1);
+		exit(0);
+	case 'V':
+		printf("%s %s\n", prog, CORDS_VERSION);
+		exit(fflush(stdout) ? 1 : 0);
+	case 'q': cli_quiet = 1; return 1;
+	case 'v': cli_verbose++; return 1;
+	case 'o': cli_output = optarg; return 1;
+	case '?': cli_usage("invalid usage");
+	case ':': cli_usage("option needs an argument");
+	}
+	return 0;
+}
+
+long long cli_int(const char *s, const char *what, long long lo, long long hi)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		cli_usage("%s: '%s' is not a whole number in %lld..%lld", what, s, lo, hi);
+	return v;
+}
+
+double cli_double(const char *s, const char *what, double lo, double hi)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
+		cli_usage("%s: '%s' is not a number in %g..%g", what, s, lo, hi);
+	return v;
+}
+
+static int is_std(const char *path) { return !path || !strcmp(path, "-"); }
+
+const char *cli_in_name(const char *path) { return is_std(path) ? "<stdin>" : path; }
+const char *cli_out_name(const char *path) { return is_std(path) ? "<stdout>" : path; }
+
+FILE *cli_open_in(const char *path)
+{
+	if (is_std(path))
+		return stdin;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		cli_die("%s: %s", path, strerror(errno));
+	return f;
+}
+
+void cli_close_in(FILE *f)
+{
+	if (f && f != stdin)
+		fclose(f);
+}
+
+FILE *cli_open_out(const char *path)
+{
+	if (is_std(path)) {
+		if (isatty(STDOUT_FILENO))
+			cli_usage("refusing to write a binary stream to a terminal (use -o FILE or a pipe)");
+		return stdout;
+	}
+	int slot = 0;
+	while (slot < MAX_OUT && outs[slot].tmp)
+		slot++;
+	if (slot == MAX_OUT)
+		cli_die("too many open outputs");
+	size_t n = strlen(path) + 16;
+	char *tmp = malloc(n);
+	if (!tmp)
+		cli_die("out of memory");
+	snprintf(tmp, n, "%s.tmp.XXXXXX", path);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		free(tmp);
+		cli_die("%s: %s", path, strerror(errno));
+	}
+	FILE *f = fdopen(fd, "wb");
+	if (!f)
+		cli_die("%s: %s", path, strerror(errno));
+	outs[slot].f = f;
+	outs[slot].tmp = tmp;
+	outs[slot].final = strdup(path);
+	return f;
+}
+
+void cli_close_out(FILE *f)
+{
+	if (f == stdout) {
+		if (fflush(stdout) || ferror(stdout))
+			cli_die("<stdout>: %s", errno ? strerror(errno) : "write error");
+		return;
+	}
+	for (int i = 0; i < MAX_OUT; i++) {
+		if (outs[i].f != f)
+			continue;
+		/* fsync before rename: after a crash the name points at whole data. */
+		if (fflush(f) || ferror(f) || fsync(fileno(f)))
+			cli_die("%s: %s", outs[i].final, strerror(errno));
+		if (fclose(f))
+			cli_die("%s: %s", outs[i].final, strerror(errno));
+		outs[i].f = NULL;
+		if (rename(outs[i].tmp, outs[i].final))
+			cli_die("%s: %s", outs[i].final, strerror(errno));
+		free(outs[i].tmp);
+		free(outs[i].final);
+		outs[i].tmp = outs[i].final = NULL;
+		return;
+	}
+	cli_die("internal error: closing an output that was not opened");
+}
+
+double cli_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void cli_progress(const char *fmt, ...)
+{
+	static double last;
+	static int tty = -1;
+	if (tty < 0)
+		tty = isatty(STDERR_FILENO);
+	double now = cli_now();
+	if (!tty || cli_quiet || now - last < 0.25)
+		return;
+	last = now;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "\r%s: ", prog);
+	vfprintf(stderr, fmt, ap);
+	fputs("\033[K", stderr);
+	va_end(ap);
+	progress_shown = 1;
+}
+
+void cli_progress_end(void)
+{
+	if (progress_shown)
+		fputs("\r\033[K", stderr);
+	progress_shown = 0;
+}

@@ -1,0 +1,57 @@
+/* What every tool shares: program name, --help/--version/-q/-v, messages and
+ * exit codes (1 for failures, 2 for usage), checked number parsing, atomic
+ * outputs (a temporary file renamed into place on success, removed on any
+ * failure or signal) and a rate-limited progress line on a terminal. This is
+ * the one part of lib/ that prints and exits: it serves only cmd/. */
+#ifndef CORDS_CLI_H
+#define CORDS_CLI_H
+
+#include "err.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdnoreturn.h>
+
+#ifndef CORDS_VERSION
+#define CORDS_VERSION "0.0.0"
+#endif
+
+/* Long options every tool accepts; put CLI_COMMON_OPTS at the end of a
+ * tool's option array (before the zero entry) and "hVqvo:" in its short list. */
+#define CLI_COMMON_OPTS                                                        \
+	{"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'},       \
+	{"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},      \
+	{"output", required_argument, 0, 'o'}
+
+extern int cli_verbose, cli_quiet;
+extern const char *cli_output; /* -o argument, NULL = stdout */
+
+void cli_init(const char *prog, const char *help);
+/* Handles h, V, q, v, o and '?' (usage error); returns 0 for other options. */
+int cli_common_option(int c);
+noreturn void cli_die(const char *fmt, ...) CORDS_PRINTF(1, 2);
+/* Die with the library's last error message. */
+noreturn void cli_die_lib(void);
+noreturn void cli_usage(const char *fmt, ...) CORDS_PRINTF(1, 2);
+void cli_warn(const char *fmt, ...) CORDS_PRINTF(1, 2);
+void cli_info(const char *fmt, ...) CORDS_PRINTF(1, 2); /* unless -q */
+
+long long cli_int(const char *s, const char *what, long long lo, long long hi);
+double cli_double(const char *s, const char *what, double lo, double hi);
+
+/* Input: "-" or NULL is stdin. Dies on failure. name() gives the name for messages. */
+FILE *cli_open_in(const char *path);
+const char *cli_in_name(const char *path);
+/* Output: "-" or NULL is stdout (refused if it is a terminal, since streams
+ * are binary); a path gets a temporary sibling, renamed by cli_close_out. */
+FILE *cli_open_out(const char *path);
+const char *cli_out_name(const char *path);
+void cli_close_out(FILE *f); /* flush, fsync, rename; dies on failure */
+void cli_close_in(FILE *f);
+
+/* Progress on stderr, only on a terminal and at most a few times a second. */
+void cli_progress(const char *fmt, ...) CORDS_PRINTF(1, 2);
+void cli_progress_end(void);
+double cli_now(void); /* monotonic seconds */
+
+#endif

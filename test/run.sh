@@ -1,0 +1,46 @@
+#!/bin/sh
+# Runs every unit test binary and every command-line test script, counts the
+# PASS:/FAIL: lines they print and ends with "N passed, N failed".
+# A binary or script that exits non-zero without printing a FAIL counts as one
+# failure, so crashes are never silent. TESTS=pattern runs a subset.
+: "${BIN:?}" "${BUILD:?}"
+export BIN BUILD
+top=$(cd "$(dirname "$0")/.." && pwd)
+export TOP="$top" TESTDATA="$top/testdata"
+export PATH="$BIN:$PATH"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+pass=0 fail=0
+run_one() { # name, command...
+	name=$1; shift
+	out="$log/out"
+	"$@" >"$out" 2>"$log/err"
+	rc=$?
+	p=$(grep -c '^PASS: ' "$out")
+	f=$(grep -c '^FAIL: ' "$out")
+	grep '^FAIL: ' "$out"
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "FAIL: $name exited with status $rc"
+		tail -n 20 "$log/err" | sed 's/^/    /'
+		f=1
+	elif [ "$f" -ne 0 ]; then
+		tail -n 20 "$log/err" | sed 's/^/    /'
+	fi
+	[ -n "$VERBOSE" ] && cat "$out"
+	pass=$((pass + p)); fail=$((fail + f))
+	printf '%-40s %4d passed, %d failed\n' "$name" "$p" "$f" >&2
+}
+for t in "$BUILD"/test/*; do
+	[ -x "$t" ] || continue
+	case "$t" in *${TESTS:-}*) ;; *) continue ;; esac
+	run_one "unit/$(basename "$t")" "$t"
+done
+for t in "$top"/test/cli/*.sh; do
+	case "$t" in */lib.sh) continue ;; esac
+	case "$t" in *${TESTS:-}*) ;; *) continue ;; esac
+	run_one "cli/$(basename "$t")" sh "$t"
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
