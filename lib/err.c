@@ -24,7 +24,12 @@ int cords_err_prefix(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(pre, sizeof pre, fmt, ap);
 	va_end(ap);
-	snprintf(errbuf, sizeof errbuf, "%s%s", pre, old);
+	/* Truncation is acceptable here: a long message keeps its start. */
+	size_t n = strnlen(pre, sizeof errbuf - 1);
+	memcpy(errbuf, pre, n);
+	size_t m = strnlen(old, sizeof errbuf - 1 - n);
+	memcpy(errbuf + n, old, m);
+	errbuf[n + m] = 0;
 	return -1;
 }
 
