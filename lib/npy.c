@@ -231,8 +231,9 @@ int cords_npy_parse(const void *buf, size_t n, const char *name, cords_tensor **
 	if (!x)
 		return -1;
 	if (x->nbytes != n - at) {
+		size_t want = x->nbytes;
 		cords_tensor_free(x);
-		return cords_err(".npy data is %zu bytes, the header says %zu", n - at, x->nbytes);
+		return cords_err(".npy data is %zu bytes, the header says %zu", n - at, want);
 	}
 	if (x->nbytes)
 		memcpy(x->data, p + at, x->nbytes);

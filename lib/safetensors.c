@@ -243,9 +243,12 @@ static int entry(js *j, const char *name, cords_tensor **out, span *sp)
 		s[i] = (int64_t)shape[i];
 	if (!rc && !(*out = cords_tensor_new(name, t, ndim, s)))
 		rc = -1;
-	if (!rc && (off[1] < off[0] || off[1] - off[0] != (*out)->nbytes))
+	if (!rc && (off[1] < off[0] || off[1] - off[0] != (*out)->nbytes)) {
 		rc = cords_err("data_offsets [%llu, %llu] do not hold %zu bytes", (unsigned long long)off[0],
 			       (unsigned long long)off[1], (*out)->nbytes);
+		cords_tensor_free(*out);
+		*out = NULL;
+	}
 	sp->begin = off[0];
 	sp->end = off[1];
 	return rc ? cords_err_prefix("tensor %s: ", name) : 0;
@@ -307,9 +310,10 @@ static int header(js *j, const unsigned char *data, uint64_t size, cords_tensor_
 		char *name = NULL;
 		if ((n || seen_meta) && (rc = need(j, ',')))
 			break;
-		if ((rc = string(j, &name)) || (rc = need(j, ':')))
+		if ((rc = string(j, &name)))
 			break;
-		if (!strcmp(name, "__metadata__")) {
+		if ((rc = need(j, ':'))) { /* name is freed below */
+		} else if (!strcmp(name, "__metadata__")) {
 			rc = seen_meta++ ? cords_err("__metadata__ appears twice") : metadata(j, meta);
 		} else if (strlen(name) > CORDS_NAME_MAX || cords_list_find(out, name)) {
 			rc = cords_err("tensor name '%.64s' is repeated or too long", name);
