@@ -4,6 +4,7 @@
 #include "pickle.h"
 #include "err.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,10 +76,15 @@ typedef struct {
 #define MAX_MARKS 4096
 #define MAX_STACK (1u << 24)
 
-static int fail(vm *m, const char *fmt, const char *what)
+static int fail(vm *m, const char *fmt, ...) CORDS_PRINTF(2, 3);
+static int fail(vm *m, const char *fmt, ...)
 {
-	cords_err(fmt, what);
-	return cords_err_prefix("pickle: at byte %zu: ", m->op_pos);
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return cords_err("pickle: at byte %zu: %s", m->op_pos, msg);
 }
 
 static cords_pkl *node(vm *m, cords_pkl_type t)
@@ -97,11 +103,11 @@ static int push(vm *m, cords_pkl *x)
 		return -1;
 	if (m->sp == m->scap) {
 		if (m->scap >= MAX_STACK)
-			return fail(m, "%s", "stack too deep");
+			return fail(m, "stack too deep");
 		size_t cap = m->scap ? 2 * m->scap : 64;
 		cords_pkl **s = realloc(m->stack, cap * sizeof *s);
 		if (!s)
-			return fail(m, "%s", "out of memory");
+			return fail(m, "out of memory");
 		m->stack = s;
 		m->scap = cap;
 	}
@@ -113,7 +119,7 @@ static cords_pkl *pop(vm *m)
 {
 	size_t floor = m->nmarks ? m->marks[m->nmarks - 1] : 0;
 	if (m->sp <= floor) {
-		fail(m, "%s", "stack underflow");
+		fail(m, "stack underflow");
 		return NULL;
 	}
 	return m->stack[--m->sp];
@@ -123,7 +129,7 @@ static cords_pkl *top(vm *m)
 {
 	size_t floor = m->nmarks ? m->marks[m->nmarks - 1] : 0;
 	if (m->sp <= floor) {
-		fail(m, "%s", "stack underflow");
+		fail(m, "stack underflow");
 		return NULL;
 	}
 	return m->stack[m->sp - 1];
@@ -132,7 +138,7 @@ static cords_pkl *top(vm *m)
 static const unsigned char *take(vm *m, uint64_t k)
 {
 	if (k > m->n - m->pos) {
-		fail(m, "%s", "truncated (a length runs past the end of the data)");
+		fail(m, "truncated (a length runs past the end of the data)");
 		return NULL;
 	}
 	const unsigned char *q = m->p + m->pos;
@@ -157,7 +163,7 @@ static const char *read_line(vm *m, size_t *len)
 	const unsigned char *q = m->p + m->pos;
 	const unsigned char *e = memchr(q, '\n', m->n - m->pos);
 	if (!e) {
-		fail(m, "%s", "truncated text line");
+		fail(m, "truncated text line");
 		return NULL;
 	}
 	*len = (size_t)(e - q);
@@ -171,7 +177,7 @@ static int adopt(vm *m, cords_pkl *parent, const cords_pkl *child)
 	if (child->depth + 1 > parent->depth)
 		parent->depth = child->depth + 1;
 	if (parent->depth > CORDS_PKL_MAX_DEPTH)
-		return fail(m, "nesting deeper than %s levels", "100");
+		return fail(m, "nesting deeper than %d levels", CORDS_PKL_MAX_DEPTH);
 	return 0;
 }
 
@@ -195,7 +201,7 @@ static int append_item(vm *m, cords_pkl *c, cords_pkl *x)
 static int pop_mark(vm *m, cords_pkl ***items, size_t *k)
 {
 	if (!m->nmarks)
-		return fail(m, "%s", "no MARK on the stack");
+		return fail(m, "no MARK on the stack");
 	size_t at = m->marks[--m->nmarks];
 	*items = m->stack + at;
 	*k = m->sp - at;
@@ -228,7 +234,7 @@ static int op_mark_seq(vm *m, cords_pkl_type t)
 	if (pop_mark(m, &items, &k))
 		return -1;
 	if (t == CORDS_PKL_DICT && k % 2)
-		return fail(m, "%s", "DICT with an odd number of items");
+		return fail(m, "DICT with an odd number of items");
 	cords_pkl *x = make_seq(m, t, items, k);
 	if (x && t == CORDS_PKL_DICT)
 		x->n /= 2, x->cap /= 2; /* items hold key, value pairs */
@@ -253,7 +259,7 @@ static int op_setitems(vm *m)
 	if (pop_mark(m, &items, &k))
 		return -1;
 	if (k % 2)
-		return fail(m, "%s", "SETITEMS with an odd number of items");
+		return fail(m, "SETITEMS with an odd number of items");
 	cords_pkl *d = top(m);
 	if (!d)
 		return -1;
@@ -332,8 +338,7 @@ static int push_global(vm *m, const char *mod, size_t ml, const char *name, size
 	for (char *c = what; *c; c++)
 		if ((unsigned char)*c < 32 || (unsigned char)*c > 126)
 			*c = '?';
-	return fail(m, "global %s is not allowed (only the names a state_dict or a NumPy array uses)",
-		    what);
+	return fail(m, "global %s is not allowed (only the names a state_dict or a NumPy array uses)", what);
 }
 
 static int op_global(vm *m)
@@ -349,7 +354,7 @@ static int op_stack_global(vm *m)
 	if (!mod)
 		return -1;
 	if (mod->type != CORDS_PKL_STR || name->type != CORDS_PKL_STR)
-		return fail(m, "%s", "STACK_GLOBAL needs two strings");
+		return fail(m, "STACK_GLOBAL needs two strings");
 	return push_global(m, mod->s, mod->len, name->s, name->len);
 }
 
@@ -359,7 +364,7 @@ static cords_pkl *latin1_bytes(vm *m, const cords_pkl *args)
 	const cords_pkl *t = cords_pkl_item(args, 0), *enc = cords_pkl_item(args, 1);
 	if (!t || t->type != CORDS_PKL_STR || args->n != 2 ||
 	    !(cords_pkl_str_eq(enc, "latin1") || cords_pkl_str_eq(enc, "latin-1"))) {
-		fail(m, "%s", "_codecs.encode with arguments other than (str, 'latin1')");
+		fail(m, "_codecs.encode with arguments other than (str, 'latin1')");
 		return NULL;
 	}
 	cords_pkl *x = node(m, CORDS_PKL_BYTES);
@@ -375,7 +380,7 @@ static cords_pkl *latin1_bytes(vm *m, const cords_pkl *args)
 			out[k++] = (char)(((s[i] & 3) << 6) | (s[i + 1] & 0x3f));
 			i++;
 		} else {
-			fail(m, "%s", "_codecs.encode: text is not latin-1");
+			fail(m, "_codecs.encode: text is not latin-1");
 			return NULL;
 		}
 	}
@@ -396,13 +401,13 @@ static int op_call(vm *m)
 	if (args->type != CORDS_PKL_TUPLE)
 		return fail(m, "call with %s arguments (expected a tuple)", cords_pkl_type_name(args->type));
 	if (f->global == CORDS_G_STORAGE || f->global == CORDS_G_NP_NDARRAY)
-		return fail(m, "%s may not be called", f->global == CORDS_G_STORAGE ? "a torch storage class"
-										    : "numpy.ndarray");
+		return fail(m, "%s may not be called",
+			    f->global == CORDS_G_STORAGE ? "a torch storage class" : "numpy.ndarray");
 	if (f->global == CORDS_G_CODECS_ENCODE)
 		return push(m, latin1_bytes(m, args));
 	if (f->global == CORDS_G_ORDERED_DICT) {
 		if (args->n)
-			return fail(m, "%s", "OrderedDict called with arguments");
+			return fail(m, "OrderedDict called with arguments");
 		return push(m, node(m, CORDS_PKL_DICT));
 	}
 	cords_pkl *x = node(m, CORDS_PKL_CALL);
@@ -448,7 +453,7 @@ static int op_long(vm *m, int lenbytes)
 	if (!q)
 		return -1;
 	if (k > 8)
-		return fail(m, "%s", "integer too large for 64 bits");
+		return fail(m, "integer too large for 64 bits");
 	for (size_t i = k; i-- > 0;)
 		v = v << 8 | q[i];
 	if (k && k < 8 && (q[k - 1] & 0x80))
@@ -481,12 +486,12 @@ static int op_text_int(vm *m)
 		return push_int(m, s[1] == '1', CORDS_PKL_BOOL);
 	char buf[32], *end;
 	if (n == 0 || n >= sizeof buf)
-		return fail(m, "%s", "bad INT");
+		return fail(m, "bad INT");
 	memcpy(buf, s, n);
 	buf[n] = 0;
 	long long v = strtoll(buf, &end, 10);
 	if (*end)
-		return fail(m, "%s", "bad INT");
+		return fail(m, "bad INT");
 	return push_int(m, v, CORDS_PKL_INT);
 }
 
@@ -513,12 +518,12 @@ static int memo_put(vm *m, uint64_t idx)
 	if (!x)
 		return -1;
 	if (idx > m->n) /* sequential writers never exceed the op count */
-		return fail(m, "%s", "memo index out of range");
+		return fail(m, "memo index out of range");
 	if (idx >= m->nmemo) {
 		size_t k = (size_t)idx + 1 > 2 * m->nmemo ? (size_t)idx + 1 : 2 * m->nmemo;
 		cords_pkl **p = realloc(m->memo, k * sizeof *p);
 		if (!p)
-			return fail(m, "%s", "out of memory");
+			return fail(m, "out of memory");
 		memset(p + m->nmemo, 0, (k - m->nmemo) * sizeof *p);
 		m->memo = p;
 		m->nmemo = k;
@@ -531,7 +536,7 @@ static int memo_put(vm *m, uint64_t idx)
 static int memo_get(vm *m, uint64_t idx)
 {
 	if (idx >= m->nmemo || !m->memo[idx])
-		return fail(m, "%s", "memo entry not defined");
+		return fail(m, "memo entry not defined");
 	return push(m, m->memo[idx]);
 }
 
@@ -544,12 +549,12 @@ static int with_uint(vm *m, int bytes, int (*f)(vm *, uint64_t))
 static int op_mark(vm *m)
 {
 	if (m->nmarks == MAX_MARKS)
-		return fail(m, "%s", "too many nested MARKs");
+		return fail(m, "too many nested MARKs");
 	if (m->nmarks == m->mcap) {
 		size_t cap = m->mcap ? 2 * m->mcap : 16;
 		size_t *p = realloc(m->marks, cap * sizeof *p);
 		if (!p)
-			return fail(m, "%s", "out of memory");
+			return fail(m, "out of memory");
 		m->marks = p;
 		m->mcap = cap;
 	}
@@ -572,7 +577,7 @@ static int op_proto(vm *m)
 	if (read_uint(m, 1, &v))
 		return -1;
 	if (v < 2 || v > 5)
-		return fail(m, "protocol %s (2 to 5 are read)", v == 0 ? "0" : v == 1 ? "1" : "> 5");
+		return fail(m, "protocol %u (2 to 5 are read)", (unsigned)v);
 	m->proto = (int)v;
 	return 0;
 }
@@ -583,7 +588,7 @@ static int op_frame(vm *m)
 	if (read_uint(m, 8, &v))
 		return -1;
 	if (v > m->n - m->pos)
-		return fail(m, "%s", "FRAME runs past the end of the data");
+		return fail(m, "FRAME runs past the end of the data");
 	return 0;
 }
 
@@ -610,7 +615,7 @@ static int step(vm *m, cords_pkl **result)
 {
 	m->op_pos = m->pos;
 	if (m->pos >= m->n)
-		return fail(m, "%s", "truncated (no STOP opcode)");
+		return fail(m, "truncated (no STOP opcode)");
 	unsigned op = m->p[m->pos++];
 	switch (op) {
 	case 0x80: return op_proto(m);
@@ -681,10 +686,9 @@ static int step(vm *m, cords_pkl **result)
 	case 'h': return with_uint(m, 1, memo_get);
 	case 'j': return with_uint(m, 4, memo_get);
 	}
-	char what[64];
-	snprintf(what, sizeof what, "0x%02x%s%c%s", op, op >= 32 && op < 127 ? " ('" : "",
-		 op >= 32 && op < 127 ? (char)op : ' ', op >= 32 && op < 127 ? "')" : "");
-	return fail(m, "unsupported opcode %s", what);
+	if (op >= 32 && op < 127)
+		return fail(m, "unsupported opcode 0x%02x ('%c')", op, (char)op);
+	return fail(m, "unsupported opcode 0x%02x", op);
 }
 
 cords_pkl_doc *cords_unpickle(const void *buf, size_t n)

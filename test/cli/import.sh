@@ -79,6 +79,13 @@ assert type(b) is collections.OrderedDict and list(a) == list(b)
 for k in a:
     assert a[k].dtype == b[k].dtype and a[k].shape == b[k].shape
     assert a[k].contiguous().view(torch.int32).equal(b[k].view(torch.int32)), k"
+check "exported .pth: every record 64-byte aligned, CRCs right" $PY -c "
+import struct, zipfile
+f = open('$T/out.pth', 'rb').read(); z = zipfile.ZipFile('$T/out.pth')
+assert z.testzip() is None and z.namelist()[0] == 'archive/data.pkl' and 'archive/version' in z.namelist()
+for i in z.infolist():
+    nl, xl = struct.unpack('<HH', f[i.header_offset + 26:i.header_offset + 30])
+    assert (i.header_offset + 30 + nl + xl) % 64 == 0, i.filename"
 check "exported .pth loads into a state_dict" $PY -c "
 import torch
 sd = torch.load('$T/out.pth', weights_only=True)
@@ -103,8 +110,9 @@ expect_exit 2 "export needs a format" cords-export "$T/r2.pth.tzst"
 
 # --- cords-cat and NumPy ------------------------------------------------------
 cords-cat --npz "$T/two.npz" "$T/r2.pth.tzst" "$T/r2.pth.tzst"
-check "numpy.load reads cords-cat --npz; repeated names numbered" $PY -c "
-import numpy as np
+check "numpy.load reads cords-cat --npz; repeated names numbered; CRCs right" $PY -c "
+import numpy as np, zipfile
+assert zipfile.ZipFile('$T/two.npz').testzip() is None
 z = np.load('$T/two.npz')
 assert len(z.files) == 36 and 'meta.1' in z.files and 'out_fc.bias.1' in z.files
 assert np.array_equal(z['out_fc.bias'], z['out_fc.bias.1'])
