@@ -264,7 +264,7 @@ int main(void)
 		cords_adamw o = cords_adamw_defaults();
 		o.lr = 1e-2;
 		for (int k = 0; k < 3; k++) {
-			char n[16];
+			char n[32];
 			cords_adamw_step_cpu(&o, k + 1, p, gs[k], m, v, 37);
 			snprintf(n, sizeof n, "adamw%d", k);
 			double e = max_rel(p, need(&l, n)->data, 37);
@@ -275,7 +275,7 @@ int main(void)
 		float p[37], buf[37];
 		memcpy(p, p0, sizeof p);
 		for (int k = 0; k < 3; k++) {
-			char n[16];
+			char n[32];
 			cords_sgd o = {cords_warmup_lr(0.1, k, 100, 1.0 / 3), 0.9, 1e-4};
 			cords_sgd_step_cpu(&o, k == 0, p, gs[k], buf, 37);
 			snprintf(n, sizeof n, "sgd%d", k);
