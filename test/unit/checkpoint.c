@@ -1,5 +1,6 @@
 /* Checkpoints: atomic saves that read back equal and leave the old file
  * whole when a save fails; generator state round trip; the stop flag. */
+#include "arch.h"
 #include "checkpoint.h"
 #include "err.h"
 #include "stream.h"
@@ -15,7 +16,7 @@ int main(void)
 		return 1;
 	snprintf(path, sizeof path, "%s/state.tzst", dir);
 	int64_t shape[2] = {2, 3};
-	cords_tensor *a = cords_tensor_new("w", CORDS_F32, 2, shape), *m = cords_tensor_new("meta", CORDS_TEXT, 1, shape);
+	cords_tensor *a = cords_tensor_new("w", CORDS_F32, 2, shape), *m = cords_meta_new();
 	for (int i = 0; i < 6; i++)
 		((float *)a->data)[i] = (float)i / 7;
 	cords_meta_set(m, "step", "12");
