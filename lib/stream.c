@@ -536,7 +536,7 @@ char *cords_meta_get(const cords_tensor *meta, const char *key)
 int cords_meta_set(cords_tensor *meta, const char *key, const char *value)
 {
 	const char *p = meta->data, *end = p ? p + meta->nbytes : NULL;
-	size_t kl = strlen(key), vl = strlen(value), cap = meta->nbytes + kl + vl + 3, n = 0;
+	size_t kl = strlen(key), vl = strlen(value), cap = meta->nbytes + kl + vl + 4, n = 0; /* + "=", two newlines, NUL */
 	if (strchr(key, '=') || strchr(key, '\n') || strchr(value, '\n'))
 		return cords_err("metadata key or value with '=' or newline: %s", key);
 	char *d = malloc(cap);
