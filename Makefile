@@ -67,7 +67,7 @@ LIBA := $(BUILD)/libcords.a
 # reports "built without CUDA". Either way the same symbols are defined.
 ifeq ($(CUDA),1)
 CU_SRC := $(wildcard kernels/*.cu)
-KERN_OBJ := $(CU_SRC:%.cu=$(BUILD)/%.o)
+KERN_OBJ := $(if $(CU_SRC),$(CU_SRC:%.cu=$(BUILD)/%.o),$(BUILD)/kernels/absent.o)
 NVFLAGS ?= -O3 -std=c++17 -arch=sm_90 -Xcompiler -Wall,-Werror -Ilib
 LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++
 else
