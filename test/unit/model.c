@@ -78,7 +78,7 @@ typedef struct {
 static int on_step(void *ctx, int t, const cords_state *s)
 {
 	stepcheck *c = ctx;
-	char name[8];
+	char name[16];
 	for (int i = 0; i < s->depth; i++) {
 		snprintf(name, sizeof name, "r%d", i);
 		const cords_tensor *r = cords_list_find(&c->f->c, name);
@@ -136,7 +136,7 @@ static double fast_logits(fixture *f, const char *cache, int *from_cache)
 	cords_buf *lg = cords_model_alloc_logits(m, f->batch);
 	m->be->upload(m->be, x, cords_list_find(&f->c, "x")->data);
 	double e = 1e30;
-	if (!cords_spont(m, &f->d, cache, s1, from_cache) && !cords_state_copy(m, s, s1) &&
+	if (!cords_spont(m, &f->d, cache, s1, from_cache, NULL, NULL) && !cords_state_copy(m, s, s1) &&
 	    !cords_model_drive(m, w, x, p) &&
 	    !cords_model_run(m, &f->d, w, p, &s, &tmp, f->d.stim_steps, 0, NULL, NULL) &&
 	    !cords_model_readout(m, w, s, lg))
