@@ -29,7 +29,8 @@ struct cords_infer {
 	int batch;          /* buffers below are for this batch size */
 	cords_state *st, *tmp;
 	cords_work *w;
-	cords_buf *x, *p, *lg;
+	cords_buf *x, *lg;
+	cords_drive d;
 	float *host;        /* download scratch: batch * max per floats */
 	int64_t host_n;
 	int from_cache;
@@ -162,11 +163,11 @@ static void free_batch(cords_infer *inf)
 	cords_state_free(m, inf->tmp);
 	cords_work_free(m, inf->w);
 	m->be->free(m->be, inf->x);
-	m->be->free(m->be, inf->p);
 	m->be->free(m->be, inf->lg);
+	cords_drive_free(m, &inf->d);
 	inf->st = inf->tmp = NULL;
 	inf->w = NULL;
-	inf->x = inf->p = inf->lg = NULL;
+	inf->x = inf->lg = NULL;
 	inf->batch = 0;
 }
 
@@ -194,7 +195,7 @@ static int alloc_batch(cords_infer *inf, int batch)
 	free_batch(inf);
 	if (!(inf->st = cords_state_new(m, batch)) || !(inf->tmp = cords_state_new(m, batch)) ||
 	    !(inf->w = cords_work_new(m, batch)) || !(inf->x = cords_model_alloc_input(m, batch)) ||
-	    !(inf->p = cords_model_alloc_drive(m, batch)) || !(inf->lg = cords_model_alloc_logits(m, batch)) ||
+	    cords_drive_alloc(m, batch, &inf->d) || !(inf->lg = cords_model_alloc_logits(m, batch)) ||
 	    ensure_host(inf, batch)) {
 		free_batch(inf);
 		return -1;
@@ -214,9 +215,9 @@ int cords_infer_batch(cords_infer *inf, const float *x, int batch, float *logits
 	}
 	rec_ctx c = {inf, inf->w, inf->lg, batch, 0};
 	const cords_dynamics *d = &inf->o.dyn;
-	if (m->be->upload(m->be, inf->x, x) || cords_model_drive(m, inf->w, inf->x, inf->p) ||
+	if (m->be->upload(m->be, inf->x, x) || cords_model_drive(m, inf->w, inf->x, &inf->d) ||
 	    cords_state_copy(m, inf->st, inf->s1) ||
-	    cords_model_run(m, d, inf->w, inf->p, &inf->st, &inf->tmp, d->stim_steps, d->spont_steps,
+	    cords_model_run(m, d, inf->w, &inf->d, &inf->st, &inf->tmp, d->stim_steps, d->spont_steps,
 			    inf->ns ? on_step : NULL, &c) ||
 	    cords_model_readout(m, inf->w, inf->st, inf->lg))
 		return -1;
