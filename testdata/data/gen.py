@@ -80,6 +80,44 @@ def dist_fixture(n=20000):
     open(os.path.join(HERE, 'dist.txt'), 'w').write(out)
 
 
+def add_member(tar, name, data):
+    import io, tarfile
+    ti = tarfile.TarInfo(name)
+    ti.size, ti.mtime = len(data), 0
+    tar.addfile(ti, io.BytesIO(data))
+
+
+def cifar_fixtures():
+    """cifar-10-binary.tar.gz (5 + 3 x 4 records, members deliberately out of
+    order, names last) and cifar-100-binary.tar.gz (6 train, 3 test records)."""
+    import tarfile
+    rng = np.random.RandomState(10)
+    names10 = b'airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n'
+    batches = {}
+    for b in range(1, 6):
+        batches['data_batch_%d.bin' % b] = 4
+    batches['test_batch.bin'] = 3
+    out = os.path.join(HERE, 'cifar-10-binary.tar.gz')
+    with tarfile.open(out, 'w:gz', format=tarfile.USTAR_FORMAT) as tar:
+        for name in ['data_batch_2.bin', 'test_batch.bin', 'data_batch_1.bin', 'data_batch_3.bin',
+                     'data_batch_5.bin', 'data_batch_4.bin']:
+            n = batches[name]
+            rec = np.concatenate([rng.randint(0, 10, (n, 1)), rng.randint(0, 256, (n, 3072))], 1)
+            add_member(tar, 'cifar-10-batches-bin/' + name, rec.astype(np.uint8).tobytes())
+        add_member(tar, 'cifar-10-batches-bin/batches.meta.txt', names10)
+    fine = ['apple', 'aquarium_fish'] + ['class%02d' % i for i in range(2, 100)]
+    coarse = ['aquatic_mammals', 'fish'] + ['super%02d' % i for i in range(2, 20)]
+    out = os.path.join(HERE, 'cifar-100-binary.tar.gz')
+    with tarfile.open(out, 'w:gz', format=tarfile.USTAR_FORMAT) as tar:
+        add_member(tar, 'cifar-100-binary/coarse_label_names.txt', ('\n'.join(coarse) + '\n').encode())
+        add_member(tar, 'cifar-100-binary/fine_label_names.txt', ('\n'.join(fine) + '\n').encode())
+        for name, n in (('train.bin', 6), ('test.bin', 3)):
+            rec = np.concatenate([rng.randint(0, 20, (n, 1)), rng.randint(0, 100, (n, 1)),
+                                  rng.randint(0, 256, (n, 3072))], 1)
+            add_member(tar, 'cifar-100-binary/' + name, rec.astype(np.uint8).tobytes())
+
+
 if __name__ == '__main__':
     pil_fixtures()
     dist_fixture()
+    cifar_fixtures()
