@@ -4,6 +4,7 @@
 #include "cifar.h"
 #include "cli.h"
 #include "dataset.h"
+#include "folder.h"
 #include "mnist.h"
 #include "sample.h"
 #include "stream.h"
@@ -11,12 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ctype.h>
+#include <strings.h>
 
 static const char help[] =
 	"Usage: cords-unpack [OPTION]... SOURCE...\n"
 	"Read a dataset as distributed (archives, directories, files) and write a sample stream.\n"
 	"\n"
-	"  -d, --dataset NAME     mnist, fashion-mnist, cifar10, cifar100\n"
+	"  -d, --dataset NAME     mnist, fashion-mnist, cifar10, cifar100, folder (class/image.jpg\n"
+	"                         tree), files (images, label -1)\n"
 	"                         (default: recognised from the file names)\n"
 	"  -s, --split SPLIT      train (default) or test\n"
 	"  -b, --batch B          samples per record (default 256)\n"
@@ -174,6 +177,9 @@ static const char *guess(char **src, int n)
 		b = b && b[1] ? b + 1 : src[i];
 		if (cords_cifar_name(b, &c100))
 			return c100 ? "cifar100" : "cifar10";
+		const char *dot = strrchr(b, '.');
+		if (dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png")))
+			return "files";
 		int idx = cords_mnist_name(b) || !cords_mnist_locate(&src[i], 1, CORDS_TRAIN, &im, &lb) ||
 			  !cords_mnist_locate(&src[i], 1, CORDS_TEST, &im, &lb);
 		free(im);
@@ -188,6 +194,13 @@ static int unpack(out_t *o, char **src, int n)
 {
 	char *im, *lb;
 	int c100 = !strcmp(o->ds->name, "cifar100");
+	if (!strcmp(o->ds->name, "files"))
+		return cords_files_read(src, n, &o->sink);
+	if (!strcmp(o->ds->name, "folder")) {
+		if (n != 1)
+			return cords_err("%s: give one ImageFolder directory", src[1]);
+		return cords_folder_read(src[0], &o->class_names, &o->sink.classes, &o->sink);
+	}
 	if (c100 || !strcmp(o->ds->name, "cifar10")) {
 		if (n != 1)
 			return cords_err("%s: give one CIFAR tarball", src[1]);
@@ -237,7 +250,7 @@ int main(int argc, char **argv)
 		cli_usage("--shard-size needs -o PREFIX");
 	if (!dsname && !(dsname = guess(argv + optind, argc - optind)))
 		cli_die("%s: cannot tell the dataset from the names; use --dataset", argv[optind]);
-	if (!(o.ds = cords_dataset_find(dsname)) || !o.ds->size)
+	if (!(o.ds = cords_dataset_find(dsname)) || !strcmp(dsname, "imagenet"))
 		cli_usage("--dataset: unknown or unsupported dataset '%s'", dsname);
 	if (o.coarse && strcmp(o.ds->name, "cifar100"))
 		cli_usage("--coarse is for cifar100");

@@ -117,7 +117,46 @@ def cifar_fixtures():
             add_member(tar, 'cifar-100-binary/' + name, rec.astype(np.uint8).tobytes())
 
 
+def image_fixtures():
+    """folder/: an ImageFolder tree of small images in every kind we must read
+    (RGB, grayscale and CMYK JPEGs, RGB, palette and grayscale+alpha PNGs, a
+    PNG named .JPEG, a file in a sub-directory); photos/: two real photos at
+    reduced size; bad/: a corrupt, a truncated and a non-image .jpg."""
+    import io
+    photo = Image.open(PHOTO).convert('RGB')
+    flower = Image.open(PHOTO.replace('china', 'flower')).convert('RGB')
+    d = os.path.join(HERE, 'photos')
+    os.makedirs(d, exist_ok=True)
+    photo.resize((320, 214), Image.BILINEAR).save(os.path.join(d, 'china.jpg'), quality=90)
+    flower.resize((214, 320), Image.BILINEAR).save(os.path.join(d, 'flower_tall.jpg'), quality=90)
+    small = photo.crop((150, 100, 310, 220)).resize((96, 72), Image.BILINEAR)
+    other = flower.crop((200, 100, 330, 260)).resize((65, 80), Image.BILINEAR)
+    f = os.path.join(HERE, 'folder')
+    for sub in ('n01', 'n01/sub', 'n02'):
+        os.makedirs(os.path.join(f, sub), exist_ok=True)
+    small.save(os.path.join(f, 'n01', 'a.jpg'), quality=85)
+    other.save(os.path.join(f, 'n01', 'b.png'))
+    small.convert('L').save(os.path.join(f, 'n01', 'sub', 'c.jpg'), quality=85)
+    other.save(os.path.join(f, 'n02', 'd.JPEG'), format='PNG')
+    small.convert('CMYK').save(os.path.join(f, 'n02', 'e.jpg'), quality=85)
+    other.convert('P', palette=Image.ADAPTIVE, colors=32).save(os.path.join(f, 'n02', 'f.png'))
+    small.convert('LA').save(os.path.join(f, 'n02', 'g.png'))
+    open(os.path.join(f, 'n02', 'notes.txt'), 'w').write('not an image: ignored by extension\n')
+    b = os.path.join(HERE, 'bad')
+    os.makedirs(b, exist_ok=True)
+    buf = io.BytesIO()
+    small.save(buf, format='JPEG', quality=85)
+    data = bytearray(buf.getvalue())
+    open(os.path.join(b, 'truncated.jpg'), 'wb').write(bytes(data[:len(data) // 2]))
+    for i in range(600, 700):  # a destroyed Huffman table / scan header region
+        data[i % len(data)] = 0xFF if i % 2 else 0xD9
+    corrupt = bytes(data[:2]) + b'\xff\xdb\x00\x02' + bytes(data[2:])  # a zero-length DQT: fatal in libjpeg
+    open(os.path.join(b, 'corrupt.jpg'), 'wb').write(corrupt)
+    open(os.path.join(b, 'text.jpg'), 'w').write('hello\n')
+
+
 if __name__ == '__main__':
     pil_fixtures()
     dist_fixture()
     cifar_fixtures()
+    image_fixtures()
