@@ -57,14 +57,31 @@ void cords_arnoldi_result_free(cords_arnoldi_result *r);
  * modulus). Unsorted. */
 int cords_hessenberg_eig(int k, const double *H, int ldh, double *re, double *im, double *last);
 
-/* Gram-Schmidt of w (length n) against the j orthonormal columns of V
- * (column-major, leading dimension n): CGS, with a second pass when
- * `always` or when the first pass cancelled more than 1/sqrt(2) of ||w||
- * (Daniel-Gragg-Kaufman-Stewart). h[0..j-1] gets the coefficients, the return
- * value the norm of what is left (w overwritten by it, not normalised).
- * *passes gets 1 or 2. Row-blocked so that the second dot product reads the
- * block of V the first update just brought into cache. */
-double cords_cgs2(int64_t n, int j, const double *V, double *w, double *h, int always, int *passes);
+/* The Krylov basis, stored for the memory system: k columns of n doubles
+ * in panels of `rows` rows (panel p = rows [p rows, (p+1) rows) of every
+ * column, column-major inside the panel), so that a sweep over the basis
+ * reads long contiguous runs and each thread streams its own panels. */
+typedef struct {
+	int64_t n;
+	int k, rows, npanels;
+	double *data; /* npanels * rows * k */
+} cords_basis;
+
+int cords_basis_init(cords_basis *B, int64_t n, int k); /* -1 if out of memory */
+void cords_basis_free(cords_basis *B);
+void cords_basis_set(cords_basis *B, int col, const double *x); /* x [n] into column col */
+void cords_basis_get(const cords_basis *B, int col, double *x);
+
+/* Gram-Schmidt of w [n] against the first j (orthonormal) columns of B:
+ * classical Gram-Schmidt (BLAS dgemv per panel, OpenMP over panels) with a
+ * second pass always (CGS2) or only when the first cancelled more than
+ * 1/sqrt(2) of ||w|| (the Daniel-Gragg-Kaufman-Stewart test). h[0..j-1]
+ * gets the coefficients; w is overwritten by the remainder, whose norm is
+ * returned (-1 if out of memory). *passes gets 1 or 2. For CGS2 the first
+ * update and the second dot product run panel by panel, reusing the panel in
+ * cache: three reads of the basis per step; a DGKS step that needs no second
+ * pass reads it twice. */
+double cords_cgs2(const cords_basis *B, int j, double *w, double *h, int always, int *passes);
 
 /* ---- Power iteration ---- */
 typedef struct {
