@@ -47,7 +47,7 @@ typedef struct {
 	size_t basis_bytes;     /* memory of the Krylov basis */
 } cords_arnoldi_result;
 
-void cords_arnoldi_opts_default(cords_arnoldi_opts *o); /* k 300, seed 1, tol 1e-8, CGS2 */
+void cords_arnoldi_opts_default(cords_arnoldi_opts *o); /* k 300, seed 1, tol 1e-6, CGS2 */
 int cords_arnoldi(const cords_linop *A, const cords_arnoldi_opts *o, cords_arnoldi_result *r);
 void cords_arnoldi_result_free(cords_arnoldi_result *r);
 
@@ -97,7 +97,10 @@ typedef struct {
 			      pair, or +-lambda): lambda, lambda2 below; no single eigenvector */
 	double re, im;     /* dominant eigenvalue (for a pair: the one with im >= 0) */
 	double re2, im2;   /* second eigenvalue from the two-step fit (the gap estimate) */
-	double gap;        /* |lambda2 / lambda1| estimate; convergence goes like gap^iters */
+	double gap;        /* |lambda2 / lambda1| from the two-term fit once it has
+			      converged (NAN before): convergence goes like gap^iters */
+	double rate;       /* observed residual reduction per iteration over the last
+			      64 iterations (NAN if fewer): ~gap, when the gap is real */
 	double resid;      /* ||Av - lambda v|| of the returned unit vector */
 	int iters;         /* iterations of the best trial */
 	int trials_agree;  /* trials whose eigenvalue matches the best one within 1e3 tol */

@@ -20,7 +20,7 @@
 
 void cords_arnoldi_opts_default(cords_arnoldi_opts *o)
 {
-	*o = (cords_arnoldi_opts){.k = 300, .seed = 1, .tol = 1e-8, .always_reorth = 1};
+	*o = (cords_arnoldi_opts){.k = 300, .seed = 1, .tol = 1e-6, .always_reorth = 1};
 }
 
 void cords_arnoldi_result_free(cords_arnoldi_result *r)

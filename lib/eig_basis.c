@@ -121,7 +121,10 @@ static double cgs_pass(const cords_basis *B, int j, double *w, double *h, double
 
 double cords_cgs2(const cords_basis *B, int j, double *w, double *h, int always, int *passes)
 {
+	/* a thread per 16 panels at least: small bases are not worth waking threads for */
 	int nt = omp_get_max_threads(), blas_threads = openblas_get_num_threads();
+	if (nt > B->npanels / 16)
+		nt = B->npanels / 16 > 1 ? B->npanels / 16 : 1;
 	double *part = malloc((size_t)nt * (j + 1) * sizeof *part);
 	double *h2 = malloc((size_t)(j + 1) * sizeof *h2), nw2 = 0, nw12 = 0;
 	*passes = 1;
