@@ -211,16 +211,17 @@ static int run_model(const char *model, const char *cas, cords_backend *be, cord
 	int B = (int)cords_list_find(c, "x")->shape[0], N = m->arch.classes;
 	cords_work *w = cords_work_new(m, B);
 	cords_state *s = cords_state_new(m, B), *tmp = cords_state_new(m, B);
-	cords_buf *x = cords_model_alloc_input(m, B), *p = cords_model_alloc_drive(m, B);
+	cords_buf *x = cords_model_alloc_input(m, B);
+	cords_drive p = {0};
 	cords_buf *lg = cords_model_alloc_logits(m, B);
 	*logits = malloc((size_t)B * N * sizeof **logits);
-	int rc = !w || !s || !tmp || !x || !p || !lg || be->upload(be, x, cords_list_find(c, "x")->data) ||
+	int rc = !w || !s || !tmp || !x || cords_drive_alloc(m, B, &p) || !lg || be->upload(be, x, cords_list_find(c, "x")->data) ||
 		 cords_model_run(m, &d, w, NULL, &s, &tmp, d.spont_steps, 0, NULL, NULL) ||
-		 cords_model_drive(m, w, x, p) || cords_model_run(m, &d, w, p, &s, &tmp, d.stim_steps, 0, NULL, NULL) ||
+		 cords_model_drive(m, w, x, &p) || cords_model_run(m, &d, w, &p, &s, &tmp, d.stim_steps, 0, NULL, NULL) ||
 		 cords_model_readout(m, w, s, lg) || be->download(be, lg, *logits);
 	be->free(be, lg);
 	be->free(be, x);
-	be->free(be, p);
+	cords_drive_free(m, &p);
 	cords_state_free(m, s);
 	cords_state_free(m, tmp);
 	cords_work_free(m, w);
