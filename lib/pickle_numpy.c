@@ -66,9 +66,10 @@ int cords_pkl_numpy_tensor(const cords_pkl *arr, const char *name, cords_tensor 
 	if (!x)
 		return cords_err_prefix("%s: ", name);
 	if (x->nbytes != raw->len) {
+		size_t want = x->nbytes;
 		cords_tensor_free(x);
 		return cords_err("%s: numpy array data is %zu bytes, its shape needs %zu", name, raw->len,
-				 x->nbytes);
+				 want);
 	}
 	if (x->nbytes)
 		memcpy(x->data, raw->s, x->nbytes);
