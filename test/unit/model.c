@@ -78,7 +78,7 @@ typedef struct {
 static int on_step(void *ctx, int t, const cords_state *s)
 {
 	stepcheck *c = ctx;
-	char name[8];
+	char name[16];
 	for (int i = 0; i < s->depth; i++) {
 		snprintf(name, sizeof name, "r%d", i);
 		const cords_tensor *r = cords_list_find(&c->f->c, name);
