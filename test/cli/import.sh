@@ -46,7 +46,7 @@ err_has "mis-shaped conv_bias named" "conv_bias.0"
 # --- bad inputs: exit 1, one line naming the file, no output left ------------
 for f in bad/os_system.pth bad/builtins_eval.pth bad/subprocess_popen.pth bad/deep_nesting.pth \
 	bad/many_marks.pth bad/huge_string.pth bad/huge_bytes8.pth bad/unknown_opcode.pth \
-	bad/not_a_dict.pth bad/missing_storage.pth bad/legacy.pth bad/overlap.safetensors \
+	bad/not_a_dict.pth bad/missing_storage.pth bad/legacy.pth bad/expand.pth bad/overlap.safetensors \
 	bad/missing.safetensors bad/misshaped.safetensors bad/truncated.npz torch2.pth npy/f32.npy; do
 	expect_exit 1 "refuses $f" cords-import -o "$T/bad.tzst" "$D/$f"
 	err_has "$f: message names the file" "^cords-import: $D/$f: "

@@ -194,6 +194,7 @@ int main(void)
 		CHECK(fails_with("bad/not_a_dict.pth", cords_pth_parse, "not a state_dict"), "list");
 		CHECK(fails_with("bad/missing_storage.pth", cords_pth_parse, "archive/data/0 is missing"), "storage");
 		CHECK(fails_with("bad/legacy.pth", cords_pth_parse, "legacy"), "legacy");
+		CHECK(fails_with("bad/expand.pth", cords_pth_parse, "4 times the file"), "stride-0 view");
 		CHECK(fails_with("bad/overlap.safetensors", st_reader, "gap or overlap"), "overlap");
 		CHECK(fails_with("bad/truncated.npz", cords_npz_parse, "not a zip"), "npz");
 	}

@@ -236,6 +236,8 @@ def bad_fixtures(base):
     del recs["archive/data/0"]
     zip_with(path("bad", "missing_storage.pth"), recs)
     torch.save(small, path("bad", "legacy.pth"), _use_new_zipfile_serialization=False)
+    # a stride-0 view: 16 GiB of f32 from a 4-byte storage
+    torch.save(collections.OrderedDict(a=torch.zeros(1).expand(1 << 20, 4096)), path("bad", "expand.pth"))
     # just the tensors shape inference reads, so the first check fails: a missing
     # inp_conv g; then the same with a mis-shaped one
     need = ["inp_conv" + WN + "1", "conv_bias.0", "conv_bias.1", "out_fc" + WN + "1"]
