@@ -88,12 +88,28 @@ static int view_of(const cords_pkl *size, const cords_pkl *stride, int64_t offse
 	return 0;
 }
 
+static int contiguous(const cords_tensor *x, const int64_t *st)
+{
+	int64_t want = 1;
+	for (int k = x->ndim - 1; k >= 0; k--) {
+		if (x->shape[k] != 1 && st[k] != want)
+			return 0;
+		want *= x->shape[k];
+	}
+	return 1;
+}
+
 /* Copy the strided view out of the storage bytes into x (row-major). */
 static void gather(cords_tensor *x, const unsigned char *src, int64_t offset, const int64_t *st)
 {
 	size_t es = cords_dtype_size(x->dtype);
 	int64_t n = cords_tensor_numel(x), idx[CORDS_MAX_DIMS] = {0}, off = offset;
 	unsigned char *dst = x->data;
+	if (contiguous(x, st)) { /* the usual case: one copy */
+		if (x->nbytes)
+			memcpy(dst, src + (size_t)offset * es, x->nbytes);
+		return;
+	}
 	for (int64_t i = 0; i < n; i++) {
 		memcpy(dst + (size_t)i * es, src + (size_t)off * es, es);
 		for (int k = x->ndim - 1; k >= 0; k--) {
