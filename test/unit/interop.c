@@ -240,6 +240,11 @@ int main(void)
 			CHECK(x && x->dtype == CORDS_U8 && x->ndim == 2 && x->shape[0] == 2 && x->shape[1] == 3 &&
 				      !memcmp(x->data, "\x00\x01\x02\x03\xfe\xff", 6), "%s: data", files[k]);
 			CHECK(lab && lab->type == CORDS_PKL_LIST && lab->n == 2 && lab->items[1]->i == 2, "labels");
+			cords_tensor *y = NULL;
+			CHECK(!cords_pkl_int_tensor(lab, "y", &y) && y->dtype == CORDS_I64 && y->shape[0] == 2 &&
+				      ((int64_t *)y->data)[0] == 1, "labels as i64");
+			cords_tensor_free(y);
+			CHECK(cords_pkl_int_tensor(d ? d->root : NULL, "y", &y) && !y, "a dict is not a list");
 			cords_tensor_free(x);
 			if (k) {
 				cords_tensor *fo = NULL, *f = NULL;
