@@ -256,7 +256,7 @@ int main(int argc, char **argv)
 				copy_record(r, &h, w);
 			else if (mode == MODE_NPZ || mode == MODE_NPY_DIR) {
 				cords_tensor *x = cords_tensor_new(h.name, h.dtype, h.ndim, h.shape);
-				if (!x || cords_read_data(r, x->data, x->nbytes))
+				if (!x || (x->nbytes && cords_read_data(r, x->data, x->nbytes)))
 					cli_die_lib();
 				if (z)
 					add_npz(z, x);

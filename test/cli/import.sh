@@ -124,10 +124,15 @@ check "--npy-dir numbers x.npy, x.1.npy" test -f "$T/nd/conv_bias.1.1.npy"
 check "numpy reads --npy-dir files" $PY -c "
 import numpy as np
 assert np.load('$T/nd/conv_bias.1.npy').shape == (64, 7, 7)"
-for f in f32 i64 bool u8 scalar; do
+for f in f32 i64 bool u8 scalar empty; do
 	cords-cat --from-npy "a=$D/npy/$f.npy" | cords-cat --npy-dir "$T/rt_$f"
 	check "$f.npy: --from-npy then --npy-dir gives numpy's bytes" cmp "$D/npy/$f.npy" "$T/rt_$f/a.npy"
 done
+cords-cat --from-npy "e=$D/npy/empty.npy" "s=$D/npy/scalar.npy" | cords-cat --npz "$T/e.npz"
+check "numpy reads an .npz with an empty array (CRCs right)" $PY -c "
+import numpy as np, zipfile
+assert zipfile.ZipFile('$T/e.npz').testzip() is None
+z = np.load('$T/e.npz'); assert z['e'].shape == (0, 3) and z['s'] == -7"
 cords-cat --from-npy "f=$D/npy/fortran.npy" "v=$D/npy/v2.npy" | cords-cat --npz "$T/fo.npz"
 check "Fortran order read as the same array" $PY -c "
 import numpy as np

@@ -164,6 +164,7 @@ def npy_fixtures():
     np.save(path("npy", "i64.npy"), np.array([-1, 2 ** 40, 3], dtype="<i8"))
     np.save(path("npy", "u8.npy"), np.arange(24, dtype="u1").reshape(2, 3, 4))
     np.save(path("npy", "u4.npy"), np.arange(3, dtype="<u4"))
+    np.save(path("npy", "empty.npy"), np.zeros((0, 3), dtype="<f4"))
     with open(path("npy", "v2.npy"), "wb") as f:
         np.lib.format.write_array(f, a, version=(2, 0))
     np.savez(path("npy", "all.npz"), f32=a, fortran=np.asfortranarray(np.arange(6.0).reshape(2, 3)),
