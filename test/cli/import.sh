@@ -109,6 +109,15 @@ cords-cat "$T/r2.pth.tzst" "$T/r2.pth.tzst" > "$T/dup.tzst"
 expect_exit 1 "export refuses repeated names" cords-export --pth "$T/dup.pth" "$T/dup.tzst"
 check "no .pth left behind" sh -c "! ls '$T'/dup.pth* 2>/dev/null"
 expect_exit 2 "export needs a format" cords-export "$T/r2.pth.tzst"
+cords-cat --from-npy "f=$D/npy/f32.npy" "d=$D/npy/fortran.npy" "s=$D/npy/scalar.npy" "b=$D/npy/bool.npy" \
+	"u=$D/npy/u8.npy" "i=$D/npy/i64.npy" "e=$D/npy/empty.npy" > "$T/kinds.tzst"
+expect_exit 0 "export dtypes and shapes to .pth" cords-export --pth "$T/kinds.pth" "$T/kinds.tzst"
+check "torch.load reads f32 f64 0-d i64 bool u8 i64 and empty tensors" $PY -c "
+import numpy as np, torch
+sd = torch.load('$T/kinds.pth', weights_only=True)
+for k, f in zip('fdsbuie', ['f32', 'fortran', 'scalar', 'bool', 'u8', 'i64', 'empty']):
+    a = np.load('$D/npy/' + f + '.npy')
+    assert sd[k].numpy().dtype == a.dtype and np.array_equal(sd[k].numpy(), a), k"
 
 # --- cords-cat and NumPy ------------------------------------------------------
 cords-cat --npz "$T/two.npz" "$T/r2.pth.tzst" "$T/r2.pth.tzst"
