@@ -1,0 +1,39 @@
+/* What we know about each dataset (SPEC §4): classes, channels, native size,
+ * split counts, normalisation, class names, and the `meta` record a sample
+ * stream starts with (keys: format=cords-samples, dataset, split, classes,
+ * class_names (comma-separated), channels, height, width, count, norm_mean,
+ * norm_std (comma-separated per channel)). */
+#ifndef CORDS_DATASET_H
+#define CORDS_DATASET_H
+
+#include "tensor.h"
+
+#include <stdint.h>
+
+typedef struct {
+	const char *name;
+	int classes, channels, size; /* size 0: images of any size */
+	int64_t count[2];            /* train, test; 0 = not fixed */
+	double mean[3], std[3];      /* per channel (channels entries) */
+	const char *class_names;     /* comma-separated, or NULL (from the source) */
+} cords_dataset;
+
+enum { CORDS_TRAIN = 0, CORDS_TEST = 1 };
+
+/* mnist fashion-mnist cifar10 cifar100 imagenet folder files; NULL if unknown. */
+const cords_dataset *cords_dataset_find(const char *name);
+const char *cords_split_name(int split);
+int cords_split_parse(const char *s); /* -1 if neither train nor test */
+
+/* Fills a new `meta` text record for a sample stream. class_names may be NULL
+ * (the dataset's own), count < 0 leaves it out. */
+cords_tensor *cords_dataset_meta(const cords_dataset *d, int split, int classes, const char *class_names,
+				 int64_t count);
+
+/* Sets norm_mean and norm_std (one value per channel) in a meta record. */
+int cords_dataset_set_norm(const cords_dataset *d, cords_tensor *meta);
+
+/* Parses a comma-separated list of at most n doubles; returns the count or -1. */
+int cords_parse_doubles(const char *s, double *v, int n);
+
+#endif
