@@ -4,6 +4,7 @@
 #include "augment.h"
 #include "image.h"
 #include "mix.h"
+#include "randaug.h"
 #include "recipe.h"
 #include "t.h"
 
@@ -91,6 +92,23 @@ static void check_enhance(const char *name, int contrast)
 		else
 			cords_brightness(&f.in, f.p[0]);
 		CHECK(maxdiff(&f.in, &f.want) == 0, "differs from PIL by %d", maxdiff(&f.in, &f.want));
+		done(&f, &got);
+	}
+}
+
+/* One RandAugment op with torchvision's magnitude, which must also be ours. */
+static void check_ra(const char *name)
+{
+	fixture f;
+	cords_image got = {0};
+	char full[64];
+	snprintf(full, sizeof full, "ra_%s", name);
+	CASE(full) {
+		CHECK(!load(full, &f), "cannot load fixture %s", full);
+		cords_ra_op op = {(int)f.p[0], f.p[1]};
+		CHECK_CLOSE(fabs(op.magnitude), cords_ra_magnitude(op.op, 9, f.in.h, f.in.w), 0, 1e-12);
+		CHECK(!cords_randaug_apply(&f.in, &op), "apply");
+		CHECK(maxdiff(&f.in, &f.want) == 0, "differs from torchvision by %d", maxdiff(&f.in, &f.want));
 		done(&f, &got);
 	}
 }
@@ -264,6 +282,29 @@ int main(void)
 		CHECK(worst < 1e-5, "max difference %g", worst);
 		cords_image got = {0};
 		done(&f, &got);
+	}
+	static const char *ra[] = {"Identity", "ShearX", "ShearX_neg", "ShearY", "ShearY_neg", "TranslateX",
+				   "TranslateX_neg", "TranslateY", "TranslateY_neg", "Rotate", "Rotate_neg", "Brightness",
+				   "Brightness_neg", "Color", "Color_neg", "Contrast", "Contrast_neg", "Sharpness",
+				   "Sharpness_neg", "Posterize", "Solarize", "AutoContrast", "Equalize"};
+	for (size_t i = 0; i < sizeof ra / sizeof *ra; i++)
+		check_ra(ra[i]);
+	CASE("RandAugment: ops uniform over 14, signs balanced") {
+		cords_rng r;
+		cords_rng_seed(&r, 11);
+		int count[CORDS_RA_NOPS] = {0}, neg = 0, signed_n = 0;
+		for (int i = 0; i < N; i++) {
+			cords_ra_op ops[2];
+			cords_randaug_draw(&r, 32, 32, ops);
+			for (int k = 0; k < 2; k++) {
+				count[ops[k].op]++;
+				if (ops[k].op >= CORDS_RA_SHEAR_X && ops[k].op <= CORDS_RA_SHARPNESS)
+					signed_n++, neg += ops[k].magnitude < 0;
+			}
+		}
+		for (int k = 0; k < CORDS_RA_NOPS; k++)
+			CHECK(fabs(count[k] / (2.0 * N) - 1 / 14.0) < 0.006, "op %d share %g", k, count[k] / (2.0 * N));
+		CHECK(fabs(neg / (double)signed_n - 0.5) < 0.02, "negative share %g", neg / (double)signed_n);
 	}
 	random_params();
 	jitter_params();

@@ -155,8 +155,23 @@ def image_fixtures():
     open(os.path.join(b, 'text.jpg'), 'w').write('hello\n')
 
 
+def randaug_fixtures():
+    """pil/ra_*.bin: every RandAugment op of torchvision at magnitude bin 9
+    (both signs where signed) on a photo crop; params: op index, magnitude."""
+    from torchvision.transforms import InterpolationMode, RandAugment
+    from torchvision.transforms.autoaugment import _apply_op
+    rgb = Image.open(PHOTO).convert('RGB').crop((200, 100, 264, 148))
+    space = RandAugment()._augmentation_space(31, (rgb.height, rgb.width))
+    for k, (name, (mags, signed)) in enumerate(space.items()):
+        mag = float(mags[9].item()) if mags.ndim > 0 else 0.0
+        for sign in ((1, -1) if signed else (1,)):
+            out = _apply_op(rgb, name, sign * mag, interpolation=InterpolationMode.NEAREST, fill=None)
+            case('ra_%s%s' % (name, '_neg' if sign < 0 else ''), rgb, out, [k, sign * mag])
+
+
 if __name__ == '__main__':
     pil_fixtures()
     dist_fixture()
     cifar_fixtures()
     image_fixtures()
+    randaug_fixtures()
