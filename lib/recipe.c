@@ -2,6 +2,8 @@
 #include "recipe.h"
 
 #include "augment.h"
+#include "elastic.h"
+#include "randaug.h"
 #include "err.h"
 
 #include <math.h>
@@ -146,8 +148,10 @@ int cords_recipe_apply(const cords_recipe *rc, cords_image *im, cords_rng *r, fl
 		return -1;
 	if (rc->ops & CORDS_OP_JITTER)
 		cords_color_jitter(im, r, 0.1, 0.1);
-	if (rc->ops & (CORDS_OP_ELASTIC | CORDS_OP_RANDAUG))
-		return cords_err("elastic and RandAugment are not implemented yet");
+	if ((rc->ops & CORDS_OP_ELASTIC) && cords_elastic(im, r, 20, 5))
+		return -1;
+	if ((rc->ops & CORDS_OP_RANDAUG) && cords_randaugment(im, r))
+		return -1;
 	size_t n = (size_t)rc->size * rc->size;
 	for (int c = 0; c < rc->channels; c++) {
 		float m = (float)rc->mean[c], s = (float)rc->std[c];

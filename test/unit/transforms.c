@@ -2,6 +2,7 @@
  * testdata/data/gen.py (the files in pil/), and the random parameters' distributions
  * against torchvision's (dist.txt quantiles). */
 #include "augment.h"
+#include "elastic.h"
 #include "image.h"
 #include "mix.h"
 #include "randaug.h"
@@ -13,7 +14,7 @@
 typedef struct {
 	cords_image in, want;
 	int np;
-	double p[8];
+	double *p;
 } fixture;
 
 static int load(const char *name, fixture *f)
@@ -21,10 +22,11 @@ static int load(const char *name, fixture *f)
 	char path[512];
 	int32_t h[7];
 	snprintf(path, sizeof path, "%s/data/pil/%s.bin", getenv("TESTDATA") ? getenv("TESTDATA") : "testdata", name);
+	memset(f, 0, sizeof *f);
 	FILE *fp = fopen(path, "rb");
 	char magic[4];
 	int ok = fp && fread(magic, 1, 4, fp) == 4 && !memcmp(magic, "PILT", 4) && fread(h, 4, 7, fp) == 7 &&
-		 h[6] <= 8 && fread(f->p, 8, (size_t)h[6], fp) == (size_t)h[6] &&
+		 h[6] <= 4096 && (f->p = malloc(8 * (size_t)h[6] + 8)) && fread(f->p, 8, (size_t)h[6], fp) == (size_t)h[6] &&
 		 !cords_image_alloc(&f->in, h[0], h[1], h[2]) && !cords_image_alloc(&f->want, h[3], h[4], h[5]) &&
 		 fread(f->in.p, 1, (size_t)h[0] * h[1] * h[2], fp) == (size_t)h[0] * h[1] * h[2] &&
 		 fread(f->want.p, 1, (size_t)h[3] * h[4] * h[5], fp) == (size_t)h[3] * h[4] * h[5];
@@ -49,6 +51,7 @@ static int maxdiff(const cords_image *a, const cords_image *b)
 
 static void done(fixture *f, cords_image *got)
 {
+	free(f->p);
 	cords_image_free(&f->in);
 	cords_image_free(&f->want);
 	cords_image_free(got);
@@ -305,6 +308,20 @@ int main(void)
 		for (int k = 0; k < CORDS_RA_NOPS; k++)
 			CHECK(fabs(count[k] / (2.0 * N) - 1 / 14.0) < 0.006, "op %d share %g", k, count[k] / (2.0 * N));
 		CHECK(fabs(neg / (double)signed_n - 0.5) < 0.02, "negative share %g", neg / (double)signed_n);
+	}
+	CASE("elastic (alpha 20, sigma 5) as torchvision given the noise") {
+		fixture f;
+		CHECK(!load("elastic_gray", &f) && f.np == 2 * 28 * 28, "fixture");
+		float d[2 * 28 * 28];
+		for (int i = 0; i < 2 * 28 * 28; i++)
+			d[i] = (float)f.p[i];
+		CHECK(!cords_elastic_field(d, 28, 28, 20, 5) && !cords_elastic_apply(&f.in, d), "elastic");
+		int m = maxdiff(&f.in, &f.want), ndiff = 0;
+		for (int i = 0; i < 28 * 28; i++)
+			ndiff += f.in.p[i] != f.want.p[i];
+		CHECK(m <= 1 && ndiff < 8, "max difference %d, %d pixels differ", m, ndiff);
+		cords_image got = {0};
+		done(&f, &got);
 	}
 	random_params();
 	jitter_params();

@@ -169,9 +169,24 @@ def randaug_fixtures():
             case('ra_%s%s' % (name, '_neg' if sign < 0 else ''), rgb, out, [k, sign * mag])
 
 
+def elastic_fixture():
+    """pil/elastic_gray.bin: torchvision's elastic_transform (alpha 20, sigma 5)
+    of a 28x28 image with a given noise field; params: the raw noise [2,28,28]."""
+    import torch
+    fm = np.frombuffer(gzip.open(FM).read(), np.uint8, offset=16).reshape(-1, 28, 28)
+    gray = Image.fromarray(fm[1])
+    noise = np.random.RandomState(3).uniform(-1, 1, (2, 1, 1, 28, 28)).astype(np.float32)
+    dx = F.gaussian_blur(torch.from_numpy(noise[0]), [41, 41], [5.0, 5.0]) * 20.0 / 28
+    dy = F.gaussian_blur(torch.from_numpy(noise[1]), [41, 41], [5.0, 5.0]) * 20.0 / 28
+    disp = torch.concat([dx, dy], 1).permute([0, 2, 3, 1])
+    out = F.elastic_transform(gray, disp)
+    case('elastic_gray', gray, out, [float(v) for v in noise.reshape(-1)])
+
+
 if __name__ == '__main__':
     pil_fixtures()
     dist_fixture()
     cifar_fixtures()
     image_fixtures()
     randaug_fixtures()
+    elastic_fixture()
