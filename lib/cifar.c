@@ -6,6 +6,7 @@
 
 #include "dataset.h"
 #include "err.h"
+#include "tarfile.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -13,30 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *base_of(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
-}
-
 int cords_cifar_name(const char *base, int *c100)
 {
 	*c100 = !strncmp(base, "cifar-100", 9);
 	return (!strncmp(base, "cifar-10-", 9) || *c100) && strstr(base, "bin") && strstr(base, ".tar");
-}
-
-static struct archive *open_tar(const char *path)
-{
-	struct archive *a = archive_read_new();
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	archive_read_support_format_gnutar(a);
-	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
-		cords_err("%s: %s", path, archive_error_string(a));
-		archive_read_free(a);
-		return NULL;
-	}
-	return a;
 }
 
 /* Positions a at the member whose base name is `want`; returns 1 if found,
@@ -46,52 +27,21 @@ static int seek_member(struct archive *a, const char *path, const char *want)
 	struct archive_entry *e;
 	int rc;
 	while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN)
-		if (archive_entry_filetype(e) == AE_IFREG && !strcmp(base_of(archive_entry_pathname(e)), want))
+		if (archive_entry_filetype(e) == AE_IFREG && !strcmp(cords_base_name(archive_entry_pathname(e)), want))
 			return 1;
 	if (rc == ARCHIVE_EOF)
 		return 0;
 	return cords_err("%s: %s", path, archive_error_string(a));
 }
 
-/* A small member (a names file) whole, NUL-terminated. */
-static char *read_member(const char *path, const char *want)
-{
-	struct archive *a = open_tar(path);
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	if (!a)
-		return NULL;
-	int rc = seek_member(a, path, want);
-	if (rc == 0)
-		cords_err("%s: no %s in the archive", path, want);
-	while (rc == 1) {
-		if (cap - n < 4096 && !(buf = realloc(buf, cap = 2 * cap + 4096))) {
-			cords_err("out of memory");
-			break;
-		}
-		la_ssize_t k = archive_read_data(a, buf + n, cap - n - 1);
-		if (k < 0) {
-			cords_err("%s: %s: %s", path, want, archive_error_string(a));
-			break;
-		}
-		if (k == 0) {
-			buf[n] = 0;
-			archive_read_free(a);
-			return buf;
-		}
-		n += (size_t)k;
-	}
-	free(buf);
-	archive_read_free(a);
-	return NULL;
-}
-
 char *cords_cifar_classes(const char *tarball, int c100, int coarse)
 {
 	const char *file = !c100 ? "batches.meta.txt" : coarse ? "coarse_label_names.txt" : "fine_label_names.txt";
-	char *t = read_member(tarball, file);
-	if (!t)
+	uint8_t *data;
+	size_t n;
+	if (cords_tar_member(tarball, file, &data, &n))
 		return NULL;
+	char *t = (char *)data;
 	/* lines -> comma-separated, empty lines and trailing blanks dropped */
 	char *o = t, *line = t, *next;
 	for (; line && *line; line = next) {
@@ -155,7 +105,7 @@ int cords_cifar_read(const char *tarball, int c100, int split, int coarse, cords
 		if (found == 0) { /* not ahead of us: start again from the top */
 			if (a)
 				archive_read_free(a);
-			if (!(a = open_tar(tarball)))
+			if (!(a = cords_tar_open(tarball)))
 				return -1;
 			found = seek_member(a, tarball, want[i]);
 		}

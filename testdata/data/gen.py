@@ -183,6 +183,46 @@ def elastic_fixture():
     case('elastic_gray', gray, out, [float(v) for v in noise.reshape(-1)])
 
 
+def imagenet_fixtures():
+    """A miniature ILSVRC2012: img_train.tar (3 per-class tars, out of order,
+    one "JPEG" that is a PNG), img_val.tar (4 images, out of order) and a
+    devkit tarball (meta.mat with 3 leaf synsets and 1 inner node, ground truth)."""
+    import io, tarfile
+    import scipy.io
+    photo = Image.open(PHOTO).convert('RGB')
+    def jpeg(k, fmt='JPEG'):
+        b = io.BytesIO()
+        photo.crop((40 * k, 30 * k, 40 * k + 160, 30 * k + 120)).resize((40, 30), Image.BILINEAR).save(b, fmt, quality=75)
+        return b.getvalue()
+    d = os.path.join(HERE, 'imagenet')
+    os.makedirs(d, exist_ok=True)
+    with tarfile.open(os.path.join(d, 'ILSVRC2012_img_train.tar'), 'w', format=tarfile.USTAR_FORMAT) as outer:
+        for k, w in enumerate(['n02105855', 'n01440764', 'n01443537']):
+            b = io.BytesIO()
+            with tarfile.open(fileobj=b, mode='w', format=tarfile.USTAR_FORMAT) as inner:
+                add_member(inner, '%s_%d.JPEG' % (w, 10 + k), jpeg(k))
+                add_member(inner, '%s_2933.JPEG' % w, jpeg(k + 1, 'PNG' if k == 0 else 'JPEG'))
+            add_member(outer, w + '.tar', b.getvalue())
+    with tarfile.open(os.path.join(d, 'ILSVRC2012_img_val.tar'), 'w', format=tarfile.USTAR_FORMAT) as val:
+        for i in (3, 1, 4, 2):
+            add_member(val, 'ILSVRC2012_val_%08d.JPEG' % i, jpeg(i))
+    dt = [('ILSVRC2012_ID', 'O'), ('WNID', 'O'), ('words', 'O'), ('gloss', 'O'), ('num_children', 'O'),
+          ('children', 'O'), ('wordnet_height', 'O'), ('num_train_images', 'O')]
+    rows = [(1, 'n02105855', 'Shetland sheepdog, Shetland sheep dog', 'a dog', 0, np.zeros((1, 0)), 0, 2),
+            (2, 'n01440764', 'tench, Tinca tinca', 'a fish', 0, np.zeros((1, 0)), 0, 2),
+            (3, 'n01443537', 'goldfish, Carassius auratus', 'a fish', 0, np.zeros((1, 0)), 0, 2),
+            (4, 'n01439121', 'cyprinid', 'fishes', 2, np.array([[2, 3]], np.uint8), 1, 4)]
+    syn = np.empty((len(rows), 1), dtype=dt)
+    for i, r in enumerate(rows):
+        for f, v in zip([n for n, _ in dt], r):
+            syn[i, 0][f] = np.array([[v]], np.uint16) if isinstance(v, int) else v
+    mat = io.BytesIO()
+    scipy.io.savemat(mat, {'synsets': syn}, do_compression=True)
+    with tarfile.open(os.path.join(d, 'ILSVRC2012_devkit_t12.tar.gz'), 'w:gz', format=tarfile.USTAR_FORMAT) as dk:
+        add_member(dk, 'ILSVRC2012_devkit_t12/data/meta.mat', mat.getvalue())
+        add_member(dk, 'ILSVRC2012_devkit_t12/data/ILSVRC2012_validation_ground_truth.txt', b'1\n3\n2\n1\n')
+
+
 if __name__ == '__main__':
     pil_fixtures()
     dist_fixture()
@@ -190,3 +230,4 @@ if __name__ == '__main__':
     image_fixtures()
     randaug_fixtures()
     elastic_fixture()
+    imagenet_fixtures()
