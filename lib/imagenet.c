@@ -178,7 +178,8 @@ static int val_labels(const char *devkit, int64_t **labels, int *nlab, char **cl
 	for (int i = 0; i < ns; i++) /* the leaves are the classes */
 		if (!syn[i].num_children && syn[i].id > 0)
 			memcpy(w[nl++], syn[i].wnid, 16);
-	qsort(w, (size_t)nl, sizeof *w, cmp_wnid);
+	if (nl)
+		qsort(w, (size_t)nl, sizeof *w, cmp_wnid);
 	*labels = malloc(sizeof **labels * (ng / 2 + 1));
 	*nlab = 0;
 	for (char *p = (char *)gt, *end; *labels && *p; p = end) {

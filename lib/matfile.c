@@ -147,7 +147,7 @@ static int read_struct(const matrix *s, cords_synset **out)
 			if (!strncmp(field, "ILSVRC2012_ID", fl))
 				v[i].id = atoi(val);
 			else if (!strncmp(field, "WNID", fl))
-				snprintf(v[i].wnid, sizeof v[i].wnid, "%s", val);
+				snprintf(v[i].wnid, sizeof v[i].wnid, "%.15s", val);
 			else if (!strncmp(field, "num_children", fl))
 				v[i].num_children = atoi(val);
 		}
