@@ -28,17 +28,26 @@ BUILD := build-san
 BIN := build-san/bin
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 OPT := -O1 -g
+else ifeq ($(FUZZ),1)
+# libFuzzer build (make fuzz): clang, with gcc's OpenMP runtime as oneDNN uses it.
+BUILD := build-fuzz
+BIN := build-fuzz/bin
+CC := clang
+OMP := -fopenmp=libgomp
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+OPT := -O1 -g
 else
 BUILD := build
 BIN := bin
 SANFLAGS :=
 endif
+OMP ?= -fopenmp
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS ?= $(OPT) $(MARCH) -g
 ALL_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -DCORDS_VERSION='"$(VERSION)"' \
-	$(WARN) -fopenmp -Ilib $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
-LDLIBS := -Wl,--as-needed $(PKG_LIBS) -ldnnl -lz -lm -fopenmp
+	$(WARN) $(OMP) -Ilib $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
+LDLIBS := -Wl,--as-needed $(PKG_LIBS) -ldnnl -lz -lm $(OMP)
 
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -46,43 +55,98 @@ CMD_SRC := $(wildcard cmd/*.c)
 TOOLS := $(CMD_SRC:cmd/%.c=$(BIN)/cords-%)
 UNIT_SRC := $(wildcard test/unit/*.c)
 UNITS := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
+# Fuzz targets: test/fuzz/NAME.c defines LLVMFuzzerTestOneInput; make check
+# replays testdata/fuzz/NAME/* through each with test/fuzz/driver.c.
+FUZZ_NAMES := $(filter-out driver,$(patsubst test/fuzz/%.c,%,$(wildcard test/fuzz/*.c)))
+REPLAYS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
+BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 LIBA := $(BUILD)/libcords.a
 
 # The CUDA backend: kernels/*.cu when enabled, else kernels/absent.c, which
 # reports "built without CUDA". Either way the same symbols are defined.
 ifeq ($(CUDA),1)
 CU_SRC := $(wildcard kernels/*.cu)
-KERN_OBJ := $(CU_SRC:%.cu=$(BUILD)/%.o)
+KERN_OBJ := $(if $(CU_SRC),$(CU_SRC:%.cu=$(BUILD)/%.o),$(BUILD)/kernels/absent.o)
 NVFLAGS ?= -O3 -std=c++17 -arch=sm_90 -Xcompiler -Wall,-Werror -Ilib
 LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++
 else
 KERN_OBJ := $(if $(wildcard kernels/absent.c),$(BUILD)/kernels/absent.o)
 endif
 
-.PHONY: all check test install deps clean demo bench fuzz
+.PHONY: all check test install deps clean demo bench fuzz fuzz-run
+.SECONDARY:
 all: $(TOOLS)
+
+# V=1 shows the full commands.
+ifneq ($(V),1)
+Q := @
+endif
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h) Makefile
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/kernels/%.o: kernels/%.cu $(wildcard lib/*.h kernels/*.h) Makefile
 	@mkdir -p $(@D)
-	$(NVCC) $(NVFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  NVCC    $<")
+	$(Q)$(NVCC) $(NVFLAGS) -c -o $@ $<
 
-$(LIBA): $(LIB_OBJ) $(KERN_OBJ)
+# The archive remembers which CUDA setting built it, so switching CUDA=0/1
+# in one build folder swaps kernels/absent.o and the CUDA objects.
+$(BUILD)/cuda-%.stamp:
+	@mkdir -p $(@D)
+	@rm -f $(BUILD)/cuda-*.stamp
+	@touch $@
+
+$(LIBA): $(LIB_OBJ) $(KERN_OBJ) $(BUILD)/cuda-$(CUDA).stamp
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $(filter %.o,$^)
 
 $(BIN)/cords-%: $(BUILD)/cmd/%.o $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
 
 $(BUILD)/test/%: test/unit/%.c test/unit/t.h $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itest/unit -o $@ $< $(LIBA) $(LDLIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -Itest/unit -o $@ $< $(LIBA) $(LDLIBS)
 
-check test: $(TOOLS) $(UNITS)
+$(BUILD)/bench/%: bench/%.c $(LIBA)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+
+$(BUILD)/fuzz/%: test/fuzz/%.c test/fuzz/driver.c $(LIBA)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< test/fuzz/driver.c $(LIBA) $(LDLIBS)
+
+$(BUILD)/fuzzer/%: test/fuzz/%.c $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBA) $(LDLIBS)
+
+# make fuzz FUZZ_SECONDS=N: every target for N seconds; new corpus entries go
+# to build-fuzz/corpus/NAME, crashes to build-fuzz/crashes/ (copy them to
+# testdata/fuzz/NAME/ once fixed: make check then replays them).
+fuzz:
+	$(MAKE) FUZZ=1 fuzz-run
+
+fuzz-run: $(FUZZ_NAMES:%=$(BUILD)/fuzzer/%)
+	@mkdir -p $(BUILD)/crashes
+	@for n in $(FUZZ_NAMES); do mkdir -p $(BUILD)/corpus/$$n; \
+		echo "fuzz $$n for $(FUZZ_SECONDS) s"; \
+		$(BUILD)/fuzzer/$$n -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 \
+			-artifact_prefix=$(BUILD)/crashes/$$n- $(BUILD)/corpus/$$n testdata/fuzz/$$n \
+			2>&1 | grep -E '(DONE|ERROR|SUMMARY|^Done)' || true; done
+	@if ls $(BUILD)/crashes | grep -q .; then echo "fuzz: crashes in $(BUILD)/crashes/"; exit 1; fi
+
+# Benchmark programs (bench/*.c); the scripts under bench/ say how to run them.
+bench: $(TOOLS) $(BENCHES)
+
+check test: $(TOOLS) $(UNITS) $(REPLAYS)
 	@BIN=$(CURDIR)/$(BIN) BUILD=$(CURDIR)/$(BUILD) SANITIZE=$(SANITIZE) sh test/run.sh
 
 install: $(TOOLS)
@@ -99,4 +163,4 @@ demo: $(TOOLS)
 	$(MAKE) -f pipelines/fashion-mnist.mk BIN=$(CURDIR)/$(BIN)
 
 clean:
-	rm -rf build build-san bin
+	rm -rf build build-san build-fuzz bin

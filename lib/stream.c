@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader */
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -35,6 +36,7 @@ struct cords_reader {
 	uint64_t rec_start;  /* compressed offset of the current record */
 	uint64_t index;      /* records started so far */
 	uint64_t remaining;  /* data bytes left in the current record */
+	unsigned long long frame_size; /* content size the frame declares, or ZSTD_CONTENTSIZE_UNKNOWN */
 	int in_record;
 };
 
@@ -312,6 +314,26 @@ static int pull(cords_reader *r, void *p, size_t n)
 	return 0;
 }
 
+/* The content size in the frame header ahead, so that a record header that
+ * claims more data than its frame holds is refused before any allocation. */
+static unsigned long long peek_frame_size(cords_reader *r)
+{
+	size_t avail = r->in.size - r->in.pos;
+	if (avail < ZSTD_FRAMEHEADERSIZE_MAX && !r->eof) {
+		memmove(r->ibuf, r->ibuf + r->in.pos, avail);
+		r->consumed += r->in.pos;
+		r->in.pos = 0;
+		r->in.size = avail + fread(r->ibuf + avail, 1, r->isize - avail, r->f);
+		if (r->in.size < r->isize)
+			r->eof = 1;
+	}
+	ZSTD_frameHeader fh;
+	if (ZSTD_getFrameHeader(&fh, r->ibuf + r->in.pos, r->in.size - r->in.pos) != 0 ||
+	    fh.frameType != ZSTD_frame)
+		return ZSTD_CONTENTSIZE_UNKNOWN;
+	return fh.frameContentSize;
+}
+
 /* After the last data byte: the frame must end here (checksum verified). */
 static int finish_record(cords_reader *r)
 {
@@ -338,6 +360,7 @@ int cords_read_header(cords_reader *r, cords_tensor *h)
 	if (r->in.pos == r->in.size && !refill(r))
 		return ferror(r->f) ? -1 : 0;
 	r->rec_start = rpos(r);
+	r->frame_size = peek_frame_size(r);
 	r->index++;
 	r->frame_done = 0;
 	r->opos = r->olen = 0;
@@ -372,6 +395,9 @@ int cords_read_header(cords_reader *r, cords_tensor *h)
 	}
 	if (memchr(h->name, 0, nlen))
 		return rerr(r, "name contains a NUL byte");
+	if (r->frame_size != ZSTD_CONTENTSIZE_UNKNOWN &&
+	    r->frame_size != HDR_FIXED + 8 * (uint64_t)h->ndim + nlen + h->nbytes)
+		return rerr(r, "record size does not match its zstd frame (corrupt header)");
 	r->remaining = h->nbytes;
 	r->in_record = 1;
 	if (!h->nbytes)
@@ -400,6 +426,38 @@ int cords_read_skip(cords_reader *r)
 	return 0;
 }
 
+/* Large records are read into a buffer that grows as data arrives, so a
+ * header claiming terabytes fails on the missing data, not on memory. */
+#define GROW_FROM ((size_t)64 << 20)
+
+static int read_growing(cords_reader *r, cords_tensor *x)
+{
+	size_t have = 0, cap = GROW_FROM;
+	unsigned char *buf = aligned_alloc(64, cap);
+	while (buf && have < x->nbytes) {
+		if (have == cap) {
+			size_t ncap = cap > x->nbytes / 2 ? x->nbytes : 2 * cap;
+			unsigned char *nb = aligned_alloc(64, (ncap + 63) & ~(size_t)63);
+			if (nb)
+				memcpy(nb, buf, have);
+			free(buf);
+			buf = nb, cap = ncap;
+			if (!buf)
+				break;
+		}
+		size_t k = (cap < x->nbytes ? cap : x->nbytes) - have;
+		if (cords_read_data(r, buf + have, k)) {
+			free(buf);
+			return -1;
+		}
+		have += k;
+	}
+	if (!buf)
+		return rerr(r, "out of memory for the record");
+	x->data = buf;
+	return 0;
+}
+
 int cords_read_tensor(cords_reader *r, cords_tensor **out)
 {
 	cords_tensor h;
@@ -407,10 +465,24 @@ int cords_read_tensor(cords_reader *r, cords_tensor **out)
 	*out = NULL;
 	if (rc <= 0)
 		return rc;
-	cords_tensor *x = cords_tensor_new(h.name, h.dtype, h.ndim, h.shape);
+	int grow = h.nbytes > GROW_FROM;
+	int64_t zero = 0;
+	/* A growing record starts as an empty tensor of the right name and dtype. */
+	cords_tensor *x = grow ? cords_tensor_new(h.name, h.dtype, 1, &zero)
+			       : cords_tensor_new_uninit(h.name, h.dtype, h.ndim, h.shape);
 	if (!x)
 		return rerr(r, "out of memory for the record");
-	if (x->nbytes && cords_read_data(r, x->data, x->nbytes)) {
+	if (grow) {
+		x->ndim = h.ndim;
+		memcpy(x->shape, h.shape, sizeof h.shape);
+		x->nbytes = h.nbytes;
+		rc = read_growing(r, x);
+	} else {
+		rc = x->nbytes ? cords_read_data(r, x->data, x->nbytes) : 0;
+	}
+	if (rc) {
+		if (grow)
+			x->data = NULL;
 		cords_tensor_free(x);
 		return -1;
 	}
@@ -464,7 +536,7 @@ char *cords_meta_get(const cords_tensor *meta, const char *key)
 int cords_meta_set(cords_tensor *meta, const char *key, const char *value)
 {
 	const char *p = meta->data, *end = p ? p + meta->nbytes : NULL;
-	size_t kl = strlen(key), vl = strlen(value), cap = meta->nbytes + kl + vl + 3, n = 0;
+	size_t kl = strlen(key), vl = strlen(value), cap = meta->nbytes + kl + vl + 4, n = 0; /* + "=", two newlines, NUL */
 	if (strchr(key, '=') || strchr(key, '\n') || strchr(value, '\n'))
 		return cords_err("metadata key or value with '=' or newline: %s", key);
 	char *d = malloc(cap);

@@ -75,7 +75,7 @@ int cords_shape_nbytes(cords_dtype t, int ndim, const int64_t *shape, size_t *nb
 	return 0;
 }
 
-cords_tensor *cords_tensor_new(const char *name, cords_dtype t, int ndim, const int64_t *shape)
+static cords_tensor *tensor_alloc(const char *name, cords_dtype t, int ndim, const int64_t *shape, int zero)
 {
 	size_t nb;
 	if (cords_shape_nbytes(t, ndim, shape, &nb))
@@ -103,9 +103,22 @@ cords_tensor *cords_tensor_new(const char *name, cords_dtype t, int ndim, const 
 			cords_err("out of memory allocating %zu bytes", nb);
 			return NULL;
 		}
-		memset(x->data, 0, rounded);
+		if (zero)
+			memset(x->data, 0, rounded);
 	}
 	return x;
+}
+
+cords_tensor *cords_tensor_new(const char *name, cords_dtype t, int ndim, const int64_t *shape)
+{
+	return tensor_alloc(name, t, ndim, shape, 1);
+}
+
+/* For readers: pages are touched only as data arrives, so a header that
+ * claims a huge size costs address space, not memory, until proven by data. */
+cords_tensor *cords_tensor_new_uninit(const char *name, cords_dtype t, int ndim, const int64_t *shape)
+{
+	return tensor_alloc(name, t, ndim, shape, 0);
 }
 
 void cords_tensor_free(cords_tensor *x)

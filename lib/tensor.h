@@ -45,6 +45,8 @@ int cords_shape_nbytes(cords_dtype t, int ndim, const int64_t *shape, size_t *nb
 
 /* Allocate (zeroed) a tensor; the shape is copied. Returns NULL on error. */
 cords_tensor *cords_tensor_new(const char *name, cords_dtype t, int ndim, const int64_t *shape);
+/* The same without zeroing, for buffers about to be filled. */
+cords_tensor *cords_tensor_new_uninit(const char *name, cords_dtype t, int ndim, const int64_t *shape);
 void cords_tensor_free(cords_tensor *x);
 int64_t cords_tensor_numel(const cords_tensor *x);
 /* "f32 [2,3,4]" into buf. */

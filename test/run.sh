@@ -37,6 +37,13 @@ for t in "$BUILD"/test/*; do
 	case "$t" in *${TESTS:-}*) ;; *) continue ;; esac
 	run_one "unit/$(basename "$t")" "$t"
 done
+for t in "$BUILD"/fuzz/*; do
+	[ -x "$t" ] || continue
+	n=$(basename "$t")
+	case "fuzz-$n" in *${TESTS:-}*) ;; *) continue ;; esac
+	set -- "$top"/testdata/fuzz/"$n"/*
+	[ -e "$1" ] && run_one "fuzz/$n" "$t" "$@"
+done
 for t in "$top"/test/cli/*.sh; do
 	case "$t" in */lib.sh) continue ;; esac
 	case "$t" in *${TESTS:-}*) ;; *) continue ;; esac

@@ -1,0 +1,62 @@
+/* Choosing a backend by device name, and what all backends' buffers share. */
+#include "backend.h"
+#include "err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CUDA 16
+
+static cords_backend *cpu, *cuda[MAX_CUDA];
+
+static int parse_cuda(const char *device, int *dev)
+{
+	if (!strcmp(device, "cuda")) {
+		*dev = 0;
+		return 0;
+	}
+	char *end;
+	long d = strtol(device + 5, &end, 10);
+	if (device[4] != ':' || end == device + 5 || *end || d < 0 || d >= MAX_CUDA)
+		return cords_err("device '%s': expected cpu, cuda or cuda:N", device);
+	*dev = (int)d;
+	return 0;
+}
+
+/* Backends live for the whole process: created on first use, never freed
+ * (the operating system reclaims them), so callers need not track them. */
+cords_backend *cords_backend_get(const char *device)
+{
+	if (!device || !strcmp(device, "cpu")) {
+		if (!cpu)
+			cpu = cords_backend_cpu_new();
+		return cpu;
+	}
+	int dev = 0;
+	if (strncmp(device, "cuda", 4) || parse_cuda(device, &dev)) {
+		cords_err("device '%s': expected cpu, cuda or cuda:N", device);
+		return NULL;
+	}
+	if (!cuda[dev])
+		cuda[dev] = cords_backend_cuda_new(dev);
+	return cuda[dev];
+}
+
+int cords_buf_ndim(const cords_buf *b)
+{
+	return ((const cords_buf_head *)b)->ndim;
+}
+
+const int64_t *cords_buf_shape(const cords_buf *b)
+{
+	return ((const cords_buf_head *)b)->shape;
+}
+
+int64_t cords_buf_numel(const cords_buf *b)
+{
+	const cords_buf_head *h = (const cords_buf_head *)b;
+	int64_t n = 1;
+	for (int i = 0; i < h->ndim; i++)
+		n *= h->shape[i];
+	return n;
+}

@@ -1,0 +1,173 @@
+/* The backend interface: where the numbers live and the few operations the
+ * model needs, behind a table of function pointers. The model code is written
+ * once against it; lib/backend_cpu.c (oneDNN + our own OpenMP loops) and the
+ * CUDA backend in kernels/ implement it.
+ *
+ * Buffers are opaque f32 tensors with a logical row-major shape. The backend
+ * chooses the physical layout (the CPU one keeps [B,C,H,W] activations with
+ * C % 8 == 0 in oneDNN's channel-blocked layout); upload and download always
+ * speak plain row-major host arrays. Every [B,C,H,W] activation buffer keeps
+ * each batch item contiguous, so a [1,C,H,W] buffer broadcasts over a batch.
+ *
+ * Adding an operation (backward passes, optimiser steps, ...) means appending
+ * a member to struct cords_backend and implementing it in each backend;
+ * existing members never change. A NULL member is an operation the backend
+ * does not provide; call through the cords_be_* wrappers where that matters.
+ * Every operation returns 0, or -1 with a message (lib/err.h). */
+#ifndef CORDS_BACKEND_H
+#define CORDS_BACKEND_H
+
+#include <stdint.h>
+
+typedef struct cords_backend cords_backend;
+typedef struct cords_buf cords_buf;
+
+/* What a buffer holds decides its physical layout. */
+typedef enum {
+	CORDS_BUF_ACT = 0,    /* activations [B,C,H,W] (or any other shape: plain) */
+	CORDS_BUF_WEIGHT = 1, /* conv weights [O,I,kh,kw], laid out for the convs that use them */
+} cords_buf_kind;
+
+/* y = conv(x, w) (+ bias[o]) + beta * y. x [B,I,H,W], w [O,I,k,k] (kind
+ * WEIGHT), bias [O] or NULL, y [B,O,H',W'] with H' = (H + 2 pad - k)/stride + 1.
+ * beta is 0 (overwrite) or 1 (accumulate: a fused sum). */
+typedef struct {
+	int stride, pad;
+	float beta;
+} cords_conv;
+
+/* Average pooling, k x k, stride, pad; zero padding counted in the mean
+ * (PyTorch's count_include_pad=True). */
+typedef struct {
+	int k, stride, pad;
+} cords_pool;
+
+/* phi: ReLU, identity, or PReLU with one shared slope:
+ * phi(z) = max(z,0) + slope * min(z,0). */
+typedef enum { CORDS_PHI_RELU = 0, CORDS_PHI_IDENTITY = 1, CORDS_PHI_PRELU = 2 } cords_phi_kind;
+typedef struct {
+	cords_phi_kind kind;
+	float slope; /* PReLU only */
+} cords_phi;
+
+static inline float cords_phi_apply(cords_phi p, float z)
+{
+	switch (p.kind) {
+	case CORDS_PHI_RELU: return z > 0 ? z : 0;
+	case CORDS_PHI_IDENTITY: return z;
+	default: return z > 0 ? z : p.slope * z;
+	}
+}
+
+/* BatchNorm over the channels of [B,C,H,W] (SPEC §3 stage 1): train mode
+ * normalises with the batch statistics (biased variance) and updates the
+ * running ones with momentum (unbiased variance), as torch does; eval mode
+ * uses the running statistics. */
+typedef struct {
+	int train;
+	float momentum, eps; /* 0.1, 1e-5 */
+} cords_bn_mode;
+
+struct cords_backend {
+	const char *name; /* "cpu", "cuda:0" */
+	void *impl;       /* the backend's own state */
+
+	/* Zero-filled buffer of the given logical shape (ndim 1..4). */
+	cords_buf *(*alloc)(cords_backend *be, cords_buf_kind kind, int ndim, const int64_t *shape);
+	void (*free)(cords_backend *be, cords_buf *b); /* NULL is a no-op */
+	/* host: prod(shape) floats, row-major. */
+	int (*upload)(cords_backend *be, cords_buf *b, const float *host);
+	int (*download)(cords_backend *be, const cords_buf *b, float *host);
+	int (*fill)(cords_backend *be, cords_buf *b, float value);
+	/* dst = src, same shape; or src [1,...] broadcast to dst [B,...]. */
+	int (*copy)(cords_backend *be, cords_buf *dst, const cords_buf *src);
+
+	int (*conv2d)(cords_backend *be, const cords_conv *c, const cords_buf *x, const cords_buf *w,
+		      const cords_buf *bias, cords_buf *y);
+	int (*avgpool)(cords_backend *be, const cords_pool *p, const cords_buf *x, cords_buf *y);
+
+	/* The leaky update of one area, fused: z += bias (bias [1,C,H,W]
+	 * broadcast over the batch, or NULL), then
+	 * r_out = (1 - alpha) r + alpha * phi(z). z keeps the pre-activation.
+	 * r_out may be r. All [B,C,H,W] alike. */
+	int (*leaky)(cords_backend *be, float alpha, cords_phi phi, const cords_buf *r, cords_buf *z,
+		     const cords_buf *bias, cords_buf *r_out);
+	/* y = relu(a) + (b ? (relu_b ? relu(b) : b) : 0); same shapes; y may be a or b. */
+	int (*relu_add)(cords_backend *be, const cords_buf *a, const cords_buf *b, int relu_b, cords_buf *y);
+	/* y [B,C] = mean over h,w of x [B,C,H,W]. */
+	int (*spatial_mean)(cords_backend *be, const cords_buf *x, cords_buf *y);
+	/* y [B,N] = x [B,K] w^T (w [N,K], plain) + bias [N] (or NULL). */
+	int (*linear)(cords_backend *be, const cords_buf *x, const cords_buf *w, const cords_buf *bias,
+		      cords_buf *y);
+
+	/* Wait for queued work (a no-op on the CPU). */
+	int (*sync)(cords_backend *be);
+	void (*destroy)(cords_backend *be);
+
+	/* ---- Training: backward passes and the reductions trainers need. ---- */
+	/* dx [B,I,H,W] (+)= d(conv2d)/dx applied to dy [B,O,H',W'] (w kind
+	 * WEIGHT); c->beta 0 overwrites dx, 1 accumulates. */
+	int (*conv2d_bwd_data)(cords_backend *be, const cords_conv *c, const cords_buf *dy, const cords_buf *w,
+			       cords_buf *dx);
+	/* dw [O,I,k,k] (kind WEIGHT, plain) (+)= d(conv2d)/dw for input x and dy
+	 * (c->beta as above). */
+	int (*conv2d_bwd_weights)(cords_backend *be, const cords_conv *c, const cords_buf *x, const cords_buf *dy,
+				  cords_buf *dw);
+	/* dx = avgpool backward of dy (overwritten). */
+	int (*avgpool_bwd)(cords_backend *be, const cords_pool *p, const cords_buf *dy, cords_buf *dx);
+	/* Backward of leaky (z: the pre-activation it kept, dout: gradient of
+	 * r_out): dz = alpha phi'(z) dout (overwritten); dr = (1 - alpha) dout
+	 * + beta dr. phi'(0) is 0 for ReLU, the slope for PReLU (torch's). */
+	int (*leaky_bwd)(cords_backend *be, float alpha, cords_phi phi, const cords_buf *z, const cords_buf *dout,
+			 cords_buf *dz, cords_buf *dr, float beta);
+	/* dx += dy where x > 0 (backward of relu(x)); same shapes. */
+	int (*relu_bwd_add)(cords_backend *be, const cords_buf *x, const cords_buf *dy, cords_buf *dx);
+	/* dx [B,C,H,W] += dy [B,C] / (H W) where x > 0: backward of
+	 * mean_hw(relu(x)) (the read-out). */
+	int (*readout_bwd_add)(cords_backend *be, const cords_buf *x, const cords_buf *dy, cords_buf *dx);
+	/* db [1,...] = sum over the batch of dz [B,...] + beta db. */
+	int (*batch_sum)(cords_backend *be, const cords_buf *dz, cords_buf *db, float beta);
+	/* y = a x + b y; x of y's shape or its [1,...] slice (broadcast). */
+	int (*axpby)(cords_backend *be, float a, const cords_buf *x, float b, cords_buf *y);
+	/* *out = sum of (x - y)^2 (y of x's shape, its [1,...] slice, or NULL
+	 * for 0), in double, the same for any thread count. */
+	int (*sqdiff_sum)(cords_backend *be, const cords_buf *x, const cords_buf *y, double *out);
+	/* BatchNorm forward: x, y [B,C,H,W]; gamma, beta, running mean/var,
+	 * save_mean, save_invstd [C]. Train mode fills save_* and updates the
+	 * running statistics (if not NULL); eval mode reads them. */
+	int (*batchnorm)(cords_backend *be, const cords_bn_mode *m, const cords_buf *x, const cords_buf *gamma,
+			 const cords_buf *beta, cords_buf *rmean, cords_buf *rvar, cords_buf *save_mean,
+			 cords_buf *save_invstd, cords_buf *y);
+	/* BatchNorm backward: dx (overwritten), dgamma and dbeta [C] (+ beta
+	 * times their old value: 0 or 1); train mode uses save_*, eval mode the
+	 * running statistics. */
+	int (*batchnorm_bwd)(cords_backend *be, const cords_bn_mode *m, const cords_buf *x, const cords_buf *dy,
+			     const cords_buf *gamma, const cords_buf *save_mean, const cords_buf *save_invstd,
+			     const cords_buf *rmean, const cords_buf *rvar, cords_buf *dx, cords_buf *dgamma,
+			     cords_buf *dbeta, float beta);
+};
+
+/* "cpu", or "cuda" / "cuda:N" (an error "built without CUDA" unless the CUDA
+ * backend is linked). The backend is created once per name and shared;
+ * the caller does not destroy it. NULL with a message on failure. */
+cords_backend *cords_backend_get(const char *device);
+
+/* The two constructors behind it. cords_backend_cuda_new lives in kernels/:
+ * kernels/absent.c (no CUDA) or the CUDA objects define it. */
+cords_backend *cords_backend_cpu_new(void);
+cords_backend *cords_backend_cuda_new(int device);
+
+/* Logical shape of a buffer (any backend): ndim, and shape[0..ndim-1]. */
+int cords_buf_ndim(const cords_buf *b);
+const int64_t *cords_buf_shape(const cords_buf *b);
+int64_t cords_buf_numel(const cords_buf *b);
+
+/* Every backend's buffer starts with this header, so the shape queries above
+ * and shape checks are shared. */
+typedef struct {
+	int ndim;
+	int64_t shape[4];
+	cords_buf_kind kind;
+} cords_buf_head;
+
+#endif

@@ -1,0 +1,273 @@
+/* The CPU backend: buffers and their layouts, the cache of oneDNN primitives
+ * (created once per shape), and the table that makes it a cords_backend. */
+#include "backend_cpu.h"
+#include "err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int cpu_block(void)
+{
+	static int blk;
+	if (!blk) {
+		__builtin_cpu_init();
+		blk = __builtin_cpu_supports("avx512f") ? 16 : 8;
+	}
+	return blk;
+}
+
+int cpu_dnnl(dnnl_status_t s, const char *what)
+{
+	if (s == dnnl_success)
+		return 0;
+	return cords_err("oneDNN: %s failed (status %d)", what, (int)s);
+}
+
+int cpu_md(const cpu_buf *b, dnnl_memory_desc_t *md)
+{
+	dnnl_dims_t d;
+	static const dnnl_format_tag_t plain[5] = {dnnl_format_tag_undef, dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd};
+	for (int i = 0; i < b->h.ndim; i++)
+		d[i] = b->h.shape[i];
+	dnnl_format_tag_t tag = plain[b->h.ndim];
+	if (b->blocked)
+		tag = b->blocked == 16 ? dnnl_nChw16c : dnnl_nChw8c;
+	return cpu_dnnl(dnnl_memory_desc_init_by_tag(md, b->h.ndim, d, dnnl_f32, tag), "memory descriptor");
+}
+
+int cpu_same_shape(const cords_buf *a, const cords_buf *b, const char *what)
+{
+	const cords_buf_head *x = (const cords_buf_head *)a, *y = (const cords_buf_head *)b;
+	if (x->ndim != y->ndim || memcmp(x->shape, y->shape, (size_t)x->ndim * sizeof *x->shape))
+		return cords_err("%s: buffer shapes differ", what);
+	return 0;
+}
+
+static cords_buf *cpu_alloc(cords_backend *be, cords_buf_kind kind, int ndim, const int64_t *shape)
+{
+	if (ndim < 1 || ndim > 4) {
+		cords_err("buffer of %d dimensions (1 to 4 supported)", ndim);
+		return NULL;
+	}
+	cpu_buf *b = calloc(1, sizeof *b);
+	if (!b) {
+		cords_err("out of memory");
+		return NULL;
+	}
+	b->h.ndim = ndim;
+	b->h.kind = kind;
+	b->n = 1;
+	for (int i = 0; i < ndim; i++) {
+		b->h.shape[i] = shape[i];
+		b->n *= (size_t)shape[i];
+	}
+	if (kind == CORDS_BUF_ACT && ndim == 4 && shape[1] % cpu_block() == 0)
+		b->blocked = cpu_block();
+	size_t bytes = (b->n * sizeof(float) + 63) / 64 * 64;
+	b->data = aligned_alloc(64, bytes ? bytes : 64);
+	if (!b->data) {
+		free(b);
+		cords_err("out of memory (%zu bytes)", bytes);
+		return NULL;
+	}
+	memset(b->data, 0, bytes);
+	return (cords_buf *)b;
+}
+
+static void cpu_free(cords_backend *be, cords_buf *buf)
+{
+	cpu_buf *b = CPU_BUF(buf);
+	if (!b)
+		return;
+	free(b->packed);
+	free(b->data);
+	free(b);
+}
+
+/* Plain [B,C,H,W] <-> blocked [B][C/k][H][W][k]; to_blocked picks the direction. */
+static void convert(const cpu_buf *b, float *plain, float *blocked, int to_blocked)
+{
+	int64_t B = b->h.shape[0], C = b->h.shape[1], HW = b->h.shape[2] * b->h.shape[3];
+	int k = b->blocked;
+#pragma omp parallel for collapse(2) schedule(static)
+	for (int64_t n = 0; n < B; n++)
+		for (int64_t c = 0; c < C; c++) {
+			float *p = plain + (n * C + c) * HW;
+			float *q = blocked + (n * C + c / k * k) * HW + c % k;
+			for (int64_t i = 0; i < HW; i++) {
+				if (to_blocked)
+					q[i * k] = p[i];
+				else
+					p[i] = q[i * k];
+			}
+		}
+}
+
+static int cpu_upload(cords_backend *be, cords_buf *buf, const float *host)
+{
+	cpu_buf *b = CPU_BUF(buf);
+	if (b->blocked)
+		convert(b, (float *)host, b->data, 1);
+	else
+		memcpy(b->data, host, b->n * sizeof(float));
+	b->version++;
+	return 0;
+}
+
+static int cpu_download(cords_backend *be, const cords_buf *buf, float *host)
+{
+	const cpu_buf *b = CPU_CBUF(buf);
+	if (b->blocked)
+		convert(b, host, b->data, 0);
+	else
+		memcpy(host, b->data, b->n * sizeof(float));
+	return 0;
+}
+
+cpu_prim *cpu_prim_find(cpu_impl *c, const int64_t *key)
+{
+	for (cpu_prim *p = c->prims; p; p = p->next)
+		if (!memcmp(p->key, key, sizeof p->key))
+			return p;
+	return NULL;
+}
+
+cpu_prim *cpu_prim_add(cpu_impl *c, const int64_t *key, dnnl_primitive_t prim)
+{
+	cpu_prim *p = calloc(1, sizeof *p);
+	if (!p) {
+		dnnl_primitive_destroy(prim);
+		cords_err("out of memory");
+		return NULL;
+	}
+	memcpy(p->key, key, sizeof p->key);
+	p->prim = prim;
+	const_dnnl_primitive_desc_t pd;
+	if (dnnl_primitive_get_primitive_desc(prim, &pd) == dnnl_success)
+		p->wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+	p->next = c->prims;
+	c->prims = p;
+	return p;
+}
+
+int cpu_exec(cpu_impl *c, dnnl_primitive_t p, int n, const int *args, void *const *ptrs,
+	     const dnnl_memory_desc_t *const *mds)
+{
+	dnnl_exec_arg_t ea[8];
+	int made = 0, rc = 0;
+	for (; made < n && !rc; made++) {
+		ea[made].arg = args[made];
+		rc = cpu_dnnl(dnnl_memory_create(&ea[made].memory, mds[made], c->engine, ptrs[made]), "memory");
+		if (rc)
+			break;
+	}
+	if (!rc)
+		rc = cpu_dnnl(dnnl_primitive_execute(p, c->stream, n, ea), "execute");
+	if (!rc)
+		rc = cpu_dnnl(dnnl_stream_wait(c->stream), "stream wait");
+	for (int i = 0; i < made; i++)
+		dnnl_memory_destroy(ea[i].memory);
+	return rc;
+}
+
+/* Reorder plain [O,I,k,k] weights into the layout a convolution chose. */
+float *cpu_packed(cpu_impl *c, cpu_buf *b, const dnnl_memory_desc_t *md)
+{
+	if (b->packed && b->packed_version == b->version && dnnl_memory_desc_equal(&b->packed_md, md))
+		return b->packed;
+	dnnl_memory_desc_t src;
+	if (cpu_md(b, &src))
+		return NULL;
+	size_t bytes = (dnnl_memory_desc_get_size(md) + 63) / 64 * 64;
+	free(b->packed);
+	b->packed = aligned_alloc(64, bytes);
+	if (!b->packed) {
+		cords_err("out of memory");
+		return NULL;
+	}
+	dnnl_primitive_desc_t pd;
+	dnnl_primitive_t r;
+	if (cpu_dnnl(dnnl_reorder_primitive_desc_create(&pd, &src, c->engine, md, c->engine, NULL), "reorder"))
+		return NULL;
+	int rc = cpu_dnnl(dnnl_primitive_create(&r, pd), "reorder");
+	dnnl_primitive_desc_destroy(pd);
+	if (rc)
+		return NULL;
+	const dnnl_memory_desc_t *mds[2] = {&src, md};
+	void *ptrs[2] = {b->data, b->packed};
+	int args[2] = {DNNL_ARG_FROM, DNNL_ARG_TO};
+	rc = cpu_exec(c, r, 2, args, ptrs, mds);
+	dnnl_primitive_destroy(r);
+	if (rc)
+		return NULL;
+	b->packed_md = *md;
+	b->packed_version = b->version;
+	return b->packed;
+}
+
+static int cpu_sync(cords_backend *be)
+{
+	return 0;
+}
+
+static void cpu_destroy(cords_backend *be)
+{
+	cpu_impl *c = CPU_IMPL(be);
+	for (cpu_prim *p = c->prims, *next; p; p = next) {
+		next = p->next;
+		dnnl_primitive_destroy(p->prim);
+		free(p);
+	}
+	dnnl_stream_destroy(c->stream);
+	dnnl_engine_destroy(c->engine);
+	free(c);
+	free(be);
+}
+
+cords_backend *cords_backend_cpu_new(void)
+{
+	cords_backend *be = calloc(1, sizeof *be);
+	cpu_impl *c = calloc(1, sizeof *c);
+	if (!be || !c) {
+		free(be);
+		free(c);
+		cords_err("out of memory");
+		return NULL;
+	}
+	if (cpu_dnnl(dnnl_engine_create(&c->engine, dnnl_cpu, 0), "CPU engine") ||
+	    cpu_dnnl(dnnl_stream_create(&c->stream, c->engine, dnnl_stream_default_flags), "stream")) {
+		free(be);
+		free(c);
+		return NULL;
+	}
+	*be = (cords_backend){
+		.name = "cpu",
+		.impl = c,
+		.alloc = cpu_alloc,
+		.free = cpu_free,
+		.upload = cpu_upload,
+		.download = cpu_download,
+		.fill = cpu_fill,
+		.copy = cpu_copy,
+		.conv2d = cpu_conv2d,
+		.avgpool = cpu_avgpool,
+		.leaky = cpu_leaky,
+		.relu_add = cpu_relu_add,
+		.spatial_mean = cpu_spatial_mean,
+		.linear = cpu_linear,
+		.sync = cpu_sync,
+		.destroy = cpu_destroy,
+		.conv2d_bwd_data = cpu_conv2d_bwd_data,
+		.conv2d_bwd_weights = cpu_conv2d_bwd_weights,
+		.avgpool_bwd = cpu_avgpool_bwd,
+		.leaky_bwd = cpu_leaky_bwd,
+		.relu_bwd_add = cpu_relu_bwd_add,
+		.readout_bwd_add = cpu_readout_bwd_add,
+		.batch_sum = cpu_batch_sum,
+		.axpby = cpu_axpby,
+		.sqdiff_sum = cpu_sqdiff_sum,
+		.batchnorm = cpu_batchnorm,
+		.batchnorm_bwd = cpu_batchnorm_bwd,
+	};
+	return be;
+}

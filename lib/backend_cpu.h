@@ -1,0 +1,95 @@
+/* Internals of the CPU backend, shared by its files (backend_cpu.c: buffers,
+ * layouts, the primitive cache; cpu_conv.c: oneDNN convolutions and pooling;
+ * cpu_eltwise.c: our own fused OpenMP loops). Not for the model code. */
+#ifndef CORDS_BACKEND_CPU_H
+#define CORDS_BACKEND_CPU_H
+
+#include "backend.h"
+
+#include <dnnl.h>
+#include <stddef.h>
+
+/* A CPU buffer. [B,C,H,W] activations with C % cpu_block() == 0 are stored
+ * channel-blocked (oneDNN nChw8c / nChw16c: [B][C/blk][H][W][blk]); all else
+ * plain row-major. Weights are plain [O,I,k,k]; the layout a convolution
+ * wants is made from them on first use and cached (packed), until the next
+ * upload changes `version`. */
+typedef struct {
+	cords_buf_head h;
+	float *data;
+	size_t n;    /* floats */
+	int blocked; /* channel block size, 0 = plain */
+	uint64_t version;
+	float *packed;
+	dnnl_memory_desc_t packed_md;
+	uint64_t packed_version;
+} cpu_buf;
+
+/* A cached oneDNN primitive, found by a key of up to 20 integers. */
+typedef struct cpu_prim {
+	int64_t key[20];
+	dnnl_primitive_t prim;
+	const dnnl_memory_desc_t *wmd; /* weights md the primitive wants (conv) */
+	struct cpu_prim *next;
+} cpu_prim;
+
+typedef struct {
+	dnnl_engine_t engine;
+	dnnl_stream_t stream;
+	cpu_prim *prims;
+} cpu_impl;
+
+#define CPU_BUF(b) ((cpu_buf *)(b))
+#define CPU_CBUF(b) ((const cpu_buf *)(b))
+#define CPU_IMPL(be) ((cpu_impl *)(be)->impl)
+
+int cpu_block(void); /* 8 on AVX2, 16 with AVX-512 */
+/* The oneDNN memory descriptor of a buffer's physical layout. */
+int cpu_md(const cpu_buf *b, dnnl_memory_desc_t *md);
+/* oneDNN status to our error; 0 for success. */
+int cpu_dnnl(dnnl_status_t s, const char *what);
+/* The cached primitive for key (NULL if none), and adding one (takes prim). */
+cpu_prim *cpu_prim_find(cpu_impl *c, const int64_t *key);
+cpu_prim *cpu_prim_add(cpu_impl *c, const int64_t *key, dnnl_primitive_t prim);
+/* Execute with (arg, buffer pointer, md) triples. */
+int cpu_exec(cpu_impl *c, dnnl_primitive_t p, int n, const int *args, void *const *ptrs,
+	     const dnnl_memory_desc_t *const *mds);
+/* The weights of b in the layout md, packing (and caching) them if needed. */
+float *cpu_packed(cpu_impl *c, cpu_buf *b, const dnnl_memory_desc_t *md);
+/* Same logical shape? Else an error naming what. */
+int cpu_same_shape(const cords_buf *a, const cords_buf *b, const char *what);
+
+int cpu_conv2d(cords_backend *be, const cords_conv *cv, const cords_buf *x, const cords_buf *w,
+	       const cords_buf *bias, cords_buf *y);
+int cpu_avgpool(cords_backend *be, const cords_pool *p, const cords_buf *x, cords_buf *y);
+int cpu_fill(cords_backend *be, cords_buf *b, float v);
+int cpu_copy(cords_backend *be, cords_buf *dst, const cords_buf *src);
+int cpu_leaky(cords_backend *be, float alpha, cords_phi phi, const cords_buf *r, cords_buf *z,
+	      const cords_buf *bias, cords_buf *r_out);
+int cpu_relu_add(cords_backend *be, const cords_buf *a, const cords_buf *b, int relu_b, cords_buf *y);
+int cpu_spatial_mean(cords_backend *be, const cords_buf *x, cords_buf *y);
+int cpu_linear(cords_backend *be, const cords_buf *x, const cords_buf *w, const cords_buf *bias,
+	       cords_buf *y);
+
+/* Training (cpu_conv_bwd.c, cpu_train_eltwise.c). */
+int cpu_conv2d_bwd_data(cords_backend *be, const cords_conv *c, const cords_buf *dy, const cords_buf *w,
+			cords_buf *dx);
+int cpu_conv2d_bwd_weights(cords_backend *be, const cords_conv *c, const cords_buf *x, const cords_buf *dy,
+			   cords_buf *dw);
+int cpu_avgpool_bwd(cords_backend *be, const cords_pool *p, const cords_buf *dy, cords_buf *dx);
+int cpu_leaky_bwd(cords_backend *be, float alpha, cords_phi phi, const cords_buf *z, const cords_buf *dout,
+		  cords_buf *dz, cords_buf *dr, float beta);
+int cpu_relu_bwd_add(cords_backend *be, const cords_buf *x, const cords_buf *dy, cords_buf *dx);
+int cpu_readout_bwd_add(cords_backend *be, const cords_buf *x, const cords_buf *dy, cords_buf *dx);
+int cpu_batch_sum(cords_backend *be, const cords_buf *dz, cords_buf *db, float beta);
+int cpu_axpby(cords_backend *be, float a, const cords_buf *x, float b, cords_buf *y);
+int cpu_sqdiff_sum(cords_backend *be, const cords_buf *x, const cords_buf *y, double *out);
+int cpu_batchnorm(cords_backend *be, const cords_bn_mode *m, const cords_buf *x, const cords_buf *gamma,
+		  const cords_buf *beta, cords_buf *rmean, cords_buf *rvar, cords_buf *save_mean,
+		  cords_buf *save_invstd, cords_buf *y);
+int cpu_batchnorm_bwd(cords_backend *be, const cords_bn_mode *m, const cords_buf *x, const cords_buf *dy,
+		      const cords_buf *gamma, const cords_buf *save_mean, const cords_buf *save_invstd,
+		      const cords_buf *rmean, const cords_buf *rvar, cords_buf *dx, cords_buf *dgamma,
+		      cords_buf *dbeta, float beta);
+
+#endif

@@ -1,0 +1,145 @@
+/* The CPU backend's own loops: the fused leaky update, ReLU sums, the
+ * spatial mean and the small fully connected read-out. Element-wise ops work
+ * on the physical arrays directly: buffers of one shape share one layout, and
+ * each batch item is one contiguous block, so [1,...] broadcasts by index. */
+#include "backend_cpu.h"
+#include "err.h"
+
+#include <string.h>
+
+int cpu_fill(cords_backend *be, cords_buf *buf, float v)
+{
+	cpu_buf *b = CPU_BUF(buf);
+	float *d = b->data;
+	int64_t n = (int64_t)b->n;
+#pragma omp parallel for simd schedule(static)
+	for (int64_t i = 0; i < n; i++)
+		d[i] = v;
+	return 0;
+}
+
+/* Is src [1,...] against dst [B,...] with equal trailing dims (and layout)? */
+static int broadcasts(const cpu_buf *src, const cpu_buf *dst)
+{
+	if (src->h.ndim != dst->h.ndim || src->h.shape[0] != 1 || src->blocked != dst->blocked)
+		return 0;
+	return !memcmp(src->h.shape + 1, dst->h.shape + 1, (size_t)(src->h.ndim - 1) * sizeof(int64_t));
+}
+
+int cpu_copy(cords_backend *be, cords_buf *dstb, const cords_buf *srcb)
+{
+	cpu_buf *dst = CPU_BUF(dstb);
+	const cpu_buf *src = CPU_CBUF(srcb);
+	if (!cpu_same_shape(dstb, srcb, "copy")) {
+		memcpy(dst->data, src->data, src->n * sizeof(float));
+		return 0;
+	}
+	if (!broadcasts(src, dst))
+		return cords_err("copy: source is neither the destination's shape nor its [1,...] slice");
+	for (int64_t b = 0; b < dst->h.shape[0]; b++)
+		memcpy(dst->data + (size_t)b * src->n, src->data, src->n * sizeof(float));
+	return 0;
+}
+
+/* phi(z) = z > 0 ? z : s z covers ReLU (s = 0), identity (s = 1), PReLU. */
+static float phi_slope(cords_phi phi)
+{
+	return phi.kind == CORDS_PHI_RELU ? 0.0f : phi.kind == CORDS_PHI_IDENTITY ? 1.0f : phi.slope;
+}
+
+int cpu_leaky(cords_backend *be, float alpha, cords_phi phi, const cords_buf *rb, cords_buf *zb,
+	      const cords_buf *biasb, cords_buf *outb)
+{
+	const cpu_buf *r = CPU_CBUF(rb), *bias = CPU_CBUF(biasb);
+	cpu_buf *z = CPU_BUF(zb), *out = CPU_BUF(outb);
+	if (cpu_same_shape(rb, zb, "leaky") || cpu_same_shape(rb, outb, "leaky"))
+		return -1;
+	if (bias && !broadcasts(bias, z))
+		return cords_err("leaky: bias must be [1,C,H,W] of the state's shape");
+	const float s = phi_slope(phi), a = alpha, keep = 1.0f - alpha;
+	const int64_t B = z->h.shape[0], per = (int64_t)z->n / B;
+	const float *rp = r->data, *bp = bias ? bias->data : NULL;
+	float *zp = z->data, *op = out->data;
+	/* Chunks of 1024 floats spread the work over threads even for batch 1. */
+	const int64_t chunk = 1024, nch = (per + chunk - 1) / chunk;
+#pragma omp parallel for collapse(2) schedule(static)
+	for (int64_t b = 0; b < B; b++)
+		for (int64_t ch = 0; ch < nch; ch++) {
+			int64_t lo = ch * chunk, hi = lo + chunk < per ? lo + chunk : per, o = b * per;
+#pragma omp simd
+			for (int64_t i = lo; i < hi; i++) {
+				float v = zp[o + i] + (bp ? bp[i] : 0.0f);
+				zp[o + i] = v;
+				op[o + i] = keep * rp[o + i] + a * (v > 0 ? v : s * v);
+			}
+		}
+	return 0;
+}
+
+int cpu_relu_add(cords_backend *be, const cords_buf *ab, const cords_buf *bb, int relu_b, cords_buf *yb)
+{
+	const cpu_buf *a = CPU_CBUF(ab), *b = CPU_CBUF(bb);
+	cpu_buf *y = CPU_BUF(yb);
+	if (cpu_same_shape(ab, yb, "relu_add") || (b && cpu_same_shape(bb, yb, "relu_add")))
+		return -1;
+	const float *ap = a->data, *bp = b ? b->data : NULL;
+	float *yp = y->data;
+	int64_t n = (int64_t)y->n;
+	if (!bp) {
+#pragma omp parallel for simd schedule(static)
+		for (int64_t i = 0; i < n; i++)
+			yp[i] = ap[i] > 0 ? ap[i] : 0;
+	} else if (relu_b) {
+#pragma omp parallel for simd schedule(static)
+		for (int64_t i = 0; i < n; i++)
+			yp[i] = (ap[i] > 0 ? ap[i] : 0) + (bp[i] > 0 ? bp[i] : 0);
+	} else {
+#pragma omp parallel for simd schedule(static)
+		for (int64_t i = 0; i < n; i++)
+			yp[i] = (ap[i] > 0 ? ap[i] : 0) + bp[i];
+	}
+	return 0;
+}
+
+int cpu_spatial_mean(cords_backend *be, const cords_buf *xb, cords_buf *yb)
+{
+	const cpu_buf *x = CPU_CBUF(xb);
+	cpu_buf *y = CPU_BUF(yb);
+	if (x->h.ndim != 4 || y->h.ndim != 2 || y->h.shape[0] != x->h.shape[0] || y->h.shape[1] != x->h.shape[1])
+		return cords_err("spatial_mean: expects x [B,C,H,W] and y [B,C]");
+	const int64_t B = x->h.shape[0], C = x->h.shape[1], HW = x->h.shape[2] * x->h.shape[3];
+	const int k = x->blocked ? x->blocked : 1;
+	const float *xp = x->data;
+#pragma omp parallel for collapse(2) schedule(static)
+	for (int64_t b = 0; b < B; b++)
+		for (int64_t c = 0; c < C; c++) {
+			const float *p = xp + (b * C + c / k * k) * HW + c % k;
+			double s = 0;
+			for (int64_t i = 0; i < HW; i++)
+				s += p[i * k];
+			y->data[b * C + c] = (float)(s / (double)HW);
+		}
+	return 0;
+}
+
+int cpu_linear(cords_backend *be, const cords_buf *xb, const cords_buf *wb, const cords_buf *bb, cords_buf *yb)
+{
+	const cpu_buf *x = CPU_CBUF(xb), *w = CPU_CBUF(wb), *b = CPU_CBUF(bb);
+	cpu_buf *y = CPU_BUF(yb);
+	if (x->h.ndim != 2 || w->h.ndim != 2 || y->h.ndim != 2 || x->h.shape[1] != w->h.shape[1] ||
+	    y->h.shape[0] != x->h.shape[0] || y->h.shape[1] != w->h.shape[0] ||
+	    (b && (b->h.ndim != 1 || b->h.shape[0] != w->h.shape[0])))
+		return cords_err("linear: expects x [B,K], w [N,K], bias [N], y [B,N]");
+	const int64_t B = x->h.shape[0], K = x->h.shape[1], N = w->h.shape[0];
+#pragma omp parallel for collapse(2) schedule(static)
+	for (int64_t i = 0; i < B; i++)
+		for (int64_t j = 0; j < N; j++) {
+			const float *xr = x->data + i * K, *wr = w->data + j * K;
+			float s = 0;
+#pragma omp simd reduction(+ : s)
+			for (int64_t k = 0; k < K; k++)
+				s += xr[k] * wr[k];
+			y->data[i * N + j] = s + (b ? b->data[j] : 0.0f);
+		}
+	return 0;
+}

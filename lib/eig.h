@@ -1,0 +1,126 @@
+/* Eigenvalues of a linear operator given only as a product y = A x on n
+ * doubles (SPEC §5): Arnoldi with full re-orthogonalisation (CGS2 with BLAS,
+ * Hessenberg eigenvalues by LAPACK dhseqr), power iteration for the dominant
+ * eigenvector (parallel trials, honest convergence report), and the dense
+ * matrix with LAPACK dgeev as the ground truth for small n.
+ * Eigenvalue lists are sorted by decreasing modulus, conjugate pairs with the
+ * positive imaginary part first (cords_eig_sort). */
+#ifndef CORDS_EIG_H
+#define CORDS_EIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* y = A x, x and y of length n, never aliased. Returns 0 or -1 (with
+ * cords_err). Must be reentrant when used by parallel power trials. */
+typedef int (*cords_apply_fn)(void *ctx, const double *x, double *y);
+
+typedef struct {
+	int64_t n;
+	cords_apply_fn apply;
+	void *ctx;
+} cords_linop;
+
+int cords_linop_apply(const cords_linop *A, const double *x, double *y);
+
+/* Sort n eigenvalues (re[i], im[i]) by decreasing modulus, then by
+ * decreasing real part, then positive imaginary part first; other[] (may be
+ * NULL) is permuted along. */
+void cords_eig_sort(int n, double *re, double *im, double *other);
+
+/* ---- Arnoldi ---- */
+typedef struct {
+	int k;        /* steps wanted (capped at n) */
+	uint64_t seed; /* start vector (and restarts after a breakdown) */
+	double tol;   /* converged: resid <= tol * max(|theta|, eps^(2/3) * max|theta|) */
+	int always_reorth; /* 1: second Gram-Schmidt pass every step (CGS2);
+			      0: only when the first pass cancelled (DGKS test) */
+} cords_arnoldi_opts;
+
+typedef struct {
+	int k;                  /* steps taken = number of Ritz values */
+	int nconv;              /* how many pass the tolerance */
+	double *re, *im, *resid; /* [k] Ritz values by decreasing modulus, residual estimates */
+	int restarts;           /* invariant subspaces met (continued with a fresh random vector) */
+	int reorth;             /* steps that ran the second Gram-Schmidt pass */
+	double t_apply, t_orth, t_hess; /* seconds in A x, Gram-Schmidt, LAPACK */
+	size_t basis_bytes;     /* memory of the Krylov basis */
+} cords_arnoldi_result;
+
+void cords_arnoldi_opts_default(cords_arnoldi_opts *o); /* k 300, seed 1, tol 1e-6, CGS2 */
+int cords_arnoldi(const cords_linop *A, const cords_arnoldi_opts *o, cords_arnoldi_result *r);
+void cords_arnoldi_result_free(cords_arnoldi_result *r);
+
+/* Hessenberg eigen-step of Arnoldi, exposed for tests: the eigenvalues of the
+ * k x k upper Hessenberg H (column-major, leading dimension ldh) and, for each,
+ * |last component| of its unit-norm eigenvector (complex ones counted by
+ * modulus). Unsorted. */
+int cords_hessenberg_eig(int k, const double *H, int ldh, double *re, double *im, double *last);
+
+/* The Krylov basis, stored for the memory system: k columns of n doubles
+ * in panels of `rows` rows (panel p = rows [p rows, (p+1) rows) of every
+ * column, column-major inside the panel), so that a sweep over the basis
+ * reads long contiguous runs and each thread streams its own panels. */
+typedef struct {
+	int64_t n;
+	int k, rows, npanels;
+	double *data; /* npanels * rows * k */
+} cords_basis;
+
+int cords_basis_init(cords_basis *B, int64_t n, int k); /* -1 if out of memory */
+void cords_basis_free(cords_basis *B);
+void cords_basis_set(cords_basis *B, int col, const double *x); /* x [n] into column col */
+void cords_basis_get(const cords_basis *B, int col, double *x);
+
+/* Gram-Schmidt of w [n] against the first j (orthonormal) columns of B:
+ * classical Gram-Schmidt (BLAS dgemv per panel, OpenMP over panels) with a
+ * second pass always (CGS2) or only when the first cancelled more than
+ * 1/sqrt(2) of ||w|| (the Daniel-Gragg-Kaufman-Stewart test). h[0..j-1]
+ * gets the coefficients; w is overwritten by the remainder, whose norm is
+ * returned (-1 if out of memory). *passes gets 1 or 2. For CGS2 the first
+ * update and the second dot product run panel by panel, reusing the panel in
+ * cache: three reads of the basis per step; a DGKS step that needs no second
+ * pass reads it twice. */
+double cords_cgs2(const cords_basis *B, int j, double *w, double *h, int always, int *passes);
+
+/* ---- Power iteration ---- */
+typedef struct {
+	int trials;   /* independent random starts, run in parallel */
+	int maxit;
+	double tol;   /* stop when ||Av - lambda v|| <= tol * |lambda| */
+	uint64_t seed;
+} cords_power_opts;
+
+typedef struct {
+	int converged;     /* the best trial met tol */
+	int pair;          /* 1: two dominant eigenvalues of equal modulus (a complex
+			      pair, or +-lambda): lambda, lambda2 below; no single eigenvector */
+	double re, im;     /* dominant eigenvalue (for a pair: the one with im >= 0) */
+	double re2, im2;   /* second eigenvalue from the two-step fit (the gap estimate) */
+	double gap;        /* |lambda2 / lambda1| from the two-term fit once it has
+			      converged (NAN before): convergence goes like gap^iters */
+	double rate;       /* observed residual reduction per iteration over the last
+			      64 iterations (NAN if fewer): ~gap, when the gap is real */
+	double resid;      /* ||Av - lambda v|| of the returned unit vector */
+	int iters;         /* iterations of the best trial */
+	int trials_agree;  /* trials whose eigenvalue matches the best one within 1e3 tol */
+	double *vec;       /* [n] unit eigenvector, sign: largest entry positive */
+	double *vec_im;    /* [n] imaginary part for a complex pair, else NULL */
+} cords_power_result;
+
+void cords_power_opts_default(cords_power_opts *o); /* 4 trials, 10000 its, 1e-10 */
+int cords_power(const cords_linop *A, const cords_power_opts *o, cords_power_result *r);
+void cords_power_result_free(cords_power_result *r);
+
+/* ---- Dense ---- */
+#define CORDS_DENSE_MAX 4096
+/* All n eigenvalues via the n x n matrix (columns A e_i) and LAPACK dgeev,
+ * sorted; re and im have room for n. If vec is not NULL it gets the unit
+ * right eigenvector of the first eigenvalue (real part only when complex),
+ * sign as in cords_power. Refuses n > max_n. */
+int cords_dense_eig(const cords_linop *A, int64_t max_n, double *re, double *im, double *vec);
+
+/* Fix the sign of a real vector: its entry of largest modulus positive. */
+void cords_vec_fix_sign(int64_t n, double *v);
+
+#endif

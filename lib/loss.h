@@ -1,0 +1,30 @@
+/* Losses of the training stages (SPEC §3), plain CPU float kernels that the
+ * backends wrap: cross-entropy with hard (class index) or soft (distribution)
+ * labels averaged over the batch, its gradient, the time-weighted ramp of the
+ * read-outs and accuracy. Sums are taken in double. */
+#ifndef CORDS_LOSS_H
+#define CORDS_LOSS_H
+
+#include <stdint.h>
+
+/* Labels of a batch: exactly one of hard [B] (class indices) or soft [B,N]. */
+typedef struct {
+	const int64_t *hard;
+	const float *soft;
+} cords_labels;
+
+/* Mean over the batch of CE(logits [B,N], labels). If dlogits [B,N] is not
+ * NULL it receives scale * d(loss)/d(logits) (overwritten). Hard labels out of
+ * range are the caller's to check (cords_labels_check). */
+double cords_xent_cpu(const float *logits, int B, int N, cords_labels y, float scale, float *dlogits);
+/* -1 with a message if a hard label is outside [0,N) or a soft row is not a
+ * distribution (negative entries, or a sum not within 1e-3 of 1). */
+int cords_labels_check(cords_labels y, int B, int N);
+/* Images whose argmax of logits equals the argmax of the label. */
+int cords_correct_cpu(const float *logits, int B, int N, cords_labels y);
+
+/* Weights of R read-outs for loss = sum_t w_t CE_t: w_t = ramp_t / R with
+ * ramp = 10^linspace(-3, 0, R) (the mean over t is folded in). */
+void cords_time_weights(int R, double *w);
+
+#endif

@@ -1,0 +1,223 @@
+/* The dynamics of SPEC §2 against the backend: stem drive, the synchronous
+ * time step, the read-out, and a loop of steps. */
+#include "model.h"
+#include "err.h"
+
+#include <stdlib.h>
+
+struct cords_work {
+	int batch;
+	cords_buf *stem;                /* [B,64,stem_h,stem_w] */
+	cords_buf *u[CORDS_MAX_DEPTH];  /* input of area i >= 1 (u_0 is p) */
+	cords_buf *q[CORDS_MAX_DEPTH];  /* relu(r_i) where a skip or blank u_1 needs it */
+	cords_buf *sum, *feat;          /* read-out: [B,c,h,w], [B,c] */
+};
+
+#define CALL(m, op, ...) ((m)->be->op((m)->be, __VA_ARGS__))
+
+static cords_buf *act4(const cords_model *m, int64_t b, int64_t c, int64_t h, int64_t w)
+{
+	int64_t s[4] = {b, c, h, w};
+	return CALL(m, alloc, CORDS_BUF_ACT, 4, s);
+}
+
+cords_state *cords_state_new(const cords_model *m, int batch)
+{
+	const cords_arch *a = &m->arch;
+	cords_state *s = calloc(1, sizeof *s);
+	if (!s) {
+		cords_err("out of memory");
+		return NULL;
+	}
+	s->batch = batch;
+	s->depth = a->depth;
+	for (int i = 0; i < a->depth; i++)
+		if (!(s->r[i] = act4(m, batch, a->c[i], a->h[i], a->w[i])) ||
+		    !(s->z[i] = act4(m, batch, a->c[i], a->h[i], a->w[i]))) {
+			cords_state_free(m, s);
+			return NULL;
+		}
+	return s;
+}
+
+void cords_state_free(const cords_model *m, cords_state *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->depth; i++) {
+		CALL(m, free, s->r[i]);
+		CALL(m, free, s->z[i]);
+	}
+	free(s);
+}
+
+int cords_state_zero(const cords_model *m, cords_state *s)
+{
+	for (int i = 0; i < s->depth; i++)
+		if (CALL(m, fill, s->r[i], 0) || CALL(m, fill, s->z[i], 0))
+			return -1;
+	return 0;
+}
+
+int cords_state_copy(const cords_model *m, cords_state *dst, const cords_state *src)
+{
+	for (int i = 0; i < src->depth; i++)
+		if (CALL(m, copy, dst->r[i], src->r[i]) || CALL(m, copy, dst->z[i], src->z[i]))
+			return -1;
+	return 0;
+}
+
+cords_work *cords_work_new(const cords_model *m, int batch)
+{
+	const cords_arch *a = &m->arch;
+	const int D = a->depth;
+	cords_work *w = calloc(1, sizeof *w);
+	if (!w) {
+		cords_err("out of memory");
+		return NULL;
+	}
+	w->batch = batch;
+	int64_t fs[2] = {batch, a->c[D - 1]};
+	int ok = (w->stem = act4(m, batch, 64, a->stem_h, a->stem_w)) &&
+		 (w->sum = act4(m, batch, a->c[D - 1], a->h[D - 1], a->w[D - 1])) &&
+		 (w->feat = CALL(m, alloc, CORDS_BUF_ACT, 2, fs));
+	for (int i = 0; i < D && ok; i++) {
+		/* u_i has the channels and size area i reads: those of area i-1 (or p). */
+		int j = i ? i - 1 : 0;
+		ok = (w->u[i] = act4(m, batch, a->cin[i], a->h[j], a->w[j])) &&
+		     (w->q[i] = act4(m, batch, a->c[i], a->h[i], a->w[i]));
+	}
+	if (!ok) {
+		cords_work_free(m, w);
+		return NULL;
+	}
+	return w;
+}
+
+void cords_work_free(const cords_model *m, cords_work *w)
+{
+	if (!w)
+		return;
+	CALL(m, free, w->stem);
+	CALL(m, free, w->sum);
+	CALL(m, free, w->feat);
+	for (int i = 0; i < CORDS_MAX_DEPTH; i++) {
+		CALL(m, free, w->u[i]);
+		CALL(m, free, w->q[i]);
+	}
+	free(w);
+}
+
+cords_buf *cords_model_alloc_input(const cords_model *m, int batch)
+{
+	return act4(m, batch, m->arch.in_ch, m->arch.height, m->arch.width);
+}
+
+int cords_drive_alloc(const cords_model *m, int batch, cords_drive *d)
+{
+	d->p = act4(m, batch, 64, m->arch.h[0], m->arch.w[0]);
+	d->skip = act4(m, batch, 64, m->arch.h[0], m->arch.w[0]);
+	if (d->p && d->skip)
+		return 0;
+	cords_drive_free(m, d);
+	return -1;
+}
+
+void cords_drive_free(const cords_model *m, cords_drive *d)
+{
+	CALL(m, free, d->p);
+	CALL(m, free, d->skip);
+	d->p = d->skip = NULL;
+}
+
+cords_buf *cords_model_alloc_logits(const cords_model *m, int batch)
+{
+	int64_t s[2] = {batch, m->arch.classes};
+	return CALL(m, alloc, CORDS_BUF_ACT, 2, s);
+}
+
+int cords_model_drive(const cords_model *m, cords_work *w, const cords_buf *x, cords_drive *d)
+{
+	const cords_conv stem = {.stride = 2, .pad = 3}, skip = {.stride = 1, .pad = 1};
+	const cords_pool pool = {.k = 3, .stride = 2, .pad = 1};
+	return CALL(m, conv2d, &stem, x, m->inp_conv, NULL, w->stem) || CALL(m, avgpool, &pool, w->stem, d->p) ||
+	       CALL(m, conv2d, &skip, d->p, m->inp_skip, NULL, d->skip) ? -1 : 0;
+}
+
+/* u_i of SPEC §2 from the state s into w->u[i] (u_0 is p itself). *u is the
+ * buffer to feed area_area_i, NULL when it is zero (blank input, area 0). */
+static int area_input(const cords_model *m, cords_work *w, const cords_drive *d, const cords_state *s, int i,
+		      const cords_buf **u)
+{
+	const cords_conv c1 = {.stride = 2, .pad = 0};
+	if (i == 0) {
+		*u = d ? d->p : NULL;
+		return 0;
+	}
+	*u = w->u[i];
+	if (i == 1)
+		return CALL(m, relu_add, s->r[0], d ? d->skip : NULL, 0, w->u[1]);
+	if (i % 2 == 0)
+		return CALL(m, relu_add, s->r[i - 1], s->r[i - 2], 1, w->u[i]);
+	/* odd i >= 3: relu(r_{i-1}) + skip_k(relu(r_{i-2})), k = (i-3)/2 */
+	return CALL(m, relu_add, s->r[i - 2], NULL, 0, w->q[i - 2]) ||
+	       CALL(m, conv2d, &c1, w->q[i - 2], m->skip[(i - 3) / 2], NULL, w->u[i]) ||
+	       CALL(m, relu_add, s->r[i - 1], w->u[i], 0, w->u[i]) ? -1 : 0;
+}
+
+/* z = area_conv_i(r_i) + area_area_i(u_i) (the bias comes with the update). */
+static int area_drive(const cords_model *m, cords_work *w, const cords_drive *d, const cords_state *s, int i,
+		      cords_buf *z)
+{
+	const cords_buf *u;
+	const cords_conv rec = {.stride = 1, .pad = 1};
+	const cords_conv ff = {.stride = m->arch.stride[i], .pad = 1, .beta = 1};
+	if (area_input(m, w, d, s, i, &u) || CALL(m, conv2d, &rec, s->r[i], m->area_conv[i], NULL, z))
+		return -1;
+	return u ? CALL(m, conv2d, &ff, u, m->area_area[i], NULL, z) : 0;
+}
+
+int cords_model_preact(const cords_model *m, cords_work *w, const cords_drive *d, const cords_state *s,
+		       cords_buf *const *z)
+{
+	const cords_phi id = {CORDS_PHI_IDENTITY, 0};
+	for (int i = 0; i < m->arch.depth; i++)
+		/* The leaky update with alpha 0 adds the bias into z and leaves r. */
+		if (area_drive(m, w, d, s, i, z[i]) || CALL(m, leaky, 0.0f, id, s->r[i], z[i], m->conv_bias[i], w->q[i]))
+			return -1;
+	return 0;
+}
+
+int cords_model_step(const cords_model *m, const cords_dynamics *dyn, cords_work *w, const cords_drive *d,
+		     const cords_state *in, cords_state *out)
+{
+	if (in == out)
+		return cords_err("model step: the input and output states must differ");
+	for (int i = 0; i < m->arch.depth; i++)
+		if (area_drive(m, w, d, in, i, out->z[i]) ||
+		    CALL(m, leaky, dyn->alpha, dyn->phi, in->r[i], out->z[i], m->conv_bias[i], out->r[i]))
+			return -1;
+	return 0;
+}
+
+int cords_model_readout(const cords_model *m, cords_work *w, const cords_state *s, cords_buf *logits)
+{
+	const int D = m->arch.depth;
+	return CALL(m, relu_add, s->r[D - 1], s->r[D - 2], 1, w->sum) || CALL(m, spatial_mean, w->sum, w->feat) ||
+	       CALL(m, linear, w->feat, m->fc_w, m->fc_b, logits) ? -1 : 0;
+}
+
+int cords_model_run(const cords_model *m, const cords_dynamics *dyn, cords_work *w, const cords_drive *d,
+		    cords_state **s, cords_state **tmp, int steps, int t0, cords_step_fn fn, void *ctx)
+{
+	for (int t = 1; t <= steps; t++) {
+		if (cords_model_step(m, dyn, w, d, *s, *tmp))
+			return -1;
+		cords_state *x = *s;
+		*s = *tmp;
+		*tmp = x;
+		if (fn && fn(ctx, t0 + t, *s))
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,317 @@
+/* The training kernels: finite differences of double-precision reference
+ * forwards against the float backward kernels (cross-entropy hard and soft,
+ * BatchNorm train and eval, weight norm, phi), and the optimisers, warm-up,
+ * clipping and BatchNorm statistics against torch (testdata/train/ops.tzst). */
+#include "bnorm.h"
+#include "err.h"
+#include "loss.h"
+#include "optim.h"
+#include "phi_grad.h"
+#include "rng.h"
+#include "stream.h"
+#include "t.h"
+#include "wnorm.h"
+
+static cords_rng rng;
+static void randn(float *x, int64_t n, double s)
+{
+	for (int64_t i = 0; i < n; i++)
+		x[i] = (float)(s * cords_rng_normal(&rng));
+}
+
+/* Central difference of f at x[i] (x in float, perturbed in double). */
+#define H 1e-4
+typedef double (*scalar_fn)(const double *x, void *ctx);
+static double fd(scalar_fn f, double *x, int64_t i, void *ctx)
+{
+	double x0 = x[i];
+	x[i] = x0 + H;
+	double a = f(x, ctx);
+	x[i] = x0 - H;
+	double b = f(x, ctx);
+	x[i] = x0;
+	return (a - b) / (2 * H);
+}
+/* max_i |grad_i - fd_i| <= tol * max(1, max|fd|) */
+static double fd_err(scalar_fn f, double *x, int64_t n, const float *grad, void *ctx)
+{
+	double worst = 0, scale = 1e-3;
+	for (int64_t i = 0; i < n; i++) {
+		double d = fd(f, x, i, ctx), e = fabs(d - grad[i]);
+		scale = fabs(d) > scale ? fabs(d) : scale;
+		worst = e > worst ? e : worst;
+	}
+	return worst / scale;
+}
+
+/* ---- cross-entropy */
+enum { XB = 3, XN = 5 };
+static int64_t hard[XB] = {2, 0, 4};
+static float soft[XB * XN];
+static double ref_xent(const double *z, void *ctx)
+{
+	int use_soft = *(int *)ctx;
+	double total = 0;
+	for (int b = 0; b < XB; b++) {
+		double mx = -1e300, s = 0;
+		for (int n = 0; n < XN; n++)
+			mx = fmax(mx, z[b * XN + n]);
+		for (int n = 0; n < XN; n++)
+			s += exp(z[b * XN + n] - mx);
+		double lse = mx + log(s);
+		for (int n = 0; n < XN; n++) {
+			double t = use_soft ? soft[b * XN + n] : (n == hard[b]);
+			total += t * (lse - z[b * XN + n]);
+		}
+	}
+	return total / XB;
+}
+
+/* ---- BatchNorm: L = sum(y * r), x | gamma | beta packed in one vector */
+enum { BB = 3, BC = 4, BM = 5, BX = BB * BC * BM };
+static float bn_r[BX], bn_rm[BC], bn_rv[BC];
+static double ref_bn(const double *p, void *ctx)
+{
+	int train = *(int *)ctx;
+	const double *x = p, *g = p + BX, *be = p + BX + BC;
+	double L = 0;
+	for (int c = 0; c < BC; c++) {
+		double mean = 0, var = 0;
+		for (int b = 0; b < BB; b++)
+			for (int m = 0; m < BM; m++)
+				mean += x[(b * BC + c) * BM + m] / (BB * BM);
+		for (int b = 0; b < BB; b++)
+			for (int m = 0; m < BM; m++)
+				var += pow(x[(b * BC + c) * BM + m] - mean, 2) / (BB * BM);
+		if (!train)
+			mean = bn_rm[c], var = bn_rv[c];
+		for (int b = 0; b < BB; b++)
+			for (int m = 0; m < BM; m++) {
+				int i = (b * BC + c) * BM + m;
+				L += bn_r[i] * ((x[i] - mean) / sqrt(var + 1e-5) * g[c] + be[c]);
+			}
+	}
+	return L;
+}
+
+/* ---- weight norm: L = sum(W * r), g | v packed */
+enum { WO = 3, WK = 7 };
+static float wn_r[WO * WK];
+static double ref_wn(const double *p, void *ctx)
+{
+	double L = 0;
+	for (int o = 0; o < WO; o++) {
+		double n = 0;
+		for (int k = 0; k < WK; k++)
+			n += p[WO + o * WK + k] * p[WO + o * WK + k];
+		for (int k = 0; k < WK; k++)
+			L += wn_r[o * WK + k] * p[o] * p[WO + o * WK + k] / sqrt(n);
+	}
+	return L;
+}
+
+/* ---- phi */
+static float phi_r[16];
+static double ref_phi(const double *z, void *ctx)
+{
+	double neg = *(double *)ctx, L = 0;
+	for (int i = 0; i < 16; i++)
+		L += phi_r[i] * (z[i] > 0 ? z[i] : (neg == 1 ? z[i] : neg * z[i]));
+	return L;
+}
+
+static const cords_tensor *need(const cords_tensor_list *l, const char *n)
+{
+	const cords_tensor *t = cords_list_find(l, n);
+	if (!t) {
+		printf("FAIL: train_ops: fixture lacks %s\n", n);
+		exit(1);
+	}
+	return t;
+}
+static double max_rel(const float *a, const float *b, int64_t n)
+{
+	double w = 0, s = 1e-6;
+	for (int64_t i = 0; i < n; i++) {
+		w = fmax(w, fabs(a[i] - b[i]));
+		s = fmax(s, fabs(b[i]));
+	}
+	return w / s;
+}
+
+int main(void)
+{
+	cords_rng_seed(&rng, 42);
+	CASE("cross-entropy with hard and soft labels: value and gradient") {
+		float z[XB * XN], dz[XB * XN];
+		double zd[XB * XN];
+		randn(z, XB * XN, 2);
+		for (int b = 0; b < XB; b++) /* soft rows: 0.7 / 0.3 mixes */
+			soft[b * XN + b] = 0.7f, soft[b * XN + (b + 2) % XN] = 0.3f;
+		for (int i = 0; i < XB * XN; i++)
+			zd[i] = z[i];
+		for (int s = 0; s < 2; s++) {
+			cords_labels y = {s ? NULL : hard, s ? soft : NULL};
+			double L = cords_xent_cpu(z, XB, XN, y, 1, dz);
+			CHECK_CLOSE(L, ref_xent(zd, &s), 1e-6, 0);
+			double e = fd_err(ref_xent, zd, XB * XN, dz, &s);
+			CHECK(e < 1e-5, "%s labels: gradient error %g", s ? "soft" : "hard", e);
+			cords_xent_cpu(z, XB, XN, y, 0.5f, dz);
+			CHECK(fd_err(ref_xent, zd, XB * XN, dz, &s) > 0.1, "scale ignored");
+		}
+		cords_labels y = {hard, NULL};
+		CHECK(cords_labels_check(y, XB, XN) == 0, "%s", cords_errmsg());
+		hard[1] = 5;
+		CHECK(cords_labels_check(y, XB, XN) < 0 && strstr(cords_errmsg(), "outside"), "bad label accepted");
+		hard[1] = 0;
+	}
+	CASE("accuracy: argmax of logits against argmax of label") {
+		float z[6] = {0, 1, 0, 3, 2, 1}, s[6] = {0.2f, 0.8f, 0, 0, 0.4f, 0.6f};
+		int64_t h[2] = {1, 1};
+		CHECK(cords_correct_cpu(z, 2, 3, (cords_labels){h, NULL}) == 1, "hard");
+		CHECK(cords_correct_cpu(z, 2, 3, (cords_labels){NULL, s}) == 1, "soft");
+	}
+	CASE("read-out weights: 10^linspace(-3,0,R) / R") {
+		double w[30];
+		cords_time_weights(30, w);
+		CHECK_CLOSE(w[0], 1e-3 / 30, 1e-12, 0);
+		CHECK_CLOSE(w[29], 1.0 / 30, 1e-12, 0);
+		CHECK_CLOSE(w[10], pow(10, -3 + 30.0 / 29) / 30, 1e-12, 0);
+		cords_time_weights(1, w);
+		CHECK_CLOSE(w[0], 1e-3, 1e-12, 0);
+	}
+	CASE("BatchNorm train and eval backward against finite differences") {
+		float x[BX], g[BC], be[BC], y[BX], dx[BX], dg[BC], db[BC], sm[BC], si[BC], grad[BX + 2 * BC];
+		double p[BX + 2 * BC];
+		randn(x, BX, 1.5);
+		randn(g, BC, 1);
+		randn(be, BC, 1);
+		randn(bn_r, BX, 1);
+		randn(bn_rm, BC, 0.5);
+		for (int c = 0; c < BC; c++)
+			bn_rv[c] = 0.5f + c * 0.25f;
+		for (int i = 0; i < BX; i++)
+			p[i] = x[i];
+		for (int c = 0; c < BC; c++)
+			p[BX + c] = g[c], p[BX + BC + c] = be[c];
+		cords_bn cfg = {BB, BC, BM, 0.1, 1e-5};
+		for (int train = 0; train < 2; train++) {
+			if (train) {
+				cords_bn_train_forward_cpu(&cfg, x, g, be, NULL, NULL, sm, si, y);
+				cords_bn_train_backward_cpu(&cfg, x, bn_r, g, sm, si, dx, dg, db);
+			} else {
+				cords_bn_eval_forward_cpu(&cfg, x, g, be, bn_rm, bn_rv, y);
+				cords_bn_eval_backward_cpu(&cfg, x, bn_r, g, bn_rm, bn_rv, dx, dg, db);
+			}
+			double L = 0;
+			for (int i = 0; i < BX; i++)
+				L += (double)bn_r[i] * y[i];
+			CHECK_CLOSE(L, ref_bn(p, &train), 1e-5, 1e-6);
+			memcpy(grad, dx, sizeof dx);
+			memcpy(grad + BX, dg, sizeof dg);
+			memcpy(grad + BX + BC, db, sizeof db);
+			double e = fd_err(ref_bn, p, BX + 2 * BC, grad, &train);
+			CHECK(e < 1e-4, "%s mode: gradient error %g", train ? "train" : "eval", e);
+		}
+	}
+	CASE("weight norm backward against finite differences") {
+		float g[WO], v[WO * WK], W[WO * WK], dg[WO], dv[WO * WK], grad[WO + WO * WK];
+		double p[WO + WO * WK];
+		randn(g, WO, 1);
+		randn(v, WO * WK, 1);
+		randn(wn_r, WO * WK, 1);
+		for (int i = 0; i < WO; i++)
+			p[i] = g[i];
+		for (int i = 0; i < WO * WK; i++)
+			p[WO + i] = v[i];
+		cords_wnorm_forward_cpu(g, v, WO, WK, W);
+		double L = 0;
+		for (int i = 0; i < WO * WK; i++)
+			L += (double)wn_r[i] * W[i];
+		CHECK_CLOSE(L, ref_wn(p, NULL), 1e-5, 1e-6);
+		cords_wnorm_backward_cpu(g, v, wn_r, WO, WK, dg, dv);
+		memcpy(grad, dg, sizeof dg);
+		memcpy(grad + WO, dv, sizeof dv);
+		double e = fd_err(ref_wn, p, WO + WO * WK, grad, NULL);
+		CHECK(e < 1e-5, "gradient error %g", e);
+	}
+	CASE("phi backward: ReLU, identity, PReLU against finite differences") {
+		float z[16], dz[16];
+		double zd[16], negs[3] = {0, 1, 0.35};
+		randn(phi_r, 16, 1);
+		for (int i = 0; i < 16; i++) {
+			z[i] = (float)((i % 2 ? 1 : -1) * (0.1 + 0.05 * i)); /* away from the kink */
+			zd[i] = z[i];
+		}
+		for (int k = 0; k < 3; k++) {
+			cords_phi_backward_cpu(z, phi_r, dz, 16, (float)negs[k]);
+			double e = fd_err(ref_phi, zd, 16, dz, &negs[k]);
+			CHECK(e < 1e-6, "neg %g: gradient error %g", negs[k], e);
+		}
+	}
+	char path[4096];
+	snprintf(path, sizeof path, "%s/train/ops.tzst", getenv("TESTDATA") ? getenv("TESTDATA") : "testdata");
+	cords_tensor_list l = {0};
+	if (cords_read_file(path, &l)) {
+		printf("FAIL: train_ops: %s\n", cords_errmsg());
+		return 1;
+	}
+	const float *p0 = need(&l, "p0")->data;
+	const float *gs[3] = {need(&l, "g0")->data, need(&l, "g1")->data, need(&l, "g2")->data};
+	CASE("AdamW: three steps equal torch.optim.AdamW(lr=1e-2)") {
+		float p[37], m[37] = {0}, v[37] = {0};
+		memcpy(p, p0, sizeof p);
+		cords_adamw o = cords_adamw_defaults();
+		o.lr = 1e-2;
+		for (int k = 0; k < 3; k++) {
+			char n[32];
+			cords_adamw_step_cpu(&o, k + 1, p, gs[k], m, v, 37);
+			snprintf(n, sizeof n, "adamw%d", k);
+			double e = max_rel(p, need(&l, n)->data, 37);
+			CHECK(e < 1e-6, "step %d: error %g", k + 1, e);
+		}
+	}
+	CASE("SGD momentum 0.9, weight decay 1e-4, warm-up from lr/3: equal torch") {
+		float p[37], buf[37];
+		memcpy(p, p0, sizeof p);
+		for (int k = 0; k < 3; k++) {
+			char n[32];
+			cords_sgd o = {cords_warmup_lr(0.1, k, 100, 1.0 / 3), 0.9, 1e-4};
+			cords_sgd_step_cpu(&o, k == 0, p, gs[k], buf, 37);
+			snprintf(n, sizeof n, "sgd%d", k);
+			double e = max_rel(p, need(&l, n)->data, 37);
+			CHECK(e < 1e-6, "step %d: error %g", k + 1, e);
+		}
+		CHECK_CLOSE(cords_warmup_lr(0.3, 100, 100, 1.0 / 3), 0.3, 1e-15, 0);
+	}
+	CASE("global-norm clipping equals clip_grad_norm_(0.5)") {
+		float a[15], b[4];
+		memcpy(a, need(&l, "clip_in_a")->data, sizeof a);
+		memcpy(b, need(&l, "clip_in_b")->data, sizeof b);
+		double norm = sqrt(cords_sumsq_cpu(a, 15) + cords_sumsq_cpu(b, 4));
+		CHECK_CLOSE(norm, *(double *)need(&l, "clip_norm")->data, 1e-6, 0);
+		float f = (float)cords_clip_factor(norm, 0.5);
+		cords_scale_cpu(a, 15, f);
+		cords_scale_cpu(b, 4, f);
+		CHECK(max_rel(a, need(&l, "clip_a")->data, 15) < 1e-6, "a");
+		CHECK(max_rel(b, need(&l, "clip_b")->data, 4) < 1e-6, "b");
+		CHECK(cords_clip_factor(0.1, 0.5) == 1, "small norms untouched");
+	}
+	CASE("BatchNorm train forward, running statistics and backward equal torch") {
+		cords_bn cfg = {3, 5, 8, 0.1, 1e-5};
+		float y[120], dx[120], dg[5], db[5], sm[5], si[5], rm[5], rv[5];
+		memcpy(rm, need(&l, "bn_rm")->data, sizeof rm);
+		memcpy(rv, need(&l, "bn_rv")->data, sizeof rv);
+		const float *x = need(&l, "bn_x")->data, *g = need(&l, "bn_w")->data;
+		cords_bn_train_forward_cpu(&cfg, x, g, need(&l, "bn_b")->data, rm, rv, sm, si, y);
+		cords_bn_train_backward_cpu(&cfg, x, need(&l, "bn_dy")->data, g, sm, si, dx, dg, db);
+		CHECK(max_rel(y, need(&l, "bn_y")->data, 120) < 1e-5, "y");
+		CHECK(max_rel(rm, need(&l, "bn_new_rm")->data, 5) < 1e-6, "running mean");
+		CHECK(max_rel(rv, need(&l, "bn_new_rv")->data, 5) < 1e-6, "running var (unbiased)");
+		CHECK(max_rel(dx, need(&l, "bn_dx")->data, 120) < 1e-5, "dx");
+		CHECK(max_rel(dg, need(&l, "bn_dw")->data, 5) < 1e-5, "dgamma");
+		CHECK(max_rel(db, need(&l, "bn_db")->data, 5) < 1e-5, "dbeta");
+	}
+	cords_list_free(&l);
+	T_DONE();
+}
