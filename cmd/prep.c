@@ -81,7 +81,7 @@ static void write_meta(prep_t *p, const cords_tensor *in, const cords_dataset *d
 {
 	int64_t zero = 0;
 	cords_tensor *m = cords_tensor_new("meta", CORDS_TEXT, 1, &zero);
-	char ops[256], nm[96], ns[96];
+	char ops[256];
 	if (!m || (in && in->nbytes && (free(m->data), !(m->data = malloc(in->nbytes)))))
 		cli_die("out of memory");
 	if (in && in->nbytes) {
@@ -89,10 +89,6 @@ static void write_meta(prep_t *p, const cords_tensor *in, const cords_dataset *d
 		m->nbytes = in->nbytes, m->shape[0] = (int64_t)in->nbytes;
 	}
 	cords_recipe_describe(&p->rc, ops, sizeof ops);
-	snprintf(nm, sizeof nm, "%g,%g,%g", d->mean[0], d->mean[1], d->mean[2]);
-	snprintf(ns, sizeof ns, "%g,%g,%g", d->std[0], d->std[1], d->std[2]);
-	if (d->channels == 1)
-		*strchr(nm, ',') = *strchr(ns, ',') = 0;
 	set_meta(m, "format", "cords-batches");
 	set_meta(m, "dataset", d->name);
 	set_meta(m, "split", cords_split_name(p->split));
@@ -105,9 +101,7 @@ static void write_meta(prep_t *p, const cords_tensor *in, const cords_dataset *d
 	set_meta_int(m, "seed", (long long)p->seed);
 	set_meta(m, "transforms", ops);
 	set_meta(m, "mix", p->mix ? "mixup|cutmix" : "none");
-	set_meta(m, "norm_mean", nm);
-	set_meta(m, "norm_std", ns);
-	if (cords_write_tensor(p->w, m))
+	if (cords_dataset_set_norm(d, m) || cords_write_tensor(p->w, m))
 		cli_die_lib();
 	cords_tensor_free(m);
 }

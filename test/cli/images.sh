@@ -91,3 +91,13 @@ expect_exit 1 "truncated ImageNet train tar" cords-unpack --allow-partial -o "$T
 err_has "names the archive" "ILSVRC2012_img_train.tar: "
 expect_exit 0 "ImageNet train recipe (random-resized crop, flip, RandAugment) at 48" cords-prep --size 48 --batch 4 -o "$T/ip.tzst" "$T/in.tzst"
 check "x f32 [4,3,48,48], y i64" sh -c "cords-cat -l '$T/ip.tzst' | grep -q '^x .*\[4,3,48,48\]' && cords-cat -l '$T/ip.tzst' | grep -q '^y  *i64'"
+
+# A photo large enough for DCT-domain downscaling (1/2 at 1200x800 for a 256 resize).
+if have_python torchvision; then
+	$PY -c "
+from PIL import Image
+Image.open('$D/photos/china.jpg').resize((1200, 802), Image.BICUBIC).save('$T/large.jpg', quality=92)"
+	cords-unpack -o "$T/large.tzst" "$T/large.jpg"
+	expect_exit 0 "large photo: test transform" cords-prep --split test -o "$T/lp.tzst" "$T/large.tzst"
+	check "DCT-scaled decode stays within 1/255 of torchvision" tv_compare "$T/lp.tzst" 224 256 "$T/large.jpg"
+fi
