@@ -124,3 +124,10 @@ check "CIFAR: x f32 [8,3,32,32], y f32 [8,10], RandAugment in the recipe" sh -c 
 	cords-cat -l '$T/c-p.tzst' | grep -q '^y .*f32 .*\[8,10\]' && cords-cat -m '$T/c-p.tzst' | grep -q 'randaugment(2,9)'"
 expect_exit 0 "CIFAR-10 train at 64, 2 epochs" cords-prep --size 64 --epochs 2 --batch 8 -o "$T/c-64.tzst" "$T/c10.tzst"
 check "6 batches (3 per epoch: 8 8 4)" test "$(cords-cat -l "$T/c-64.tzst" | grep -c '^x .*,3,64,64\]')" -eq 6
+
+expect_exit 0 "--u8: test split before normalisation" cords-prep --u8 --batch 100 -o "$T/u8.tzst" "$T/test.tzst"
+check "--u8 at native size is the samples themselves, normalisation in the metadata" sh -c \
+	"[ \"\$($PY '$RS' '$T/u8.tzst' | awk '\$1==\"x\" {print \$2, \$6}')\" = \"\$($PY '$RS' '$T/test.tzst' | awk '\$1==\"x\" {print \$2, \$6}')\" ] && \
+	cords-cat -m '$T/u8.tzst' | grep -qx normalized=no && cords-cat -m '$T/u8.tzst' | grep -qx norm_std=0.353"
+expect_exit 1 "--u8 refuses MixUp/CutMix" cords-prep --u8 --dataset fashion-mnist --split train -o "$T/o.tzst" "$T/train.tzst"
+err_has "says to add --no-mix" "no-mix"
