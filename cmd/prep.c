@@ -165,7 +165,8 @@ static void flush_batch(prep_t *p, int epoch)
 		y.dtype = CORDS_F32, y.ndim = 2, y.shape[1] = p->classes, y.data = p->soft;
 		y.nbytes = sizeof *p->soft * (size_t)p->classes * (size_t)p->nb;
 	}
-	if (cords_write_tensor(p->w, &x) || cords_write_tensor(p->w, &y))
+	/* unlabelled images (classes 0, labels -1) get no y: nothing to score */
+	if (cords_write_tensor(p->w, &x) || (p->classes > 0 && cords_write_tensor(p->w, &y)))
 		cli_die_lib();
 	p->written += p->nb;
 	p->batch_in_epoch++;
