@@ -178,7 +178,7 @@ static const char *guess(char **src, int n)
 		char *im = NULL, *lb = NULL;
 		int c100;
 		b = b && b[1] ? b + 1 : src[i];
-		if (cords_cifar_name(b, &c100))
+		if (cords_cifar_name(b, &c100) || cords_cifar_py_name(b, &c100))
 			return c100 ? "cifar100" : "cifar10";
 		if (cords_imagenet_name(b))
 			return "imagenet";
@@ -219,9 +219,10 @@ static int unpack(out_t *o, char **src, int n)
 	if (c100 || !strcmp(o->ds->name, "cifar10")) {
 		if (n != 1)
 			return cords_err("%s: give one CIFAR tarball", src[1]);
-		if (!(o->class_names = cords_cifar_classes(src[0], c100, o->coarse)))
+		int py = strstr(cords_base_name(src[0]), "python") != NULL;
+		if (!(o->class_names = (py ? cords_cifar_py_classes : cords_cifar_classes)(src[0], c100, o->coarse)))
 			return -1;
-		return cords_cifar_read(src[0], c100, o->split, o->coarse, &o->sink);
+		return (py ? cords_cifar_py_read : cords_cifar_read)(src[0], c100, o->split, o->coarse, &o->sink);
 	}
 	if (cords_mnist_locate(src, n, o->split, &im, &lb))
 		return -1;

@@ -223,10 +223,46 @@ def imagenet_fixtures():
         add_member(dk, 'ILSVRC2012_devkit_t12/data/ILSVRC2012_validation_ground_truth.txt', b'1\n3\n2\n1\n')
 
 
+def cifar_python_fixtures():
+    """cifar-10-python.tar.gz and cifar-100-python.tar.gz holding the same
+    samples as the binary fixtures, pickled as the originals are (protocol 2,
+    bytes keys, a NumPy u8 [N,3072] array), so both readers can be compared."""
+    import io, pickle, tarfile
+    def members(path):
+        t = tarfile.open(path)
+        return {m.name.split('/')[-1]: t.extractfile(m).read() for m in t.getmembers()}
+    def pickled(d):
+        return pickle.dumps(d, protocol=2)
+    b10 = members(os.path.join(HERE, 'cifar-10-binary.tar.gz'))
+    out = os.path.join(HERE, 'cifar-10-python.tar.gz')
+    with tarfile.open(out, 'w:gz', format=tarfile.USTAR_FORMAT) as tar:
+        names = [n.encode() for n in b10['batches.meta.txt'].decode().split()]
+        add_member(tar, 'cifar-10-batches-py/batches.meta',
+                   pickled({b'num_cases_per_batch': 10000, b'label_names': names, b'num_vis': 3072}))
+        for name in ['data_batch_%d' % i for i in range(1, 6)] + ['test_batch']:
+            a = np.frombuffer(b10[name + '.bin'], np.uint8).reshape(-1, 3073)
+            add_member(tar, 'cifar-10-batches-py/' + name, pickled({
+                b'batch_label': name.encode(), b'labels': [int(v) for v in a[:, 0]], b'data': a[:, 1:].copy(),
+                b'filenames': [b'img%d.png' % i for i in range(len(a))]}))
+    b100 = members(os.path.join(HERE, 'cifar-100-binary.tar.gz'))
+    out = os.path.join(HERE, 'cifar-100-python.tar.gz')
+    with tarfile.open(out, 'w:gz', format=tarfile.USTAR_FORMAT) as tar:
+        add_member(tar, 'cifar-100-python/meta', pickled({
+            b'fine_label_names': [n.encode() for n in b100['fine_label_names.txt'].decode().split()],
+            b'coarse_label_names': [n.encode() for n in b100['coarse_label_names.txt'].decode().split()]}))
+        for name in ('train', 'test'):
+            a = np.frombuffer(b100[name + '.bin'], np.uint8).reshape(-1, 3074)
+            add_member(tar, 'cifar-100-python/' + name, pickled({
+                b'filenames': [b'x.png'] * len(a), b'batch_label': name.encode(),
+                b'fine_labels': [int(v) for v in a[:, 1]], b'coarse_labels': [int(v) for v in a[:, 0]],
+                b'data': a[:, 2:].copy()}))
+
+
 if __name__ == '__main__':
     pil_fixtures()
     dist_fixture()
     cifar_fixtures()
+    cifar_python_fixtures()
     image_fixtures()
     randaug_fixtures()
     elastic_fixture()
