@@ -26,7 +26,8 @@ static const char help[] =
 	"  -e, --epochs N           write N epochs, each reshuffled and re-augmented (default 1)\n"
 	"  -r, --seed K             random seed (default 0): same seed, same bytes\n"
 	"  -j, --workers N          worker threads (default: OMP_NUM_THREADS or the cores)\n"
-	"      --shuffle-buffer N   samples in the shuffle buffer (train default 65536, test 0: in order)\n"
+	"      --shuffle-buffer N   samples in the shuffle buffer (train default 65536, 8192 for\n"
+	"                           imagenet/folder/files; test 0: in order)\n"
 	"      --interleave N       input files read at once when shuffling (default 8)\n"
 	"      --no-mix             no MixUp/CutMix (y stays i64 class indices)\n"
 	"      --u8                 x u8 [B,C,S,S] before normalisation (norm_mean/norm_std in the\n"
@@ -130,8 +131,8 @@ static void setup(prep_t *p, const cords_tensor *in)
 	if (p->mix && p->u8)
 		cli_die("--u8 cannot hold MixUp/CutMix blends; add --no-mix");
 	p->es = p->u8 ? 1 : sizeof(float);
-	if (p->buffer < 0) /* shuffle the training split by default */
-		p->buffer = p->split == CORDS_TEST ? 0 : 65536;
+	if (p->buffer < 0) /* shuffle the training split by default; JPEGs (~110 kB) in a smaller buffer */
+		p->buffer = p->split == CORDS_TEST ? 0 : d->size ? 65536 : 8192;
 	if (p->mix && p->classes < 1)
 		cli_die("MixUp/CutMix need the number of classes (no 'classes' in the metadata); use --no-mix");
 	p->img = (size_t)p->rc.channels * (size_t)p->rc.size * (size_t)p->rc.size;
