@@ -53,6 +53,7 @@ typedef struct {
 	int n, listed;
 	double *re, *im, *resid; /* resid may be NULL */
 	int undetermined;        /* power iteration failed: the values are guesses */
+	double tol;              /* Arnoldi: values with resid > tol |lambda| are not trusted */
 	cords_power_result pw;   /* method power only */
 } spectrum;
 
@@ -158,6 +159,7 @@ static void run_arnoldi(const options *o, const cords_linop *A, spectrum *s)
 		 "Gram-Schmidt passes, %d restarts; %.2f s operator, %.2f s orthogonalisation, %.0f MB basis",
 		 r.k, (long long)A->n, r.nconv, ao.tol, r.reorth, r.restarts, r.t_apply, r.t_orth, r.basis_bytes / 1e6);
 	s->n = r.k;
+	s->tol = ao.tol;
 	s->re = r.re;
 	s->im = r.im;
 	s->resid = r.resid;
@@ -198,6 +200,8 @@ static void run_power(const options *o, const cords_linop *A, spectrum *s)
 		 r->converged ? "converged" : "not converged", r->iters, r->resid, r->trials_agree, po.trials);
 	if (!isnan(r->gap))
 		cli_info("power: second eigenvalue %.9g%+.9gi, gap |lambda2/lambda1| = %.6f", r->re2, r->im2, r->gap);
+	else if (r->converged && !isnan(r->rate))
+		cli_info("power: the residual fell by %.6f per step at the end (~ the gap |lambda2/lambda1|)", r->rate);
 	if (r->pair && r->im)
 		cli_info("power: the dominant eigenvalues are a complex pair %.9g +- %.9gi: the complex "
 			 "eigenvector is written (real and imaginary parts)", r->re, r->im);
@@ -239,13 +243,17 @@ static void run_dense(const options *o, const cords_linop *A, spectrum *s)
 static void report(const options *o, const spectrum *s, double alpha)
 {
 	double rho = 0, re_max = -INFINITY, mu_max = 0;
+	int used = 0;
 	for (int i = 0; i < s->n; i++) {
+		if (s->resid && s->resid[i] > s->tol * hypot(s->re[i], s->im[i]))
+			continue; /* not converged: not evidence */
+		used++;
 		rho = fmax(rho, hypot(s->re[i], s->im[i]));
 		re_max = fmax(re_max, s->re[i]);
 		mu_max = fmax(mu_max, hypot(1 - alpha + alpha * s->re[i], alpha * s->im[i]));
 	}
-	if (!s->n || s->undetermined) {
-		cli_info("spectral radius: not determined%s", s->n ? " (power iteration did not converge)" : " (no eigenvalue)");
+	if (!used || s->undetermined) {
+		cli_info("spectral radius: not determined%s", s->undetermined ? " (power iteration did not converge)" : " (no converged eigenvalue)");
 		return;
 	}
 	const char *of = o->method == M_POWER ? "dominant eigenvalue" : o->method == M_DENSE ? "all eigenvalues" : "converged Ritz values";
@@ -296,7 +304,7 @@ static void write_stream(FILE *f, const options *o, const cords_model *m, const 
 		cords_tensor_free(rt);
 	}
 	const cords_power_result *p = &s->pw;
-	if (p->vec) {
+	if (p->vec && !s->undetermined) {
 		const cords_arch *a = &m->arch;
 		int64_t vs[4] = {2, a->c[o->area < 0 ? 0 : o->area], a->h[o->area < 0 ? 0 : o->area], a->w[o->area < 0 ? 0 : o->area]};
 		int im = p->vec_im != NULL, nd = o->op == OP_NETWORK ? 1 + im : 3 + im;
