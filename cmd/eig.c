@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "eig.h"
 #include "eig_state.h"
+#include "input.h"
 #include "model.h"
 #include "net_op.h"
 #include "stream.h"
@@ -109,16 +110,20 @@ static void parse(int argc, char **argv, options *o)
 		cli_usage("--at applies to --op jacobian and network (area_conv does not depend on the state)");
 }
 
-/* The first x record of a batch stream. */
-static cords_tensor *read_image(const char *path)
+/* The first x record of a batch stream, and the normalisation for it: the
+ * stream's norm_mean/norm_std, else the model's (as cords-infer). */
+static cords_tensor *read_image(const char *path, const cords_model *m, cords_norm *norm)
 {
 	FILE *f = cli_open_in(path);
 	cords_reader *r = cords_reader_new(f, cli_in_name(path));
 	cords_tensor *x = NULL;
 	int rc;
+	memset(norm, 0, sizeof *norm);
 	if (!r)
 		cli_die_lib();
 	while ((rc = cords_read_tensor(r, &x)) > 0 && strcmp(x->name, "x")) {
+		if (!strcmp(x->name, "meta") && x->dtype == CORDS_TEXT && cords_norm_from_meta(x, norm) < 0)
+			cli_die("%s: %s", path, cords_errmsg());
 		cords_tensor_free(x);
 		x = NULL;
 	}
@@ -126,6 +131,8 @@ static cords_tensor *read_image(const char *path)
 		cli_die_lib();
 	if (!x)
 		cli_die("%s: no x record (a batch stream holds x [B,C,H,W])", path);
+	if (!norm->n && cords_norm_from_meta(m->meta, norm) < 0)
+		cli_die("%s: %s", path, cords_errmsg());
 	cords_reader_free(r);
 	cli_close_in(f);
 	return x;
@@ -134,12 +141,14 @@ static cords_tensor *read_image(const char *path)
 /* The state for jacobian/network: report how close it is to a fixed point. */
 static void get_state(const options *o, const cords_model *m, cords_eig_state *st)
 {
-	cords_tensor *img = strcmp(o->at, "spont") ? read_image(o->at) : NULL;
-	if (cords_eig_state_compute(m, img, st))
-		cli_die("%s: %s", img ? o->at : o->model, cords_errmsg());
+	cords_norm norm = {0};
+	int spont = !strcmp(o->at, "spont");
+	cords_tensor *img = spont ? NULL : read_image(o->at, m, &norm);
+	if (cords_eig_state_compute(m, img, &norm, st))
+		cli_die("%s: %s", spont ? o->model : o->at, cords_errmsg());
 	cords_tensor_free(img);
 	cli_info("state: %s, ||r|| = %.6g, one more step changes it by %.3g (relative)%s",
-		 img ? o->at : "spontaneous", st->norm, st->step_change,
+		 spont ? "spontaneous" : o->at, st->norm, st->step_change,
 		 st->step_change > 1e-3 ? ": not a fixed point, the linearisation is of the step map there" : "");
 }
 
