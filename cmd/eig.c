@@ -28,6 +28,7 @@ static const char help[] =
 	"      --top N           list the first N eigenvalues (default: all converged)\n"
 	"      --tol X           convergence tolerance (Arnoldi 1e-6, power 1e-10)\n"
 	"      --reorth R        cgs2 (two Gram-Schmidt passes, default) or dgks\n"
+	"      --basis P         Krylov basis in f64 (default) or f32 (half the memory)\n"
 	"      --trials T        power iteration: parallel random starts (default 4)\n"
 	"      --maxit N         power iteration: iterations (default 10000)\n"
 	"      --seed K          random start vectors (default 1)\n"
@@ -44,7 +45,7 @@ enum { M_ARNOLDI, M_POWER, M_DENSE };
 
 typedef struct {
 	const char *model, *at;
-	int area, op, method, k, top, trials, maxit, tsv, dgks;
+	int area, op, method, k, top, trials, maxit, tsv, dgks, f32;
 	double tol;
 	long long seed;
 } options;
@@ -75,10 +76,11 @@ static void parse(int argc, char **argv, options *o)
 		{"top", required_argument, 0, 'T'}, {"tol", required_argument, 0, 't'},
 		{"reorth", required_argument, 0, 'R'}, {"trials", required_argument, 0, 'r'},
 		{"maxit", required_argument, 0, 'i'}, {"seed", required_argument, 0, 's'},
-		{"tsv", no_argument, 0, 'x'}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
+		{"tsv", no_argument, 0, 'x'}, {"basis", required_argument, 0, 'B'}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
 	static const char *const ops[] = {"conv", "jacobian", "network", NULL};
 	static const char *const methods[] = {"arnoldi", "power", "dense", NULL};
 	static const char *const reorth[] = {"cgs2", "dgks", NULL};
+	static const char *const basis[] = {"f64", "f32", NULL};
 	*o = (options){.area = -1, .k = 300, .trials = 4, .maxit = 10000, .seed = 1, .at = "spont"};
 	int c;
 	while ((c = getopt_long(argc, argv, "m:a:k:hVqvo:", opts, NULL)) != -1) {
@@ -98,6 +100,7 @@ static void parse(int argc, char **argv, options *o)
 		case 'i': o->maxit = (int)cli_int(optarg, "--maxit", 1, 100000000); break;
 		case 's': o->seed = cli_int(optarg, "--seed", 0, (1LL << 62)); break;
 		case 'x': o->tsv = 1; break;
+		case 'B': o->f32 = pick(optarg, "--basis", basis); break;
 		}
 	}
 	if (optind < argc)
@@ -160,6 +163,7 @@ static void run_arnoldi(const options *o, const cords_linop *A, spectrum *s)
 	ao.k = o->k;
 	ao.seed = (uint64_t)o->seed;
 	ao.always_reorth = !o->dgks;
+	ao.basis_f32 = o->f32;
 	if (o->tol > 0)
 		ao.tol = o->tol;
 	if (cords_arnoldi(A, &ao, &r))

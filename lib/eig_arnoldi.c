@@ -93,12 +93,12 @@ int cords_arnoldi(const cords_linop *A, const cords_arnoldi_opts *o, cords_arnol
 	int rc = -1;
 	cords_rng rng;
 	cords_rng_seed(&rng, o->seed);
-	if (cords_basis_init(&B, n, k) || !v || !w || !H) {
+	if (cords_basis_init(&B, n, k, o->basis_f32) || !v || !w || !H) {
 		cords_err("Arnoldi: out of memory for a %d x %lld basis (%.0f MB)", k, (long long)n,
-			  8e-6 * k * (double)n);
+			  (o->basis_f32 ? 4e-6 : 8e-6) * k * (double)n);
 		goto out;
 	}
-	r->basis_bytes = (size_t)B.npanels * B.rows * (size_t)k * sizeof(double);
+	r->basis_bytes = B.bytes;
 	if (fresh_vector(&B, 0, w, H, &rng))
 		goto out;
 	cords_basis_get(&B, 0, v);
