@@ -55,7 +55,7 @@ typedef struct {
 	int n, listed;
 	double *re, *im, *resid; /* resid may be NULL */
 	int undetermined;        /* power iteration failed: the values are guesses */
-	double tol;              /* Arnoldi: values with resid > tol |lambda| are not trusted */
+	unsigned char *ok;       /* Arnoldi: converged flags (NULL: all trusted) */
 	cords_power_result pw;   /* method power only */
 } spectrum;
 
@@ -172,23 +172,27 @@ static void run_arnoldi(const options *o, const cords_linop *A, spectrum *s)
 		 "Gram-Schmidt passes, %d restarts; %.2f s operator, %.2f s orthogonalisation, %.0f MB basis",
 		 r.k, (long long)A->n, r.nconv, ao.tol, r.reorth, r.restarts, r.t_apply, r.t_orth, r.basis_bytes / 1e6);
 	s->n = r.k;
-	s->tol = ao.tol;
 	s->re = r.re;
 	s->im = r.im;
 	s->resid = r.resid;
+	if (!(s->ok = malloc((size_t)r.k)))
+		cli_die("out of memory");
+	for (int i = 0; i < r.k; i++)
+		s->ok[i] = (unsigned char)cords_ritz_converged(&r, i);
 	/* default: the converged ones, in modulus order */
 	int keep = 0;
 	for (int i = 0; i < r.k && !o->top; i++)
-		if (r.resid[i] <= ao.tol * fmax(hypot(r.re[i], r.im[i]), 1e-300)) {
+		if (s->ok[i]) {
 			s->re[keep] = s->re[i];
 			s->im[keep] = s->im[i];
+			s->ok[keep] = 1;
 			s->resid[keep++] = s->resid[i];
 		}
 	if (!o->top)
 		s->n = keep;
 	s->listed = o->top && o->top < s->n ? o->top : s->n;
 	for (int i = 0; i < s->listed && o->top; i++)
-		if (s->resid[i] > ao.tol * hypot(s->re[i], s->im[i])) {
+		if (!s->ok[i]) {
 			cli_warn("of the top %d Ritz values some have not converged (the first: #%d, residual %.3g)",
 				 s->listed, i + 1, s->resid[i]);
 			break;
@@ -258,7 +262,7 @@ static void report(const options *o, const spectrum *s, double alpha)
 	double rho = 0, re_max = -INFINITY, mu_max = 0;
 	int used = 0;
 	for (int i = 0; i < s->n; i++) {
-		if (s->resid && s->resid[i] > s->tol * hypot(s->re[i], s->im[i]))
+		if (s->ok && !s->ok[i])
 			continue; /* not converged: not evidence */
 		used++;
 		rho = fmax(rho, hypot(s->re[i], s->im[i]));
@@ -379,6 +383,7 @@ int main(int argc, char **argv)
 	free(s.re);
 	free(s.im);
 	free(s.resid);
+	free(s.ok);
 	cords_power_result_free(&s.pw);
 	cords_conv_op_free(&conv);
 	cords_net_op_free(&net);

@@ -47,11 +47,14 @@ typedef struct {
 	int reorth;             /* steps that ran the second Gram-Schmidt pass */
 	double t_apply, t_orth, t_hess; /* seconds in A x, Gram-Schmidt, LAPACK */
 	size_t basis_bytes;     /* memory of the Krylov basis */
+	double tol, floor;      /* the test: resid[i] <= tol * max(|theta_i|, floor) */
 } cords_arnoldi_result;
 
 void cords_arnoldi_opts_default(cords_arnoldi_opts *o); /* k 300, seed 1, tol 1e-6, CGS2 */
 int cords_arnoldi(const cords_linop *A, const cords_arnoldi_opts *o, cords_arnoldi_result *r);
 void cords_arnoldi_result_free(cords_arnoldi_result *r);
+/* Whether Ritz value i passed the test (nconv counts these). */
+int cords_ritz_converged(const cords_arnoldi_result *r, int i);
 
 /* Hessenberg eigen-step of Arnoldi, exposed for tests: the eigenvalues of the
  * k x k upper Hessenberg H (column-major, leading dimension ldh) and, for each,

@@ -351,6 +351,18 @@ int main(void)
 		free(L.w);
 		cords_conv_op_free(&op);
 	}
+	CASE("power detects +-lambda dominant and gives no eigenvector")
+	{
+		double d[6] = {1, -2, 0.5, 2, 0.3, 0.1};
+		cords_linop A = {6, diag_apply, d};
+		cords_power_opts o;
+		cords_power_opts_default(&o);
+		cords_power_result r;
+		CHECK(!cords_power(&A, &o, &r), "%s", cords_errmsg());
+		CHECK(r.pair && r.im == 0 && !r.vec && !r.converged, "pair %d im %g vec %p", r.pair, r.im, (void *)r.vec);
+		CHECK(fabs(fabs(r.re) - 2) < 1e-8 && fabs(r.re + r.re2) < 1e-8, "%g and %g", r.re, r.re2);
+		cords_power_result_free(&r);
+	}
 	CASE("power reports a gap too close to 1 instead of a false answer")
 	{
 		int64_t n = 50;
