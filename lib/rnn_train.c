@@ -210,6 +210,8 @@ cords_rnn_trainer *cords_rnn_trainer_new(cords_model *m, int batch, const cords_
 	return t;
 }
 
+void cords_rnn_trainer_set_phi(cords_rnn_trainer *t, cords_phi phi) { t->cfg.dyn.phi = phi; }
+
 void cords_rnn_trainer_free(cords_rnn_trainer *t)
 {
 	if (!t)
