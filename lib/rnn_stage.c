@@ -22,7 +22,9 @@ static int grad(void *ctx, const cords_batch *b, cords_step_stats *st)
 {
 	rnn_ctx *c = ctx;
 	cords_rnn_stats r;
-	if (cords_rnn_grad(c->t, c->params, b->B, b->x, cords_batch_labels(b), c->grads, &r))
+	const cords_arch *a = &c->m->arch;
+	if (cords_batch_fits(b, a->in_ch, a->height, a->width, a->classes) ||
+	    cords_rnn_grad(c->t, c->params, b->B, b->x, cords_batch_labels(b), c->grads, &r))
 		return -1;
 	st->loss = r.loss;
 	st->acc = (double)r.correct_last / b->B;
@@ -36,7 +38,9 @@ static int eval(void *ctx, const cords_batch *b, int *correct)
 {
 	rnn_ctx *c = ctx;
 	cords_rnn_stats r;
-	if (cords_rnn_grad(c->t, c->params, b->B, b->x, cords_batch_labels(b), NULL, &r))
+	const cords_arch *a = &c->m->arch;
+	if (cords_batch_fits(b, a->in_ch, a->height, a->width, a->classes) ||
+	    cords_rnn_grad(c->t, c->params, b->B, b->x, cords_batch_labels(b), NULL, &r))
 		return -1;
 	*correct = r.correct_last;
 	return 0;

@@ -148,12 +148,12 @@ static int one_step(loop_state *L, const cords_batch *b, cords_loop_cb cb, void 
 	double t0 = now();
 	if (L->s->grad(L->s->ctx, b, &e.st))
 		return -1;
-	if (!isfinite(e.st.loss))
-		return cords_err("the loss became %s at step %lld (epoch %d); parameters left as before it%s%s",
-				 isnan(e.st.loss) ? "NaN" : "Inf", (long long)L->step + 1, L->epoch,
-				 L->cfg->checkpoint ? ", last checkpoint " : "", L->cfg->checkpoint ? L->cfg->checkpoint : "");
-	if (cords_opt_step(L->opt, &e.gnorm, &e.lr))
-		return cords_err_prefix("step %lld (epoch %d): ", (long long)L->step + 1, L->epoch);
+	const char *bad = !isfinite(e.st.loss) ? "the loss" : cords_opt_step(L->opt, &e.gnorm, &e.lr) ? "a gradient" : NULL;
+	if (bad)
+		return cords_err("training diverged at step %lld (epoch %d): %s is NaN or Inf; parameters left as "
+				 "before that step%s%s",
+				 (long long)L->step + 1, L->epoch, bad, L->cfg->checkpoint ? ", last good checkpoint " : "",
+				 L->cfg->checkpoint ? L->cfg->checkpoint : "");
 	if (L->s->update(L->s->ctx))
 		return -1;
 	L->batch++;
