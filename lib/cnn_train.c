@@ -552,19 +552,40 @@ static int running_home(cords_cnn *c, cords_tensor_list *params)
 	return 0;
 }
 
+/* Buffers for batch B (re-made when the batch size changes). */
+static int ensure_batch(cords_cnn *c, const cords_tensor_list *params, int B)
+{
+	if (B == c->batch)
+		return 0;
+	cords_cnn *n = cords_cnn_new(&c->a, c->be, c->folded, B);
+	if (!n || cords_cnn_set_params(n, params)) {
+		cords_cnn_free(n);
+		return -1;
+	}
+	free_all(c);
+	free(c->fcw);
+	*c = *n;
+	free(n);
+	return 0;
+}
+
+int cords_cnn_forward(cords_cnn *c, const cords_tensor_list *params, int B, const float *x)
+{
+	float *feat = malloc((size_t)B * c->a.c[c->a.depth - 1] * sizeof *feat);
+	int rc = !feat ? cords_err("out of memory") : ensure_batch(c, params, B) || forward(c, 0, x, feat);
+	free(feat);
+	return rc ? -1 : 0;
+}
+
+const cords_buf *cords_cnn_ff(const cords_cnn *c, int i) { return c->f[i]; }
+const cords_buf *cords_cnn_pre(const cords_cnn *c, int i) { return c->h[i]; }
+
 double cords_cnn_step(cords_cnn *c, cords_tensor_list *params, int train, int B, const float *x, cords_labels y,
 		      cords_tensor_list *grads, float *logits)
 {
 	const int N = c->a.classes, C = c->a.c[c->a.depth - 1];
-	if (B != c->batch) {
-		cords_cnn *n = cords_cnn_new(&c->a, c->be, c->folded, B);
-		if (!n || cords_cnn_set_params(n, params))
-			return cords_cnn_free(n), NAN;
-		free_all(c);
-		free(c->fcw);
-		*c = *n;
-		free(n);
-	}
+	if (ensure_batch(c, params, B))
+		return NAN;
 	float *feat = malloc((size_t)B * C * sizeof *feat), *lg = malloc((size_t)B * N * sizeof *lg),
 	      *dl = malloc((size_t)B * N * sizeof *dl);
 	double loss = NAN;

@@ -29,6 +29,13 @@ int cords_cnn_set_params(cords_cnn *c, const cords_tensor_list *params);
 double cords_cnn_step(cords_cnn *c, cords_tensor_list *params, int train, int B, const float *x, cords_labels y,
 		      cords_tensor_list *grads, float *logits);
 
+/* Forward only (eval mode / the folded net) for a batch, keeping the
+ * activities: then cords_cnn_ff(i) = area_area_i(u_i) (before any bias or
+ * BN) and cords_cnn_pre(i) = the pre-ReLU activity of area i. */
+int cords_cnn_forward(cords_cnn *c, const cords_tensor_list *params, int B, const float *x);
+const cords_buf *cords_cnn_ff(const cords_cnn *c, int i);
+const cords_buf *cords_cnn_pre(const cords_cnn *c, int i);
+
 /* The BN tensors of a fresh CNN (weight 1, bias 0, mean 0, var 1) appended
  * to l for those missing; names as above. */
 int cords_cnn_add_bn(const cords_arch *a, cords_tensor_list *l);

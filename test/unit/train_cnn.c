@@ -6,6 +6,7 @@
 #include "cnn_train.h"
 #include "err.h"
 #include "fold.h"
+#include "inverse.h"
 #include "stream.h"
 #include "t.h"
 
@@ -149,6 +150,58 @@ int main(void)
 		cords_cnn_free(b);
 		cords_list_free(&prm);
 		cords_list_free(&folded);
+		cords_list_free(&fx);
+	}
+	CASE("inverse: loss and gradients of area_conv and conv_bias equal torch") {
+		cords_tensor_list fx = load("inverse.tzst"), folded = {0}, rnn = {0}, grads = {0};
+		char name[80];
+		for (int i = 0; i < P.n; i++) /* the folded CNN: params' convs + the fixture's biases */
+			if (strncmp(P.items[i]->name, "conv_bias", 9) && strcmp(P.items[i]->name, "meta"))
+				cords_list_push(&folded, cords_tensor_to_f32(P.items[i]));
+		for (int i = 0; i < a.depth; i++) {
+			cords_tensor *t = cords_tensor_to_f32(cords_list_find(&fx, (snprintf(name, 80, "area_bias.%d", i), name)));
+			cords_list_push(&folded, t);
+			t = cords_tensor_to_f32(cords_list_find(&fx, (snprintf(name, 80, "cnn_conv_bias.%d", i), name)));
+			cords_set_name(t, (snprintf(name, 80, "conv_bias.%d", i), name));
+			cords_list_push(&folded, t);
+			t = cords_tensor_to_f32(cords_list_find(&fx, (snprintf(name, 80, "rnn_conv_bias.%d", i), name)));
+			cords_set_name(t, (snprintf(name, 80, "conv_bias.%d", i), name));
+			cords_list_push(&rnn, t);
+			for (int w = 0; w < 2; w++) { /* the RNN's start: params' area_conv flipped, g halved */
+				snprintf(name, 80, "area_conv.%d.parametrizations.weight.original%d", i, w);
+				const cords_tensor *src = cords_list_find(&P, name);
+				cords_tensor *d = cords_tensor_new(name, CORDS_F32, src->ndim, src->shape);
+				int64_t O = src->shape[0], K = cords_tensor_numel(src) / O;
+				for (int64_t o = 0; o < O; o++)
+					for (int64_t k = 0; k < K; k++)
+						((float *)d->data)[o * K + k] = ((const float *)src->data)[(O - 1 - o) * K + k] * (w ? 1.0f : 0.5f);
+				cords_list_push(&rnn, d);
+			}
+		}
+		for (int i = 0; i < rnn.n; i++)
+			cords_list_push(&grads, cords_tensor_new(rnn.items[i]->name, CORDS_F32, rnn.items[i]->ndim, rnn.items[i]->shape));
+		const cords_tensor *x = cords_list_find(&fx, "x");
+		int B = (int)x->shape[0];
+		double fit, eig;
+		cords_inverse *v = cords_inverse_new(&a, be, &folded, B, 3, 10);
+		double loss = v ? cords_inverse_step(v, &rnn, B, x->data, &grads, &fit, &eig) : NAN;
+		CHECK_CLOSE(loss, *(double *)cords_list_find(&fx, "loss")->data, 1e-5, 0);
+		CHECK_CLOSE(fit, *(double *)cords_list_find(&fx, "fit")->data, 1e-5, 0);
+		CHECK_CLOSE(eig, *(double *)cords_list_find(&fx, "eig")->data, 1e-5, 1e-12);
+		double worst = 0;
+		const char *where = "";
+		for (int i = 0; i < grads.n; i++) {
+			char key[300];
+			snprintf(key, sizeof key, "grad.%s", grads.items[i]->name);
+			double e = rel(grads.items[i], cords_list_find(&fx, key));
+			if (e > worst)
+				worst = e, where = grads.items[i]->name;
+		}
+		CHECK(worst < 1e-4, "gradient error %g in %s", worst, where);
+		cords_inverse_free(v);
+		cords_list_free(&folded);
+		cords_list_free(&rnn);
+		cords_list_free(&grads);
 		cords_list_free(&fx);
 	}
 	cords_list_free(&P);
