@@ -52,7 +52,7 @@ static int update(void *ctx)
 	return cords_model_set_params(c->m, c->params);
 }
 
-static int epoch_begin(void *ctx, int epoch, cords_opt *opt, char *note, size_t n)
+static int epoch_begin(void *ctx, int epoch, int resumed, cords_opt *opt, char *note, size_t n)
 {
 	rnn_ctx *c = ctx;
 	if (c->cfg.anneal) {
@@ -60,7 +60,7 @@ static int epoch_begin(void *ctx, int epoch, cords_opt *opt, char *note, size_t 
 		cords_rnn_trainer_set_phi(c->t, phi);
 		snprintf(note, n, "slope=%g", phi.slope);
 	}
-	if (opt && c->cfg.fresh_per_epoch)
+	if (!resumed && c->cfg.fresh_per_epoch)
 		cords_opt_reset(opt);
 	return 0;
 }

@@ -165,29 +165,16 @@ void tc_run(const cords_stage *s, cords_tensor_list *params, cords_opt *opt, cor
 
 /* ---- the RNN tools */
 
-enum {
-	O_EPOCHS = 1000, O_EPOCH_BATCHES, O_STEPS, O_LR, O_WD, O_CLIP, O_ALPHA, O_SPONT, O_STIM, O_READ, O_BLANK,
-	O_WINDOW, O_SPW, O_BPTT, O_SLOPE0, O_SLOPED, O_FRESH, O_CKPT, O_EVERY, O_RESUME, O_EVAL, O_EVALB, O_LOG,
-	O_DEVICE, O_NORM_MEAN, O_NORM_STD, O_WARMUP, O_PHI, O_SLOPE,
-};
 
 static const struct option rnn_opts[] = {
-	{"model", required_argument, 0, 'm'}, {"epochs", required_argument, 0, O_EPOCHS},
-	{"epoch-batches", required_argument, 0, O_EPOCH_BATCHES}, {"steps", required_argument, 0, O_STEPS},
-	{"lr", required_argument, 0, O_LR}, {"weight-decay", required_argument, 0, O_WD},
-	{"clip", required_argument, 0, O_CLIP}, {"warmup", required_argument, 0, O_WARMUP},
+	TC_COMMON_LONGOPTS,
 	{"alpha", required_argument, 0, O_ALPHA}, {"spont-steps", required_argument, 0, O_SPONT},
 	{"stim-steps", required_argument, 0, O_STIM}, {"readouts", required_argument, 0, O_READ},
 	{"blank-steps", required_argument, 0, O_BLANK}, {"spont-window", required_argument, 0, O_WINDOW},
 	{"spont-weight", required_argument, 0, O_SPW}, {"bptt-checkpoint", required_argument, 0, O_BPTT},
 	{"phi", required_argument, 0, O_PHI}, {"slope", required_argument, 0, O_SLOPE},
 	{"slope-start", required_argument, 0, O_SLOPE0}, {"slope-step", required_argument, 0, O_SLOPED},
-	{"fresh-optimizer", no_argument, 0, O_FRESH}, {"checkpoint", required_argument, 0, O_CKPT},
-	{"every", required_argument, 0, O_EVERY}, {"resume", required_argument, 0, O_RESUME},
-	{"eval", required_argument, 0, O_EVAL}, {"eval-batches", required_argument, 0, O_EVALB},
-	{"log", required_argument, 0, O_LOG}, {"device", required_argument, 0, O_DEVICE},
-	{"norm-mean", required_argument, 0, O_NORM_MEAN}, {"norm-std", required_argument, 0, O_NORM_STD},
-	CLI_COMMON_OPTS, {0, 0, 0, 0}};
+	{"fresh-optimizer", no_argument, 0, O_FRESH}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
 
 static const char rnn_help_fmt[] =
 	"Usage: cords-%s -m MODEL [OPTION]... [BATCHES] [-o OUT]\n"
@@ -216,21 +203,11 @@ static const char rnn_help_fmt[] =
 	"      --slope-step X      annealing: decrease per epoch (default 0.05)\n"
 	"      --fresh-optimizer   a fresh optimiser every epoch\n"
 	"      --bptt-checkpoint K keep every K-th state, recompute the rest (default: automatic)\n"
-	"      --checkpoint FILE   checkpoint file (also written on SIGINT/SIGTERM)\n"
-	"      --every N           write the checkpoint every N steps\n"
-	"      --resume FILE       continue from a checkpoint\n"
-	"      --eval FILE         evaluate on these batches after each epoch\n"
-	"      --eval-batches N    at most N of them\n"
-	"      --log FILE          metrics per step as TSV\n"
-	"      --device DEV        cpu (default) or cuda[:N]\n"
-	"      --norm-mean LIST    normalisation of u8 pixels when the stream has none\n"
-	"      --norm-std LIST\n"
-	"  -o, --output FILE       write the model to FILE (atomically)\n"
-	"  -q, --quiet / -v, --verbose / -h, --help / -V, --version\n"
+	TC_COMMON_HELP
 	"\n"
 	"See cords-%s(1).\n";
 
-static void parse_common(int c, tc_opts *o)
+void tc_parse_common(int c, tc_opts *o)
 {
 	switch (c) {
 	case O_EPOCHS: o->loop.epochs = (int)cli_int(optarg, "--epochs", 1, 1000000); break;
@@ -256,7 +233,7 @@ static void parse_common(int c, tc_opts *o)
 	}
 }
 
-static void default_checkpoint(tc_opts *o, const char *stage)
+void tc_default_checkpoint(tc_opts *o, const char *stage)
 {
 	static char path[4096];
 	if (o->loop.checkpoint)
@@ -308,7 +285,7 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 		case O_FRESH: cfg.fresh_per_epoch = 1; break;
 		case O_PHI: phi_name = optarg; break;
 		case O_SLOPE: slope = cli_double(optarg, "--slope", 0, 1); break;
-		default: parse_common(c, &o);
+		default: tc_parse_common(c, &o);
 		}
 	}
 	if (optind < argc)
@@ -323,7 +300,7 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 		cfg.loss.readouts = cfg.loss.dyn.stim_steps;
 	if (cfg.loss.blank_steps && cfg.loss.spont_window > cfg.loss.blank_steps)
 		cfg.loss.spont_window = cfg.loss.blank_steps;
-	default_checkpoint(&o, t->stage);
+	tc_default_checkpoint(&o, t->stage);
 
 	cords_tensor_list params = {0}, grads = {0};
 	tc_load(o.model, &params);
@@ -345,7 +322,8 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 	tc_run(s, &params, opt, data, &o);
 
 	const cords_dynamics *dy = &cfg.loss.dyn;
-	double final_slope = cfg.anneal ? cords_anneal_slope(&cfg, o.loop.epochs - 1) : dy->phi.slope;
+	double final_slope = cfg.anneal ? cords_anneal_slope(&cfg, o.loop.epochs - 1)
+				       : dy->phi.kind == CORDS_PHI_PRELU ? dy->phi.slope : 0;
 	tc_meta_from_data(&params, data);
 	tc_meta_set(&params, "stage", "%s", t->stage);
 	tc_meta_set(&params, "phi", "%s", cords_phi_name(cfg.anneal && final_slope == 0 ? CORDS_PHI_RELU : dy->phi.kind));

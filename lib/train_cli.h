@@ -10,6 +10,7 @@
 #include "rnn_stage.h"
 #include "trainloop.h"
 
+#include <getopt.h>
 #include <stdio.h>
 
 /* Options every training tool takes (long options, values in tc_opts). */
@@ -21,6 +22,41 @@ typedef struct {
 	uint64_t seed;
 	int user_checkpoint; /* --checkpoint given (else a default path, removed at the end) */
 } tc_opts;
+
+enum {
+	O_EPOCHS = 1000, O_EPOCH_BATCHES, O_STEPS, O_LR, O_WD, O_CLIP, O_ALPHA, O_SPONT, O_STIM, O_READ, O_BLANK,
+	O_WINDOW, O_SPW, O_BPTT, O_SLOPE0, O_SLOPED, O_FRESH, O_CKPT, O_EVERY, O_RESUME, O_EVAL, O_EVALB, O_LOG,
+	O_DEVICE, O_NORM_MEAN, O_NORM_STD, O_WARMUP, O_PHI, O_SLOPE,
+};
+
+#define TC_COMMON_LONGOPTS                                                                              \
+	{"model", required_argument, 0, 'm'}, {"epochs", required_argument, 0, O_EPOCHS},               \
+	{"epoch-batches", required_argument, 0, O_EPOCH_BATCHES}, {"steps", required_argument, 0, O_STEPS}, \
+	{"lr", required_argument, 0, O_LR}, {"weight-decay", required_argument, 0, O_WD},               \
+	{"clip", required_argument, 0, O_CLIP}, {"warmup", required_argument, 0, O_WARMUP},             \
+	{"checkpoint", required_argument, 0, O_CKPT}, {"every", required_argument, 0, O_EVERY},        \
+	{"resume", required_argument, 0, O_RESUME}, {"eval", required_argument, 0, O_EVAL},            \
+	{"eval-batches", required_argument, 0, O_EVALB}, {"log", required_argument, 0, O_LOG},         \
+	{"device", required_argument, 0, O_DEVICE}, {"norm-mean", required_argument, 0, O_NORM_MEAN},  \
+	{"norm-std", required_argument, 0, O_NORM_STD}
+
+#define TC_COMMON_HELP                                                                   \
+	"      --checkpoint FILE   checkpoint file (also written on SIGINT/SIGTERM)\n"     \
+	"      --every N           write the checkpoint every N steps\n"                   \
+	"      --resume FILE       continue from a checkpoint\n"                           \
+	"      --eval FILE         evaluate on these batches after each epoch\n"           \
+	"      --eval-batches N    at most N of them\n"                                    \
+	"      --log FILE          metrics per step as TSV\n"                              \
+	"      --device DEV        cpu (default) or cuda[:N]\n"                            \
+	"      --norm-mean LIST    normalisation of u8 pixels when the stream has none\n"  \
+	"      --norm-std LIST\n"                                                          \
+	"  -o, --output FILE       write the model to FILE (atomically)\n"                 \
+	"  -q, --quiet / -v, --verbose / -h, --help / -V, --version\n"
+
+/* Options shared by all training tools (the O_ codes above, and -m). */
+void tc_parse_common(int c, tc_opts *o);
+/* Checkpoint path when --checkpoint is not given: OUT.ckpt or STAGE.ckpt. */
+void tc_default_checkpoint(tc_opts *o, const char *stage);
 
 /* An RNN tool: its name and defaults. */
 typedef struct {

@@ -193,7 +193,7 @@ int cords_train_loop(const cords_stage *s, cords_tensor_list *params, cords_opt 
 			L.batch = 0;
 		if (from_file && (L.epoch > 0 || resumed) && cords_batches_rewind(data))
 			return -1;
-		if (s->epoch_begin && s->epoch_begin(s->ctx, L.epoch, resumed ? NULL : opt, note, sizeof note))
+		if (s->epoch_begin && s->epoch_begin(s->ctx, L.epoch, resumed, opt, note, sizeof note))
 			return -1;
 		if ((resumed && (from_file ? skip_batches(data, skip) : 0)))
 			return -1;

@@ -31,7 +31,8 @@ typedef struct {
 	int (*grad)(void *ctx, const cords_batch *b, cords_step_stats *st);
 	int (*eval)(void *ctx, const cords_batch *b, int *correct); /* NULL: no evaluation */
 	int (*update)(void *ctx);                    /* parameters changed */
-	int (*epoch_begin)(void *ctx, int epoch, cords_opt *opt, char *note, size_t note_size);
+	/* At an epoch's start; resumed: continuing inside it (keep the optimiser). */
+	int (*epoch_begin)(void *ctx, int epoch, int resumed, cords_opt *opt, char *note, size_t note_size);
 } cords_stage;
 
 typedef struct {
