@@ -93,9 +93,16 @@ $(BUILD)/kernels/%.o: kernels/%.cu $(wildcard lib/*.h kernels/*.h) Makefile
 	@$(if $(Q),echo "  NVCC    $<")
 	$(Q)$(NVCC) $(NVFLAGS) -c -o $@ $<
 
-$(LIBA): $(LIB_OBJ) $(KERN_OBJ)
+# The archive remembers which CUDA setting built it, so switching CUDA=0/1
+# in one build folder swaps kernels/absent.o and the CUDA objects.
+$(BUILD)/cuda-%.stamp:
+	@mkdir -p $(@D)
+	@rm -f $(BUILD)/cuda-*.stamp
+	@touch $@
+
+$(LIBA): $(LIB_OBJ) $(KERN_OBJ) $(BUILD)/cuda-$(CUDA).stamp
 	@rm -f $@
-	$(Q)ar rcs $@ $^
+	$(Q)ar rcs $@ $(filter %.o,$^)
 
 $(BIN)/cords-%: $(BUILD)/cmd/%.o $(LIBA)
 	@mkdir -p $(@D)

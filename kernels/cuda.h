@@ -1,0 +1,84 @@
+/* Internals of the CUDA backend, shared by the kernels/ sources (never by the model
+ * code, which sees only lib/backend.h).
+ *
+ * One device, one stream, one cuDNN and one cuBLAS handle bound to it. Every
+ * buffer is plain row-major NCHW f32 in cudaMalloc'ed memory (never managed
+ * memory); weights are plain [O,I,kh,kw], which is cuDNN's NCHW filter layout.
+ * Convolution plans (descriptors and the algorithm cuDNN found fastest) are
+ * made once per shape and kept; one workspace, grown to the largest plan's
+ * need, serves them all. */
+#ifndef CORDS_KERNELS_CUDA_H
+#define CORDS_KERNELS_CUDA_H
+
+extern "C" {
+#include "backend.h"
+#include "err.h"
+}
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+#include <stddef.h>
+
+/* Math the convolutions and the read-out may use: exact f32 FMA (the
+ * default, so GPU and CPU answers agree) or TF32 tensor cores. Chosen by the
+ * environment variable CORDS_PRECISION=fp32|tf32 when the backend is made. */
+typedef enum { CU_FP32 = 0, CU_TF32 = 1 } cu_precision;
+
+typedef struct {
+	cords_buf_head h;
+	float *d; /* device memory, n floats */
+	size_t n;
+} cu_buf;
+
+typedef struct cu_plan cu_plan; /* a cached convolution (cuda_conv.cu) */
+
+typedef struct {
+	int device;
+	cu_precision precision;
+	cudaStream_t stream;
+	cudnnHandle_t dnn;
+	cublasHandle_t blas;
+	void *work; /* the shared cuDNN workspace */
+	size_t work_bytes;
+	cu_plan *plans;
+	char name[16]; /* "cuda:N" */
+} cu_impl;
+
+#define CU_BUF(b) ((cu_buf *)(b))
+#define CU_CBUF(b) ((const cu_buf *)(b))
+#define CU_IMPL(be) ((cu_impl *)(be)->impl)
+
+/* Status to our error (naming what failed); 0 on success. */
+int cu_check(cudaError_t e, const char *what);
+int cu_dnn(cudnnStatus_t s, const char *what);
+int cu_blas(cublasStatus_t s, const char *what);
+/* After a kernel launch: the launch error, if any. */
+int cu_launched(const char *what);
+/* Same logical shape? Else an error naming what. */
+int cu_same_shape(const cords_buf *a, const cords_buf *b, const char *what);
+/* src [1,...] against dst [B,...] with equal trailing dims? */
+int cu_broadcasts(const cords_buf *src, const cords_buf *dst);
+/* The workspace, grown to at least bytes (NULL with a message if it cannot). */
+void *cu_workspace(cu_impl *c, size_t bytes);
+/* Grid size for n threads in blocks of CU_THREADS, capped for grid-stride loops. */
+enum { CU_THREADS = 256 };
+unsigned cu_blocks(size_t n);
+
+/* The operations (one family per file). */
+int cu_fill(cords_backend *be, cords_buf *b, float v);
+int cu_copy(cords_backend *be, cords_buf *dst, const cords_buf *src);
+int cu_conv2d(cords_backend *be, const cords_conv *cv, const cords_buf *x, const cords_buf *w,
+	      const cords_buf *bias, cords_buf *y);
+void cu_plans_free(cu_impl *c);
+int cu_avgpool(cords_backend *be, const cords_pool *p, const cords_buf *x, cords_buf *y);
+int cu_leaky(cords_backend *be, float alpha, cords_phi phi, const cords_buf *r, cords_buf *z,
+	     const cords_buf *bias, cords_buf *r_out);
+int cu_relu_add(cords_backend *be, const cords_buf *a, const cords_buf *b, int relu_b, cords_buf *y);
+int cu_spatial_mean(cords_backend *be, const cords_buf *x, cords_buf *y);
+int cu_linear(cords_backend *be, const cords_buf *x, const cords_buf *w, const cords_buf *bias,
+	      cords_buf *y);
+/* y [B,C,H,W] += bias [C] (cuda_eltwise.cu; the convolution's bias). */
+int cu_bias_channels(cu_impl *c, const cu_buf *bias, cu_buf *y);
+
+#endif

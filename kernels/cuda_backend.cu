@@ -1,0 +1,232 @@
+/* The CUDA backend: the device, its stream and library handles, buffers
+ * (upload, download), error helpers, and the table that makes it a
+ * cords_backend. The operations live in cuda_eltwise.cu, cuda_conv.cu,
+ * cuda_pool.cu and cuda_linear.cu. */
+#include "cuda.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cu_check(cudaError_t e, const char *what)
+{
+	if (e == cudaSuccess)
+		return 0;
+	return cords_err("CUDA: %s: %s", what, cudaGetErrorString(e));
+}
+
+int cu_dnn(cudnnStatus_t s, const char *what)
+{
+	if (s == CUDNN_STATUS_SUCCESS)
+		return 0;
+	return cords_err("cuDNN: %s: %s", what, cudnnGetErrorString(s));
+}
+
+int cu_blas(cublasStatus_t s, const char *what)
+{
+	if (s == CUBLAS_STATUS_SUCCESS)
+		return 0;
+	return cords_err("cuBLAS: %s: %s", what, cublasGetStatusString(s));
+}
+
+int cu_launched(const char *what)
+{
+	return cu_check(cudaGetLastError(), what);
+}
+
+unsigned cu_blocks(size_t n)
+{
+	size_t b = (n + CU_THREADS - 1) / CU_THREADS;
+	return (unsigned)(b < 1 ? 1 : b > 65535 ? 65535 : b);
+}
+
+int cu_same_shape(const cords_buf *a, const cords_buf *b, const char *what)
+{
+	const cords_buf_head *x = (const cords_buf_head *)a, *y = (const cords_buf_head *)b;
+	if (x->ndim != y->ndim || memcmp(x->shape, y->shape, (size_t)x->ndim * sizeof *x->shape))
+		return cords_err("%s: buffer shapes differ", what);
+	return 0;
+}
+
+int cu_broadcasts(const cords_buf *src, const cords_buf *dst)
+{
+	const cords_buf_head *s = (const cords_buf_head *)src, *d = (const cords_buf_head *)dst;
+	if (s->ndim != d->ndim || s->shape[0] != 1)
+		return 0;
+	return !memcmp(s->shape + 1, d->shape + 1, (size_t)(s->ndim - 1) * sizeof(int64_t));
+}
+
+void *cu_workspace(cu_impl *c, size_t bytes)
+{
+	if (bytes <= c->work_bytes)
+		return c->work;
+	/* Queued work may still use the old workspace. */
+	if (cu_check(cudaStreamSynchronize(c->stream), "synchronize"))
+		return NULL;
+	cudaFree(c->work);
+	c->work = NULL;
+	c->work_bytes = 0;
+	if (cu_check(cudaMalloc(&c->work, bytes), "workspace"))
+		return NULL;
+	c->work_bytes = bytes;
+	return c->work;
+}
+
+static cords_buf *cu_alloc(cords_backend *be, cords_buf_kind kind, int ndim, const int64_t *shape)
+{
+	if (ndim < 1 || ndim > 4) {
+		cords_err("buffer of %d dimensions (1 to 4 supported)", ndim);
+		return NULL;
+	}
+	cu_buf *b = (cu_buf *)calloc(1, sizeof *b);
+	if (!b) {
+		cords_err("out of memory");
+		return NULL;
+	}
+	b->h.ndim = ndim;
+	b->h.kind = kind;
+	b->n = 1;
+	for (int i = 0; i < ndim; i++) {
+		b->h.shape[i] = shape[i];
+		b->n *= (size_t)shape[i];
+	}
+	size_t bytes = (b->n ? b->n : 1) * sizeof(float);
+	cudaStream_t s = CU_IMPL(be)->stream;
+	if (cu_check(cudaMalloc((void **)&b->d, bytes), "allocating device memory") ||
+	    cu_check(cudaMemsetAsync(b->d, 0, bytes, s), "zeroing a buffer")) {
+		cudaFree(b->d);
+		free(b);
+		return NULL;
+	}
+	return (cords_buf *)b;
+}
+
+static void cu_free(cords_backend *be, cords_buf *buf)
+{
+	cu_buf *b = CU_BUF(buf);
+	if (!b)
+		return;
+	/* cudaFree waits for the work that may still read the buffer. */
+	cudaFree(b->d);
+	free(b);
+}
+
+/* Host arrays are the caller's and may be freed on return: both directions
+ * complete before returning. */
+static int cu_upload(cords_backend *be, cords_buf *buf, const float *host)
+{
+	cu_impl *c = CU_IMPL(be);
+	cu_buf *b = CU_BUF(buf);
+	return cu_check(cudaMemcpyAsync(b->d, host, b->n * sizeof(float), cudaMemcpyHostToDevice, c->stream),
+			"upload") ||
+	       cu_check(cudaStreamSynchronize(c->stream), "upload")
+		       ? -1
+		       : 0;
+}
+
+static int cu_download(cords_backend *be, const cords_buf *buf, float *host)
+{
+	cu_impl *c = CU_IMPL(be);
+	const cu_buf *b = CU_CBUF(buf);
+	return cu_check(cudaMemcpyAsync(host, b->d, b->n * sizeof(float), cudaMemcpyDeviceToHost, c->stream),
+			"download") ||
+	       cu_check(cudaStreamSynchronize(c->stream), "download")
+		       ? -1
+		       : 0;
+}
+
+static int cu_sync(cords_backend *be)
+{
+	return cu_check(cudaStreamSynchronize(CU_IMPL(be)->stream), "synchronize");
+}
+
+static void cu_destroy(cords_backend *be)
+{
+	cu_impl *c = CU_IMPL(be);
+	cudaStreamSynchronize(c->stream);
+	cu_plans_free(c);
+	cudaFree(c->work);
+	if (c->blas)
+		cublasDestroy(c->blas);
+	if (c->dnn)
+		cudnnDestroy(c->dnn);
+	cudaStreamDestroy(c->stream);
+	free(c);
+	free(be);
+}
+
+static int parse_precision(cu_precision *p)
+{
+	const char *s = getenv("CORDS_PRECISION");
+	if (!s || !*s || !strcmp(s, "fp32"))
+		*p = CU_FP32;
+	else if (!strcmp(s, "tf32"))
+		*p = CU_TF32;
+	else
+		return cords_err("CORDS_PRECISION=%s: expected fp32 or tf32", s);
+	return 0;
+}
+
+/* The device, the stream and the handles bound to it. */
+static int open_device(cu_impl *c, int device)
+{
+	int n = 0;
+	cudaError_t e = cudaGetDeviceCount(&n);
+	if (e != cudaSuccess || n == 0) {
+		cudaGetLastError(); /* clear the sticky "no device" error */
+		return cords_err("device cuda:%d: no CUDA device available (%s)", device,
+				 e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
+	}
+	if (device >= n)
+		return cords_err("device cuda:%d: only %d CUDA device%s", device, n, n == 1 ? "" : "s");
+	if (cu_check(cudaSetDevice(device), "selecting the device") ||
+	    cu_check(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "stream"))
+		return -1;
+	if (cu_dnn(cudnnCreate(&c->dnn), "handle") || cu_dnn(cudnnSetStream(c->dnn, c->stream), "stream"))
+		return -1;
+	cublasMath_t math = c->precision == CU_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH;
+	return cu_blas(cublasCreate(&c->blas), "handle") || cu_blas(cublasSetStream(c->blas, c->stream), "stream") ||
+			       cu_blas(cublasSetMathMode(c->blas, math), "math mode")
+		       ? -1
+		       : 0;
+}
+
+extern "C" cords_backend *cords_backend_cuda_new(int device)
+{
+	cords_backend *be = (cords_backend *)calloc(1, sizeof *be);
+	cu_impl *c = (cu_impl *)calloc(1, sizeof *c);
+	if (!be || !c) {
+		free(be);
+		free(c);
+		cords_err("out of memory");
+		return NULL;
+	}
+	c->device = device;
+	be->impl = c;
+	if (parse_precision(&c->precision) || open_device(c, device)) {
+		if (c->stream)
+			cu_destroy(be);
+		else {
+			free(c);
+			free(be);
+		}
+		return NULL;
+	}
+	snprintf(c->name, sizeof c->name, "cuda:%d", device);
+	be->name = c->name;
+	be->alloc = cu_alloc;
+	be->free = cu_free;
+	be->upload = cu_upload;
+	be->download = cu_download;
+	be->fill = cu_fill;
+	be->copy = cu_copy;
+	be->conv2d = cu_conv2d;
+	be->avgpool = cu_avgpool;
+	be->leaky = cu_leaky;
+	be->relu_add = cu_relu_add;
+	be->spatial_mean = cu_spatial_mean;
+	be->linear = cu_linear;
+	be->sync = cu_sync;
+	be->destroy = cu_destroy;
+	return be;
+}

@@ -1,0 +1,162 @@
+/* Convolutions through cuDNN (NCHW f32). A plan (tensor, filter and
+ * convolution descriptors, and the algorithm cudnnFind measured fastest
+ * among those the precision allows) is made once per shape and kept in a
+ * list on the backend; the shared workspace grows to the largest plan. */
+#include "cuda.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct cu_plan {
+	int64_t key[10]; /* x shape, w shape, stride, pad */
+	cudnnTensorDescriptor_t x, y;
+	cudnnFilterDescriptor_t w;
+	cudnnConvolutionDescriptor_t conv;
+	cudnnConvolutionFwdAlgo_t algo;
+	size_t ws; /* workspace bytes the algorithm needs */
+	cu_plan *next;
+};
+
+static void plan_free(cu_plan *p)
+{
+	if (p->x)
+		cudnnDestroyTensorDescriptor(p->x);
+	if (p->y)
+		cudnnDestroyTensorDescriptor(p->y);
+	if (p->w)
+		cudnnDestroyFilterDescriptor(p->w);
+	if (p->conv)
+		cudnnDestroyConvolutionDescriptor(p->conv);
+	free(p);
+}
+
+void cu_plans_free(cu_impl *c)
+{
+	for (cu_plan *p = c->plans, *next; p; p = next) {
+		next = p->next;
+		plan_free(p);
+	}
+	c->plans = NULL;
+}
+
+static int is_tensor_op(cudnnMathType_t m)
+{
+	return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+}
+
+static int tensor4(cudnnTensorDescriptor_t *d, const int64_t *s)
+{
+	return cu_dnn(cudnnCreateTensorDescriptor(d), "tensor descriptor") ||
+			       cu_dnn(cudnnSetTensor4dDescriptor(*d, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)s[0],
+								 (int)s[1], (int)s[2], (int)s[3]),
+				      "tensor descriptor")
+		       ? -1
+		       : 0;
+}
+
+/* The descriptors of one shape, and the math type the precision allows. */
+static int plan_describe(cu_impl *c, cu_plan *p, const cords_conv *cv, const cu_buf *x, const cu_buf *w,
+			 const cu_buf *y)
+{
+	const int64_t *ws = w->h.shape;
+	cudnnMathType_t math = c->precision == CU_TF32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+	return tensor4(&p->x, x->h.shape) || tensor4(&p->y, y->h.shape) ||
+			       cu_dnn(cudnnCreateFilterDescriptor(&p->w), "filter descriptor") ||
+			       cu_dnn(cudnnSetFilter4dDescriptor(p->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, (int)ws[0],
+								 (int)ws[1], (int)ws[2], (int)ws[3]),
+				      "filter descriptor") ||
+			       cu_dnn(cudnnCreateConvolutionDescriptor(&p->conv), "convolution descriptor") ||
+			       cu_dnn(cudnnSetConvolution2dDescriptor(p->conv, cv->pad, cv->pad, cv->stride, cv->stride,
+								      1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
+				      "convolution descriptor") ||
+			       cu_dnn(cudnnSetConvolutionMathType(p->conv, math), "math type")
+		       ? -1
+		       : 0;
+}
+
+/* The fastest algorithm cudnnFind measures; in fp32 only plain FMA ones, so
+ * the answers match the CPU's within float rounding. */
+static int plan_choose(cu_impl *c, cu_plan *p)
+{
+	cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+	int n = 0;
+	if (cu_dnn(cudnnFindConvolutionForwardAlgorithm(c->dnn, p->x, p->w, p->conv, p->y,
+							 CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf),
+		   "finding a convolution algorithm"))
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (perf[i].status != CUDNN_STATUS_SUCCESS)
+			continue;
+		if (c->precision == CU_FP32 && is_tensor_op(perf[i].mathType))
+			continue;
+		p->algo = perf[i].algo;
+		p->ws = perf[i].memory;
+		cudnnMathType_t m = c->precision == CU_FP32 ? CUDNN_FMA_MATH : perf[i].mathType;
+		return cu_dnn(cudnnSetConvolutionMathType(p->conv, m), "math type");
+	}
+	return cords_err("cuDNN: no convolution algorithm for this shape");
+}
+
+static cu_plan *plan_get(cu_impl *c, const cords_conv *cv, const cu_buf *x, const cu_buf *w, const cu_buf *y)
+{
+	int64_t key[10];
+	memcpy(key, x->h.shape, 4 * sizeof *key);
+	memcpy(key + 4, w->h.shape, 4 * sizeof *key);
+	key[8] = cv->stride;
+	key[9] = cv->pad;
+	for (cu_plan *p = c->plans; p; p = p->next)
+		if (!memcmp(p->key, key, sizeof key))
+			return p;
+	cu_plan *p = (cu_plan *)calloc(1, sizeof *p);
+	if (!p) {
+		cords_err("out of memory");
+		return NULL;
+	}
+	memcpy(p->key, key, sizeof key);
+	if (plan_describe(c, p, cv, x, w, y) || plan_choose(c, p) || !cu_workspace(c, p->ws)) {
+		plan_free(p);
+		return NULL;
+	}
+	p->next = c->plans;
+	c->plans = p;
+	return p;
+}
+
+static int conv_check(const cords_conv *cv, const cu_buf *x, const cu_buf *w, const cu_buf *b, const cu_buf *y)
+{
+	if (x->h.ndim != 4 || w->h.ndim != 4 || y->h.ndim != 4 || w->h.kind != CORDS_BUF_WEIGHT)
+		return cords_err("conv2d: expects 4-d x, y and a weight buffer");
+	if (cv->stride < 1 || cv->pad < 0)
+		return cords_err("conv2d: stride %d, padding %d", cv->stride, cv->pad);
+	int64_t oh = (x->h.shape[2] + 2 * cv->pad - w->h.shape[2]) / cv->stride + 1;
+	int64_t ow = (x->h.shape[3] + 2 * cv->pad - w->h.shape[3]) / cv->stride + 1;
+	if (x->h.shape[1] != w->h.shape[1] || y->h.shape[1] != w->h.shape[0] || y->h.shape[0] != x->h.shape[0] ||
+	    y->h.shape[2] != oh || y->h.shape[3] != ow)
+		return cords_err("conv2d: shapes do not fit ([%lld,%lld,%lld,%lld] * [%lld,%lld,%lld,%lld] -> [%lld,%lld,%lld,%lld])",
+				 (long long)x->h.shape[0], (long long)x->h.shape[1], (long long)x->h.shape[2],
+				 (long long)x->h.shape[3], (long long)w->h.shape[0], (long long)w->h.shape[1],
+				 (long long)w->h.shape[2], (long long)w->h.shape[3], (long long)y->h.shape[0],
+				 (long long)y->h.shape[1], (long long)y->h.shape[2], (long long)y->h.shape[3]);
+	if (b && (b->h.ndim != 1 || b->h.shape[0] != w->h.shape[0]))
+		return cords_err("conv2d: bias must be [%lld]", (long long)w->h.shape[0]);
+	return 0;
+}
+
+int cu_conv2d(cords_backend *be, const cords_conv *cv, const cords_buf *xb, const cords_buf *wb,
+	      const cords_buf *bb, cords_buf *yb)
+{
+	cu_impl *c = CU_IMPL(be);
+	const cu_buf *x = CU_CBUF(xb), *w = CU_CBUF(wb), *b = CU_CBUF(bb);
+	cu_buf *y = CU_BUF(yb);
+	if (conv_check(cv, x, w, b, y))
+		return -1;
+	cu_plan *p = plan_get(c, cv, x, w, y);
+	if (!p)
+		return -1;
+	const float one = 1.0f, beta = cv->beta;
+	if (cu_dnn(cudnnConvolutionForward(c->dnn, &one, p->x, x->d, p->w, w->d, p->conv, p->algo,
+					   p->ws ? c->work : NULL, p->ws, &beta, p->y, y->d),
+		   "convolution"))
+		return -1;
+	return b ? cu_bias_channels(c, b, y) : 0;
+}

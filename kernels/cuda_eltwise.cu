@@ -1,0 +1,143 @@
+/* Element-wise work on the GPU: fill, copy (with batch broadcast), the fused
+ * leaky update, ReLU sums, the spatial mean and the per-channel bias add.
+ * Buffers are plain NCHW, so a [1,...] operand broadcasts by index modulo
+ * its size. Kernels first, launchers after. */
+#include "cuda.h"
+
+/* Grid-stride loops: any n with a capped grid. */
+#define FOR_EACH(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); \
+			    i += (size_t)gridDim.x * blockDim.x)
+
+__global__ void k_fill(float *d, size_t n, float v)
+{
+	FOR_EACH(i, n) d[i] = v;
+}
+
+/* dst [n] = src [per] repeated (per divides n). */
+__global__ void k_repeat(float *dst, const float *src, size_t n, size_t per)
+{
+	FOR_EACH(i, n) dst[i] = src[i % per];
+}
+
+/* z += bias[i % per] (bias may be NULL); r_out = keep r + a phi(z), where
+ * phi(z) = z > 0 ? z : s z (s = 0 ReLU, 1 identity, slope PReLU). */
+__global__ void k_leaky(const float *r, float *z, const float *bias, float *out, size_t n, size_t per, float keep,
+			float a, float s)
+{
+	FOR_EACH(i, n)
+	{
+		float v = z[i] + (bias ? bias[i % per] : 0.0f);
+		z[i] = v;
+		out[i] = keep * r[i] + a * (v > 0 ? v : s * v);
+	}
+}
+
+/* y = relu(a) + (b ? (relu_b ? relu(b) : b) : 0) */
+__global__ void k_relu_add(const float *a, const float *b, int relu_b, float *y, size_t n)
+{
+	FOR_EACH(i, n)
+	{
+		float u = fmaxf(a[i], 0.0f);
+		if (b)
+			u += relu_b ? fmaxf(b[i], 0.0f) : b[i];
+		y[i] = u;
+	}
+}
+
+/* One block per (b,c) row of hw floats: y[row] = mean of the row. */
+__global__ void k_row_mean(const float *x, float *y, size_t hw)
+{
+	__shared__ float part[CU_THREADS];
+	const float *p = x + blockIdx.x * hw;
+	float s = 0;
+	for (size_t i = threadIdx.x; i < hw; i += blockDim.x)
+		s += p[i];
+	part[threadIdx.x] = s;
+	__syncthreads();
+	for (unsigned k = blockDim.x / 2; k > 0; k /= 2) {
+		if (threadIdx.x < k)
+			part[threadIdx.x] += part[threadIdx.x + k];
+		__syncthreads();
+	}
+	if (threadIdx.x == 0)
+		y[blockIdx.x] = part[0] / (float)hw;
+}
+
+/* y [B,C,HW] += bias[c] */
+__global__ void k_bias_channels(float *y, const float *bias, size_t n, size_t hw, size_t C)
+{
+	FOR_EACH(i, n) y[i] += bias[i / hw % C];
+}
+
+int cu_fill(cords_backend *be, cords_buf *buf, float v)
+{
+	cu_buf *b = CU_BUF(buf);
+	k_fill<<<cu_blocks(b->n), CU_THREADS, 0, CU_IMPL(be)->stream>>>(b->d, b->n, v);
+	return cu_launched("fill");
+}
+
+int cu_copy(cords_backend *be, cords_buf *dstb, const cords_buf *srcb)
+{
+	cu_impl *c = CU_IMPL(be);
+	cu_buf *dst = CU_BUF(dstb);
+	const cu_buf *src = CU_CBUF(srcb);
+	if (!cu_same_shape(dstb, srcb, "copy"))
+		return cu_check(cudaMemcpyAsync(dst->d, src->d, src->n * sizeof(float), cudaMemcpyDeviceToDevice,
+						c->stream),
+				"copy");
+	if (!cu_broadcasts(srcb, dstb))
+		return cords_err("copy: source is neither the destination's shape nor its [1,...] slice");
+	k_repeat<<<cu_blocks(dst->n), CU_THREADS, 0, c->stream>>>(dst->d, src->d, dst->n, src->n);
+	return cu_launched("copy");
+}
+
+static float phi_slope(cords_phi phi)
+{
+	return phi.kind == CORDS_PHI_RELU ? 0.0f : phi.kind == CORDS_PHI_IDENTITY ? 1.0f : phi.slope;
+}
+
+int cu_leaky(cords_backend *be, float alpha, cords_phi phi, const cords_buf *rb, cords_buf *zb,
+	     const cords_buf *biasb, cords_buf *outb)
+{
+	const cu_buf *r = CU_CBUF(rb), *bias = CU_CBUF(biasb);
+	cu_buf *z = CU_BUF(zb), *out = CU_BUF(outb);
+	if (cu_same_shape(rb, zb, "leaky") || cu_same_shape(rb, outb, "leaky"))
+		return -1;
+	if (bias && !cu_broadcasts(biasb, zb))
+		return cords_err("leaky: bias must be [1,C,H,W] of the state's shape");
+	size_t per = bias ? bias->n : 1;
+	k_leaky<<<cu_blocks(z->n), CU_THREADS, 0, CU_IMPL(be)->stream>>>(
+		r->d, z->d, bias ? bias->d : NULL, out->d, z->n, per, 1.0f - alpha, alpha, phi_slope(phi));
+	return cu_launched("leaky");
+}
+
+int cu_relu_add(cords_backend *be, const cords_buf *ab, const cords_buf *bb, int relu_b, cords_buf *yb)
+{
+	const cu_buf *a = CU_CBUF(ab), *b = CU_CBUF(bb);
+	cu_buf *y = CU_BUF(yb);
+	if (cu_same_shape(ab, yb, "relu_add") || (b && cu_same_shape(bb, yb, "relu_add")))
+		return -1;
+	k_relu_add<<<cu_blocks(y->n), CU_THREADS, 0, CU_IMPL(be)->stream>>>(a->d, b ? b->d : NULL, relu_b, y->d,
+									      y->n);
+	return cu_launched("relu_add");
+}
+
+int cu_spatial_mean(cords_backend *be, const cords_buf *xb, cords_buf *yb)
+{
+	const cu_buf *x = CU_CBUF(xb);
+	cu_buf *y = CU_BUF(yb);
+	if (x->h.ndim != 4 || y->h.ndim != 2 || y->h.shape[0] != x->h.shape[0] || y->h.shape[1] != x->h.shape[1])
+		return cords_err("spatial_mean: expects x [B,C,H,W] and y [B,C]");
+	if (!y->n)
+		return 0;
+	k_row_mean<<<(unsigned)y->n, CU_THREADS, 0, CU_IMPL(be)->stream>>>(x->d, y->d, x->n / y->n);
+	return cu_launched("spatial_mean");
+}
+
+int cu_bias_channels(cu_impl *c, const cu_buf *bias, cu_buf *y)
+{
+	size_t hw = (size_t)(y->h.shape[2] * y->h.shape[3]);
+	k_bias_channels<<<cu_blocks(y->n), CU_THREADS, 0, c->stream>>>(y->d, bias->d, y->n, hw,
+									 (size_t)y->h.shape[1]);
+	return cu_launched("conv2d bias");
+}

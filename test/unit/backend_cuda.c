@@ -1,0 +1,306 @@
+/* The CUDA backend against the CPU backend: every operation on random inputs
+ * (odd sizes, strides 1 and 2, padding, bias, accumulation, broadcast,
+ * aliasing), then whole models (testdata/model R2 and R4, every phi) against
+ * the CPU backend and the PyTorch fixtures. Within 1e-4 relative (to the
+ * element, with an absolute floor of 1e-5 of the largest reference value).
+ * Without a GPU, or built without CUDA, it says so on stderr and checks
+ * nothing (no PASS lines). */
+#include "t.h"
+
+#include "backend.h"
+#include "err.h"
+#include "model.h"
+#include "rng.h"
+#include "stream.h"
+
+static cords_backend *cpu, *gpu;
+static cords_rng rng;
+
+/* A buffer pair (same contents on both backends) and its host copy. */
+typedef struct {
+	cords_buf *c, *g;
+	float *h;
+	int64_t n;
+} pair;
+
+static pair mk(cords_buf_kind kind, int ndim, int64_t a, int64_t b, int64_t c, int64_t d)
+{
+	int64_t s[4] = {a, b, c, d};
+	pair p = {cpu->alloc(cpu, kind, ndim, s), gpu->alloc(gpu, kind, ndim, s), NULL, 1};
+	for (int i = 0; i < ndim; i++)
+		p.n *= s[i];
+	p.h = malloc((size_t)p.n * sizeof *p.h);
+	for (int64_t i = 0; i < p.n; i++)
+		p.h[i] = (float)cords_rng_range(&rng, -1, 1);
+	cpu->upload(cpu, p.c, p.h);
+	gpu->upload(gpu, p.g, p.h);
+	return p;
+}
+
+static pair act(int ndim, int64_t a, int64_t b, int64_t c, int64_t d)
+{
+	return mk(CORDS_BUF_ACT, ndim, a, b, c, d);
+}
+
+static void drop(pair *p)
+{
+	cpu->free(cpu, p->c);
+	gpu->free(gpu, p->g);
+	free(p->h);
+}
+
+/* Largest violation of |g-c| <= 1e-4 |c| + 1e-5 max|c|, as a ratio (<= 1 passes). */
+static double worst(const float *g, const float *c, int64_t n)
+{
+	double scale = 0, w = 0;
+	for (int64_t i = 0; i < n; i++)
+		scale = fabs(c[i]) > scale ? fabs(c[i]) : scale;
+	for (int64_t i = 0; i < n; i++) {
+		double e = fabs((double)g[i] - c[i]) / (1e-4 * fabs(c[i]) + 1e-5 * scale + 1e-30);
+		if (!(e <= w))
+			w = e;
+	}
+	return w;
+}
+
+/* Download both sides of p and compare. */
+static double diff(const pair *p)
+{
+	float *c = malloc((size_t)p->n * sizeof *c), *g = malloc((size_t)p->n * sizeof *g);
+	double w = 1e30;
+	if (!cpu->download(cpu, p->c, c) && !gpu->download(gpu, p->g, g))
+		w = worst(g, c, p->n);
+	free(c);
+	free(g);
+	return w;
+}
+
+#define SAME(p, what) \
+	do { \
+		double e_ = diff(&(p)); \
+		CHECK(e_ <= 1, "%s: off by %.3g x tolerance", what, e_); \
+	} while (0)
+
+/* The same call with each backend's buffer of every pair: X(p) picks it. */
+#define RUN(op, ...) \
+	do { \
+		int rc_ = 0; \
+		for (int side_ = 0; side_ < 2 && !rc_; side_++) { \
+			cords_backend *be_ = side_ ? gpu : cpu; \
+			rc_ = be_->op(be_, __VA_ARGS__); \
+		} \
+		CHECK(!rc_, #op ": %s", cords_errmsg()); \
+	} while (0)
+#define X(p) (side_ ? (p).g : (p).c)
+
+static void buffers(void)
+{
+	pair a = act(4, 3, 5, 7, 9), b = act(4, 3, 5, 7, 9), one = act(4, 1, 5, 7, 9);
+	SAME(a, "upload/download");
+	RUN(copy, X(b), X(a));
+	SAME(b, "copy");
+	RUN(copy, X(b), X(one));
+	SAME(b, "copy broadcast [1,...] -> [3,...]");
+	RUN(fill, X(b), 0.375f);
+	SAME(b, "fill");
+	int64_t s[4] = {2, 5, 7, 9};
+	cords_buf *bad = gpu->alloc(gpu, CORDS_BUF_ACT, 4, s);
+	CHECK(gpu->copy(gpu, a.g, bad) == -1, "copy [2,...] -> [3,...] refused");
+	gpu->free(gpu, bad);
+	gpu->free(gpu, NULL);
+	CHECK(!gpu->sync(gpu), "sync: %s", cords_errmsg());
+	drop(&a);
+	drop(&b);
+	drop(&one);
+}
+
+typedef struct {
+	int B, I, H, W, O, k, stride, pad, bias;
+	float beta;
+} conv_case;
+
+static void conv(conv_case t)
+{
+	int64_t oh = (t.H + 2 * t.pad - t.k) / t.stride + 1, ow = (t.W + 2 * t.pad - t.k) / t.stride + 1;
+	pair x = act(4, t.B, t.I, t.H, t.W), w = mk(CORDS_BUF_WEIGHT, 4, t.O, t.I, t.k, t.k);
+	pair b = act(1, t.O, 1, 1, 1), y = act(4, t.B, t.O, oh, ow);
+	cords_conv cv = {.stride = t.stride, .pad = t.pad, .beta = t.beta};
+	RUN(conv2d, &cv, X(x), X(w), t.bias ? X(b) : NULL, X(y));
+	char what[128];
+	snprintf(what, sizeof what, "conv %dx%dx%dx%d * %dx%d k%d s%d p%d bias %d beta %g", t.B, t.I, t.H, t.W, t.O,
+		 t.I, t.k, t.stride, t.pad, t.bias, t.beta);
+	SAME(y, what);
+	/* Again: the cached plan gives the same answer. */
+	RUN(conv2d, &cv, X(x), X(w), t.bias ? X(b) : NULL, X(y));
+	SAME(y, what);
+	drop(&x);
+	drop(&w);
+	drop(&b);
+	drop(&y);
+}
+
+static void pool(int B, int C, int H, int W, int k, int stride, int pad)
+{
+	pair x = act(4, B, C, H, W);
+	pair y = act(4, B, C, (H + 2 * pad - k) / stride + 1, (W + 2 * pad - k) / stride + 1);
+	cords_pool pp = {k, stride, pad};
+	RUN(avgpool, &pp, X(x), X(y));
+	SAME(y, "avgpool");
+	drop(&x);
+	drop(&y);
+}
+
+static void leaky(cords_phi phi, int with_bias, int in_place)
+{
+	pair r = act(4, 3, 8, 5, 7), z = act(4, 3, 8, 5, 7), bias = act(4, 1, 8, 5, 7), out = act(4, 3, 8, 5, 7);
+	pair *o = in_place ? &r : &out;
+	RUN(leaky, 0.2f, phi, X(r), X(z), with_bias ? X(bias) : NULL, X(*o));
+	SAME(z, "leaky: z");
+	SAME(*o, "leaky: r_out");
+	drop(&r);
+	drop(&z);
+	drop(&bias);
+	drop(&out);
+}
+
+static void relu_add(void)
+{
+	for (int mode = 0; mode < 5; mode++) {
+		pair a = act(4, 2, 6, 5, 3), b = act(4, 2, 6, 5, 3), y = act(4, 2, 6, 5, 3);
+		/* 0: b NULL; 1: b; 2: relu(b); 3: y is a; 4: y is b */
+		pair *out = mode == 3 ? &a : mode == 4 ? &b : &y;
+		RUN(relu_add, X(a), mode ? X(b) : NULL, mode == 2 || mode == 4, X(*out));
+		SAME(*out, "relu_add");
+		drop(&a);
+		drop(&b);
+		drop(&y);
+	}
+}
+
+static void reductions(void)
+{
+	pair x = act(4, 3, 16, 13, 11), m = act(2, 3, 16, 1, 1);
+	RUN(spatial_mean, X(x), X(m));
+	SAME(m, "spatial_mean");
+	for (int with_bias = 0; with_bias < 2; with_bias++) {
+		pair f = act(2, 5, 37, 1, 1), w = act(2, 10, 37, 1, 1), b = act(1, 10, 1, 1, 1), y = act(2, 5, 10, 1, 1);
+		RUN(linear, X(f), X(w), with_bias ? X(b) : NULL, X(y));
+		SAME(y, "linear");
+		drop(&f);
+		drop(&w);
+		drop(&b);
+		drop(&y);
+	}
+	drop(&x);
+	drop(&m);
+}
+
+/* The full protocol (spontaneous from zero, then the stimulus) on one backend. */
+static int run_model(const char *model, const char *cas, cords_backend *be, cords_tensor_list *c, float **logits)
+{
+	char path[1024];
+	const char *dir = getenv("TESTDATA") ? getenv("TESTDATA") : "testdata";
+	snprintf(path, sizeof path, "%s/model/%s.model.tzst", dir, model);
+	cords_model *m = cords_model_load(path, be);
+	snprintf(path, sizeof path, "%s/model/%s-%s.case.tzst", dir, model, cas);
+	cords_dynamics d;
+	if (!m || (!c->n && cords_read_file(path, c)) || cords_dynamics_from_meta(cords_list_find(c, "meta"), &d)) {
+		cords_model_free(m);
+		return -1;
+	}
+	int B = (int)cords_list_find(c, "x")->shape[0], N = m->arch.classes;
+	cords_work *w = cords_work_new(m, B);
+	cords_state *s = cords_state_new(m, B), *tmp = cords_state_new(m, B);
+	cords_buf *x = cords_model_alloc_input(m, B);
+	cords_drive p = {0};
+	cords_buf *lg = cords_model_alloc_logits(m, B);
+	*logits = malloc((size_t)B * N * sizeof **logits);
+	int rc = !w || !s || !tmp || !x || cords_drive_alloc(m, B, &p) || !lg || be->upload(be, x, cords_list_find(c, "x")->data) ||
+		 cords_model_run(m, &d, w, NULL, &s, &tmp, d.spont_steps, 0, NULL, NULL) ||
+		 cords_model_drive(m, w, x, &p) || cords_model_run(m, &d, w, &p, &s, &tmp, d.stim_steps, 0, NULL, NULL) ||
+		 cords_model_readout(m, w, s, lg) || be->download(be, lg, *logits);
+	be->free(be, lg);
+	be->free(be, x);
+	cords_drive_free(m, &p);
+	cords_state_free(m, s);
+	cords_state_free(m, tmp);
+	cords_work_free(m, w);
+	cords_model_free(m);
+	return rc ? -1 : 0;
+}
+
+static void whole_model(const char *model, const char *phi)
+{
+	cords_tensor_list c = {0};
+	float *lc = NULL, *lg = NULL;
+	CHECK(!run_model(model, phi, cpu, &c, &lc), "%s-%s on cpu: %s", model, phi, cords_errmsg());
+	CHECK(!run_model(model, phi, gpu, &c, &lg), "%s-%s on cuda: %s", model, phi, cords_errmsg());
+	const cords_tensor *want = cords_list_find(&c, "logits");
+	if (lc && lg && want) {
+		int64_t n = cords_tensor_numel(want);
+		double e = worst(lg, lc, n);
+		CHECK(e <= 1, "%s-%s: logits off the CPU's by %.3g x tolerance", model, phi, e);
+		e = worst(lg, (const float *)want->data, n);
+		CHECK(e <= 1, "%s-%s: logits off PyTorch's by %.3g x tolerance", model, phi, e);
+	}
+	free(lc);
+	free(lg);
+	cords_list_free(&c);
+}
+
+int main(void)
+{
+	cpu = cords_backend_get("cpu");
+	gpu = cords_backend_get("cuda");
+	if (!gpu) {
+		const char *why = cords_errmsg();
+		fprintf(stderr, "backend_cuda: skipped: %s (%s)\n",
+			strstr(why, "built without CUDA") ? "built without CUDA" : "no GPU", why);
+		return 0;
+	}
+	cords_rng_seed(&rng, 7);
+	CASE("buffers: upload, download, copy, broadcast, fill") buffers();
+	CASE("conv2d: odd sizes, strides 1 and 2, padding, bias, accumulation")
+	{
+		const conv_case cs[] = {
+			{2, 3, 17, 15, 8, 7, 2, 3, 0, 0}, /* the stem */
+			{3, 8, 9, 11, 16, 3, 1, 1, 1, 0},  {3, 8, 9, 11, 16, 3, 1, 1, 0, 1},
+			{2, 16, 13, 13, 32, 3, 2, 1, 1, 1}, {2, 16, 13, 13, 32, 1, 2, 0, 0, 0},
+			{1, 5, 6, 7, 3, 3, 1, 0, 1, 1},    {4, 64, 14, 14, 64, 3, 1, 1, 0, 1},
+		};
+		for (size_t i = 0; i < sizeof cs / sizeof *cs; i++)
+			conv(cs[i]);
+	}
+	CASE("avgpool: count_include_pad, odd sizes")
+	{
+		pool(2, 8, 17, 15, 3, 2, 1);
+		pool(1, 3, 8, 8, 2, 2, 0);
+		pool(3, 5, 9, 6, 3, 1, 1);
+	}
+	CASE("leaky: relu, identity, prelu; bias broadcast; in place")
+	{
+		const cords_phi phis[] = {{CORDS_PHI_RELU, 0}, {CORDS_PHI_IDENTITY, 0}, {CORDS_PHI_PRELU, 0.25f}};
+		for (int k = 0; k < 3; k++)
+			for (int v = 0; v < 4; v++)
+				leaky(phis[k], v & 1, v >> 1);
+	}
+	CASE("relu_add: without b, with b, relu(b), in place") relu_add();
+	CASE("spatial_mean and linear (cuBLAS)") reductions();
+	CASE("errors: bad shapes are refused")
+	{
+		pair x = act(4, 2, 3, 8, 8), w = mk(CORDS_BUF_WEIGHT, 4, 4, 3, 3, 3), y = act(4, 2, 4, 7, 7);
+		cords_conv cv = {.stride = 1, .pad = 1};
+		CHECK(gpu->conv2d(gpu, &cv, x.g, w.g, NULL, y.g) == -1 && strstr(cords_errmsg(), "conv2d"),
+		      "conv shape mismatch: %s", cords_errmsg());
+		CHECK(gpu->leaky(gpu, 0.2f, (cords_phi){CORDS_PHI_RELU, 0}, x.g, y.g, NULL, x.g) == -1, "leaky shapes");
+		drop(&x);
+		drop(&w);
+		drop(&y);
+	}
+	const char *phis[] = {"relu", "identity", "prelu"};
+	for (int k = 0; k < 3; k++) {
+		CASE("whole model R2 28x28: CUDA = CPU = PyTorch") whole_model("r2", phis[k]);
+		CASE("whole model R4 20x24: CUDA = CPU = PyTorch") whole_model("r4", phis[k]);
+	}
+	T_DONE();
+}
