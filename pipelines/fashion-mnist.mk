@@ -123,7 +123,7 @@ $(OUT)/eig.txt: $(OUT)/finetune.tzst
 $(OUT)/summary.tsv: $(MODELS:%=$(OUT)/%.acc) $(OUT)/eig.txt
 	{ printf 'stage\ttest_accuracy_%%\twall_s\n'; for s in $(MODELS); do \
 		printf '%s\t%s\t%s\n' $$s "$$(cat $(OUT)/$$s.acc)" \
-		"$$(awk -F'\t' -v s=$$s '$$1 == s { print $$2 }' $(OUT)/times.tsv)"; done; } > $@
+		"$$(awk -F'\t' -v s=$$s '$$1 == s { v = $$2 } END { print v }' $(OUT)/times.tsv)"; done; } > $@
 	cat $@
 
 # ---- plots: loss and accuracy per step of every stage
