@@ -1,0 +1,210 @@
+/* Inference throughput of the model on a backend, the way cords-infer runs it:
+ * the spontaneous phase once per model (batch 1, broadcast), then per batch
+ * the stem drive, the stimulus steps and the read-out. Random weights
+ * (weight-norm g = 0.5, v uniform) and random input, shared through DIR with
+ * bench/gpu_torch.py (the literal PyTorch model) so both compute the same
+ * thing:
+ *   DIR/manifest.txt   one line per tensor: name ndim d0 d1 ...
+ *   DIR/NAME.f32       its raw little-endian floats (parameters and x)
+ *   DIR/logits-DEVICE.f32   the logits of the last batch
+ *   DIR/model.tzst, DIR/x.tzst   the same as a model file and a batch
+ *                      stream (x repeated `batches` times), for cords-infer
+ * Written on the first run, read by later ones.
+ *   build/bench/gpu_infer DEVICE DIR [batch 64] [batches 3] [spont 100] [stim 100] [depth 8] [size 224]
+ * Prints one line: device, batch, seconds, images/s (one untimed batch first
+ * lets cuDNN choose its algorithms). */
+#include "cli.h"
+#include "model.h"
+#include "rng.h"
+#include "spont.h"
+#include "stream.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int save(const char *dir, FILE *man, const cords_tensor *t)
+{
+	char path[1024];
+	snprintf(path, sizeof path, "%s/%s.f32", dir, t->name);
+	FILE *f = fopen(path, "wb");
+	int64_t n = cords_tensor_numel(t);
+	int ok = f && fwrite(t->data, sizeof(float), (size_t)n, f) == (size_t)n;
+	ok = (f && !fclose(f)) && ok;
+	fprintf(man, "%s %d", t->name, t->ndim);
+	for (int i = 0; i < t->ndim; i++)
+		fprintf(man, " %lld", (long long)t->shape[i]);
+	fprintf(man, "\n");
+	return ok ? 0 : cords_err("%s: cannot write", path);
+}
+
+static int load(const char *dir, cords_tensor_list *l)
+{
+	char path[1024], name[256];
+	snprintf(path, sizeof path, "%s/manifest.txt", dir);
+	FILE *man = fopen(path, "r");
+	if (!man)
+		return 1; /* not yet written */
+	int nd, rc = 0;
+	while (!rc && fscanf(man, "%255s %d", name, &nd) == 2) {
+		int64_t s[8] = {0};
+		long long v;
+		for (int i = 0; i < nd && i < 8; i++)
+			s[i] = fscanf(man, "%lld", &v) == 1 ? v : 0;
+		cords_tensor *t = cords_tensor_new(name, CORDS_F32, nd, s);
+		snprintf(path, sizeof path, "%s/%s.f32", dir, name);
+		FILE *f = fopen(path, "rb");
+		size_t n = (size_t)cords_tensor_numel(t);
+		rc = !f || fread(t->data, sizeof(float), n, f) != n ? cords_err("%s: cannot read", path) : 0;
+		if (f)
+			fclose(f);
+		cords_list_push(l, t);
+	}
+	fclose(man);
+	return rc ? -1 : 0;
+}
+
+/* Random parameters under the SPEC names, and the input batch x. */
+static int make(const cords_arch *a, int batch, const char *dir, cords_tensor_list *l)
+{
+	cords_rng r;
+	cords_rng_seed(&r, 1);
+	char path[1024], name[128];
+	snprintf(path, sizeof path, "%s/manifest.txt", dir);
+	mkdir(dir, 0777);
+	FILE *man = fopen(path, "w");
+	if (!man)
+		return cords_err("%s: cannot write", path);
+	int rc = 0;
+	for (int i = 0; i < cords_arch_nparams(a) && !rc; i++) {
+		int nd;
+		int64_t s[4];
+		cords_arch_param(a, i, name, sizeof name, &nd, s);
+		cords_tensor *t = cords_tensor_new(name, CORDS_F32, nd, s);
+		float *d = t->data;
+		int64_t n = cords_tensor_numel(t), fan = nd > 1 ? n / s[0] : 1;
+		int is_g = strstr(name, "original0") != NULL, is_bias = strstr(name, "bias") != NULL;
+		for (int64_t k = 0; k < n; k++)
+			d[k] = is_g ? 0.5f
+			       : is_bias ? (float)(0.1 * cords_rng_normal(&r))
+					 : (float)cords_rng_range(&r, -1, 1) / sqrtf((float)fan);
+		rc = save(dir, man, t);
+		cords_list_push(l, t);
+	}
+	int64_t xs[4] = {batch, a->in_ch, a->height, a->width};
+	cords_tensor *x = cords_tensor_new("x", CORDS_F32, 4, xs);
+	for (int64_t k = 0; k < cords_tensor_numel(x); k++)
+		((float *)x->data)[k] = (float)cords_rng_uniform(&r);
+	rc = rc || save(dir, man, x);
+	cords_list_push(l, x);
+	return fclose(man) || rc ? -1 : 0;
+}
+
+/* The model file (meta + parameters) and the batch stream, for cords-infer. */
+static int write_streams(const char *dir, const cords_arch *a, const cords_tensor_list *l, int batches)
+{
+	char path[1024];
+	int rc = 0;
+	for (int which = 0; which < 2 && !rc; which++) {
+		snprintf(path, sizeof path, "%s/%s", dir, which ? "x.tzst" : "model.tzst");
+		FILE *f = fopen(path, "wb");
+		cords_writer *w = f ? cords_writer_new(f, path, 1) : NULL;
+		cords_tensor *meta = cords_meta_new();
+		rc = !w || !meta || cords_arch_to_meta(a, meta) || (!which && cords_write_tensor(w, meta));
+		for (int i = 0; !rc && !which && i < l->n; i++)
+			if (strcmp(l->items[i]->name, "x"))
+				rc = cords_write_tensor(w, l->items[i]);
+		for (int b = 0; !rc && which && b < batches; b++)
+			rc = cords_write_tensor(w, cords_list_find(l, "x"));
+		if (w && cords_writer_close(w))
+			rc = -1;
+		if (!f || fclose(f))
+			rc = -1;
+		cords_tensor_free(meta);
+	}
+	return rc ? cords_err("%s: cannot write", path) : 0;
+}
+
+typedef struct {
+	cords_model *m;
+	cords_dynamics d;
+	int batch;
+	cords_state *s1, *s, *tmp;
+	cords_work *w;
+	cords_buf *x, *p, *logits;
+} runner;
+
+/* The spontaneous phase, then `batches` batches of x. */
+static int run(runner *u, int batches)
+{
+	cords_backend *be = u->m->be;
+	if (cords_spont(u->m, &u->d, NULL, u->s1, NULL))
+		return -1;
+	for (int b = 0; b < batches; b++)
+		if (cords_state_copy(u->m, u->s, u->s1) || cords_model_drive(u->m, u->w, u->x, u->p) ||
+		    cords_model_run(u->m, &u->d, u->w, u->p, &u->s, &u->tmp, u->d.stim_steps, 0, NULL, NULL) ||
+		    cords_model_readout(u->m, u->w, u->s, u->logits))
+			return -1;
+	return be->sync(be);
+}
+
+int main(int argc, char **argv)
+{
+	cli_init("gpu_infer", "usage: gpu_infer DEVICE DIR [batch] [batches] [spont] [stim] [depth] [size]\n");
+	if (argc < 3)
+		cli_usage("expected DEVICE and DIR");
+	const char *dev = argv[1], *dir = argv[2];
+	int batch = argc > 3 ? (int)cli_int(argv[3], "batch", 1, 4096) : 64;
+	int batches = argc > 4 ? (int)cli_int(argv[4], "batches", 1, 1000) : 3;
+	int spont = argc > 5 ? (int)cli_int(argv[5], "spont", 0, 100000) : 100;
+	int stim = argc > 6 ? (int)cli_int(argv[6], "stim", 1, 100000) : 100;
+	int depth = argc > 7 ? (int)cli_int(argv[7], "depth", 2, 8) : 8;
+	int size = argc > 8 ? (int)cli_int(argv[8], "size", 16, 4096) : 224;
+	cords_arch a;
+	cords_tensor_list l = {0};
+	runner u = {.batch = batch};
+	cords_backend *be = cords_backend_get(dev);
+	if (!be || cords_arch_init(&a, depth, 3, size, size, 1000))
+		cli_die_lib();
+	int got = load(dir, &l);
+	if (got < 0 || (got > 0 && (make(&a, batch, dir, &l) || write_streams(dir, &a, &l, batches))))
+		cli_die_lib();
+	cords_tensor *meta = cords_meta_new();
+	if (!meta || cords_arch_to_meta(&a, meta) || !(u.m = cords_model_new(&l, meta, be)))
+		cli_die_lib();
+	cords_dynamics_from_meta(u.m->meta, &u.d);
+	u.d.spont_steps = spont;
+	u.d.stim_steps = stim;
+	if (!(u.s1 = cords_state_new(u.m, 1)) || !(u.s = cords_state_new(u.m, batch)) ||
+	    !(u.tmp = cords_state_new(u.m, batch)) || !(u.w = cords_work_new(u.m, batch)) ||
+	    !(u.x = cords_model_alloc_input(u.m, batch)) || !(u.p = cords_model_alloc_drive(u.m, batch)) ||
+	    !(u.logits = cords_model_alloc_logits(u.m, batch)) || be->upload(be, u.x, cords_list_find(&l, "x")->data))
+		cli_die_lib();
+	if (run(&u, 1))
+		cli_die_lib();
+	double t0 = now();
+	if (run(&u, batches))
+		cli_die_lib();
+	double sec = now() - t0;
+	float *lg = malloc((size_t)batch * 1000 * sizeof *lg);
+	char path[1024];
+	snprintf(path, sizeof path, "%s/logits-%s.f32", dir, dev);
+	FILE *f = fopen(path, "wb");
+	if (!lg || be->download(be, u.logits, lg) || !f || fwrite(lg, sizeof *lg, (size_t)batch * 1000, f) != (size_t)batch * 1000 || fclose(f))
+		cli_die("%s: cannot write the logits", path);
+	printf("device=%s batch=%d batches=%d steps=%d+%d seconds=%.3f images_per_s=%.2f\n", be->name, batch, batches,
+	       spont, stim, sec, batch * batches / sec);
+	free(lg);
+	cords_tensor_free(meta);
+	cords_list_free(&l);
+	return 0;
+}
