@@ -5,13 +5,16 @@
 #   bin/ build/test/ build/bench/   the binaries
 #   lib/                            the shared libraries they need (ldd), less
 #                                   the C/C++ runtime and the CUDA libraries
-# into one .tar.zst (libdnnl alone is 40 MB; the carry limit is 64 MiB).
-#   bench/gpu-pack.sh [OUT]     (default build/gpu-prebuilt.tar.zst)
+# into one compressed tar (libdnnl alone is 40 MB; the carry limit is 64 MiB):
+# .tar.xz by default, since the GPU machine has no zstd command and its
+# python (3.12) no zstd module, while python's tarfile reads xz; .tar.zst
+# when OUT says so (about 19 MB either way).
+#   bench/gpu-pack.sh [OUT]     (default build/gpu-prebuilt.tar.xz)
 # then on the GPU machine: CORDS_PREBUILT=OUT bench/gpu.sh
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-out=${1:-build/gpu-prebuilt.tar.zst}
+out=${1:-build/gpu-prebuilt.tar.xz}
 case $out in /*) ;; *) out=$top/$out ;; esac
 units=$(for f in test/unit/*.c; do n=${f#test/unit/}; echo "build/test/${n%.c}"; done)
 make -j2 CUDA=1 all bench $units
@@ -31,5 +34,9 @@ for f in "$tmp"/bin/* "$tmp"/build/test/* "$tmp"/build/bench/*; do ldd "$f"; don
 	done
 git rev-parse HEAD >"$tmp/COMMIT" 2>/dev/null || true
 mkdir -p "$(dirname "$out")"
-tar -C "$tmp" -cf - . | zstd -q -T2 -12 -f -o "$out"
+case $out in
+*.tar.zst) tar -C "$tmp" -cf - . | zstd -q -T2 -12 -f -o "$out" ;;
+*.tar.xz) tar -C "$tmp" -cf - . | xz -T2 -2 >"$out" ;;
+*) echo "gpu-pack.sh: $out: expected a .tar.xz or .tar.zst name" >&2; exit 2 ;;
+esac
 echo "$out: $(du -h "$out" | cut -f1) ($(ls "$tmp/lib" | tr '\n' ' '))"

@@ -11,8 +11,8 @@
 # Usage, from anywhere:
 #   bench/gpu.sh                        builds with CUDA=1 here, then runs
 #   CORDS_PREBUILT=DIR bench/gpu.sh     runs binaries built elsewhere:
-#       DIR (or DIR.tar.zst from bench/gpu-pack.sh; .tar.xz works
-#       without zstd) holds bin/, build/test/,
+#       DIR (or the DIR.tar.xz / .tar.zst bench/gpu-pack.sh makes; .tar.xz
+#       needs only python, .tar.zst the zstd command or module) holds bin/, build/test/,
 #       build/bench/ and lib/ (shared libraries they need)
 # Environment: PYTHON (default: the torch venv's python, else python3),
 #   BATCH (64), BATCHES (timed batches, 2), STEPS (100: spont = stim = STEPS).
