@@ -1,10 +1,14 @@
-/* cords-cat: list, check, select and concatenate tensor streams. */
+/* cords-cat: list, check, select and concatenate tensor streams; convert
+ * them to and from NumPy .npy / .npz files. */
 #include "cli.h"
+#include "npy.h"
 #include "stream.h"
 
+#include <errno.h>
 #include <float.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char help[] =
 	"Usage: cords-cat [OPTION]... [FILE]...\n"
@@ -14,14 +18,19 @@ static const char help[] =
 	"  -n, --name NAME     keep only records called NAME (repeatable)\n"
 	"  -m, --meta          print the text (metadata) records\n"
 	"      --check         read every record, verify sizes and checksums\n"
+	"      --from-npy NAME=FILE.npy [NAME=FILE.npy]...\n"
+	"                      write a stream of the given .npy files instead\n"
+	"      --npz OUT.npz   write the records to a NumPy .npz (atomically)\n"
+	"      --npy-dir DIR   write each record to DIR/NAME.npy\n"
 	"  -o, --output FILE   write to FILE (atomically) instead of stdout\n"
 	"  -q, --quiet         no messages but errors\n"
 	"  -h, --help          this help\n"
 	"  -V, --version       version\n"
 	"\n"
-	"FILE '-' is stdin. See cords-cat(1) and cords-stream(5).\n";
+	"FILE '-' is stdin. A name that repeats (x in a batch stream) is numbered\n"
+	"in .npz keys and .npy files: x, x.1, x.2, ... See cords-cat(1) and cords-stream(5).\n";
 
-enum { MODE_CAT, MODE_LIST, MODE_META, MODE_CHECK };
+enum { MODE_CAT, MODE_LIST, MODE_META, MODE_CHECK, MODE_NPZ, MODE_NPY_DIR, MODE_FROM_NPY };
 
 static char **names;
 static int nnames;
@@ -86,6 +95,68 @@ static void list_record(cords_reader *r, const cords_tensor *h, FILE *out)
 	fputc('\n', out);
 }
 
+/* "x", then "x.1", "x.2", ... for the n-th record called x. */
+static void numbered(const char *name, char *key, size_t n)
+{
+	static struct {
+		char *name;
+		long count;
+	} *seen;
+	static int nseen, cap;
+	int i = 0;
+	while (i < nseen && strcmp(seen[i].name, name))
+		i++;
+	if (i == nseen) {
+		if (nseen == cap && !(seen = realloc(seen, (size_t)(cap = cap ? 2 * cap : 16) * sizeof *seen)))
+			cli_die("out of memory");
+		if (!(seen[nseen].name = strdup(name)))
+			cli_die("out of memory");
+		seen[nseen++].count = 0;
+	}
+	if (seen[i].count++)
+		snprintf(key, n, "%s.%ld", name, seen[i].count - 1);
+	else
+		snprintf(key, n, "%s", name);
+	for (char *c = key; *c; c++)
+		if (*c == '/')
+			*c = '_'; /* a key is a file name */
+}
+
+/* One record as DIR/KEY.npy, written atomically. */
+static void write_npy(const char *dir, const cords_tensor *x)
+{
+	char key[CORDS_NAME_MAX + 32], path[4096];
+	numbered(x->name, key, sizeof key);
+	snprintf(path, sizeof path, "%s/%s.npy", dir, key);
+	FILE *f = cli_open_out(path);
+	if (cords_npy_write(f, path, x))
+		cli_die_lib();
+	cli_close_out(f);
+}
+
+static void add_npz(cords_zipw *z, const cords_tensor *x)
+{
+	char key[CORDS_NAME_MAX + 32];
+	numbered(x->name, key, sizeof key);
+	if (cords_npz_add(z, key, x))
+		cli_die_lib();
+}
+
+/* --from-npy: each NAME=FILE.npy becomes a record NAME. */
+static void from_npy(char **pairs, int n, cords_writer *w)
+{
+	for (int i = 0; i < n; i++) {
+		char *eq = strchr(pairs[i], '=');
+		if (!eq || eq == pairs[i])
+			cli_usage("--from-npy: '%s' is not NAME=FILE.npy", pairs[i]);
+		*eq = 0;
+		cords_tensor *x = NULL;
+		if (cords_npy_read_file(eq + 1, pairs[i], &x) || cords_write_tensor(w, x))
+			cli_die_lib();
+		cords_tensor_free(x);
+	}
+}
+
 static void copy_record(cords_reader *r, const cords_tensor *h, cords_writer *w)
 {
 	static char buf[1 << 20];
@@ -106,8 +177,11 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"list", no_argument, 0, 'l'}, {"name", required_argument, 0, 'n'},
 		{"meta", no_argument, 0, 'm'}, {"check", no_argument, 0, 'C'},
-		CLI_COMMON_OPTS, {0, 0, 0, 0}};
-	int mode = MODE_CAT, c;
+		{"from-npy", required_argument, 0, 'F'}, {"npz", required_argument, 0, 'Z'},
+		{"npy-dir", required_argument, 0, 'D'}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
+	int mode = MODE_CAT, c, nnpy = 0;
+	char **npys = calloc((size_t)argc, sizeof *npys);
+	const char *np_out = NULL;
 	cli_init("cords-cat", help);
 	names = calloc((size_t)argc, sizeof *names);
 	while ((c = getopt_long(argc, argv, "ln:mhVqvo:", opts, NULL)) != -1) {
@@ -118,15 +192,40 @@ int main(int argc, char **argv)
 		case 'm': mode = MODE_META; break;
 		case 'C': mode = MODE_CHECK; break;
 		case 'n': names[nnames++] = optarg; break;
+		case 'F': mode = MODE_FROM_NPY; npys[nnpy++] = optarg; break;
+		case 'Z': mode = MODE_NPZ; np_out = optarg; break;
+		case 'D': mode = MODE_NPY_DIR; np_out = optarg; break;
 		}
 	}
+	if (mode == MODE_FROM_NPY) { /* the operands are more NAME=FILE pairs */
+		while (optind < argc)
+			npys[nnpy++] = argv[optind++];
+		cords_writer *fw = NULL;
+		FILE *fo = cli_open_out(cli_output);
+		if (!(fw = cords_writer_new(fo, cli_out_name(cli_output), 0)))
+			cli_die_lib();
+		from_npy(npys, nnpy, fw);
+		if (cords_writer_close(fw))
+			cli_die_lib();
+		cli_close_out(fo);
+		return 0;
+	}
+	if (mode == MODE_NPY_DIR && mkdir(np_out, 0777) && errno != EEXIST)
+		cli_die("%s: %s", np_out, strerror(errno));
 	char *stdin_only[] = {"-"};
 	char **files = optind < argc ? argv + optind : stdin_only;
 	int nfiles = optind < argc ? argc - optind : 1;
 
 	FILE *out = NULL;
 	cords_writer *w = NULL;
-	if (mode == MODE_CAT) {
+	cords_zipw *z = NULL;
+	if (mode == MODE_NPZ) {
+		out = cli_open_out(np_out);
+		if (!(z = cords_zipw_new(out, np_out, 64)))
+			cli_die_lib();
+	} else if (mode == MODE_NPY_DIR) {
+		out = stdout;
+	} else if (mode == MODE_CAT) {
 		out = cli_open_out(cli_output);
 		if (!(w = cords_writer_new(out, cli_out_name(cli_output), 0)))
 			cli_die_lib();
@@ -153,6 +252,16 @@ int main(int argc, char **argv)
 				list_record(r, &h, out);
 			else if (mode == MODE_CAT)
 				copy_record(r, &h, w);
+			else if (mode == MODE_NPZ || mode == MODE_NPY_DIR) {
+				cords_tensor *x = cords_tensor_new(h.name, h.dtype, h.ndim, h.shape);
+				if (!x || cords_read_data(r, x->data, x->nbytes))
+					cli_die_lib();
+				if (z)
+					add_npz(z, x);
+				else
+					write_npy(np_out, x);
+				cords_tensor_free(x);
+			}
 			else if (mode == MODE_META && h.dtype == CORDS_TEXT) {
 				char *t = malloc(h.nbytes + 1);
 				if (!t || cords_read_data(r, t, h.nbytes))
@@ -167,8 +276,8 @@ int main(int argc, char **argv)
 		cords_reader_free(r);
 		cli_close_in(f);
 	}
-	if (mode == MODE_CAT) {
-		if (cords_writer_close(w))
+	if (mode == MODE_CAT || mode == MODE_NPZ) {
+		if (w ? cords_writer_close(w) : cords_zipw_close(z))
 			cli_die_lib();
 		cli_close_out(out);
 	} else if (fflush(out) || ferror(out)) {
@@ -177,5 +286,6 @@ int main(int argc, char **argv)
 	if (mode == MODE_CHECK)
 		cli_info("%llu records, %llu data bytes: ok", records, bytes);
 	free(names);
+	free(npys);
 	return 0;
 }

@@ -1,8 +1,10 @@
 /* cords-unpack: datasets as distributed -> a sample stream (meta, then
  * x u8 [B,C,H,W] / y i64 [B] batches, or one `jpeg` record + y [1] per
  * encoded image), optionally in shards. */
+#include "cifar.h"
 #include "cli.h"
 #include "dataset.h"
+#include "folder.h"
 #include "mnist.h"
 #include "sample.h"
 #include "stream.h"
@@ -10,17 +12,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ctype.h>
+#include <strings.h>
 
 static const char help[] =
 	"Usage: cords-unpack [OPTION]... SOURCE...\n"
 	"Read a dataset as distributed (archives, directories, files) and write a sample stream.\n"
 	"\n"
-	"  -d, --dataset NAME     mnist, fashion-mnist (default: recognised from the file names)\n"
+	"  -d, --dataset NAME     mnist, fashion-mnist, cifar10, cifar100, folder (class/image.jpg\n"
+	"                         tree), files (images, label -1)\n"
+	"                         (default: recognised from the file names)\n"
 	"  -s, --split SPLIT      train (default) or test\n"
 	"  -b, --batch B          samples per record (default 256)\n"
 	"      --shard-size N     start a new file OUT-00000.tzst, ... every N samples (needs -o OUT)\n"
 	"      --allow-partial    accept a sample count other than the dataset's\n"
 	"      --skip-bad         skip bad items (bad label, corrupt image), counting them\n"
+	"      --coarse           CIFAR-100: the 20 superclass labels instead of the 100 classes\n"
 	"  -o, --output FILE      write to FILE (atomically) instead of stdout\n"
 	"  -q, --quiet            no messages but errors\n"
 	"  -v, --verbose          a summary at the end\n"
@@ -34,7 +40,8 @@ typedef struct {
 	const cords_dataset *ds;
 	int split, batch;
 	long long shard_size;
-	const char *class_names;
+	char *class_names;
+	int coarse, allow_partial;
 	FILE *f;
 	cords_writer *w;
 	char *fname;
@@ -84,11 +91,14 @@ static void open_file(out_t *o)
 	o->f = cli_open_out(path);
 	if (!(o->w = cords_writer_new(o->f, cli_out_name(path), 0)))
 		cli_die_lib();
-	long long total = o->sink.total >= 0 ? o->sink.total : o->ds->count[o->split];
+	/* the count when it is known before the data: from the reader, else the dataset's */
+	long long total = o->sink.total >= 0 ? o->sink.total : o->allow_partial ? 0 : o->ds->count[o->split];
 	cords_tensor *m = cords_dataset_meta(o->ds, o->split, o->sink.classes, o->class_names, total ? total : -1);
 	char buf[32];
 	snprintf(buf, sizeof buf, "%d", o->ds->size);
 	if (!m || (o->ds->size && (cords_meta_set(m, "height", buf) || cords_meta_set(m, "width", buf))))
+		cli_die_lib();
+	if (o->coarse && cords_meta_set(m, "labels", "coarse"))
 		cli_die_lib();
 	snprintf(buf, sizeof buf, "%d", o->shard);
 	if ((o->shard_size && cords_meta_set(m, "shard", buf)) || cords_write_tensor(o->w, m))
@@ -156,14 +166,20 @@ static int says(const char *s, const char *word)
 	return 0;
 }
 
-/* The dataset from the sources' names: IDX file names (fashion-mnist when a
- * path says "fashion"). */
+/* The dataset from the sources' names: CIFAR tarball names, IDX file names
+ * (fashion-mnist when a path says "fashion"). */
 static const char *guess(char **src, int n)
 {
 	for (int i = 0; i < n; i++) {
 		const char *b = strrchr(src[i], '/');
 		char *im = NULL, *lb = NULL;
+		int c100;
 		b = b && b[1] ? b + 1 : src[i];
+		if (cords_cifar_name(b, &c100))
+			return c100 ? "cifar100" : "cifar10";
+		const char *dot = strrchr(b, '.');
+		if (dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png")))
+			return "files";
 		int idx = cords_mnist_name(b) || !cords_mnist_locate(&src[i], 1, CORDS_TRAIN, &im, &lb) ||
 			  !cords_mnist_locate(&src[i], 1, CORDS_TEST, &im, &lb);
 		free(im);
@@ -177,6 +193,21 @@ static const char *guess(char **src, int n)
 static int unpack(out_t *o, char **src, int n)
 {
 	char *im, *lb;
+	int c100 = !strcmp(o->ds->name, "cifar100");
+	if (!strcmp(o->ds->name, "files"))
+		return cords_files_read(src, n, &o->sink);
+	if (!strcmp(o->ds->name, "folder")) {
+		if (n != 1)
+			return cords_err("%s: give one ImageFolder directory", src[1]);
+		return cords_folder_read(src[0], &o->class_names, &o->sink.classes, &o->sink);
+	}
+	if (c100 || !strcmp(o->ds->name, "cifar10")) {
+		if (n != 1)
+			return cords_err("%s: give one CIFAR tarball", src[1]);
+		if (!(o->class_names = cords_cifar_classes(src[0], c100, o->coarse)))
+			return -1;
+		return cords_cifar_read(src[0], c100, o->split, o->coarse, &o->sink);
+	}
 	if (cords_mnist_locate(src, n, o->split, &im, &lb))
 		return -1;
 	int rc = cords_mnist_read(im, lb, &o->sink);
@@ -191,9 +222,10 @@ int main(int argc, char **argv)
 		{"dataset", required_argument, 0, 'd'}, {"split", required_argument, 0, 's'},
 		{"batch", required_argument, 0, 'b'}, {"shard-size", required_argument, 0, 'S'},
 		{"allow-partial", no_argument, 0, 'P'}, {"skip-bad", no_argument, 0, 'K'},
+		{"coarse", no_argument, 0, 'C'},
 		CLI_COMMON_OPTS, {0, 0, 0, 0}};
 	const char *dsname = NULL;
-	int allow_partial = 0, c;
+	int c;
 	out_t o = {.sink = {.put = put, .bad = bad, .total = -1}, .batch = 256};
 	cli_init("cords-unpack", help);
 	while ((c = getopt_long(argc, argv, "d:s:b:hVqvo:", opts, NULL)) != -1) {
@@ -207,8 +239,9 @@ int main(int argc, char **argv)
 			break;
 		case 'b': o.batch = (int)cli_int(optarg, "--batch", 1, 1 << 20); break;
 		case 'S': o.shard_size = cli_int(optarg, "--shard-size", 1, 1LL << 40); break;
-		case 'P': allow_partial = 1; break;
+		case 'P': o.allow_partial = 1; break;
 		case 'K': o.sink.skip_bad = 1; break;
+		case 'C': o.coarse = 1; break;
 		}
 	}
 	if (optind == argc)
@@ -217,14 +250,16 @@ int main(int argc, char **argv)
 		cli_usage("--shard-size needs -o PREFIX");
 	if (!dsname && !(dsname = guess(argv + optind, argc - optind)))
 		cli_die("%s: cannot tell the dataset from the names; use --dataset", argv[optind]);
-	if (!(o.ds = cords_dataset_find(dsname)) || o.ds->size != 28)
+	if (!(o.ds = cords_dataset_find(dsname)) || !strcmp(dsname, "imagenet"))
 		cli_usage("--dataset: unknown or unsupported dataset '%s'", dsname);
-	o.sink.classes = o.ds->classes;
+	if (o.coarse && strcmp(o.ds->name, "cifar100"))
+		cli_usage("--coarse is for cifar100");
+	o.sink.classes = o.coarse ? 20 : o.ds->classes;
 	o.yb = malloc(sizeof *o.yb * (size_t)o.batch);
 	if (unpack(&o, argv + optind, argc - optind))
 		cli_die_lib();
 	long long seen = o.sink.done + o.sink.skipped, want = o.ds->count[o.split];
-	if (want && seen != want && !allow_partial)
+	if (want && seen != want && !o.allow_partial)
 		cli_die("%s: %lld samples, expected %lld for %s %s (--allow-partial accepts this)", argv[optind], seen,
 			want, o.ds->name, cords_split_name(o.split));
 	if (!o.w)
@@ -237,5 +272,6 @@ int main(int argc, char **argv)
 	free(o.xb);
 	free(o.yb);
 	free(o.fname);
+	free(o.class_names);
 	return 0;
 }

@@ -59,6 +59,15 @@ static inline float cords_phi_apply(cords_phi p, float z)
 	}
 }
 
+/* BatchNorm over the channels of [B,C,H,W] (SPEC §3 stage 1): train mode
+ * normalises with the batch statistics (biased variance) and updates the
+ * running ones with momentum (unbiased variance), as torch does; eval mode
+ * uses the running statistics. */
+typedef struct {
+	int train;
+	float momentum, eps; /* 0.1, 1e-5 */
+} cords_bn_mode;
+
 struct cords_backend {
 	const char *name; /* "cpu", "cuda:0" */
 	void *impl;       /* the backend's own state */
@@ -94,6 +103,48 @@ struct cords_backend {
 	/* Wait for queued work (a no-op on the CPU). */
 	int (*sync)(cords_backend *be);
 	void (*destroy)(cords_backend *be);
+
+	/* ---- Training: backward passes and the reductions trainers need. ---- */
+	/* dx [B,I,H,W] (+)= d(conv2d)/dx applied to dy [B,O,H',W'] (w kind
+	 * WEIGHT); c->beta 0 overwrites dx, 1 accumulates. */
+	int (*conv2d_bwd_data)(cords_backend *be, const cords_conv *c, const cords_buf *dy, const cords_buf *w,
+			       cords_buf *dx);
+	/* dw [O,I,k,k] (kind WEIGHT, plain) (+)= d(conv2d)/dw for input x and dy
+	 * (c->beta as above). */
+	int (*conv2d_bwd_weights)(cords_backend *be, const cords_conv *c, const cords_buf *x, const cords_buf *dy,
+				  cords_buf *dw);
+	/* dx = avgpool backward of dy (overwritten). */
+	int (*avgpool_bwd)(cords_backend *be, const cords_pool *p, const cords_buf *dy, cords_buf *dx);
+	/* Backward of leaky (z: the pre-activation it kept, dout: gradient of
+	 * r_out): dz = alpha phi'(z) dout (overwritten); dr = (1 - alpha) dout
+	 * + beta dr. phi'(0) is 0 for ReLU, the slope for PReLU (torch's). */
+	int (*leaky_bwd)(cords_backend *be, float alpha, cords_phi phi, const cords_buf *z, const cords_buf *dout,
+			 cords_buf *dz, cords_buf *dr, float beta);
+	/* dx += dy where x > 0 (backward of relu(x)); same shapes. */
+	int (*relu_bwd_add)(cords_backend *be, const cords_buf *x, const cords_buf *dy, cords_buf *dx);
+	/* dx [B,C,H,W] += dy [B,C] / (H W) where x > 0: backward of
+	 * mean_hw(relu(x)) (the read-out). */
+	int (*readout_bwd_add)(cords_backend *be, const cords_buf *x, const cords_buf *dy, cords_buf *dx);
+	/* db [1,...] = sum over the batch of dz [B,...] + beta db. */
+	int (*batch_sum)(cords_backend *be, const cords_buf *dz, cords_buf *db, float beta);
+	/* y = a x + b y; x of y's shape or its [1,...] slice (broadcast). */
+	int (*axpby)(cords_backend *be, float a, const cords_buf *x, float b, cords_buf *y);
+	/* *out = sum of (x - y)^2 (y of x's shape, its [1,...] slice, or NULL
+	 * for 0), in double, the same for any thread count. */
+	int (*sqdiff_sum)(cords_backend *be, const cords_buf *x, const cords_buf *y, double *out);
+	/* BatchNorm forward: x, y [B,C,H,W]; gamma, beta, running mean/var,
+	 * save_mean, save_invstd [C]. Train mode fills save_* and updates the
+	 * running statistics (if not NULL); eval mode reads them. */
+	int (*batchnorm)(cords_backend *be, const cords_bn_mode *m, const cords_buf *x, const cords_buf *gamma,
+			 const cords_buf *beta, cords_buf *rmean, cords_buf *rvar, cords_buf *save_mean,
+			 cords_buf *save_invstd, cords_buf *y);
+	/* BatchNorm backward: dx (overwritten), dgamma and dbeta [C] (+ beta
+	 * times their old value: 0 or 1); train mode uses save_*, eval mode the
+	 * running statistics. */
+	int (*batchnorm_bwd)(cords_backend *be, const cords_bn_mode *m, const cords_buf *x, const cords_buf *dy,
+			     const cords_buf *gamma, const cords_buf *save_mean, const cords_buf *save_invstd,
+			     const cords_buf *rmean, const cords_buf *rvar, cords_buf *dx, cords_buf *dgamma,
+			     cords_buf *dbeta, float beta);
 };
 
 /* "cpu", or "cuda" / "cuda:N" (an error "built without CUDA" unless the CUDA

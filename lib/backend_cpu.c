@@ -257,6 +257,17 @@ cords_backend *cords_backend_cpu_new(void)
 		.linear = cpu_linear,
 		.sync = cpu_sync,
 		.destroy = cpu_destroy,
+		.conv2d_bwd_data = cpu_conv2d_bwd_data,
+		.conv2d_bwd_weights = cpu_conv2d_bwd_weights,
+		.avgpool_bwd = cpu_avgpool_bwd,
+		.leaky_bwd = cpu_leaky_bwd,
+		.relu_bwd_add = cpu_relu_bwd_add,
+		.readout_bwd_add = cpu_readout_bwd_add,
+		.batch_sum = cpu_batch_sum,
+		.axpby = cpu_axpby,
+		.sqdiff_sum = cpu_sqdiff_sum,
+		.batchnorm = cpu_batchnorm,
+		.batchnorm_bwd = cpu_batchnorm_bwd,
 	};
 	return be;
 }

@@ -71,4 +71,25 @@ int cpu_spatial_mean(cords_backend *be, const cords_buf *x, cords_buf *y);
 int cpu_linear(cords_backend *be, const cords_buf *x, const cords_buf *w, const cords_buf *bias,
 	       cords_buf *y);
 
+/* Training (cpu_conv_bwd.c, cpu_train_eltwise.c). */
+int cpu_conv2d_bwd_data(cords_backend *be, const cords_conv *c, const cords_buf *dy, const cords_buf *w,
+			cords_buf *dx);
+int cpu_conv2d_bwd_weights(cords_backend *be, const cords_conv *c, const cords_buf *x, const cords_buf *dy,
+			   cords_buf *dw);
+int cpu_avgpool_bwd(cords_backend *be, const cords_pool *p, const cords_buf *dy, cords_buf *dx);
+int cpu_leaky_bwd(cords_backend *be, float alpha, cords_phi phi, const cords_buf *z, const cords_buf *dout,
+		  cords_buf *dz, cords_buf *dr, float beta);
+int cpu_relu_bwd_add(cords_backend *be, const cords_buf *x, const cords_buf *dy, cords_buf *dx);
+int cpu_readout_bwd_add(cords_backend *be, const cords_buf *x, const cords_buf *dy, cords_buf *dx);
+int cpu_batch_sum(cords_backend *be, const cords_buf *dz, cords_buf *db, float beta);
+int cpu_axpby(cords_backend *be, float a, const cords_buf *x, float b, cords_buf *y);
+int cpu_sqdiff_sum(cords_backend *be, const cords_buf *x, const cords_buf *y, double *out);
+int cpu_batchnorm(cords_backend *be, const cords_bn_mode *m, const cords_buf *x, const cords_buf *gamma,
+		  const cords_buf *beta, cords_buf *rmean, cords_buf *rvar, cords_buf *save_mean,
+		  cords_buf *save_invstd, cords_buf *y);
+int cpu_batchnorm_bwd(cords_backend *be, const cords_bn_mode *m, const cords_buf *x, const cords_buf *dy,
+		      const cords_buf *gamma, const cords_buf *save_mean, const cords_buf *save_invstd,
+		      const cords_buf *rmean, const cords_buf *rvar, cords_buf *dx, cords_buf *dgamma,
+		      cords_buf *dbeta, float beta);
+
 #endif

@@ -47,7 +47,7 @@ typedef struct {
 	size_t basis_bytes;     /* memory of the Krylov basis */
 } cords_arnoldi_result;
 
-void cords_arnoldi_opts_default(cords_arnoldi_opts *o); /* k 300, seed 1, tol 1e-8, CGS2 */
+void cords_arnoldi_opts_default(cords_arnoldi_opts *o); /* k 300, seed 1, tol 1e-6, CGS2 */
 int cords_arnoldi(const cords_linop *A, const cords_arnoldi_opts *o, cords_arnoldi_result *r);
 void cords_arnoldi_result_free(cords_arnoldi_result *r);
 
@@ -57,14 +57,31 @@ void cords_arnoldi_result_free(cords_arnoldi_result *r);
  * modulus). Unsorted. */
 int cords_hessenberg_eig(int k, const double *H, int ldh, double *re, double *im, double *last);
 
-/* Gram-Schmidt of w (length n) against the j orthonormal columns of V
- * (column-major, leading dimension n): CGS, with a second pass when
- * `always` or when the first pass cancelled more than 1/sqrt(2) of ||w||
- * (Daniel-Gragg-Kaufman-Stewart). h[0..j-1] gets the coefficients, the return
- * value the norm of what is left (w overwritten by it, not normalised).
- * *passes gets 1 or 2. Row-blocked so that the second dot product reads the
- * block of V the first update just brought into cache. */
-double cords_cgs2(int64_t n, int j, const double *V, double *w, double *h, int always, int *passes);
+/* The Krylov basis, stored for the memory system: k columns of n doubles
+ * in panels of `rows` rows (panel p = rows [p rows, (p+1) rows) of every
+ * column, column-major inside the panel), so that a sweep over the basis
+ * reads long contiguous runs and each thread streams its own panels. */
+typedef struct {
+	int64_t n;
+	int k, rows, npanels;
+	double *data; /* npanels * rows * k */
+} cords_basis;
+
+int cords_basis_init(cords_basis *B, int64_t n, int k); /* -1 if out of memory */
+void cords_basis_free(cords_basis *B);
+void cords_basis_set(cords_basis *B, int col, const double *x); /* x [n] into column col */
+void cords_basis_get(const cords_basis *B, int col, double *x);
+
+/* Gram-Schmidt of w [n] against the first j (orthonormal) columns of B:
+ * classical Gram-Schmidt (BLAS dgemv per panel, OpenMP over panels) with a
+ * second pass always (CGS2) or only when the first cancelled more than
+ * 1/sqrt(2) of ||w|| (the Daniel-Gragg-Kaufman-Stewart test). h[0..j-1]
+ * gets the coefficients; w is overwritten by the remainder, whose norm is
+ * returned (-1 if out of memory). *passes gets 1 or 2. For CGS2 the first
+ * update and the second dot product run panel by panel, reusing the panel in
+ * cache: three reads of the basis per step; a DGKS step that needs no second
+ * pass reads it twice. */
+double cords_cgs2(const cords_basis *B, int j, double *w, double *h, int always, int *passes);
 
 /* ---- Power iteration ---- */
 typedef struct {
@@ -80,7 +97,10 @@ typedef struct {
 			      pair, or +-lambda): lambda, lambda2 below; no single eigenvector */
 	double re, im;     /* dominant eigenvalue (for a pair: the one with im >= 0) */
 	double re2, im2;   /* second eigenvalue from the two-step fit (the gap estimate) */
-	double gap;        /* |lambda2 / lambda1| estimate; convergence goes like gap^iters */
+	double gap;        /* |lambda2 / lambda1| from the two-term fit once it has
+			      converged (NAN before): convergence goes like gap^iters */
+	double rate;       /* observed residual reduction per iteration over the last
+			      64 iterations (NAN if fewer): ~gap, when the gap is real */
 	double resid;      /* ||Av - lambda v|| of the returned unit vector */
 	int iters;         /* iterations of the best trial */
 	int trials_agree;  /* trials whose eigenvalue matches the best one within 1e3 tol */

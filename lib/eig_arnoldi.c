@@ -20,7 +20,7 @@
 
 void cords_arnoldi_opts_default(cords_arnoldi_opts *o)
 {
-	*o = (cords_arnoldi_opts){.k = 300, .seed = 1, .tol = 1e-8, .always_reorth = 1};
+	*o = (cords_arnoldi_opts){.k = 300, .seed = 1, .tol = 1e-6, .always_reorth = 1};
 }
 
 void cords_arnoldi_result_free(cords_arnoldi_result *r)
@@ -31,20 +31,22 @@ void cords_arnoldi_result_free(cords_arnoldi_result *r)
 	memset(r, 0, sizeof *r);
 }
 
-/* A unit vector orthogonal to the first j columns of V (j < n). */
-static int fresh_vector(int64_t n, int j, double *V, double *h, cords_rng *rng)
+/* Column j of B: a random unit vector orthogonal to columns 0..j-1 (j < n).
+ * w [n] and h [j] are scratch. */
+static int fresh_vector(cords_basis *B, int j, double *w, double *h, cords_rng *rng)
 {
-	double *v = V + (size_t)j * (size_t)n;
+	int64_t n = B->n;
 	for (int tries = 0; tries < 5; tries++) {
 		for (int64_t i = 0; i < n; i++)
-			v[i] = cords_rng_normal(rng);
-		double n0 = cblas_dnrm2((int)n, v, 1);
+			w[i] = cords_rng_normal(rng);
+		double n0 = cblas_dnrm2((int)n, w, 1);
 		int passes;
-		double nv = cords_cgs2(n, j, V, v, h, 1, &passes);
+		double nv = cords_cgs2(B, j, w, h, 1, &passes);
 		if (nv < 0)
 			return cords_err("out of memory");
 		if (nv > 1e-8 * n0) {
-			cblas_dscal((int)n, 1.0 / nv, v, 1);
+			cblas_dscal((int)n, 1.0 / nv, w, 1);
+			cords_basis_set(B, j, w);
 			return 0;
 		}
 	}
@@ -85,26 +87,28 @@ int cords_arnoldi(const cords_linop *A, const cords_arnoldi_opts *o, cords_arnol
 		return cords_err("Arnoldi: %d steps", o->k);
 	int k = o->k < n ? o->k : (int)n;
 	size_t ld = (size_t)k + 1;
-	r->basis_bytes = (size_t)k * (size_t)n * sizeof(double);
-	double *V = malloc(r->basis_bytes), *w = malloc((size_t)n * sizeof *w);
+	cords_basis B;
+	double *v = malloc((size_t)n * sizeof *v), *w = malloc((size_t)n * sizeof *w);
 	double *H = calloc(ld * (size_t)k, sizeof *H);
 	int rc = -1;
 	cords_rng rng;
 	cords_rng_seed(&rng, o->seed);
-	if (!V || !w || !H) {
+	if (cords_basis_init(&B, n, k) || !v || !w || !H) {
 		cords_err("Arnoldi: out of memory for a %d x %lld basis (%.0f MB)", k, (long long)n,
-			  r->basis_bytes / 1e6);
+			  8e-6 * k * (double)n);
 		goto out;
 	}
-	if (fresh_vector(n, 0, V, H, &rng))
+	r->basis_bytes = (size_t)B.npanels * B.rows * (size_t)k * sizeof(double);
+	if (fresh_vector(&B, 0, w, H, &rng))
 		goto out;
+	cords_basis_get(&B, 0, v);
 	for (int j = 0; j < k; j++) {
-		double *v = V + (size_t)j * n, *h = H + (size_t)j * ld, t0 = omp_get_wtime();
+		double *h = H + (size_t)j * ld, t0 = omp_get_wtime();
 		if (cords_linop_apply(A, v, w))
 			goto out;
 		double t1 = omp_get_wtime(), nav = cblas_dnrm2((int)n, w, 1);
 		int passes;
-		double beta = cords_cgs2(n, j + 1, V, w, h, o->always_reorth, &passes);
+		double beta = cords_cgs2(&B, j + 1, w, h, o->always_reorth, &passes);
 		r->t_apply += t1 - t0;
 		if (beta < 0) {
 			cords_err("Arnoldi: out of memory");
@@ -120,12 +124,13 @@ int cords_arnoldi(const cords_linop *A, const cords_arnoldi_opts *o, cords_arnol
 			if (beta <= 1e-12 * nav) {
 				h[j + 1] = 0; /* invariant subspace: restart orthogonally */
 				r->restarts++;
-				if (fresh_vector(n, j + 1, V, w, &rng))
+				if (fresh_vector(&B, j + 1, w, v, &rng))
 					goto out;
+				cords_basis_get(&B, j + 1, v);
 			} else {
-				double *vn = V + (size_t)(j + 1) * n;
 				for (int64_t i = 0; i < n; i++)
-					vn[i] = w[i] / beta;
+					v[i] = w[i] / beta;
+				cords_basis_set(&B, j + 1, v);
 			}
 		}
 		r->t_orth += omp_get_wtime() - t1;
@@ -133,7 +138,8 @@ int cords_arnoldi(const cords_linop *A, const cords_arnoldi_opts *o, cords_arnol
 	r->k = k;
 	rc = ritz(k, H, r, o->tol);
 out:
-	free(V);
+	cords_basis_free(&B);
+	free(v);
 	free(w);
 	free(H);
 	if (rc)

@@ -32,6 +32,8 @@ void cords_power_result_free(cords_power_result *r)
 	memset(r, 0, sizeof *r);
 }
 
+#define RATE_SPAN 64
+
 typedef struct {
 	double *v, *y, *vp, *yp; /* [n] each: current and previous iterate and image */
 	cords_power_result res;
@@ -110,7 +112,8 @@ static int run_trial(const cords_linop *A, const cords_power_opts *o, int id, tr
 	if (cords_linop_apply(A, t->v, t->y))
 		return -1;
 	cords_power_result *r = &t->res;
-	r->gap = NAN;
+	double hist[RATE_SPAN]; /* relative residuals of the last iterations */
+	r->gap = r->rate = NAN;
 	for (int it = 1; it <= o->maxit; it++) {
 		double lam = cblas_ddot((int)n, t->v, 1, t->y, 1), rr = 0;
 		for (int64_t i = 0; i < n; i++)
@@ -119,6 +122,10 @@ static int run_trial(const cords_linop *A, const cords_power_opts *o, int id, tr
 		r->im = 0;
 		r->resid = sqrt(rr);
 		r->iters = it;
+		double rel = r->resid / (fabs(lam) > 0 ? fabs(lam) : 1);
+		if (it > RATE_SPAN && hist[it % RATE_SPAN] > 0)
+			r->rate = pow(rel / hist[it % RATE_SPAN], 1.0 / RATE_SPAN);
+		hist[it % RATE_SPAN] = rel;
 		if (r->resid <= o->tol * fabs(lam) || r->resid == 0) {
 			r->converged = 1;
 			break;

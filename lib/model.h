@@ -8,7 +8,7 @@
  * that produced out->r[i]:
  *   z_i = area_conv_i(r_i) + conv_bias_i + area_area_i(u_i)   (r, u of `in`)
  *   r_i' = (1 - alpha) r_i + alpha phi(z_i).
- * Blank input (p = NULL) is exactly p = 0: the convolutions of p are skipped. */
+ * Blank input (drive NULL) is exactly p = 0: the convolutions of p are skipped. */
 #ifndef CORDS_MODEL_H
 #define CORDS_MODEL_H
 
@@ -73,19 +73,25 @@ typedef struct cords_work cords_work;
 cords_work *cords_work_new(const cords_model *m, int batch);
 void cords_work_free(const cords_model *m, cords_work *w);
 
-/* Buffers of the model's shapes: x [B,Cin,H,W], p [B,64,h_0,w_0], logits [B,N]. */
+/* Buffers of the model's shapes: x [B,Cin,H,W], logits [B,N]. */
 cords_buf *cords_model_alloc_input(const cords_model *m, int batch);
-cords_buf *cords_model_alloc_drive(const cords_model *m, int batch);
 cords_buf *cords_model_alloc_logits(const cords_model *m, int batch);
 
-/* p = avgpool3x3/2(conv_inp(x)): the stem drive, once per batch. */
-int cords_model_drive(const cords_model *m, cords_work *w, const cords_buf *x, cords_buf *p);
+/* The image's drive, constant while it is shown, so computed once per batch:
+ * p = avgpool3x3/2(conv_inp(x)) and its skip inp_skip(p), both [B,64,h_0,w_0]. */
+typedef struct {
+	cords_buf *p, *skip;
+} cords_drive;
+int cords_drive_alloc(const cords_model *m, int batch, cords_drive *d);
+void cords_drive_free(const cords_model *m, cords_drive *d);
+int cords_model_drive(const cords_model *m, cords_work *w, const cords_buf *x, cords_drive *d);
+
 /* The pre-activations at a state: z[i] = area_conv_i(r_i) + conv_bias_i +
- * area_area_i(u_i) for every area (z: D buffers shaped like r). */
-int cords_model_preact(const cords_model *m, cords_work *w, const cords_buf *p, const cords_state *s,
+ * area_area_i(u_i) for every area (z: D buffers shaped like r). d NULL = blank. */
+int cords_model_preact(const cords_model *m, cords_work *w, const cords_drive *d, const cords_state *s,
 		       cords_buf *const *z);
-/* One synchronous step: out = step(in, p). in and out must differ. */
-int cords_model_step(const cords_model *m, const cords_dynamics *d, cords_work *w, const cords_buf *p,
+/* One synchronous step: out = step(in, drive). in and out must differ. */
+int cords_model_step(const cords_model *m, const cords_dynamics *dyn, cords_work *w, const cords_drive *d,
 		     const cords_state *in, cords_state *out);
 /* logits [B,N] = fc(mean_hw(relu(r_{D-1}) + relu(r_{D-2}))). */
 int cords_model_readout(const cords_model *m, cords_work *w, const cords_state *s, cords_buf *logits);
@@ -93,7 +99,7 @@ int cords_model_readout(const cords_model *m, cords_work *w, const cords_state *
 /* Run `steps` steps from *s, ping-ponging with *tmp (so the final state ends
  * in *s); after step t (t0+1 .. t0+steps) calls fn(ctx, t, *s) if fn. */
 typedef int (*cords_step_fn)(void *ctx, int t, const cords_state *s);
-int cords_model_run(const cords_model *m, const cords_dynamics *d, cords_work *w, const cords_buf *p,
+int cords_model_run(const cords_model *m, const cords_dynamics *dyn, cords_work *w, const cords_drive *d,
 		    cords_state **s, cords_state **tmp, int steps, int t0, cords_step_fn fn, void *ctx);
 
 #endif

@@ -8,13 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
-static int spont_compute(const cords_model *m, const cords_dynamics *d, cords_state *out)
+static int spont_compute(const cords_model *m, const cords_dynamics *d, cords_state *out, cords_step_fn fn,
+			 void *ctx)
 {
 	cords_work *w = cords_work_new(m, 1);
 	cords_state *tmp = cords_state_new(m, 1);
 	cords_state *s = out;
 	int rc = !w || !tmp || cords_state_zero(m, s) ||
-		 cords_model_run(m, d, w, NULL, &s, &tmp, d->spont_steps, 0, NULL, NULL);
+		 cords_model_run(m, d, w, NULL, &s, &tmp, d->spont_steps, 0, fn, ctx);
 	/* After an odd number of steps the result sits in tmp's buffers. */
 	if (!rc && s != out)
 		rc = cords_state_copy(m, out, s);
@@ -111,14 +112,14 @@ static int cache_read(const cords_model *m, const cords_dynamics *d, const char 
 }
 
 int cords_spont(const cords_model *m, const cords_dynamics *d, const char *cache, cords_state *out,
-		int *from_cache)
+		int *from_cache, cords_step_fn fn, void *ctx)
 {
-	int got = cache ? cache_read(m, d, cache, out) : 0;
+	int got = cache && !fn ? cache_read(m, d, cache, out) : 0;
 	if (from_cache)
 		*from_cache = got > 0;
 	if (got)
 		return got < 0 ? -1 : 0;
-	if (spont_compute(m, d, out))
+	if (spont_compute(m, d, out, fn, ctx))
 		return -1;
 	return cache ? cache_write(m, d, cache, out) : 0;
 }

@@ -10,8 +10,10 @@
 
 /* out (batch 1) = the state after d->spont_steps blank steps. With cache
  * non-NULL: read from it when it matches the model and d; otherwise computed
- * and (re)written there (atomically). *from_cache tells which (may be NULL). */
+ * and (re)written there (atomically). *from_cache tells which (may be NULL).
+ * With fn, the trajectory is wanted: it is computed (never read from the
+ * cache) and fn(ctx, t, state) called after every step. */
 int cords_spont(const cords_model *m, const cords_dynamics *d, const char *cache, cords_state *out,
-		int *from_cache);
+		int *from_cache, cords_step_fn fn, void *ctx);
 
 #endif

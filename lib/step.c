@@ -113,9 +113,21 @@ cords_buf *cords_model_alloc_input(const cords_model *m, int batch)
 	return act4(m, batch, m->arch.in_ch, m->arch.height, m->arch.width);
 }
 
-cords_buf *cords_model_alloc_drive(const cords_model *m, int batch)
+int cords_drive_alloc(const cords_model *m, int batch, cords_drive *d)
 {
-	return act4(m, batch, 64, m->arch.h[0], m->arch.w[0]);
+	d->p = act4(m, batch, 64, m->arch.h[0], m->arch.w[0]);
+	d->skip = act4(m, batch, 64, m->arch.h[0], m->arch.w[0]);
+	if (d->p && d->skip)
+		return 0;
+	cords_drive_free(m, d);
+	return -1;
+}
+
+void cords_drive_free(const cords_model *m, cords_drive *d)
+{
+	CALL(m, free, d->p);
+	CALL(m, free, d->skip);
+	d->p = d->skip = NULL;
 }
 
 cords_buf *cords_model_alloc_logits(const cords_model *m, int batch)
@@ -124,30 +136,27 @@ cords_buf *cords_model_alloc_logits(const cords_model *m, int batch)
 	return CALL(m, alloc, CORDS_BUF_ACT, 2, s);
 }
 
-int cords_model_drive(const cords_model *m, cords_work *w, const cords_buf *x, cords_buf *p)
+int cords_model_drive(const cords_model *m, cords_work *w, const cords_buf *x, cords_drive *d)
 {
-	const cords_conv stem = {.stride = 2, .pad = 3};
+	const cords_conv stem = {.stride = 2, .pad = 3}, skip = {.stride = 1, .pad = 1};
 	const cords_pool pool = {.k = 3, .stride = 2, .pad = 1};
-	return CALL(m, conv2d, &stem, x, m->inp_conv, NULL, w->stem) || CALL(m, avgpool, &pool, w->stem, p) ? -1 : 0;
+	return CALL(m, conv2d, &stem, x, m->inp_conv, NULL, w->stem) || CALL(m, avgpool, &pool, w->stem, d->p) ||
+	       CALL(m, conv2d, &skip, d->p, m->inp_skip, NULL, d->skip) ? -1 : 0;
 }
 
-/* u_i of SPEC §2 from the state s into w->u[i] (u_0 is p itself). Returns the
- * buffer to feed area_area_i, or NULL with *blank set when it is zero. */
-static int area_input(const cords_model *m, cords_work *w, const cords_buf *p, const cords_state *s, int i,
+/* u_i of SPEC §2 from the state s into w->u[i] (u_0 is p itself). *u is the
+ * buffer to feed area_area_i, NULL when it is zero (blank input, area 0). */
+static int area_input(const cords_model *m, cords_work *w, const cords_drive *d, const cords_state *s, int i,
 		      const cords_buf **u)
 {
-	const cords_conv c3 = {.stride = 1, .pad = 1}, c1 = {.stride = 2, .pad = 0};
+	const cords_conv c1 = {.stride = 2, .pad = 0};
 	if (i == 0) {
-		*u = p;
+		*u = d ? d->p : NULL;
 		return 0;
 	}
 	*u = w->u[i];
-	if (i == 1) {
-		if (!p)
-			return CALL(m, relu_add, s->r[0], NULL, 0, w->u[1]);
-		return CALL(m, conv2d, &c3, p, m->inp_skip, NULL, w->u[1]) ||
-		       CALL(m, relu_add, s->r[0], w->u[1], 0, w->u[1]) ? -1 : 0;
-	}
+	if (i == 1)
+		return CALL(m, relu_add, s->r[0], d ? d->skip : NULL, 0, w->u[1]);
 	if (i % 2 == 0)
 		return CALL(m, relu_add, s->r[i - 1], s->r[i - 2], 1, w->u[i]);
 	/* odd i >= 3: relu(r_{i-1}) + skip_k(relu(r_{i-2})), k = (i-3)/2 */
@@ -157,36 +166,36 @@ static int area_input(const cords_model *m, cords_work *w, const cords_buf *p, c
 }
 
 /* z = area_conv_i(r_i) + area_area_i(u_i) (the bias comes with the update). */
-static int area_drive(const cords_model *m, cords_work *w, const cords_buf *p, const cords_state *s, int i,
+static int area_drive(const cords_model *m, cords_work *w, const cords_drive *d, const cords_state *s, int i,
 		      cords_buf *z)
 {
 	const cords_buf *u;
 	const cords_conv rec = {.stride = 1, .pad = 1};
 	const cords_conv ff = {.stride = m->arch.stride[i], .pad = 1, .beta = 1};
-	if (area_input(m, w, p, s, i, &u) || CALL(m, conv2d, &rec, s->r[i], m->area_conv[i], NULL, z))
+	if (area_input(m, w, d, s, i, &u) || CALL(m, conv2d, &rec, s->r[i], m->area_conv[i], NULL, z))
 		return -1;
 	return u ? CALL(m, conv2d, &ff, u, m->area_area[i], NULL, z) : 0;
 }
 
-int cords_model_preact(const cords_model *m, cords_work *w, const cords_buf *p, const cords_state *s,
+int cords_model_preact(const cords_model *m, cords_work *w, const cords_drive *d, const cords_state *s,
 		       cords_buf *const *z)
 {
 	const cords_phi id = {CORDS_PHI_IDENTITY, 0};
 	for (int i = 0; i < m->arch.depth; i++)
 		/* The leaky update with alpha 0 adds the bias into z and leaves r. */
-		if (area_drive(m, w, p, s, i, z[i]) || CALL(m, leaky, 0.0f, id, s->r[i], z[i], m->conv_bias[i], w->q[i]))
+		if (area_drive(m, w, d, s, i, z[i]) || CALL(m, leaky, 0.0f, id, s->r[i], z[i], m->conv_bias[i], w->q[i]))
 			return -1;
 	return 0;
 }
 
-int cords_model_step(const cords_model *m, const cords_dynamics *d, cords_work *w, const cords_buf *p,
+int cords_model_step(const cords_model *m, const cords_dynamics *dyn, cords_work *w, const cords_drive *d,
 		     const cords_state *in, cords_state *out)
 {
 	if (in == out)
 		return cords_err("model step: the input and output states must differ");
 	for (int i = 0; i < m->arch.depth; i++)
-		if (area_drive(m, w, p, in, i, out->z[i]) ||
-		    CALL(m, leaky, d->alpha, d->phi, in->r[i], out->z[i], m->conv_bias[i], out->r[i]))
+		if (area_drive(m, w, d, in, i, out->z[i]) ||
+		    CALL(m, leaky, dyn->alpha, dyn->phi, in->r[i], out->z[i], m->conv_bias[i], out->r[i]))
 			return -1;
 	return 0;
 }
@@ -198,11 +207,11 @@ int cords_model_readout(const cords_model *m, cords_work *w, const cords_state *
 	       CALL(m, linear, w->feat, m->fc_w, m->fc_b, logits) ? -1 : 0;
 }
 
-int cords_model_run(const cords_model *m, const cords_dynamics *d, cords_work *w, const cords_buf *p,
+int cords_model_run(const cords_model *m, const cords_dynamics *dyn, cords_work *w, const cords_drive *d,
 		    cords_state **s, cords_state **tmp, int steps, int t0, cords_step_fn fn, void *ctx)
 {
 	for (int t = 1; t <= steps; t++) {
-		if (cords_model_step(m, d, w, p, *s, *tmp))
+		if (cords_model_step(m, dyn, w, d, *s, *tmp))
 			return -1;
 		cords_state *x = *s;
 		*s = *tmp;

@@ -100,3 +100,60 @@ expect_exit 2 "bad split" cords-unpack --split val "$T/small"
 expect_exit 2 "no source" cords-unpack
 expect_exit 2 "--shard-size needs -o" cords-unpack --shard-size 10 "$T/small"
 expect_exit 0 "--help" cords-unpack --help
+
+# CIFAR binary tarballs (fixtures from testdata/data/gen.py), against Python's tarfile.
+D=$TESTDATA/data
+cifar_digest() { # tarball, then member names in order; record size
+	$PY - "$@" <<'PYEOF'
+import hashlib, sys, tarfile, numpy as np
+tb, rec, lab, members = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+t = tarfile.open(tb)
+by = {m.name.split('/')[-1]: m for m in t.getmembers()}
+raw = b''.join(t.extractfile(by[m]).read() for m in members)
+a = np.frombuffer(raw, np.uint8).reshape(-1, rec)
+x, y = a[:, rec - 3072:], a[:, lab].astype('<i8')
+print('x', len(y), x.size, hashlib.sha256(x.tobytes()).hexdigest())
+print('y', len(y), y.nbytes, hashlib.sha256(y.tobytes()).hexdigest())
+PYEOF
+}
+if have_python numpy; then
+	expect_exit 1 "CIFAR-10 fixture: count checked" cords-unpack "$D/cifar-10-binary.tar.gz"
+	err_has "says the count" "20 samples, expected 50000 for cifar10 train"
+	expect_exit 0 "CIFAR-10 train (recognised from the name)" cords-unpack --allow-partial -o "$T/c10.tzst" "$D/cifar-10-binary.tar.gz"
+	cifar_digest "$D/cifar-10-binary.tar.gz" 3073 0 data_batch_1.bin data_batch_2.bin data_batch_3.bin data_batch_4.bin data_batch_5.bin > "$T/want"
+	stream_digest "$T/c10.tzst" > "$T/got"
+	check "CIFAR-10 train: batches 1..5 in order, pixels and labels as Python reads them" cmp "$T/want" "$T/got"
+	check "CIFAR-10: x u8 [20,3,32,32]" sh -c "cords-cat -l '$T/c10.tzst' | grep -q '^x .*\[20,3,32,32\]'"
+	check "CIFAR-10: class names from batches.meta.txt" sh -c "cords-cat -m '$T/c10.tzst' | grep -qx 'class_names=airplane,automobile,bird,cat,deer,dog,frog,horse,ship,truck'"
+	check "partial: no count in meta" sh -c "! cords-cat -m '$T/c10.tzst' | grep -q '^count='"
+	cords-unpack --allow-partial --split test -o "$T/c10t.tzst" "$D/cifar-10-binary.tar.gz"
+	cifar_digest "$D/cifar-10-binary.tar.gz" 3073 0 test_batch.bin > "$T/want"
+	stream_digest "$T/c10t.tzst" > "$T/got"
+	check "CIFAR-10 test batch" cmp "$T/want" "$T/got"
+	cords-unpack --allow-partial -o "$T/c100.tzst" "$D/cifar-100-binary.tar.gz"
+	cifar_digest "$D/cifar-100-binary.tar.gz" 3074 1 train.bin > "$T/want"
+	stream_digest "$T/c100.tzst" > "$T/got"
+	check "CIFAR-100 train: fine labels" cmp "$T/want" "$T/got"
+	check "CIFAR-100: 100 fine class names" sh -c "cords-cat -m '$T/c100.tzst' | grep -q '^class_names=apple,aquarium_fish,class02,.*,class99$'"
+	cords-unpack --allow-partial --coarse --split test -o "$T/c100c.tzst" "$D/cifar-100-binary.tar.gz"
+	cifar_digest "$D/cifar-100-binary.tar.gz" 3074 0 test.bin > "$T/want"
+	stream_digest "$T/c100c.tzst" > "$T/got"
+	check "CIFAR-100 --coarse: superclass labels" cmp "$T/want" "$T/got"
+	check "CIFAR-100 --coarse: 20 classes and their names" sh -c "cords-cat -m '$T/c100c.tzst' | grep -qx classes=20 && cords-cat -m '$T/c100c.tzst' | grep -q '^class_names=aquatic_mammals,fish,super02'"
+	expect_exit 2 "--coarse only for cifar100" cords-unpack --coarse --allow-partial "$D/cifar-10-binary.tar.gz"
+	head -c 40000 "$D/cifar-10-binary.tar.gz" > "$T/cifar-10-binary.tar.gz"
+	expect_exit 1 "truncated CIFAR tarball" cords-unpack --allow-partial -o "$T/o.tzst" "$T/cifar-10-binary.tar.gz"
+	err_has "names the archive" "cifar-10-binary.tar.gz: "
+	$PY - "$T/bad/cifar-10-binary.tar.gz" <<'PYEOF'
+import io, os, sys, tarfile
+os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True)
+with tarfile.open(sys.argv[1], 'w:gz') as t:
+    for name, data in (('batches.meta.txt', b'a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n'),
+                       ('test_batch.bin', bytes([3]) + bytes(3072) + bytes([11]) + bytes(3072) + bytes([1]) + bytes(100))):
+        ti = tarfile.TarInfo('cifar-10-batches-bin/' + name); ti.size = len(data); t.addfile(ti, io.BytesIO(data))
+PYEOF
+	expect_exit 1 "CIFAR label out of range" cords-unpack --allow-partial --split test "$T/bad/cifar-10-binary.tar.gz"
+	err_has "names member and item" "test_batch.bin: item 1: label 11 outside 0..9"
+	expect_exit 1 "CIFAR truncated record" cords-unpack --allow-partial --skip-bad --split test -o "$T/o.tzst" "$T/bad/cifar-10-binary.tar.gz"
+	err_has "says truncated record" "test_batch.bin: truncated record (101 of 3073 bytes)"
+fi

@@ -78,7 +78,7 @@ typedef struct {
 static int on_step(void *ctx, int t, const cords_state *s)
 {
 	stepcheck *c = ctx;
-	char name[8];
+	char name[16];
 	for (int i = 0; i < s->depth; i++) {
 		snprintf(name, sizeof name, "r%d", i);
 		const cords_tensor *r = cords_list_find(&c->f->c, name);
@@ -106,19 +106,21 @@ static void naive_case(const char *model, const char *phi)
 	cords_model *m = f.m;
 	cords_work *w = cords_work_new(m, f.batch);
 	cords_state *s = cords_state_new(m, f.batch), *tmp = cords_state_new(m, f.batch);
-	cords_buf *x = cords_model_alloc_input(m, f.batch), *p = cords_model_alloc_drive(m, f.batch);
+	cords_buf *x = cords_model_alloc_input(m, f.batch);
+	cords_drive p;
+	cords_drive_alloc(m, f.batch, &p);
 	stepcheck c = {&f, w, cords_model_alloc_logits(m, f.batch), 0, 0};
 	m->be->upload(m->be, x, cords_list_find(&f.c, "x")->data);
 	int rc = cords_model_run(m, &f.d, w, NULL, &s, &tmp, f.d.spont_steps, 0, on_step, &c);
-	rc = rc || cords_model_drive(m, w, x, p);
-	rc = rc || cords_model_run(m, &f.d, w, p, &s, &tmp, f.d.stim_steps, f.d.spont_steps, on_step, &c);
+	rc = rc || cords_model_drive(m, w, x, &p);
+	rc = rc || cords_model_run(m, &f.d, w, &p, &s, &tmp, f.d.stim_steps, f.d.spont_steps, on_step, &c);
 	CHECK(!rc, "run: %s", cords_errmsg());
 	CHECK(c.worst_r <= 1, "%s-%s: states off by %.3g x tolerance", model, phi, c.worst_r);
 	CHECK(c.worst_l <= 1, "%s-%s: read-outs off by %.3g x tolerance", model, phi, c.worst_l);
 	CHECK(c.worst_r > 0, "states compared");
 	m->be->free(m->be, c.logits);
 	m->be->free(m->be, x);
-	m->be->free(m->be, p);
+	cords_drive_free(m, &p);
 	cords_state_free(m, s);
 	cords_state_free(m, tmp);
 	cords_work_free(m, w);
@@ -132,18 +134,20 @@ static double fast_logits(fixture *f, const char *cache, int *from_cache)
 	cords_state *s1 = cords_state_new(m, 1);
 	cords_state *s = cords_state_new(m, f->batch), *tmp = cords_state_new(m, f->batch);
 	cords_work *w = cords_work_new(m, f->batch);
-	cords_buf *x = cords_model_alloc_input(m, f->batch), *p = cords_model_alloc_drive(m, f->batch);
+	cords_buf *x = cords_model_alloc_input(m, f->batch);
+	cords_drive p;
+	cords_drive_alloc(m, f->batch, &p);
 	cords_buf *lg = cords_model_alloc_logits(m, f->batch);
 	m->be->upload(m->be, x, cords_list_find(&f->c, "x")->data);
 	double e = 1e30;
-	if (!cords_spont(m, &f->d, cache, s1, from_cache) && !cords_state_copy(m, s, s1) &&
-	    !cords_model_drive(m, w, x, p) &&
-	    !cords_model_run(m, &f->d, w, p, &s, &tmp, f->d.stim_steps, 0, NULL, NULL) &&
+	if (!cords_spont(m, &f->d, cache, s1, from_cache, NULL, NULL) && !cords_state_copy(m, s, s1) &&
+	    !cords_model_drive(m, w, x, &p) &&
+	    !cords_model_run(m, &f->d, w, &p, &s, &tmp, f->d.stim_steps, 0, NULL, NULL) &&
 	    !cords_model_readout(m, w, s, lg))
 		e = cmp_buf(m, lg, cords_list_find(&f->c, "logits")->data);
 	m->be->free(m->be, lg);
 	m->be->free(m->be, x);
-	m->be->free(m->be, p);
+	cords_drive_free(m, &p);
 	cords_state_free(m, s1);
 	cords_state_free(m, s);
 	cords_state_free(m, tmp);

@@ -1,0 +1,368 @@
+/* cords-eig: eigenvalues of a model's recurrent convolutions and of its
+ * linearised dynamics (SPEC §5). */
+#include "cli.h"
+#include "eig.h"
+#include "eig_state.h"
+#include "model.h"
+#include "net_op.h"
+#include "stream.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+	"Usage: cords-eig -m MODEL --area I [OPTION]...\n"
+	"Eigenvalues of area I's recurrent convolution or of the linearised dynamics.\n"
+	"\n"
+	"  -m, --model FILE      the model stream (required)\n"
+	"  -a, --area I          the area, 0..D-1 (required except for --op network)\n"
+	"      --op OP           conv (area_conv_i, default), jacobian (J_i = (1-alpha) I\n"
+	"                        + alpha diag(phi'(z)) area_conv_i at the state) or network\n"
+	"                        (the whole one-step map's Jacobian, all areas coupled)\n"
+	"      --at STATE        spont (default: the spontaneous state) or FILE, a batch\n"
+	"                        stream whose first x record holds one image\n"
+	"      --method M        arnoldi (default), power or dense\n"
+	"  -k, --k N             Arnoldi steps (default 300)\n"
+	"      --top N           list the first N eigenvalues (default: all converged)\n"
+	"      --tol X           convergence tolerance (Arnoldi 1e-6, power 1e-10)\n"
+	"      --reorth R        cgs2 (two Gram-Schmidt passes, default) or dgks\n"
+	"      --trials T        power iteration: parallel random starts (default 4)\n"
+	"      --maxit N         power iteration: iterations (default 10000)\n"
+	"      --seed K          random start vectors (default 1)\n"
+	"      --tsv             text: one eigenvalue a line, re<TAB>im\n"
+	"  -o, --output FILE     write to FILE (atomically) instead of stdout\n"
+	"  -q, --quiet           no messages but errors\n"
+	"  -h, --help            this help\n"
+	"  -V, --version         version\n"
+	"\n"
+	"The spectral radius and the stability verdict go to stderr. See cords-eig(1).\n";
+
+enum { OP_CONV, OP_JACOBIAN, OP_NETWORK };
+enum { M_ARNOLDI, M_POWER, M_DENSE };
+
+typedef struct {
+	const char *model, *at;
+	int area, op, method, k, top, trials, maxit, tsv, dgks;
+	double tol;
+	long long seed;
+} options;
+
+/* The spectrum found: n eigenvalues sorted, of which `listed` are output. */
+typedef struct {
+	int n, listed;
+	double *re, *im, *resid; /* resid may be NULL */
+	int undetermined;        /* power iteration failed: the values are guesses */
+	cords_power_result pw;   /* method power only */
+} spectrum;
+
+static int pick(const char *s, const char *what, const char *const *names)
+{
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	cli_usage("%s: '%s' is not one of the choices", what, s);
+}
+
+static void parse(int argc, char **argv, options *o)
+{
+	static const struct option opts[] = {
+		{"model", required_argument, 0, 'm'}, {"area", required_argument, 0, 'a'},
+		{"op", required_argument, 0, 'O'}, {"at", required_argument, 0, 'A'},
+		{"method", required_argument, 0, 'M'}, {"k", required_argument, 0, 'k'},
+		{"top", required_argument, 0, 'T'}, {"tol", required_argument, 0, 't'},
+		{"reorth", required_argument, 0, 'R'}, {"trials", required_argument, 0, 'r'},
+		{"maxit", required_argument, 0, 'i'}, {"seed", required_argument, 0, 's'},
+		{"tsv", no_argument, 0, 'x'}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
+	static const char *const ops[] = {"conv", "jacobian", "network", NULL};
+	static const char *const methods[] = {"arnoldi", "power", "dense", NULL};
+	static const char *const reorth[] = {"cgs2", "dgks", NULL};
+	*o = (options){.area = -1, .k = 300, .trials = 4, .maxit = 10000, .seed = 1, .at = "spont"};
+	int c;
+	while ((c = getopt_long(argc, argv, "m:a:k:hVqvo:", opts, NULL)) != -1) {
+		if (cli_common_option(c))
+			continue;
+		switch (c) {
+		case 'm': o->model = optarg; break;
+		case 'a': o->area = (int)cli_int(optarg, "--area", 0, 1000); break;
+		case 'O': o->op = pick(optarg, "--op", ops); break;
+		case 'A': o->at = optarg; break;
+		case 'M': o->method = pick(optarg, "--method", methods); break;
+		case 'k': o->k = (int)cli_int(optarg, "--k", 1, 100000); break;
+		case 'T': o->top = (int)cli_int(optarg, "--top", 1, 1 << 30); break;
+		case 't': o->tol = cli_double(optarg, "--tol", 1e-16, 1); break;
+		case 'R': o->dgks = pick(optarg, "--reorth", reorth); break;
+		case 'r': o->trials = (int)cli_int(optarg, "--trials", 1, 1024); break;
+		case 'i': o->maxit = (int)cli_int(optarg, "--maxit", 1, 100000000); break;
+		case 's': o->seed = cli_int(optarg, "--seed", 0, (1LL << 62)); break;
+		case 'x': o->tsv = 1; break;
+		}
+	}
+	if (optind < argc)
+		cli_usage("unexpected argument '%s'", argv[optind]);
+	if (!o->model)
+		cli_usage("-m MODEL is required");
+	if (o->area < 0 && o->op != OP_NETWORK)
+		cli_usage("--area I is required");
+	if (strcmp(o->at, "spont") && o->op == OP_CONV)
+		cli_usage("--at applies to --op jacobian and network (area_conv does not depend on the state)");
+}
+
+/* The first x record of a batch stream. */
+static cords_tensor *read_image(const char *path)
+{
+	FILE *f = cli_open_in(path);
+	cords_reader *r = cords_reader_new(f, cli_in_name(path));
+	cords_tensor *x = NULL;
+	int rc;
+	if (!r)
+		cli_die_lib();
+	while ((rc = cords_read_tensor(r, &x)) > 0 && strcmp(x->name, "x")) {
+		cords_tensor_free(x);
+		x = NULL;
+	}
+	if (rc < 0)
+		cli_die_lib();
+	if (!x)
+		cli_die("%s: no x record (a batch stream holds x [B,C,H,W])", path);
+	cords_reader_free(r);
+	cli_close_in(f);
+	return x;
+}
+
+/* The state for jacobian/network: report how close it is to a fixed point. */
+static void get_state(const options *o, const cords_model *m, cords_eig_state *st)
+{
+	cords_tensor *img = strcmp(o->at, "spont") ? read_image(o->at) : NULL;
+	if (cords_eig_state_compute(m, img, st))
+		cli_die("%s: %s", img ? o->at : o->model, cords_errmsg());
+	cords_tensor_free(img);
+	cli_info("state: %s, ||r|| = %.6g, one more step changes it by %.3g (relative)%s",
+		 img ? o->at : "spontaneous", st->norm, st->step_change,
+		 st->step_change > 1e-3 ? ": not a fixed point, the linearisation is of the step map there" : "");
+}
+
+static void run_arnoldi(const options *o, const cords_linop *A, spectrum *s)
+{
+	cords_arnoldi_opts ao;
+	cords_arnoldi_result r;
+	cords_arnoldi_opts_default(&ao);
+	ao.k = o->k;
+	ao.seed = (uint64_t)o->seed;
+	ao.always_reorth = !o->dgks;
+	if (o->tol > 0)
+		ao.tol = o->tol;
+	if (cords_arnoldi(A, &ao, &r))
+		cli_die_lib();
+	cli_info("arnoldi: %d steps on %lld unknowns, %d Ritz values converged (tol %g), %d second "
+		 "Gram-Schmidt passes, %d restarts; %.2f s operator, %.2f s orthogonalisation, %.0f MB basis",
+		 r.k, (long long)A->n, r.nconv, ao.tol, r.reorth, r.restarts, r.t_apply, r.t_orth, r.basis_bytes / 1e6);
+	s->n = r.k;
+	s->re = r.re;
+	s->im = r.im;
+	s->resid = r.resid;
+	/* default: the converged ones, in modulus order */
+	int keep = 0;
+	for (int i = 0; i < r.k && !o->top; i++)
+		if (r.resid[i] <= ao.tol * fmax(hypot(r.re[i], r.im[i]), 1e-300)) {
+			s->re[keep] = s->re[i];
+			s->im[keep] = s->im[i];
+			s->resid[keep++] = s->resid[i];
+		}
+	if (!o->top)
+		s->n = keep;
+	s->listed = o->top && o->top < s->n ? o->top : s->n;
+	for (int i = 0; i < s->listed && o->top; i++)
+		if (s->resid[i] > ao.tol * hypot(s->re[i], s->im[i])) {
+			cli_warn("of the top %d Ritz values some have not converged (the first: #%d, residual %.3g)",
+				 s->listed, i + 1, s->resid[i]);
+			break;
+		}
+	if (!keep && !o->top)
+		cli_warn("no Ritz value converged: raise --k, or use --top N to list unconverged ones");
+}
+
+static void run_power(const options *o, const cords_linop *A, spectrum *s)
+{
+	cords_power_opts po;
+	cords_power_opts_default(&po);
+	po.trials = o->trials;
+	po.maxit = o->maxit;
+	po.seed = (uint64_t)o->seed;
+	if (o->tol > 0)
+		po.tol = o->tol;
+	cords_power_result *r = &s->pw;
+	if (cords_power(A, &po, r))
+		cli_die_lib();
+	cli_info("power: %s after %d iterations, residual ||Av - lambda v|| = %.3g, %d of %d trials agree",
+		 r->converged ? "converged" : "not converged", r->iters, r->resid, r->trials_agree, po.trials);
+	if (!isnan(r->gap))
+		cli_info("power: second eigenvalue %.9g%+.9gi, gap |lambda2/lambda1| = %.6f", r->re2, r->im2, r->gap);
+	if (r->pair && r->im)
+		cli_info("power: the dominant eigenvalues are a complex pair %.9g +- %.9gi: the complex "
+			 "eigenvector is written (real and imaginary parts)", r->re, r->im);
+	else if (r->pair)
+		cli_warn("two real dominant eigenvalues of equal modulus, %.9g and %.9g: no single eigenvector",
+			 r->re, r->re2);
+	else if (!r->converged)
+		cli_warn("power iteration did not converge: the residual falls by %.6f per step (~ the gap "
+			 "|lambda2/lambda1|, too close to 1%s); the eigenvalue is not determined, use --method arnoldi",
+			 r->rate, isnan(r->rate) || r->rate > 0.999 ? ", or a complex pair not yet resolved" : "");
+	int n = r->pair ? 2 : 1;
+	s->re = malloc(2 * sizeof(double));
+	s->im = malloc(2 * sizeof(double));
+	if (!s->re || !s->im)
+		cli_die("out of memory");
+	s->re[0] = r->re;
+	s->im[0] = r->im;
+	s->re[1] = r->im ? r->re : r->re2;
+	s->im[1] = r->im ? -r->im : r->im2;
+	s->n = s->listed = o->top && o->top < n ? o->top : n;
+	s->undetermined = !r->converged && !r->pair;
+	if (s->undetermined)
+		s->listed = 0; /* a guess is not an answer */
+}
+
+static void run_dense(const options *o, const cords_linop *A, spectrum *s)
+{
+	s->re = malloc((size_t)(A->n > 0 ? A->n : 1) * sizeof(double));
+	s->im = malloc((size_t)(A->n > 0 ? A->n : 1) * sizeof(double));
+	if (!s->re || !s->im)
+		cli_die("out of memory");
+	if (cords_dense_eig(A, CORDS_DENSE_MAX, s->re, s->im, NULL))
+		cli_die_lib();
+	s->n = (int)A->n;
+	s->listed = o->top && o->top < s->n ? o->top : s->n;
+}
+
+/* Spectral radius and the stability verdicts (see cords-eig(1), STABILITY). */
+static void report(const options *o, const spectrum *s, double alpha)
+{
+	double rho = 0, re_max = -INFINITY, mu_max = 0;
+	for (int i = 0; i < s->n; i++) {
+		rho = fmax(rho, hypot(s->re[i], s->im[i]));
+		re_max = fmax(re_max, s->re[i]);
+		mu_max = fmax(mu_max, hypot(1 - alpha + alpha * s->re[i], alpha * s->im[i]));
+	}
+	if (!s->n || s->undetermined) {
+		cli_info("spectral radius: not determined%s", s->n ? " (power iteration did not converge)" : " (no eigenvalue)");
+		return;
+	}
+	const char *of = o->method == M_POWER ? "dominant eigenvalue" : o->method == M_DENSE ? "all eigenvalues" : "converged Ritz values";
+	cli_info("spectral radius %.9g (%s)", rho, of);
+	if (o->op == OP_CONV) {
+		cli_info("linear dynamics (phi = identity, alpha %g): discrete step %s (max |1 - alpha + alpha "
+			 "lambda| = %.6g), continuous time %s (max Re lambda = %.6g, boundary Re = 1)",
+			 alpha, mu_max < 1 ? "stable" : "UNSTABLE", mu_max, re_max < 1 ? "stable" : "UNSTABLE", re_max);
+		return;
+	}
+	cli_info("fixed point: %s for the discrete-time step (spectral radius %s 1); continuous time %s "
+		 "(max Re mu = %.6g, boundary Re = 1)",
+		 rho < 1 ? "stable" : "UNSTABLE", rho < 1 ? "<" : ">=", re_max < 1 ? "stable" : "UNSTABLE", re_max);
+}
+
+static void write_tsv(FILE *f, const spectrum *s)
+{
+	for (int i = 0; i < s->listed; i++)
+		fprintf(f, "%.17g\t%.17g\n", s->re[i], s->im[i]);
+}
+
+static void write_stream(FILE *f, const options *o, const cords_model *m, const cords_linop *A, const spectrum *s)
+{
+	cords_writer *w = cords_writer_new(f, cli_out_name(cli_output), 0);
+	int64_t sh[2] = {s->listed, 2};
+	cords_tensor *ev = cords_tensor_new("eigenvalues", CORDS_F64, 2, sh);
+	if (!w || !ev)
+		cli_die_lib();
+	for (int i = 0; i < s->listed; i++) {
+		((double *)ev->data)[2 * i] = s->re[i];
+		((double *)ev->data)[2 * i + 1] = s->im[i];
+	}
+	char meta[512];
+	static const char *const ops[] = {"conv", "jacobian", "network"}, *const methods[] = {"arnoldi", "power", "dense"};
+	snprintf(meta, sizeof meta, "format=cords-eig\nop=%s\narea=%d\nat=%s\nmethod=%s\nalpha=%g\nn=%lld\n", ops[o->op],
+		 o->area, o->op == OP_CONV ? "-" : o->at, methods[o->method], m->dyn.alpha, (long long)A->n);
+	if (cords_write_text(w, "meta", meta) || cords_write_tensor(w, ev))
+		cli_die_lib();
+	cords_tensor_free(ev);
+	if (s->resid) {
+		int64_t n1 = s->listed;
+		cords_tensor *rt = cords_tensor_new("residuals", CORDS_F64, 1, &n1);
+		if (!rt)
+			cli_die_lib();
+		memcpy(rt->data, s->resid, (size_t)n1 * sizeof(double));
+		if (cords_write_tensor(w, rt))
+			cli_die_lib();
+		cords_tensor_free(rt);
+	}
+	const cords_power_result *p = &s->pw;
+	if (p->vec) {
+		const cords_arch *a = &m->arch;
+		int64_t vs[4] = {2, a->c[o->area < 0 ? 0 : o->area], a->h[o->area < 0 ? 0 : o->area], a->w[o->area < 0 ? 0 : o->area]};
+		int im = p->vec_im != NULL, nd = o->op == OP_NETWORK ? 1 + im : 3 + im;
+		if (o->op == OP_NETWORK)
+			vs[im] = A->n;
+		if (cords_write_begin(w, "eigenvector", CORDS_F64, nd, im ? vs : vs + 1) ||
+		    cords_write_data(w, p->vec, (size_t)A->n * sizeof(double)) ||
+		    (im && cords_write_data(w, p->vec_im, (size_t)A->n * sizeof(double))) || cords_write_end(w))
+			cli_die_lib();
+	}
+	if (cords_writer_close(w))
+		cli_die_lib();
+}
+
+int main(int argc, char **argv)
+{
+	options o;
+	cli_init("cords-eig", help);
+	parse(argc, argv, &o);
+	cords_tensor_list params = {0};
+	if (cords_read_file(o.model, &params))
+		cli_die("%s: %s", o.model, cords_errmsg());
+	cords_backend *be = cords_backend_get("cpu");
+	cords_model *m = be ? cords_model_new(&params, cords_list_find(&params, "meta"), be) : NULL;
+	if (!m)
+		cli_die("%s: %s", o.model, cords_errmsg());
+	cords_eig_state st = {0};
+	cords_conv_op conv = {0};
+	cords_net_op net = {0};
+	cords_linop A;
+	if (o.op != OP_CONV)
+		get_state(&o, m, &st);
+	int rc = o.op == OP_CONV     ? cords_area_conv_op(&params, &m->arch, o.area, &conv)
+		 : o.op == OP_JACOBIAN ? cords_area_jacobian_op(&params, &m->arch, o.area, m->dyn.alpha, m->dyn.phi, &st, &conv)
+				       : cords_net_op_init(&net, &params, &m->arch, m->dyn.alpha, m->dyn.phi, &st);
+	if (rc)
+		cli_die("%s: %s", o.model, cords_errmsg());
+	A = o.op == OP_NETWORK ? cords_net_linop(&net) : cords_conv_linop(&conv);
+	/* text may go to a terminal; a stream may not. Opened before the work, to fail early. */
+	FILE *out = o.tsv && !cli_output ? stdout : cli_open_out(cli_output);
+	spectrum s = {0};
+	if (o.method == M_ARNOLDI)
+		run_arnoldi(&o, &A, &s);
+	else if (o.method == M_POWER)
+		run_power(&o, &A, &s);
+	else
+		run_dense(&o, &A, &s);
+	report(&o, &s, m->dyn.alpha);
+	if (o.tsv)
+		write_tsv(out, &s);
+	else
+		write_stream(out, &o, m, &A, &s);
+	if (out == stdout && o.tsv) {
+		if (fflush(stdout) || ferror(stdout))
+			cli_die("write error");
+	} else {
+		cli_close_out(out);
+	}
+	free(s.re);
+	free(s.im);
+	free(s.resid);
+	cords_power_result_free(&s.pw);
+	cords_conv_op_free(&conv);
+	cords_net_op_free(&net);
+	cords_eig_state_free(&st);
+	cords_model_free(m);
+	cords_list_free(&params);
+	return 0;
+}

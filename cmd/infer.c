@@ -1,0 +1,310 @@
+/* cords-infer: run a CordsNet model on batches of images (SPEC §2 protocol). */
+#include "cli.h"
+#include "infer.h"
+#include "input.h"
+#include "model.h"
+#include "stream.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+	"Usage: cords-infer -m MODEL [OPTION]... [FILE]\n"
+	"Run a CordsNet model on a stream of batches (x [B,C,H,W] u8 or f32, optional y)\n"
+	"and write per batch its logits [B,N] (and y, if present).\n"
+	"\n"
+	"  -m, --model FILE       the model (a cords-model stream)\n"
+	"      --spont N          blank steps before the image (default: model's, else 100)\n"
+	"      --stim N           steps with the image (default: model's, else 100)\n"
+	"      --alpha A          dt/tau (default: model's, else 0.2)\n"
+	"      --phi F            relu, identity or prelu (default: model's, else relu)\n"
+	"      --slope S          PReLU slope (default: model's prelu_slope)\n"
+	"      --every K          also write logits_t [T,B,N]: read-outs every K steps\n"
+	"      --record LIST      also write r{i} [T,B,c,h,w] for areas LIST (e.g. 0,3 or all)\n"
+	"                         every K steps (K = 1 without --every)\n"
+	"      --noise SIGMA      add Gaussian noise to the (normalised) input\n"
+	"      --seed K           seed of the noise (default 0)\n"
+	"      --spont-cache FILE keep the spontaneous state in FILE (reused when it matches)\n"
+	"      --device DEV       cpu (default), cuda or cuda:N\n"
+	"  -o, --output FILE      write to FILE (atomically) instead of stdout\n"
+	"  -q, --quiet            no messages but errors\n"
+	"  -v, --verbose          more messages\n"
+	"  -h, --help             this help\n"
+	"  -V, --version          version\n"
+	"\n"
+	"With y in the input, the accuracy goes to stderr. See cords-infer(1).\n";
+
+typedef struct {
+	const char *model, *device, *phi, *record;
+	double alpha, slope, noise;
+	long long spont, stim, every, seed;
+	const char *cache;
+} options;
+
+enum { O_SPONT = 256, O_STIM, O_ALPHA, O_PHI, O_SLOPE, O_EVERY, O_RECORD, O_NOISE, O_SEED, O_CACHE, O_DEVICE };
+
+static const char *parse(int argc, char **argv, options *o)
+{
+	static const struct option opts[] = {
+		{"model", required_argument, 0, 'm'}, {"spont", required_argument, 0, O_SPONT},
+		{"stim", required_argument, 0, O_STIM}, {"alpha", required_argument, 0, O_ALPHA},
+		{"phi", required_argument, 0, O_PHI}, {"slope", required_argument, 0, O_SLOPE},
+		{"every", required_argument, 0, O_EVERY}, {"record", required_argument, 0, O_RECORD},
+		{"noise", required_argument, 0, O_NOISE}, {"seed", required_argument, 0, O_SEED},
+		{"spont-cache", required_argument, 0, O_CACHE}, {"device", required_argument, 0, O_DEVICE},
+		CLI_COMMON_OPTS, {0, 0, 0, 0}};
+	*o = (options){.device = "cpu", .alpha = -1, .slope = -1e30, .spont = -1, .stim = -1};
+	int c;
+	while ((c = getopt_long(argc, argv, "m:hVqvo:", opts, NULL)) != -1) {
+		if (cli_common_option(c))
+			continue;
+		switch (c) {
+		case 'm': o->model = optarg; break;
+		case O_SPONT: o->spont = cli_int(optarg, "--spont", 0, 1000000); break;
+		case O_STIM: o->stim = cli_int(optarg, "--stim", 0, 1000000); break;
+		case O_ALPHA: o->alpha = cli_double(optarg, "--alpha", 0, 1); break;
+		case O_PHI: o->phi = optarg; break;
+		case O_SLOPE: o->slope = cli_double(optarg, "--slope", -1e6, 1e6); break;
+		case O_EVERY: o->every = cli_int(optarg, "--every", 1, 1000000); break;
+		case O_RECORD: o->record = optarg; break;
+		case O_NOISE: o->noise = cli_double(optarg, "--noise", 0, 1e6); break;
+		case O_SEED: o->seed = cli_int(optarg, "--seed", 0, 0x7fffffffffffffffLL); break;
+		case O_CACHE: o->cache = optarg; break;
+		case O_DEVICE: o->device = optarg; break;
+		}
+	}
+	if (!o->model)
+		cli_usage("a model is required (-m MODEL)");
+	if (optind < argc - 1)
+		cli_usage("one input at most");
+	return optind < argc ? argv[optind] : "-";
+}
+
+/* "all" or a comma-separated list of area indices into a bit mask. */
+static unsigned parse_record(const char *s, int depth)
+{
+	if (!strcmp(s, "all"))
+		return (1u << depth) - 1;
+	unsigned mask = 0;
+	char *end;
+	while (*s) {
+		long i = strtol(s, &end, 10);
+		if (end == s || i < 0 || i >= depth)
+			cli_usage("--record: '%s' is not a list of areas 0..%d (or all)", s, depth - 1);
+		mask |= 1u << i;
+		s = *end == ',' ? end + 1 : end;
+		if (*end && *end != ',')
+			cli_usage("--record: expected numbers separated by commas");
+	}
+	return mask;
+}
+
+static cords_infer_opts protocol(const options *o, const cords_model *m)
+{
+	cords_infer_opts io = {.dyn = m->dyn, .every = (int)o->every, .spont_cache = o->cache};
+	if (o->spont >= 0)
+		io.dyn.spont_steps = (int)o->spont;
+	if (o->stim >= 0)
+		io.dyn.stim_steps = (int)o->stim;
+	if (o->alpha >= 0)
+		io.dyn.alpha = (float)o->alpha;
+	float slope = o->slope > -1e30 ? (float)o->slope : io.dyn.phi.slope;
+	if (o->phi && cords_phi_parse(o->phi, slope, &io.dyn.phi))
+		cli_die_lib();
+	if (io.dyn.phi.kind == CORDS_PHI_PRELU)
+		io.dyn.phi.slope = slope;
+	if (o->record) {
+		io.record = parse_record(o->record, m->arch.depth);
+		if (!io.every)
+			io.every = 1;
+	}
+	return io;
+}
+
+/* The state of the run across batches. */
+typedef struct {
+	const options *o;
+	const char *in_name;
+	cords_model *m;
+	cords_infer_opts io;
+	cords_infer *inf;
+	cords_tensor *meta; /* the input's metadata, or NULL */
+	cords_norm norm;
+	cords_writer *w;
+	float *x, *logits;
+	long long batches, images, labelled, correct;
+	double t0;
+} run;
+
+static int argmax(const float *v, int64_t n)
+{
+	int64_t best = 0;
+	for (int64_t i = 1; i < n; i++)
+		if (v[i] > v[best])
+			best = i;
+	return (int)best;
+}
+
+/* The x record's header must fit the model: checked before any work. */
+static void check_x(const run *r, const cords_tensor *h)
+{
+	const cords_arch *a = &r->m->arch;
+	char got[160];
+	cords_shape_str(h->ndim, h->shape, got, sizeof got);
+	if (h->ndim != 4 || h->shape[1] != a->in_ch || h->shape[2] != a->height || h->shape[3] != a->width)
+		cli_die("%s: batch x %s does not fit the model (expects [B,%d,%d,%d])", r->in_name, got, a->in_ch,
+			a->height, a->width);
+	if (h->shape[0] < 1 || h->shape[0] > 1 << 20)
+		cli_die("%s: batch x %s: bad batch size", r->in_name, got);
+	if (h->dtype != CORDS_U8 && h->dtype != CORDS_F32 && h->dtype != CORDS_F64 && h->dtype != CORDS_F16 &&
+	    h->dtype != CORDS_BF16)
+		cli_die("%s: batch x has dtype %s (expected u8 or a float type)", r->in_name, cords_dtype_name(h->dtype));
+}
+
+/* Before the first batch: the output's metadata and the spontaneous phase. */
+static void start(run *r)
+{
+	char v[64];
+	cords_tensor *meta = r->meta ? r->meta : cords_meta_new();
+	int rc = !meta;
+#define SET(k, ...) (snprintf(v, sizeof v, __VA_ARGS__), rc = rc || cords_meta_set(meta, k, v))
+	SET("alpha", "%g", r->io.dyn.alpha);
+	SET("phi", "%s", cords_phi_name(r->io.dyn.phi.kind));
+	SET("prelu_slope", "%g", r->io.dyn.phi.slope);
+	SET("spont_steps", "%d", r->io.dyn.spont_steps);
+	SET("stim_steps", "%d", r->io.dyn.stim_steps);
+	SET("every", "%d", r->io.every);
+#undef SET
+	if (rc || cords_write_tensor(r->w, meta))
+		cli_die_lib();
+	if (!r->meta)
+		cords_tensor_free(meta);
+	if (cords_norm_from_meta(r->meta, &r->norm) < 0 ||
+	    (!r->norm.n && cords_norm_from_meta(r->m->meta, &r->norm) < 0))
+		cli_die_lib();
+	if (!(r->inf = cords_infer_new(r->m, &r->io)))
+		cli_die_lib();
+	if (cli_verbose)
+		cli_info("spontaneous state %s", cords_infer_spont_cached(r->inf) ? "read from the cache" : "computed");
+	r->t0 = cli_now();
+}
+
+static void score(run *r, const cords_tensor *y, int64_t B)
+{
+	int64_t N = r->m->arch.classes;
+	if (!(y->dtype == CORDS_I64 && y->ndim == 1 && y->shape[0] == B) &&
+	    !(y->dtype == CORDS_F32 && y->ndim == 2 && y->shape[0] == B && y->shape[1] == N))
+		cli_die("%s: y must be i64 [%lld] or f32 [%lld,%lld]", r->in_name, (long long)B, (long long)B,
+			(long long)N);
+	for (int64_t b = 0; b < B; b++) {
+		int64_t label = y->dtype == CORDS_I64 ? ((const int64_t *)y->data)[b]
+						      : argmax((const float *)y->data + b * N, N);
+		r->correct += argmax(r->logits + b * N, N) == label;
+	}
+	r->labelled += B;
+}
+
+static void batch(run *r, const cords_tensor *x, const cords_tensor *y)
+{
+	int64_t B = x->shape[0], n = cords_tensor_numel(x), N = r->m->arch.classes;
+	if (!r->batches)
+		start(r);
+	float *xs = realloc(r->x, (size_t)n * sizeof *xs), *lg = realloc(r->logits, (size_t)(B * N) * sizeof *lg);
+	if (!xs || !lg)
+		cli_die("out of memory");
+	r->x = xs;
+	r->logits = lg;
+	if (cords_input_f32(x, &r->norm, xs))
+		cli_die("%s: batch %lld: %s", r->in_name, r->batches + 1, cords_errmsg());
+	if (r->o->noise > 0) {
+		cords_rng rng;
+		cords_rng_split(&rng, (uint64_t)r->o->seed, (uint64_t)r->batches);
+		cords_input_noise(xs, n, r->o->noise, &rng);
+	}
+	int64_t shape[2] = {B, N};
+	if (cords_infer_batch(r->inf, xs, (int)B, lg) || cords_write_begin(r->w, "logits", CORDS_F32, 2, shape) ||
+	    cords_write_data(r->w, lg, (size_t)(B * N) * sizeof *lg) || cords_write_end(r->w) ||
+	    (y && cords_write_tensor(r->w, y)) || cords_infer_write_series(r->inf, r->w))
+		cli_die_lib();
+	if (y)
+		score(r, y, B);
+	r->batches++;
+	r->images += B;
+	cli_progress("%lld batches, %lld images, %.1f images/s", r->batches, r->images,
+		     (double)r->images / (cli_now() - r->t0 + 1e-9));
+}
+
+/* Reads records: meta, then x (each optionally followed by its y); other
+ * records are skipped (and verified) by the next header read. */
+static void loop(run *r, cords_reader *rd)
+{
+	cords_tensor h, *x = NULL;
+	int rc;
+	while ((rc = cords_read_header(rd, &h)) > 0) {
+		int is_meta = !strcmp(h.name, "meta") && h.dtype == CORDS_TEXT && !r->batches && !x && !r->meta;
+		int is_x = !strcmp(h.name, "x"), is_y = !strcmp(h.name, "y") && x;
+		if (!is_meta && !is_x && !is_y)
+			continue;
+		if (is_x) {
+			check_x(r, &h);
+			if (x)
+				batch(r, x, NULL);
+			cords_tensor_free(x);
+			x = NULL;
+		}
+		cords_tensor *t = cords_tensor_new(h.name, h.dtype, h.ndim, h.shape);
+		if (!t || cords_read_data(rd, t->data, t->nbytes))
+			cli_die_lib();
+		if (is_meta) {
+			r->meta = t;
+		} else if (is_x) {
+			x = t;
+		} else {
+			batch(r, x, t);
+			cords_tensor_free(x);
+			cords_tensor_free(t);
+			x = NULL;
+		}
+	}
+	if (rc < 0)
+		cli_die_lib();
+	if (x)
+		batch(r, x, NULL);
+	cords_tensor_free(x);
+}
+
+int main(int argc, char **argv)
+{
+	options o;
+	cli_init("cords-infer", help);
+	const char *in = parse(argc, argv, &o);
+	cords_backend *be = cords_backend_get(o.device);
+	if (!be)
+		cli_die_lib();
+	run r = {.o = &o, .in_name = cli_in_name(in)};
+	if (!(r.m = cords_model_load(o.model, be)))
+		cli_die_lib();
+	r.io = protocol(&o, r.m);
+	FILE *fi = cli_open_in(in);
+	cords_reader *rd = cords_reader_new(fi, r.in_name);
+	FILE *fo = cli_open_out(cli_output);
+	if (!rd || !(r.w = cords_writer_new(fo, cli_out_name(cli_output), 0)))
+		cli_die_lib();
+	loop(&r, rd);
+	if (cords_writer_close(r.w))
+		cli_die_lib();
+	cli_close_out(fo);
+	cli_progress_end();
+	cords_reader_free(rd);
+	cli_close_in(fi);
+	if (r.labelled)
+		cli_info("accuracy %.4f (%lld/%lld)", (double)r.correct / (double)r.labelled, r.correct, r.labelled);
+	else if (cli_verbose)
+		cli_info("%lld images in %lld batches", r.images, r.batches);
+	cords_infer_free(r.inf);
+	cords_model_free(r.m);
+	cords_tensor_free(r.meta);
+	free(r.x);
+	free(r.logits);
+	return 0;
+}

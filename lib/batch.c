@@ -1,0 +1,208 @@
+/* Batches from data streams (batch.h). */
+#include "batch.h"
+#include "err.h"
+#include "stream.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CH 16
+
+struct cords_batches {
+	char *path;
+	FILE *f;
+	cords_reader *rd;
+	cords_tensor *meta;
+	float mean[MAX_CH], std[MAX_CH];
+	int nmean, nstd;
+	int64_t index; /* batches read */
+};
+
+int cords_parse_floats(const char *s, float *v, int n)
+{
+	int k = 0;
+	while (*s) {
+		char *end;
+		if (k == n)
+			return -1;
+		v[k++] = strtof(s, &end);
+		if (end == s || (*end && *end != ','))
+			return -1;
+		s = *end ? end + 1 : end;
+	}
+	return k ? k : -1;
+}
+
+static int set_norm(cords_batches *r, const char *mean, const char *std)
+{
+	if (!mean && !std)
+		return 0;
+	if (!mean || !std)
+		return cords_err("%s: norm_mean and norm_std go together", r->path);
+	r->nmean = cords_parse_floats(mean, r->mean, MAX_CH);
+	r->nstd = cords_parse_floats(std, r->std, MAX_CH);
+	if (r->nmean < 0 || r->nstd != r->nmean)
+		return cords_err("%s: bad normalisation '%s' / '%s'", r->path, mean, std);
+	for (int i = 0; i < r->nstd; i++)
+		if (!(r->std[i] > 0))
+			return cords_err("%s: normalisation std must be positive", r->path);
+	return 0;
+}
+
+static int open_file(cords_batches *r)
+{
+	int in = !strcmp(r->path, "-");
+	r->f = in ? stdin : fopen(r->path, "rb");
+	if (!r->f)
+		return cords_err("%s: %s", r->path, strerror(errno));
+	r->rd = cords_reader_new(r->f, in ? "<stdin>" : r->path);
+	return r->rd ? 0 : -1;
+}
+
+cords_batches *cords_batches_open(const char *path, const char *norm_mean, const char *norm_std)
+{
+	cords_batches *r = calloc(1, sizeof *r);
+	if (!r || !(r->path = strdup(path))) {
+		free(r);
+		cords_err("out of memory");
+		return NULL;
+	}
+	if (set_norm(r, norm_mean, norm_std) || open_file(r)) {
+		cords_batches_close(r);
+		return NULL;
+	}
+	return r;
+}
+
+const char *cords_batches_name(const cords_batches *r) { return !strcmp(r->path, "-") ? "<stdin>" : r->path; }
+
+char *cords_batches_meta(const cords_batches *r, const char *key)
+{
+	return r->meta ? cords_meta_get(r->meta, key) : NULL;
+}
+
+void cords_batch_free(cords_batch *b)
+{
+	free(b->x);
+	free(b->hard);
+	free(b->soft);
+	memset(b, 0, sizeof *b);
+}
+
+void cords_batches_close(cords_batches *r)
+{
+	if (!r)
+		return;
+	cords_reader_free(r->rd);
+	if (r->f && r->f != stdin)
+		fclose(r->f);
+	cords_tensor_free(r->meta);
+	free(r->path);
+	free(r);
+}
+
+int cords_batches_rewind(cords_batches *r)
+{
+	if (!strcmp(r->path, "-"))
+		return cords_err("<stdin> cannot be read again (give a file, or a stream with every epoch)");
+	cords_reader_free(r->rd);
+	fclose(r->f);
+	r->rd = NULL;
+	r->f = NULL;
+	return open_file(r);
+}
+
+/* u8 -> /255 -> normalised; float dtypes as they are. */
+static int load_x(cords_batches *r, const cords_tensor *t, cords_batch *b)
+{
+	if (t->ndim != 4 || t->shape[0] < 1)
+		return cords_err("%s: batch %lld: x must be [B,C,H,W]", cords_batches_name(r), (long long)r->index);
+	b->B = (int)t->shape[0], b->C = (int)t->shape[1], b->H = (int)t->shape[2], b->W = (int)t->shape[3];
+	int64_t n = cords_tensor_numel(t), plane = (int64_t)b->H * b->W;
+	if (!(b->x = malloc((size_t)n * sizeof *b->x)))
+		return cords_err("out of memory");
+	int u8 = t->dtype == CORDS_U8;
+	if (!u8 && t->dtype != CORDS_F32 && t->dtype != CORDS_F64 && t->dtype != CORDS_F16 && t->dtype != CORDS_BF16)
+		return cords_err("%s: x has dtype %s (u8 or float expected)", cords_batches_name(r), cords_dtype_name(t->dtype));
+	if (u8 && r->nmean > 1 && r->nmean != b->C)
+		return cords_err("%s: normalisation for %d channels, x has %d", cords_batches_name(r), r->nmean, b->C);
+	for (int64_t i = 0; i < n; i++) {
+		double v = cords_get_f64(t, i);
+		if (u8) {
+			v /= 255;
+			if (r->nmean) {
+				int c = r->nmean > 1 ? (int)(i / plane % b->C) : 0;
+				v = (v - r->mean[c]) / r->std[c];
+			}
+		}
+		if (v != v || v - v != 0)
+			return cords_err("%s: batch %lld: x has NaN or Inf", cords_batches_name(r), (long long)r->index);
+		b->x[i] = (float)v;
+	}
+	return 0;
+}
+
+static int load_y(cords_batches *r, const cords_tensor *t, cords_batch *b)
+{
+	const char *name = cords_batches_name(r);
+	if (t->ndim < 1 || t->shape[0] != b->B)
+		return cords_err("%s: batch %lld: y has %lld rows, x has %d", name, (long long)r->index,
+				 t->ndim ? (long long)t->shape[0] : 0LL, b->B);
+	if (t->ndim == 2 && t->dtype == CORDS_F32) {
+		b->N = (int)t->shape[1];
+		if (!(b->soft = malloc(t->nbytes)))
+			return cords_err("out of memory");
+		memcpy(b->soft, t->data, t->nbytes);
+		return 0;
+	}
+	if (t->ndim != 1 || t->dtype == CORDS_F32 || t->dtype == CORDS_F64 || t->dtype == CORDS_TEXT)
+		return cords_err("%s: y must be [B] class indices or [B,N] f32", name);
+	if (!(b->hard = malloc((size_t)b->B * sizeof *b->hard)))
+		return cords_err("out of memory");
+	for (int i = 0; i < b->B; i++)
+		b->hard[i] = (int64_t)cords_get_f64(t, i);
+	return 0;
+}
+
+int cords_batches_next(cords_batches *r, cords_batch *b)
+{
+	cords_tensor *t = NULL;
+	int rc;
+	cords_batch_free(b);
+	while ((rc = cords_read_tensor(r->rd, &t)) > 0 && !strcmp(t->name, "meta")) {
+		cords_tensor_free(r->meta);
+		r->meta = t;
+		char *m = cords_meta_get(t, "norm_mean"), *s = cords_meta_get(t, "norm_std");
+		int bad = (m || s) && set_norm(r, m, s);
+		free(m);
+		free(s);
+		if (bad)
+			return -1;
+	}
+	if (rc <= 0)
+		return rc;
+	if (strcmp(t->name, "x")) {
+		cords_err("%s: record %lld is '%s', expected x", cords_batches_name(r),
+			  (long long)cords_reader_record_index(r->rd), t->name);
+		cords_tensor_free(t);
+		return -1;
+	}
+	rc = load_x(r, t, b);
+	cords_tensor_free(t);
+	if (rc)
+		return -1;
+	if ((rc = cords_read_tensor(r->rd, &t)) <= 0 || strcmp(t->name, "y")) {
+		if (rc >= 0)
+			cords_err("%s: batch %lld: x without y", cords_batches_name(r), (long long)r->index);
+		cords_tensor_free(t);
+		return -1;
+	}
+	rc = load_y(r, t, b);
+	cords_tensor_free(t);
+	if (rc)
+		return -1;
+	r->index++;
+	return 1;
+}

@@ -1,0 +1,44 @@
+/* Reading training/test batches from a data stream (`x` [B,C,H,W] u8 or any
+ * float dtype, then `y` [B] integer class indices or [B,N] f32 distributions;
+ * `meta` records may come first). u8 pixels become x/255, then
+ * (x - norm_mean[c]) / norm_std[c] when the stream's metadata (or the caller)
+ * gives them (comma-separated, one value or one per channel). A file can be
+ * read again from the start (epochs); stdin cannot. */
+#ifndef CORDS_BATCH_H
+#define CORDS_BATCH_H
+
+#include "loss.h"
+
+#include <stdint.h>
+
+typedef struct {
+	int B, C, H, W, N;  /* N: classes of soft labels (0 for hard) */
+	float *x;           /* [B,C,H,W], owned */
+	int64_t *hard;      /* [B] or NULL, owned */
+	float *soft;        /* [B,N] or NULL, owned */
+} cords_batch;
+
+static inline cords_labels cords_batch_labels(const cords_batch *b)
+{
+	return (cords_labels){b->hard, b->soft};
+}
+
+typedef struct cords_batches cords_batches;
+
+/* "-" is stdin. norm_mean/norm_std: defaults for u8 pixels when the stream
+ * has none (NULL: none, plain x/255). */
+cords_batches *cords_batches_open(const char *path, const char *norm_mean, const char *norm_std);
+/* The next batch into *b (its old buffers are freed). 1, 0 at the end, -1. */
+int cords_batches_next(cords_batches *r, cords_batch *b);
+/* Back to the start of a file; -1 with a message for stdin. */
+int cords_batches_rewind(cords_batches *r);
+const char *cords_batches_name(const cords_batches *r);
+/* Metadata key of the stream (malloc'd) or NULL. */
+char *cords_batches_meta(const cords_batches *r, const char *key);
+void cords_batches_close(cords_batches *r);
+void cords_batch_free(cords_batch *b);
+
+/* Parse "a" or "a,b,c" into up to n values; returns the count, -1 if bad. */
+int cords_parse_floats(const char *s, float *v, int n);
+
+#endif

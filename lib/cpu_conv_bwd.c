@@ -1,0 +1,260 @@
+/* oneDNN backward convolutions and average-pooling backward for the CPU
+ * backend (training). Primitives are made once per shape and cached like the
+ * forward ones; oneDNN picks its own weight layouts (packed from the plain
+ * weights through the same cache), and weight gradients come back to the
+ * plain [O,I,k,k] layout of the buffer. Accumulation (beta = 1) goes through
+ * a scratch array, since backward primitives take no sum post-op. */
+#include "backend_cpu.h"
+#include "err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { KEY_BWD_DATA = 101, KEY_BWD_WEIGHTS = 102, KEY_POOL_BWD = 103, KEY_REORDER_W = 104 };
+
+static void key_shape(int64_t *k, const cpu_buf *b)
+{
+	for (int i = 0; i < 4; i++)
+		k[i] = i < b->h.ndim ? b->h.shape[i] : 0;
+}
+
+/* Strides and paddings (right padding such that the sizes come out as given). */
+static void geometry(const cords_conv *cv, const dnnl_memory_desc_t *x, const int64_t *wshape,
+		     const dnnl_memory_desc_t *y, dnnl_dims_t st, dnnl_dims_t pl, dnnl_dims_t pr)
+{
+	for (int i = 0; i < 2; i++) {
+		st[i] = cv->stride;
+		pl[i] = cv->pad;
+		pr[i] = (y->dims[2 + i] - 1) * cv->stride + wshape[2 + i] - x->dims[2 + i] - cv->pad;
+	}
+}
+
+static int fwd_hint(cpu_impl *c, const cords_conv *cv, const dnnl_memory_desc_t *x, const dnnl_memory_desc_t *w,
+		    const dnnl_memory_desc_t *y, const int64_t *wshape, dnnl_primitive_desc_t *pd)
+{
+	dnnl_dims_t st, pl, pr;
+	geometry(cv, x, wshape, y, st, pl, pr);
+	dnnl_convolution_desc_t cd;
+	if (cpu_dnnl(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct, x, w,
+							NULL, y, st, pl, pr),
+		     "convolution descriptor"))
+		return -1;
+	return cpu_dnnl(dnnl_primitive_desc_create(pd, &cd, NULL, c->engine, NULL), "convolution (training)");
+}
+
+static int any_weights(const cpu_buf *w, dnnl_memory_desc_t *md)
+{
+	dnnl_dims_t wd = {w->h.shape[0], w->h.shape[1], w->h.shape[2], w->h.shape[3]};
+	return cpu_dnnl(dnnl_memory_desc_init_by_tag(md, 4, wd, dnnl_f32, dnnl_format_tag_any), "weights md");
+}
+
+static int make_bwd(cpu_impl *c, int data, const cords_conv *cv, const dnnl_memory_desc_t *x, const cpu_buf *w,
+		    const dnnl_memory_desc_t *y, dnnl_primitive_t *out)
+{
+	dnnl_memory_desc_t wmd;
+	dnnl_primitive_desc_t hint, pd;
+	dnnl_dims_t st, pl, pr;
+	if (any_weights(w, &wmd) || fwd_hint(c, cv, x, &wmd, y, w->h.shape, &hint))
+		return -1;
+	geometry(cv, x, w->h.shape, y, st, pl, pr);
+	dnnl_convolution_desc_t bd;
+	dnnl_status_t s = data ? dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, x, &wmd, y,
+									  st, pl, pr)
+			       : dnnl_convolution_backward_weights_desc_init(&bd, dnnl_convolution_direct, x, &wmd,
+									     NULL, y, st, pl, pr);
+	int rc = cpu_dnnl(s, "backward convolution descriptor") ||
+		 cpu_dnnl(dnnl_primitive_desc_create(&pd, &bd, NULL, c->engine, hint), "backward convolution");
+	dnnl_primitive_desc_destroy(hint);
+	if (rc)
+		return -1;
+	rc = cpu_dnnl(dnnl_primitive_create(out, pd), "backward convolution");
+	dnnl_primitive_desc_destroy(pd);
+	return rc;
+}
+
+static cpu_prim *bwd_prim(cpu_impl *c, int data, const cords_conv *cv, const cpu_buf *x, const cpu_buf *w,
+			  const cpu_buf *y, const dnnl_memory_desc_t *xmd, const dnnl_memory_desc_t *ymd)
+{
+	int64_t key[20] = {data ? KEY_BWD_DATA : KEY_BWD_WEIGHTS, cv->stride, cv->pad, x->blocked, y->blocked};
+	key_shape(key + 8, x);
+	key_shape(key + 12, w);
+	key_shape(key + 16, y);
+	cpu_prim *p = cpu_prim_find(c, key);
+	if (!p) {
+		dnnl_primitive_t prim;
+		if (make_bwd(c, data, cv, xmd, w, ymd, &prim))
+			return NULL;
+		p = cpu_prim_add(c, key, prim);
+	}
+	return p;
+}
+
+static int check(const char *what, const cords_conv *cv, const cpu_buf *x, const cpu_buf *w, const cpu_buf *y)
+{
+	if (x->h.ndim != 4 || w->h.ndim != 4 || y->h.ndim != 4 || w->h.kind != CORDS_BUF_WEIGHT)
+		return cords_err("%s: expects 4-d buffers and a weight buffer", what);
+	int64_t oh = (x->h.shape[2] + 2 * cv->pad - w->h.shape[2]) / cv->stride + 1;
+	int64_t ow = (x->h.shape[3] + 2 * cv->pad - w->h.shape[3]) / cv->stride + 1;
+	if (x->h.shape[1] != w->h.shape[1] || y->h.shape[1] != w->h.shape[0] || y->h.shape[0] != x->h.shape[0] ||
+	    y->h.shape[2] != oh || y->h.shape[3] != ow)
+		return cords_err("%s: shapes do not fit", what);
+	return 0;
+}
+
+/* dst = src + beta dst over n floats. */
+static void add_into(float *dst, const float *src, size_t n, float beta)
+{
+#pragma omp parallel for simd schedule(static)
+	for (size_t i = 0; i < n; i++)
+		dst[i] = src[i] + beta * dst[i];
+}
+
+int cpu_conv2d_bwd_data(cords_backend *be, const cords_conv *cv, const cords_buf *dyb, const cords_buf *wb,
+			cords_buf *dxb)
+{
+	cpu_impl *c = CPU_IMPL(be);
+	const cpu_buf *dy = CPU_CBUF(dyb);
+	cpu_buf *w = CPU_BUF((cords_buf *)wb), *dx = CPU_BUF(dxb);
+	dnnl_memory_desc_t xmd, ymd;
+	if (check("conv2d_bwd_data", cv, dx, w, dy) || cpu_md(dx, &xmd) || cpu_md(dy, &ymd))
+		return -1;
+	cpu_prim *p = bwd_prim(c, 1, cv, dx, w, dy, &xmd, &ymd);
+	float *wp = p ? cpu_packed(c, w, p->wmd) : NULL;
+	if (!wp)
+		return -1;
+	float *out = dx->data;
+	if (cv->beta != 0 && !(out = aligned_alloc(64, (dx->n * sizeof(float) + 63) / 64 * 64)))
+		return cords_err("out of memory");
+	int args[3] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
+	void *ptrs[3] = {dy->data, wp, out};
+	const dnnl_memory_desc_t *mds[3] = {&ymd, p->wmd, &xmd};
+	int rc = cpu_exec(c, p->prim, 3, args, ptrs, mds);
+	if (out != dx->data) {
+		if (!rc)
+			add_into(dx->data, out, dx->n, cv->beta);
+		free(out);
+	}
+	return rc;
+}
+
+/* Reorder from the layout oneDNN chose for the weight gradient to plain. */
+static int to_plain(cpu_impl *c, const dnnl_memory_desc_t *from, const cpu_buf *dw, void *src, float *dst)
+{
+	dnnl_memory_desc_t plain;
+	if (cpu_md(dw, &plain))
+		return -1;
+	int64_t key[20] = {KEY_REORDER_W};
+	key_shape(key + 8, dw);
+	memcpy(key + 12, from->format_desc.blocking.inner_blks, 4 * sizeof(int64_t));
+	key[16] = from->format_desc.blocking.inner_nblks;
+	key[17] = from->format_desc.blocking.strides[0];
+	key[18] = from->format_desc.blocking.strides[1];
+	cpu_prim *p = cpu_prim_find(c, key);
+	if (!p) {
+		dnnl_primitive_desc_t pd;
+		dnnl_primitive_t r;
+		if (cpu_dnnl(dnnl_reorder_primitive_desc_create(&pd, from, c->engine, &plain, c->engine, NULL), "reorder"))
+			return -1;
+		int rc = cpu_dnnl(dnnl_primitive_create(&r, pd), "reorder");
+		dnnl_primitive_desc_destroy(pd);
+		if (rc || !(p = cpu_prim_add(c, key, r)))
+			return -1;
+	}
+	int args[2] = {DNNL_ARG_FROM, DNNL_ARG_TO};
+	void *ptrs[2] = {src, dst};
+	const dnnl_memory_desc_t *mds[2] = {from, &plain};
+	return cpu_exec(c, p->prim, 2, args, ptrs, mds);
+}
+
+int cpu_conv2d_bwd_weights(cords_backend *be, const cords_conv *cv, const cords_buf *xb, const cords_buf *dyb,
+			   cords_buf *dwb)
+{
+	cpu_impl *c = CPU_IMPL(be);
+	const cpu_buf *x = CPU_CBUF(xb), *dy = CPU_CBUF(dyb);
+	cpu_buf *dw = CPU_BUF(dwb);
+	dnnl_memory_desc_t xmd, ymd, plain;
+	if (check("conv2d_bwd_weights", cv, x, dw, dy) || cpu_md(x, &xmd) || cpu_md(dy, &ymd) || cpu_md(dw, &plain))
+		return -1;
+	cpu_prim *p = bwd_prim(c, 0, cv, x, dw, dy, &xmd, &ymd);
+	if (!p)
+		return -1;
+	const_dnnl_primitive_desc_t pd;
+	if (cpu_dnnl(dnnl_primitive_get_primitive_desc(p->prim, &pd), "query"))
+		return -1;
+	const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_diff_weights_md, 0);
+	int direct = dnnl_memory_desc_equal(wmd, &plain) && cv->beta == 0;
+	size_t bytes = (dnnl_memory_desc_get_size(wmd) + 63) / 64 * 64;
+	float *tmp = direct ? dw->data : aligned_alloc(64, bytes), *flat = NULL;
+	if (!tmp)
+		return cords_err("out of memory");
+	int args[3] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS};
+	void *ptrs[3] = {x->data, dy->data, tmp};
+	const dnnl_memory_desc_t *mds[3] = {&xmd, &ymd, wmd};
+	int rc = cpu_exec(c, p->prim, 3, args, ptrs, mds);
+	if (!rc && !direct) {
+		if (dnnl_memory_desc_equal(wmd, &plain))
+			flat = tmp;
+		else if (!(flat = malloc(dw->n * sizeof(float))))
+			rc = cords_err("out of memory");
+		else
+			rc = to_plain(c, wmd, dw, tmp, flat);
+		if (!rc)
+			add_into(dw->data, flat, dw->n, cv->beta);
+	}
+	if (flat != tmp)
+		free(flat);
+	if (!direct)
+		free(tmp);
+	dw->version++;
+	return rc;
+}
+
+static int make_pool_bwd(cpu_impl *c, const cords_pool *pp, const dnnl_memory_desc_t *x,
+			 const dnnl_memory_desc_t *y, dnnl_primitive_t *out)
+{
+	dnnl_dims_t st = {pp->stride, pp->stride}, k = {pp->k, pp->k}, dil = {0, 0}, pl = {pp->pad, pp->pad}, pr;
+	for (int i = 0; i < 2; i++)
+		pr[i] = (y->dims[2 + i] - 1) * pp->stride + pp->k - x->dims[2 + i] - pp->pad;
+	dnnl_pooling_v2_desc_t fd, bd;
+	dnnl_primitive_desc_t hint, pd;
+	if (cpu_dnnl(dnnl_pooling_v2_forward_desc_init(&fd, dnnl_forward_training, dnnl_pooling_avg_include_padding, x,
+						       y, st, k, dil, pl, pr),
+		     "pooling descriptor") ||
+	    cpu_dnnl(dnnl_primitive_desc_create(&hint, &fd, NULL, c->engine, NULL), "pooling"))
+		return -1;
+	int rc = cpu_dnnl(dnnl_pooling_v2_backward_desc_init(&bd, dnnl_pooling_avg_include_padding, x, y, st, k, dil,
+							     pl, pr),
+			  "pooling backward descriptor") ||
+		 cpu_dnnl(dnnl_primitive_desc_create(&pd, &bd, NULL, c->engine, hint), "pooling backward");
+	dnnl_primitive_desc_destroy(hint);
+	if (rc)
+		return -1;
+	rc = cpu_dnnl(dnnl_primitive_create(out, pd), "pooling backward");
+	dnnl_primitive_desc_destroy(pd);
+	return rc;
+}
+
+int cpu_avgpool_bwd(cords_backend *be, const cords_pool *pp, const cords_buf *dyb, cords_buf *dxb)
+{
+	cpu_impl *c = CPU_IMPL(be);
+	const cpu_buf *dy = CPU_CBUF(dyb);
+	cpu_buf *dx = CPU_BUF(dxb);
+	if (dx->h.ndim != 4 || dy->h.ndim != 4 || dx->h.shape[0] != dy->h.shape[0] || dx->h.shape[1] != dy->h.shape[1])
+		return cords_err("avgpool_bwd: shapes do not fit");
+	int64_t key[20] = {KEY_POOL_BWD, pp->k, pp->stride, pp->pad, dx->blocked, dy->blocked};
+	key_shape(key + 8, dx);
+	key_shape(key + 16, dy);
+	dnnl_memory_desc_t xmd, ymd;
+	if (cpu_md(dx, &xmd) || cpu_md(dy, &ymd))
+		return -1;
+	cpu_prim *p = cpu_prim_find(c, key);
+	if (!p) {
+		dnnl_primitive_t prim;
+		if (make_pool_bwd(c, pp, &xmd, &ymd, &prim) || !(p = cpu_prim_add(c, key, prim)))
+			return -1;
+	}
+	int args[2] = {DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SRC};
+	void *ptrs[2] = {dy->data, dx->data};
+	const dnnl_memory_desc_t *mds[2] = {&ymd, &xmd};
+	return cpu_exec(c, p->prim, 2, args, ptrs, mds);
+}

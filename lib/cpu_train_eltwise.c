@@ -1,0 +1,225 @@
+/* The CPU backend's training loops: backward of the leaky update, of ReLU
+ * and of the read-out, batch sums, axpby, squared differences and
+ * BatchNorm. Element-wise loops run on the physical arrays (buffers of one
+ * shape share a layout; batch items are contiguous, so [1,...] broadcasts by
+ * index). Reductions go in fixed chunks, the same for any thread count.
+ * BatchNorm works on plain copies through the kernels of lib/bnorm.c. */
+#include "backend_cpu.h"
+#include "bnorm.h"
+#include "err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int bcast(const cpu_buf *src, const cpu_buf *dst)
+{
+	if (src->h.ndim != dst->h.ndim || src->h.shape[0] != 1 || src->blocked != dst->blocked)
+		return 0;
+	return !memcmp(src->h.shape + 1, dst->h.shape + 1, (size_t)(src->h.ndim - 1) * sizeof(int64_t));
+}
+
+int cpu_leaky_bwd(cords_backend *be, float alpha, cords_phi phi, const cords_buf *zb, const cords_buf *doutb,
+		  cords_buf *dzb, cords_buf *drb, float beta)
+{
+	if (cpu_same_shape(zb, doutb, "leaky_bwd") || cpu_same_shape(zb, dzb, "leaky_bwd") ||
+	    cpu_same_shape(zb, drb, "leaky_bwd"))
+		return -1;
+	const float *z = CPU_CBUF(zb)->data, *d = CPU_CBUF(doutb)->data;
+	float *dz = CPU_BUF(dzb)->data, *dr = CPU_BUF(drb)->data;
+	const float s = phi.kind == CORDS_PHI_RELU ? 0.0f : phi.kind == CORDS_PHI_IDENTITY ? 1.0f : phi.slope;
+	const float keep = 1.0f - alpha;
+	const int64_t n = (int64_t)CPU_CBUF(zb)->n;
+#pragma omp parallel for simd schedule(static)
+	for (int64_t i = 0; i < n; i++) {
+		float g = d[i];
+		dz[i] = alpha * (z[i] > 0 ? g : s * g);
+		dr[i] = keep * g + (beta != 0 ? beta * dr[i] : 0.0f);
+	}
+	return 0;
+}
+
+int cpu_relu_bwd_add(cords_backend *be, const cords_buf *xb, const cords_buf *dyb, cords_buf *dxb)
+{
+	if (cpu_same_shape(xb, dyb, "relu_bwd_add") || cpu_same_shape(xb, dxb, "relu_bwd_add"))
+		return -1;
+	const float *x = CPU_CBUF(xb)->data, *dy = CPU_CBUF(dyb)->data;
+	float *dx = CPU_BUF(dxb)->data;
+	const int64_t n = (int64_t)CPU_CBUF(xb)->n;
+#pragma omp parallel for simd schedule(static)
+	for (int64_t i = 0; i < n; i++)
+		dx[i] += x[i] > 0 ? dy[i] : 0.0f;
+	return 0;
+}
+
+int cpu_readout_bwd_add(cords_backend *be, const cords_buf *xb, const cords_buf *dyb, cords_buf *dxb)
+{
+	const cpu_buf *x = CPU_CBUF(xb), *dy = CPU_CBUF(dyb);
+	cpu_buf *dx = CPU_BUF(dxb);
+	if (cpu_same_shape(xb, dxb, "readout_bwd_add"))
+		return -1;
+	if (x->h.ndim != 4 || dy->h.ndim != 2 || dy->h.shape[0] != x->h.shape[0] || dy->h.shape[1] != x->h.shape[1])
+		return cords_err("readout_bwd_add: expects x [B,C,H,W] and dy [B,C]");
+	const int64_t B = x->h.shape[0], C = x->h.shape[1], HW = x->h.shape[2] * x->h.shape[3];
+	const int k = x->blocked ? x->blocked : 1;
+#pragma omp parallel for collapse(2) schedule(static)
+	for (int64_t b = 0; b < B; b++)
+		for (int64_t c = 0; c < C; c++) {
+			int64_t o = (b * C + c / k * k) * HW + c % k;
+			float g = dy->data[b * C + c] / (float)HW;
+			for (int64_t i = 0; i < HW; i++)
+				dx->data[o + i * k] += x->data[o + i * k] > 0 ? g : 0.0f;
+		}
+	return 0;
+}
+
+int cpu_batch_sum(cords_backend *be, const cords_buf *dzb, cords_buf *dbb, float beta)
+{
+	const cpu_buf *dz = CPU_CBUF(dzb);
+	cpu_buf *db = CPU_BUF(dbb);
+	if (!bcast(db, dz))
+		return cords_err("batch_sum: the sum must be the [1,...] slice of the input");
+	const int64_t B = dz->h.shape[0], per = (int64_t)db->n;
+#pragma omp parallel for schedule(static)
+	for (int64_t i = 0; i < per; i++) {
+		float s = beta != 0 ? beta * db->data[i] : 0.0f;
+		for (int64_t b = 0; b < B; b++)
+			s += dz->data[b * per + i];
+		db->data[i] = s;
+	}
+	return 0;
+}
+
+int cpu_axpby(cords_backend *be, float a, const cords_buf *xb, float b, cords_buf *yb)
+{
+	const cpu_buf *x = CPU_CBUF(xb);
+	cpu_buf *y = CPU_BUF(yb);
+	int same = !cpu_same_shape(xb, yb, "axpby") && x->blocked == y->blocked;
+	if (!same && !bcast(x, y))
+		return cords_err("axpby: x must have y's shape or be its [1,...] slice");
+	const int64_t n = (int64_t)y->n, per = (int64_t)x->n;
+	const float *xp = x->data;
+	float *yp = y->data;
+#pragma omp parallel for simd schedule(static)
+	for (int64_t i = 0; i < n; i++)
+		yp[i] = a * xp[same ? i : i % per] + (b != 0 ? b * yp[i] : 0.0f);
+	return 0;
+}
+
+int cpu_sqdiff_sum(cords_backend *be, const cords_buf *xb, const cords_buf *yb, double *out)
+{
+	const cpu_buf *x = CPU_CBUF(xb), *y = CPU_CBUF(yb);
+	int same = y && !cpu_same_shape(xb, yb, "sqdiff_sum") && x->blocked == y->blocked;
+	if (y && !same && !bcast(y, x))
+		return cords_err("sqdiff_sum: y must have x's shape or be its [1,...] slice");
+	enum { CHUNK = 4096 };
+	const int64_t n = (int64_t)x->n, per = y ? (int64_t)y->n : 1, nc = (n + CHUNK - 1) / CHUNK;
+	double *part = malloc((size_t)nc * sizeof *part);
+	if (!part)
+		return cords_err("out of memory");
+#pragma omp parallel for schedule(static)
+	for (int64_t c = 0; c < nc; c++) {
+		double s = 0;
+		int64_t end = (c + 1) * CHUNK < n ? (c + 1) * CHUNK : n;
+		for (int64_t i = c * CHUNK; i < end; i++) {
+			double d = x->data[i] - (y ? y->data[same ? i : i % per] : 0.0f);
+			s += d * d;
+		}
+		part[c] = s;
+	}
+	double total = 0;
+	for (int64_t c = 0; c < nc; c++)
+		total += part[c];
+	free(part);
+	*out = total;
+	return 0;
+}
+
+/* A plain [B,C,H,W] copy of an activation (blocked or not), or back. */
+static void plain_io(const cpu_buf *b, float *plain, int to_plain)
+{
+	const int64_t B = b->h.shape[0], C = b->h.shape[1], HW = b->h.shape[2] * b->h.shape[3];
+	const int k = b->blocked ? b->blocked : 1;
+#pragma omp parallel for collapse(2) schedule(static)
+	for (int64_t n = 0; n < B; n++)
+		for (int64_t c = 0; c < C; c++) {
+			float *p = plain + (n * C + c) * HW, *q = b->data + (n * C + c / k * k) * HW + c % k;
+			for (int64_t i = 0; i < HW; i++) {
+				if (to_plain)
+					p[i] = q[i * k];
+				else
+					q[i * k] = p[i];
+			}
+		}
+}
+
+static int bn_shapes(const cpu_buf *x, const cpu_buf *y, const cpu_buf *gamma, cords_bn *p, const cords_bn_mode *m)
+{
+	if (x->h.ndim != 4 || cpu_same_shape((const cords_buf *)x, (const cords_buf *)y, "batchnorm") ||
+	    gamma->h.ndim != 1 || gamma->h.shape[0] != x->h.shape[1])
+		return cords_err("batchnorm: expects x, y [B,C,H,W] and [C] parameters");
+	*p = (cords_bn){(int)x->h.shape[0], (int)x->h.shape[1], x->h.shape[2] * x->h.shape[3], m->momentum, m->eps};
+	return 0;
+}
+
+#define DATA(b) ((b) ? CPU_BUF((cords_buf *)(b))->data : NULL)
+
+int cpu_batchnorm(cords_backend *be, const cords_bn_mode *m, const cords_buf *xb, const cords_buf *gb,
+		  const cords_buf *bb, cords_buf *rm, cords_buf *rv, cords_buf *sm, cords_buf *si, cords_buf *yb)
+{
+	const cpu_buf *x = CPU_CBUF(xb);
+	cpu_buf *y = CPU_BUF(yb);
+	cords_bn p;
+	if (bn_shapes(x, y, CPU_CBUF(gb), &p, m))
+		return -1;
+	float *px = malloc(x->n * sizeof(float)), *py = malloc(x->n * sizeof(float));
+	if (!px || !py) {
+		free(px);
+		free(py);
+		return cords_err("out of memory");
+	}
+	plain_io(x, px, 1);
+	if (m->train)
+		cords_bn_train_forward_cpu(&p, px, DATA(gb), DATA(bb), DATA(rm), DATA(rv), DATA(sm), DATA(si), py);
+	else
+		cords_bn_eval_forward_cpu(&p, px, DATA(gb), DATA(bb), DATA(rm), DATA(rv), py);
+	plain_io(y, py, 0);
+	free(px);
+	free(py);
+	return 0;
+}
+
+int cpu_batchnorm_bwd(cords_backend *be, const cords_bn_mode *m, const cords_buf *xb, const cords_buf *dyb,
+		      const cords_buf *gb, const cords_buf *sm, const cords_buf *si, const cords_buf *rm,
+		      const cords_buf *rv, cords_buf *dxb, cords_buf *dgb, cords_buf *dbb, float beta)
+{
+	const cpu_buf *x = CPU_CBUF(xb);
+	cords_bn p;
+	if (bn_shapes(x, CPU_CBUF(dyb), CPU_CBUF(gb), &p, m) || cpu_same_shape(xb, dxb, "batchnorm_bwd"))
+		return -1;
+	size_t n = x->n;
+	float *px = malloc(n * sizeof(float)), *pdy = malloc(n * sizeof(float)), *pdx = malloc(n * sizeof(float));
+	float *dg = malloc((size_t)p.C * sizeof(float)), *db = malloc((size_t)p.C * sizeof(float));
+	int rc = 0;
+	if (!px || !pdy || !pdx || !dg || !db) {
+		rc = cords_err("out of memory");
+		goto done;
+	}
+	plain_io(x, px, 1);
+	plain_io(CPU_CBUF(dyb), pdy, 1);
+	if (m->train)
+		cords_bn_train_backward_cpu(&p, px, pdy, DATA(gb), DATA(sm), DATA(si), pdx, dg, db);
+	else
+		cords_bn_eval_backward_cpu(&p, px, pdy, DATA(gb), DATA(rm), DATA(rv), pdx, dg, db);
+	plain_io(CPU_BUF(dxb), pdx, 0);
+	for (int c = 0; c < p.C; c++) {
+		DATA(dgb)[c] = dg[c] + beta * DATA(dgb)[c];
+		DATA(dbb)[c] = db[c] + beta * DATA(dbb)[c];
+	}
+done:
+	free(px);
+	free(pdy);
+	free(pdx);
+	free(dg);
+	free(db);
+	return rc;
+}

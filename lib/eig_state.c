@@ -1,0 +1,140 @@
+/* The state for cords-eig --at, run with the model code (lib/model.h) on the
+ * CPU backend; one extra step gives the pre-activations at the state and
+ * the distance to a fixed point. */
+#include "eig_state.h"
+#include "dataset.h"
+#include "err.h"
+#include "spont.h"
+#include "stream.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cords_eig_state_free(cords_eig_state *st)
+{
+	for (int i = 0; i < CORDS_MAX_DEPTH; i++) {
+		free(st->r[i]);
+		free(st->z[i]);
+	}
+	memset(st, 0, sizeof *st);
+}
+
+/* [1,C,H,W] -> normalised floats. */
+static float *image_f32(const cords_model *m, const cords_tensor *x)
+{
+	const cords_arch *a = &m->arch;
+	if (x->ndim != 4 || x->shape[0] != 1 || x->shape[1] != a->in_ch || x->shape[2] != a->height ||
+	    x->shape[3] != a->width) {
+		char s[128];
+		cords_shape_str(x->ndim, x->shape, s, sizeof s);
+		cords_err("image %s %s: want one image [1,%d,%d,%d]", x->name, s, a->in_ch, a->height, a->width);
+		return NULL;
+	}
+	double mean[16] = {0}, std[16] = {1};
+	int nm = 0, ns = 0;
+	char *ms = cords_meta_get(m->meta, "norm_mean"), *ss = cords_meta_get(m->meta, "norm_std");
+	if (ms && ss) {
+		nm = cords_parse_doubles(ms, mean, 16);
+		ns = cords_parse_doubles(ss, std, 16);
+	}
+	free(ms);
+	free(ss);
+	if (nm < 0 || ns < 0 || nm != ns || (nm > 1 && nm != a->in_ch)) {
+		cords_err("model metadata: malformed norm_mean/norm_std");
+		return NULL;
+	}
+	int64_t hw = (int64_t)a->height * a->width, n = hw * a->in_ch;
+	float *out = malloc((size_t)n * sizeof *out);
+	if (!out) {
+		cords_err("out of memory");
+		return NULL;
+	}
+	for (int64_t i = 0; i < n; i++) {
+		double v = cords_get_f64(x, i);
+		int c = nm > 1 ? (int)(i / hw) : 0;
+		if (x->dtype == CORDS_U8)
+			v = nm ? (v / 255 - mean[c]) / std[c] : v / 255;
+		out[i] = (float)v;
+		if (!isfinite(out[i])) {
+			free(out);
+			cords_err("image %s: non-finite value at %lld", x->name, (long long)i);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+static double sq_norm(const float *v, int64_t n)
+{
+	double s = 0;
+	for (int64_t i = 0; i < n; i++)
+		s += (double)v[i] * v[i];
+	return s;
+}
+
+/* Host copies of s->r (the state) and t->z (pre-activations at it), and
+ * ||t->r - s->r|| (one step's change). */
+static int download(const cords_model *m, const cords_state *s, const cords_state *t, cords_eig_state *st)
+{
+	double dd = 0, rr = 0;
+	for (int i = 0; i < m->arch.depth; i++) {
+		int64_t n = st->n[i] = cords_buf_numel(s->r[i]);
+		float *next = malloc((size_t)n * sizeof *next);
+		st->r[i] = malloc((size_t)n * sizeof(float));
+		st->z[i] = malloc((size_t)n * sizeof(float));
+		if (!next || !st->r[i] || !st->z[i]) {
+			free(next);
+			return cords_err("out of memory");
+		}
+		int rc = m->be->download(m->be, s->r[i], st->r[i]) || m->be->download(m->be, t->z[i], st->z[i]) ||
+			 m->be->download(m->be, t->r[i], next);
+		for (int64_t k = 0; !rc && k < n; k++)
+			dd += ((double)next[k] - st->r[i][k]) * ((double)next[k] - st->r[i][k]);
+		rr += sq_norm(st->r[i], n);
+		free(next);
+		if (rc)
+			return -1;
+	}
+	st->norm = sqrt(rr);
+	st->step_change = rr > 0 ? sqrt(dd / rr) : sqrt(dd);
+	return 0;
+}
+
+int cords_eig_state_compute(const cords_model *m, const cords_tensor *image, cords_eig_state *st)
+{
+	memset(st, 0, sizeof *st);
+	st->depth = m->arch.depth;
+	cords_state *s = cords_state_new(m, 1), *t = cords_state_new(m, 1);
+	cords_work *w = cords_work_new(m, 1);
+	cords_buf *x = NULL, *p = NULL;
+	float *img = NULL;
+	int rc = -1;
+	if (!s || !t || !w)
+		goto out;
+	if (cords_spont(m, &m->dyn, NULL, s, NULL))
+		goto out;
+	if (image) {
+		if (!(img = image_f32(m, image)) || !(x = cords_model_alloc_input(m, 1)) ||
+		    !(p = cords_model_alloc_drive(m, 1)) || m->be->upload(m->be, x, img) ||
+		    cords_model_drive(m, w, x, p) ||
+		    cords_model_run(m, &m->dyn, w, p, &s, &t, m->dyn.stim_steps, m->dyn.spont_steps, NULL, NULL))
+			goto out;
+	}
+	if (cords_model_step(m, &m->dyn, w, p, s, t) || download(m, s, t, st))
+		goto out;
+	rc = 0;
+out:
+	free(img);
+	m->be->free(m->be, x);
+	m->be->free(m->be, p);
+	if (s)
+		cords_state_free(m, s);
+	if (t)
+		cords_state_free(m, t);
+	if (w)
+		cords_work_free(m, w);
+	if (rc)
+		cords_eig_state_free(st);
+	return rc;
+}

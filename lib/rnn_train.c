@@ -1,0 +1,619 @@
+/* BPTT for the RNN stages (rnn_train.h). The forward is the model's own step
+ * (lib/step.c); the backward of one step mirrors it area by area:
+ *   dz_i = alpha phi'(z_i) dr_i',   dr_i += (1 - alpha) dr_i'
+ *   d conv_bias_i += sum_b dz_i,    d area_conv_i += dz_i (x) r_i,  dr_i += area_conv_i^T dz_i
+ *   d area_area_i += dz_i (x) u_i,  du_i = area_area_i^T dz_i, then through u_i's sum of
+ *   relu(r_{i-1}), relu(r_{i-2}) or skip(relu(r_{i-2})), inp_skip(p), p.
+ * The stem drive p is the same at every stimulus step, so its gradient is
+ * summed over the steps and pushed through the pool and the stem conv once.
+ * The read-out's fully connected layer (B x C x N) runs on the host. */
+#include "rnn_train.h"
+#include "err.h"
+#include "wnorm.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CALL(op, ...) (be->op(be, __VA_ARGS__))
+#define WN ".parametrizations.weight.original"
+
+/* A weight-normalised conv or the read-out: device weights and gradient. */
+typedef struct {
+	char base[48];
+	const cords_buf *w; /* the model's resolved weights (NULL for out_fc) */
+	cords_buf *dw;      /* [O,I,k,k] gradient of W (kind WEIGHT) */
+} wconv;
+
+struct cords_rnn_trainer {
+	cords_model *m;
+	cords_rnn_loss cfg;
+	int batch, k, nckpt, total, tl; /* tl: start of the last segment, kept from the forward */
+	cords_work *work;
+	cords_state **ckpt;            /* states at t = 0, k, 2k, ... */
+	cords_state **seg;             /* states t0+1 .. t0+k of the segment being replayed */
+	cords_state *base, *tmp1;      /* the spontaneous state (batch 1) and scratch */
+	cords_buf *x, *p, *dp, *dstem, *stem;
+	cords_buf *dr[CORDS_MAX_DEPTH], *dprev[CORDS_MAX_DEPTH], *dz[CORDS_MAX_DEPTH];
+	cords_buf *u[CORDS_MAX_DEPTH], *du[CORDS_MAX_DEPTH], *q[CORDS_MAX_DEPTH], *dq[CORDS_MAX_DEPTH];
+	cords_buf *sum, *feat, *dfeat;
+	cords_buf *dbias[CORDS_MAX_DEPTH]; /* [1,c,h,w] */
+	wconv inp, skip0, ac[CORDS_MAX_DEPTH], aa[CORDS_MAX_DEPTH], sk[3];
+	float *fcw, *featv, *dlog;        /* host: W_fc [N,C], features [R][B,C], dlogits [R][B,N] */
+	double *ramp;
+};
+
+static cords_buf *act(cords_backend *be, int64_t a, int64_t b, int64_t c, int64_t d)
+{
+	int64_t s[4] = {a, b, c, d};
+	return be->alloc(be, CORDS_BUF_ACT, d ? 4 : 2, s);
+}
+
+static void free_batch_bufs(cords_rnn_trainer *t)
+{
+	const cords_model *m = t->m;
+	cords_backend *be = m->be;
+	for (int i = 0; i < t->nckpt; i++)
+		cords_state_free(m, t->ckpt[i]);
+	for (int i = 0; t->seg && i < t->k; i++)
+		cords_state_free(m, t->seg[i]);
+	free(t->ckpt);
+	free(t->seg);
+	t->ckpt = t->seg = NULL;
+	t->nckpt = 0;
+	cords_state_free(m, t->tmp1);
+	t->tmp1 = NULL;
+	cords_work_free(m, t->work);
+	t->work = NULL;
+	cords_buf **all[] = {&t->x, &t->p, &t->dp, &t->dstem, &t->stem, &t->sum, &t->feat, &t->dfeat};
+	for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+		CALL(free, *all[i]);
+		*all[i] = NULL;
+	}
+	for (int i = 0; i < CORDS_MAX_DEPTH; i++) {
+		cords_buf **b[] = {&t->dr[i], &t->dprev[i], &t->dz[i], &t->u[i], &t->du[i], &t->q[i], &t->dq[i]};
+		for (int j = 0; j < 7; j++) {
+			CALL(free, *b[j]);
+			*b[j] = NULL;
+		}
+	}
+	free(t->featv);
+	free(t->dlog);
+	t->featv = t->dlog = NULL;
+	t->batch = 0;
+}
+
+/* Bytes of one state (r and z) at batch B. */
+static double state_bytes(const cords_arch *a, int B)
+{
+	double n = 0;
+	for (int i = 0; i < a->depth; i++)
+		n += 2.0 * B * a->c[i] * a->h[i] * a->w[i] * sizeof(float);
+	return n;
+}
+
+/* k: every state if that fits in 1 GiB, else about sqrt(steps). */
+static int choose_k(const cords_rnn_trainer *t, int B)
+{
+	if (t->cfg.ckpt_every > 0)
+		return t->cfg.ckpt_every < t->total ? t->cfg.ckpt_every : t->total;
+	if (state_bytes(&t->m->arch, B) * t->total <= 1073741824.0)
+		return t->total;
+	int k = (int)ceil(sqrt((double)t->total));
+	return k < 1 ? 1 : k;
+}
+
+static int alloc_batch_bufs(cords_rnn_trainer *t, int B)
+{
+	const cords_model *m = t->m;
+	const cords_arch *a = &m->arch;
+	cords_backend *be = m->be;
+	const int D = a->depth, N = a->classes, C = a->c[D - 1];
+	t->batch = B;
+	t->k = choose_k(t, B);
+	t->tl = (t->total - 1) / t->k * t->k;
+	t->nckpt = t->tl / t->k + 1;
+	t->ckpt = calloc((size_t)t->nckpt, sizeof *t->ckpt);
+	t->seg = calloc((size_t)t->k, sizeof *t->seg);
+	int ok = t->ckpt && t->seg && (t->work = cords_work_new(m, B)) && (t->tmp1 = cords_state_new(m, B));
+	for (int i = 0; ok && i < t->nckpt; i++)
+		ok = (t->ckpt[i] = cords_state_new(m, B)) != NULL;
+	for (int i = 0; ok && i < t->k; i++)
+		ok = (t->seg[i] = cords_state_new(m, B)) != NULL;
+	ok = ok && (t->x = cords_model_alloc_input(m, B)) && (t->p = cords_model_alloc_drive(m, B)) &&
+	     (t->dp = cords_model_alloc_drive(m, B)) && (t->stem = act(be, B, 64, a->stem_h, a->stem_w)) &&
+	     (t->dstem = act(be, B, 64, a->stem_h, a->stem_w)) && (t->sum = act(be, B, C, a->h[D - 1], a->w[D - 1])) &&
+	     (t->feat = act(be, B, C, 0, 0)) && (t->dfeat = act(be, B, C, 0, 0));
+	for (int i = 0; ok && i < D; i++) {
+		int j = i ? i - 1 : 0;
+		ok = (t->dr[i] = act(be, B, a->c[i], a->h[i], a->w[i])) &&
+		     (t->dprev[i] = act(be, B, a->c[i], a->h[i], a->w[i])) &&
+		     (t->dz[i] = act(be, B, a->c[i], a->h[i], a->w[i])) &&
+		     (t->u[i] = act(be, B, a->cin[i], a->h[j], a->w[j])) &&
+		     (t->du[i] = act(be, B, a->cin[i], a->h[j], a->w[j])) &&
+		     (t->q[i] = act(be, B, a->c[i], a->h[i], a->w[i])) &&
+		     (t->dq[i] = act(be, B, a->c[i], a->h[i], a->w[i]));
+	}
+	int R = t->cfg.readouts;
+	ok = ok && (t->featv = malloc((size_t)R * B * C * sizeof(float))) &&
+	     (t->dlog = malloc((size_t)R * B * N * sizeof(float)));
+	if (!ok) {
+		free_batch_bufs(t);
+		return cords_err_prefix("training buffers for batch %d: ", B);
+	}
+	return 0;
+}
+
+static cords_buf *weight_like(cords_backend *be, const cords_buf *w)
+{
+	return be->alloc(be, CORDS_BUF_WEIGHT, 4, cords_buf_shape(w));
+}
+
+static int init_wconv(cords_backend *be, wconv *c, const char *base, const cords_buf *w)
+{
+	snprintf(c->base, sizeof c->base, "%s", base);
+	c->w = w;
+	return (c->dw = weight_like(be, w)) ? 0 : -1;
+}
+
+static int check_cfg(const cords_rnn_loss *c)
+{
+	if (c->dyn.stim_steps < 1 || c->readouts < 1 || c->readouts > c->dyn.stim_steps)
+		return cords_err("read-outs (%d) must be 1..stimulus steps (%d)", c->readouts, c->dyn.stim_steps);
+	if (c->blank_steps < 0 || c->dyn.spont_steps < 0)
+		return cords_err("negative step counts");
+	if (c->blank_steps && (c->spont_window < 1 || c->spont_window > c->blank_steps))
+		return cords_err("spont window (%d) must be 1..blank steps (%d)", c->spont_window, c->blank_steps);
+	return 0;
+}
+
+cords_rnn_trainer *cords_rnn_trainer_new(cords_model *m, int batch, const cords_rnn_loss *cfg)
+{
+	if (check_cfg(cfg))
+		return NULL;
+	if (!m->be->conv2d_bwd_data || !m->be->leaky_bwd || !m->be->batch_sum) {
+		cords_err("backend %s has no training operations", m->be->name);
+		return NULL;
+	}
+	cords_rnn_trainer *t = calloc(1, sizeof *t);
+	if (!t) {
+		cords_err("out of memory");
+		return NULL;
+	}
+	const cords_arch *a = &m->arch;
+	cords_backend *be = m->be;
+	char base[48];
+	t->m = m;
+	t->cfg = *cfg;
+	t->total = cfg->dyn.stim_steps + cfg->blank_steps;
+	int ok = !init_wconv(be, &t->inp, "inp_conv", m->inp_conv) && !init_wconv(be, &t->skip0, "inp_skip", m->inp_skip);
+	for (int i = 0; ok && i < a->depth; i++) {
+		snprintf(base, sizeof base, "area_conv.%d", i);
+		ok = !init_wconv(be, &t->ac[i], base, m->area_conv[i]);
+		snprintf(base, sizeof base, "area_area.%d", i);
+		ok = ok && !init_wconv(be, &t->aa[i], base, m->area_area[i]);
+		ok = ok && (t->dbias[i] = act(be, 1, a->c[i], a->h[i], a->w[i]));
+	}
+	for (int k = 0; ok && k < a->nskip; k++) {
+		snprintf(base, sizeof base, "skip_area.%d", k);
+		ok = !init_wconv(be, &t->sk[k], base, m->skip[k]);
+	}
+	int R = cfg->readouts;
+	ok = ok && (t->base = cords_state_new(m, 1)) && (t->ramp = malloc((size_t)R * sizeof *t->ramp)) &&
+	     (t->fcw = malloc((size_t)a->classes * a->c[a->depth - 1] * sizeof(float)));
+	if (!ok || alloc_batch_bufs(t, batch)) {
+		cords_rnn_trainer_free(t);
+		return NULL;
+	}
+	cords_time_weights(R, t->ramp);
+	return t;
+}
+
+void cords_rnn_trainer_free(cords_rnn_trainer *t)
+{
+	if (!t)
+		return;
+	cords_backend *be = t->m->be;
+	free_batch_bufs(t);
+	cords_state_free(t->m, t->base);
+	wconv *all[] = {&t->inp, &t->skip0};
+	for (int i = 0; i < 2; i++)
+		CALL(free, all[i]->dw);
+	for (int i = 0; i < CORDS_MAX_DEPTH; i++) {
+		CALL(free, t->ac[i].dw);
+		CALL(free, t->aa[i].dw);
+		CALL(free, t->dbias[i]);
+	}
+	for (int k = 0; k < 3; k++)
+		CALL(free, t->sk[k].dw);
+	free(t->ramp);
+	free(t->fcw);
+	free(t);
+}
+
+/* ---- forward pieces */
+
+static const float *param(const cords_tensor_list *l, const char *name)
+{
+	const cords_tensor *x = cords_list_find(l, name);
+	if (!x || x->dtype != CORDS_F32) {
+		cords_err("training parameters lack f32 tensor %s", name);
+		return NULL;
+	}
+	return x->data;
+}
+
+/* The spontaneous state (batch 1, no gradient) into t->base. */
+static int spontaneous(cords_rnn_trainer *t)
+{
+	const cords_model *m = t->m;
+	cords_state *s = t->base, *o = cords_state_new(m, 1);
+	cords_work *w = cords_work_new(m, 1);
+	int rc = !o || !w || cords_state_zero(m, s);
+	for (int k = 0; !rc && k < t->cfg.dyn.spont_steps; k++) {
+		rc = cords_model_step(m, &t->cfg.dyn, w, NULL, s, o) || cords_state_copy(m, s, o);
+	}
+	cords_state_free(m, o);
+	cords_work_free(m, w);
+	return rc ? -1 : 0;
+}
+
+/* Host logits [B,N] = feat W^T + b. */
+static void fc_host(const float *feat, const float *W, const float *b, int B, int C, int N, float *out)
+{
+	for (int i = 0; i < B; i++)
+		for (int n = 0; n < N; n++) {
+			double s = b[n];
+			for (int c = 0; c < C; c++)
+				s += (double)feat[i * C + c] * W[n * C + c];
+			out[i * N + n] = (float)s;
+		}
+}
+
+static int argmax(const float *z, int n)
+{
+	int k = 0;
+	for (int i = 1; i < n; i++)
+		if (z[i] > z[k])
+			k = i;
+	return k;
+}
+
+/* Read-out j at state s: features, logits, CE and its gradient (host). */
+static int readout(cords_rnn_trainer *t, const cords_state *s, int j, const float *fcb, cords_labels y,
+		   cords_rnn_stats *st, int *hit)
+{
+	cords_backend *be = t->m->be;
+	const int D = t->m->arch.depth, B = t->batch, C = t->m->arch.c[D - 1], N = t->m->arch.classes;
+	float *feat = t->featv + (size_t)j * B * C, *dl = t->dlog + (size_t)j * B * N;
+	float *logits = malloc((size_t)B * N * sizeof *logits);
+	if (!logits)
+		return cords_err("out of memory");
+	int rc = CALL(relu_add, s->r[D - 1], s->r[D - 2], 1, t->sum) || CALL(spatial_mean, t->sum, t->feat) ||
+		 CALL(download, t->feat, feat);
+	if (!rc) {
+		fc_host(feat, t->fcw, fcb, B, C, N, logits);
+		double ce = cords_xent_cpu(logits, B, N, y, (float)t->ramp[j], dl);
+		st->loss += t->ramp[j] * ce;
+		for (int b = 0; b < B; b++) {
+			int want = y.hard ? (int)y.hard[b] : argmax(y.soft + (size_t)b * N, N);
+			int ok = argmax(logits + (size_t)b * N, N) == want;
+			hit[b] |= ok;
+			if (j == t->cfg.readouts - 1)
+				st->correct_last += ok;
+		}
+		if (j == t->cfg.readouts - 1)
+			st->ce_last = ce;
+	}
+	free(logits);
+	return rc ? -1 : 0;
+}
+
+/* What the loss reads at step t (1-based over stimulus + blank). */
+static int readout_index(const cords_rnn_trainer *t, int step)
+{
+	int S = t->cfg.dyn.stim_steps, R = t->cfg.readouts;
+	return step > S - R && step <= S ? step - (S - R) - 1 : -1;
+}
+static int in_window(const cords_rnn_trainer *t, int step)
+{
+	int T = t->total;
+	return t->cfg.blank_steps && step > T - t->cfg.spont_window && step <= T;
+}
+static double spont_scale(const cords_rnn_trainer *t)
+{
+	return 1.0 / ((double)t->cfg.spont_window * t->m->arch.depth);
+}
+
+static int spont_term(cords_rnn_trainer *t, const cords_state *s, double *acc)
+{
+	cords_backend *be = t->m->be;
+	for (int j = 0; j < t->m->arch.depth; j++) {
+		double sq;
+		if (CALL(sqdiff_sum, s->r[j], t->base->r[j], &sq))
+			return -1;
+		*acc += sq / (double)cords_buf_numel(s->r[j]) * spont_scale(t);
+	}
+	return 0;
+}
+
+/* One forward step t (1-based) from `in` to `out`, and what the loss reads there. */
+static int fwd_step(cords_rnn_trainer *t, int step, const cords_state *in, cords_state *out)
+{
+	const cords_buf *p = step <= t->cfg.dyn.stim_steps ? t->p : NULL;
+	return cords_model_step(t->m, &t->cfg.dyn, t->work, p, in, out);
+}
+
+/* ---- backward pieces */
+
+/* u_i of step t recomputed from the previous state into t->u[i] (and
+ * relu(r_{i-2}) into t->q[i-2] for a skip). Returns the buffer (p for
+ * i = 0) or NULL when u_i is zero (blank, area 0). */
+static int area_input(cords_rnn_trainer *t, const cords_buf *p, const cords_state *s, int i, const cords_buf **u)
+{
+	cords_backend *be = t->m->be;
+	const cords_conv c3 = {1, 1, 0}, c1 = {2, 0, 0};
+	*u = i == 0 ? p : t->u[i];
+	if (i == 0)
+		return 0;
+	if (i == 1)
+		return (p ? CALL(conv2d, &c3, p, t->m->inp_skip, NULL, t->u[1]) : CALL(fill, t->u[1], 0)) ||
+		       CALL(relu_add, s->r[0], t->u[1], 0, t->u[1]) ? -1 : 0;
+	if (i % 2 == 0)
+		return CALL(relu_add, s->r[i - 1], s->r[i - 2], 1, t->u[i]);
+	return CALL(relu_add, s->r[i - 2], NULL, 0, t->q[i - 2]) ||
+	       CALL(conv2d, &c1, t->q[i - 2], t->m->skip[(i - 3) / 2], NULL, t->u[i]) ||
+	       CALL(relu_add, s->r[i - 1], t->u[i], 0, t->u[i]) ? -1 : 0;
+}
+
+/* du_i (in t->du[i]) into the gradients of what made u_i. */
+static int input_bwd(cords_rnn_trainer *t, const cords_buf *p, const cords_state *s, int i)
+{
+	cords_backend *be = t->m->be;
+	const cords_conv c3 = {1, 1, 1}, c1 = {2, 0, 1}, c1d = {2, 0, 0};
+	const cords_buf *du = t->du[i];
+	if (i == 0)
+		return p ? CALL(axpby, 1, du, 1, t->dp) : 0;
+	if (i == 1)
+		return CALL(relu_bwd_add, s->r[0], du, t->dprev[0]) ||
+		       (p && (CALL(conv2d_bwd_weights, &c3, p, du, t->skip0.dw) ||
+			      CALL(conv2d_bwd_data, &c3, du, t->m->inp_skip, t->dp))) ? -1 : 0;
+	if (i % 2 == 0)
+		return CALL(relu_bwd_add, s->r[i - 1], du, t->dprev[i - 1]) ||
+		       CALL(relu_bwd_add, s->r[i - 2], du, t->dprev[i - 2]) ? -1 : 0;
+	wconv *sk = &t->sk[(i - 3) / 2];
+	return CALL(relu_bwd_add, s->r[i - 1], du, t->dprev[i - 1]) ||
+	       CALL(conv2d_bwd_weights, &c1, t->q[i - 2], du, sk->dw) ||
+	       CALL(conv2d_bwd_data, &c1d, du, sk->w, t->dq[i - 2]) ||
+	       CALL(relu_bwd_add, s->r[i - 2], t->dq[i - 2], t->dprev[i - 2]) ? -1 : 0;
+}
+
+/* Loss gradients that attach to the state after step t. */
+static int loss_bwd(cords_rnn_trainer *t, int step, const cords_state *s)
+{
+	cords_backend *be = t->m->be;
+	const int D = t->m->arch.depth, B = t->batch, C = t->m->arch.c[D - 1], N = t->m->arch.classes;
+	int j = readout_index(t, step);
+	if (j >= 0) {
+		const float *dl = t->dlog + (size_t)j * B * N;
+		float *df = malloc((size_t)B * C * sizeof *df);
+		if (!df)
+			return cords_err("out of memory");
+		for (int b = 0; b < B; b++) /* dfeat = dlogits W */
+			for (int c = 0; c < C; c++) {
+				double g = 0;
+				for (int n = 0; n < N; n++)
+					g += (double)dl[b * N + n] * t->fcw[n * C + c];
+				df[b * C + c] = (float)g;
+			}
+		int rc = CALL(upload, t->dfeat, df) || CALL(readout_bwd_add, s->r[D - 1], t->dfeat, t->dr[D - 1]) ||
+			 CALL(readout_bwd_add, s->r[D - 2], t->dfeat, t->dr[D - 2]);
+		free(df);
+		if (rc)
+			return -1;
+	}
+	if (in_window(t, step) && t->cfg.spont_weight != 0)
+		for (int a = 0; a < D; a++) { /* d/dr of w mean((r - b)^2) / (W D) */
+			float c = (float)(2 * t->cfg.spont_weight * spont_scale(t) / (double)cords_buf_numel(s->r[a]));
+			if (CALL(axpby, c, s->r[a], 1, t->dr[a]) || CALL(axpby, -c, t->base->r[a], 1, t->dr[a]))
+				return -1;
+		}
+	return 0;
+}
+
+/* Back through step t: dr holds dL/d(state after t); leaves dL/d(state before t) in dr. */
+static int bwd_step(cords_rnn_trainer *t, int step, const cords_state *prev, const cords_state *cur)
+{
+	const cords_model *m = t->m;
+	cords_backend *be = m->be;
+	const cords_buf *p = step <= t->cfg.dyn.stim_steps ? t->p : NULL;
+	const cords_conv rec = {1, 1, 1}, recd = {1, 1, 1};
+	for (int i = 0; i < m->arch.depth; i++)
+		if (CALL(leaky_bwd, t->cfg.dyn.alpha, t->cfg.dyn.phi, cur->z[i], t->dr[i], t->dz[i], t->dprev[i], 0))
+			return -1;
+	for (int i = 0; i < m->arch.depth; i++) {
+		const cords_conv ff = {m->arch.stride[i], 1, 1}, ffd = {m->arch.stride[i], 1, 0};
+		const cords_buf *u;
+		if (CALL(batch_sum, t->dz[i], t->dbias[i], 1) ||
+		    CALL(conv2d_bwd_weights, &rec, prev->r[i], t->dz[i], t->ac[i].dw) ||
+		    CALL(conv2d_bwd_data, &recd, t->dz[i], m->area_conv[i], t->dprev[i]) ||
+		    area_input(t, p, prev, i, &u))
+			return -1;
+		if (!u)
+			continue;
+		if (CALL(conv2d_bwd_weights, &ff, u, t->dz[i], t->aa[i].dw) ||
+		    CALL(conv2d_bwd_data, &ffd, t->dz[i], m->area_area[i], t->du[i]) || input_bwd(t, p, prev, i))
+			return -1;
+	}
+	for (int i = 0; i < m->arch.depth; i++) {
+		cords_buf *x = t->dr[i];
+		t->dr[i] = t->dprev[i];
+		t->dprev[i] = x;
+	}
+	return 0;
+}
+
+/* Segment (t0, t1]: recompute its states from checkpoint t0/k (unless the
+ * forward kept them: the last segment), then go back through it. */
+static int segment_bwd(cords_rnn_trainer *t, int t0, int t1)
+{
+	const cords_state *prev = t->ckpt[t0 / t->k];
+	for (int s = t0 + 1; s <= t1 && t0 != t->tl; s++) {
+		if (fwd_step(t, s, prev, t->seg[s - t0 - 1]))
+			return -1;
+		prev = t->seg[s - t0 - 1];
+	}
+	for (int s = t1; s > t0; s--) {
+		const cords_state *cur = t->seg[s - t0 - 1];
+		const cords_state *before = s - 1 == t0 ? t->ckpt[t0 / t->k] : t->seg[s - t0 - 2];
+		if (loss_bwd(t, s, cur) || bwd_step(t, s, before, cur))
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- gradients to the host, through weight norm */
+
+static int wn_grad(cords_rnn_trainer *t, const cords_tensor_list *params, cords_tensor_list *grads, const char *base,
+		   const float *dW)
+{
+	char gn[80], vn[80];
+	snprintf(gn, sizeof gn, "%s" WN "0", base);
+	snprintf(vn, sizeof vn, "%s" WN "1", base);
+	const cords_tensor *v = cords_list_find(params, vn);
+	cords_tensor *dg = cords_list_find(grads, gn), *dv = cords_list_find(grads, vn);
+	const float *g = param(params, gn);
+	if (!v || !g || !dg || !dv)
+		return cords_err("gradient of %s: tensors missing", base);
+	int64_t O = v->shape[0], K = cords_tensor_numel(v) / O;
+	cords_wnorm_backward_cpu(g, v->data, dW, (int)O, K, dg->data, dv->data);
+	return 0;
+}
+
+static int conv_grad(cords_rnn_trainer *t, const cords_tensor_list *params, cords_tensor_list *grads, wconv *c)
+{
+	cords_backend *be = t->m->be;
+	float *dW = malloc((size_t)cords_buf_numel(c->dw) * sizeof *dW);
+	int rc = !dW ? cords_err("out of memory") : CALL(download, c->dw, dW) || wn_grad(t, params, grads, c->base, dW);
+	free(dW);
+	return rc ? -1 : 0;
+}
+
+static int host_grads(cords_rnn_trainer *t, const cords_tensor_list *params, cords_tensor_list *grads)
+{
+	const cords_arch *a = &t->m->arch;
+	cords_backend *be = t->m->be;
+	const int D = a->depth, B = t->batch, C = a->c[D - 1], N = a->classes, R = t->cfg.readouts;
+	int rc = conv_grad(t, params, grads, &t->inp) || conv_grad(t, params, grads, &t->skip0);
+	for (int i = 0; i < D && !rc; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "conv_bias.%d", i);
+		cords_tensor *db = cords_list_find(grads, name);
+		rc = !db ? cords_err("gradient of %s missing", name)
+			 : conv_grad(t, params, grads, &t->ac[i]) || conv_grad(t, params, grads, &t->aa[i]) ||
+				   CALL(download, t->dbias[i], db->data);
+	}
+	for (int k = 0; k < a->nskip && !rc; k++)
+		rc = conv_grad(t, params, grads, &t->sk[k]);
+	if (rc)
+		return -1;
+	/* read-out: dW = sum_j dlogits_j^T feat_j, db = sum_j sum_b dlogits_j */
+	float *dW = calloc((size_t)N * C, sizeof *dW);
+	cords_tensor *dbt = cords_list_find(grads, "out_fc.bias");
+	if (!dW || !dbt) {
+		free(dW);
+		return cords_err("gradient of out_fc: out of memory or missing");
+	}
+	float *db = dbt->data;
+	for (int n = 0; n < N; n++) {
+		double sb = 0;
+		for (int c = 0; c < C; c++) {
+			double s = 0;
+			for (int j = 0; j < R; j++)
+				for (int b = 0; b < B; b++)
+					s += (double)t->dlog[((size_t)j * B + b) * N + n] * t->featv[((size_t)j * B + b) * C + c];
+			dW[n * C + c] = (float)s;
+		}
+		for (int j = 0; j < R; j++)
+			for (int b = 0; b < B; b++)
+				sb += t->dlog[((size_t)j * B + b) * N + n];
+		db[n] = (float)sb;
+	}
+	rc = wn_grad(t, params, grads, "out_fc", dW);
+	free(dW);
+	return rc;
+}
+
+static int zero_grads(cords_rnn_trainer *t)
+{
+	cords_backend *be = t->m->be;
+	int rc = CALL(fill, t->inp.dw, 0) || CALL(fill, t->skip0.dw, 0) || CALL(fill, t->dp, 0);
+	for (int i = 0; i < t->m->arch.depth && !rc; i++)
+		rc = CALL(fill, t->ac[i].dw, 0) || CALL(fill, t->aa[i].dw, 0) || CALL(fill, t->dbias[i], 0) ||
+		     CALL(fill, t->dr[i], 0);
+	for (int k = 0; k < t->m->arch.nskip && !rc; k++)
+		rc = CALL(fill, t->sk[k].dw, 0);
+	return rc ? -1 : 0;
+}
+
+static int forward(cords_rnn_trainer *t, const cords_tensor_list *params, cords_labels y, cords_rnn_stats *st)
+{
+	const cords_model *m = t->m;
+	const int N = m->arch.classes, C = m->arch.c[m->arch.depth - 1];
+	const float *g = param(params, "out_fc" WN "0"), *v = param(params, "out_fc" WN "1");
+	const float *fcb = param(params, "out_fc.bias");
+	if (!g || !v || !fcb)
+		return -1;
+	cords_weight_norm(N, C, g, v, t->fcw);
+	int *hit = calloc((size_t)t->batch, sizeof *hit);
+	if (!hit)
+		return cords_err("out of memory");
+	double spont = 0;
+	int rc = cords_state_copy(m, t->ckpt[0], t->base);
+	cords_state *prev = t->ckpt[0];
+	for (int s = 1; s <= t->total && !rc; s++) {
+		cords_state *out = s > t->tl ? t->seg[s - t->tl - 1]
+				   : s % t->k == 0 ? t->ckpt[s / t->k] : (prev == t->tmp1 ? t->seg[0] : t->tmp1);
+		int j = readout_index(t, s);
+		rc = fwd_step(t, s, prev, out) || (j >= 0 && readout(t, out, j, fcb, y, st, hit)) ||
+		     (in_window(t, s) && spont_term(t, out, &spont));
+		prev = out;
+	}
+	for (int b = 0; b < t->batch; b++)
+		st->correct_any += hit[b];
+	free(hit);
+	st->spont = spont;
+	st->loss += t->cfg.spont_weight * spont;
+	return rc;
+}
+
+int cords_rnn_grad(cords_rnn_trainer *t, const cords_tensor_list *params, int B, const float *x, cords_labels y,
+		   cords_tensor_list *grads, cords_rnn_stats *st)
+{
+	const cords_model *m = t->m;
+	cords_backend *be = m->be;
+	memset(st, 0, sizeof *st);
+	if (B != t->batch && (free_batch_bufs(t), alloc_batch_bufs(t, B)))
+		return -1;
+	st->ckpt_every = t->k;
+	if (cords_labels_check(y, B, m->arch.classes) || spontaneous(t) || CALL(upload, t->x, x) ||
+	    cords_model_drive(m, t->work, t->x, t->p) || forward(t, params, y, st))
+		return -1;
+	if (!grads)
+		return 0;
+	if (zero_grads(t))
+		return -1;
+	for (int t1 = t->total; t1 > 0;) {
+		int t0 = (t1 - 1) / t->k * t->k;
+		if (segment_bwd(t, t0, t1))
+			return -1;
+		t1 = t0;
+	}
+	/* the stem: p = avgpool(conv_inp(x)); its gradient summed over the steps */
+	const cords_pool pool = {3, 2, 1};
+	const cords_conv stem = {2, 3, 1};
+	if (CALL(avgpool_bwd, &pool, t->dp, t->dstem) || CALL(conv2d_bwd_weights, &stem, t->x, t->dstem, t->inp.dw))
+		return -1;
+	return host_grads(t, params, grads);
+}

@@ -1,0 +1,108 @@
+# cords-prep: test transforms against numpy / torchvision, determinism across
+# seeds and threads, shuffling, epochs, MixUp/CutMix labels, errors.
+. "$(dirname "$0")/lib.sh"
+PY=/usr/bin/python3
+FM=/usr/share/datasets/fashion-mnist
+RS="$(dirname "$0")/readstream.py"
+[ -d "$FM" ] && have_python numpy || { echo "PASS: prep: skipped (no Fashion-MNIST or numpy)"; exit 0; }
+
+cords-unpack --split test --batch 100 -o "$T/test.tzst" "$FM"
+# 2000 samples for the training-split checks (a count other than 60000).
+$PY - "$T" <<'PYEOF'
+import gzip, struct, sys
+d = sys.argv[1]
+x = gzip.open('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz').read()[16:16 + 2000 * 784]
+y = gzip.open('/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz').read()[8:8 + 2000]
+open(d + '/train-images-idx3-ubyte', 'wb').write(struct.pack('>IIII', 2051, 2000, 28, 28) + x)
+open(d + '/train-labels-idx1-ubyte', 'wb').write(struct.pack('>II', 2049, 2000) + y)
+PYEOF
+cords-unpack --dataset fashion-mnist --allow-partial --batch 64 -o "$T/train.tzst" "$T/train-images-idx3-ubyte" "$T/train-labels-idx1-ubyte"
+
+# Loads a stream's x and y as numpy arrays (helper for the checks below).
+cat > "$T/load.py" <<PYEOF
+import sys, numpy as np
+sys.path.insert(0, '$(dirname "$0")')
+from readstream import records
+def load(path):
+    xs, ys, meta = [], [], ''
+    dt = {'u8': np.uint8, 'f32': '<f4', 'i64': '<i8'}
+    for name, t, shape, data in records(path):
+        if name == 'meta': meta = data.decode()
+        if name == 'x': xs.append(np.frombuffer(data, dt[t]).reshape(shape))
+        if name == 'y': ys.append(np.frombuffer(data, dt[t]).reshape(shape))
+    return np.concatenate(xs), np.concatenate(ys), meta
+PYEOF
+
+expect_exit 0 "test split: metadata gives dataset and split" cords-prep -o "$T/p.tzst" "$T/test.tzst"
+check "test split: x = (u8/255 - 0.286)/0.353 in the original order, y unchanged" $PY -c "
+import sys; sys.path.insert(0, '$T'); from load import load; import numpy as np
+x, y, _ = load('$T/test.tzst'); px, py, m = load('$T/p.tzst')
+ref = ((x.astype(np.float32) / np.float32(255)) - np.float32(0.286)) / np.float32(0.353)
+assert px.dtype == np.float32 and px.shape == (10000, 1, 28, 28), px.shape
+assert np.array_equal(y, py) and np.abs(px - ref).max() < 1e-6
+assert 'format=cords-batches' in m and 'split=test' in m and 'mix=none' in m"
+check "default batch 256, last one 16" sh -c "cords-cat -l '$T/p.tzst' | grep -c '^x .*\[256,1,28,28\]' | grep -qx 39 && cords-cat -l '$T/p.tzst' | grep -q '^x .*\[16,1,28,28\]'"
+
+if have_python torchvision; then
+	expect_exit 0 "test split at 64: resize with antialias" cords-prep --size 64 --batch 50 -o "$T/p64.tzst" "$T/test.tzst"
+	check "resize 28 -> 64 matches torchvision (PIL bilinear) exactly" $PY -c "
+import sys; sys.path.insert(0, '$T'); from load import load; import numpy as np, torch
+from PIL import Image; import torchvision.transforms as T
+x, y, _ = load('$T/test.tzst'); px, py, _ = load('$T/p64.tzst')
+tf = T.Compose([T.Resize(64), T.ToTensor(), T.Normalize([0.286], [0.353])])
+ref = np.stack([tf(Image.fromarray(x[i, 0])).numpy() for i in range(300)])
+d = np.abs(px[:300] - ref).max()
+assert d < 1e-5, d"
+fi
+
+expect_exit 0 "train: --dataset/--split override, seed 1" cords-prep --dataset fashion-mnist --split train --seed 1 -o "$T/a.tzst" "$T/train.tzst"
+cords-prep --dataset fashion-mnist --split train --seed 1 --workers 1 -o "$T/a1.tzst" "$T/train.tzst"
+cords-prep --dataset fashion-mnist --split train --seed 1 --workers 2 -o "$T/a2.tzst" "$T/train.tzst"
+cords-prep --dataset fashion-mnist --split train --seed 2 -o "$T/b.tzst" "$T/train.tzst"
+check "same seed, same bytes" cmp "$T/a.tzst" "$T/a2.tzst"
+check "same bytes with 1 or 2 worker threads" cmp "$T/a1.tzst" "$T/a2.tzst"
+check "another seed, other bytes" sh -c "! cmp -s '$T/a.tzst' '$T/b.tzst'"
+check "mixed labels: y f32 [B,10], rows sum to 1, two classes at most" $PY -c "
+import sys; sys.path.insert(0, '$T'); from load import load; import numpy as np
+x, y, m = load('$T/a.tzst')
+assert y.dtype == np.float32 and y.shape == (2000, 10), y.shape
+assert np.abs(y.sum(1) - 1).max() < 1e-5 and ((y > 0).sum(1) <= 2).all()
+assert 'mix=mixup|cutmix' in m and 'hflip' in m and 'affine' in m and 'color_jitter' in m"
+
+expect_exit 0 "train --no-mix, 2 epochs" cords-prep --dataset fashion-mnist --split train --no-mix --epochs 2 --batch 100 -o "$T/e.tzst" "$T/train.tzst"
+check "each epoch is a reshuffled permutation of the labels" $PY -c "
+import sys; sys.path.insert(0, '$T'); from load import load; import numpy as np
+x, y, _ = load('$T/train.tzst'); px, py, _ = load('$T/e.tzst')
+assert py.dtype == np.int64 and len(py) == 4000
+e1, e2 = py[:2000], py[2000:]
+assert (np.bincount(e1, minlength=10) == np.bincount(y, minlength=10)).all()
+assert (np.bincount(e2, minlength=10) == np.bincount(y, minlength=10)).all()
+assert (e1 != y).mean() > 0.5 and (e1 != e2).mean() > 0.5
+assert not np.array_equal(px[:2000], px[2000:])"
+check "augmentation keeps the value range and changes images" $PY -c "
+import sys; sys.path.insert(0, '$T'); from load import load; import numpy as np
+px, py, _ = load('$T/e.tzst')
+lo, hi = (0 - 0.286) / 0.353, (1 - 0.286) / 0.353
+assert px.min() >= lo - 1e-5 and px.max() <= hi + 1e-5"
+
+# Bad labels: a stream with label 12 made by hand.
+$PY - "$T/bad.tzst" <<'PYEOF'
+import struct, subprocess, sys
+def rec(name, dt, shape, data):
+    h = b'CRD1' + struct.pack('<BBH', dt, len(shape), len(name)) + b''.join(struct.pack('<Q', s) for s in shape)
+    return subprocess.run(['zstd', '-q', '-c', '--content-size', '-C'], input=h + name.encode() + data,
+                          capture_output=True, check=True).stdout
+out = rec('x', 5, (3, 1, 28, 28), bytes(3 * 784)) + rec('y', 9, (3,), struct.pack('<3q', 1, 12, 2))
+open(sys.argv[1], 'wb').write(out)
+PYEOF
+expect_exit 1 "label out of range" cords-prep --dataset fashion-mnist --split test -o "$T/o.tzst" "$T/bad.tzst"
+err_has "names file, sample and label" "bad.tzst: sample 1: label 12 outside 0..9"
+expect_exit 0 "--skip-bad skips it" cords-prep --dataset fashion-mnist --split test --skip-bad -o "$T/o.tzst" "$T/bad.tzst"
+err_has "counted" "2 samples in 1 epoch(s) written, 1 skipped"
+head -c 3000 "$T/test.tzst" > "$T/cut.tzst"
+expect_exit 1 "truncated input" cords-prep -o "$T/o.tzst" "$T/cut.tzst"
+err_has "names the file" "cut.tzst"
+expect_exit 2 "--epochs 2 from stdin" cords-prep --epochs 2
+expect_exit 2 "bad size" cords-prep --size 0 "$T/test.tzst"
+expect_exit 2 "unknown dataset" cords-prep --dataset svhn "$T/test.tzst"
+expect_exit 0 "--help" cords-prep --help

@@ -1,0 +1,308 @@
+/* Every backend operation against a slow, obvious reference loop: strides 1
+ * and 2, padding, odd sizes, plain and channel-blocked layouts, batch 1 and 3. */
+#include "t.h"
+
+#include "backend.h"
+#include "err.h"
+#include "model.h"
+#include "rng.h"
+
+static cords_backend *be;
+static cords_rng rng;
+
+static float *randv(int64_t n)
+{
+	float *v = malloc((size_t)n * sizeof *v);
+	for (int64_t i = 0; i < n; i++)
+		v[i] = (float)cords_rng_range(&rng, -1, 1);
+	return v;
+}
+
+static cords_buf *up(cords_buf_kind k, int nd, int64_t a, int64_t b, int64_t c, int64_t d, const float *v)
+{
+	int64_t s[4] = {a, b, c, d};
+	cords_buf *x = be->alloc(be, k, nd, s);
+	if (v)
+		be->upload(be, x, v);
+	return x;
+}
+
+static float *down(const cords_buf *b)
+{
+	float *v = malloc((size_t)cords_buf_numel(b) * sizeof *v);
+	be->download(be, b, v);
+	return v;
+}
+
+/* Worst |a-b| / (1e-5 + 1e-4 |b|). */
+static double worst(const float *a, const float *b, int64_t n)
+{
+	double w = 0;
+	for (int64_t i = 0; i < n; i++) {
+		double e = fabs((double)a[i] - b[i]) / (1e-5 + 1e-4 * fabs(b[i]));
+		if (!(e <= w))
+			w = e;
+	}
+	return w;
+}
+
+static void conv_ref(int B, int I, int H, int W, int O, int k, int s, int p, const float *x, const float *w,
+		     const float *bias, float beta, float *y)
+{
+	int OH = (H + 2 * p - k) / s + 1, OW = (W + 2 * p - k) / s + 1;
+	for (int n = 0; n < B; n++)
+		for (int o = 0; o < O; o++)
+			for (int oh = 0; oh < OH; oh++)
+				for (int ow = 0; ow < OW; ow++) {
+					double acc = bias ? bias[o] : 0;
+					for (int i = 0; i < I; i++)
+						for (int kh = 0; kh < k; kh++)
+							for (int kw = 0; kw < k; kw++) {
+								int ih = oh * s - p + kh, iw = ow * s - p + kw;
+								if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+									continue;
+								acc += (double)x[((n * I + i) * H + ih) * W + iw] *
+								       w[((o * I + i) * k + kh) * k + kw];
+							}
+					float *out = &y[((n * O + o) * OH + oh) * OW + ow];
+					*out = (float)acc + beta * *out;
+				}
+}
+
+static void conv_case(int B, int I, int H, int W, int O, int k, int s, int p, int bias, float beta)
+{
+	int OH = (H + 2 * p - k) / s + 1, OW = (W + 2 * p - k) / s + 1;
+	int64_t nx = (int64_t)B * I * H * W, nw = (int64_t)O * I * k * k, ny = (int64_t)B * O * OH * OW;
+	float *x = randv(nx), *w = randv(nw), *b = randv(O), *y0 = randv(ny), *want = malloc((size_t)ny * 4);
+	memcpy(want, y0, (size_t)ny * 4);
+	conv_ref(B, I, H, W, O, k, s, p, x, w, bias ? b : NULL, beta, want);
+	cords_buf *bx = up(CORDS_BUF_ACT, 4, B, I, H, W, x), *bw = up(CORDS_BUF_WEIGHT, 4, O, I, k, k, w);
+	cords_buf *bb = up(CORDS_BUF_ACT, 1, O, 0, 0, 0, b), *by = up(CORDS_BUF_ACT, 4, B, O, OH, OW, y0);
+	cords_conv cv = {.stride = s, .pad = p, .beta = beta};
+	int rc = be->conv2d(be, &cv, bx, bw, bias ? bb : NULL, by);
+	float *have = down(by);
+	double e = worst(have, want, ny);
+	CHECK(!rc && e <= 1, "conv B%d I%d %dx%d O%d k%d s%d p%d bias%d beta%g: %s, off %.3g x tol", B, I, H, W, O, k,
+	      s, p, bias, beta, rc ? cords_errmsg() : "ok", e);
+	free(have);
+	/* Weights re-uploaded: the packed copy must follow. */
+	for (int64_t i = 0; i < nw; i++)
+		w[i] = -w[i];
+	be->upload(be, bw, w);
+	be->upload(be, by, y0);
+	memcpy(want, y0, (size_t)ny * 4);
+	conv_ref(B, I, H, W, O, k, s, p, x, w, bias ? b : NULL, beta, want);
+	rc = be->conv2d(be, &cv, bx, bw, bias ? bb : NULL, by);
+	have = down(by);
+	CHECK(!rc && worst(have, want, ny) <= 1, "conv after a weight upload");
+	be->free(be, bx);
+	be->free(be, bw);
+	be->free(be, bb);
+	be->free(be, by);
+	free(x), free(w), free(b), free(y0), free(want), free(have);
+}
+
+static void pool_case(int B, int C, int H, int W)
+{
+	int OH = (H + 2 - 3) / 2 + 1, OW = (W + 2 - 3) / 2 + 1;
+	int64_t ny = (int64_t)B * C * OH * OW;
+	float *x = randv((int64_t)B * C * H * W), *want = malloc((size_t)ny * 4);
+	for (int n = 0; n < B * C; n++)
+		for (int oh = 0; oh < OH; oh++)
+			for (int ow = 0; ow < OW; ow++) {
+				double s = 0;
+				for (int kh = 0; kh < 3; kh++)
+					for (int kw = 0; kw < 3; kw++) {
+						int ih = oh * 2 - 1 + kh, iw = ow * 2 - 1 + kw;
+						if (ih >= 0 && ih < H && iw >= 0 && iw < W)
+							s += x[(n * H + ih) * W + iw];
+					}
+				want[(n * OH + oh) * OW + ow] = (float)(s / 9);
+			}
+	cords_buf *bx = up(CORDS_BUF_ACT, 4, B, C, H, W, x), *by = up(CORDS_BUF_ACT, 4, B, C, OH, OW, NULL);
+	cords_pool pp = {3, 2, 1};
+	int rc = be->avgpool(be, &pp, bx, by);
+	float *have = down(by);
+	CHECK(!rc && worst(have, want, ny) <= 1, "avgpool B%d C%d %dx%d", B, C, H, W);
+	be->free(be, bx);
+	be->free(be, by);
+	free(x), free(want), free(have);
+}
+
+static void leaky_case(int B, int C, int H, int W, cords_phi phi, int bias, int inplace)
+{
+	int64_t per = (int64_t)C * H * W, n = B * per;
+	float *r = randv(n), *z = randv(n), *b = randv(per), *wz = malloc((size_t)n * 4), *wr = malloc((size_t)n * 4);
+	const float a = 0.3f;
+	for (int64_t i = 0; i < n; i++) {
+		wz[i] = z[i] + (bias ? b[i % per] : 0);
+		float p = wz[i] > 0 ? wz[i] : (phi.kind == CORDS_PHI_RELU ? 0 : phi.kind == CORDS_PHI_IDENTITY ? wz[i] : phi.slope * wz[i]);
+		wr[i] = (1 - a) * r[i] + a * p;
+	}
+	cords_buf *br = up(CORDS_BUF_ACT, 4, B, C, H, W, r), *bz = up(CORDS_BUF_ACT, 4, B, C, H, W, z);
+	cords_buf *bb = up(CORDS_BUF_ACT, 4, 1, C, H, W, b), *bo = inplace ? br : up(CORDS_BUF_ACT, 4, B, C, H, W, NULL);
+	int rc = be->leaky(be, a, phi, br, bz, bias ? bb : NULL, bo);
+	float *hr = down(bo), *hz = down(bz);
+	CHECK(!rc && worst(hr, wr, n) <= 1 && worst(hz, wz, n) <= 1, "leaky phi %d bias %d inplace %d C%d", phi.kind,
+	      bias, inplace, C);
+	be->free(be, br);
+	be->free(be, bz);
+	be->free(be, bb);
+	if (!inplace)
+		be->free(be, bo);
+	free(r), free(z), free(b), free(wz), free(wr), free(hr), free(hz);
+}
+
+static void relu_add_case(int C, int mode)
+{
+	int64_t n = 2LL * C * 5 * 3;
+	float *a = randv(n), *b = randv(n), *want = malloc((size_t)n * 4);
+	for (int64_t i = 0; i < n; i++)
+		want[i] = (a[i] > 0 ? a[i] : 0) + (mode == 0 ? 0 : mode == 1 ? (b[i] > 0 ? b[i] : 0) : b[i]);
+	cords_buf *ba = up(CORDS_BUF_ACT, 4, 2, C, 5, 3, a), *bb = up(CORDS_BUF_ACT, 4, 2, C, 5, 3, b);
+	int rc = be->relu_add(be, ba, mode ? bb : NULL, mode == 1, bb); /* in place into b */
+	float *have = down(bb);
+	CHECK(!rc && worst(have, want, n) <= 1, "relu_add mode %d C%d", mode, C);
+	be->free(be, ba);
+	be->free(be, bb);
+	free(a), free(b), free(want), free(have);
+}
+
+static void mean_case(int B, int C, int H, int W)
+{
+	float *x = randv((int64_t)B * C * H * W), *want = malloc((size_t)B * C * 4);
+	for (int i = 0; i < B * C; i++) {
+		double s = 0;
+		for (int j = 0; j < H * W; j++)
+			s += x[(int64_t)i * H * W + j];
+		want[i] = (float)(s / (H * W));
+	}
+	cords_buf *bx = up(CORDS_BUF_ACT, 4, B, C, H, W, x), *by = up(CORDS_BUF_ACT, 2, B, C, 0, 0, NULL);
+	int rc = be->spatial_mean(be, bx, by);
+	float *have = down(by);
+	CHECK(!rc && worst(have, want, B * C) <= 1, "spatial_mean B%d C%d %dx%d", B, C, H, W);
+	be->free(be, bx);
+	be->free(be, by);
+	free(x), free(want), free(have);
+}
+
+int main(void)
+{
+	cords_rng_seed(&rng, 42);
+	be = cords_backend_get("cpu");
+	CASE("cpu backend exists") CHECK(be != NULL, "%s", cords_errmsg());
+	if (!be)
+		T_DONE();
+	CASE("unknown devices are refused")
+	{
+		CHECK(!cords_backend_get("tpu"), "tpu accepted");
+		CHECK(!cords_backend_get("cuda:x"), "cuda:x accepted");
+	}
+	CASE("upload/download round trip, plain and blocked")
+	{
+		int64_t shapes[3][4] = {{2, 3, 5, 7}, {3, 16, 3, 5}, {1, 64, 1, 1}};
+		for (int k = 0; k < 3; k++) {
+			int64_t n = shapes[k][0] * shapes[k][1] * shapes[k][2] * shapes[k][3];
+			float *v = randv(n);
+			cords_buf *b = up(CORDS_BUF_ACT, 4, shapes[k][0], shapes[k][1], shapes[k][2], shapes[k][3], v);
+			float *w = down(b);
+			CHECK(!memcmp(v, w, (size_t)n * 4), "round trip %d", k);
+			be->free(be, b);
+			free(v), free(w);
+		}
+	}
+	CASE("conv2d: strides 1/2, padding, odd sizes, layouts, bias, accumulation")
+	{
+		conv_case(1, 3, 13, 11, 64, 7, 2, 3, 0, 0);   /* stem, plain input */
+		conv_case(2, 1, 28, 28, 64, 7, 2, 3, 0, 0);   /* 1 channel */
+		conv_case(2, 64, 7, 5, 64, 3, 1, 1, 0, 0);    /* recurrent */
+		conv_case(3, 64, 7, 5, 128, 3, 2, 1, 0, 1);   /* feed-forward stride 2, accumulate */
+		conv_case(2, 64, 8, 6, 128, 1, 2, 0, 0, 0);   /* skip 1x1/2, even size */
+		conv_case(1, 64, 7, 7, 128, 1, 2, 0, 1, 0);   /* skip, odd size, bias */
+		conv_case(2, 16, 9, 9, 8, 3, 1, 1, 1, 1);     /* small channels, bias and sum */
+		conv_case(1, 5, 6, 4, 7, 3, 2, 1, 1, 0);      /* channels not a multiple of 8 */
+	}
+	CASE("avgpool 3x3/2 pad 1 counts the padding")
+	{
+		pool_case(2, 64, 14, 14);
+		pool_case(1, 64, 7, 9);
+		pool_case(3, 5, 6, 5);
+	}
+	CASE("leaky update: relu, identity, prelu; bias; in place")
+	{
+		cords_phi phis[3] = {{CORDS_PHI_RELU, 0}, {CORDS_PHI_IDENTITY, 0}, {CORDS_PHI_PRELU, 0.25f}};
+		for (int k = 0; k < 3; k++) {
+			leaky_case(2, 64, 5, 3, phis[k], 1, 0);
+			leaky_case(3, 8, 33, 35, phis[k], 0, 1);
+			leaky_case(1, 3, 7, 7, phis[k], 1, 1);
+		}
+	}
+	CASE("relu_add: relu(a), relu(a)+relu(b), relu(a)+b")
+	{
+		for (int mode = 0; mode < 3; mode++) {
+			relu_add_case(64, mode);
+			relu_add_case(3, mode);
+		}
+	}
+	CASE("spatial mean, plain and blocked")
+	{
+		mean_case(2, 64, 7, 5);
+		mean_case(3, 3, 4, 4);
+		mean_case(1, 512, 1, 1);
+	}
+	CASE("linear with and without bias")
+	{
+		const int B = 3, K = 37, N = 11;
+		float *x = randv(B * K), *w = randv(N * K), *b = randv(N), want[3 * 11];
+		for (int nb = 0; nb < 2; nb++) {
+			for (int i = 0; i < B; i++)
+				for (int j = 0; j < N; j++) {
+					double s = nb ? b[j] : 0;
+					for (int k = 0; k < K; k++)
+						s += (double)x[i * K + k] * w[j * K + k];
+					want[i * N + j] = (float)s;
+				}
+			cords_buf *bx = up(CORDS_BUF_ACT, 2, B, K, 0, 0, x), *bw = up(CORDS_BUF_ACT, 2, N, K, 0, 0, w);
+			cords_buf *bb = up(CORDS_BUF_ACT, 1, N, 0, 0, 0, b), *by = up(CORDS_BUF_ACT, 2, B, N, 0, 0, NULL);
+			int rc = be->linear(be, bx, bw, nb ? bb : NULL, by);
+			float *have = down(by);
+			CHECK(!rc && worst(have, want, B * N) <= 1, "linear bias %d", nb);
+			be->free(be, bx), be->free(be, bw), be->free(be, bb), be->free(be, by);
+			free(have);
+		}
+		free(x), free(w), free(b);
+	}
+	CASE("copy: same shape and batch-1 broadcast; fill")
+	{
+		float *v = randv(64 * 6);
+		cords_buf *one = up(CORDS_BUF_ACT, 4, 1, 64, 2, 3, v), *many = up(CORDS_BUF_ACT, 4, 3, 64, 2, 3, NULL);
+		CHECK(!be->copy(be, many, one), "broadcast: %s", cords_errmsg());
+		float *h = malloc(3 * 64 * 6 * 4);
+		be->download(be, many, h);
+		CHECK(!memcmp(h, v, 64 * 6 * 4) && !memcmp(h + 2 * 64 * 6, v, 64 * 6 * 4), "every item is the source");
+		CHECK(be->copy(be, one, many), "copying a batch into batch 1 refused");
+		be->fill(be, many, 2.5f);
+		be->download(be, many, h);
+		CHECK(h[0] == 2.5f && h[3 * 64 * 6 - 1] == 2.5f, "fill");
+		be->free(be, one), be->free(be, many);
+		free(v), free(h);
+	}
+	CASE("shape mismatches are errors")
+	{
+		cords_buf *x = up(CORDS_BUF_ACT, 4, 1, 8, 5, 5, NULL), *w = up(CORDS_BUF_WEIGHT, 4, 8, 8, 3, 3, NULL);
+		cords_buf *y = up(CORDS_BUF_ACT, 4, 1, 8, 4, 4, NULL);
+		cords_conv cv = {.stride = 1, .pad = 1};
+		CHECK(be->conv2d(be, &cv, x, w, NULL, y) == -1, "wrong output size accepted");
+		CHECK(be->relu_add(be, x, y, 0, x) == -1, "relu_add of different shapes accepted");
+		be->free(be, x), be->free(be, w), be->free(be, y);
+	}
+	CASE("weight norm: w = g v / ||v||")
+	{
+		float g[2] = {2, -1}, v[6] = {3, 4, 0, 1, 1, 1}, w[6];
+		cords_weight_norm(2, 3, g, v, w);
+		CHECK_CLOSE(w[0], 1.2, 1e-6, 1e-7);
+		CHECK_CLOSE(w[1], 1.6, 1e-6, 1e-7);
+		CHECK_CLOSE(w[4], -1 / sqrt(3), 1e-6, 1e-7);
+	}
+	T_DONE();
+}

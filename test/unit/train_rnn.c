@@ -1,0 +1,120 @@
+/* One training step of the RNN stages (linear, anneal, finetune) against
+ * the PyTorch fixtures of testdata/train/gen.py: the loss and the gradient of
+ * every parameter within 1e-4 (relative to the tensor's largest entry), with
+ * every state kept and with BPTT checkpoints every 1 and 4 steps. */
+#include "arch.h"
+#include "backend.h"
+#include "err.h"
+#include "model.h"
+#include "rnn_train.h"
+#include "stream.h"
+#include "t.h"
+
+static char dir[4096];
+static cords_tensor_list params;
+
+static cords_tensor_list load(const char *name)
+{
+	char path[4200];
+	cords_tensor_list l = {0};
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (cords_read_file(path, &l)) {
+		printf("FAIL: train_rnn: %s\n", cords_errmsg());
+		exit(1);
+	}
+	return l;
+}
+
+static double meta_num(const cords_tensor *m, const char *key)
+{
+	char *v = cords_meta_get(m, key);
+	double d = v ? atof(v) : 0;
+	free(v);
+	return d;
+}
+
+/* max |got - want| / max |want| over the fixture's elements (a sample of
+ * (k n) / S for large tensors) and the relative error of the full norm. */
+static double compare(const cords_tensor *got, const cords_tensor_list *fx, const char *name, double *norm_err)
+{
+	char key[300];
+	snprintf(key, sizeof key, "grad.%s", name);
+	const cords_tensor *want = cords_list_find(fx, key);
+	if (!want)
+		return 1e9;
+	const float *g = got->data, *w = want->data;
+	int64_t n = cords_tensor_numel(got), m = cords_tensor_numel(want);
+	double err = 0, scale = 1e-30, sq = 0;
+	for (int64_t k = 0; k < m; k++) {
+		int64_t i = m == n ? k : k * n / m;
+		err = fmax(err, fabs(g[i] - w[k]));
+		scale = fmax(scale, fabs(w[k]));
+	}
+	*norm_err = 0;
+	if (m != n) {
+		snprintf(key, sizeof key, "gnorm.%s", name);
+		const cords_tensor *nt = cords_list_find(fx, key);
+		for (int64_t i = 0; i < n; i++)
+			sq += (double)g[i] * g[i];
+		*norm_err = nt ? fabs(sqrt(sq) - *(double *)nt->data) / *(double *)nt->data : 1e9;
+	}
+	return err / scale;
+}
+
+static void stage(const char *file, int k)
+{
+	cords_tensor_list fx = load(file);
+	const cords_tensor *meta = cords_list_find(&fx, "meta"), *x = cords_list_find(&fx, "x"), *y = cords_list_find(&fx, "y");
+	cords_model *m = cords_model_new(&params, cords_list_find(&params, "meta"), cords_backend_get("cpu"));
+	CHECK(m != NULL, "%s", cords_errmsg());
+	if (!m)
+		return;
+	char *phi = cords_meta_get(meta, "phi");
+	cords_rnn_loss cfg = {.readouts = (int)meta_num(meta, "readouts"), .blank_steps = (int)meta_num(meta, "blank_steps"),
+			      .spont_window = (int)meta_num(meta, "spont_window"),
+			      .spont_weight = meta_num(meta, "spont_weight"), .ckpt_every = k};
+	cfg.dyn.alpha = (float)meta_num(meta, "alpha");
+	cfg.dyn.spont_steps = (int)meta_num(meta, "spont_steps");
+	cfg.dyn.stim_steps = (int)meta_num(meta, "stim_steps");
+	cords_phi_parse(phi, (float)meta_num(meta, "prelu_slope"), &cfg.dyn.phi);
+	free(phi);
+	int B = (int)x->shape[0];
+	cords_labels lab = {y->dtype == CORDS_I64 ? y->data : NULL, y->dtype == CORDS_F32 ? y->data : NULL};
+	cords_tensor_list grads = {0};
+	for (int i = 0; i < params.n; i++)
+		if (strcmp(params.items[i]->name, "meta"))
+			cords_list_push(&grads, cords_tensor_new(params.items[i]->name, CORDS_F32, params.items[i]->ndim,
+								 params.items[i]->shape));
+	cords_rnn_trainer *t = cords_rnn_trainer_new(m, B, &cfg);
+	cords_rnn_stats st;
+	CHECK(t && cords_rnn_grad(t, &params, B, x->data, lab, &grads, &st) == 0, "%s", cords_errmsg());
+	CHECK_CLOSE(st.loss, *(double *)cords_list_find(&fx, "loss")->data, 2e-5, 0);
+	CHECK_CLOSE(st.spont, *(double *)cords_list_find(&fx, "spont")->data, 1e-4, 1e-12);
+	double worst = 0, worst_norm = 0;
+	const char *where = "";
+	for (int i = 0; i < grads.n; i++) {
+		double ne = 0, e = compare(grads.items[i], &fx, grads.items[i]->name, &ne);
+		if (e > worst)
+			worst = e, where = grads.items[i]->name;
+		worst_norm = fmax(worst_norm, ne);
+	}
+	CHECK(worst < 1e-4, "%s k=%d: gradient error %g in %s", file, k, worst, where);
+	CHECK(worst_norm < 1e-4, "%s k=%d: gradient norm error %g", file, k, worst_norm);
+	cords_rnn_trainer_free(t);
+	cords_list_free(&grads);
+	cords_model_free(m);
+	cords_list_free(&fx);
+}
+
+int main(void)
+{
+	snprintf(dir, sizeof dir, "%s/train", getenv("TESTDATA") ? getenv("TESTDATA") : "testdata");
+	params = load("params.tzst");
+	CASE("linear stage (identity, soft labels, no spontaneous phase): gradients equal torch") stage("linear.tzst", 0);
+	CASE("anneal stage (PReLU 0.35, spont penalty weight 1): gradients equal torch") stage("anneal.tzst", 0);
+	CASE("finetune stage (ReLU, soft labels): gradients equal torch") stage("finetune.tzst", 0);
+	CASE("BPTT checkpoints every step give the same gradients") stage("anneal.tzst", 1);
+	CASE("BPTT checkpoints every 4 steps give the same gradients") stage("finetune.tzst", 4);
+	cords_list_free(&params);
+	T_DONE();
+}
