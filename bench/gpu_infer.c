@@ -11,12 +11,13 @@
  *                      stream (x repeated `batches` times), for cords-infer
  * Written on the first run, read by later ones.
  *   build/bench/gpu_infer DEVICE DIR [batch 64] [batches 3] [spont 100] [stim 100] [depth 8] [size 224]
- * Prints one line: device, batch, seconds, images/s (one untimed batch first
- * lets cuDNN choose its algorithms). */
+ * Prints one line: device, batch, seconds, images/s, timing the spontaneous
+ * phase and `batches` batches through lib/infer.h (what cords-infer runs),
+ * after one untimed round that lets cuDNN choose its algorithms. */
 #include "cli.h"
 #include "model.h"
 #include "rng.h"
-#include "spont.h"
+#include "infer.h"
 #include "stream.h"
 
 #include <math.h>
@@ -134,27 +135,17 @@ static int write_streams(const char *dir, const cords_arch *a, const cords_tenso
 	return rc ? cords_err("%s: cannot write", path) : 0;
 }
 
-typedef struct {
-	cords_model *m;
-	cords_dynamics d;
-	int batch;
-	cords_state *s1, *s, *tmp;
-	cords_work *w;
-	cords_buf *x, *p, *logits;
-} runner;
-
-/* The spontaneous phase, then `batches` batches of x. */
-static int run(runner *u, int batches)
+/* cords-infer's path: the spontaneous phase once (cords_infer_new), then
+ * `batches` batches from host memory to host memory. */
+static int run(const cords_model *m, const cords_infer_opts *o, const float *x, int batch, int batches,
+	       float *logits)
 {
-	cords_backend *be = u->m->be;
-	if (cords_spont(u->m, &u->d, NULL, u->s1, NULL))
-		return -1;
-	for (int b = 0; b < batches; b++)
-		if (cords_state_copy(u->m, u->s, u->s1) || cords_model_drive(u->m, u->w, u->x, u->p) ||
-		    cords_model_run(u->m, &u->d, u->w, u->p, &u->s, &u->tmp, u->d.stim_steps, 0, NULL, NULL) ||
-		    cords_model_readout(u->m, u->w, u->s, u->logits))
-			return -1;
-	return be->sync(be);
+	cords_infer *inf = cords_infer_new(m, o);
+	int rc = inf ? 0 : -1;
+	for (int b = 0; b < batches && !rc; b++)
+		rc = cords_infer_batch(inf, x, batch, logits);
+	cords_infer_free(inf);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -171,7 +162,7 @@ int main(int argc, char **argv)
 	int size = argc > 8 ? (int)cli_int(argv[8], "size", 16, 4096) : 224;
 	cords_arch a;
 	cords_tensor_list l = {0};
-	runner u = {.batch = batch};
+	cords_model *m = NULL;
 	cords_backend *be = cords_backend_get(dev);
 	if (!be || cords_arch_init(&a, depth, 3, size, size, 1000))
 		cli_die_lib();
@@ -179,31 +170,29 @@ int main(int argc, char **argv)
 	if (got < 0 || (got > 0 && (make(&a, batch, dir, &l) || write_streams(dir, &a, &l, batches))))
 		cli_die_lib();
 	cords_tensor *meta = cords_meta_new();
-	if (!meta || cords_arch_to_meta(&a, meta) || !(u.m = cords_model_new(&l, meta, be)))
+	if (!meta || cords_arch_to_meta(&a, meta) || !(m = cords_model_new(&l, meta, be)))
 		cli_die_lib();
-	cords_dynamics_from_meta(u.m->meta, &u.d);
-	u.d.spont_steps = spont;
-	u.d.stim_steps = stim;
-	if (!(u.s1 = cords_state_new(u.m, 1)) || !(u.s = cords_state_new(u.m, batch)) ||
-	    !(u.tmp = cords_state_new(u.m, batch)) || !(u.w = cords_work_new(u.m, batch)) ||
-	    !(u.x = cords_model_alloc_input(u.m, batch)) || !(u.p = cords_model_alloc_drive(u.m, batch)) ||
-	    !(u.logits = cords_model_alloc_logits(u.m, batch)) || be->upload(be, u.x, cords_list_find(&l, "x")->data))
-		cli_die_lib();
-	if (run(&u, 1))
+	cords_infer_opts o = {.dyn = m->dyn};
+	o.dyn.spont_steps = spont;
+	o.dyn.stim_steps = stim;
+	const float *x = cords_list_find(&l, "x")->data;
+	float *lg = malloc((size_t)batch * a.classes * sizeof *lg);
+	if (!lg || run(m, &o, x, batch, 1, lg))
 		cli_die_lib();
 	double t0 = now();
-	if (run(&u, batches))
+	if (run(m, &o, x, batch, batches, lg))
 		cli_die_lib();
 	double sec = now() - t0;
-	float *lg = malloc((size_t)batch * 1000 * sizeof *lg);
 	char path[1024];
 	snprintf(path, sizeof path, "%s/logits-%s.f32", dir, dev);
 	FILE *f = fopen(path, "wb");
-	if (!lg || be->download(be, u.logits, lg) || !f || fwrite(lg, sizeof *lg, (size_t)batch * 1000, f) != (size_t)batch * 1000 || fclose(f))
+	size_t n = (size_t)batch * a.classes;
+	if (!f || fwrite(lg, sizeof *lg, n, f) != n || fclose(f))
 		cli_die("%s: cannot write the logits", path);
 	printf("device=%s batch=%d batches=%d steps=%d+%d seconds=%.3f images_per_s=%.2f\n", be->name, batch, batches,
 	       spont, stim, sec, batch * batches / sec);
 	free(lg);
+	cords_model_free(m);
 	cords_tensor_free(meta);
 	cords_list_free(&l);
 	return 0;

@@ -195,6 +195,105 @@ static void reductions(void)
 	drop(&m);
 }
 
+/* ---- Training operations ---- */
+
+static void conv_bwd(conv_case t)
+{
+	int64_t oh = (t.H + 2 * t.pad - t.k) / t.stride + 1, ow = (t.W + 2 * t.pad - t.k) / t.stride + 1;
+	pair x = act(4, t.B, t.I, t.H, t.W), w = mk(CORDS_BUF_WEIGHT, 4, t.O, t.I, t.k, t.k);
+	pair dy = act(4, t.B, t.O, oh, ow), dw = mk(CORDS_BUF_WEIGHT, 4, t.O, t.I, t.k, t.k);
+	cords_conv cv = {.stride = t.stride, .pad = t.pad, .beta = t.beta};
+	char what[128];
+	snprintf(what, sizeof what, "conv backward %dx%dx%dx%d * %dx%d k%d s%d p%d beta %g", t.B, t.I, t.H, t.W, t.O,
+		 t.I, t.k, t.stride, t.pad, t.beta);
+	RUN(conv2d_bwd_data, &cv, X(dy), X(w), X(x));
+	SAME(x, what);
+	RUN(conv2d_bwd_weights, &cv, X(x), X(dy), X(dw));
+	SAME(dw, what);
+	drop(&x);
+	drop(&w);
+	drop(&dy);
+	drop(&dw);
+}
+
+static void pool_bwd(int B, int C, int H, int W, int k, int stride, int pad)
+{
+	pair dx = act(4, B, C, H, W);
+	pair dy = act(4, B, C, (H + 2 * pad - k) / stride + 1, (W + 2 * pad - k) / stride + 1);
+	cords_pool pp = {k, stride, pad};
+	RUN(avgpool_bwd, &pp, X(dy), X(dx));
+	SAME(dx, "avgpool_bwd");
+	drop(&dx);
+	drop(&dy);
+}
+
+static void eltwise_bwd(void)
+{
+	const cords_phi phis[] = {{CORDS_PHI_RELU, 0}, {CORDS_PHI_IDENTITY, 0}, {CORDS_PHI_PRELU, 0.25f}};
+	for (int k = 0; k < 6; k++) {
+		pair z = act(4, 3, 8, 5, 7), d = act(4, 3, 8, 5, 7), dz = act(4, 3, 8, 5, 7), dr = act(4, 3, 8, 5, 7);
+		RUN(leaky_bwd, 0.2f, phis[k % 3], X(z), X(d), X(dz), X(dr), (float)(k / 3));
+		SAME(dz, "leaky_bwd: dz");
+		SAME(dr, "leaky_bwd: dr");
+		RUN(relu_bwd_add, X(z), X(d), X(dr));
+		SAME(dr, "relu_bwd_add");
+		drop(&z);
+		drop(&d);
+		drop(&dz);
+		drop(&dr);
+	}
+	pair x = act(4, 3, 16, 7, 5), dy = act(2, 3, 16, 1, 1), dx = act(4, 3, 16, 7, 5);
+	RUN(readout_bwd_add, X(x), X(dy), X(dx));
+	SAME(dx, "readout_bwd_add");
+	pair one = act(4, 1, 16, 7, 5);
+	for (int beta = 0; beta < 2; beta++) {
+		RUN(batch_sum, X(dx), X(one), (float)beta);
+		SAME(one, "batch_sum");
+		RUN(axpby, 0.5f, X(x), (float)beta, X(dx));
+		SAME(dx, "axpby");
+		RUN(axpby, -2.0f, X(one), 0.25f * beta, X(dx));
+		SAME(dx, "axpby broadcast");
+	}
+	for (int mode = 0; mode < 3; mode++) {
+		double sc = 0, sg = 0;
+		const cords_buf *yc = mode == 0 ? dx.c : mode == 1 ? one.c : NULL;
+		const cords_buf *yg = mode == 0 ? dx.g : mode == 1 ? one.g : NULL;
+		CHECK(!cpu->sqdiff_sum(cpu, x.c, yc, &sc) && !gpu->sqdiff_sum(gpu, x.g, yg, &sg), "sqdiff_sum: %s",
+		      cords_errmsg());
+		CHECK(fabs(sg - sc) <= 1e-6 * fabs(sc), "sqdiff_sum (mode %d): %.10g, cpu %.10g", mode, sg, sc);
+	}
+	drop(&x);
+	drop(&dy);
+	drop(&dx);
+	drop(&one);
+}
+
+static void batchnorm(int train, int running)
+{
+	pair x = act(4, 4, 6, 5, 3), y = act(4, 4, 6, 5, 3), g = act(1, 6, 1, 1, 1), b = act(1, 6, 1, 1, 1);
+	pair rm = act(1, 6, 1, 1, 1), rv = act(1, 6, 1, 1, 1), sm = act(1, 6, 1, 1, 1), si = act(1, 6, 1, 1, 1);
+	pair dy = act(4, 4, 6, 5, 3), dx = act(4, 4, 6, 5, 3), dg = act(1, 6, 1, 1, 1), db = act(1, 6, 1, 1, 1);
+	RUN(fill, X(rv), 0.7f);
+	cords_bn_mode m = {train, 0.1f, 1e-5f};
+	RUN(batchnorm, &m, X(x), X(g), X(b), running ? X(rm) : NULL, running ? X(rv) : NULL, X(sm), X(si), X(y));
+	SAME(y, "batchnorm: y");
+	if (train) {
+		SAME(sm, "batchnorm: save_mean");
+		SAME(si, "batchnorm: save_invstd");
+	}
+	SAME(rm, "batchnorm: running mean");
+	SAME(rv, "batchnorm: running var");
+	for (int beta = 0; beta < 2; beta++) {
+		RUN(batchnorm_bwd, &m, X(x), X(dy), X(g), X(sm), X(si), X(rm), X(rv), X(dx), X(dg), X(db), (float)beta);
+		SAME(dx, "batchnorm_bwd: dx");
+		SAME(dg, "batchnorm_bwd: dgamma");
+		SAME(db, "batchnorm_bwd: dbeta");
+	}
+	pair *all[] = {&x, &y, &g, &b, &rm, &rv, &sm, &si, &dy, &dx, &dg, &db};
+	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+		drop(all[i]);
+}
+
 /* The full protocol (spontaneous from zero, then the stimulus) on one backend. */
 static int run_model(const char *model, const char *cas, cords_backend *be, cords_tensor_list *c, float **logits)
 {
@@ -211,16 +310,17 @@ static int run_model(const char *model, const char *cas, cords_backend *be, cord
 	int B = (int)cords_list_find(c, "x")->shape[0], N = m->arch.classes;
 	cords_work *w = cords_work_new(m, B);
 	cords_state *s = cords_state_new(m, B), *tmp = cords_state_new(m, B);
-	cords_buf *x = cords_model_alloc_input(m, B), *p = cords_model_alloc_drive(m, B);
-	cords_buf *lg = cords_model_alloc_logits(m, B);
+	cords_buf *x = cords_model_alloc_input(m, B), *lg = cords_model_alloc_logits(m, B);
+	cords_drive p = {0};
 	*logits = malloc((size_t)B * N * sizeof **logits);
-	int rc = !w || !s || !tmp || !x || !p || !lg || be->upload(be, x, cords_list_find(c, "x")->data) ||
+	int rc = !w || !s || !tmp || !x || !lg || cords_drive_alloc(m, B, &p) ||
+		 be->upload(be, x, cords_list_find(c, "x")->data) ||
 		 cords_model_run(m, &d, w, NULL, &s, &tmp, d.spont_steps, 0, NULL, NULL) ||
-		 cords_model_drive(m, w, x, p) || cords_model_run(m, &d, w, p, &s, &tmp, d.stim_steps, 0, NULL, NULL) ||
+		 cords_model_drive(m, w, x, &p) || cords_model_run(m, &d, w, &p, &s, &tmp, d.stim_steps, 0, NULL, NULL) ||
 		 cords_model_readout(m, w, s, lg) || be->download(be, lg, *logits);
 	be->free(be, lg);
 	be->free(be, x);
-	be->free(be, p);
+	cords_drive_free(m, &p);
 	cords_state_free(m, s);
 	cords_state_free(m, tmp);
 	cords_work_free(m, w);
@@ -295,6 +395,28 @@ int main(void)
 		drop(&x);
 		drop(&w);
 		drop(&y);
+	}
+	CASE("conv2d backward data and weights (deterministic cuDNN algorithms), beta 0 and 1")
+	{
+		const conv_case cs[] = {
+			{2, 3, 17, 15, 8, 7, 2, 3, 0, 0}, {3, 8, 9, 11, 16, 3, 1, 1, 0, 1}, {2, 16, 13, 13, 32, 3, 2, 1, 0, 0},
+			{2, 16, 13, 13, 32, 1, 2, 0, 0, 1}, {1, 5, 6, 7, 3, 3, 1, 0, 0, 0}, {4, 64, 14, 14, 64, 3, 1, 1, 0, 1},
+		};
+		for (size_t i = 0; i < sizeof cs / sizeof *cs; i++)
+			conv_bwd(cs[i]);
+	}
+	CASE("avgpool backward")
+	{
+		pool_bwd(2, 8, 17, 15, 3, 2, 1);
+		pool_bwd(1, 3, 8, 8, 2, 2, 0);
+		pool_bwd(3, 5, 9, 6, 3, 1, 1);
+	}
+	CASE("leaky_bwd, relu_bwd_add, readout_bwd_add, batch_sum, axpby, sqdiff_sum") eltwise_bwd();
+	CASE("batchnorm train (with and without running statistics) and eval, forward and backward")
+	{
+		batchnorm(1, 1);
+		batchnorm(1, 0);
+		batchnorm(0, 1);
 	}
 	const char *phis[] = {"relu", "identity", "prelu"};
 	for (int k = 0; k < 3; k++) {
