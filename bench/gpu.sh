@@ -6,8 +6,8 @@
 #      the literal PyTorch model (testdata/model/cordsnet.py) on the same GPU,
 #      with cuDNN TF32 off (fp32) and on (PyTorch's default), and how far the
 #      logits agree;
-#   3. a stage-5 training step, batch 8, when a training tool with
-#      --device cuda exists in the build (else the row says it is missing).
+#   3. a stage-5 training step (anneal), batch 8: cords-anneal --device cuda
+#      (when the build has it) against the literal PyTorch model with autograd.
 # Usage, from anywhere:
 #   bench/gpu.sh                        builds with CUDA=1 here, then runs
 #   CORDS_PREBUILT=DIR bench/gpu.sh     runs binaries built elsewhere:
@@ -15,7 +15,8 @@
 #       needs only python, .tar.zst the zstd command or module) holds bin/, build/test/,
 #       build/bench/ and lib/ (shared libraries they need)
 # Environment: PYTHON (default: the torch venv's python, else python3),
-#   BATCH (64), BATCHES (timed batches, 2), STEPS (100: spont = stim = STEPS).
+#   BATCH (64), BATCHES (timed batches, 2), STEPS (100: spont = stim = STEPS),
+#   DEVICE (cuda; cpu makes a dry run of the script where there is no GPU).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -23,8 +24,8 @@ start=$(date +%s)
 work=$(mktemp -d /tmp/cords-gpu.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 table=$work/table
-BATCH=${BATCH:-64} BATCHES=${BATCHES:-2} STEPS=${STEPS:-100}
-row() { printf '%-52s %s\n' "$1" "$2" >>"$table"; }
+BATCH=${BATCH:-64} BATCHES=${BATCHES:-2} STEPS=${STEPS:-100} DEVICE=${DEVICE:-cuda}
+row() { printf '%-64s %s\n' "$1" "$2" >>"$table"; }
 say() { echo "gpu.sh [$(($(date +%s) - start))s] $*" >&2; }
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" "$2" | tail -n 1; } # key, file
 # key, file: the value, or why there is none (the output's last line).
@@ -100,10 +101,10 @@ row "unit tests: model (CPU, exit $?)" "$(grep -c '^PASS' "$work/model.out") pas
 d=$work/r8
 cords() { # label, precision
 	say "cords $1"
-	CORDS_PRECISION=$2 timeout 150 "$BUILD/bench/gpu_infer" cuda "$d" "$BATCH" "$BATCHES" "$STEPS" "$STEPS" 8 224 \
+	CORDS_PRECISION=$2 timeout 150 "$BUILD/bench/gpu_infer" "$DEVICE" "$d" "$BATCH" "$BATCHES" "$STEPS" "$STEPS" 8 224 \
 		>"$work/$1.out" 2>&1
 	cat "$work/$1.out" >&2
-	[ -f "$d/logits-cuda.f32" ] && mv "$d/logits-cuda.f32" "$d/logits-$2.f32"
+	[ -f "$d/logits-$DEVICE.f32" ] && mv "$d/logits-$DEVICE.f32" "$d/logits-$2.f32"
 	row "cords CUDA $2: images/s" "$(value images_per_s "$work/$1.out")"
 }
 torch() { # label, flags, logits to compare
@@ -133,7 +134,7 @@ row "ratio cords fp32 / torch default (tf32)" "$(ratio "$f" "$pt")"
 if [ -x "$BIN/cords-infer" ]; then
 	say "cords-infer --device cuda"
 	t0=$(date +%s.%N)
-	if timeout 150 "$BIN/cords-infer" -m "$d/model.tzst" --device cuda --spont "$STEPS" --stim "$STEPS" \
+	if timeout 150 "$BIN/cords-infer" -m "$d/model.tzst" --device "$DEVICE" --spont "$STEPS" --stim "$STEPS" \
 		<"$d/x.tzst" >"$work/infer.tzst" 2>"$work/infer.err"; then
 		row "cords-infer --device cuda: images/s (wall, with start-up)" \
 			"$(awk -v t0="$t0" -v t1="$(date +%s.%N)" -v n="$((BATCH * BATCHES))" 'BEGIN { printf "%.2f", n / (t1 - t0) }')"
@@ -144,12 +145,43 @@ else
 	row "cords-infer --device cuda" "not in this build"
 fi
 
-# 3. Training, stage 5, batch 8: only when a training tool takes --device cuda.
-if [ -x "$BIN/cords-train" ] && "$BIN/cords-train" --help 2>&1 | grep -q -- '--device'; then
-	row "training step, stage 5, batch 8" "cords-train found: see bench/gpu-train.sh (not measured here)"
+# 3. Training: one stage-5 step (anneal: PReLU 0.95, spontaneous phase, 100
+# stimulus steps with 30 read-outs, 100 blank steps with the spont penalty,
+# AdamW) at batch 8. cords: the wall time of --steps 3 less that of --steps 1,
+# halved (start-up and loading cancel); torch: the literal model with autograd.
+tool=
+for t in anneal finetune; do
+	if [ -x "$BIN/cords-$t" ] && "$BIN/cords-$t" --help 2>&1 | grep -q -- '--device'; then tool=cords-$t; break; fi
+done
+train_run() { # steps -> seconds (or nothing on failure)
+	t0=$(date +%s.%N)
+	timeout 240 "$BIN/$tool" -m "$d/model.tzst" --device "$DEVICE" --epochs 1 --steps "$1" \
+		--checkpoint "$work/ckpt.tzst" -o "$work/trained.tzst" "$d/train.tzst" >"$work/train$1.out" 2>&1 &&
+		awk -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.3f", t1 - t0 }'
+}
+if [ -n "$tool" ] && [ -f "$d/train.tzst" ]; then
+	say "$tool --device cuda"
+	t1=$(train_run 1) && t3=$(train_run 3)
+	if [ -n "${t3:-}" ]; then
+		ct=$(awk -v a="$t1" -v b="$t3" 'BEGIN { printf "%.3f", (b - a) / 2 }')
+		row "$tool --device cuda, batch 8: s/step" "$ct (1 step: ${t1}s, 3 steps: ${t3}s wall)"
+	else
+		row "$tool --device cuda, batch 8" "failed: $(tail -n 1 "$work"/train*.out | tail -n 1 | cut -c1-100)"
+	fi
 else
-	row "training step, stage 5, batch 8" "not measured: no training tool with --device cuda in this build"
+	row "training step, stage 5, batch 8 (cords)" "not measured: no training tool with --device cuda in this build"
 fi
+for mode in "fp32:" "TF32 (torch default):--tf32"; do
+	label=${mode%%:*} flags=${mode#*:}
+	say "torch training step, $label"
+	LD_LIBRARY_PATH=$ld0 timeout 200 "$PYTHON" bench/gpu_torch.py "$d" --train 8 --batches 2 --spont "$STEPS" \
+		--stim "$STEPS" $flags >"$work/train-$label.out" 2>&1
+	cat "$work/train-$label.out" >&2
+	row "PyTorch literal training step, batch 8, $label: s/step" \
+		"$(value seconds_per_step "$work/train-$label.out") (peak $(field peak_gib "$work/train-$label.out") GiB)"
+	[ -n "${ct:-}" ] && row "  ratio torch $label / cords" \
+		"$(awk -v a="$(field seconds_per_step "$work/train-$label.out")" -v b="$ct" 'BEGIN { if (a > 0 && b > 0) printf "%.2fx", a / b; else print "n/a" }')"
+done
 
 row "total seconds" "$(($(date +%s) - start))"
 echo

@@ -9,6 +9,8 @@
  *   DIR/logits-DEVICE.f32   the logits of the last batch
  *   DIR/model.tzst, DIR/x.tzst   the same as a model file and a batch
  *                      stream (x repeated `batches` times), for cords-infer
+ *   DIR/train.tzst     4 training batches: the first 8 images of x, random
+ *                      labels y [8] i64, for the training tools
  * Written on the first run, read by later ones.
  *   build/bench/gpu_infer DEVICE DIR [batch 64] [batches 3] [spont 100] [stim 100] [depth 8] [size 224]
  * Prints one line: device, batch, seconds, images/s, timing the spontaneous
@@ -110,28 +112,41 @@ static int make(const cords_arch *a, int batch, const char *dir, cords_tensor_li
 	return fclose(man) || rc ? -1 : 0;
 }
 
-/* The model file (meta + parameters) and the batch stream, for cords-infer. */
+/* The model file (meta + parameters), the batch stream for cords-infer and
+ * the training batches. */
 static int write_streams(const char *dir, const cords_arch *a, const cords_tensor_list *l, int batches)
 {
 	char path[1024];
-	int rc = 0;
-	for (int which = 0; which < 2 && !rc; which++) {
-		snprintf(path, sizeof path, "%s/%s", dir, which ? "x.tzst" : "model.tzst");
+	const cords_tensor *x = cords_list_find(l, "x");
+	int64_t tb = x->shape[0] < 8 ? x->shape[0] : 8, ts[4] = {tb, x->shape[1], x->shape[2], x->shape[3]};
+	cords_tensor *tx = cords_tensor_new("x", CORDS_F32, 4, ts), *ty = cords_tensor_new("y", CORDS_I64, 1, &tb);
+	cords_tensor *meta = cords_meta_new();
+	int rc = !tx || !ty || !meta || cords_arch_to_meta(a, meta);
+	if (!rc) {
+		memcpy(tx->data, x->data, (size_t)cords_tensor_numel(tx) * sizeof(float));
+		for (int64_t i = 0; i < tb; i++)
+			((int64_t *)ty->data)[i] = (i * 7919) % a->classes;
+	}
+	for (int which = 0; which < 3 && !rc; which++) {
+		snprintf(path, sizeof path, "%s/%s", dir, which == 0 ? "model.tzst" : which == 1 ? "x.tzst" : "train.tzst");
 		FILE *f = fopen(path, "wb");
 		cords_writer *w = f ? cords_writer_new(f, path, 1) : NULL;
-		cords_tensor *meta = cords_meta_new();
-		rc = !w || !meta || cords_arch_to_meta(a, meta) || (!which && cords_write_tensor(w, meta));
-		for (int i = 0; !rc && !which && i < l->n; i++)
+		rc = !w || (which == 0 && cords_write_tensor(w, meta));
+		for (int i = 0; !rc && which == 0 && i < l->n; i++)
 			if (strcmp(l->items[i]->name, "x"))
 				rc = cords_write_tensor(w, l->items[i]);
-		for (int b = 0; !rc && which && b < batches; b++)
-			rc = cords_write_tensor(w, cords_list_find(l, "x"));
+		for (int b = 0; !rc && which == 1 && b < batches; b++)
+			rc = cords_write_tensor(w, x);
+		for (int b = 0; !rc && which == 2 && b < 4; b++)
+			rc = cords_write_tensor(w, tx) || cords_write_tensor(w, ty);
 		if (w && cords_writer_close(w))
 			rc = -1;
 		if (!f || fclose(f))
 			rc = -1;
-		cords_tensor_free(meta);
 	}
+	cords_tensor_free(meta);
+	cords_tensor_free(tx);
+	cords_tensor_free(ty);
 	return rc ? cords_err("%s: cannot write", path) : 0;
 }
 
