@@ -1,7 +1,9 @@
 /* The CUDA backend against the CPU backend: every operation on random inputs
  * (odd sizes, strides 1 and 2, padding, bias, accumulation, broadcast,
- * aliasing), then whole models (testdata/model R2 and R4, every phi) against
- * the CPU backend and the PyTorch fixtures. Within 1e-4 relative (to the
+ * aliasing), the training operations likewise, one RNN training step's loss
+ * and gradients against the PyTorch fixtures (testdata/train), then whole
+ * models (testdata/model R2 and R4, every phi) against the CPU backend and
+ * the PyTorch fixtures. Within 1e-4 relative (to the
  * element, with an absolute floor of 1e-5 of the largest reference value).
  * Without a GPU, or built without CUDA, it says so on stderr and checks
  * nothing (no PASS lines). */
@@ -11,6 +13,7 @@
 #include "err.h"
 #include "model.h"
 #include "rng.h"
+#include "rnn_train.h"
 #include "stream.h"
 
 static cords_backend *cpu, *gpu;
@@ -347,6 +350,85 @@ static void whole_model(const char *model, const char *phi)
 	cords_list_free(&c);
 }
 
+/* One RNN training step (lib/rnn_train.h) on the GPU against the PyTorch
+ * fixtures of testdata/train, which the CPU backend matches: the loss, and
+ * every parameter's gradient within 1e-4 of its largest entry (a sample for
+ * large tensors, as the fixture keeps). */
+static double meta_num(const cords_tensor *m, const char *key)
+{
+	char *v = cords_meta_get(m, key);
+	double d = v ? atof(v) : 0;
+	free(v);
+	return d;
+}
+
+static double grad_err(const cords_tensor *got, const cords_tensor_list *fx)
+{
+	char key[300];
+	snprintf(key, sizeof key, "grad.%s", got->name);
+	const cords_tensor *want = cords_list_find(fx, key);
+	if (!want)
+		return 1e9;
+	const float *g = got->data, *w = want->data;
+	int64_t n = cords_tensor_numel(got), m = cords_tensor_numel(want);
+	double err = 0, scale = 1e-30;
+	for (int64_t k = 0; k < m; k++) {
+		err = fmax(err, fabs(g[m == n ? k : k * n / m] - w[k]));
+		scale = fmax(scale, fabs(w[k]));
+	}
+	return err / scale;
+}
+
+static void train_step(const char *file)
+{
+	char path[1024];
+	const char *dir = getenv("TESTDATA") ? getenv("TESTDATA") : "testdata";
+	cords_tensor_list params = {0}, fx = {0}, grads = {0};
+	snprintf(path, sizeof path, "%s/train/params.tzst", dir);
+	int rc = cords_read_file(path, &params);
+	snprintf(path, sizeof path, "%s/train/%s", dir, file);
+	rc = rc || cords_read_file(path, &fx);
+	CHECK(!rc, "%s", cords_errmsg());
+	const cords_tensor *meta = cords_list_find(&fx, "meta"), *x = cords_list_find(&fx, "x"), *y = cords_list_find(&fx, "y");
+	cords_model *m = rc ? NULL : cords_model_new(&params, cords_list_find(&params, "meta"), gpu);
+	CHECK(m != NULL, "%s", cords_errmsg());
+	if (m) {
+		char *phi = cords_meta_get(meta, "phi");
+		cords_rnn_loss cfg = {.readouts = (int)meta_num(meta, "readouts"),
+				      .blank_steps = (int)meta_num(meta, "blank_steps"),
+				      .spont_window = (int)meta_num(meta, "spont_window"),
+				      .spont_weight = meta_num(meta, "spont_weight")};
+		cfg.dyn.alpha = (float)meta_num(meta, "alpha");
+		cfg.dyn.spont_steps = (int)meta_num(meta, "spont_steps");
+		cfg.dyn.stim_steps = (int)meta_num(meta, "stim_steps");
+		cords_phi_parse(phi, (float)meta_num(meta, "prelu_slope"), &cfg.dyn.phi);
+		free(phi);
+		int B = (int)x->shape[0];
+		cords_labels lab = {y->dtype == CORDS_I64 ? y->data : NULL, y->dtype == CORDS_F32 ? y->data : NULL};
+		for (int i = 0; i < params.n; i++)
+			if (strcmp(params.items[i]->name, "meta"))
+				cords_list_push(&grads, cords_tensor_new(params.items[i]->name, CORDS_F32,
+									 params.items[i]->ndim, params.items[i]->shape));
+		cords_rnn_trainer *t = cords_rnn_trainer_new(m, B, &cfg);
+		cords_rnn_stats st;
+		CHECK(t && cords_rnn_grad(t, &params, B, x->data, lab, &grads, &st) == 0, "%s", cords_errmsg());
+		CHECK_CLOSE(st.loss, *(double *)cords_list_find(&fx, "loss")->data, 2e-5, 0);
+		double worst = 0;
+		const char *where = "";
+		for (int i = 0; i < grads.n; i++) {
+			double e = grad_err(grads.items[i], &fx);
+			if (e > worst)
+				worst = e, where = grads.items[i]->name;
+		}
+		CHECK(worst < 1e-4, "%s: gradient error %g in %s", file, worst, where);
+		cords_rnn_trainer_free(t);
+	}
+	cords_model_free(m);
+	cords_list_free(&grads);
+	cords_list_free(&fx);
+	cords_list_free(&params);
+}
+
 int main(void)
 {
 	cpu = cords_backend_get("cpu");
@@ -417,6 +499,12 @@ int main(void)
 		batchnorm(1, 1);
 		batchnorm(1, 0);
 		batchnorm(0, 1);
+	}
+	CASE("training step on the GPU: loss and gradients equal torch's (linear, anneal, finetune)")
+	{
+		train_step("linear.tzst");
+		train_step("anneal.tzst");
+		train_step("finetune.tzst");
 	}
 	const char *phis[] = {"relu", "identity", "prelu"};
 	for (int k = 0; k < 3; k++) {
