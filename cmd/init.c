@@ -1,5 +1,6 @@
 /* cords-init: a default-initialised CordsNet model, reproducible from a seed. */
 #include "cli.h"
+#include "dataset.h"
 #include "init.h"
 #include "stream.h"
 
@@ -44,9 +45,10 @@ int main(int argc, char **argv)
 			continue;
 		switch (c) {
 		case 'd':
-			if (!(ds = cords_dataset_find(optarg)))
-				cli_usage("%s", cords_errmsg());
-			classes = ds->classes, in_ch = ds->in_ch, height = width = ds->size;
+			if (!(ds = cords_dataset_find(optarg)) || !ds->classes)
+				cli_usage("--dataset: '%s' is not one of mnist, fashion-mnist, cifar10, cifar100, imagenet", optarg);
+			classes = ds->classes, in_ch = ds->channels;
+			height = width = ds->size ? ds->size : 224; /* ImageNet: the paper's 224 */
 			break;
 		case O_CLASSES: classes = cli_int(optarg, "--classes", 1, 1000000); break;
 		case O_INCH: in_ch = cli_int(optarg, "--in-channels", 1, 4096); break;
@@ -72,8 +74,7 @@ int main(int argc, char **argv)
 	    cords_meta_set(meta, "seed", v) || cords_meta_set(meta, "phi", "relu") ||
 	    cords_meta_set(meta, "prelu_slope", "0") || cords_meta_set(meta, "alpha", "0.2") ||
 	    cords_meta_set(meta, "spont_steps", "100") || cords_meta_set(meta, "stim_steps", "100") ||
-	    (ds && (cords_meta_set(meta, "dataset", ds->name) || cords_meta_set(meta, "norm_mean", ds->mean) ||
-		    cords_meta_set(meta, "norm_std", ds->std))))
+	    (ds && (cords_meta_set(meta, "dataset", ds->name) || cords_dataset_set_norm(ds, meta))))
 		cli_die_lib();
 	cords_tensor_list l = {0};
 	if (cords_init_params(&a, (uint64_t)seed, &l))

@@ -57,16 +57,22 @@ int cords_parse_doubles(const char *s, double *v, int n)
 	return k;
 }
 
+int cords_dataset_set_norm(const cords_dataset *d, cords_tensor *meta)
+{
+	char mean[96], sd[96];
+	doubles_str(d->mean, d->channels, mean, sizeof mean);
+	doubles_str(d->std, d->channels, sd, sizeof sd);
+	return cords_meta_set(meta, "norm_mean", mean) || cords_meta_set(meta, "norm_std", sd) ? -1 : 0;
+}
+
 cords_tensor *cords_dataset_meta(const cords_dataset *d, int split, int classes, const char *class_names,
 				 int64_t count)
 {
 	int64_t zero = 0;
 	cords_tensor *m = cords_tensor_new("meta", CORDS_TEXT, 1, &zero);
-	char buf[64], mean[96], sd[96];
+	char buf[64];
 	if (!m)
 		return NULL;
-	doubles_str(d->mean, d->channels, mean, sizeof mean);
-	doubles_str(d->std, d->channels, sd, sizeof sd);
 	const char *names = class_names ? class_names : d->class_names;
 	int rc = cords_meta_set(m, "format", "cords-samples") || cords_meta_set(m, "dataset", d->name) ||
 		 cords_meta_set(m, "split", cords_split_name(split));
@@ -76,7 +82,7 @@ cords_tensor *cords_dataset_meta(const cords_dataset *d, int split, int classes,
 	rc = rc || cords_meta_set(m, "channels", buf);
 	snprintf(buf, sizeof buf, "%lld", (long long)count);
 	rc = rc || (count >= 0 && cords_meta_set(m, "count", buf));
-	rc = rc || cords_meta_set(m, "norm_mean", mean) || cords_meta_set(m, "norm_std", sd);
+	rc = rc || cords_dataset_set_norm(d, m);
 	if (rc) {
 		cords_tensor_free(m);
 		return NULL;

@@ -30,6 +30,9 @@ int cords_split_parse(const char *s); /* -1 if neither train nor test */
 cords_tensor *cords_dataset_meta(const cords_dataset *d, int split, int classes, const char *class_names,
 				 int64_t count);
 
+/* Sets norm_mean and norm_std (one value per channel) in a meta record. */
+int cords_dataset_set_norm(const cords_dataset *d, cords_tensor *meta);
+
 /* Parses a comma-separated list of at most n doubles; returns the count or -1. */
 int cords_parse_doubles(const char *s, double *v, int n);
 

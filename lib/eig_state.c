@@ -107,16 +107,17 @@ int cords_eig_state_compute(const cords_model *m, const cords_tensor *image, cor
 	st->depth = m->arch.depth;
 	cords_state *s = cords_state_new(m, 1), *t = cords_state_new(m, 1);
 	cords_work *w = cords_work_new(m, 1);
-	cords_buf *x = NULL, *p = NULL;
+	cords_buf *x = NULL;
+	cords_drive drive = {0}, *p = NULL;
 	float *img = NULL;
 	int rc = -1;
 	if (!s || !t || !w)
 		goto out;
-	if (cords_spont(m, &m->dyn, NULL, s, NULL))
+	if (cords_spont(m, &m->dyn, NULL, s, NULL, NULL, NULL))
 		goto out;
 	if (image) {
 		if (!(img = image_f32(m, image)) || !(x = cords_model_alloc_input(m, 1)) ||
-		    !(p = cords_model_alloc_drive(m, 1)) || m->be->upload(m->be, x, img) ||
+		    cords_drive_alloc(m, 1, &drive) || !(p = &drive) || m->be->upload(m->be, x, img) ||
 		    cords_model_drive(m, w, x, p) ||
 		    cords_model_run(m, &m->dyn, w, p, &s, &t, m->dyn.stim_steps, m->dyn.spont_steps, NULL, NULL))
 			goto out;
@@ -127,7 +128,7 @@ int cords_eig_state_compute(const cords_model *m, const cords_tensor *image, cor
 out:
 	free(img);
 	m->be->free(m->be, x);
-	m->be->free(m->be, p);
+	cords_drive_free(m, &drive);
 	if (s)
 		cords_state_free(m, s);
 	if (t)

@@ -1,4 +1,4 @@
-/* Default-initialised CordsNet parameters, and the standard datasets' shapes. */
+/* Default-initialised CordsNet parameters. */
 #include "init.h"
 #include "err.h"
 #include "rng.h"
@@ -6,23 +6,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-static const cords_dataset datasets[] = {
-	{"mnist", 1, 28, 10, "0.1307", "0.3081"},
-	{"fashion-mnist", 1, 28, 10, "0.2860", "0.3530"},
-	{"cifar10", 3, 32, 10, "0.4914,0.4822,0.4465", "0.2470,0.2435,0.2616"},
-	{"cifar100", 3, 32, 100, "0.5071,0.4865,0.4409", "0.2673,0.2564,0.2762"},
-	{"imagenet", 3, 224, 1000, "0.485,0.456,0.406", "0.229,0.224,0.225"},
-};
-
-const cords_dataset *cords_dataset_find(const char *name)
-{
-	for (size_t i = 0; i < sizeof datasets / sizeof *datasets; i++)
-		if (!strcmp(datasets[i].name, name))
-			return &datasets[i];
-	cords_err("unknown dataset '%s' (mnist, fashion-mnist, cifar10, cifar100, imagenet)", name);
-	return NULL;
-}
 
 /* v: uniform +-1/sqrt(fan_in); fan_in is everything but the first axis. */
 static void init_uniform(cords_tensor *t, int64_t fan, cords_rng *r)

@@ -2,7 +2,7 @@
  * v uniform in +-1/sqrt(fan_in) (PyTorch's default conv/linear init), g = ||v||
  * (so W = v), conv_bias 0, out_fc.bias uniform in +-1/sqrt(fan_in). Parameter i
  * draws from its own stream (seed, i), so one parameter's values do not
- * depend on the others' sizes. Also the datasets' standard shapes. */
+ * depend on the others' sizes. */
 #ifndef CORDS_INIT_H
 #define CORDS_INIT_H
 
@@ -12,14 +12,5 @@
 #include <stdint.h>
 
 int cords_init_params(const cords_arch *a, uint64_t seed, cords_tensor_list *out);
-
-typedef struct {
-	const char *name;
-	int in_ch, size, classes;
-	const char *mean, *std; /* norm_mean / norm_std metadata values */
-} cords_dataset;
-
-/* mnist, fashion-mnist, cifar10, cifar100, imagenet; NULL with a message if unknown. */
-const cords_dataset *cords_dataset_find(const char *name);
 
 #endif

@@ -34,6 +34,7 @@ struct cords_rnn_trainer {
 	cords_state **ckpt;            /* states at t = 0, k, 2k, ... */
 	cords_state **seg;             /* states t0+1 .. t0+k of the segment being replayed */
 	cords_state *base, *tmp1;      /* the spontaneous state (batch 1) and scratch */
+	cords_drive drive; /* the image's drive; p aliases drive.p */
 	cords_buf *x, *p, *dp, *dstem, *stem;
 	cords_buf *dr[CORDS_MAX_DEPTH], *dprev[CORDS_MAX_DEPTH], *dz[CORDS_MAX_DEPTH];
 	cords_buf *u[CORDS_MAX_DEPTH], *du[CORDS_MAX_DEPTH], *q[CORDS_MAX_DEPTH], *dq[CORDS_MAX_DEPTH];
@@ -66,7 +67,9 @@ static void free_batch_bufs(cords_rnn_trainer *t)
 	t->tmp1 = NULL;
 	cords_work_free(m, t->work);
 	t->work = NULL;
-	cords_buf **all[] = {&t->x, &t->p, &t->dp, &t->dstem, &t->stem, &t->sum, &t->feat, &t->dfeat};
+	cords_drive_free(m, &t->drive);
+	t->p = NULL;
+	cords_buf **all[] = {&t->x, &t->dp, &t->dstem, &t->stem, &t->sum, &t->feat, &t->dfeat};
 	for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
 		CALL(free, *all[i]);
 		*all[i] = NULL;
@@ -121,8 +124,8 @@ static int alloc_batch_bufs(cords_rnn_trainer *t, int B)
 		ok = (t->ckpt[i] = cords_state_new(m, B)) != NULL;
 	for (int i = 0; ok && i < t->k; i++)
 		ok = (t->seg[i] = cords_state_new(m, B)) != NULL;
-	ok = ok && (t->x = cords_model_alloc_input(m, B)) && (t->p = cords_model_alloc_drive(m, B)) &&
-	     (t->dp = cords_model_alloc_drive(m, B)) && (t->stem = act(be, B, 64, a->stem_h, a->stem_w)) &&
+	ok = ok && (t->x = cords_model_alloc_input(m, B)) && !cords_drive_alloc(m, B, &t->drive) &&
+	     (t->p = t->drive.p) && (t->dp = act(be, B, 64, a->h[0], a->w[0])) && (t->stem = act(be, B, 64, a->stem_h, a->stem_w)) &&
 	     (t->dstem = act(be, B, 64, a->stem_h, a->stem_w)) && (t->sum = act(be, B, C, a->h[D - 1], a->w[D - 1])) &&
 	     (t->feat = act(be, B, C, 0, 0)) && (t->dfeat = act(be, B, C, 0, 0));
 	for (int i = 0; ok && i < D; i++) {
@@ -341,8 +344,8 @@ static int spont_term(cords_rnn_trainer *t, const cords_state *s, double *acc)
 /* One forward step t (1-based) from `in` to `out`, and what the loss reads there. */
 static int fwd_step(cords_rnn_trainer *t, int step, const cords_state *in, cords_state *out)
 {
-	const cords_buf *p = step <= t->cfg.dyn.stim_steps ? t->p : NULL;
-	return cords_model_step(t->m, &t->cfg.dyn, t->work, p, in, out);
+	const cords_drive *d = step <= t->cfg.dyn.stim_steps ? &t->drive : NULL;
+	return cords_model_step(t->m, &t->cfg.dyn, t->work, d, in, out);
 }
 
 /* ---- backward pieces */
@@ -598,7 +601,7 @@ int cords_rnn_grad(cords_rnn_trainer *t, const cords_tensor_list *params, int B,
 		return -1;
 	st->ckpt_every = t->k;
 	if (cords_labels_check(y, B, m->arch.classes) || spontaneous(t) || CALL(upload, t->x, x) ||
-	    cords_model_drive(m, t->work, t->x, t->p) || forward(t, params, y, st))
+	    cords_model_drive(m, t->work, t->x, &t->drive) || forward(t, params, y, st))
 		return -1;
 	if (!grads)
 		return 0;
