@@ -16,7 +16,8 @@
 #       build/bench/ and lib/ (shared libraries they need)
 # Environment: PYTHON (default: the torch venv's python, else python3),
 #   BATCH (64), BATCHES (timed batches, 2), STEPS (100: spont = stim = STEPS),
-#   DEVICE (cuda; cpu makes a dry run of the script where there is no GPU).
+#   DEVICE (cuda; cpu makes a dry run of the script where there is no GPU),
+#   LIMIT (450: seconds for everything; every phase is cut to what is left).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -25,6 +26,8 @@ work=$(mktemp -d /tmp/cords-gpu.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 table=$work/table
 BATCH=${BATCH:-64} BATCHES=${BATCHES:-2} STEPS=${STEPS:-100} DEVICE=${DEVICE:-cuda}
+LIMIT=${LIMIT:-450} # seconds for the whole run: each phase gets at most what is left
+tmo() { l=$((LIMIT - ($(date +%s) - start))); [ "$l" -gt "$1" ] && l=$1; [ "$l" -lt 1 ] && l=1; echo "$l"; }
 row() { printf '%-64s %s\n' "$1" "$2" >>"$table"; }
 say() { echo "gpu.sh [$(($(date +%s) - start))s] $*" >&2; }
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" "$2" | tail -n 1; } # key, file
@@ -74,7 +77,7 @@ else
 	export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$nvlibs"
 	units=$(for f in test/unit/*.c; do n=${f#test/unit/}; echo "build/test/${n%.c}"; done)
 	say "building with CUDA=1"
-	if ! timeout 300 make -j"$(nproc)" CUDA=1 all bench $units >"$work/build.log" 2>&1; then
+	if ! timeout "$(tmo 300)" make -j"$(nproc)" CUDA=1 all bench $units >"$work/build.log" 2>&1; then
 		tail -n 30 "$work/build.log" >&2
 		echo "gpu.sh: the CUDA build failed" >&2
 		exit 1
@@ -86,22 +89,22 @@ export TESTDATA=$top/testdata
 device=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -n 1)
 row "device" "${device:-unknown (no nvidia-smi)}"
 row "build" "$build"
-row "torch" "$(LD_LIBRARY_PATH=$ld0 timeout 60 "$PYTHON" -c 'import torch; print(torch.__version__, "cuDNN", torch.backends.cudnn.version())' 2>&1 | tail -n 1)"
+row "torch" "$(LD_LIBRARY_PATH=$ld0 timeout "$(tmo 60)" "$PYTHON" -c 'import torch; print(torch.__version__, "cuDNN", torch.backends.cudnn.version())' 2>&1 | tail -n 1)"
 
 # 1. Unit tests on the GPU.
 say "unit tests"
-timeout 120 "$BUILD/test/backend_cuda" >"$work/unit.out" 2>"$work/unit.err"
+timeout "$(tmo 120)" "$BUILD/test/backend_cuda" >"$work/unit.out" 2>"$work/unit.err"
 rc=$?
 cat "$work/unit.out" "$work/unit.err" >&2
 row "unit tests: backend_cuda (exit $rc)" "$(grep -c '^PASS' "$work/unit.out") passed, $(grep -c '^FAIL' "$work/unit.out") failed $(grep -o 'skipped.*' "$work/unit.err")"
-timeout 60 "$BUILD/test/model" >"$work/model.out" 2>&1
+timeout "$(tmo 60)" "$BUILD/test/model" >"$work/model.out" 2>&1
 row "unit tests: model (CPU, exit $?)" "$(grep -c '^PASS' "$work/model.out") passed, $(grep -c '^FAIL' "$work/model.out") failed"
 
 # 2. Inference, R8 at 224.
 d=$work/r8
 cords() { # label, precision
 	say "cords $1"
-	CORDS_PRECISION=$2 timeout 150 "$BUILD/bench/gpu_infer" "$DEVICE" "$d" "$BATCH" "$BATCHES" "$STEPS" "$STEPS" 8 224 \
+	CORDS_PRECISION=$2 timeout "$(tmo 150)" "$BUILD/bench/gpu_infer" "$DEVICE" "$d" "$BATCH" "$BATCHES" "$STEPS" "$STEPS" 8 224 \
 		>"$work/$1.out" 2>&1
 	cat "$work/$1.out" >&2
 	[ -f "$d/logits-$DEVICE.f32" ] && mv "$d/logits-$DEVICE.f32" "$d/logits-$2.f32"
@@ -109,7 +112,7 @@ cords() { # label, precision
 }
 torch() { # label, flags, logits to compare
 	say "torch $1"
-	LD_LIBRARY_PATH=$ld0 timeout 150 "$PYTHON" bench/gpu_torch.py "$d" --batches "$BATCHES" --spont "$STEPS" --stim "$STEPS" $2 \
+	LD_LIBRARY_PATH=$ld0 timeout "$(tmo 150)" "$PYTHON" bench/gpu_torch.py "$d" --batches "$BATCHES" --spont "$STEPS" --stim "$STEPS" $2 \
 		--compare "$3" >"$work/$1.out" 2>&1
 	cat "$work/$1.out" >&2
 	row "PyTorch literal, $1: images/s" "$(value images_per_s "$work/$1.out")"
@@ -134,7 +137,7 @@ row "ratio cords fp32 / torch default (tf32)" "$(ratio "$f" "$pt")"
 if [ -x "$BIN/cords-infer" ]; then
 	say "cords-infer --device cuda"
 	t0=$(date +%s.%N)
-	if timeout 150 "$BIN/cords-infer" -m "$d/model.tzst" --device "$DEVICE" --spont "$STEPS" --stim "$STEPS" \
+	if timeout "$(tmo 150)" "$BIN/cords-infer" -m "$d/model.tzst" --device "$DEVICE" --spont "$STEPS" --stim "$STEPS" \
 		<"$d/x.tzst" >"$work/infer.tzst" 2>"$work/infer.err"; then
 		row "cords-infer --device cuda: images/s (wall, with start-up)" \
 			"$(awk -v t0="$t0" -v t1="$(date +%s.%N)" -v n="$((BATCH * BATCHES))" 'BEGIN { printf "%.2f", n / (t1 - t0) }')"
@@ -155,7 +158,7 @@ for t in anneal finetune; do
 done
 train_run() { # steps -> seconds (or nothing on failure)
 	t0=$(date +%s.%N)
-	timeout 240 "$BIN/$tool" -m "$d/model.tzst" --device "$DEVICE" --epochs 1 --steps "$1" \
+	timeout "$(tmo 240)" "$BIN/$tool" -m "$d/model.tzst" --device "$DEVICE" --epochs 1 --steps "$1" \
 		--checkpoint "$work/ckpt.tzst" -o "$work/trained.tzst" "$d/train.tzst" >"$work/train$1.out" 2>&1 &&
 		awk -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.3f", t1 - t0 }'
 }
@@ -174,7 +177,7 @@ fi
 for mode in "fp32:" "TF32 (torch default):--tf32"; do
 	label=${mode%%:*} flags=${mode#*:}
 	say "torch training step, $label"
-	LD_LIBRARY_PATH=$ld0 timeout 200 "$PYTHON" bench/gpu_torch.py "$d" --train 8 --batches 2 --spont "$STEPS" \
+	LD_LIBRARY_PATH=$ld0 timeout "$(tmo 200)" "$PYTHON" bench/gpu_torch.py "$d" --train 8 --batches 2 --spont "$STEPS" \
 		--stim "$STEPS" $flags >"$work/train-$label.out" 2>&1
 	cat "$work/train-$label.out" >&2
 	row "PyTorch literal training step, batch 8, $label: s/step" \

@@ -106,7 +106,8 @@ static void cu_free(cords_backend *be, cords_buf *buf)
 	cu_buf *b = CU_BUF(buf);
 	if (!b)
 		return;
-	/* cudaFree waits for the work that may still read the buffer. */
+	/* Queued work may still use the buffer. */
+	cudaStreamSynchronize(CU_IMPL(be)->stream);
 	cudaFree(b->d);
 	free(b);
 }

@@ -60,12 +60,11 @@ static int tensor4(cudnnTensorDescriptor_t *d, const int64_t *s)
 		       : 0;
 }
 
-/* The descriptors of one shape, and the math type the precision allows. */
-static int plan_describe(cu_impl *c, cu_plan *p, const cords_conv *cv, const cu_buf *x, const cu_buf *w,
+/* The descriptors of one shape. */
+static int plan_describe(cu_plan *p, const cords_conv *cv, const cu_buf *x, const cu_buf *w,
 			 const cu_buf *y)
 {
 	const int64_t *ws = w->h.shape;
-	cudnnMathType_t math = c->precision == CU_TF32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
 	return tensor4(&p->x, x->h.shape) || tensor4(&p->y, y->h.shape) ||
 			       cu_dnn(cudnnCreateFilterDescriptor(&p->w), "filter descriptor") ||
 			       cu_dnn(cudnnSetFilter4dDescriptor(p->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, (int)ws[0],
@@ -74,13 +73,17 @@ static int plan_describe(cu_impl *c, cu_plan *p, const cords_conv *cv, const cu_
 			       cu_dnn(cudnnCreateConvolutionDescriptor(&p->conv), "convolution descriptor") ||
 			       cu_dnn(cudnnSetConvolution2dDescriptor(p->conv, cv->pad, cv->pad, cv->stride, cv->stride,
 								      1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
-				      "convolution descriptor") ||
-			       cu_dnn(cudnnSetConvolutionMathType(p->conv, math), "math type")
+				      "convolution descriptor")
 		       ? -1
 		       : 0;
 }
 
 enum { FWD = 0, BWD_DATA = 1, BWD_FILTER = 2 };
+
+static cudnnMathType_t base_math(const cu_impl *c)
+{
+	return c->precision == CU_TF32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+}
 
 /* Of perf results (fastest first), the first usable one: successful, in fp32
  * not on tensor cores, for the backward passes deterministic. Fills the
@@ -98,45 +101,77 @@ template <typename Perf> static int pick(cu_impl *c, cu_plan *p, int dir, const 
 		p->ws[dir] = perf[i].memory;
 		return i;
 	}
-	cords_err("cuDNN: no convolution algorithm for this shape");
 	return -1;
 }
 
-/* The algorithm for direction dir, measured on first use. */
+/* cudnnFind's choice for direction dir: 1 found, 0 none usable, -1 error. */
+static int find(cu_impl *c, cu_plan *p, int dir)
+{
+	int n = 0, i = -1;
+	const char *what = "finding a convolution algorithm";
+	if (dir == FWD) {
+		cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+		if (cu_dnn(cudnnFindConvolutionForwardAlgorithm(c->dnn, p->x, p->w, p->conv, p->y,
+								 CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf),
+			   what))
+			return -1;
+		if ((i = pick(c, p, dir, perf, n)) >= 0)
+			p->fwd = perf[i].algo;
+	} else if (dir == BWD_DATA) {
+		cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+		if (cu_dnn(cudnnFindConvolutionBackwardDataAlgorithm(c->dnn, p->w, p->y, p->conv, p->x,
+								      CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf),
+			   what))
+			return -1;
+		if ((i = pick(c, p, dir, perf, n)) >= 0)
+			p->bwd_data = perf[i].algo;
+	} else {
+		cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+		if (cu_dnn(cudnnFindConvolutionBackwardFilterAlgorithm(c->dnn, p->x, p->y, p->conv, p->w,
+									CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf),
+			   what))
+			return -1;
+		if ((i = pick(c, p, dir, perf, n)) >= 0)
+			p->bwd_filter = perf[i].algo;
+	}
+	return i >= 0;
+}
+
+/* When cudnnFind offers nothing usable: the implicit-GEMM algorithms, which
+ * are deterministic and take every shape, with the math the precision asks. */
+static int fallback(cu_impl *c, cu_plan *p, int dir)
+{
+	p->math[dir] = base_math(c);
+	p->fwd = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+	p->bwd_data = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+	p->bwd_filter = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
+	const char *what = "workspace size";
+	if (dir == FWD)
+		return cu_dnn(cudnnGetConvolutionForwardWorkspaceSize(c->dnn, p->x, p->w, p->conv, p->y, p->fwd,
+								       &p->ws[dir]),
+			      what);
+	if (dir == BWD_DATA)
+		return cu_dnn(cudnnGetConvolutionBackwardDataWorkspaceSize(c->dnn, p->w, p->y, p->conv, p->x,
+									    p->bwd_data, &p->ws[dir]),
+			      what);
+	return cu_dnn(cudnnGetConvolutionBackwardFilterWorkspaceSize(c->dnn, p->x, p->y, p->conv, p->w,
+								      p->bwd_filter, &p->ws[dir]),
+		      what);
+}
+
+/* The algorithm for direction dir, measured on first use; the descriptor's
+ * math type and the workspace set for it (one descriptor serves the three
+ * directions). */
 static int plan_algo(cu_impl *c, cu_plan *p, int dir)
 {
 	if (!p->have[dir]) {
-		int n = 0, i = -1;
-		const char *what = "finding a convolution algorithm";
-		if (dir == FWD) {
-			cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-			if (!cu_dnn(cudnnFindConvolutionForwardAlgorithm(c->dnn, p->x, p->w, p->conv, p->y,
-									 CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf),
-				    what) &&
-			    (i = pick(c, p, dir, perf, n)) >= 0)
-				p->fwd = perf[i].algo;
-		} else if (dir == BWD_DATA) {
-			cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-			if (!cu_dnn(cudnnFindConvolutionBackwardDataAlgorithm(c->dnn, p->w, p->y, p->conv, p->x,
-									      CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
-									      &n, perf),
-				    what) &&
-			    (i = pick(c, p, dir, perf, n)) >= 0)
-				p->bwd_data = perf[i].algo;
-		} else {
-			cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-			if (!cu_dnn(cudnnFindConvolutionBackwardFilterAlgorithm(c->dnn, p->x, p->y, p->conv, p->w,
-										CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
-										&n, perf),
-				    what) &&
-			    (i = pick(c, p, dir, perf, n)) >= 0)
-				p->bwd_filter = perf[i].algo;
-		}
-		if (i < 0)
+		if (cu_dnn(cudnnSetConvolutionMathType(p->conv, base_math(c)), "math type"))
+			return -1;
+		int found = find(c, p, dir);
+		if (found < 0 || (!found && fallback(c, p, dir)))
 			return -1;
 		p->have[dir] = 1;
 	}
-	/* One descriptor serves the three directions: set its math per call. */
 	return cu_dnn(cudnnSetConvolutionMathType(p->conv, p->math[dir]), "math type") ||
 			       (p->ws[dir] && !cu_workspace(c, p->ws[dir]))
 		       ? -1
@@ -159,7 +194,7 @@ static cu_plan *plan_get(cu_impl *c, const cords_conv *cv, const cu_buf *x, cons
 		return NULL;
 	}
 	memcpy(p->key, key, sizeof key);
-	if (plan_describe(c, p, cv, x, w, y)) {
+	if (plan_describe(p, cv, x, w, y)) {
 		plan_free(p);
 		return NULL;
 	}
