@@ -8,6 +8,7 @@
 #      logits agree;
 #   3. a stage-5 training step (anneal), batch 8: cords-anneal --device cuda
 #      (when the build has it) against the literal PyTorch model with autograd.
+# Exits 1 when the GPU unit tests fail (or the build does), else 0.
 # Usage, from anywhere:
 #   bench/gpu.sh                        builds with CUDA=1 here, then runs
 #   CORDS_PREBUILT=DIR bench/gpu.sh     runs binaries built elsewhere:
@@ -23,9 +24,17 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 start=$(date +%s)
 work=$(mktemp -d /tmp/cords-gpu.XXXXXX)
-trap 'rm -rf "$work"' EXIT
 table=$work/table
 BATCH=${BATCH:-64} BATCHES=${BATCHES:-2} STEPS=${STEPS:-100} DEVICE=${DEVICE:-cuda}
+# The table, also when a phase ends the run early.
+finish() {
+	row "total seconds" "$(($(date +%s) - start))"
+	echo
+	echo "== cords GPU benchmark (R8 224x224, batch $BATCH, $STEPS + $STEPS steps, $BATCHES timed batches)"
+	cat "$table"
+	rm -rf "$work"
+}
+trap finish EXIT
 LIMIT=${LIMIT:-450} # seconds for the whole run: each phase gets at most what is left
 tmo() { l=$((LIMIT - ($(date +%s) - start))); [ "$l" -gt "$1" ] && l=$1; [ "$l" -lt 1 ] && l=1; echo "$l"; }
 row() { printf '%-64s %s\n' "$1" "$2" >>"$table"; }
@@ -95,6 +104,7 @@ row "torch" "$(LD_LIBRARY_PATH=$ld0 timeout "$(tmo 60)" "$PYTHON" -c 'import tor
 say "unit tests"
 timeout "$(tmo 120)" "$BUILD/test/backend_cuda" >"$work/unit.out" 2>"$work/unit.err"
 rc=$?
+status=$((rc != 0)) # the script's exit status: did the GPU tests pass
 cat "$work/unit.out" "$work/unit.err" >&2
 row "unit tests: backend_cuda (exit $rc)" "$(grep -c '^PASS' "$work/unit.out") passed, $(grep -c '^FAIL' "$work/unit.out") failed $(grep -o 'skipped.*' "$work/unit.err")"
 timeout "$(tmo 60)" "$BUILD/test/model" >"$work/model.out" 2>&1
@@ -185,8 +195,4 @@ for mode in "fp32:" "TF32 (torch default):--tf32"; do
 	[ -n "${ct:-}" ] && row "  ratio torch $label / cords" \
 		"$(awk -v a="$(field seconds_per_step "$work/train-$label.out")" -v b="$ct" 'BEGIN { if (a > 0 && b > 0) printf "%.2fx", a / b; else print "n/a" }')"
 done
-
-row "total seconds" "$(($(date +%s) - start))"
-echo
-echo "== cords GPU benchmark (R8 224x224, batch $BATCH, $STEPS + $STEPS steps, $BATCHES timed batches)"
-cat "$table"
+exit "$status"
