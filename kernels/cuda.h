@@ -78,6 +78,26 @@ int cu_relu_add(cords_backend *be, const cords_buf *a, const cords_buf *b, int r
 int cu_spatial_mean(cords_backend *be, const cords_buf *x, cords_buf *y);
 int cu_linear(cords_backend *be, const cords_buf *x, const cords_buf *w, const cords_buf *bias,
 	      cords_buf *y);
+/* Training (cuda_conv.cu, cuda_pool.cu, cuda_train.cu). */
+int cu_conv2d_bwd_data(cords_backend *be, const cords_conv *c, const cords_buf *dy, const cords_buf *w,
+		       cords_buf *dx);
+int cu_conv2d_bwd_weights(cords_backend *be, const cords_conv *c, const cords_buf *x, const cords_buf *dy,
+			  cords_buf *dw);
+int cu_avgpool_bwd(cords_backend *be, const cords_pool *p, const cords_buf *dy, cords_buf *dx);
+int cu_leaky_bwd(cords_backend *be, float alpha, cords_phi phi, const cords_buf *z, const cords_buf *dout,
+		 cords_buf *dz, cords_buf *dr, float beta);
+int cu_relu_bwd_add(cords_backend *be, const cords_buf *x, const cords_buf *dy, cords_buf *dx);
+int cu_readout_bwd_add(cords_backend *be, const cords_buf *x, const cords_buf *dy, cords_buf *dx);
+int cu_batch_sum(cords_backend *be, const cords_buf *dz, cords_buf *db, float beta);
+int cu_axpby(cords_backend *be, float a, const cords_buf *x, float b, cords_buf *y);
+int cu_sqdiff_sum(cords_backend *be, const cords_buf *x, const cords_buf *y, double *out);
+int cu_batchnorm(cords_backend *be, const cords_bn_mode *m, const cords_buf *x, const cords_buf *gamma,
+		 const cords_buf *beta, cords_buf *rmean, cords_buf *rvar, cords_buf *save_mean, cords_buf *save_invstd,
+		 cords_buf *y);
+int cu_batchnorm_bwd(cords_backend *be, const cords_bn_mode *m, const cords_buf *x, const cords_buf *dy,
+		     const cords_buf *gamma, const cords_buf *save_mean, const cords_buf *save_invstd,
+		     const cords_buf *rmean, const cords_buf *rvar, cords_buf *dx, cords_buf *dgamma, cords_buf *dbeta,
+		     float beta);
 /* y [B,C,H,W] += bias [C] (cuda_eltwise.cu; the convolution's bias). */
 int cu_bias_channels(cu_impl *c, const cu_buf *bias, cu_buf *y);
 

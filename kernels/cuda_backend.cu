@@ -1,7 +1,7 @@
 /* The CUDA backend: the device, its stream and library handles, buffers
  * (upload, download), error helpers, and the table that makes it a
  * cords_backend. The operations live in cuda_eltwise.cu, cuda_conv.cu,
- * cuda_pool.cu and cuda_linear.cu. */
+ * cuda_pool.cu, cuda_linear.cu and (training) cuda_train.cu. */
 #include "cuda.h"
 
 #include <stdio.h>
@@ -106,7 +106,8 @@ static void cu_free(cords_backend *be, cords_buf *buf)
 	cu_buf *b = CU_BUF(buf);
 	if (!b)
 		return;
-	/* cudaFree waits for the work that may still read the buffer. */
+	/* Queued work may still use the buffer. */
+	cudaStreamSynchronize(CU_IMPL(be)->stream);
 	cudaFree(b->d);
 	free(b);
 }
@@ -228,5 +229,16 @@ extern "C" cords_backend *cords_backend_cuda_new(int device)
 	be->linear = cu_linear;
 	be->sync = cu_sync;
 	be->destroy = cu_destroy;
+	be->conv2d_bwd_data = cu_conv2d_bwd_data;
+	be->conv2d_bwd_weights = cu_conv2d_bwd_weights;
+	be->avgpool_bwd = cu_avgpool_bwd;
+	be->leaky_bwd = cu_leaky_bwd;
+	be->relu_bwd_add = cu_relu_bwd_add;
+	be->readout_bwd_add = cu_readout_bwd_add;
+	be->batch_sum = cu_batch_sum;
+	be->axpby = cu_axpby;
+	be->sqdiff_sum = cu_sqdiff_sum;
+	be->batchnorm = cu_batchnorm;
+	be->batchnorm_bwd = cu_batchnorm_bwd;
 	return be;
 }

@@ -1,7 +1,9 @@
-/* Convolutions through cuDNN (NCHW f32). A plan (tensor, filter and
- * convolution descriptors, and the algorithm cudnnFind measured fastest
- * among those the precision allows) is made once per shape and kept in a
- * list on the backend; the shared workspace grows to the largest plan. */
+/* Convolutions through cuDNN (NCHW f32): forward, backward data and backward
+ * filter. A plan (tensor, filter and convolution descriptors, and for each
+ * direction the algorithm cudnnFind measured fastest among those the
+ * precision allows; deterministic ones only for the backward passes, so
+ * training is reproducible) is made once per shape and kept in a list on the
+ * backend; the shared workspace grows to the largest need. */
 #include "cuda.h"
 
 #include <stdlib.h>
@@ -12,8 +14,12 @@ struct cu_plan {
 	cudnnTensorDescriptor_t x, y;
 	cudnnFilterDescriptor_t w;
 	cudnnConvolutionDescriptor_t conv;
-	cudnnConvolutionFwdAlgo_t algo;
-	size_t ws; /* workspace bytes the algorithm needs */
+	int have[3]; /* algorithm found: forward, backward data, backward filter */
+	cudnnConvolutionFwdAlgo_t fwd;
+	cudnnConvolutionBwdDataAlgo_t bwd_data;
+	cudnnConvolutionBwdFilterAlgo_t bwd_filter;
+	cudnnMathType_t math[3];
+	size_t ws[3]; /* workspace bytes each algorithm needs */
 	cu_plan *next;
 };
 
@@ -54,12 +60,11 @@ static int tensor4(cudnnTensorDescriptor_t *d, const int64_t *s)
 		       : 0;
 }
 
-/* The descriptors of one shape, and the math type the precision allows. */
-static int plan_describe(cu_impl *c, cu_plan *p, const cords_conv *cv, const cu_buf *x, const cu_buf *w,
+/* The descriptors of one shape. */
+static int plan_describe(cu_plan *p, const cords_conv *cv, const cu_buf *x, const cu_buf *w,
 			 const cu_buf *y)
 {
 	const int64_t *ws = w->h.shape;
-	cudnnMathType_t math = c->precision == CU_TF32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
 	return tensor4(&p->x, x->h.shape) || tensor4(&p->y, y->h.shape) ||
 			       cu_dnn(cudnnCreateFilterDescriptor(&p->w), "filter descriptor") ||
 			       cu_dnn(cudnnSetFilter4dDescriptor(p->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, (int)ws[0],
@@ -68,33 +73,109 @@ static int plan_describe(cu_impl *c, cu_plan *p, const cords_conv *cv, const cu_
 			       cu_dnn(cudnnCreateConvolutionDescriptor(&p->conv), "convolution descriptor") ||
 			       cu_dnn(cudnnSetConvolution2dDescriptor(p->conv, cv->pad, cv->pad, cv->stride, cv->stride,
 								      1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
-				      "convolution descriptor") ||
-			       cu_dnn(cudnnSetConvolutionMathType(p->conv, math), "math type")
+				      "convolution descriptor")
 		       ? -1
 		       : 0;
 }
 
-/* The fastest algorithm cudnnFind measures; in fp32 only plain FMA ones, so
- * the answers match the CPU's within float rounding. */
-static int plan_choose(cu_impl *c, cu_plan *p)
+enum { FWD = 0, BWD_DATA = 1, BWD_FILTER = 2 };
+
+static cudnnMathType_t base_math(const cu_impl *c)
 {
-	cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-	int n = 0;
-	if (cu_dnn(cudnnFindConvolutionForwardAlgorithm(c->dnn, p->x, p->w, p->conv, p->y,
-							 CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf),
-		   "finding a convolution algorithm"))
-		return -1;
+	return c->precision == CU_TF32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+}
+
+/* Of perf results (fastest first), the first usable one: successful, in fp32
+ * not on tensor cores, for the backward passes deterministic. Fills the
+ * plan's math type and workspace for direction dir; the index, or -1. */
+template <typename Perf> static int pick(cu_impl *c, cu_plan *p, int dir, const Perf *perf, int n)
+{
 	for (int i = 0; i < n; i++) {
 		if (perf[i].status != CUDNN_STATUS_SUCCESS)
 			continue;
 		if (c->precision == CU_FP32 && is_tensor_op(perf[i].mathType))
 			continue;
-		p->algo = perf[i].algo;
-		p->ws = perf[i].memory;
-		cudnnMathType_t m = c->precision == CU_FP32 ? CUDNN_FMA_MATH : perf[i].mathType;
-		return cu_dnn(cudnnSetConvolutionMathType(p->conv, m), "math type");
+		if (dir != FWD && perf[i].determinism != CUDNN_DETERMINISTIC)
+			continue;
+		p->math[dir] = c->precision == CU_FP32 ? CUDNN_FMA_MATH : perf[i].mathType;
+		p->ws[dir] = perf[i].memory;
+		return i;
 	}
-	return cords_err("cuDNN: no convolution algorithm for this shape");
+	return -1;
+}
+
+/* cudnnFind's choice for direction dir: 1 found, 0 none usable, -1 error. */
+static int find(cu_impl *c, cu_plan *p, int dir)
+{
+	int n = 0, i = -1;
+	const char *what = "finding a convolution algorithm";
+	if (dir == FWD) {
+		cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+		if (cu_dnn(cudnnFindConvolutionForwardAlgorithm(c->dnn, p->x, p->w, p->conv, p->y,
+								 CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf),
+			   what))
+			return -1;
+		if ((i = pick(c, p, dir, perf, n)) >= 0)
+			p->fwd = perf[i].algo;
+	} else if (dir == BWD_DATA) {
+		cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+		if (cu_dnn(cudnnFindConvolutionBackwardDataAlgorithm(c->dnn, p->w, p->y, p->conv, p->x,
+								      CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf),
+			   what))
+			return -1;
+		if ((i = pick(c, p, dir, perf, n)) >= 0)
+			p->bwd_data = perf[i].algo;
+	} else {
+		cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+		if (cu_dnn(cudnnFindConvolutionBackwardFilterAlgorithm(c->dnn, p->x, p->y, p->conv, p->w,
+									CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf),
+			   what))
+			return -1;
+		if ((i = pick(c, p, dir, perf, n)) >= 0)
+			p->bwd_filter = perf[i].algo;
+	}
+	return i >= 0;
+}
+
+/* When cudnnFind offers nothing usable: the implicit-GEMM algorithms, which
+ * are deterministic and take every shape, with the math the precision asks. */
+static int fallback(cu_impl *c, cu_plan *p, int dir)
+{
+	p->math[dir] = base_math(c);
+	p->fwd = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+	p->bwd_data = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+	p->bwd_filter = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
+	const char *what = "workspace size";
+	if (dir == FWD)
+		return cu_dnn(cudnnGetConvolutionForwardWorkspaceSize(c->dnn, p->x, p->w, p->conv, p->y, p->fwd,
+								       &p->ws[dir]),
+			      what);
+	if (dir == BWD_DATA)
+		return cu_dnn(cudnnGetConvolutionBackwardDataWorkspaceSize(c->dnn, p->w, p->y, p->conv, p->x,
+									    p->bwd_data, &p->ws[dir]),
+			      what);
+	return cu_dnn(cudnnGetConvolutionBackwardFilterWorkspaceSize(c->dnn, p->x, p->y, p->conv, p->w,
+								      p->bwd_filter, &p->ws[dir]),
+		      what);
+}
+
+/* The algorithm for direction dir, measured on first use; the descriptor's
+ * math type and the workspace set for it (one descriptor serves the three
+ * directions). */
+static int plan_algo(cu_impl *c, cu_plan *p, int dir)
+{
+	if (!p->have[dir]) {
+		if (cu_dnn(cudnnSetConvolutionMathType(p->conv, base_math(c)), "math type"))
+			return -1;
+		int found = find(c, p, dir);
+		if (found < 0 || (!found && fallback(c, p, dir)))
+			return -1;
+		p->have[dir] = 1;
+	}
+	return cu_dnn(cudnnSetConvolutionMathType(p->conv, p->math[dir]), "math type") ||
+			       (p->ws[dir] && !cu_workspace(c, p->ws[dir]))
+		       ? -1
+		       : 0;
 }
 
 static cu_plan *plan_get(cu_impl *c, const cords_conv *cv, const cu_buf *x, const cu_buf *w, const cu_buf *y)
@@ -113,7 +194,7 @@ static cu_plan *plan_get(cu_impl *c, const cords_conv *cv, const cu_buf *x, cons
 		return NULL;
 	}
 	memcpy(p->key, key, sizeof key);
-	if (plan_describe(c, p, cv, x, w, y) || plan_choose(c, p) || !cu_workspace(c, p->ws)) {
+	if (plan_describe(p, cv, x, w, y)) {
 		plan_free(p);
 		return NULL;
 	}
@@ -122,23 +203,24 @@ static cu_plan *plan_get(cu_impl *c, const cords_conv *cv, const cu_buf *x, cons
 	return p;
 }
 
-static int conv_check(const cords_conv *cv, const cu_buf *x, const cu_buf *w, const cu_buf *b, const cu_buf *y)
+static int conv_check(const char *op, const cords_conv *cv, const cu_buf *x, const cu_buf *w, const cu_buf *b,
+		      const cu_buf *y)
 {
 	if (x->h.ndim != 4 || w->h.ndim != 4 || y->h.ndim != 4 || w->h.kind != CORDS_BUF_WEIGHT)
-		return cords_err("conv2d: expects 4-d x, y and a weight buffer");
+		return cords_err("%s: expects 4-d x, y and a weight buffer", op);
 	if (cv->stride < 1 || cv->pad < 0)
-		return cords_err("conv2d: stride %d, padding %d", cv->stride, cv->pad);
+		return cords_err("%s: stride %d, padding %d", op, cv->stride, cv->pad);
 	int64_t oh = (x->h.shape[2] + 2 * cv->pad - w->h.shape[2]) / cv->stride + 1;
 	int64_t ow = (x->h.shape[3] + 2 * cv->pad - w->h.shape[3]) / cv->stride + 1;
 	if (x->h.shape[1] != w->h.shape[1] || y->h.shape[1] != w->h.shape[0] || y->h.shape[0] != x->h.shape[0] ||
 	    y->h.shape[2] != oh || y->h.shape[3] != ow)
-		return cords_err("conv2d: shapes do not fit ([%lld,%lld,%lld,%lld] * [%lld,%lld,%lld,%lld] -> [%lld,%lld,%lld,%lld])",
-				 (long long)x->h.shape[0], (long long)x->h.shape[1], (long long)x->h.shape[2],
+		return cords_err("%s: shapes do not fit ([%lld,%lld,%lld,%lld] * [%lld,%lld,%lld,%lld] -> [%lld,%lld,%lld,%lld])",
+				 op, (long long)x->h.shape[0], (long long)x->h.shape[1], (long long)x->h.shape[2],
 				 (long long)x->h.shape[3], (long long)w->h.shape[0], (long long)w->h.shape[1],
 				 (long long)w->h.shape[2], (long long)w->h.shape[3], (long long)y->h.shape[0],
 				 (long long)y->h.shape[1], (long long)y->h.shape[2], (long long)y->h.shape[3]);
 	if (b && (b->h.ndim != 1 || b->h.shape[0] != w->h.shape[0]))
-		return cords_err("conv2d: bias must be [%lld]", (long long)w->h.shape[0]);
+		return cords_err("%s: bias must be [%lld]", op, (long long)w->h.shape[0]);
 	return 0;
 }
 
@@ -148,15 +230,49 @@ int cu_conv2d(cords_backend *be, const cords_conv *cv, const cords_buf *xb, cons
 	cu_impl *c = CU_IMPL(be);
 	const cu_buf *x = CU_CBUF(xb), *w = CU_CBUF(wb), *b = CU_CBUF(bb);
 	cu_buf *y = CU_BUF(yb);
-	if (conv_check(cv, x, w, b, y))
+	if (conv_check("conv2d", cv, x, w, b, y))
 		return -1;
 	cu_plan *p = plan_get(c, cv, x, w, y);
-	if (!p)
+	if (!p || plan_algo(c, p, FWD))
 		return -1;
 	const float one = 1.0f, beta = cv->beta;
-	if (cu_dnn(cudnnConvolutionForward(c->dnn, &one, p->x, x->d, p->w, w->d, p->conv, p->algo,
-					   p->ws ? c->work : NULL, p->ws, &beta, p->y, y->d),
+	if (cu_dnn(cudnnConvolutionForward(c->dnn, &one, p->x, x->d, p->w, w->d, p->conv, p->fwd, c->work,
+					   p->ws[FWD], &beta, p->y, y->d),
 		   "convolution"))
 		return -1;
 	return b ? cu_bias_channels(c, b, y) : 0;
+}
+
+int cu_conv2d_bwd_data(cords_backend *be, const cords_conv *cv, const cords_buf *dyb, const cords_buf *wb,
+		       cords_buf *dxb)
+{
+	cu_impl *c = CU_IMPL(be);
+	const cu_buf *dy = CU_CBUF(dyb), *w = CU_CBUF(wb);
+	cu_buf *dx = CU_BUF(dxb);
+	if (conv_check("conv2d_bwd_data", cv, dx, w, NULL, dy))
+		return -1;
+	cu_plan *p = plan_get(c, cv, dx, w, dy);
+	if (!p || plan_algo(c, p, BWD_DATA))
+		return -1;
+	const float one = 1.0f, beta = cv->beta;
+	return cu_dnn(cudnnConvolutionBackwardData(c->dnn, &one, p->w, w->d, p->y, dy->d, p->conv, p->bwd_data,
+						   c->work, p->ws[BWD_DATA], &beta, p->x, dx->d),
+		      "convolution backward data");
+}
+
+int cu_conv2d_bwd_weights(cords_backend *be, const cords_conv *cv, const cords_buf *xb, const cords_buf *dyb,
+			  cords_buf *dwb)
+{
+	cu_impl *c = CU_IMPL(be);
+	const cu_buf *x = CU_CBUF(xb), *dy = CU_CBUF(dyb);
+	cu_buf *dw = CU_BUF(dwb);
+	if (conv_check("conv2d_bwd_weights", cv, x, dw, NULL, dy))
+		return -1;
+	cu_plan *p = plan_get(c, cv, x, dw, dy);
+	if (!p || plan_algo(c, p, BWD_FILTER))
+		return -1;
+	const float one = 1.0f, beta = cv->beta;
+	return cu_dnn(cudnnConvolutionBackwardFilter(c->dnn, &one, p->x, x->d, p->y, dy->d, p->conv, p->bwd_filter,
+						     c->work, p->ws[BWD_FILTER], &beta, p->w, dw->d),
+		      "convolution backward filter");
 }

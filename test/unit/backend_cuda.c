@@ -1,7 +1,9 @@
 /* The CUDA backend against the CPU backend: every operation on random inputs
  * (odd sizes, strides 1 and 2, padding, bias, accumulation, broadcast,
- * aliasing), then whole models (testdata/model R2 and R4, every phi) against
- * the CPU backend and the PyTorch fixtures. Within 1e-4 relative (to the
+ * aliasing), the training operations likewise, one RNN training step's loss
+ * and gradients against the PyTorch fixtures (testdata/train), then whole
+ * models (testdata/model R2 and R4, every phi) against the CPU backend and
+ * the PyTorch fixtures. Within 1e-4 relative (to the
  * element, with an absolute floor of 1e-5 of the largest reference value).
  * Without a GPU, or built without CUDA, it says so on stderr and checks
  * nothing (no PASS lines). */
@@ -11,6 +13,7 @@
 #include "err.h"
 #include "model.h"
 #include "rng.h"
+#include "rnn_train.h"
 #include "stream.h"
 
 static cords_backend *cpu, *gpu;
@@ -195,6 +198,105 @@ static void reductions(void)
 	drop(&m);
 }
 
+/* ---- Training operations ---- */
+
+static void conv_bwd(conv_case t)
+{
+	int64_t oh = (t.H + 2 * t.pad - t.k) / t.stride + 1, ow = (t.W + 2 * t.pad - t.k) / t.stride + 1;
+	pair x = act(4, t.B, t.I, t.H, t.W), w = mk(CORDS_BUF_WEIGHT, 4, t.O, t.I, t.k, t.k);
+	pair dy = act(4, t.B, t.O, oh, ow), dw = mk(CORDS_BUF_WEIGHT, 4, t.O, t.I, t.k, t.k);
+	cords_conv cv = {.stride = t.stride, .pad = t.pad, .beta = t.beta};
+	char what[128];
+	snprintf(what, sizeof what, "conv backward %dx%dx%dx%d * %dx%d k%d s%d p%d beta %g", t.B, t.I, t.H, t.W, t.O,
+		 t.I, t.k, t.stride, t.pad, t.beta);
+	RUN(conv2d_bwd_data, &cv, X(dy), X(w), X(x));
+	SAME(x, what);
+	RUN(conv2d_bwd_weights, &cv, X(x), X(dy), X(dw));
+	SAME(dw, what);
+	drop(&x);
+	drop(&w);
+	drop(&dy);
+	drop(&dw);
+}
+
+static void pool_bwd(int B, int C, int H, int W, int k, int stride, int pad)
+{
+	pair dx = act(4, B, C, H, W);
+	pair dy = act(4, B, C, (H + 2 * pad - k) / stride + 1, (W + 2 * pad - k) / stride + 1);
+	cords_pool pp = {k, stride, pad};
+	RUN(avgpool_bwd, &pp, X(dy), X(dx));
+	SAME(dx, "avgpool_bwd");
+	drop(&dx);
+	drop(&dy);
+}
+
+static void eltwise_bwd(void)
+{
+	const cords_phi phis[] = {{CORDS_PHI_RELU, 0}, {CORDS_PHI_IDENTITY, 0}, {CORDS_PHI_PRELU, 0.25f}};
+	for (int k = 0; k < 6; k++) {
+		pair z = act(4, 3, 8, 5, 7), d = act(4, 3, 8, 5, 7), dz = act(4, 3, 8, 5, 7), dr = act(4, 3, 8, 5, 7);
+		RUN(leaky_bwd, 0.2f, phis[k % 3], X(z), X(d), X(dz), X(dr), (float)(k / 3));
+		SAME(dz, "leaky_bwd: dz");
+		SAME(dr, "leaky_bwd: dr");
+		RUN(relu_bwd_add, X(z), X(d), X(dr));
+		SAME(dr, "relu_bwd_add");
+		drop(&z);
+		drop(&d);
+		drop(&dz);
+		drop(&dr);
+	}
+	pair x = act(4, 3, 16, 7, 5), dy = act(2, 3, 16, 1, 1), dx = act(4, 3, 16, 7, 5);
+	RUN(readout_bwd_add, X(x), X(dy), X(dx));
+	SAME(dx, "readout_bwd_add");
+	pair one = act(4, 1, 16, 7, 5);
+	for (int beta = 0; beta < 2; beta++) {
+		RUN(batch_sum, X(dx), X(one), (float)beta);
+		SAME(one, "batch_sum");
+		RUN(axpby, 0.5f, X(x), (float)beta, X(dx));
+		SAME(dx, "axpby");
+		RUN(axpby, -2.0f, X(one), 0.25f * beta, X(dx));
+		SAME(dx, "axpby broadcast");
+	}
+	for (int mode = 0; mode < 3; mode++) {
+		double sc = 0, sg = 0;
+		const cords_buf *yc = mode == 0 ? dx.c : mode == 1 ? one.c : NULL;
+		const cords_buf *yg = mode == 0 ? dx.g : mode == 1 ? one.g : NULL;
+		CHECK(!cpu->sqdiff_sum(cpu, x.c, yc, &sc) && !gpu->sqdiff_sum(gpu, x.g, yg, &sg), "sqdiff_sum: %s",
+		      cords_errmsg());
+		CHECK(fabs(sg - sc) <= 1e-6 * fabs(sc), "sqdiff_sum (mode %d): %.10g, cpu %.10g", mode, sg, sc);
+	}
+	drop(&x);
+	drop(&dy);
+	drop(&dx);
+	drop(&one);
+}
+
+static void batchnorm(int train, int running)
+{
+	pair x = act(4, 4, 6, 5, 3), y = act(4, 4, 6, 5, 3), g = act(1, 6, 1, 1, 1), b = act(1, 6, 1, 1, 1);
+	pair rm = act(1, 6, 1, 1, 1), rv = act(1, 6, 1, 1, 1), sm = act(1, 6, 1, 1, 1), si = act(1, 6, 1, 1, 1);
+	pair dy = act(4, 4, 6, 5, 3), dx = act(4, 4, 6, 5, 3), dg = act(1, 6, 1, 1, 1), db = act(1, 6, 1, 1, 1);
+	RUN(fill, X(rv), 0.7f);
+	cords_bn_mode m = {train, 0.1f, 1e-5f};
+	RUN(batchnorm, &m, X(x), X(g), X(b), running ? X(rm) : NULL, running ? X(rv) : NULL, X(sm), X(si), X(y));
+	SAME(y, "batchnorm: y");
+	if (train) {
+		SAME(sm, "batchnorm: save_mean");
+		SAME(si, "batchnorm: save_invstd");
+	}
+	SAME(rm, "batchnorm: running mean");
+	SAME(rv, "batchnorm: running var");
+	for (int beta = 0; beta < 2; beta++) {
+		RUN(batchnorm_bwd, &m, X(x), X(dy), X(g), X(sm), X(si), X(rm), X(rv), X(dx), X(dg), X(db), (float)beta);
+		SAME(dx, "batchnorm_bwd: dx");
+		SAME(dg, "batchnorm_bwd: dgamma");
+		SAME(db, "batchnorm_bwd: dbeta");
+	}
+	pair *all[] = {&x, &y, &g, &b, &rm, &rv, &sm, &si, &dy, &dx, &dg, &db};
+	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+		drop(all[i]);
+}
+
 /* The full protocol (spontaneous from zero, then the stimulus) on one backend. */
 static int run_model(const char *model, const char *cas, cords_backend *be, cords_tensor_list *c, float **logits)
 {
@@ -211,11 +313,11 @@ static int run_model(const char *model, const char *cas, cords_backend *be, cord
 	int B = (int)cords_list_find(c, "x")->shape[0], N = m->arch.classes;
 	cords_work *w = cords_work_new(m, B);
 	cords_state *s = cords_state_new(m, B), *tmp = cords_state_new(m, B);
-	cords_buf *x = cords_model_alloc_input(m, B);
+	cords_buf *x = cords_model_alloc_input(m, B), *lg = cords_model_alloc_logits(m, B);
 	cords_drive p = {0};
-	cords_buf *lg = cords_model_alloc_logits(m, B);
 	*logits = malloc((size_t)B * N * sizeof **logits);
-	int rc = !w || !s || !tmp || !x || cords_drive_alloc(m, B, &p) || !lg || be->upload(be, x, cords_list_find(c, "x")->data) ||
+	int rc = !w || !s || !tmp || !x || !lg || cords_drive_alloc(m, B, &p) ||
+		 be->upload(be, x, cords_list_find(c, "x")->data) ||
 		 cords_model_run(m, &d, w, NULL, &s, &tmp, d.spont_steps, 0, NULL, NULL) ||
 		 cords_model_drive(m, w, x, &p) || cords_model_run(m, &d, w, &p, &s, &tmp, d.stim_steps, 0, NULL, NULL) ||
 		 cords_model_readout(m, w, s, lg) || be->download(be, lg, *logits);
@@ -246,6 +348,85 @@ static void whole_model(const char *model, const char *phi)
 	free(lc);
 	free(lg);
 	cords_list_free(&c);
+}
+
+/* One RNN training step (lib/rnn_train.h) on the GPU against the PyTorch
+ * fixtures of testdata/train, which the CPU backend matches: the loss, and
+ * every parameter's gradient within 1e-4 of its largest entry (a sample for
+ * large tensors, as the fixture keeps). */
+static double meta_num(const cords_tensor *m, const char *key)
+{
+	char *v = cords_meta_get(m, key);
+	double d = v ? atof(v) : 0;
+	free(v);
+	return d;
+}
+
+static double grad_err(const cords_tensor *got, const cords_tensor_list *fx)
+{
+	char key[300];
+	snprintf(key, sizeof key, "grad.%s", got->name);
+	const cords_tensor *want = cords_list_find(fx, key);
+	if (!want)
+		return 1e9;
+	const float *g = got->data, *w = want->data;
+	int64_t n = cords_tensor_numel(got), m = cords_tensor_numel(want);
+	double err = 0, scale = 1e-30;
+	for (int64_t k = 0; k < m; k++) {
+		err = fmax(err, fabs(g[m == n ? k : k * n / m] - w[k]));
+		scale = fmax(scale, fabs(w[k]));
+	}
+	return err / scale;
+}
+
+static void train_step(const char *file)
+{
+	char path[1024];
+	const char *dir = getenv("TESTDATA") ? getenv("TESTDATA") : "testdata";
+	cords_tensor_list params = {0}, fx = {0}, grads = {0};
+	snprintf(path, sizeof path, "%s/train/params.tzst", dir);
+	int rc = cords_read_file(path, &params);
+	snprintf(path, sizeof path, "%s/train/%s", dir, file);
+	rc = rc || cords_read_file(path, &fx);
+	CHECK(!rc, "%s", cords_errmsg());
+	const cords_tensor *meta = cords_list_find(&fx, "meta"), *x = cords_list_find(&fx, "x"), *y = cords_list_find(&fx, "y");
+	cords_model *m = rc ? NULL : cords_model_new(&params, cords_list_find(&params, "meta"), gpu);
+	CHECK(m != NULL, "%s", cords_errmsg());
+	if (m) {
+		char *phi = cords_meta_get(meta, "phi");
+		cords_rnn_loss cfg = {.readouts = (int)meta_num(meta, "readouts"),
+				      .blank_steps = (int)meta_num(meta, "blank_steps"),
+				      .spont_window = (int)meta_num(meta, "spont_window"),
+				      .spont_weight = meta_num(meta, "spont_weight")};
+		cfg.dyn.alpha = (float)meta_num(meta, "alpha");
+		cfg.dyn.spont_steps = (int)meta_num(meta, "spont_steps");
+		cfg.dyn.stim_steps = (int)meta_num(meta, "stim_steps");
+		cords_phi_parse(phi, (float)meta_num(meta, "prelu_slope"), &cfg.dyn.phi);
+		free(phi);
+		int B = (int)x->shape[0];
+		cords_labels lab = {y->dtype == CORDS_I64 ? y->data : NULL, y->dtype == CORDS_F32 ? y->data : NULL};
+		for (int i = 0; i < params.n; i++)
+			if (strcmp(params.items[i]->name, "meta"))
+				cords_list_push(&grads, cords_tensor_new(params.items[i]->name, CORDS_F32,
+									 params.items[i]->ndim, params.items[i]->shape));
+		cords_rnn_trainer *t = cords_rnn_trainer_new(m, B, &cfg);
+		cords_rnn_stats st;
+		CHECK(t && cords_rnn_grad(t, &params, B, x->data, lab, &grads, &st) == 0, "%s", cords_errmsg());
+		CHECK_CLOSE(st.loss, *(double *)cords_list_find(&fx, "loss")->data, 2e-5, 0);
+		double worst = 0;
+		const char *where = "";
+		for (int i = 0; i < grads.n; i++) {
+			double e = grad_err(grads.items[i], &fx);
+			if (e > worst)
+				worst = e, where = grads.items[i]->name;
+		}
+		CHECK(worst < 1e-4, "%s: gradient error %g in %s", file, worst, where);
+		cords_rnn_trainer_free(t);
+	}
+	cords_model_free(m);
+	cords_list_free(&grads);
+	cords_list_free(&fx);
+	cords_list_free(&params);
 }
 
 int main(void)
@@ -296,6 +477,34 @@ int main(void)
 		drop(&x);
 		drop(&w);
 		drop(&y);
+	}
+	CASE("conv2d backward data and weights (deterministic cuDNN algorithms), beta 0 and 1")
+	{
+		const conv_case cs[] = {
+			{2, 3, 17, 15, 8, 7, 2, 3, 0, 0}, {3, 8, 9, 11, 16, 3, 1, 1, 0, 1}, {2, 16, 13, 13, 32, 3, 2, 1, 0, 0},
+			{2, 16, 13, 13, 32, 1, 2, 0, 0, 1}, {1, 5, 6, 7, 3, 3, 1, 0, 0, 0}, {4, 64, 14, 14, 64, 3, 1, 1, 0, 1},
+		};
+		for (size_t i = 0; i < sizeof cs / sizeof *cs; i++)
+			conv_bwd(cs[i]);
+	}
+	CASE("avgpool backward")
+	{
+		pool_bwd(2, 8, 17, 15, 3, 2, 1);
+		pool_bwd(1, 3, 8, 8, 2, 2, 0);
+		pool_bwd(3, 5, 9, 6, 3, 1, 1);
+	}
+	CASE("leaky_bwd, relu_bwd_add, readout_bwd_add, batch_sum, axpby, sqdiff_sum") eltwise_bwd();
+	CASE("batchnorm train (with and without running statistics) and eval, forward and backward")
+	{
+		batchnorm(1, 1);
+		batchnorm(1, 0);
+		batchnorm(0, 1);
+	}
+	CASE("training step on the GPU: loss and gradients equal torch's (linear, anneal, finetune)")
+	{
+		train_step("linear.tzst");
+		train_step("anneal.tzst");
+		train_step("finetune.tzst");
 	}
 	const char *phis[] = {"relu", "identity", "prelu"};
 	for (int k = 0; k < 3; k++) {

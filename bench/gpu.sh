@@ -1,0 +1,198 @@
+#!/bin/bash
+# The GPU checks of issue 7 in one run, under 8 minutes, ending with one table:
+#   1. the CUDA unit tests (every backend op against the CPU's, whole models);
+#   2. inference, CordsNet-R8 at 224x224, batch 64, 100 + 100 steps, random
+#      weights and input: images/s of our CUDA backend (fp32, and tf32) against
+#      the literal PyTorch model (testdata/model/cordsnet.py) on the same GPU,
+#      with cuDNN TF32 off (fp32) and on (PyTorch's default), and how far the
+#      logits agree;
+#   3. a stage-5 training step (anneal), batch 8: cords-anneal --device cuda
+#      (when the build has it) against the literal PyTorch model with autograd.
+# Exits 1 when the GPU unit tests fail (or the build does), else 0.
+# Usage, from anywhere:
+#   bench/gpu.sh                        builds with CUDA=1 here, then runs
+#   CORDS_PREBUILT=DIR bench/gpu.sh     runs binaries built elsewhere:
+#       DIR (or the DIR.tar.xz / .tar.zst bench/gpu-pack.sh makes; .tar.xz
+#       needs only python, .tar.zst the zstd command or module) holds bin/, build/test/,
+#       build/bench/ and lib/ (shared libraries they need)
+# Environment: PYTHON (default: the torch venv's python, else python3),
+#   BATCH (64), BATCHES (timed batches, 2), STEPS (100: spont = stim = STEPS),
+#   DEVICE (cuda; cpu makes a dry run of the script where there is no GPU),
+#   LIMIT (450: seconds for everything; every phase is cut to what is left).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+start=$(date +%s)
+work=$(mktemp -d /tmp/cords-gpu.XXXXXX)
+table=$work/table
+BATCH=${BATCH:-64} BATCHES=${BATCHES:-2} STEPS=${STEPS:-100} DEVICE=${DEVICE:-cuda}
+# The table, also when a phase ends the run early.
+finish() {
+	row "total seconds" "$(($(date +%s) - start))"
+	echo
+	echo "== cords GPU benchmark (R8 224x224, batch $BATCH, $STEPS + $STEPS steps, $BATCHES timed batches)"
+	cat "$table"
+	rm -rf "$work"
+}
+trap finish EXIT
+LIMIT=${LIMIT:-450} # seconds for the whole run: each phase gets at most what is left
+tmo() { l=$((LIMIT - ($(date +%s) - start))); [ "$l" -gt "$1" ] && l=$1; [ "$l" -lt 1 ] && l=1; echo "$l"; }
+row() { printf '%-64s %s\n' "$1" "$2" >>"$table"; }
+say() { echo "gpu.sh [$(($(date +%s) - start))s] $*" >&2; }
+field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" "$2" | tail -n 1; } # key, file
+# key, file: the value, or why there is none (the output's last line).
+value() { v=$(field "$1" "$2"); echo "${v:-failed: $(tail -n 1 "$2" | cut -c1-120)}"; }
+
+# The torch venv: its python, and its nvidia/*/lib folders (cuDNN, cuBLAS, runtime).
+venv=${TORCH_VENV:-/opt/torch/.venv}
+PYTHON=${PYTHON:-$( [ -x "$venv/bin/python" ] && echo "$venv/bin/python" || command -v python3)}
+nvlibs=$(find "$venv" -path '*nvidia*' \( -name 'libcudnn.so*' -o -name 'libcublas.so*' -o -name 'libcudart.so*' \
+	-o -name 'libcublasLt.so*' -o -name 'libnvrtc.so*' -o -name 'libnvJitLink.so*' \) -printf '%h\n' 2>/dev/null |
+	sort -u | paste -sd:)
+
+ld0=${LD_LIBRARY_PATH:-} # for python: torch brings its own libraries
+
+unpack() { # FILE.tar.zst (or .tar.xz, .tar.gz) -> $work/prebuilt
+	mkdir -p "$work/prebuilt"
+	case $1 in *.tar.zst) ;; *)
+		"$PYTHON" -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$1" "$work/prebuilt"
+		return ;;
+	esac
+	if command -v zstd >/dev/null; then
+		zstd -dc "$1" | tar -C "$work/prebuilt" -xf -
+	else
+		"$PYTHON" - "$1" "$work/prebuilt" <<'PY'
+import io, sys, tarfile
+try:
+    from compression import zstd as z          # Python 3.14
+    data = z.decompress(open(sys.argv[1], "rb").read())
+except ImportError:
+    import zstandard                           # the pip package
+    data = zstandard.ZstdDecompressor().stream_reader(open(sys.argv[1], "rb")).read()
+tarfile.open(fileobj=io.BytesIO(data)).extractall(sys.argv[2])
+PY
+	fi
+}
+
+if [ -n "${CORDS_PREBUILT:-}" ]; then
+	pre=$CORDS_PREBUILT
+	case $pre in *.tar.*) say "unpacking $pre"; unpack "$pre" || { echo "gpu.sh: cannot unpack $pre" >&2; exit 1; }
+		pre=$work/prebuilt ;; esac
+	BIN=$pre/bin BUILD=$pre/build
+	export LD_LIBRARY_PATH="$pre/lib${nvlibs:+:$nvlibs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+	build="prebuilt ($(cat "$pre/COMMIT" 2>/dev/null || echo "$CORDS_PREBUILT"))"
+else
+	BIN=$top/bin BUILD=$top/build
+	export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$nvlibs"
+	units=$(for f in test/unit/*.c; do n=${f#test/unit/}; echo "build/test/${n%.c}"; done)
+	say "building with CUDA=1"
+	if ! timeout "$(tmo 300)" make -j"$(nproc)" CUDA=1 all bench $units >"$work/build.log" 2>&1; then
+		tail -n 30 "$work/build.log" >&2
+		echo "gpu.sh: the CUDA build failed" >&2
+		exit 1
+	fi
+	build="built here ($(git rev-parse --short HEAD 2>/dev/null))"
+fi
+export TESTDATA=$top/testdata
+
+device=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -n 1)
+row "device" "${device:-unknown (no nvidia-smi)}"
+row "build" "$build"
+row "torch" "$(LD_LIBRARY_PATH=$ld0 timeout "$(tmo 60)" "$PYTHON" -c 'import torch; print(torch.__version__, "cuDNN", torch.backends.cudnn.version())' 2>&1 | tail -n 1)"
+
+# 1. Unit tests on the GPU.
+say "unit tests"
+timeout "$(tmo 120)" "$BUILD/test/backend_cuda" >"$work/unit.out" 2>"$work/unit.err"
+rc=$?
+status=$((rc != 0)) # the script's exit status: did the GPU tests pass
+cat "$work/unit.out" "$work/unit.err" >&2
+row "unit tests: backend_cuda (exit $rc)" "$(grep -c '^PASS' "$work/unit.out") passed, $(grep -c '^FAIL' "$work/unit.out") failed $(grep -o 'skipped.*' "$work/unit.err")"
+timeout "$(tmo 60)" "$BUILD/test/model" >"$work/model.out" 2>&1
+row "unit tests: model (CPU, exit $?)" "$(grep -c '^PASS' "$work/model.out") passed, $(grep -c '^FAIL' "$work/model.out") failed"
+
+# 2. Inference, R8 at 224.
+d=$work/r8
+cords() { # label, precision
+	say "cords $1"
+	CORDS_PRECISION=$2 timeout "$(tmo 150)" "$BUILD/bench/gpu_infer" "$DEVICE" "$d" "$BATCH" "$BATCHES" "$STEPS" "$STEPS" 8 224 \
+		>"$work/$1.out" 2>&1
+	cat "$work/$1.out" >&2
+	[ -f "$d/logits-$DEVICE.f32" ] && mv "$d/logits-$DEVICE.f32" "$d/logits-$2.f32"
+	row "cords CUDA $2: images/s" "$(value images_per_s "$work/$1.out")"
+}
+torch() { # label, flags, logits to compare
+	say "torch $1"
+	LD_LIBRARY_PATH=$ld0 timeout "$(tmo 150)" "$PYTHON" bench/gpu_torch.py "$d" --batches "$BATCHES" --spont "$STEPS" --stim "$STEPS" $2 \
+		--compare "$3" >"$work/$1.out" 2>&1
+	cat "$work/$1.out" >&2
+	row "PyTorch literal, $1: images/s" "$(value images_per_s "$work/$1.out")"
+	row "  logits vs cords: max rel err, argmax agree" \
+		"$(field max_rel_err "$work/$1.out") $(field argmax_agree "$work/$1.out")"
+}
+cords fp32 fp32
+cords tf32 tf32
+torch "cuDNN fp32" "" logits-fp32.f32
+torch "TF32 (torch default)" "--tf32" logits-tf32.f32
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
+f=$(grep -h 'images_per_s' "$work/fp32.out" | tail -n 1 | sed 's/.*images_per_s=//')
+t=$(grep -h 'images_per_s' "$work/tf32.out" | tail -n 1 | sed 's/.*images_per_s=//')
+pf=$(field images_per_s "$work/cuDNN fp32.out")
+pt=$(field images_per_s "$work/TF32 (torch default).out")
+row "ratio cords fp32 / torch fp32" "$(ratio "$f" "$pf")"
+row "ratio cords tf32 / torch default (tf32)" "$(ratio "$t" "$pt")"
+row "ratio cords fp32 / torch default (tf32)" "$(ratio "$f" "$pt")"
+
+# cords-infer itself, when this build has it: the same model and batches
+# (gpu_infer wrote them), wall time from start to exit.
+if [ -x "$BIN/cords-infer" ]; then
+	say "cords-infer --device cuda"
+	t0=$(date +%s.%N)
+	if timeout "$(tmo 150)" "$BIN/cords-infer" -m "$d/model.tzst" --device "$DEVICE" --spont "$STEPS" --stim "$STEPS" \
+		<"$d/x.tzst" >"$work/infer.tzst" 2>"$work/infer.err"; then
+		row "cords-infer --device cuda: images/s (wall, with start-up)" \
+			"$(awk -v t0="$t0" -v t1="$(date +%s.%N)" -v n="$((BATCH * BATCHES))" 'BEGIN { printf "%.2f", n / (t1 - t0) }')"
+	else
+		row "cords-infer --device cuda" "failed: $(tail -n 1 "$work/infer.err")"
+	fi
+else
+	row "cords-infer --device cuda" "not in this build"
+fi
+
+# 3. Training: one stage-5 step (anneal: PReLU 0.95, spontaneous phase, 100
+# stimulus steps with 30 read-outs, 100 blank steps with the spont penalty,
+# AdamW) at batch 8. cords: the wall time of --steps 3 less that of --steps 1,
+# halved (start-up and loading cancel); torch: the literal model with autograd.
+tool=
+for t in anneal finetune; do
+	if [ -x "$BIN/cords-$t" ] && "$BIN/cords-$t" --help 2>&1 | grep -q -- '--device'; then tool=cords-$t; break; fi
+done
+train_run() { # steps -> seconds (or nothing on failure)
+	t0=$(date +%s.%N)
+	timeout "$(tmo 240)" "$BIN/$tool" -m "$d/model.tzst" --device "$DEVICE" --epochs 1 --steps "$1" \
+		--checkpoint "$work/ckpt.tzst" -o "$work/trained.tzst" "$d/train.tzst" >"$work/train$1.out" 2>&1 &&
+		awk -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.3f", t1 - t0 }'
+}
+if [ -n "$tool" ] && [ -f "$d/train.tzst" ]; then
+	say "$tool --device cuda"
+	t1=$(train_run 1) && t3=$(train_run 3)
+	if [ -n "${t3:-}" ]; then
+		ct=$(awk -v a="$t1" -v b="$t3" 'BEGIN { printf "%.3f", (b - a) / 2 }')
+		row "$tool --device cuda, batch 8: s/step" "$ct (1 step: ${t1}s, 3 steps: ${t3}s wall)"
+	else
+		row "$tool --device cuda, batch 8" "failed: $(tail -n 1 "$work"/train*.out | tail -n 1 | cut -c1-100)"
+	fi
+else
+	row "training step, stage 5, batch 8 (cords)" "not measured: no training tool with --device cuda in this build"
+fi
+for mode in "fp32:" "TF32 (torch default):--tf32"; do
+	label=${mode%%:*} flags=${mode#*:}
+	say "torch training step, $label"
+	LD_LIBRARY_PATH=$ld0 timeout "$(tmo 200)" "$PYTHON" bench/gpu_torch.py "$d" --train 8 --batches 2 --spont "$STEPS" \
+		--stim "$STEPS" $flags >"$work/train-$label.out" 2>&1
+	cat "$work/train-$label.out" >&2
+	row "PyTorch literal training step, batch 8, $label: s/step" \
+		"$(value seconds_per_step "$work/train-$label.out") (peak $(field peak_gib "$work/train-$label.out") GiB)"
+	[ -n "${ct:-}" ] && row "  ratio torch $label / cords" \
+		"$(awk -v a="$(field seconds_per_step "$work/train-$label.out")" -v b="$ct" 'BEGIN { if (a > 0 && b > 0) printf "%.2fx", a / b; else print "n/a" }')"
+done
+exit "$status"
