@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int cli_verbose, cli_quiet;
@@ -182,6 +183,10 @@ FILE *cli_open_out(const char *path)
 		free(tmp);
 		cli_die("%s: %s", path, strerror(errno));
 	}
+	/* mkstemp makes 0600; the final file gets what open(2) would give it. */
+	mode_t mask = umask(0);
+	umask(mask);
+	fchmod(fd, 0666 & ~mask);
 	FILE *f = fdopen(fd, "wb");
 	if (!f)
 		cli_die("%s: %s", path, strerror(errno));
