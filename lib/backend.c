@@ -12,7 +12,9 @@ static cords_backend *cpu, *cuda[MAX_CUDA];
 static int parse_cuda(const char *device, int *dev)
 {
 	if (!strcmp(device, "cuda")) {
-		*dev = 0;
+		/* Under mpirun, one rank per GPU: plain "cuda" is the rank's local index. */
+		const char *local = getenv("OMPI_COMM_WORLD_LOCAL_RANK");
+		*dev = local ? atoi(local) % MAX_CUDA : 0;
 		return 0;
 	}
 	char *end;

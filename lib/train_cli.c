@@ -1,5 +1,6 @@
 /* The training tools' shared command line (train_cli.h). */
 #include "train_cli.h"
+#include "dist.h"
 #include "arch.h"
 #include "backend.h"
 #include "checkpoint.h"
@@ -79,6 +80,8 @@ void tc_meta_from_data(cords_tensor_list *params, cords_batches *data)
 
 void tc_write(const char *path, const cords_tensor_list *params)
 {
+	if (cords_dist_rank() != 0) /* under mpirun, rank 0 writes */
+		return;
 	FILE *f = cli_open_out(path);
 	cords_writer *w = cords_writer_new(f, cli_out_name(path), 0);
 	if (!w || cords_write_tensor(w, cords_list_find(params, "meta")))
@@ -109,6 +112,8 @@ typedef struct {
 
 int tc_report(void *ctx, const cords_loop_event *e)
 {
+	if (cords_dist_rank() != 0)
+		return 0;
 	report_ctx *r = ctx;
 	if (e->is_eval) {
 		if (r->log) {
@@ -140,7 +145,9 @@ int tc_report(void *ctx, const cords_loop_event *e)
 void tc_run(const cords_stage *s, cords_tensor_list *params, cords_opt *opt, cords_batches *data, tc_opts *o)
 {
 	FILE *log = NULL;
-	if (o->log && !(log = fopen(o->log, o->loop.resume ? "a" : "w")))
+	if (cords_dist_init(NULL, NULL))
+		cli_die_lib();
+	if (o->log && cords_dist_rank() == 0 && !(log = fopen(o->log, o->loop.resume ? "a" : "w")))
 		cli_die("%s: cannot open the log", o->log);
 	if (log && !o->loop.resume)
 		tc_log_header(log, s);
@@ -149,6 +156,10 @@ void tc_run(const cords_stage *s, cords_tensor_list *params, cords_opt *opt, cor
 		r.nextra++;
 	cords_stop_install();
 	int rc = cords_train_loop(s, params, opt, data, &o->loop, tc_report, &r);
+	/* On an error this rank exits without MPI_Finalize, and mpirun then ends
+	 * the others (which would otherwise wait for it in the next all-reduce). */
+	if (rc >= 0)
+		cords_dist_finalize();
 	cli_progress_end();
 	if (log && fclose(log))
 		cli_die("%s: write error", o->log);

@@ -2,6 +2,7 @@
 #include "trainloop.h"
 #include "arch.h"
 #include "checkpoint.h"
+#include "dist.h"
 #include "err.h"
 #include "stream.h"
 
@@ -127,7 +128,7 @@ typedef struct {
 
 static int save(loop_state *L)
 {
-	if (!L->cfg->checkpoint)
+	if (!L->cfg->checkpoint || cords_dist_rank() != 0)
 		return 0;
 	if (cords_checkpoint_save(L->cfg->checkpoint, L->params, L->opt, L->epoch, L->batch, L->step))
 		return cords_err_prefix("checkpoint: ");
@@ -142,11 +143,47 @@ static int next_batch(loop_state *L, cords_batches *data, cords_batch *b)
 	return cords_batches_next(data, b);
 }
 
+/* The gradient of the whole batch b. Under mpirun each rank takes its slice
+ * (a view into b), and the slices' mean gradients, loss and accuracy are
+ * summed with weights B_r / B, so every rank ends with the same numbers. */
+static int batch_grad(loop_state *L, const cords_batch *b, cords_step_stats *st)
+{
+	if (cords_dist_size() == 1)
+		return L->s->grad(L->s->ctx, b, st);
+	int64_t lo, hi, px = (int64_t)b->C * b->H * b->W;
+	cords_dist_slice(b->B, &lo, &hi);
+	if (hi <= lo)
+		return cords_err("batch of %d images for %d ranks: every rank needs at least one", b->B,
+				 cords_dist_size());
+	cords_batch part = {(int)(hi - lo), b->C, b->H, b->W, b->N, b->x + lo * px,
+			    b->hard ? b->hard + lo : NULL, b->soft ? b->soft + lo * b->N : NULL};
+	if (L->s->grad(L->s->ctx, &part, st))
+		return -1;
+	double w = (double)(hi - lo) / b->B;
+	double stats[2 + CORDS_MAX_EXTRA] = {st->loss * w, st->acc * w};
+	for (int i = 0; i < CORDS_MAX_EXTRA; i++)
+		stats[2 + i] = st->extra[i] * w;
+	for (int i = 0; i < L->opt->n; i++) {
+		float *g = L->opt->g[i]->data;
+		int64_t n = cords_tensor_numel(L->opt->g[i]);
+		for (int64_t k = 0; k < n; k++)
+			g[k] *= (float)w;
+		if (cords_dist_sum_f32(g, (size_t)n))
+			return -1;
+	}
+	if (cords_dist_sum_f64(stats, 2 + CORDS_MAX_EXTRA))
+		return -1;
+	st->loss = stats[0], st->acc = stats[1];
+	for (int i = 0; i < CORDS_MAX_EXTRA; i++)
+		st->extra[i] = stats[2 + i];
+	return 0;
+}
+
 static int one_step(loop_state *L, const cords_batch *b, cords_loop_cb cb, void *cbctx, const char *note)
 {
 	cords_loop_event e = {.stage = L->s->name, .epoch = L->epoch, .note = note};
 	double t0 = now();
-	if (L->s->grad(L->s->ctx, b, &e.st))
+	if (batch_grad(L, b, &e.st))
 		return -1;
 	const char *bad = !isfinite(e.st.loss) ? "the loss" : cords_opt_step(L->opt, &e.gnorm, &e.lr) ? "a gradient" : NULL;
 	if (bad)

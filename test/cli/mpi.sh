@@ -1,0 +1,37 @@
+# Data-parallel training: mpirun -np 2 gives the same model as one process
+# with the same global batch (within float reduction tolerance); rank 0 alone
+# writes the model and the log.
+. "$(dirname "$0")/lib.sh"
+D=$TESTDATA/train
+P="--stim-steps 3 --readouts 2 --lr 1e-3 --clip 1 --epochs 2"
+if ! command -v mpirun >/dev/null; then
+	echo "mpi.sh: no mpirun; skipped" >&2
+	exit 0
+fi
+MPI="mpirun --allow-run-as-root --oversubscribe -np 2 -x OMP_NUM_THREADS=1"
+compare() { # a b rtol: every parameter tensor equal within rtol
+	cords-cat --npz "$T/a.npz" "$1" && cords-cat --npz "$T/b.npz" "$2" && /usr/bin/python3 - "$T/a.npz" "$T/b.npz" "$3" <<'PY'
+import sys, numpy as np
+a, b, tol = np.load(sys.argv[1]), np.load(sys.argv[2]), float(sys.argv[3])
+assert sorted(a.files) == sorted(b.files), (a.files, b.files)
+worst = 0.0
+for k in a.files:
+    if a[k].dtype.kind != 'f':
+        continue
+    d = np.abs(a[k].astype(np.float64) - b[k]).max(initial=0) / (np.abs(a[k]).max(initial=0) + 1e-12)
+    worst = max(worst, d)
+print("max relative difference", worst, file=sys.stderr)
+assert worst <= tol, worst
+PY
+}
+OMP_NUM_THREADS=1 cords-linear -m "$D/params.tzst" $P -o "$T/one.tzst" "$D/batches.tzst" 2>/dev/null
+expect_exit 0 "cords-linear under mpirun -np 2" $MPI cords-linear -m "$D/params.tzst" $P --log "$T/log.tsv" -o "$T/two.tzst" "$D/batches.tzst"
+check "same model as one process (within 1e-5)" compare "$T/one.tzst" "$T/two.tzst" 1e-5
+check "one log, each step written once" sh -c "grep -q '^train' '$T/log.tsv' && [ -z \"\$(grep '^train' '$T/log.tsv' | cut -f4 | sort | uniq -d)\" ]"
+OMP_NUM_THREADS=1 cords-finetune -m "$D/params.tzst" $P --spont-steps 2 --blank-steps 2 --spont-window 1 -o "$T/f1.tzst" "$D/batches.tzst" 2>/dev/null
+expect_exit 0 "cords-finetune under mpirun -np 2" $MPI cords-finetune -m "$D/params.tzst" $P --spont-steps 2 --blank-steps 2 --spont-window 1 -o "$T/f2.tzst" "$D/batches.tzst"
+# AdamW divides by sqrt(v): after a dozen steps, summation-order differences
+# of 1e-7 in tiny gradients show as up to ~2e-5 in the weights.
+check "finetune: same model as one process (within 1e-4)" compare "$T/f1.tzst" "$T/f2.tzst" 1e-4
+expect_exit 1 "more ranks than images in a batch is an error" mpirun --allow-run-as-root --oversubscribe -np 5 -x OMP_NUM_THREADS=1 cords-linear -m "$D/params.tzst" $P -o "$T/five.tzst" "$D/batches.tzst"
+check "and no model is written" test ! -e "$T/five.tzst"
