@@ -168,6 +168,15 @@ FILE *cli_open_out(const char *path)
 			cli_usage("refusing to write a binary stream to a terminal (use -o FILE or a pipe)");
 		return stdout;
 	}
+	/* A device or a pipe (-o /dev/null, a fifo) is written in place: renaming
+	 * a file over it would replace it. */
+	struct stat st;
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		FILE *f = fopen(path, "wb");
+		if (!f)
+			cli_die("%s: %s", path, strerror(errno));
+		return f;
+	}
 	int slot = 0;
 	while (slot < MAX_OUT && outs[slot].tmp)
 		slot++;
@@ -219,7 +228,9 @@ void cli_close_out(FILE *f)
 		outs[i].tmp = outs[i].final = NULL;
 		return;
 	}
-	cli_die("internal error: closing an output that was not opened");
+	/* Written in place (a device or a pipe): nothing to rename. */
+	if (fflush(f) || ferror(f) || fclose(f))
+		cli_die("%s", strerror(errno));
 }
 
 double cli_now(void)

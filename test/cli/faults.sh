@@ -31,3 +31,6 @@ err_has "the error says which record" "record [0-9]* at byte [0-9]*"
 printf 'junk' | cat "$small" - "$small" > "$T/junk.tzst"
 expect_exit 1 "garbage between records" cords-cat --check "$T/junk.tzst"
 err_has "garbage located after the first records" "record 3 at byte"
+
+expect_exit 0 "-o /dev/null writes in place" cords-cat -o /dev/null "$small"
+check "/dev/null is still a character device" test -c /dev/null
