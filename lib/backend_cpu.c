@@ -219,6 +219,8 @@ static void cpu_destroy(cords_backend *be)
 		dnnl_primitive_destroy(p->prim);
 		free(p);
 	}
+	free(c->scratch[0]);
+	free(c->scratch[1]);
 	dnnl_stream_destroy(c->stream);
 	dnnl_engine_destroy(c->engine);
 	free(c);

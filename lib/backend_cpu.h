@@ -42,6 +42,10 @@ typedef struct {
 	dnnl_engine_t engine;
 	dnnl_stream_t stream;
 	cpu_prim *prims;
+	/* Scratch for backward convolutions that accumulate (grow-only, so
+	 * training steps do not allocate and fault in fresh pages every call). */
+	float *scratch[2];
+	size_t scratch_n[2];
 } cpu_impl;
 
 #define CPU_BUF(b) ((cpu_buf *)(b))
@@ -76,7 +80,8 @@ int cpu_spatial_mean(cords_backend *be, const cords_buf *x, cords_buf *y);
 int cpu_linear(cords_backend *be, const cords_buf *x, const cords_buf *w, const cords_buf *bias,
 	       cords_buf *y);
 
-/* Training (cpu_conv_bwd.c, cpu_train_eltwise.c). */
+/* Training (cpu_conv_bwd.c, cpu_train_eltwise.c). Scratch slot i of at least n floats. */
+float *cpu_scratch(cpu_impl *c, int i, size_t n);
 int cpu_conv2d_bwd_data(cords_backend *be, const cords_conv *c, const cords_buf *dy, const cords_buf *w,
 			cords_buf *dx);
 int cpu_conv2d_bwd_weights(cords_backend *be, const cords_conv *c, const cords_buf *x, const cords_buf *dy,

@@ -19,6 +19,20 @@ static void key_shape(int64_t *k, const cpu_buf *b)
 		k[i] = i < b->h.ndim ? b->h.shape[i] : 0;
 }
 
+float *cpu_scratch(cpu_impl *c, int i, size_t n)
+{
+	if (c->scratch_n[i] < n) {
+		free(c->scratch[i]);
+		c->scratch_n[i] = 0;
+		if (!(c->scratch[i] = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64))) {
+			cords_err("out of memory");
+			return NULL;
+		}
+		c->scratch_n[i] = n;
+	}
+	return c->scratch[i];
+}
+
 /* Strides and paddings (right padding such that the sizes come out as given). */
 static void geometry(const cords_conv *cv, const dnnl_memory_desc_t *x, const int64_t *wshape,
 		     const dnnl_memory_desc_t *y, dnnl_dims_t st, dnnl_dims_t pl, dnnl_dims_t pr)
@@ -137,18 +151,15 @@ int cpu_conv2d_bwd_data(cords_backend *be, const cords_conv *cv, const cords_buf
 	float *wp = p ? packed_bwd(c, w, p->wmd) : NULL;
 	if (!wp)
 		return -1;
-	float *out = dx->data;
-	if (cv->beta != 0 && !(out = aligned_alloc(64, (dx->n * sizeof(float) + 63) / 64 * 64)))
-		return cords_err("out of memory");
+	float *out = cv->beta != 0 ? cpu_scratch(c, 0, dx->n) : dx->data;
+	if (!out)
+		return -1;
 	int args[3] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
 	void *ptrs[3] = {dy->data, wp, out};
 	const dnnl_memory_desc_t *mds[3] = {&ymd, p->wmd, &xmd};
 	int rc = cpu_exec(c, p->prim, 3, args, ptrs, mds);
-	if (out != dx->data) {
-		if (!rc)
-			add_into(dx->data, out, dx->n, cv->beta);
-		free(out);
-	}
+	if (out != dx->data && !rc)
+		add_into(dx->data, out, dx->n, cv->beta);
 	return rc;
 }
 
@@ -265,10 +276,10 @@ int cpu_conv2d_bwd_weights(cords_backend *be, const cords_conv *cv, const cords_
 		return -1;
 	const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_diff_weights_md, 0);
 	int direct = dnnl_memory_desc_equal(wmd, &plain) && cv->beta == 0;
-	size_t bytes = (dnnl_memory_desc_get_size(wmd) + 63) / 64 * 64;
-	float *tmp = direct ? dw->data : aligned_alloc(64, bytes), *flat = NULL;
+	size_t nw = (dnnl_memory_desc_get_size(wmd) + sizeof(float) - 1) / sizeof(float);
+	float *tmp = direct ? dw->data : cpu_scratch(c, 0, nw), *flat = NULL;
 	if (!tmp)
-		return cords_err("out of memory");
+		return -1;
 	int args[3] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS};
 	void *ptrs[3] = {x->data, dy->data, tmp};
 	const dnnl_memory_desc_t *mds[3] = {&xmd, &ymd, wmd};
@@ -276,17 +287,13 @@ int cpu_conv2d_bwd_weights(cords_backend *be, const cords_conv *cv, const cords_
 	if (!rc && !direct) {
 		if (dnnl_memory_desc_equal(wmd, &plain))
 			flat = tmp;
-		else if (!(flat = malloc(dw->n * sizeof(float))))
-			rc = cords_err("out of memory");
+		else if (!(flat = cpu_scratch(c, 1, dw->n)))
+			rc = -1;
 		else
 			rc = to_plain(c, wmd, dw, tmp, flat);
 		if (!rc)
 			add_into(dw->data, flat, dw->n, cv->beta);
 	}
-	if (flat != tmp)
-		free(flat);
-	if (!direct)
-		free(tmp);
 	dw->version++;
 	return rc;
 }
