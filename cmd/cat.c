@@ -142,9 +142,13 @@ static void add_npz(cords_zipw *z, const cords_tensor *x)
 		cli_die_lib();
 }
 
-/* --from-npy: each NAME=FILE.npy becomes a record NAME. */
-static void from_npy(char **pairs, int n, cords_writer *w)
+/* --from-npy: each NAME=FILE.npy becomes a record NAME of the output. */
+static void from_npy(char **pairs, int n)
 {
+	FILE *out = cli_open_out(cli_output);
+	cords_writer *w = cords_writer_new(out, cli_out_name(cli_output), 0);
+	if (!w)
+		cli_die_lib();
 	for (int i = 0; i < n; i++) {
 		char *eq = strchr(pairs[i], '=');
 		if (!eq || eq == pairs[i])
@@ -155,6 +159,9 @@ static void from_npy(char **pairs, int n, cords_writer *w)
 			cli_die_lib();
 		cords_tensor_free(x);
 	}
+	if (cords_writer_close(w))
+		cli_die_lib();
+	cli_close_out(out);
 }
 
 static void copy_record(cords_reader *r, const cords_tensor *h, cords_writer *w)
@@ -200,14 +207,9 @@ int main(int argc, char **argv)
 	if (mode == MODE_FROM_NPY) { /* the operands are more NAME=FILE pairs */
 		while (optind < argc)
 			npys[nnpy++] = argv[optind++];
-		cords_writer *fw = NULL;
-		FILE *fo = cli_open_out(cli_output);
-		if (!(fw = cords_writer_new(fo, cli_out_name(cli_output), 0)))
-			cli_die_lib();
-		from_npy(npys, nnpy, fw);
-		if (cords_writer_close(fw))
-			cli_die_lib();
-		cli_close_out(fo);
+		from_npy(npys, nnpy);
+		free(npys);
+		free(names);
 		return 0;
 	}
 	if (mode == MODE_NPY_DIR && mkdir(np_out, 0777) && errno != EEXIST)
@@ -254,7 +256,7 @@ int main(int argc, char **argv)
 				copy_record(r, &h, w);
 			else if (mode == MODE_NPZ || mode == MODE_NPY_DIR) {
 				cords_tensor *x = cords_tensor_new(h.name, h.dtype, h.ndim, h.shape);
-				if (!x || cords_read_data(r, x->data, x->nbytes))
+				if (!x || (x->nbytes && cords_read_data(r, x->data, x->nbytes)))
 					cli_die_lib();
 				if (z)
 					add_npz(z, x);

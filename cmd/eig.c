@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "eig.h"
 #include "eig_state.h"
+#include "input.h"
 #include "model.h"
 #include "net_op.h"
 #include "stream.h"
@@ -27,6 +28,7 @@ static const char help[] =
 	"      --top N           list the first N eigenvalues (default: all converged)\n"
 	"      --tol X           convergence tolerance (Arnoldi 1e-6, power 1e-10)\n"
 	"      --reorth R        cgs2 (two Gram-Schmidt passes, default) or dgks\n"
+	"      --basis P         Krylov basis in f64 (default) or f32 (half the memory)\n"
 	"      --trials T        power iteration: parallel random starts (default 4)\n"
 	"      --maxit N         power iteration: iterations (default 10000)\n"
 	"      --seed K          random start vectors (default 1)\n"
@@ -43,7 +45,7 @@ enum { M_ARNOLDI, M_POWER, M_DENSE };
 
 typedef struct {
 	const char *model, *at;
-	int area, op, method, k, top, trials, maxit, tsv, dgks;
+	int area, op, method, k, top, trials, maxit, tsv, dgks, f32;
 	double tol;
 	long long seed;
 } options;
@@ -53,6 +55,7 @@ typedef struct {
 	int n, listed;
 	double *re, *im, *resid; /* resid may be NULL */
 	int undetermined;        /* power iteration failed: the values are guesses */
+	unsigned char *ok;       /* Arnoldi: converged flags (NULL: all trusted) */
 	cords_power_result pw;   /* method power only */
 } spectrum;
 
@@ -73,10 +76,11 @@ static void parse(int argc, char **argv, options *o)
 		{"top", required_argument, 0, 'T'}, {"tol", required_argument, 0, 't'},
 		{"reorth", required_argument, 0, 'R'}, {"trials", required_argument, 0, 'r'},
 		{"maxit", required_argument, 0, 'i'}, {"seed", required_argument, 0, 's'},
-		{"tsv", no_argument, 0, 'x'}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
+		{"tsv", no_argument, 0, 'x'}, {"basis", required_argument, 0, 'B'}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
 	static const char *const ops[] = {"conv", "jacobian", "network", NULL};
 	static const char *const methods[] = {"arnoldi", "power", "dense", NULL};
 	static const char *const reorth[] = {"cgs2", "dgks", NULL};
+	static const char *const basis[] = {"f64", "f32", NULL};
 	*o = (options){.area = -1, .k = 300, .trials = 4, .maxit = 10000, .seed = 1, .at = "spont"};
 	int c;
 	while ((c = getopt_long(argc, argv, "m:a:k:hVqvo:", opts, NULL)) != -1) {
@@ -96,6 +100,7 @@ static void parse(int argc, char **argv, options *o)
 		case 'i': o->maxit = (int)cli_int(optarg, "--maxit", 1, 100000000); break;
 		case 's': o->seed = cli_int(optarg, "--seed", 0, (1LL << 62)); break;
 		case 'x': o->tsv = 1; break;
+		case 'B': o->f32 = pick(optarg, "--basis", basis); break;
 		}
 	}
 	if (optind < argc)
@@ -108,16 +113,20 @@ static void parse(int argc, char **argv, options *o)
 		cli_usage("--at applies to --op jacobian and network (area_conv does not depend on the state)");
 }
 
-/* The first x record of a batch stream. */
-static cords_tensor *read_image(const char *path)
+/* The first x record of a batch stream, and the normalisation for it: the
+ * stream's norm_mean/norm_std, else the model's (as cords-infer). */
+static cords_tensor *read_image(const char *path, const cords_model *m, cords_norm *norm)
 {
 	FILE *f = cli_open_in(path);
 	cords_reader *r = cords_reader_new(f, cli_in_name(path));
 	cords_tensor *x = NULL;
 	int rc;
+	memset(norm, 0, sizeof *norm);
 	if (!r)
 		cli_die_lib();
 	while ((rc = cords_read_tensor(r, &x)) > 0 && strcmp(x->name, "x")) {
+		if (!strcmp(x->name, "meta") && x->dtype == CORDS_TEXT && cords_norm_from_meta(x, norm) < 0)
+			cli_die("%s: %s", path, cords_errmsg());
 		cords_tensor_free(x);
 		x = NULL;
 	}
@@ -125,6 +134,8 @@ static cords_tensor *read_image(const char *path)
 		cli_die_lib();
 	if (!x)
 		cli_die("%s: no x record (a batch stream holds x [B,C,H,W])", path);
+	if (!norm->n && cords_norm_from_meta(m->meta, norm) < 0)
+		cli_die("%s: %s", path, cords_errmsg());
 	cords_reader_free(r);
 	cli_close_in(f);
 	return x;
@@ -133,12 +144,14 @@ static cords_tensor *read_image(const char *path)
 /* The state for jacobian/network: report how close it is to a fixed point. */
 static void get_state(const options *o, const cords_model *m, cords_eig_state *st)
 {
-	cords_tensor *img = strcmp(o->at, "spont") ? read_image(o->at) : NULL;
-	if (cords_eig_state_compute(m, img, st))
-		cli_die("%s: %s", img ? o->at : o->model, cords_errmsg());
+	cords_norm norm = {0};
+	int spont = !strcmp(o->at, "spont");
+	cords_tensor *img = spont ? NULL : read_image(o->at, m, &norm);
+	if (cords_eig_state_compute(m, img, &norm, st))
+		cli_die("%s: %s", spont ? o->model : o->at, cords_errmsg());
 	cords_tensor_free(img);
 	cli_info("state: %s, ||r|| = %.6g, one more step changes it by %.3g (relative)%s",
-		 img ? o->at : "spontaneous", st->norm, st->step_change,
+		 spont ? "spontaneous" : o->at, st->norm, st->step_change,
 		 st->step_change > 1e-3 ? ": not a fixed point, the linearisation is of the step map there" : "");
 }
 
@@ -150,6 +163,7 @@ static void run_arnoldi(const options *o, const cords_linop *A, spectrum *s)
 	ao.k = o->k;
 	ao.seed = (uint64_t)o->seed;
 	ao.always_reorth = !o->dgks;
+	ao.basis_f32 = o->f32;
 	if (o->tol > 0)
 		ao.tol = o->tol;
 	if (cords_arnoldi(A, &ao, &r))
@@ -161,19 +175,24 @@ static void run_arnoldi(const options *o, const cords_linop *A, spectrum *s)
 	s->re = r.re;
 	s->im = r.im;
 	s->resid = r.resid;
+	if (!(s->ok = malloc((size_t)r.k)))
+		cli_die("out of memory");
+	for (int i = 0; i < r.k; i++)
+		s->ok[i] = (unsigned char)cords_ritz_converged(&r, i);
 	/* default: the converged ones, in modulus order */
 	int keep = 0;
 	for (int i = 0; i < r.k && !o->top; i++)
-		if (r.resid[i] <= ao.tol * fmax(hypot(r.re[i], r.im[i]), 1e-300)) {
+		if (s->ok[i]) {
 			s->re[keep] = s->re[i];
 			s->im[keep] = s->im[i];
+			s->ok[keep] = 1;
 			s->resid[keep++] = s->resid[i];
 		}
 	if (!o->top)
 		s->n = keep;
 	s->listed = o->top && o->top < s->n ? o->top : s->n;
 	for (int i = 0; i < s->listed && o->top; i++)
-		if (s->resid[i] > ao.tol * hypot(s->re[i], s->im[i])) {
+		if (!s->ok[i]) {
 			cli_warn("of the top %d Ritz values some have not converged (the first: #%d, residual %.3g)",
 				 s->listed, i + 1, s->resid[i]);
 			break;
@@ -198,6 +217,8 @@ static void run_power(const options *o, const cords_linop *A, spectrum *s)
 		 r->converged ? "converged" : "not converged", r->iters, r->resid, r->trials_agree, po.trials);
 	if (!isnan(r->gap))
 		cli_info("power: second eigenvalue %.9g%+.9gi, gap |lambda2/lambda1| = %.6f", r->re2, r->im2, r->gap);
+	else if (r->converged && !isnan(r->rate))
+		cli_info("power: the residual fell by %.6f per step at the end (~ the gap |lambda2/lambda1|)", r->rate);
 	if (r->pair && r->im)
 		cli_info("power: the dominant eigenvalues are a complex pair %.9g +- %.9gi: the complex "
 			 "eigenvector is written (real and imaginary parts)", r->re, r->im);
@@ -239,13 +260,17 @@ static void run_dense(const options *o, const cords_linop *A, spectrum *s)
 static void report(const options *o, const spectrum *s, double alpha)
 {
 	double rho = 0, re_max = -INFINITY, mu_max = 0;
+	int used = 0;
 	for (int i = 0; i < s->n; i++) {
+		if (s->ok && !s->ok[i])
+			continue; /* not converged: not evidence */
+		used++;
 		rho = fmax(rho, hypot(s->re[i], s->im[i]));
 		re_max = fmax(re_max, s->re[i]);
 		mu_max = fmax(mu_max, hypot(1 - alpha + alpha * s->re[i], alpha * s->im[i]));
 	}
-	if (!s->n || s->undetermined) {
-		cli_info("spectral radius: not determined%s", s->n ? " (power iteration did not converge)" : " (no eigenvalue)");
+	if (!used || s->undetermined) {
+		cli_info("spectral radius: not determined%s", s->undetermined ? " (power iteration did not converge)" : " (no converged eigenvalue)");
 		return;
 	}
 	const char *of = o->method == M_POWER ? "dominant eigenvalue" : o->method == M_DENSE ? "all eigenvalues" : "converged Ritz values";
@@ -296,7 +321,7 @@ static void write_stream(FILE *f, const options *o, const cords_model *m, const 
 		cords_tensor_free(rt);
 	}
 	const cords_power_result *p = &s->pw;
-	if (p->vec) {
+	if (p->vec && !s->undetermined) {
 		const cords_arch *a = &m->arch;
 		int64_t vs[4] = {2, a->c[o->area < 0 ? 0 : o->area], a->h[o->area < 0 ? 0 : o->area], a->w[o->area < 0 ? 0 : o->area]};
 		int im = p->vec_im != NULL, nd = o->op == OP_NETWORK ? 1 + im : 3 + im;
@@ -358,6 +383,7 @@ int main(int argc, char **argv)
 	free(s.re);
 	free(s.im);
 	free(s.resid);
+	free(s.ok);
 	cords_power_result_free(&s.pw);
 	cords_conv_op_free(&conv);
 	cords_net_op_free(&net);

@@ -26,9 +26,12 @@ static const char help[] =
 	"  -e, --epochs N           write N epochs, each reshuffled and re-augmented (default 1)\n"
 	"  -r, --seed K             random seed (default 0): same seed, same bytes\n"
 	"  -j, --workers N          worker threads (default: OMP_NUM_THREADS or the cores)\n"
-	"      --shuffle-buffer N   samples in the shuffle buffer (train default 65536, test 0: in order)\n"
+	"      --shuffle-buffer N   samples in the shuffle buffer (train default 65536, 8192 for\n"
+	"                           imagenet/folder/files; test 0: in order)\n"
 	"      --interleave N       input files read at once when shuffling (default 8)\n"
 	"      --no-mix             no MixUp/CutMix (y stays i64 class indices)\n"
+	"      --u8                 x u8 [B,C,S,S] before normalisation (norm_mean/norm_std in the\n"
+	"                           metadata; 4x smaller; not with MixUp/CutMix)\n"
 	"      --skip-bad           skip samples that fail to decode or have a bad label, counting them\n"
 	"  -o, --output FILE        write to FILE (atomically) instead of stdout\n"
 	"  -q, --quiet              no messages but errors\n"
@@ -42,17 +45,19 @@ enum { TAG_ORDER = 0x4f52, TAG_AUG = 0x4147, TAG_MIX = 0x4d58 };
 
 typedef struct {
 	const char *dataset, *split_name;
-	int split, size, batch, epochs, workers, no_mix, skip_bad, interleave;
+	int split, size, batch, epochs, workers, no_mix, skip_bad, interleave, u8;
 	long long buffer;
 	uint64_t seed;
 	/* set up from the first sample */
 	cords_recipe rc;
 	int classes, mix, ready;
-	size_t img; /* floats per sample */
+	size_t img; /* values per sample */
+	size_t es;  /* bytes per value: 4 (f32) or 1 (u8) */
 	FILE *f;
 	cords_writer *w;
 	/* the batch being assembled */
-	float *xb, *tmp, *soft;
+	uint8_t *xb; /* f32 or u8 values */
+	float *tmp, *soft;
 	int64_t *yb;
 	int nb;
 	long long batch_in_epoch, written, skipped;
@@ -81,7 +86,7 @@ static void write_meta(prep_t *p, const cords_tensor *in, const cords_dataset *d
 {
 	int64_t zero = 0;
 	cords_tensor *m = cords_tensor_new("meta", CORDS_TEXT, 1, &zero);
-	char ops[256], nm[96], ns[96];
+	char ops[256];
 	if (!m || (in && in->nbytes && (free(m->data), !(m->data = malloc(in->nbytes)))))
 		cli_die("out of memory");
 	if (in && in->nbytes) {
@@ -89,10 +94,6 @@ static void write_meta(prep_t *p, const cords_tensor *in, const cords_dataset *d
 		m->nbytes = in->nbytes, m->shape[0] = (int64_t)in->nbytes;
 	}
 	cords_recipe_describe(&p->rc, ops, sizeof ops);
-	snprintf(nm, sizeof nm, "%g,%g,%g", d->mean[0], d->mean[1], d->mean[2]);
-	snprintf(ns, sizeof ns, "%g,%g,%g", d->std[0], d->std[1], d->std[2]);
-	if (d->channels == 1)
-		*strchr(nm, ',') = *strchr(ns, ',') = 0;
 	set_meta(m, "format", "cords-batches");
 	set_meta(m, "dataset", d->name);
 	set_meta(m, "split", cords_split_name(p->split));
@@ -105,9 +106,8 @@ static void write_meta(prep_t *p, const cords_tensor *in, const cords_dataset *d
 	set_meta_int(m, "seed", (long long)p->seed);
 	set_meta(m, "transforms", ops);
 	set_meta(m, "mix", p->mix ? "mixup|cutmix" : "none");
-	set_meta(m, "norm_mean", nm);
-	set_meta(m, "norm_std", ns);
-	if (cords_write_tensor(p->w, m))
+	set_meta(m, "normalized", p->u8 ? "no" : "yes");
+	if (cords_dataset_set_norm(d, m) || cords_write_tensor(p->w, m))
 		cli_die_lib();
 	cords_tensor_free(m);
 }
@@ -128,12 +128,15 @@ static void setup(prep_t *p, const cords_tensor *in)
 	if (cords_recipe_init(&p->rc, d, p->split, p->size))
 		cli_die_lib();
 	p->mix = p->rc.mix && !p->no_mix;
-	if (p->buffer < 0) /* shuffle the training split by default */
-		p->buffer = p->split == CORDS_TEST ? 0 : 65536;
+	if (p->mix && p->u8)
+		cli_die("--u8 cannot hold MixUp/CutMix blends; add --no-mix");
+	p->es = p->u8 ? 1 : sizeof(float);
+	if (p->buffer < 0) /* shuffle the training split by default; JPEGs (~110 kB) in a smaller buffer */
+		p->buffer = p->split == CORDS_TEST ? 0 : d->size ? 65536 : 8192;
 	if (p->mix && p->classes < 1)
 		cli_die("MixUp/CutMix need the number of classes (no 'classes' in the metadata); use --no-mix");
 	p->img = (size_t)p->rc.channels * (size_t)p->rc.size * (size_t)p->rc.size;
-	p->xb = malloc(sizeof *p->xb * p->img * (size_t)p->batch);
+	p->xb = malloc(p->es * p->img * (size_t)p->batch);
 	p->tmp = p->mix ? malloc(sizeof *p->tmp * p->img * (size_t)p->batch) : NULL;
 	p->soft = p->mix ? malloc(sizeof *p->soft * (size_t)p->classes * (size_t)p->batch) : NULL;
 	p->yb = malloc(sizeof *p->yb * (size_t)p->batch);
@@ -149,20 +152,22 @@ static void flush_batch(prep_t *p, int epoch)
 	if (!p->nb)
 		return;
 	int S = p->rc.size, C = p->rc.channels;
-	cords_tensor x = {.name = "x", .dtype = CORDS_F32, .ndim = 4, .shape = {p->nb, C, S, S}, .data = p->xb};
+	cords_tensor x = {.name = "x", .dtype = p->u8 ? CORDS_U8 : CORDS_F32, .ndim = 4, .shape = {p->nb, C, S, S},
+			  .data = p->xb};
 	cords_tensor y = {.name = "y", .dtype = CORDS_I64, .ndim = 1, .shape = {p->nb}, .data = p->yb};
-	x.nbytes = sizeof *p->xb * p->img * (size_t)p->nb;
+	x.nbytes = p->es * p->img * (size_t)p->nb;
 	y.nbytes = sizeof *p->yb * (size_t)p->nb;
 	if (p->mix) {
 		cords_rng r;
 		cords_mix m;
 		cords_rng_split(&r, p->seed ^ TAG_MIX, (uint64_t)epoch << 40 | (uint64_t)p->batch_in_epoch);
 		cords_mix_draw(&r, S, S, &m);
-		cords_mix_apply(&m, p->xb, p->tmp, p->nb, C, S, S, p->yb, p->classes, p->soft);
+		cords_mix_apply(&m, (float *)p->xb, p->tmp, p->nb, C, S, S, p->yb, p->classes, p->soft);
 		y.dtype = CORDS_F32, y.ndim = 2, y.shape[1] = p->classes, y.data = p->soft;
 		y.nbytes = sizeof *p->soft * (size_t)p->classes * (size_t)p->nb;
 	}
-	if (cords_write_tensor(p->w, &x) || cords_write_tensor(p->w, &y))
+	/* unlabelled images (classes 0, labels -1) get no y: nothing to score */
+	if (cords_write_tensor(p->w, &x) || (p->classes > 0 && cords_write_tensor(p->w, &y)))
 		cli_die_lib();
 	p->written += p->nb;
 	p->batch_in_epoch++;
@@ -177,9 +182,9 @@ static void bad(prep_t *p, const cords_item *it, const char *msg)
 	p->skipped++;
 }
 
-/* Decode and transform n items in parallel into out (n x img floats);
- * err[k] is NULL or the message of item k. */
-static void transform(prep_t *p, const cords_item *items, int n, float *out, char **err, int epoch, long long pos)
+/* Decode and transform n items in parallel into out (n x img values of es
+ * bytes); err[k] is NULL or the message of item k. */
+static void transform(prep_t *p, const cords_item *items, int n, uint8_t *out, char **err, int epoch, long long pos)
 {
 	int S = p->rc.size;
 #pragma omp parallel for schedule(dynamic, 1)
@@ -189,9 +194,12 @@ static void transform(prep_t *p, const cords_item *items, int n, float *out, cha
 		cords_rng_split(&r, p->seed ^ TAG_AUG, (uint64_t)epoch << 40 | (uint64_t)(pos + k));
 		int min = p->rc.ops & CORDS_OP_RRC ? 0 : p->rc.ops & CORDS_OP_CENTER ? p->rc.resize : S;
 		err[k] = NULL;
+		uint8_t *o = out + p->es * p->img * (size_t)k;
 		if (cords_item_decode(&items[k], &im, min, min) ||
-		    cords_recipe_apply(&p->rc, &im, &r, out + p->img * (size_t)k))
+		    (p->u8 ? cords_recipe_image(&p->rc, &im, &r) : cords_recipe_apply(&p->rc, &im, &r, (float *)o)))
 			err[k] = strdup(cords_errmsg());
+		else if (p->u8)
+			memcpy(o, im.p, p->img);
 		cords_image_free(&im);
 	}
 }
@@ -208,7 +216,7 @@ static void epoch_run(prep_t *p, char **files, int nfiles, int epoch)
 	chunk = chunk < 32 ? 32 : chunk > 4096 ? 4096 : chunk;
 	cords_item *items = malloc(sizeof *items * (size_t)chunk);
 	char **err = malloc(sizeof *err * (size_t)chunk);
-	float *out = NULL;
+	uint8_t *out = NULL;
 	cords_rng order;
 	cords_rng_split(&order, p->seed ^ TAG_ORDER, (uint64_t)epoch);
 	if (!in || !items || !err)
@@ -223,7 +231,7 @@ static void epoch_run(prep_t *p, char **files, int nfiles, int epoch)
 			;
 		if (rc < 0)
 			cli_die_lib();
-		if (n && !out && !(out = malloc(sizeof *out * p->img * (size_t)chunk)))
+		if (n && !out && !(out = malloc(p->es * p->img * (size_t)chunk)))
 			cli_die("out of memory");
 		transform(p, items, n, out, err, epoch, pos);
 		for (int k = 0; k < n; k++) {
@@ -232,7 +240,7 @@ static void epoch_run(prep_t *p, char **files, int nfiles, int epoch)
 				snprintf(msg, sizeof msg, "label %lld outside 0..%d", (long long)items[k].label, p->classes - 1);
 				bad(p, &items[k], err[k] ? err[k] : msg);
 			} else {
-				memcpy(p->xb + p->img * (size_t)p->nb, out + p->img * (size_t)k, sizeof *out * p->img);
+				memcpy(p->xb + p->es * p->img * (size_t)p->nb, out + p->es * p->img * (size_t)k, p->es * p->img);
 				p->yb[p->nb++] = items[k].label;
 				if (p->nb == p->batch)
 					flush_batch(p, epoch);
@@ -256,7 +264,7 @@ int main(int argc, char **argv)
 		{"epochs", required_argument, 0, 'e'}, {"seed", required_argument, 0, 'r'},
 		{"workers", required_argument, 0, 'j'}, {"shuffle-buffer", required_argument, 0, 'B'},
 		{"interleave", required_argument, 0, 'I'}, {"no-mix", no_argument, 0, 'M'},
-		{"skip-bad", no_argument, 0, 'K'}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
+		{"skip-bad", no_argument, 0, 'K'}, {"u8", no_argument, 0, 'U'}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
 	prep_t p = {.split = -1, .batch = 256, .epochs = 1, .buffer = -1, .interleave = 8};
 	int c;
 	cli_init("cords-prep", help);
@@ -282,6 +290,7 @@ int main(int argc, char **argv)
 		case 'I': p.interleave = (int)cli_int(optarg, "--interleave", 1, 1024); break;
 		case 'M': p.no_mix = 1; break;
 		case 'K': p.skip_bad = 1; break;
+		case 'U': p.u8 = 1; break;
 		}
 	}
 	char *stdin_only[] = {"-"};

@@ -5,9 +5,11 @@
 #include "cli.h"
 #include "dataset.h"
 #include "folder.h"
+#include "imagenet.h"
 #include "mnist.h"
 #include "sample.h"
 #include "stream.h"
+#include "tarfile.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,8 @@ static const char help[] =
 	"Usage: cords-unpack [OPTION]... SOURCE...\n"
 	"Read a dataset as distributed (archives, directories, files) and write a sample stream.\n"
 	"\n"
-	"  -d, --dataset NAME     mnist, fashion-mnist, cifar10, cifar100, folder (class/image.jpg\n"
+	"  -d, --dataset NAME     mnist, fashion-mnist, cifar10, cifar100, imagenet (train tar, or\n"
+	"                         val tar + devkit tarball), folder (class/image.jpg\n"
 	"                         tree), files (images, label -1)\n"
 	"                         (default: recognised from the file names)\n"
 	"  -s, --split SPLIT      train (default) or test\n"
@@ -175,8 +178,10 @@ static const char *guess(char **src, int n)
 		char *im = NULL, *lb = NULL;
 		int c100;
 		b = b && b[1] ? b + 1 : src[i];
-		if (cords_cifar_name(b, &c100))
+		if (cords_cifar_name(b, &c100) || cords_cifar_py_name(b, &c100))
 			return c100 ? "cifar100" : "cifar10";
+		if (cords_imagenet_name(b))
+			return "imagenet";
 		const char *dot = strrchr(b, '.');
 		if (dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png")))
 			return "files";
@@ -194,6 +199,16 @@ static int unpack(out_t *o, char **src, int n)
 {
 	char *im, *lb;
 	int c100 = !strcmp(o->ds->name, "cifar100");
+	if (!strcmp(o->ds->name, "imagenet")) {
+		const char *tar = NULL, *devkit = NULL;
+		for (int i = 0; i < n; i++)
+			*(says(cords_base_name(src[i]), "devkit") ? &devkit : &tar) = src[i];
+		if (o->split == CORDS_TRAIN)
+			return tar ? cords_imagenet_train(tar, &o->class_names, &o->sink) : cords_err("no train tar given");
+		if (!tar || !devkit)
+			return cords_err("the test split needs ILSVRC2012_img_val.tar and the devkit tarball");
+		return cords_imagenet_val(tar, devkit, &o->class_names, &o->sink);
+	}
 	if (!strcmp(o->ds->name, "files"))
 		return cords_files_read(src, n, &o->sink);
 	if (!strcmp(o->ds->name, "folder")) {
@@ -204,9 +219,10 @@ static int unpack(out_t *o, char **src, int n)
 	if (c100 || !strcmp(o->ds->name, "cifar10")) {
 		if (n != 1)
 			return cords_err("%s: give one CIFAR tarball", src[1]);
-		if (!(o->class_names = cords_cifar_classes(src[0], c100, o->coarse)))
+		int py = strstr(cords_base_name(src[0]), "python") != NULL;
+		if (!(o->class_names = (py ? cords_cifar_py_classes : cords_cifar_classes)(src[0], c100, o->coarse)))
 			return -1;
-		return cords_cifar_read(src[0], c100, o->split, o->coarse, &o->sink);
+		return (py ? cords_cifar_py_read : cords_cifar_read)(src[0], c100, o->split, o->coarse, &o->sink);
 	}
 	if (cords_mnist_locate(src, n, o->split, &im, &lb))
 		return -1;
@@ -225,7 +241,7 @@ int main(int argc, char **argv)
 		{"coarse", no_argument, 0, 'C'},
 		CLI_COMMON_OPTS, {0, 0, 0, 0}};
 	const char *dsname = NULL;
-	int c;
+	int c, split_given = 0;
 	out_t o = {.sink = {.put = put, .bad = bad, .total = -1}, .batch = 256};
 	cli_init("cords-unpack", help);
 	while ((c = getopt_long(argc, argv, "d:s:b:hVqvo:", opts, NULL)) != -1) {
@@ -236,6 +252,7 @@ int main(int argc, char **argv)
 		case 's':
 			if ((o.split = cords_split_parse(optarg)) < 0)
 				cli_usage("--split: '%s' is neither train nor test", optarg);
+			split_given = 1;
 			break;
 		case 'b': o.batch = (int)cli_int(optarg, "--batch", 1, 1 << 20); break;
 		case 'S': o.shard_size = cli_int(optarg, "--shard-size", 1, 1LL << 40); break;
@@ -250,10 +267,13 @@ int main(int argc, char **argv)
 		cli_usage("--shard-size needs -o PREFIX");
 	if (!dsname && !(dsname = guess(argv + optind, argc - optind)))
 		cli_die("%s: cannot tell the dataset from the names; use --dataset", argv[optind]);
-	if (!(o.ds = cords_dataset_find(dsname)) || !strcmp(dsname, "imagenet"))
+	if (!(o.ds = cords_dataset_find(dsname)))
 		cli_usage("--dataset: unknown or unsupported dataset '%s'", dsname);
 	if (o.coarse && strcmp(o.ds->name, "cifar100"))
 		cli_usage("--coarse is for cifar100");
+	for (int i = optind; i < argc && !split_given; i++) /* ILSVRC2012_img_val.tar is the test split */
+		if (!strcmp(o.ds->name, "imagenet") && says(cords_base_name(argv[i]), "img_val"))
+			o.split = CORDS_TEST;
 	o.sink.classes = o.coarse ? 20 : o.ds->classes;
 	o.yb = malloc(sizeof *o.yb * (size_t)o.batch);
 	if (unpack(&o, argv + optind, argc - optind))

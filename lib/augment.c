@@ -6,8 +6,13 @@
 
 void cords_affine_matrix(const cords_affine *p, int h, int w, double a[6])
 {
+	cords_affine_matrix_at(p, w * 0.5, h * 0.5, a);
+}
+
+void cords_affine_matrix_at(const cords_affine *p, double cx, double cy, double a[6])
+{
 	double rot = p->angle * M_PI / 180, sx = p->shear_x * M_PI / 180, sy = p->shear_y * M_PI / 180;
-	double cx = w * 0.5, cy = h * 0.5, tx = p->tx, ty = p->ty;
+	double tx = p->tx, ty = p->ty;
 	double A = cos(rot - sy) / cos(sy);
 	double B = -cos(rot - sy) * tan(sx) / cos(sy) - sin(rot);
 	double C = sin(rot - sy) / cos(sy);

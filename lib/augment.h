@@ -17,6 +17,8 @@ typedef struct {
 /* torchvision's _get_inverse_affine_matrix about the image centre (w/2, h/2):
  * output pixel -> input coordinates, PIL's AFFINE data. */
 void cords_affine_matrix(const cords_affine *p, int h, int w, double a[6]);
+/* The same about the point (cx, cy). */
+void cords_affine_matrix_at(const cords_affine *p, double cx, double cy, double a[6]);
 /* out[y][x] = in at (a0 (x+.5) + a1 (y+.5) + a2, a3 (x+.5) + a4 (y+.5) + a5),
  * nearest, 0 outside: PIL Image.transform(AFFINE, NEAREST). */
 int cords_affine_nearest(const cords_image *in, cords_image *out, const double a[6]);

@@ -80,6 +80,7 @@ static void cpu_free(cords_backend *be, cords_buf *buf)
 	if (!b)
 		return;
 	free(b->packed);
+	free(b->packed_bwd);
 	free(b->data);
 	free(b);
 }

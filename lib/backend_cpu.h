@@ -23,6 +23,11 @@ typedef struct {
 	float *packed;
 	dnnl_memory_desc_t packed_md;
 	uint64_t packed_version;
+	/* A second packed copy for the layout backward-data convolutions want
+	 * (training), so forward and backward do not repack in turn. */
+	float *packed_bwd;
+	dnnl_memory_desc_t packed_bwd_md;
+	uint64_t packed_bwd_version;
 } cpu_buf;
 
 /* A cached oneDNN primitive, found by a key of up to 20 integers. */

@@ -206,3 +206,13 @@ int cords_batches_next(cords_batches *r, cords_batch *b)
 	r->index++;
 	return 1;
 }
+
+int cords_batch_fits(const cords_batch *b, int in_ch, int height, int width, int classes)
+{
+	if (b->C != in_ch || b->H != height || b->W != width)
+		return cords_err("batch x is [%d,%d,%d,%d] but the model takes [B,%d,%d,%d]", b->B, b->C, b->H, b->W,
+				 in_ch, height, width);
+	if (b->soft && b->N != classes)
+		return cords_err("batch y has %d classes but the model has %d", b->N, classes);
+	return 0;
+}

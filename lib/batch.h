@@ -38,6 +38,10 @@ char *cords_batches_meta(const cords_batches *r, const char *key);
 void cords_batches_close(cords_batches *r);
 void cords_batch_free(cords_batch *b);
 
+/* -1 with a message naming both shapes unless the batch fits the model:
+ * x [B, in_channels, height, width], soft labels over `classes`. */
+int cords_batch_fits(const cords_batch *b, int in_ch, int height, int width, int classes);
+
 /* Parse "a" or "a,b,c" into up to n values; returns the count, -1 if bad. */
 int cords_parse_floats(const char *s, float *v, int n);
 

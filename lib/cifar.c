@@ -6,6 +6,8 @@
 
 #include "dataset.h"
 #include "err.h"
+#include "pickle.h"
+#include "tarfile.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -13,30 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *base_of(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
-}
-
 int cords_cifar_name(const char *base, int *c100)
 {
 	*c100 = !strncmp(base, "cifar-100", 9);
 	return (!strncmp(base, "cifar-10-", 9) || *c100) && strstr(base, "bin") && strstr(base, ".tar");
-}
-
-static struct archive *open_tar(const char *path)
-{
-	struct archive *a = archive_read_new();
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	archive_read_support_format_gnutar(a);
-	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
-		cords_err("%s: %s", path, archive_error_string(a));
-		archive_read_free(a);
-		return NULL;
-	}
-	return a;
 }
 
 /* Positions a at the member whose base name is `want`; returns 1 if found,
@@ -46,52 +28,21 @@ static int seek_member(struct archive *a, const char *path, const char *want)
 	struct archive_entry *e;
 	int rc;
 	while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN)
-		if (archive_entry_filetype(e) == AE_IFREG && !strcmp(base_of(archive_entry_pathname(e)), want))
+		if (archive_entry_filetype(e) == AE_IFREG && !strcmp(cords_base_name(archive_entry_pathname(e)), want))
 			return 1;
 	if (rc == ARCHIVE_EOF)
 		return 0;
 	return cords_err("%s: %s", path, archive_error_string(a));
 }
 
-/* A small member (a names file) whole, NUL-terminated. */
-static char *read_member(const char *path, const char *want)
-{
-	struct archive *a = open_tar(path);
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	if (!a)
-		return NULL;
-	int rc = seek_member(a, path, want);
-	if (rc == 0)
-		cords_err("%s: no %s in the archive", path, want);
-	while (rc == 1) {
-		if (cap - n < 4096 && !(buf = realloc(buf, cap = 2 * cap + 4096))) {
-			cords_err("out of memory");
-			break;
-		}
-		la_ssize_t k = archive_read_data(a, buf + n, cap - n - 1);
-		if (k < 0) {
-			cords_err("%s: %s: %s", path, want, archive_error_string(a));
-			break;
-		}
-		if (k == 0) {
-			buf[n] = 0;
-			archive_read_free(a);
-			return buf;
-		}
-		n += (size_t)k;
-	}
-	free(buf);
-	archive_read_free(a);
-	return NULL;
-}
-
 char *cords_cifar_classes(const char *tarball, int c100, int coarse)
 {
 	const char *file = !c100 ? "batches.meta.txt" : coarse ? "coarse_label_names.txt" : "fine_label_names.txt";
-	char *t = read_member(tarball, file);
-	if (!t)
+	uint8_t *data;
+	size_t n;
+	if (cords_tar_member(tarball, file, &data, &n))
 		return NULL;
+	char *t = (char *)data;
 	/* lines -> comma-separated, empty lines and trailing blanks dropped */
 	char *o = t, *line = t, *next;
 	for (; line && *line; line = next) {
@@ -155,7 +106,7 @@ int cords_cifar_read(const char *tarball, int c100, int split, int coarse, cords
 		if (found == 0) { /* not ahead of us: start again from the top */
 			if (a)
 				archive_read_free(a);
-			if (!(a = open_tar(tarball)))
+			if (!(a = cords_tar_open(tarball)))
 				return -1;
 			found = seek_member(a, tarball, want[i]);
 		}
@@ -166,5 +117,102 @@ int cords_cifar_read(const char *tarball, int c100, int split, int coarse, cords
 	}
 	if (a)
 		archive_read_free(a);
+	return rc;
+}
+
+/* The python tarballs: every member a pickled dict (protocol 2, bytes keys):
+ * b"data" a NumPy u8 [N,3072] array, b"labels" (CIFAR-10) or b"fine_labels"
+ * / b"coarse_labels" (CIFAR-100) lists of ints; the names in b"label_names"
+ * (batches.meta) or b"fine_label_names" / b"coarse_label_names" (meta). */
+int cords_cifar_py_name(const char *base, int *c100)
+{
+	*c100 = !strncmp(base, "cifar-100", 9);
+	return (!strncmp(base, "cifar-10-", 9) || *c100) && strstr(base, "python") && strstr(base, ".tar");
+}
+
+static cords_pkl_doc *unpickle_member(const char *tarball, const char *member, uint8_t **buf)
+{
+	size_t n;
+	if (cords_tar_member(tarball, member, buf, &n))
+		return NULL;
+	cords_pkl_doc *doc = cords_unpickle(*buf, n);
+	if (!doc) {
+		cords_err_prefix("%s: %s: ", tarball, member);
+		free(*buf);
+	}
+	return doc;
+}
+
+char *cords_cifar_py_classes(const char *tarball, int c100, int coarse)
+{
+	uint8_t *buf;
+	cords_pkl_doc *doc = unpickle_member(tarball, c100 ? "meta" : "batches.meta", &buf);
+	if (!doc)
+		return NULL;
+	const char *key = !c100 ? "label_names" : coarse ? "coarse_label_names" : "fine_label_names";
+	const cords_pkl *l = cords_pkl_dict_get(doc->root, key);
+	size_t len = 1;
+	for (size_t i = 0; l && l->type == CORDS_PKL_LIST && i < l->n; i++)
+		len += l->items[i]->len + 1;
+	char *names = l && l->type == CORDS_PKL_LIST ? calloc(1, len) : NULL;
+	for (size_t i = 0; names && i < l->n; i++) {
+		if (i)
+			strcat(names, ",");
+		strncat(names, l->items[i]->s, l->items[i]->len);
+	}
+	if (!names)
+		cords_err("%s: no list %s in the metadata pickle", tarball, key);
+	cords_pkl_free(doc);
+	free(buf);
+	return names;
+}
+
+static int emit_pickle(const char *tarball, const char *member, const cords_pkl *root, int c100, int coarse,
+		       cords_sink *s)
+{
+	const char *key = !c100 ? "labels" : coarse ? "coarse_labels" : "fine_labels";
+	const cords_pkl *d = cords_pkl_dict_get(root, "data"), *l = cords_pkl_dict_get(root, key);
+	cords_tensor *x = NULL;
+	if (!d || !l || l->type != CORDS_PKL_LIST)
+		return cords_err("%s: %s: no data or %s", tarball, member, key);
+	if (cords_pkl_numpy_tensor(d, "x", &x))
+		return cords_err_prefix("%s: %s: ", tarball, member);
+	int rc = 0;
+	if (x->dtype != CORDS_U8 || x->ndim != 2 || x->shape[1] != 3072 || (size_t)x->shape[0] != l->n)
+		rc = cords_err("%s: %s: expected u8 data [%zu,3072] for %zu labels", tarball, member, l->n, l->n);
+	for (size_t i = 0; !rc && i < l->n; i++) {
+		char name[256];
+		snprintf(name, sizeof name, "%s: item %zu", member, i);
+		if (l->items[i]->type != CORDS_PKL_INT) {
+			rc = cords_err("%s: %s: a label that is not an integer", tarball, name);
+			break;
+		}
+		cords_sample smp = {.label = l->items[i]->i, .c = 3, .h = 32, .w = 32,
+				    .pix = (uint8_t *)x->data + 3072 * i, .name = name};
+		if (cords_sink_put(s, &smp))
+			rc = cords_err_prefix("%s: ", tarball);
+	}
+	cords_tensor_free(x);
+	return rc;
+}
+
+int cords_cifar_py_read(const char *tarball, int c100, int split, int coarse, cords_sink *s)
+{
+	static const char *c10_train[] = {"data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4",
+					  "data_batch_5", NULL};
+	static const char *c10_test[] = {"test_batch", NULL}, *c100_train[] = {"train", NULL},
+			  *c100_test[] = {"test", NULL};
+	const char **want = c100 ? (split == CORDS_TEST ? c100_test : c100_train)
+				 : (split == CORDS_TEST ? c10_test : c10_train);
+	int rc = 0;
+	for (int i = 0; !rc && want[i]; i++) {
+		uint8_t *buf;
+		cords_pkl_doc *doc = unpickle_member(tarball, want[i], &buf);
+		if (!doc)
+			return -1;
+		rc = emit_pickle(tarball, want[i], doc->root, c100, coarse, s);
+		cords_pkl_free(doc);
+		free(buf);
+	}
 	return rc;
 }

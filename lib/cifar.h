@@ -1,4 +1,4 @@
-/* CIFAR-10 and CIFAR-100 from the binary tarballs (cifar-10-binary.tar.gz,
+/* CIFAR-10 and CIFAR-100 from the binary (preferred) or python tarballs (cifar-10-binary.tar.gz,
  * cifar-100-binary.tar.gz), read with libarchive without extracting:
  * records of 1 label byte (CIFAR-10) or coarse + fine label bytes
  * (CIFAR-100), then 3 x 32 x 32 planar pixels; class names from
@@ -17,5 +17,12 @@ char *cords_cifar_classes(const char *tarball, int c100, int coarse);
 
 /* Emits the split's samples in torchvision's order (data_batch_1..5, test_batch). */
 int cords_cifar_read(const char *tarball, int c100, int split, int coarse, cords_sink *s);
+
+/* The python tarballs (cifar-10-python.tar.gz, cifar-100-python.tar.gz):
+ * pickles read by the whitelist unpickler (pickle.h), same samples, same order.
+ * Each member is read whole (30 MB a CIFAR-10 batch, 150 MB CIFAR-100 train). */
+int cords_cifar_py_name(const char *base, int *c100);
+char *cords_cifar_py_classes(const char *tarball, int c100, int coarse);
+int cords_cifar_py_read(const char *tarball, int c100, int split, int coarse, cords_sink *s);
 
 #endif

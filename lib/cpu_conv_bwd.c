@@ -7,6 +7,7 @@
 #include "backend_cpu.h"
 #include "err.h"
 
+#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,6 +110,20 @@ static void add_into(float *dst, const float *src, size_t n, float beta)
 		dst[i] = src[i] + beta * dst[i];
 }
 
+/* The weights packed for a backward-data primitive: cpu_packed on the
+ * buffer's second slot. */
+static float *packed_bwd(cpu_impl *c, cpu_buf *w, const dnnl_memory_desc_t *md)
+{
+	float *p0 = w->packed;
+	dnnl_memory_desc_t m0 = w->packed_md;
+	uint64_t v0 = w->packed_version;
+	w->packed = w->packed_bwd, w->packed_md = w->packed_bwd_md, w->packed_version = w->packed_bwd_version;
+	float *r = cpu_packed(c, w, md);
+	w->packed_bwd = w->packed, w->packed_bwd_md = w->packed_md, w->packed_bwd_version = w->packed_version;
+	w->packed = p0, w->packed_md = m0, w->packed_version = v0;
+	return r;
+}
+
 int cpu_conv2d_bwd_data(cords_backend *be, const cords_conv *cv, const cords_buf *dyb, const cords_buf *wb,
 			cords_buf *dxb)
 {
@@ -119,7 +134,7 @@ int cpu_conv2d_bwd_data(cords_backend *be, const cords_conv *cv, const cords_buf
 	if (check("conv2d_bwd_data", cv, dx, w, dy) || cpu_md(dx, &xmd) || cpu_md(dy, &ymd))
 		return -1;
 	cpu_prim *p = bwd_prim(c, 1, cv, dx, w, dy, &xmd, &ymd);
-	float *wp = p ? cpu_packed(c, w, p->wmd) : NULL;
+	float *wp = p ? packed_bwd(c, w, p->wmd) : NULL;
 	if (!wp)
 		return -1;
 	float *out = dx->data;
@@ -166,6 +181,71 @@ static int to_plain(cpu_impl *c, const dnnl_memory_desc_t *from, const cpu_buf *
 	return cpu_exec(c, p->prim, 2, args, ptrs, mds);
 }
 
+/* Plain [C,H,W] copy of batch item n of an activation. */
+static void item_plain(const cpu_buf *b, int64_t n, float *out)
+{
+	const int64_t C = b->h.shape[1], HW = b->h.shape[2] * b->h.shape[3];
+	const int k = b->blocked ? b->blocked : 1;
+	for (int64_t c = 0; c < C; c++) {
+		const float *q = b->data + (n * C + c / k * k) * HW + c % k;
+		for (int64_t i = 0; i < HW; i++)
+			out[c * HW + i] = q[i * k];
+	}
+}
+
+/* im2col of x [Ci,H,W] for a k x k conv: cols [Ci k k, Ho Wo]. */
+static void im2col(const float *x, int64_t Ci, int64_t H, int64_t W, int k, int s, int pad, int64_t Ho, int64_t Wo,
+		   float *cols)
+{
+	for (int64_t ci = 0; ci < Ci; ci++)
+		for (int ky = 0; ky < k; ky++)
+			for (int kx = 0; kx < k; kx++) {
+				float *row = cols + ((ci * k + ky) * k + kx) * Ho * Wo;
+				for (int64_t oy = 0; oy < Ho; oy++)
+					for (int64_t ox = 0; ox < Wo; ox++) {
+						int64_t iy = oy * s - pad + ky, ix = ox * s - pad + kx;
+						row[oy * Wo + ox] = iy >= 0 && iy < H && ix >= 0 && ix < W ? x[(ci * H + iy) * W + ix] : 0;
+					}
+			}
+}
+
+/* dW [O, Ci k k] (+)= sum_b dy_b [O, P] cols_b^T: for the shapes oneDNN has
+ * only its reference kernel for (tiny maps), through OpenBLAS. */
+static int bwd_weights_gemm(const cords_conv *cv, const cpu_buf *x, const cpu_buf *dy, cpu_buf *dw)
+{
+	const int64_t B = x->h.shape[0], Ci = x->h.shape[1], H = x->h.shape[2], W = x->h.shape[3];
+	const int64_t O = dy->h.shape[1], Ho = dy->h.shape[2], Wo = dy->h.shape[3], P = Ho * Wo;
+	const int k = (int)dw->h.shape[2];
+	const int64_t K = Ci * k * k;
+	float *xi = malloc((size_t)(Ci * H * W) * sizeof(float)), *cols = malloc((size_t)(K * P) * sizeof(float));
+	float *g = malloc((size_t)(O * P) * sizeof(float));
+	if (!xi || !cols || !g) {
+		free(xi), free(cols), free(g);
+		return cords_err("out of memory");
+	}
+	for (int64_t n = 0; n < B; n++) {
+		item_plain(x, n, xi);
+		item_plain(dy, n, g);
+		im2col(xi, Ci, H, W, k, cv->stride, cv->pad, Ho, Wo, cols);
+		float beta = n == 0 ? cv->beta : 1.0f;
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)O, (int)K, (int)P, 1.0f, g, (int)P, cols, (int)P,
+			    beta, dw->data, (int)K);
+	}
+	free(xi), free(cols), free(g);
+	dw->version++;
+	return 0;
+}
+
+static int is_ref(dnnl_primitive_t prim)
+{
+	const_dnnl_primitive_desc_t pd;
+	const char *impl = NULL;
+	if (dnnl_primitive_get_primitive_desc(prim, &pd) != dnnl_success ||
+	    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl)
+		return 0;
+	return !strncmp(impl, "ref", 3);
+}
+
 int cpu_conv2d_bwd_weights(cords_backend *be, const cords_conv *cv, const cords_buf *xb, const cords_buf *dyb,
 			   cords_buf *dwb)
 {
@@ -178,6 +258,8 @@ int cpu_conv2d_bwd_weights(cords_backend *be, const cords_conv *cv, const cords_
 	cpu_prim *p = bwd_prim(c, 0, cv, x, dw, dy, &xmd, &ymd);
 	if (!p)
 		return -1;
+	if (is_ref(p->prim))
+		return bwd_weights_gemm(cv, x, dy, dw);
 	const_dnnl_primitive_desc_t pd;
 	if (cpu_dnnl(dnnl_primitive_get_primitive_desc(p->prim, &pd), "query"))
 		return -1;

@@ -7,12 +7,16 @@
 
 #include <string.h>
 
+/* Below this many floats a loop runs on one thread: a parallel region costs
+ * more than it saves (the deep areas at batch 1 are a few thousand values). */
+#define PAR_MIN 32768
+
 int cpu_fill(cords_backend *be, cords_buf *buf, float v)
 {
 	cpu_buf *b = CPU_BUF(buf);
 	float *d = b->data;
 	int64_t n = (int64_t)b->n;
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
 	for (int64_t i = 0; i < n; i++)
 		d[i] = v;
 	return 0;
@@ -62,7 +66,7 @@ int cpu_leaky(cords_backend *be, float alpha, cords_phi phi, const cords_buf *rb
 	float *zp = z->data, *op = out->data;
 	/* Chunks of 1024 floats spread the work over threads even for batch 1. */
 	const int64_t chunk = 1024, nch = (per + chunk - 1) / chunk;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (B * per >= PAR_MIN)
 	for (int64_t b = 0; b < B; b++)
 		for (int64_t ch = 0; ch < nch; ch++) {
 			int64_t lo = ch * chunk, hi = lo + chunk < per ? lo + chunk : per, o = b * per;
@@ -86,15 +90,15 @@ int cpu_relu_add(cords_backend *be, const cords_buf *ab, const cords_buf *bb, in
 	float *yp = y->data;
 	int64_t n = (int64_t)y->n;
 	if (!bp) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
 		for (int64_t i = 0; i < n; i++)
 			yp[i] = ap[i] > 0 ? ap[i] : 0;
 	} else if (relu_b) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
 		for (int64_t i = 0; i < n; i++)
 			yp[i] = (ap[i] > 0 ? ap[i] : 0) + (bp[i] > 0 ? bp[i] : 0);
 	} else {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
 		for (int64_t i = 0; i < n; i++)
 			yp[i] = (ap[i] > 0 ? ap[i] : 0) + bp[i];
 	}
@@ -110,7 +114,7 @@ int cpu_spatial_mean(cords_backend *be, const cords_buf *xb, cords_buf *yb)
 	const int64_t B = x->h.shape[0], C = x->h.shape[1], HW = x->h.shape[2] * x->h.shape[3];
 	const int k = x->blocked ? x->blocked : 1;
 	const float *xp = x->data;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (B * C * HW >= PAR_MIN)
 	for (int64_t b = 0; b < B; b++)
 		for (int64_t c = 0; c < C; c++) {
 			const float *p = xp + (b * C + c / k * k) * HW + c % k;
@@ -131,7 +135,7 @@ int cpu_linear(cords_backend *be, const cords_buf *xb, const cords_buf *wb, cons
 	    (b && (b->h.ndim != 1 || b->h.shape[0] != w->h.shape[0])))
 		return cords_err("linear: expects x [B,K], w [N,K], bias [N], y [B,N]");
 	const int64_t B = x->h.shape[0], K = x->h.shape[1], N = w->h.shape[0];
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (B * N * K >= PAR_MIN)
 	for (int64_t i = 0; i < B; i++)
 		for (int64_t j = 0; j < N; j++) {
 			const float *xr = x->data + i * K, *wr = w->data + j * K;

@@ -52,12 +52,21 @@ static uint8_t cmyk_channel(int raw_c, int raw_k)
 	return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
+/* One interleaved row (RGB, or CMYK when cmyk) into the three planes. */
 static void store_row(cords_image *im, int y, const uint8_t *row, int cmyk)
 {
 	size_t plane = (size_t)im->h * im->w, o = (size_t)y * im->w;
-	for (int x = 0; x < im->w; x++)
-		for (int c = 0; c < 3; c++)
-			im->p[c * plane + o + x] = cmyk ? cmyk_channel(row[4 * x + c], row[4 * x + 3]) : row[3 * x + c];
+	uint8_t *restrict r = im->p + o, *restrict g = r + plane, *restrict b = g + plane;
+	const int w = im->w; /* not re-read through the byte stores */
+	if (cmyk) {
+		for (int x = 0; x < w; x++) {
+			const uint8_t *q = row + 4 * x;
+			r[x] = cmyk_channel(q[0], q[3]), g[x] = cmyk_channel(q[1], q[3]), b[x] = cmyk_channel(q[2], q[3]);
+		}
+		return;
+	}
+	for (int x = 0; x < w; x++)
+		r[x] = row[3 * x], g[x] = row[3 * x + 1], b[x] = row[3 * x + 2];
 }
 
 /* The largest DCT shrink (8/8 .. 1/8) keeping both sides >= 2 * min. */

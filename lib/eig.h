@@ -35,6 +35,8 @@ typedef struct {
 	double tol;   /* converged: resid <= tol * max(|theta|, eps^(2/3) * max|theta|) */
 	int always_reorth; /* 1: second Gram-Schmidt pass every step (CGS2);
 			      0: only when the first pass cancelled (DGKS test) */
+	int basis_f32;     /* store the basis in single precision: half the memory
+			      and traffic; Ritz values then good to ~1e-6 relative */
 } cords_arnoldi_opts;
 
 typedef struct {
@@ -45,11 +47,14 @@ typedef struct {
 	int reorth;             /* steps that ran the second Gram-Schmidt pass */
 	double t_apply, t_orth, t_hess; /* seconds in A x, Gram-Schmidt, LAPACK */
 	size_t basis_bytes;     /* memory of the Krylov basis */
+	double tol, floor;      /* the test: resid[i] <= tol * max(|theta_i|, floor) */
 } cords_arnoldi_result;
 
 void cords_arnoldi_opts_default(cords_arnoldi_opts *o); /* k 300, seed 1, tol 1e-6, CGS2 */
 int cords_arnoldi(const cords_linop *A, const cords_arnoldi_opts *o, cords_arnoldi_result *r);
 void cords_arnoldi_result_free(cords_arnoldi_result *r);
+/* Whether Ritz value i passed the test (nconv counts these). */
+int cords_ritz_converged(const cords_arnoldi_result *r, int i);
 
 /* Hessenberg eigen-step of Arnoldi, exposed for tests: the eigenvalues of the
  * k x k upper Hessenberg H (column-major, leading dimension ldh) and, for each,
@@ -64,10 +69,13 @@ int cords_hessenberg_eig(int k, const double *H, int ldh, double *re, double *im
 typedef struct {
 	int64_t n;
 	int k, rows, npanels;
-	double *data; /* npanels * rows * k */
+	int f32;      /* stored in single precision (half the memory traffic) */
+	size_t esize; /* 4 or 8 */
+	size_t bytes;
+	void *data;   /* npanels * rows * k values */
 } cords_basis;
 
-int cords_basis_init(cords_basis *B, int64_t n, int k); /* -1 if out of memory */
+int cords_basis_init(cords_basis *B, int64_t n, int k, int f32); /* -1 if out of memory */
 void cords_basis_free(cords_basis *B);
 void cords_basis_set(cords_basis *B, int col, const double *x); /* x [n] into column col */
 void cords_basis_get(const cords_basis *B, int col, double *x);
@@ -80,7 +88,8 @@ void cords_basis_get(const cords_basis *B, int col, double *x);
  * returned (-1 if out of memory). *passes gets 1 or 2. For CGS2 the first
  * update and the second dot product run panel by panel, reusing the panel in
  * cache: three reads of the basis per step; a DGKS step that needs no second
- * pass reads it twice. */
+ * pass reads it twice. In a single-precision basis the products are sgemv (so
+ * orthogonality holds to ~1e-7, not ~1e-16) while w and h stay double. */
 double cords_cgs2(const cords_basis *B, int j, double *w, double *h, int always, int *passes);
 
 /* ---- Power iteration ---- */

@@ -53,6 +53,12 @@ static int fresh_vector(cords_basis *B, int j, double *w, double *h, cords_rng *
 	return cords_err("no vector orthogonal to the Krylov basis found (rank %d of %lld)", j, (long long)n);
 }
 
+int cords_ritz_converged(const cords_arnoldi_result *r, int i)
+{
+	double m = hypot(r->re[i], r->im[i]);
+	return r->resid[i] <= r->tol * (m > r->floor ? m : r->floor);
+}
+
 static int ritz(int k, const double *H, cords_arnoldi_result *r, double tol)
 {
 	r->re = malloc((size_t)k * sizeof(double));
@@ -68,12 +74,11 @@ static int ritz(int k, const double *H, cords_arnoldi_result *r, double tol)
 	for (int i = 0; i < k; i++)
 		r->resid[i] *= beta;
 	cords_eig_sort(k, r->re, r->im, r->resid);
-	double top = hypot(r->re[0], r->im[0]), floor_ = top * pow(2.220446049250313e-16, 2.0 / 3);
+	r->tol = tol;
+	r->floor = hypot(r->re[0], r->im[0]) * pow(2.220446049250313e-16, 2.0 / 3);
 	r->nconv = 0;
-	for (int i = 0; i < k; i++) {
-		double m = hypot(r->re[i], r->im[i]);
-		r->nconv += r->resid[i] <= tol * (m > floor_ ? m : floor_);
-	}
+	for (int i = 0; i < k; i++)
+		r->nconv += cords_ritz_converged(r, i);
 	return 0;
 }
 
@@ -93,12 +98,12 @@ int cords_arnoldi(const cords_linop *A, const cords_arnoldi_opts *o, cords_arnol
 	int rc = -1;
 	cords_rng rng;
 	cords_rng_seed(&rng, o->seed);
-	if (cords_basis_init(&B, n, k) || !v || !w || !H) {
+	if (cords_basis_init(&B, n, k, o->basis_f32) || !v || !w || !H) {
 		cords_err("Arnoldi: out of memory for a %d x %lld basis (%.0f MB)", k, (long long)n,
-			  8e-6 * k * (double)n);
+			  (o->basis_f32 ? 4e-6 : 8e-6) * k * (double)n);
 		goto out;
 	}
-	r->basis_bytes = (size_t)B.npanels * B.rows * (size_t)k * sizeof(double);
+	r->basis_bytes = B.bytes;
 	if (fresh_vector(&B, 0, w, H, &rng))
 		goto out;
 	cords_basis_get(&B, 0, v);

@@ -23,18 +23,22 @@
 #include <string.h>
 
 /* 512 rows x 300 columns x 8 bytes = 1.2 MB: a panel stays in cache between
- * the update and the dot product (measured best of 64..1024 on Zen 3). */
-#define PANEL_ROWS 512
+ * the update and the dot product (measured best of 64..1024 on Zen 3); the
+ * same bytes (1024 rows) in single precision. */
+#define PANEL_BYTES (512 * 8)
 
-int cords_basis_init(cords_basis *B, int64_t n, int k)
+int cords_basis_init(cords_basis *B, int64_t n, int k, int f32)
 {
 	memset(B, 0, sizeof *B);
 	B->n = n;
 	B->k = k;
-	B->rows = (int)(n < PANEL_ROWS ? n : PANEL_ROWS);
+	B->f32 = f32;
+	B->esize = f32 ? sizeof(float) : sizeof(double);
+	int64_t rows = PANEL_BYTES / (int64_t)B->esize;
+	B->rows = (int)(n < rows ? n : rows);
 	B->npanels = (int)((n + B->rows - 1) / B->rows);
-	size_t bytes = (size_t)B->npanels * B->rows * (size_t)k * sizeof(double);
-	B->data = aligned_alloc(64, (bytes + 63) / 64 * 64);
+	B->bytes = (size_t)B->npanels * B->rows * (size_t)k * B->esize;
+	B->data = aligned_alloc(64, (B->bytes + 63) / 64 * 64);
 	return B->data ? 0 : -1;
 }
 
@@ -44,9 +48,10 @@ void cords_basis_free(cords_basis *B)
 	memset(B, 0, sizeof *B);
 }
 
-static inline double *panel(const cords_basis *B, int p)
+/* Start of column col of panel p. */
+static inline void *pcol(const cords_basis *B, int p, int col)
 {
-	return B->data + (size_t)p * B->rows * B->k;
+	return (char *)B->data + ((size_t)p * B->k + (size_t)col) * B->rows * B->esize;
 }
 
 static inline int panel_rows(const cords_basis *B, int p)
@@ -57,16 +62,26 @@ static inline int panel_rows(const cords_basis *B, int p)
 
 void cords_basis_set(cords_basis *B, int col, const double *x)
 {
-	for (int p = 0; p < B->npanels; p++)
-		memcpy(panel(B, p) + (size_t)col * B->rows, x + (size_t)p * B->rows,
-		       (size_t)panel_rows(B, p) * sizeof *x);
+	for (int p = 0; p < B->npanels; p++) {
+		const double *xp = x + (size_t)p * B->rows;
+		if (B->f32)
+			for (int i = 0, m = panel_rows(B, p); i < m; i++)
+				((float *)pcol(B, p, col))[i] = (float)xp[i];
+		else
+			memcpy(pcol(B, p, col), xp, (size_t)panel_rows(B, p) * sizeof *x);
+	}
 }
 
 void cords_basis_get(const cords_basis *B, int col, double *x)
 {
-	for (int p = 0; p < B->npanels; p++)
-		memcpy(x + (size_t)p * B->rows, panel(B, p) + (size_t)col * B->rows,
-		       (size_t)panel_rows(B, p) * sizeof *x);
+	for (int p = 0; p < B->npanels; p++) {
+		double *xp = x + (size_t)p * B->rows;
+		if (B->f32)
+			for (int i = 0, m = panel_rows(B, p); i < m; i++)
+				xp[i] = ((const float *)pcol(B, p, col))[i];
+		else
+			memcpy(xp, pcol(B, p, col), (size_t)panel_rows(B, p) * sizeof *x);
+	}
 }
 
 /* Per-thread partial sums [nt][j + 1] (the last slot a squared norm), added
@@ -84,27 +99,66 @@ static void reduce(int nt, int j, const double *part, double *h, double *nrm2)
 	}
 }
 
+/* One panel in double: mode 0: my += P^T w; 1: w -= P c, then my += P^T w;
+ * 2: w -= P c. */
+static void panel_f64(const double *P, int ld, int m, int j, double *w, const double *c, int mode, double *my)
+{
+	if (mode >= 1)
+		cblas_dgemv(CblasColMajor, CblasNoTrans, m, j, -1.0, P, ld, c, 1, 1.0, w, 1);
+	if (mode <= 1)
+		cblas_dgemv(CblasColMajor, CblasTrans, m, j, 1.0, P, ld, w, 1, 1.0, my, 1);
+}
+
+/* The same with a single-precision panel: products in float (sgemv, a
+ * panel's worth of terms), w and the sums across panels in double.
+ * s: scratch of ld + 2 j floats. */
+static void panel_f32(const float *P, int ld, int m, int j, double *w, const double *c, int mode, double *my,
+		      float *s)
+{
+	float *wf = s, *cf = s + ld, *hf = cf + j;
+	if (mode >= 1) {
+		for (int i = 0; i < j; i++)
+			cf[i] = (float)c[i];
+		cblas_sgemv(CblasColMajor, CblasNoTrans, m, j, 1.0f, P, ld, cf, 1, 0.0f, wf, 1);
+		for (int i = 0; i < m; i++)
+			w[i] -= wf[i];
+	}
+	if (mode <= 1) {
+		for (int i = 0; i < m; i++)
+			wf[i] = (float)w[i];
+		cblas_sgemv(CblasColMajor, CblasTrans, m, j, 1.0f, P, ld, wf, 1, 0.0f, hf, 1);
+		for (int i = 0; i < j; i++)
+			my[i] += hf[i];
+	}
+}
+
 /* mode 0: part = [V^T w, |w|^2]; 1: w -= V c, then part = [V^T w, |w|^2];
  * 2: w -= V c, part = [., |w|^2]. */
-static void sweep(const cords_basis *B, int j, double *w, const double *c, int mode, double *part, int nt)
+static int sweep(const cords_basis *B, int j, double *w, const double *c, int mode, double *part, int nt)
 {
-#pragma omp parallel num_threads(nt)
+	int bad = 0;
+#pragma omp parallel num_threads(nt) reduction(| : bad)
 	{
 		int t = omp_get_thread_num();
 		double *my = part + (size_t)t * (j + 1);
+		float *s = B->f32 ? malloc(((size_t)B->rows + 2 * (size_t)j) * sizeof *s) : NULL;
 		memset(my, 0, (size_t)(j + 1) * sizeof *my);
+		bad = B->f32 && !s;
 #pragma omp for schedule(static)
 		for (int p = 0; p < B->npanels; p++) {
-			const double *P = panel(B, p);
 			double *wp = w + (size_t)p * B->rows;
 			int m = panel_rows(B, p);
-			if (mode >= 1)
-				cblas_dgemv(CblasColMajor, CblasNoTrans, m, j, -1.0, P, B->rows, c, 1, 1.0, wp, 1);
-			if (mode <= 1)
-				cblas_dgemv(CblasColMajor, CblasTrans, m, j, 1.0, P, B->rows, wp, 1, 1.0, my, 1);
+			if (bad)
+				continue;
+			if (B->f32)
+				panel_f32(pcol(B, p, 0), B->rows, m, j, wp, c, mode, my, s);
+			else
+				panel_f64(pcol(B, p, 0), B->rows, m, j, wp, c, mode, my);
 			my[j] += cblas_ddot(m, wp, 1, wp, 1);
 		}
+		free(s);
 	}
+	return bad ? -1 : 0;
 }
 
 /* One classical Gram-Schmidt pass, w -= V (V^T w): h gets V^T w, the
@@ -112,9 +166,11 @@ static void sweep(const cords_basis *B, int j, double *w, const double *c, int m
 static double cgs_pass(const cords_basis *B, int j, double *w, double *h, double *part, int nt)
 {
 	double nrm2 = 0;
-	sweep(B, j, w, NULL, 0, part, nt);
+	if (sweep(B, j, w, NULL, 0, part, nt))
+		return -1;
 	reduce(nt, j, part, h, NULL);
-	sweep(B, j, w, h, 2, part, nt);
+	if (sweep(B, j, w, h, 2, part, nt))
+		return -1;
 	reduce(nt, j, part, NULL, &nrm2);
 	return nrm2;
 }
@@ -122,7 +178,7 @@ static double cgs_pass(const cords_basis *B, int j, double *w, double *h, double
 double cords_cgs2(const cords_basis *B, int j, double *w, double *h, int always, int *passes)
 {
 	/* a thread per 16 panels at least: small bases are not worth waking threads for */
-	int nt = omp_get_max_threads(), blas_threads = openblas_get_num_threads();
+	int nt = omp_get_max_threads(), blas_threads = openblas_get_num_threads(), rc = 0;
 	if (nt > B->npanels / 16)
 		nt = B->npanels / 16 > 1 ? B->npanels / 16 : 1;
 	double *part = malloc((size_t)nt * (j + 1) * sizeof *part);
@@ -135,25 +191,26 @@ double cords_cgs2(const cords_basis *B, int j, double *w, double *h, int always,
 	}
 	openblas_set_num_threads(1);
 	if (j == 0) {
-		sweep(B, j, w, NULL, 0, part, nt);
+		rc = sweep(B, j, w, NULL, 0, part, nt);
 		reduce(nt, j, part, NULL, &nw12);
 	} else if (always) {
 		/* dot; update fused with the second dot; update: three reads */
-		sweep(B, j, w, NULL, 0, part, nt);
+		rc = sweep(B, j, w, NULL, 0, part, nt);
 		reduce(nt, j, part, h, NULL);
-		sweep(B, j, w, h, 1, part, nt);
+		rc |= sweep(B, j, w, h, 1, part, nt);
 		reduce(nt, j, part, h2, NULL);
-		sweep(B, j, w, h2, 2, part, nt);
+		rc |= sweep(B, j, w, h2, 2, part, nt);
 		reduce(nt, j, part, NULL, &nw12);
 		*passes = 2;
 	} else {
 		/* DGKS: one pass (two reads); a second only if it cancelled */
 		nw2 = cblas_ddot((int)B->n, w, 1, w, 1);
 		nw12 = cgs_pass(B, j, w, h, part, nt);
-		if (nw12 <= 0.5 * nw2) {
+		if (nw12 >= 0 && nw12 <= 0.5 * nw2) {
 			nw12 = cgs_pass(B, j, w, h2, part, nt);
 			*passes = 2;
 		}
+		rc = nw12 < 0;
 	}
 	if (*passes == 2)
 		for (int i = 0; i < j; i++)
@@ -161,5 +218,5 @@ double cords_cgs2(const cords_basis *B, int j, double *w, double *h, int always,
 	openblas_set_num_threads(blas_threads);
 	free(part);
 	free(h2);
-	return sqrt(nw12);
+	return rc ? -1 : sqrt(nw12);
 }

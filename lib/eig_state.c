@@ -2,7 +2,7 @@
  * CPU backend; one extra step gives the pre-activations at the state and
  * the distance to a fixed point. */
 #include "eig_state.h"
-#include "dataset.h"
+#include "input.h"
 #include "err.h"
 #include "spont.h"
 #include "stream.h"
@@ -21,7 +21,7 @@ void cords_eig_state_free(cords_eig_state *st)
 }
 
 /* [1,C,H,W] -> normalised floats. */
-static float *image_f32(const cords_model *m, const cords_tensor *x)
+static float *image_f32(const cords_model *m, const cords_tensor *x, const cords_norm *norm)
 {
 	const cords_arch *a = &m->arch;
 	if (x->ndim != 4 || x->shape[0] != 1 || x->shape[1] != a->in_ch || x->shape[2] != a->height ||
@@ -31,36 +31,15 @@ static float *image_f32(const cords_model *m, const cords_tensor *x)
 		cords_err("image %s %s: want one image [1,%d,%d,%d]", x->name, s, a->in_ch, a->height, a->width);
 		return NULL;
 	}
-	double mean[16] = {0}, std[16] = {1};
-	int nm = 0, ns = 0;
-	char *ms = cords_meta_get(m->meta, "norm_mean"), *ss = cords_meta_get(m->meta, "norm_std");
-	if (ms && ss) {
-		nm = cords_parse_doubles(ms, mean, 16);
-		ns = cords_parse_doubles(ss, std, 16);
-	}
-	free(ms);
-	free(ss);
-	if (nm < 0 || ns < 0 || nm != ns || (nm > 1 && nm != a->in_ch)) {
-		cords_err("model metadata: malformed norm_mean/norm_std");
-		return NULL;
-	}
-	int64_t hw = (int64_t)a->height * a->width, n = hw * a->in_ch;
-	float *out = malloc((size_t)n * sizeof *out);
+	cords_norm none = {0};
+	float *out = malloc((size_t)cords_tensor_numel(x) * sizeof *out);
 	if (!out) {
 		cords_err("out of memory");
 		return NULL;
 	}
-	for (int64_t i = 0; i < n; i++) {
-		double v = cords_get_f64(x, i);
-		int c = nm > 1 ? (int)(i / hw) : 0;
-		if (x->dtype == CORDS_U8)
-			v = nm ? (v / 255 - mean[c]) / std[c] : v / 255;
-		out[i] = (float)v;
-		if (!isfinite(out[i])) {
-			free(out);
-			cords_err("image %s: non-finite value at %lld", x->name, (long long)i);
-			return NULL;
-		}
+	if (cords_input_f32(x, norm ? norm : &none, out)) {
+		free(out);
+		return NULL;
 	}
 	return out;
 }
@@ -101,7 +80,8 @@ static int download(const cords_model *m, const cords_state *s, const cords_stat
 	return 0;
 }
 
-int cords_eig_state_compute(const cords_model *m, const cords_tensor *image, cords_eig_state *st)
+int cords_eig_state_compute(const cords_model *m, const cords_tensor *image, const cords_norm *norm,
+			    cords_eig_state *st)
 {
 	memset(st, 0, sizeof *st);
 	st->depth = m->arch.depth;
@@ -116,7 +96,7 @@ int cords_eig_state_compute(const cords_model *m, const cords_tensor *image, cor
 	if (cords_spont(m, &m->dyn, NULL, s, NULL, NULL, NULL))
 		goto out;
 	if (image) {
-		if (!(img = image_f32(m, image)) || !(x = cords_model_alloc_input(m, 1)) ||
+		if (!(img = image_f32(m, image, norm)) || !(x = cords_model_alloc_input(m, 1)) ||
 		    cords_drive_alloc(m, 1, &drive) || !(p = &drive) || m->be->upload(m->be, x, img) ||
 		    cords_model_drive(m, w, x, p) ||
 		    cords_model_run(m, &m->dyn, w, p, &s, &t, m->dyn.stim_steps, m->dyn.spont_steps, NULL, NULL))

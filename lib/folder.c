@@ -135,22 +135,30 @@ static int read_all(const char *path, uint8_t **buf, size_t *n)
 	return err ? cords_err("%s: read error", path) : 0;
 }
 
-int cords_image_file(const char *path, int64_t label, cords_sink *s)
+int cords_put_encoded(cords_sink *s, const uint8_t *buf, size_t n, const char *name, int64_t label)
 {
-	uint8_t *buf;
-	size_t n;
 	cords_image im = {0};
-	if (read_all(path, &buf, &n))
-		return -1;
 	int kind = cords_sniff(buf, n), rc;
-	if (cords_decode(buf, n, &im, 0, 0)) {
-		rc = cords_sink_bad(s, "%s: %s", path, cords_errmsg());
+	/* A full pass over the compressed data at 1/8 scale (JPEG) finds corrupt
+	 * and truncated files at a fraction of the cost of a full decode. */
+	if (cords_decode(buf, n, &im, 1, 1)) {
+		rc = cords_sink_bad(s, "%s: %s", name, cords_errmsg());
 	} else {
-		cords_sample smp = {.label = label, .enc = buf, .enc_n = n, .name = path,
+		cords_sample smp = {.label = label, .enc = buf, .enc_n = n, .name = name,
 				    .enc_kind = kind == CORDS_ENC_JPEG ? "jpeg" : "png"};
 		rc = cords_sink_put(s, &smp);
 	}
 	cords_image_free(&im);
+	return rc;
+}
+
+int cords_image_file(const char *path, int64_t label, cords_sink *s)
+{
+	uint8_t *buf;
+	size_t n;
+	if (read_all(path, &buf, &n))
+		return -1;
+	int rc = cords_put_encoded(s, buf, n, path, label);
 	free(buf);
 	return rc;
 }

@@ -14,6 +14,9 @@
 int cords_folder_read(const char *dir, char **class_names, int *nclasses, cords_sink *s);
 /* Emits files in the given order; a directory stands for its images in walk order. */
 int cords_files_read(char *const *paths, int n, cords_sink *s);
+/* Encoded image bytes as a sample, after checking they decode (bad ones
+ * through cords_sink_bad, naming `name`). */
+int cords_put_encoded(cords_sink *s, const uint8_t *buf, size_t n, const char *name, int64_t label);
 /* One image file as a sample (bad files through cords_sink_bad). */
 int cords_image_file(const char *path, int64_t label, cords_sink *s);
 

@@ -18,6 +18,9 @@ void cords_image_free(cords_image *im);
 
 /* out (allocated here) = in resized to oh x ow, PIL Image.resize(BILINEAR). */
 int cords_resize(const cords_image *in, cords_image *out, int oh, int ow);
+/* The h x w window at (top, left) of that resized image, computing only it:
+ * the same pixels as resizing and then cropping. */
+int cords_resize_region(const cords_image *in, cords_image *out, int oh, int ow, int top, int left, int h, int w);
 /* torchvision Resize(size) with an int: the shorter side becomes `size`,
  * the longer int(size * long / short). */
 void cords_resize_shorter(int h, int w, int size, int *oh, int *ow);

@@ -203,7 +203,7 @@ static int pop_mark(vm *m, cords_pkl ***items, size_t *k)
 	if (!m->nmarks)
 		return fail(m, "no MARK on the stack");
 	size_t at = m->marks[--m->nmarks];
-	*items = m->stack + at;
+	*items = m->stack ? m->stack + at : NULL; /* a MARK before any push */
 	*k = m->sp - at;
 	m->sp = at;
 	return 0;

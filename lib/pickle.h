@@ -13,8 +13,9 @@
  *   const cords_pkl *d = cords_pkl_dict_get(doc->root, "data");
  *   cords_tensor *x;
  *   if (!d || cords_pkl_numpy_tensor(d, "x", &x)) ...  // x: u8 [10000,3072]
- *   const cords_pkl *y = cords_pkl_dict_get(doc->root, "labels"); // LIST of INT
- *   cords_pkl_free(doc);
+ *   cords_tensor *y;                                   // i64 [10000]
+ *   if (cords_pkl_int_tensor(cords_pkl_dict_get(doc->root, "labels"), "y", &y)) ...
+ *   cords_pkl_free(doc);                               // x and y stay valid
  */
 #ifndef CORDS_PICKLE_H
 #define CORDS_PICKLE_H
@@ -90,5 +91,7 @@ const cords_pkl *cords_pkl_item(const cords_pkl *x, size_t i);
  * row-major tensor called name. dtypes: b1 u1 i1 i2 i4 i8 f2 f4 f8,
  * little-endian or '|'/'=' ('>' is refused); Fortran order is transposed. */
 int cords_pkl_numpy_tensor(const cords_pkl *arr, const char *name, cords_tensor **out);
+/* A LIST or TUPLE of INT (Python labels) into a new i64 tensor [n]. */
+int cords_pkl_int_tensor(const cords_pkl *list, const char *name, cords_tensor **out);
 
 #endif

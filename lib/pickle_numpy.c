@@ -1,4 +1,4 @@
-/* A pickled NumPy array (a CALL of numpy.core.multiarray._reconstruct with
+/* Pickled values to tensors. A NumPy array (a CALL of numpy.core.multiarray._reconstruct with
  * BUILD state) to a tensor: the pickle.h tree read, nothing executed.
  *   _reconstruct(ndarray, (0,), b'b') + BUILD (1, shape, dtype, fortran, raw)
  *   dtype = numpy.dtype('f4', 0, 1) + BUILD (3, '<', None, None, None, -1, -1, 0) */
@@ -66,15 +66,37 @@ int cords_pkl_numpy_tensor(const cords_pkl *arr, const char *name, cords_tensor 
 	if (!x)
 		return cords_err_prefix("%s: ", name);
 	if (x->nbytes != raw->len) {
+		size_t want = x->nbytes;
 		cords_tensor_free(x);
 		return cords_err("%s: numpy array data is %zu bytes, its shape needs %zu", name, raw->len,
-				 x->nbytes);
+				 want);
 	}
 	if (x->nbytes)
 		memcpy(x->data, raw->s, x->nbytes);
 	if (fo->i && cords_fortran_to_c(x)) {
 		cords_tensor_free(x);
 		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+int cords_pkl_int_tensor(const cords_pkl *list, const char *name, cords_tensor **out)
+{
+	*out = NULL;
+	if (!list || (list->type != CORDS_PKL_LIST && list->type != CORDS_PKL_TUPLE))
+		return cords_err("%s: not a list of integers", name);
+	int64_t n = (int64_t)list->n;
+	cords_tensor *x = cords_tensor_new(name, CORDS_I64, 1, &n);
+	if (!x)
+		return cords_err_prefix("%s: ", name);
+	for (size_t i = 0; i < list->n; i++) {
+		if (list->items[i]->type != CORDS_PKL_INT) {
+			cords_tensor_free(x);
+			return cords_err("%s: item %zu is a %s, not an int", name, i,
+					 cords_pkl_type_name(list->items[i]->type));
+		}
+		((int64_t *)x->data)[i] = list->items[i]->i;
 	}
 	*out = x;
 	return 0;

@@ -15,6 +15,10 @@ typedef struct {
 	cords_zip z;
 	char prefix[256]; /* "archive/" */
 	int big_endian;
+	/* Views may share a storage, so the tensors can outgrow the file; a
+	 * tiny file must not ask for terabytes (stride-0 views): the bytes
+	 * made are capped at 4 x the file + 64 MB. */
+	uint64_t made, budget;
 } pth;
 
 static int find_prefix(pth *p)
@@ -84,12 +88,28 @@ static int view_of(const cords_pkl *size, const cords_pkl *stride, int64_t offse
 	return 0;
 }
 
+static int contiguous(const cords_tensor *x, const int64_t *st)
+{
+	int64_t want = 1;
+	for (int k = x->ndim - 1; k >= 0; k--) {
+		if (x->shape[k] != 1 && st[k] != want)
+			return 0;
+		want *= x->shape[k];
+	}
+	return 1;
+}
+
 /* Copy the strided view out of the storage bytes into x (row-major). */
 static void gather(cords_tensor *x, const unsigned char *src, int64_t offset, const int64_t *st)
 {
 	size_t es = cords_dtype_size(x->dtype);
 	int64_t n = cords_tensor_numel(x), idx[CORDS_MAX_DIMS] = {0}, off = offset;
 	unsigned char *dst = x->data;
+	if (contiguous(x, st)) { /* the usual case: one copy */
+		if (x->nbytes)
+			memcpy(dst, src + (size_t)offset * es, x->nbytes);
+		return;
+	}
 	for (int64_t i = 0; i < n; i++) {
 		memcpy(dst + (size_t)i * es, src + (size_t)off * es, es);
 		for (int k = x->ndim - 1; k >= 0; k--) {
@@ -132,7 +152,7 @@ static int storage_of(const cords_pkl *pid, cords_dtype *t, const char **key, si
 	return 0;
 }
 
-static int load_tensor(const pth *p, const cords_pkl *v, const char *name, cords_tensor_list *out)
+static int load_tensor(pth *p, const cords_pkl *v, const char *name, cords_tensor_list *out)
 {
 	if (v->type == CORDS_PKL_CALL && v->global == CORDS_G_REBUILD_PARAMETER)
 		v = cords_pkl_item(v->args, 0);
@@ -159,6 +179,11 @@ static int load_tensor(const pth *p, const cords_pkl *v, const char *name, cords
 		return cords_err("%s: storage record %s%s holds %llu bytes, not %lld elements of %s", name,
 				 p->prefix, rec, (unsigned long long)e->usize, (long long)numel,
 				 cords_dtype_name(t));
+	size_t nb;
+	if (cords_shape_nbytes(t, ndim, shape, &nb))
+		return cords_err_prefix("%s: ", name);
+	if ((p->made += nb) > p->budget)
+		return cords_err("%s: the tensors' views add up to more than 4 times the file's size", name);
 	cords_tensor *x = cords_tensor_new(name, t, ndim, shape);
 	const unsigned char *d;
 	void *owned = NULL;
@@ -182,7 +207,7 @@ static const cords_pkl *state_dict(const cords_pkl *root)
 	return root && root->type == CORDS_PKL_DICT ? root : NULL;
 }
 
-static int load_all(const pth *p, const cords_pkl *root, cords_tensor_list *out)
+static int load_all(pth *p, const cords_pkl *root, cords_tensor_list *out)
 {
 	const cords_pkl *sd = state_dict(root);
 	if (!sd)
@@ -210,7 +235,7 @@ int cords_pth_parse(const void *buf, size_t n, cords_tensor_list *out)
 	if (n >= 2 && b[0] == 0x80 && b[1] <= 5)
 		return cords_err("legacy (pre-1.6, non-zip) torch.save format is not supported; "
 				 "re-save it with torch.save(torch.load(f), f2) in torch >= 1.6");
-	pth p = {0};
+	pth p = {.budget = 4 * (uint64_t)n + (64u << 20)};
 	if (cords_zip_open(&p.z, buf, n))
 		return -1;
 	const cords_zip_entry *e;

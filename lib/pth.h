@@ -15,7 +15,8 @@
  * hold the state_dict itself or {"state_dict": ...}; a "module." prefix
  * (DataParallel) is dropped. Errors: the legacy non-zip format, a global
  * or opcode outside the whitelist, a storage record that is missing or
- * too short, a view outside its storage. */
+ * too short, a view outside its storage, views adding up to more than
+ * 4 x the file size + 64 MB. On an error out is emptied. */
 int cords_pth_parse(const void *buf, size_t n, cords_tensor_list *out);
 
 /* Write the non-text tensors of l as an OrderedDict state_dict: a stored

@@ -2,6 +2,8 @@
 #include "recipe.h"
 
 #include "augment.h"
+#include "elastic.h"
+#include "randaug.h"
 #include "err.h"
 
 #include <math.h>
@@ -124,19 +126,21 @@ static int geometry(const cords_recipe *rc, cords_image *im, cords_rng *r)
 		return crop_resize(im, b[0], b[1], b[2], b[3], S, S);
 	}
 	cords_resize_shorter(im->h, im->w, rc->ops & CORDS_OP_CENTER ? rc->resize : S, &oh, &ow);
-	if (crop_resize(im, 0, 0, im->h, im->w, oh, ow))
-		return -1;
-	if (!(rc->ops & CORDS_OP_CENTER))
-		return oh == S && ow == S ? 0 : cords_err("a %dx%d image resized to %dx%d, not %dx%d", im->h, im->w, oh, ow, S, S);
+	if (!(rc->ops & CORDS_OP_CENTER)) {
+		if (oh != S || ow != S)
+			return cords_err("a %dx%d image resized to %dx%d, not %dx%d", im->h, im->w, oh, ow, S, S);
+		return crop_resize(im, 0, 0, im->h, im->w, oh, ow);
+	}
+	/* resize then centre crop, computing only the crop */
+	cords_image o;
 	cords_center_offsets(oh, ow, S, S, &top, &left);
-	cords_image c;
-	if (cords_crop(im, &c, top, left, S, S))
+	if (cords_resize_region(im, &o, oh, ow, top, left, S, S))
 		return -1;
-	cords_image_move(im, &c);
+	cords_image_move(im, &o);
 	return 0;
 }
 
-int cords_recipe_apply(const cords_recipe *rc, cords_image *im, cords_rng *r, float *out)
+int cords_recipe_image(const cords_recipe *rc, cords_image *im, cords_rng *r)
 {
 	if (to_channels(im, rc->channels) || geometry(rc, im, r))
 		return -1;
@@ -146,8 +150,17 @@ int cords_recipe_apply(const cords_recipe *rc, cords_image *im, cords_rng *r, fl
 		return -1;
 	if (rc->ops & CORDS_OP_JITTER)
 		cords_color_jitter(im, r, 0.1, 0.1);
-	if (rc->ops & (CORDS_OP_ELASTIC | CORDS_OP_RANDAUG))
-		return cords_err("elastic and RandAugment are not implemented yet");
+	if ((rc->ops & CORDS_OP_ELASTIC) && cords_elastic(im, r, 20, 5))
+		return -1;
+	if ((rc->ops & CORDS_OP_RANDAUG) && cords_randaugment(im, r))
+		return -1;
+	return 0;
+}
+
+int cords_recipe_apply(const cords_recipe *rc, cords_image *im, cords_rng *r, float *out)
+{
+	if (cords_recipe_image(rc, im, r))
+		return -1;
 	size_t n = (size_t)rc->size * rc->size;
 	for (int c = 0; c < rc->channels; c++) {
 		float m = (float)rc->mean[c], s = (float)rc->std[c];

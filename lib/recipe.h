@@ -26,7 +26,9 @@ typedef struct {
 int cords_recipe_init(cords_recipe *rc, const cords_dataset *d, int split, int size);
 /* A readable list of the operations ("resize(28),flip,affine,...") for metadata. */
 void cords_recipe_describe(const cords_recipe *rc, char *buf, size_t n);
-/* im (consumed, may be replaced) -> out [channels, size, size]. */
+/* The 8-bit part: im (replaced) becomes the transformed [channels, size, size] image. */
+int cords_recipe_image(const cords_recipe *rc, cords_image *im, cords_rng *r);
+/* The same, then x/255 and normalised into out [channels, size, size]. */
 int cords_recipe_apply(const cords_recipe *rc, cords_image *im, cords_rng *r, float *out);
 
 /* RandomResizedCrop(scale 0.08-1, ratio 3/4-4/3) box: top, left, height, width. */

@@ -36,21 +36,22 @@ void cords_image_move(cords_image *dst, cords_image *src)
 	src->p = NULL;
 }
 
-/* Taps of a 1-D resize from n to m: bounds[2x] = first tap, bounds[2x+1] = count,
- * k[x * ksize + t] = fixed-point weight. Returns ksize, or -1. */
-static int coeffs(int n, int m, int **bounds, int32_t **k)
+/* Taps of a 1-D resize from n to m, for the outputs first..first+count-1:
+ * bounds[2i] = first tap, bounds[2i+1] = tap count, k[i * ksize + t] =
+ * fixed-point weight. Returns ksize, or -1. */
+static int coeffs(int n, int m, int first, int count, int **bounds, int32_t **k)
 {
 	double scale = (double)n / m, fs = scale < 1 ? 1 : scale, support = fs;
 	int ksize = (int)ceil(support) * 2 + 1;
 	double *w = malloc(sizeof *w * (size_t)ksize);
-	*bounds = malloc(sizeof **bounds * 2 * (size_t)m);
-	*k = calloc((size_t)m * (size_t)ksize, sizeof **k);
+	*bounds = malloc(sizeof **bounds * 2 * (size_t)count);
+	*k = calloc((size_t)count * (size_t)ksize, sizeof **k);
 	if (!w || !*bounds || !*k) {
 		free(w), free(*bounds), free(*k);
 		return cords_err("out of memory");
 	}
-	for (int x = 0; x < m; x++) {
-		double centre = (x + 0.5) * scale, ww = 0;
+	for (int i = 0; i < count; i++) {
+		double centre = (first + i + 0.5) * scale, ww = 0;
 		int lo = (int)(centre - support + 0.5), hi = (int)(centre + support + 0.5);
 		lo = lo < 0 ? 0 : lo;
 		hi = (hi > n ? n : hi) - lo;
@@ -61,70 +62,109 @@ static int coeffs(int n, int m, int **bounds, int32_t **k)
 		}
 		for (int t = 0; t < hi; t++) {
 			double v = ww != 0 ? w[t] / ww : w[t];
-			(*k)[x * ksize + t] = (int32_t)(v < 0 ? -0.5 + v * (1 << PREC) : 0.5 + v * (1 << PREC));
+			(*k)[i * ksize + t] = (int32_t)(v < 0 ? -0.5 + v * (1 << PREC) : 0.5 + v * (1 << PREC));
 		}
-		(*bounds)[2 * x] = lo;
-		(*bounds)[2 * x + 1] = hi;
+		(*bounds)[2 * i] = lo;
+		(*bounds)[2 * i + 1] = hi;
 	}
 	free(w);
 	return ksize;
 }
 
-static uint8_t clip8(int64_t v)
+static uint8_t clip8(int32_t v)
 {
-	if (v >= (int64_t)1 << PREC << 8)
+	if (v >= (int32_t)1 << PREC << 8)
 		return 255;
 	return v <= 0 ? 0 : (uint8_t)(v >> PREC);
 }
 
-/* One pass over rows (horizontal) or columns (vertical) of every plane. */
-static int pass(const cords_image *in, cords_image *out, int horiz)
+/* Rows y0..y0+out->h-1 of in, resampled horizontally to out's columns.
+ * (Weights sum to 2^22 and are not negative: 255 * 2^22 fits an int32.) */
+static void horizontal(const cords_image *in, int y0, cords_image *out, const int *b, const int32_t *k, int ksize)
 {
-	int n = horiz ? in->w : in->h, m = horiz ? out->w : out->h, *b;
-	int32_t *k;
-	int ksize = coeffs(n, m, &b, &k);
-	if (ksize < 0)
-		return -1;
-	size_t step = horiz ? 1 : (size_t)in->w; /* stride between taps */
 	for (int c = 0; c < in->c; c++)
-		for (int y = 0; y < out->h; y++)
-			for (int x = 0; x < out->w; x++) {
-				int o = horiz ? x : y;
-				const int32_t *kk = k + (size_t)o * (size_t)ksize;
-				const uint8_t *src = in->p + ((size_t)c * in->h + (horiz ? y : b[2 * o])) * in->w +
-						     (horiz ? b[2 * o] : x);
-				int64_t ss = 1 << (PREC - 1);
-				for (int t = 0; t < b[2 * o + 1]; t++)
-					ss += (int64_t)src[t * step] * kk[t];
-				out->p[((size_t)c * out->h + y) * out->w + x] = clip8(ss);
+		for (int y = 0; y < out->h; y++) {
+			const uint8_t *src = in->p + ((size_t)c * in->h + y0 + y) * in->w;
+			uint8_t *dst = out->p + ((size_t)c * out->h + y) * out->w;
+			const int w = out->w;
+			for (int x = 0; x < w; x++) {
+				const uint8_t *s = src + b[2 * x];
+				const int32_t *kk = k + (size_t)x * ksize;
+				int32_t ss = 1 << (PREC - 1);
+				for (int t = 0; t < b[2 * x + 1]; t++)
+					ss += s[t] * kk[t];
+				dst[x] = clip8(ss);
 			}
-	free(b);
-	free(k);
+		}
+}
+
+/* out's rows from in's rows b[2y] - y0 ..., a row at a time (vectorisable). */
+static int vertical(const cords_image *in, int y0, cords_image *out, const int *b, const int32_t *k, int ksize)
+{
+	int32_t *acc = malloc(sizeof *acc * (size_t)out->w);
+	if (!acc)
+		return cords_err("out of memory");
+	const int w = out->w;
+	for (int c = 0; c < in->c; c++)
+		for (int y = 0; y < out->h; y++) {
+			const int32_t *kk = k + (size_t)y * ksize;
+			for (int x = 0; x < w; x++)
+				acc[x] = 1 << (PREC - 1);
+			for (int t = 0; t < b[2 * y + 1]; t++) {
+				const uint8_t *restrict s = in->p + ((size_t)c * in->h + b[2 * y] - y0 + t) * in->w;
+				const int32_t kt = kk[t];
+				for (int x = 0; x < w; x++)
+					acc[x] += s[x] * kt;
+			}
+			uint8_t *dst = out->p + ((size_t)c * out->h + y) * out->w;
+			for (int x = 0; x < w; x++)
+				dst[x] = clip8(acc[x]);
+		}
+	free(acc);
 	return 0;
+}
+
+int cords_resize_region(const cords_image *in, cords_image *out, int oh, int ow, int top, int left, int h, int w)
+{
+	int *bh = NULL, *bv = NULL, kh = 0, kv = 0;
+	int32_t *ch = NULL, *cv = NULL;
+	cords_image tmp = {0};
+	int need_h = ow != in->w, need_v = oh != in->h, rc = -1;
+	if (top < 0 || left < 0 || top + h > oh || left + w > ow)
+		return cords_err("resize region outside the image");
+	if ((need_h && (kh = coeffs(in->w, ow, left, w, &bh, &ch)) < 0) ||
+	    (need_v && (kv = coeffs(in->h, oh, top, h, &bv, &cv)) < 0))
+		goto out;
+	/* the input rows the vertical pass reads (all of the region's when there is none) */
+	int y0 = need_v ? bv[0] : top, y1 = need_v ? bv[2 * (h - 1)] + bv[2 * h - 1] : top + h;
+	if (cords_image_alloc(&tmp, in->c, y1 - y0, w))
+		goto out;
+	if (need_h) {
+		horizontal(in, y0, &tmp, bh, ch, kh);
+	} else {
+		for (int c = 0; c < in->c; c++)
+			for (int y = 0; y < tmp.h; y++)
+				memcpy(tmp.p + ((size_t)c * tmp.h + y) * w, in->p + ((size_t)c * in->h + y0 + y) * in->w + left,
+				       (size_t)w);
+	}
+	if (!need_v) {
+		*out = tmp;
+		tmp.p = NULL;
+		rc = 0;
+	} else if (!cords_image_alloc(out, in->c, h, w)) {
+		rc = vertical(&tmp, y0, out, bv, cv, kv);
+		if (rc)
+			cords_image_free(out);
+	}
+out:
+	cords_image_free(&tmp);
+	free(bh), free(bv), free(ch), free(cv);
+	return rc;
 }
 
 int cords_resize(const cords_image *in, cords_image *out, int oh, int ow)
 {
-	cords_image tmp = {0};
-	if (ow == in->w && oh == in->h) {
-		if (cords_image_alloc(out, in->c, oh, ow))
-			return -1;
-		memcpy(out->p, in->p, (size_t)in->c * oh * ow);
-		return 0;
-	}
-	const cords_image *src = in;
-	if (ow != in->w) {
-		if (cords_image_alloc(&tmp, in->c, in->h, ow) || pass(in, &tmp, 1))
-			return cords_image_free(&tmp), -1;
-		src = &tmp;
-	}
-	if (oh == in->h) {
-		*out = tmp;
-		return 0;
-	}
-	int rc = cords_image_alloc(out, in->c, oh, ow) || pass(src, out, 0) ? -1 : 0;
-	cords_image_free(&tmp);
-	return rc;
+	return cords_resize_region(in, out, oh, ow, 0, 0, oh, ow);
 }
 
 void cords_resize_shorter(int h, int w, int size, int *oh, int *ow)

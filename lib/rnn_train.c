@@ -35,7 +35,7 @@ struct cords_rnn_trainer {
 	cords_state **seg;             /* states t0+1 .. t0+k of the segment being replayed */
 	cords_state *base, *tmp1;      /* the spontaneous state (batch 1) and scratch */
 	cords_drive drive; /* the image's drive; p aliases drive.p */
-	cords_buf *x, *p, *dp, *dstem, *stem;
+	cords_buf *x, *p, *dp, *dskip, *dstem, *stem; /* dskip: gradient of inp_skip(p), summed over steps */
 	cords_buf *dr[CORDS_MAX_DEPTH], *dprev[CORDS_MAX_DEPTH], *dz[CORDS_MAX_DEPTH];
 	cords_buf *u[CORDS_MAX_DEPTH], *du[CORDS_MAX_DEPTH], *q[CORDS_MAX_DEPTH], *dq[CORDS_MAX_DEPTH];
 	cords_buf *sum, *feat, *dfeat;
@@ -69,7 +69,7 @@ static void free_batch_bufs(cords_rnn_trainer *t)
 	t->work = NULL;
 	cords_drive_free(m, &t->drive);
 	t->p = NULL;
-	cords_buf **all[] = {&t->x, &t->dp, &t->dstem, &t->stem, &t->sum, &t->feat, &t->dfeat};
+	cords_buf **all[] = {&t->x, &t->dp, &t->dskip, &t->dstem, &t->stem, &t->sum, &t->feat, &t->dfeat};
 	for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
 		CALL(free, *all[i]);
 		*all[i] = NULL;
@@ -125,7 +125,8 @@ static int alloc_batch_bufs(cords_rnn_trainer *t, int B)
 	for (int i = 0; ok && i < t->k; i++)
 		ok = (t->seg[i] = cords_state_new(m, B)) != NULL;
 	ok = ok && (t->x = cords_model_alloc_input(m, B)) && !cords_drive_alloc(m, B, &t->drive) &&
-	     (t->p = t->drive.p) && (t->dp = act(be, B, 64, a->h[0], a->w[0])) && (t->stem = act(be, B, 64, a->stem_h, a->stem_w)) &&
+	     (t->p = t->drive.p) && (t->dp = act(be, B, 64, a->h[0], a->w[0])) &&
+	     (t->dskip = act(be, B, 64, a->h[0], a->w[0])) && (t->stem = act(be, B, 64, a->stem_h, a->stem_w)) &&
 	     (t->dstem = act(be, B, 64, a->stem_h, a->stem_w)) && (t->sum = act(be, B, C, a->h[D - 1], a->w[D - 1])) &&
 	     (t->feat = act(be, B, C, 0, 0)) && (t->dfeat = act(be, B, C, 0, 0));
 	for (int i = 0; ok && i < D; i++) {
@@ -212,6 +213,8 @@ cords_rnn_trainer *cords_rnn_trainer_new(cords_model *m, int batch, const cords_
 	cords_time_weights(R, t->ramp);
 	return t;
 }
+
+void cords_rnn_trainer_set_phi(cords_rnn_trainer *t, cords_phi phi) { t->cfg.dyn.phi = phi; }
 
 void cords_rnn_trainer_free(cords_rnn_trainer *t)
 {
@@ -356,13 +359,12 @@ static int fwd_step(cords_rnn_trainer *t, int step, const cords_state *in, cords
 static int area_input(cords_rnn_trainer *t, const cords_buf *p, const cords_state *s, int i, const cords_buf **u)
 {
 	cords_backend *be = t->m->be;
-	const cords_conv c3 = {1, 1, 0}, c1 = {2, 0, 0};
+	const cords_conv c1 = {2, 0, 0};
 	*u = i == 0 ? p : t->u[i];
 	if (i == 0)
 		return 0;
-	if (i == 1)
-		return (p ? CALL(conv2d, &c3, p, t->m->inp_skip, NULL, t->u[1]) : CALL(fill, t->u[1], 0)) ||
-		       CALL(relu_add, s->r[0], t->u[1], 0, t->u[1]) ? -1 : 0;
+	if (i == 1) /* inp_skip(p) is the drive's, computed once per batch */
+		return CALL(relu_add, s->r[0], p ? t->drive.skip : NULL, 0, t->u[1]);
 	if (i % 2 == 0)
 		return CALL(relu_add, s->r[i - 1], s->r[i - 2], 1, t->u[i]);
 	return CALL(relu_add, s->r[i - 2], NULL, 0, t->q[i - 2]) ||
@@ -374,14 +376,12 @@ static int area_input(cords_rnn_trainer *t, const cords_buf *p, const cords_stat
 static int input_bwd(cords_rnn_trainer *t, const cords_buf *p, const cords_state *s, int i)
 {
 	cords_backend *be = t->m->be;
-	const cords_conv c3 = {1, 1, 1}, c1 = {2, 0, 1}, c1d = {2, 0, 0};
+	const cords_conv c1 = {2, 0, 1}, c1d = {2, 0, 0};
 	const cords_buf *du = t->du[i];
 	if (i == 0)
 		return p ? CALL(axpby, 1, du, 1, t->dp) : 0;
-	if (i == 1)
-		return CALL(relu_bwd_add, s->r[0], du, t->dprev[0]) ||
-		       (p && (CALL(conv2d_bwd_weights, &c3, p, du, t->skip0.dw) ||
-			      CALL(conv2d_bwd_data, &c3, du, t->m->inp_skip, t->dp))) ? -1 : 0;
+	if (i == 1) /* inp_skip(p) is the same at every step: its gradient is summed, pushed back once */
+		return CALL(relu_bwd_add, s->r[0], du, t->dprev[0]) || (p && CALL(axpby, 1, du, 1, t->dskip)) ? -1 : 0;
 	if (i % 2 == 0)
 		return CALL(relu_bwd_add, s->r[i - 1], du, t->dprev[i - 1]) ||
 		       CALL(relu_bwd_add, s->r[i - 2], du, t->dprev[i - 2]) ? -1 : 0;
@@ -551,7 +551,8 @@ static int host_grads(cords_rnn_trainer *t, const cords_tensor_list *params, cor
 static int zero_grads(cords_rnn_trainer *t)
 {
 	cords_backend *be = t->m->be;
-	int rc = CALL(fill, t->inp.dw, 0) || CALL(fill, t->skip0.dw, 0) || CALL(fill, t->dp, 0);
+	int rc = CALL(fill, t->inp.dw, 0) || CALL(fill, t->skip0.dw, 0) || CALL(fill, t->dp, 0) ||
+		 CALL(fill, t->dskip, 0);
 	for (int i = 0; i < t->m->arch.depth && !rc; i++)
 		rc = CALL(fill, t->ac[i].dw, 0) || CALL(fill, t->aa[i].dw, 0) || CALL(fill, t->dbias[i], 0) ||
 		     CALL(fill, t->dr[i], 0);
@@ -613,10 +614,12 @@ int cords_rnn_grad(cords_rnn_trainer *t, const cords_tensor_list *params, int B,
 			return -1;
 		t1 = t0;
 	}
-	/* the stem: p = avgpool(conv_inp(x)); its gradient summed over the steps */
+	/* the drive: skip = inp_skip(p), p = avgpool(conv_inp(x)); gradients summed over the steps */
 	const cords_pool pool = {3, 2, 1};
-	const cords_conv stem = {2, 3, 1};
-	if (CALL(avgpool_bwd, &pool, t->dp, t->dstem) || CALL(conv2d_bwd_weights, &stem, t->x, t->dstem, t->inp.dw))
+	const cords_conv stem = {2, 3, 1}, c3 = {1, 1, 1};
+	if (CALL(conv2d_bwd_weights, &c3, t->p, t->dskip, t->skip0.dw) ||
+	    CALL(conv2d_bwd_data, &c3, t->dskip, t->m->inp_skip, t->dp) || CALL(avgpool_bwd, &pool, t->dp, t->dstem) ||
+	    CALL(conv2d_bwd_weights, &stem, t->x, t->dstem, t->inp.dw))
 		return -1;
 	return host_grads(t, params, grads);
 }

@@ -37,6 +37,8 @@ typedef struct cords_rnn_trainer cords_rnn_trainer;
 /* For batches of up to `batch` images of model m (its weights on m->be). */
 cords_rnn_trainer *cords_rnn_trainer_new(cords_model *m, int batch, const cords_rnn_loss *cfg);
 void cords_rnn_trainer_free(cords_rnn_trainer *t);
+/* Change phi (the annealing schedule sets the PReLU slope per epoch). */
+void cords_rnn_trainer_set_phi(cords_rnn_trainer *t, cords_phi phi);
 /* Loss and gradients for one batch x [B,Cin,H,W] (host, normalised) with
  * labels y. params: the host parameters m was made from (SPEC names, f32);
  * grads: tensors of the same names and shapes, overwritten (NULL: forward

@@ -228,6 +228,8 @@ int cords_zip_data(const cords_zip *z, const cords_zip_entry *e, const unsigned 
 
 /* ---- writer ---- */
 
+#define LIM 0xffffffffu /* a 32-bit field at this value means "see ZIP64" */
+
 typedef struct {
 	char *name;
 	uint64_t off, size;
@@ -241,7 +243,7 @@ struct cords_zipw {
 	uint64_t pos;
 	wentry *e;
 	size_t n, cap;
-	int failed;
+	int failed, zip64;
 };
 
 cords_zipw *cords_zipw_new(FILE *f, const char *what, unsigned align)
@@ -255,6 +257,11 @@ cords_zipw *cords_zipw_new(FILE *f, const char *what, unsigned align)
 	w->f = f;
 	w->align = align ? align : 1;
 	return w;
+}
+
+void cords_zipw_force_zip64(cords_zipw *w)
+{
+	w->zip64 = 1;
 }
 
 static void put(unsigned char **p, uint64_t v, int n)
@@ -273,48 +280,52 @@ static int wr(cords_zipw *w, const void *p, size_t n)
 	return 0;
 }
 
-/* A 32-bit zip: ZIP64 is not written, so refuse what would need it. */
-static int too_big(cords_zipw *w, uint64_t more)
+static int big(const cords_zipw *w, uint64_t v)
 {
-	if (w->pos + more >= 0xffffffffu || w->n >= 0xffff) {
-		w->failed = 1;
-		return cords_err("%s: over 4 GiB or 65535 records (ZIP64 is not written)", w->what);
-	}
-	return 0;
+	return w->zip64 || v >= LIM;
 }
 
+/* Local header: sizes in a ZIP64 extra field when they need it, then a
+ * 0x4246 padding field so the data starts at a multiple of align. */
 static int local_header(cords_zipw *w, const wentry *e)
 {
-	size_t nl = strlen(e->name);
-	uint64_t data_at = w->pos + 30 + nl;
+	size_t nl = strlen(e->name), z64 = big(w, e->size) ? 20 : 0;
+	uint64_t data_at = w->pos + 30 + nl + z64;
 	size_t pad = 0;
 	if (w->align > 1 && data_at % w->align)
 		pad = w->align - data_at % w->align;
 	if (pad && pad < 4)
 		pad += w->align; /* the padding field needs its own 4-byte header */
-	unsigned char h[30], x[4], zeros[256] = {0}, *p = h;
+	unsigned char h[30 + 20 + 4], zeros[256] = {0}, *p = h;
 	put(&p, 0x04034b50, 4);
-	put(&p, 20, 2);
+	put(&p, z64 ? 45 : 20, 2);
 	put(&p, 0, 2); /* flags */
 	put(&p, 0, 2); /* stored */
 	put(&p, 0, 4); /* time, date */
 	put(&p, e->crc, 4);
-	put(&p, e->size, 4);
-	put(&p, e->size, 4);
+	put(&p, z64 ? LIM : e->size, 4);
+	put(&p, z64 ? LIM : e->size, 4);
 	put(&p, nl, 2);
-	put(&p, pad, 2);
-	p = x;
-	put(&p, 0x4246, 2);
-	put(&p, pad - 4, 2);
-	return wr(w, h, 30) || wr(w, e->name, nl) || (pad && (wr(w, x, 4) || wr(w, zeros, pad - 4)));
+	put(&p, z64 + pad, 2);
+	size_t hn = 30;
+	if (z64) {
+		put(&p, 1, 2);
+		put(&p, 16, 2);
+		put(&p, e->size, 8);
+		put(&p, e->size, 8);
+	}
+	if (pad) {
+		put(&p, 0x4246, 2);
+		put(&p, pad - 4, 2);
+	}
+	return wr(w, h, hn) || wr(w, e->name, nl) || wr(w, h + hn, z64 + (pad ? 4 : 0)) ||
+	       (pad && wr(w, zeros, pad - 4));
 }
 
 int cords_zipw_add(cords_zipw *w, const char *name, const void *head, size_t hn, const void *body,
 		   size_t bn)
 {
 	if (w->failed)
-		return -1;
-	if (too_big(w, (uint64_t)hn + bn + strlen(name) + 30 + 2 * w->align))
 		return -1;
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? 2 * w->cap : 16;
@@ -328,47 +339,93 @@ int cords_zipw_add(cords_zipw *w, const char *name, const void *head, size_t hn,
 	if (strlen(name) > 65535 || !(e->name = strdup(name)))
 		return cords_err("zip record name too long or out of memory");
 	w->n++;
-	uLong c = crc32_z(0, Z_NULL, 0);
-	c = crc32_z(c, head, hn);
-	c = crc32_z(c, body, bn);
+	uLong c = crc32_z(0, Z_NULL, 0); /* (a NULL buffer would reset it) */
+	if (hn)
+		c = crc32_z(c, head, hn);
+	if (bn)
+		c = crc32_z(c, body, bn);
 	e->crc = (uint32_t)c;
 	e->size = hn + bn;
 	e->off = w->pos;
 	return local_header(w, e) || wr(w, head, hn) || wr(w, body, bn) ? -1 : 0;
 }
 
+static int central_entry(cords_zipw *w, const wentry *e)
+{
+	unsigned char h[46 + 28], *p = h, *x = h + 46;
+	size_t nl = strlen(e->name), xl = 0;
+	int bs = big(w, e->size), bo = big(w, e->off);
+	if (bs || bo) {
+		unsigned char *q = x + 4;
+		if (bs) {
+			put(&q, e->size, 8);
+			put(&q, e->size, 8);
+		}
+		if (bo)
+			put(&q, e->off, 8);
+		xl = (size_t)(q - x);
+		q = x;
+		put(&q, 1, 2);
+		put(&q, xl - 4, 2);
+	}
+	put(&p, 0x02014b50, 4);
+	put(&p, 45, 2); /* made by */
+	put(&p, xl ? 45 : 20, 2); /* needed */
+	put(&p, 0, 2);
+	put(&p, 0, 2);
+	put(&p, 0, 4);
+	put(&p, e->crc, 4);
+	put(&p, bs ? LIM : e->size, 4);
+	put(&p, bs ? LIM : e->size, 4);
+	put(&p, nl, 2);
+	put(&p, xl, 2);
+	put(&p, 0, 2); /* comment */
+	put(&p, 0, 2); /* disk */
+	put(&p, 0, 2); /* internal attributes */
+	put(&p, 0, 4); /* external attributes */
+	put(&p, bo ? LIM : e->off, 4);
+	return wr(w, h, 46) || wr(w, e->name, nl) || wr(w, x, xl);
+}
+
+/* ZIP64 end of central directory record and its locator. */
+static int end64(cords_zipw *w, uint64_t start, uint64_t size)
+{
+	unsigned char h[56 + 20], *p = h;
+	uint64_t at = w->pos;
+	put(&p, 0x06064b50, 4);
+	put(&p, 44, 8);
+	put(&p, 45, 2);
+	put(&p, 45, 2);
+	put(&p, 0, 4);
+	put(&p, 0, 4);
+	put(&p, w->n, 8);
+	put(&p, w->n, 8);
+	put(&p, size, 8);
+	put(&p, start, 8);
+	put(&p, 0x07064b50, 4);
+	put(&p, 0, 4);
+	put(&p, at, 8);
+	put(&p, 1, 4);
+	return wr(w, h, sizeof h);
+}
+
 static int central(cords_zipw *w)
 {
 	uint64_t start = w->pos;
-	for (size_t i = 0; i < w->n; i++) {
-		unsigned char h[46], *p = h;
-		size_t nl = strlen(w->e[i].name);
-		put(&p, 0x02014b50, 4);
-		put(&p, 20, 2); /* made by */
-		put(&p, 20, 2); /* needed */
-		put(&p, 0, 2);
-		put(&p, 0, 2);
-		put(&p, 0, 4);
-		put(&p, w->e[i].crc, 4);
-		put(&p, w->e[i].size, 4);
-		put(&p, w->e[i].size, 4);
-		put(&p, nl, 2);
-		put(&p, 0, 2); /* extra */
-		put(&p, 0, 2); /* comment */
-		put(&p, 0, 2); /* disk */
-		put(&p, 0, 2); /* internal attributes */
-		put(&p, 0, 4); /* external attributes */
-		put(&p, w->e[i].off, 4);
-		if (too_big(w, 46 + nl + 22) || wr(w, h, 46) || wr(w, w->e[i].name, nl))
+	for (size_t i = 0; i < w->n; i++)
+		if (central_entry(w, &w->e[i]))
 			return -1;
-	}
+	uint64_t size = w->pos - start;
+	int z64 = big(w, start) || big(w, size) || w->n >= 0xffff;
+	if (z64 && end64(w, start, size))
+		return -1;
 	unsigned char h[22], *p = h;
 	put(&p, 0x06054b50, 4);
 	put(&p, 0, 4);
-	put(&p, w->n, 2);
-	put(&p, w->n, 2);
-	put(&p, w->pos - start, 4);
-	put(&p, start, 4);
+	put(&p, z64 ? 0xffff : w->n, 2);
+	put(&p, z64 ? 0xffff : w->n, 2);
+	put(&p, z64 ? LIM : size, 4);
+	put(&p, z64 ? LIM : start, 4);
 	put(&p, 0, 2);
 	return wr(w, h, 22);
 }

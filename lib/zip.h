@@ -2,7 +2,8 @@
  * (central directory, ZIP64 end records, data descriptors, stored or
  * deflated records, CRC checked unless it is 0 as torch 2.x may write) and
  * a sequential writer of stored records, each data start aligned as asked
- * (torch uses 64, with the 0x4246 padding extra field), with CRC-32. */
+ * (torch uses 64, with the 0x4246 padding extra field), with CRC-32 and
+ * ZIP64 fields where a size, an offset or the record count needs them. */
 #ifndef CORDS_ZIP_H
 #define CORDS_ZIP_H
 
@@ -40,6 +41,8 @@ cords_zipw *cords_zipw_new(FILE *f, const char *what, unsigned align);
 /* One stored record whose content is head[0..hn) then body[0..bn). */
 int cords_zipw_add(cords_zipw *w, const char *name, const void *head, size_t hn, const void *body,
 		   size_t bn);
+/* Write ZIP64 fields and end records even where 32 bits suffice (tests). */
+void cords_zipw_force_zip64(cords_zipw *w);
 /* The central directory; frees w. -1 if anything failed. */
 int cords_zipw_close(cords_zipw *w);
 void cords_zipw_free(cords_zipw *w);

@@ -64,3 +64,43 @@ open(sys.argv[1], 'wb').write(rec('jpeg', 5, (len(j),), j) + rec('y', 9, (1,), s
 PYEOF
 expect_exit 1 "cords-prep: a damaged JPEG" cords-prep --dataset files --split test -o "$T/o.tzst" "$T/dam.tzst"
 err_has "names the stream and the sample" "dam.tzst: sample 0: truncated JPEG"
+
+# ImageNet in miniature (testdata/data/gen.py): tar of tars, val tar + devkit.
+I=$D/imagenet
+expect_exit 1 "ImageNet train: count checked" cords-unpack -o "$T/o.tzst" "$I/ILSVRC2012_img_train.tar"
+err_has "says the count" "6 samples, expected 1281167 for imagenet train"
+expect_exit 0 "ImageNet train tar of tars (recognised from the name)" cords-unpack --allow-partial -o "$T/in.tzst" "$I/ILSVRC2012_img_train.tar"
+check "classes = sorted WNIDs of the inner tars" sh -c "cords-cat -m '$T/in.tzst' | grep -qx 'class_names=n01440764,n01443537,n02105855'"
+check "labels by WNID rank, in archive order" sh -c "cords-cat -l '$T/in.tzst' | awk '\$1==\"y\" {printf \"%s \", \$4}' | grep -qx '2 2 0 0 1 1 '"
+check "the PNG named .JPEG is stored as png" sh -c "cords-cat -l '$T/in.tzst' | sed -n 4p | grep -q '^png '"
+check "bytes are the inner members' own" $PY -c "
+import io, sys, tarfile; sys.path.insert(0, '$TOP/test/cli'); from readstream import records
+outer = tarfile.open('$I/ILSVRC2012_img_train.tar')
+want = [tarfile.open(fileobj=io.BytesIO(outer.extractfile(m).read())) for m in outer.getmembers()]
+want = [t.extractfile(m).read() for t in want for m in t.getmembers()]
+got = [d for n, t, s, d in records('$T/in.tzst') if n in ('jpeg', 'png')]
+assert got == want"
+expect_exit 0 "ImageNet val + devkit: test split from the name" cords-unpack --allow-partial -o "$T/iv.tzst" "$I/ILSVRC2012_img_val.tar" "$I/ILSVRC2012_devkit_t12.tar.gz"
+check "val labels from the number in the name via meta.mat (order 3 1 4 2 -> 0 2 2 1)" sh -c \
+	"cords-cat -l '$T/iv.tzst' | awk '\$1==\"y\" {printf \"%s \", \$4}' | grep -qx '0 2 2 1 ' && cords-cat -m '$T/iv.tzst' | grep -qx split=test"
+check "val classes are the devkit's leaves, sorted" sh -c "cords-cat -m '$T/iv.tzst' | grep -qx 'class_names=n01440764,n01443537,n02105855'"
+expect_exit 1 "val without the devkit" cords-unpack --allow-partial -o "$T/o.tzst" "$I/ILSVRC2012_img_val.tar"
+err_has "says what is needed" "devkit"
+head -c 15000 "$I/ILSVRC2012_img_train.tar" > "$T/ILSVRC2012_img_train.tar"
+expect_exit 1 "truncated ImageNet train tar" cords-unpack --allow-partial -o "$T/o.tzst" "$T/ILSVRC2012_img_train.tar"
+err_has "names the archive" "ILSVRC2012_img_train.tar: "
+expect_exit 0 "ImageNet train recipe (random-resized crop, flip, RandAugment) at 48" cords-prep --size 48 --batch 4 -o "$T/ip.tzst" "$T/in.tzst"
+check "x f32 [4,3,48,48], y i64" sh -c "cords-cat -l '$T/ip.tzst' | grep -q '^x .*\[4,3,48,48\]' && cords-cat -l '$T/ip.tzst' | grep -q '^y  *i64'"
+
+# A photo large enough for DCT-domain downscaling (1/2 at 1200x800 for a 256 resize).
+if have_python torchvision; then
+	$PY -c "
+from PIL import Image
+Image.open('$D/photos/china.jpg').resize((1200, 802), Image.BICUBIC).save('$T/large.jpg', quality=92)"
+	cords-unpack -o "$T/large.tzst" "$T/large.jpg"
+	expect_exit 0 "large photo: test transform" cords-prep --split test -o "$T/lp.tzst" "$T/large.tzst"
+	check "DCT-scaled decode stays within 1/255 of torchvision" tv_compare "$T/lp.tzst" 224 256 "$T/large.jpg"
+fi
+if [ -f "$T/pp.tzst" ]; then
+	check "unlabelled photos: batches carry x only" sh -c "! cords-cat -l '$T/pp.tzst' | grep -q '^y '"
+fi

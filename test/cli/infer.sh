@@ -31,6 +31,9 @@ $PY "$T/split.py" "$T/x2.tzst" "$T/x21.tzst"
 expect_exit 0 "two batches" cords-infer $R2 "$T/x21.tzst" -o "$T/o21.tzst"
 check "two logits records" test "$(cords-cat -l "$T/o21.tzst" | grep -c '^logits ')" -eq 2
 check "batches of 1 and 1 give the batch of 2's answers" cmp_case "$T/o21.tzst" "$D/r2-relu.case.tzst" --concat
+cat "$T/x21.tzst" "$T/x2.tzst" > "$T/x112.tzst"
+expect_exit 0 "batches of 1, 1, then 2" cords-infer $R2 --every 3 --record 1 "$T/x112.tzst" -o "$T/o112.tzst"
+check "batch sizes follow the input" sh -c "cords-cat -l '$T/o112.tzst' | awk '\$1 == \"r1\" {print \$3}' | tr '\n' ' ' | grep -qx '\[2,1,64,7,7\] \[2,1,64,7,7\] \[2,2,64,7,7\] '"
 
 # The spontaneous cache: written once, then read, same answers.
 expect_exit 0 "spont cache written" cords-infer $R2 -v --spont-cache "$T/spont.tzst" "$T/x2.tzst" -o "$T/o.tzst"

@@ -106,3 +106,28 @@ expect_exit 2 "--epochs 2 from stdin" cords-prep --epochs 2
 expect_exit 2 "bad size" cords-prep --size 0 "$T/test.tzst"
 expect_exit 2 "unknown dataset" cords-prep --dataset svhn "$T/test.tzst"
 expect_exit 0 "--help" cords-prep --help
+
+# The other recipes run end to end: MNIST train (affine, jitter, elastic),
+# CIFAR train (flip, RandAugment, MixUp/CutMix) at native size and 64.
+cords-unpack --dataset mnist --allow-partial -o "$T/mn.tzst" "$T/train-images-idx3-ubyte" "$T/train-labels-idx1-ubyte"
+expect_exit 0 "MNIST train recipe" cords-prep --batch 500 -o "$T/mn-p.tzst" "$T/mn.tzst"
+check "MNIST: elastic in the recipe, no mixing, MNIST normalisation" sh -c "cords-cat -m '$T/mn-p.tzst' | grep -q '^transforms=.*elastic(20,5)' && \
+	cords-cat -m '$T/mn-p.tzst' | grep -qx mix=none && cords-cat -m '$T/mn-p.tzst' | grep -qx norm_mean=0.1307"
+check "MNIST: y i64, x within the normalised range" $PY -c "
+import sys; sys.path.insert(0, '$T'); from load import load; import numpy as np
+x, y, _ = load('$T/mn-p.tzst')
+assert y.dtype == np.int64 and x.shape == (2000, 1, 28, 28)
+assert x.min() >= (0 - 0.1307) / 0.3081 - 1e-5 and x.max() <= (1 - 0.1307) / 0.3081 + 1e-5"
+cords-unpack --allow-partial -o "$T/c10.tzst" "$TESTDATA/data/cifar-10-binary.tar.gz"
+expect_exit 0 "CIFAR-10 train recipe at 32" cords-prep --batch 8 -o "$T/c-p.tzst" "$T/c10.tzst"
+check "CIFAR: x f32 [8,3,32,32], y f32 [8,10], RandAugment in the recipe" sh -c "cords-cat -l '$T/c-p.tzst' | grep -q '^x .*\[8,3,32,32\]' && \
+	cords-cat -l '$T/c-p.tzst' | grep -q '^y .*f32 .*\[8,10\]' && cords-cat -m '$T/c-p.tzst' | grep -q 'randaugment(2,9)'"
+expect_exit 0 "CIFAR-10 train at 64, 2 epochs" cords-prep --size 64 --epochs 2 --batch 8 -o "$T/c-64.tzst" "$T/c10.tzst"
+check "6 batches (3 per epoch: 8 8 4)" test "$(cords-cat -l "$T/c-64.tzst" | grep -c '^x .*,3,64,64\]')" -eq 6
+
+expect_exit 0 "--u8: test split before normalisation" cords-prep --u8 --batch 100 -o "$T/u8.tzst" "$T/test.tzst"
+check "--u8 at native size is the samples themselves, normalisation in the metadata" sh -c \
+	"[ \"\$($PY '$RS' '$T/u8.tzst' | awk '\$1==\"x\" {print \$2, \$6}')\" = \"\$($PY '$RS' '$T/test.tzst' | awk '\$1==\"x\" {print \$2, \$6}')\" ] && \
+	cords-cat -m '$T/u8.tzst' | grep -qx normalized=no && cords-cat -m '$T/u8.tzst' | grep -qx norm_std=0.353"
+expect_exit 1 "--u8 refuses MixUp/CutMix" cords-prep --u8 --dataset fashion-mnist --split train -o "$T/o.tzst" "$T/train.tzst"
+err_has "says to add --no-mix" "no-mix"

@@ -157,3 +157,27 @@ PYEOF
 	expect_exit 1 "CIFAR truncated record" cords-unpack --allow-partial --skip-bad --split test -o "$T/o.tzst" "$T/bad/cifar-10-binary.tar.gz"
 	err_has "says truncated record" "test_batch.bin: truncated record (101 of 3073 bytes)"
 fi
+
+# CIFAR python tarballs (pickles through the whitelist unpickler): the same
+# samples as the binary fixtures they were made from.
+if [ -f "$D/cifar-10-python.tar.gz" ]; then
+	expect_exit 0 "CIFAR-10 python tarball (recognised from the name)" cords-unpack --allow-partial -o "$T/p10.tzst" "$D/cifar-10-python.tar.gz"
+	check "same samples as the binary tarball" sh -c "[ \"\$($PY '$RS' '$T/p10.tzst' | grep -v '^meta')\" = \"\$($PY '$RS' '$T/c10.tzst' | grep -v '^meta')\" ]"
+	check "same class names" sh -c "[ \"\$(cords-cat -m '$T/p10.tzst' | grep class_names)\" = \"\$(cords-cat -m '$T/c10.tzst' | grep class_names)\" ]"
+	cords-unpack --allow-partial --coarse --split test -o "$T/p100c.tzst" "$D/cifar-100-python.tar.gz"
+	check "CIFAR-100 python --coarse = binary --coarse" sh -c "[ \"\$($PY '$RS' '$T/p100c.tzst')\" = \"\$($PY '$RS' '$T/c100c.tzst')\" ]"
+	cords-unpack --allow-partial -o "$T/p100.tzst" "$D/cifar-100-python.tar.gz"
+	check "CIFAR-100 python fine = binary fine" sh -c "[ \"\$($PY '$RS' '$T/p100.tzst')\" = \"\$($PY '$RS' '$T/c100.tzst')\" ]"
+	mkdir -p "$T/evil"
+	$PY - "$T/evil/cifar-10-python.tar.gz" <<'PYEOF'
+import io, sys, tarfile
+evil = b'cos\nsystem\n(S"echo hacked"\ntR.'  # os.system("echo hacked") when unpickled by Python
+with tarfile.open(sys.argv[1], 'w:gz') as t:
+    for name in ('batches.meta', 'test_batch'):
+        ti = tarfile.TarInfo('cifar-10-batches-py/' + name)
+        ti.size = len(evil)
+        t.addfile(ti, io.BytesIO(evil))
+PYEOF
+	expect_exit 1 "a pickle calling os.system is refused" cords-unpack --allow-partial --split test -o "$T/o.tzst" "$T/evil/cifar-10-python.tar.gz"
+	err_has "names the archive and the global" "cifar-10-python.tar.gz: batches.meta: .*os"
+fi

@@ -278,6 +278,25 @@ int main(void)
 		cords_arnoldi_result_free(&b);
 		cords_conv_op_free(&op);
 	}
+	CASE("single-precision basis: top eigenvalues within 1e-5")
+	{
+		cords_conv_op op = make_op(8, 6, 6, 33);
+		cords_linop A = cords_conv_linop(&op);
+		double dre[288], dim[288];
+		CHECK(!cords_dense_eig(&A, CORDS_DENSE_MAX, dre, dim, NULL), "%s", cords_errmsg());
+		cords_arnoldi_opts o;
+		cords_arnoldi_opts_default(&o);
+		o.k = 200;
+		o.basis_f32 = 1;
+		o.always_reorth = 0;
+		cords_arnoldi_result r;
+		CHECK(!cords_arnoldi(&A, &o, &r), "%s", cords_errmsg());
+		CHECK(r.basis_bytes == (size_t)200 * 288 * 4, "basis %zu bytes", r.basis_bytes);
+		double e = match_err(r.re, r.im, 10, dre, dim, 288);
+		CHECK(e < 1e-5 * hypot(dre[0], dim[0]), "top 10 differ by %g", e);
+		cords_arnoldi_result_free(&r);
+		cords_conv_op_free(&op);
+	}
 	CASE("power eigenvector equals dense's up to sign when the gap is large")
 	{
 		cords_conv_op op = make_op(8, 6, 6, 41);
@@ -331,6 +350,18 @@ int main(void)
 		free(L.u);
 		free(L.w);
 		cords_conv_op_free(&op);
+	}
+	CASE("power detects +-lambda dominant and gives no eigenvector")
+	{
+		double d[6] = {1, -2, 0.5, 2, 0.3, 0.1};
+		cords_linop A = {6, diag_apply, d};
+		cords_power_opts o;
+		cords_power_opts_default(&o);
+		cords_power_result r;
+		CHECK(!cords_power(&A, &o, &r), "%s", cords_errmsg());
+		CHECK(r.pair && r.im == 0 && !r.vec && !r.converged, "pair %d im %g vec %p", r.pair, r.im, (void *)r.vec);
+		CHECK(fabs(fabs(r.re) - 2) < 1e-8 && fabs(r.re + r.re2) < 1e-8, "%g and %g", r.re, r.re2);
+		cords_power_result_free(&r);
 	}
 	CASE("power reports a gap too close to 1 instead of a false answer")
 	{

@@ -10,6 +10,7 @@
 #include "t.h"
 #include "zip.h"
 
+#include <unistd.h>
 #include <zlib.h>
 
 static char dir[4096];
@@ -17,6 +18,8 @@ static char dir[4096];
 static const char *fx(const char *name)
 {
 	static char p[8192];
+	if (name[0] == '/')
+		return name;
 	snprintf(p, sizeof p, "%s/%s", dir, name);
 	return p;
 }
@@ -194,6 +197,7 @@ int main(void)
 		CHECK(fails_with("bad/not_a_dict.pth", cords_pth_parse, "not a state_dict"), "list");
 		CHECK(fails_with("bad/missing_storage.pth", cords_pth_parse, "archive/data/0 is missing"), "storage");
 		CHECK(fails_with("bad/legacy.pth", cords_pth_parse, "legacy"), "legacy");
+		CHECK(fails_with("bad/expand.pth", cords_pth_parse, "4 times the file"), "stride-0 view");
 		CHECK(fails_with("bad/overlap.safetensors", st_reader, "gap or overlap"), "overlap");
 		CHECK(fails_with("bad/truncated.npz", cords_npz_parse, "not a zip"), "npz");
 	}
@@ -239,6 +243,11 @@ int main(void)
 			CHECK(x && x->dtype == CORDS_U8 && x->ndim == 2 && x->shape[0] == 2 && x->shape[1] == 3 &&
 				      !memcmp(x->data, "\x00\x01\x02\x03\xfe\xff", 6), "%s: data", files[k]);
 			CHECK(lab && lab->type == CORDS_PKL_LIST && lab->n == 2 && lab->items[1]->i == 2, "labels");
+			cords_tensor *y = NULL;
+			CHECK(!cords_pkl_int_tensor(lab, "y", &y) && y->dtype == CORDS_I64 && y->shape[0] == 2 &&
+				      ((int64_t *)y->data)[0] == 1, "labels as i64");
+			cords_tensor_free(y);
+			CHECK(cords_pkl_int_tensor(d ? d->root : NULL, "y", &y) && !y, "a dict is not a list");
 			cords_tensor_free(x);
 			if (k) {
 				cords_tensor *fo = NULL, *f = NULL;
@@ -306,6 +315,31 @@ int main(void)
 			cords_list_free(&l);
 			cords_list_free(&back);
 		}
+	}
+
+	CASE("ZIP64 records (forced on a small .npz): we and numpy read them") {
+		cords_tensor_list l = {0}, back = {0};
+		mixed_list(&l);
+		char path[] = "/tmp/cords-zip64-XXXXXX";
+		int fd = mkstemp(path);
+		FILE *f = fdopen(fd, "wb");
+		cords_zipw *z = cords_zipw_new(f, path, 64);
+		cords_zipw_force_zip64(z);
+		for (int i = 0; i < l.n; i++)
+			CHECK(!cords_npz_add(z, l.items[i]->name, l.items[i]), "%s", cords_errmsg());
+		CHECK(!cords_zipw_close(z), "%s", cords_errmsg());
+		fclose(f);
+		CHECK(load(path, cords_npz_parse, &back) == 0 && back.n == l.n, "%s", cords_errmsg());
+		CHECK(back.n > 0 && same(l.items[0], back.items[0]), "first tensor");
+		char cmd[512];
+		snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"import numpy, zipfile; "
+			 "assert zipfile.ZipFile('%s').testzip() is None; "
+			 "assert len(numpy.load('%s').files) == %d\" 2>/dev/null", path, path, l.n);
+		if (system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") == 0)
+			CHECK(system(cmd) == 0, "numpy cannot read the ZIP64 .npz");
+		unlink(path);
+		cords_list_free(&l);
+		cords_list_free(&back);
 	}
 
 	CASE("safetensors metadata and header checks") {

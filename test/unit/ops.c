@@ -233,7 +233,7 @@ int main(void)
 		cords_phi phis[3] = {{CORDS_PHI_RELU, 0}, {CORDS_PHI_IDENTITY, 0}, {CORDS_PHI_PRELU, 0.25f}};
 		for (int k = 0; k < 3; k++) {
 			leaky_case(2, 64, 5, 3, phis[k], 1, 0);
-			leaky_case(3, 8, 33, 35, phis[k], 0, 1);
+			leaky_case(3, 16, 33, 35, phis[k], 0, 1); /* large enough for threads */
 			leaky_case(1, 3, 7, 7, phis[k], 1, 1);
 		}
 	}
@@ -242,6 +242,7 @@ int main(void)
 		for (int mode = 0; mode < 3; mode++) {
 			relu_add_case(64, mode);
 			relu_add_case(3, mode);
+			relu_add_case(1200, mode); /* large enough for threads */
 		}
 	}
 	CASE("spatial mean, plain and blocked")
@@ -249,11 +250,12 @@ int main(void)
 		mean_case(2, 64, 7, 5);
 		mean_case(3, 3, 4, 4);
 		mean_case(1, 512, 1, 1);
+		mean_case(2, 64, 17, 19); /* large enough for threads */
 	}
 	CASE("linear with and without bias")
 	{
-		const int B = 3, K = 37, N = 11;
-		float *x = randv(B * K), *w = randv(N * K), *b = randv(N), want[3 * 11];
+		const int B = 3, K = 370, N = 40; /* large enough for threads */
+		float *x = randv(B * K), *w = randv(N * K), *b = randv(N), want[3 * 40];
 		for (int nb = 0; nb < 2; nb++) {
 			for (int i = 0; i < B; i++)
 				for (int j = 0; j < N; j++) {

@@ -2,8 +2,10 @@
  * testdata/data/gen.py (the files in pil/), and the random parameters' distributions
  * against torchvision's (dist.txt quantiles). */
 #include "augment.h"
+#include "elastic.h"
 #include "image.h"
 #include "mix.h"
+#include "randaug.h"
 #include "recipe.h"
 #include "t.h"
 
@@ -12,7 +14,7 @@
 typedef struct {
 	cords_image in, want;
 	int np;
-	double p[8];
+	double *p;
 } fixture;
 
 static int load(const char *name, fixture *f)
@@ -20,10 +22,11 @@ static int load(const char *name, fixture *f)
 	char path[512];
 	int32_t h[7];
 	snprintf(path, sizeof path, "%s/data/pil/%s.bin", getenv("TESTDATA") ? getenv("TESTDATA") : "testdata", name);
+	memset(f, 0, sizeof *f);
 	FILE *fp = fopen(path, "rb");
 	char magic[4];
 	int ok = fp && fread(magic, 1, 4, fp) == 4 && !memcmp(magic, "PILT", 4) && fread(h, 4, 7, fp) == 7 &&
-		 h[6] <= 8 && fread(f->p, 8, (size_t)h[6], fp) == (size_t)h[6] &&
+		 h[6] <= 4096 && (f->p = malloc(8 * (size_t)h[6] + 8)) && fread(f->p, 8, (size_t)h[6], fp) == (size_t)h[6] &&
 		 !cords_image_alloc(&f->in, h[0], h[1], h[2]) && !cords_image_alloc(&f->want, h[3], h[4], h[5]) &&
 		 fread(f->in.p, 1, (size_t)h[0] * h[1] * h[2], fp) == (size_t)h[0] * h[1] * h[2] &&
 		 fread(f->want.p, 1, (size_t)h[3] * h[4] * h[5], fp) == (size_t)h[3] * h[4] * h[5];
@@ -48,6 +51,7 @@ static int maxdiff(const cords_image *a, const cords_image *b)
 
 static void done(fixture *f, cords_image *got)
 {
+	free(f->p);
 	cords_image_free(&f->in);
 	cords_image_free(&f->want);
 	cords_image_free(got);
@@ -91,6 +95,23 @@ static void check_enhance(const char *name, int contrast)
 		else
 			cords_brightness(&f.in, f.p[0]);
 		CHECK(maxdiff(&f.in, &f.want) == 0, "differs from PIL by %d", maxdiff(&f.in, &f.want));
+		done(&f, &got);
+	}
+}
+
+/* One RandAugment op with torchvision's magnitude, which must also be ours. */
+static void check_ra(const char *name)
+{
+	fixture f;
+	cords_image got = {0};
+	char full[64];
+	snprintf(full, sizeof full, "ra_%s", name);
+	CASE(full) {
+		CHECK(!load(full, &f), "cannot load fixture %s", full);
+		cords_ra_op op = {(int)f.p[0], f.p[1]};
+		CHECK_CLOSE(fabs(op.magnitude), cords_ra_magnitude(op.op, 9, f.in.h, f.in.w), 0, 1e-12);
+		CHECK(!cords_randaug_apply(&f.in, &op), "apply");
+		CHECK(maxdiff(&f.in, &f.want) == 0, "differs from torchvision by %d", maxdiff(&f.in, &f.want));
 		done(&f, &got);
 	}
 }
@@ -262,6 +283,43 @@ int main(void)
 				worst = fmax(worst, fabs(out[c * 56 * 56 + i] - want));
 			}
 		CHECK(worst < 1e-5, "max difference %g", worst);
+		cords_image got = {0};
+		done(&f, &got);
+	}
+	static const char *ra[] = {"Identity", "ShearX", "ShearX_neg", "ShearY", "ShearY_neg", "TranslateX",
+				   "TranslateX_neg", "TranslateY", "TranslateY_neg", "Rotate", "Rotate_neg", "Brightness",
+				   "Brightness_neg", "Color", "Color_neg", "Contrast", "Contrast_neg", "Sharpness",
+				   "Sharpness_neg", "Posterize", "Solarize", "AutoContrast", "Equalize"};
+	for (size_t i = 0; i < sizeof ra / sizeof *ra; i++)
+		check_ra(ra[i]);
+	CASE("RandAugment: ops uniform over 14, signs balanced") {
+		cords_rng r;
+		cords_rng_seed(&r, 11);
+		int count[CORDS_RA_NOPS] = {0}, neg = 0, signed_n = 0;
+		for (int i = 0; i < N; i++) {
+			cords_ra_op ops[2];
+			cords_randaug_draw(&r, 32, 32, ops);
+			for (int k = 0; k < 2; k++) {
+				count[ops[k].op]++;
+				if (ops[k].op >= CORDS_RA_SHEAR_X && ops[k].op <= CORDS_RA_SHARPNESS)
+					signed_n++, neg += ops[k].magnitude < 0;
+			}
+		}
+		for (int k = 0; k < CORDS_RA_NOPS; k++)
+			CHECK(fabs(count[k] / (2.0 * N) - 1 / 14.0) < 0.006, "op %d share %g", k, count[k] / (2.0 * N));
+		CHECK(fabs(neg / (double)signed_n - 0.5) < 0.02, "negative share %g", neg / (double)signed_n);
+	}
+	CASE("elastic (alpha 20, sigma 5) as torchvision given the noise") {
+		fixture f;
+		CHECK(!load("elastic_gray", &f) && f.np == 2 * 28 * 28, "fixture");
+		float d[2 * 28 * 28];
+		for (int i = 0; i < 2 * 28 * 28; i++)
+			d[i] = (float)f.p[i];
+		CHECK(!cords_elastic_field(d, 28, 28, 20, 5) && !cords_elastic_apply(&f.in, d), "elastic");
+		int m = maxdiff(&f.in, &f.want), ndiff = 0;
+		for (int i = 0; i < 28 * 28; i++)
+			ndiff += f.in.p[i] != f.want.p[i];
+		CHECK(m <= 1 && ndiff < 8, "max difference %d, %d pixels differ", m, ndiff);
 		cords_image got = {0};
 		done(&f, &got);
 	}

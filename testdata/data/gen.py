@@ -155,8 +155,115 @@ def image_fixtures():
     open(os.path.join(b, 'text.jpg'), 'w').write('hello\n')
 
 
+def randaug_fixtures():
+    """pil/ra_*.bin: every RandAugment op of torchvision at magnitude bin 9
+    (both signs where signed) on a photo crop; params: op index, magnitude."""
+    from torchvision.transforms import InterpolationMode, RandAugment
+    from torchvision.transforms.autoaugment import _apply_op
+    rgb = Image.open(PHOTO).convert('RGB').crop((200, 100, 264, 148))
+    space = RandAugment()._augmentation_space(31, (rgb.height, rgb.width))
+    for k, (name, (mags, signed)) in enumerate(space.items()):
+        mag = float(mags[9].item()) if mags.ndim > 0 else 0.0
+        for sign in ((1, -1) if signed else (1,)):
+            out = _apply_op(rgb, name, sign * mag, interpolation=InterpolationMode.NEAREST, fill=None)
+            case('ra_%s%s' % (name, '_neg' if sign < 0 else ''), rgb, out, [k, sign * mag])
+
+
+def elastic_fixture():
+    """pil/elastic_gray.bin: torchvision's elastic_transform (alpha 20, sigma 5)
+    of a 28x28 image with a given noise field; params: the raw noise [2,28,28]."""
+    import torch
+    fm = np.frombuffer(gzip.open(FM).read(), np.uint8, offset=16).reshape(-1, 28, 28)
+    gray = Image.fromarray(fm[1])
+    noise = np.random.RandomState(3).uniform(-1, 1, (2, 1, 1, 28, 28)).astype(np.float32)
+    dx = F.gaussian_blur(torch.from_numpy(noise[0]), [41, 41], [5.0, 5.0]) * 20.0 / 28
+    dy = F.gaussian_blur(torch.from_numpy(noise[1]), [41, 41], [5.0, 5.0]) * 20.0 / 28
+    disp = torch.concat([dx, dy], 1).permute([0, 2, 3, 1])
+    out = F.elastic_transform(gray, disp)
+    case('elastic_gray', gray, out, [float(v) for v in noise.reshape(-1)])
+
+
+def imagenet_fixtures():
+    """A miniature ILSVRC2012: img_train.tar (3 per-class tars, out of order,
+    one "JPEG" that is a PNG), img_val.tar (4 images, out of order) and a
+    devkit tarball (meta.mat with 3 leaf synsets and 1 inner node, ground truth)."""
+    import io, tarfile
+    import scipy.io
+    photo = Image.open(PHOTO).convert('RGB')
+    def jpeg(k, fmt='JPEG'):
+        b = io.BytesIO()
+        photo.crop((40 * k, 30 * k, 40 * k + 160, 30 * k + 120)).resize((40, 30), Image.BILINEAR).save(b, fmt, quality=75)
+        return b.getvalue()
+    d = os.path.join(HERE, 'imagenet')
+    os.makedirs(d, exist_ok=True)
+    with tarfile.open(os.path.join(d, 'ILSVRC2012_img_train.tar'), 'w', format=tarfile.USTAR_FORMAT) as outer:
+        for k, w in enumerate(['n02105855', 'n01440764', 'n01443537']):
+            b = io.BytesIO()
+            with tarfile.open(fileobj=b, mode='w', format=tarfile.USTAR_FORMAT) as inner:
+                add_member(inner, '%s_%d.JPEG' % (w, 10 + k), jpeg(k))
+                add_member(inner, '%s_2933.JPEG' % w, jpeg(k + 1, 'PNG' if k == 0 else 'JPEG'))
+            add_member(outer, w + '.tar', b.getvalue())
+    with tarfile.open(os.path.join(d, 'ILSVRC2012_img_val.tar'), 'w', format=tarfile.USTAR_FORMAT) as val:
+        for i in (3, 1, 4, 2):
+            add_member(val, 'ILSVRC2012_val_%08d.JPEG' % i, jpeg(i))
+    dt = [('ILSVRC2012_ID', 'O'), ('WNID', 'O'), ('words', 'O'), ('gloss', 'O'), ('num_children', 'O'),
+          ('children', 'O'), ('wordnet_height', 'O'), ('num_train_images', 'O')]
+    rows = [(1, 'n02105855', 'Shetland sheepdog, Shetland sheep dog', 'a dog', 0, np.zeros((1, 0)), 0, 2),
+            (2, 'n01440764', 'tench, Tinca tinca', 'a fish', 0, np.zeros((1, 0)), 0, 2),
+            (3, 'n01443537', 'goldfish, Carassius auratus', 'a fish', 0, np.zeros((1, 0)), 0, 2),
+            (4, 'n01439121', 'cyprinid', 'fishes', 2, np.array([[2, 3]], np.uint8), 1, 4)]
+    syn = np.empty((len(rows), 1), dtype=dt)
+    for i, r in enumerate(rows):
+        for f, v in zip([n for n, _ in dt], r):
+            syn[i, 0][f] = np.array([[v]], np.uint16) if isinstance(v, int) else v
+    mat = io.BytesIO()
+    scipy.io.savemat(mat, {'synsets': syn}, do_compression=True)
+    with tarfile.open(os.path.join(d, 'ILSVRC2012_devkit_t12.tar.gz'), 'w:gz', format=tarfile.USTAR_FORMAT) as dk:
+        add_member(dk, 'ILSVRC2012_devkit_t12/data/meta.mat', mat.getvalue())
+        add_member(dk, 'ILSVRC2012_devkit_t12/data/ILSVRC2012_validation_ground_truth.txt', b'1\n3\n2\n1\n')
+
+
+def cifar_python_fixtures():
+    """cifar-10-python.tar.gz and cifar-100-python.tar.gz holding the same
+    samples as the binary fixtures, pickled as the originals are (protocol 2,
+    bytes keys, a NumPy u8 [N,3072] array), so both readers can be compared."""
+    import io, pickle, tarfile
+    def members(path):
+        t = tarfile.open(path)
+        return {m.name.split('/')[-1]: t.extractfile(m).read() for m in t.getmembers()}
+    def pickled(d):
+        return pickle.dumps(d, protocol=2)
+    b10 = members(os.path.join(HERE, 'cifar-10-binary.tar.gz'))
+    out = os.path.join(HERE, 'cifar-10-python.tar.gz')
+    with tarfile.open(out, 'w:gz', format=tarfile.USTAR_FORMAT) as tar:
+        names = [n.encode() for n in b10['batches.meta.txt'].decode().split()]
+        add_member(tar, 'cifar-10-batches-py/batches.meta',
+                   pickled({b'num_cases_per_batch': 10000, b'label_names': names, b'num_vis': 3072}))
+        for name in ['data_batch_%d' % i for i in range(1, 6)] + ['test_batch']:
+            a = np.frombuffer(b10[name + '.bin'], np.uint8).reshape(-1, 3073)
+            add_member(tar, 'cifar-10-batches-py/' + name, pickled({
+                b'batch_label': name.encode(), b'labels': [int(v) for v in a[:, 0]], b'data': a[:, 1:].copy(),
+                b'filenames': [b'img%d.png' % i for i in range(len(a))]}))
+    b100 = members(os.path.join(HERE, 'cifar-100-binary.tar.gz'))
+    out = os.path.join(HERE, 'cifar-100-python.tar.gz')
+    with tarfile.open(out, 'w:gz', format=tarfile.USTAR_FORMAT) as tar:
+        add_member(tar, 'cifar-100-python/meta', pickled({
+            b'fine_label_names': [n.encode() for n in b100['fine_label_names.txt'].decode().split()],
+            b'coarse_label_names': [n.encode() for n in b100['coarse_label_names.txt'].decode().split()]}))
+        for name in ('train', 'test'):
+            a = np.frombuffer(b100[name + '.bin'], np.uint8).reshape(-1, 3074)
+            add_member(tar, 'cifar-100-python/' + name, pickled({
+                b'filenames': [b'x.png'] * len(a), b'batch_label': name.encode(),
+                b'fine_labels': [int(v) for v in a[:, 1]], b'coarse_labels': [int(v) for v in a[:, 0]],
+                b'data': a[:, 2:].copy()}))
+
+
 if __name__ == '__main__':
     pil_fixtures()
     dist_fixture()
     cifar_fixtures()
+    cifar_python_fixtures()
     image_fixtures()
+    randaug_fixtures()
+    elastic_fixture()
+    imagenet_fixtures()

@@ -164,6 +164,7 @@ def npy_fixtures():
     np.save(path("npy", "i64.npy"), np.array([-1, 2 ** 40, 3], dtype="<i8"))
     np.save(path("npy", "u8.npy"), np.arange(24, dtype="u1").reshape(2, 3, 4))
     np.save(path("npy", "u4.npy"), np.arange(3, dtype="<u4"))
+    np.save(path("npy", "empty.npy"), np.zeros((0, 3), dtype="<f4"))
     with open(path("npy", "v2.npy"), "wb") as f:
         np.lib.format.write_array(f, a, version=(2, 0))
     np.savez(path("npy", "all.npz"), f32=a, fortran=np.asfortranarray(np.arange(6.0).reshape(2, 3)),
@@ -236,6 +237,8 @@ def bad_fixtures(base):
     del recs["archive/data/0"]
     zip_with(path("bad", "missing_storage.pth"), recs)
     torch.save(small, path("bad", "legacy.pth"), _use_new_zipfile_serialization=False)
+    # a stride-0 view: 16 GiB of f32 from a 4-byte storage
+    torch.save(collections.OrderedDict(a=torch.zeros(1).expand(1 << 20, 4096)), path("bad", "expand.pth"))
     # just the tensors shape inference reads, so the first check fails: a missing
     # inp_conv g; then the same with a mis-shaped one
     need = ["inp_conv" + WN + "1", "conv_bias.0", "conv_bias.1", "out_fc" + WN + "1"]

@@ -9,6 +9,7 @@ Writes cords streams (man 5 cords-stream; one zstd frame per record, made with t
                 compress and are exact in f32)
   cnn.tzst fold.tzst inverse.tzst linear.tzst anneal.tzst finetune.tzst   one stage each
   ops.tzst      AdamW, SGD + warm-up, clipping, BatchNorm against torch (float32)
+  batches.tzst  a tiny batch stream for the command-line tests (bad_size, huge: bad ones)
 Each stage file: `meta` (stage, protocol), its inputs (x, y, extra tensors), and its outputs:
 `loss`, `grad.NAME` for every trained parameter. Gradients of tensors with more than 8192
 elements are stored as a sample: elements (k * n) // 2048 for k = 0..2047, plus their full L2
@@ -25,7 +26,7 @@ WN = '.parametrizations.weight.original'
 gen = torch.Generator().manual_seed(1234)
 
 # ---- cords stream writer
-DT = {np.dtype('float32'): 1, np.dtype('float64'): 2, np.dtype('int64'): 9}
+DT = {np.dtype('float32'): 1, np.dtype('float64'): 2, np.dtype('uint8'): 5, np.dtype('int64'): 9}
 def record(name, a):
     if isinstance(a, str):
         data, code, shape = a.encode(), 11, [len(a.encode())]
@@ -279,6 +280,17 @@ def main():
                                      ('spont', np.array([spv.item()])), ('logits', f32(last))]
         write(name + '.tzst', recs + grads(P, order))
     ops()
+    batches()
+
+def batches():
+    """batches.tzst: 6 batches of 4 u8 12x12 images with class labels (for the command-line tests)."""
+    g = torch.Generator().manual_seed(11); recs = [('meta', meta(dataset='tiny', norm_mean=0.5, norm_std=0.25))]
+    for _ in range(6):
+        recs += [('x', torch.randint(0, 256, (4, CIN, HW, HW), generator=g).to(torch.uint8).numpy()),
+                 ('y', torch.randint(0, NCLS, (4,), generator=g).numpy().astype(np.int64))]
+    write('batches.tzst', recs)
+    write('bad_size.tzst', [('x', np.zeros((2, CIN, 10, 10), np.uint8)), ('y', np.zeros(2, np.int64))])
+    write('huge.tzst', [('x', np.full((2, CIN, HW, HW), 3e38, np.float32)), ('y', np.zeros(2, np.int64))])
 
 def ops():
     """Optimisers, schedule, clipping and BatchNorm in float32 as torch computes them."""

@@ -1,0 +1,28 @@
+#!/bin/sh
+# bench/train: one stage-5 (anneal) training step on CordsNet-R8 at 224x224, batch 2, the full
+# protocol (100 spontaneous + 100 stimulus + 100 blank steps, 30 read-outs, spont penalty), by
+# cords-anneal and by the literal PyTorch implementation (bench/train/torch_step.py), both on
+# 2 threads. Prints the wall time of the step and the peak memory of each. Run on a quiet
+# machine:   sh bench/train/run.sh [--size 224 --depth 8 ...]   (options go to torch_step.py)
+# The targets (issue 5): cords at least 3x faster, at most half the peak memory.
+set -e
+top=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=${BIN:-$top/bin}
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+export OMP_NUM_THREADS=2
+/usr/bin/python3 "$top/bench/train/torch_step.py" "$W" --write-only "$@"
+# cords: the same step; its own log gives the step's time (img_s), /usr/bin/time the peak RSS.
+args=$(/usr/bin/python3 -c 'import sys
+a = sys.argv[1:]; d = {"--spont": "100", "--stim": "100", "--blank": "100", "--readouts": "30", "--window": "10"}
+for k in d:
+    if k in a: d[k] = a[a.index(k) + 1]
+print("--spont-steps %s --stim-steps %s --blank-steps %s --readouts %s --spont-window %s" % tuple(d.values()))' "$@")
+/usr/bin/time -f '%e %M' -o "$W/cords.time" "$BIN/cords-anneal" -m "$W/model.tzst" $args --slope-start 0.5 \
+	--epochs 1 --steps 1 --lr 1e-5 --clip 1e-4 --log "$W/log.tsv" -o "$W/out.tzst" "$W/batch.tzst"
+step=$(awk -F'\t' '$1 == "train" { printf "%.2f", $5 / $13 }' "$W/log.tsv")
+/usr/bin/time -f '%e %M' -o "$W/torch.time" /usr/bin/python3 "$top/bench/train/torch_step.py" "$W/t" "$@"
+read -r ce cm < "$W/cords.time"
+read -r te tm < "$W/torch.time"
+echo "cords: one step $step s (process $ce s with loading), peak RSS $((cm / 1024)) MiB"
+echo "torch: process $te s (its step time above), peak RSS $((tm / 1024)) MiB"

@@ -1,0 +1,18 @@
+/* cords-anneal: Stage 5 (SPEC §3). All the work is the shared
+ * RNN training command line (lib/train_cli.c); this file holds the stage's defaults. */
+#include "train_cli.h"
+
+int main(int argc, char **argv)
+{
+	static const cords_rnn_tool t = {
+		.stage = "anneal",
+		.summary = "Stage 5: anneal phi from PReLU to ReLU (slope max(0, 0.95 - 0.05 epoch)), full protocol, loss + 1e-3 spont.",
+		.rnn = {.loss = {.dyn = {.alpha = 0.2f, .phi = {CORDS_PHI_PRELU, 0.95f}, .spont_steps = 100, .stim_steps = 100},
+				 .readouts = 30, .blank_steps = 100, .spont_window = 10, .spont_weight = 1e-3},
+			.anneal = 1, .slope_start = 0.95, .slope_step = 0.05, .fresh_per_epoch = 1},
+		.opt = {.kind = CORDS_OPT_ADAMW, .lr = 1e-5, .weight_decay = 0.01, .beta1 = 0.9, .beta2 = 0.999,
+			.eps = 1e-8, .clip = 1e-4, .warmup_start = 1.0 / 3},
+		.epochs = 20,
+	};
+	return cords_rnn_tool_main(argc, argv, &t);
+}

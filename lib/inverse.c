@@ -1,0 +1,235 @@
+/* Inverse initialisation on the backend (inverse.h). Per area, with A the
+ * RNN's recurrent conv and c its bias:
+ *   s_0 = c + f,  s_k = A s_{k-1} + c + f (k = 1..K),  e_k = A e_{k-1} (e_0 = s_0)
+ * and the backward runs the same chains in reverse; f is a constant. */
+#include "inverse.h"
+#include "cnn_train.h"
+#include "err.h"
+#include "wnorm.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define CALL(op, ...) (be->op(be, __VA_ARGS__))
+#define WN ".parametrizations.weight.original"
+#define MAXK 8
+
+struct cords_inverse {
+	cords_arch a;
+	cords_backend *be;
+	const cords_tensor_list *folded;
+	cords_cnn *cnn;
+	int batch, K;
+	double eig_weight;
+	cords_buf *A[CORDS_MAX_DEPTH], *dA[CORDS_MAX_DEPTH], *cb[CORDS_MAX_DEPTH], *dcb[CORDS_MAX_DEPTH];
+	cords_buf *s[CORDS_MAX_DEPTH][MAXK + 1], *e[CORDS_MAX_DEPTH][MAXK + 1], *d1[CORDS_MAX_DEPTH], *d2[CORDS_MAX_DEPTH];
+};
+
+static cords_buf *act(cords_backend *be, int64_t a, int64_t b, int64_t c, int64_t d)
+{
+	int64_t s[4] = {a, b, c, d};
+	return be->alloc(be, CORDS_BUF_ACT, 4, s);
+}
+
+static void free_batch(cords_inverse *v)
+{
+	cords_backend *be = v->be;
+	for (int i = 0; i < CORDS_MAX_DEPTH; i++) {
+		for (int k = 0; k <= MAXK; k++) {
+			CALL(free, v->s[i][k]);
+			CALL(free, v->e[i][k]);
+			v->s[i][k] = v->e[i][k] = NULL;
+		}
+		CALL(free, v->d1[i]);
+		CALL(free, v->d2[i]);
+		v->d1[i] = v->d2[i] = NULL;
+	}
+}
+
+static int alloc_batch(cords_inverse *v, int B)
+{
+	cords_backend *be = v->be;
+	const cords_arch *a = &v->a;
+	int ok = 1;
+	v->batch = B;
+	for (int i = 0; ok && i < a->depth; i++) {
+		for (int k = 0; ok && k <= v->K; k++)
+			ok = (v->s[i][k] = act(be, B, a->c[i], a->h[i], a->w[i])) &&
+			     (v->e[i][k] = act(be, B, a->c[i], a->h[i], a->w[i]));
+		ok = ok && (v->d1[i] = act(be, B, a->c[i], a->h[i], a->w[i])) &&
+		     (v->d2[i] = act(be, B, a->c[i], a->h[i], a->w[i]));
+	}
+	return ok ? 0 : -1;
+}
+
+cords_inverse *cords_inverse_new(const cords_arch *a, cords_backend *be, const cords_tensor_list *folded, int batch,
+				 int iterations, double eig_weight)
+{
+	if (iterations < 1 || iterations > MAXK) {
+		cords_err("inverse: %d iterations (1..%d)", iterations, MAXK);
+		return NULL;
+	}
+	cords_inverse *v = calloc(1, sizeof *v);
+	if (!v) {
+		cords_err("out of memory");
+		return NULL;
+	}
+	v->a = *a, v->be = be, v->folded = folded, v->K = iterations, v->eig_weight = eig_weight;
+	int ok = (v->cnn = cords_cnn_new(a, be, 1, batch)) && !cords_cnn_set_params(v->cnn, folded);
+	for (int i = 0; ok && i < a->depth; i++) {
+		int64_t w[4] = {a->c[i], a->c[i], 3, 3};
+		ok = (v->A[i] = be->alloc(be, CORDS_BUF_WEIGHT, 4, w)) && (v->dA[i] = be->alloc(be, CORDS_BUF_WEIGHT, 4, w)) &&
+		     (v->cb[i] = act(be, 1, a->c[i], a->h[i], a->w[i])) && (v->dcb[i] = act(be, 1, a->c[i], a->h[i], a->w[i]));
+	}
+	if (!ok || alloc_batch(v, batch)) {
+		cords_inverse_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+void cords_inverse_free(cords_inverse *v)
+{
+	if (!v)
+		return;
+	cords_backend *be = v->be;
+	free_batch(v);
+	for (int i = 0; i < CORDS_MAX_DEPTH; i++) {
+		CALL(free, v->A[i]);
+		CALL(free, v->dA[i]);
+		CALL(free, v->cb[i]);
+		CALL(free, v->dcb[i]);
+	}
+	cords_cnn_free(v->cnn);
+	free(v);
+}
+
+static const cords_tensor *need(const cords_tensor_list *l, const char *name)
+{
+	const cords_tensor *t = cords_list_find(l, name);
+	if (!t || t->dtype != CORDS_F32)
+		cords_err("RNN parameters lack f32 tensor %s", name);
+	return t && t->dtype == CORDS_F32 ? t : NULL;
+}
+
+static int upload_rnn(cords_inverse *v, const cords_tensor_list *rnn, int i)
+{
+	cords_backend *be = v->be;
+	char gn[80], vn[80], bn[40];
+	snprintf(gn, sizeof gn, "area_conv.%d" WN "0", i);
+	snprintf(vn, sizeof vn, "area_conv.%d" WN "1", i);
+	snprintf(bn, sizeof bn, "conv_bias.%d", i);
+	const cords_tensor *g = need(rnn, gn), *vv = need(rnn, vn), *b = need(rnn, bn);
+	if (!g || !vv || !b)
+		return -1;
+	int64_t O = vv->shape[0], K = cords_tensor_numel(vv) / O;
+	float *w = malloc((size_t)(O * K) * sizeof *w);
+	if (!w)
+		return cords_err("out of memory");
+	cords_wnorm_forward_cpu(g->data, vv->data, (int)O, K, w);
+	int rc = CALL(upload, v->A[i], w) || CALL(upload, v->cb[i], b->data);
+	free(w);
+	return rc ? -1 : 0;
+}
+
+/* The chains of area i; *fit and *eig get its mse and stability term. */
+static int area_fwd(cords_inverse *v, int i, double *fit, double *eig)
+{
+	cords_backend *be = v->be;
+	const cords_conv c3 = {1, 1, 0};
+	const cords_buf *f = cords_cnn_ff(v->cnn, i), *t = cords_cnn_pre(v->cnn, i);
+	cords_buf **s = v->s[i], **e = v->e[i];
+	if (CALL(copy, s[0], f) || CALL(axpby, 1, v->cb[i], 1, s[0]) || CALL(copy, e[0], s[0]))
+		return -1;
+	for (int k = 1; k <= v->K; k++)
+		if (CALL(conv2d, &c3, s[k - 1], v->A[i], NULL, s[k]) || CALL(axpby, 1, v->cb[i], 1, s[k]) ||
+		    CALL(axpby, 1, f, 1, s[k]) || CALL(conv2d, &c3, e[k - 1], v->A[i], NULL, e[k]))
+			return -1;
+	double n = (double)cords_buf_numel(s[0]), sf, se;
+	if (CALL(sqdiff_sum, s[v->K], t, &sf) || CALL(sqdiff_sum, e[v->K], NULL, &se))
+		return -1;
+	*fit = sf / n;
+	*eig = se / n;
+	return 0;
+}
+
+static int area_bwd(cords_inverse *v, int i)
+{
+	cords_backend *be = v->be;
+	const cords_conv w1 = {1, 1, 1}, d0 = {1, 1, 0}, d1 = {1, 1, 1};
+	const int D = v->a.depth, K = v->K;
+	const cords_buf *t = cords_cnn_pre(v->cnn, i);
+	cords_buf **s = v->s[i], **e = v->e[i], *g = v->d1[i], *h = v->d2[i], *x;
+	double n = (double)cords_buf_numel(s[0]);
+	float cs = (float)(2 / (n * D)), ce = (float)(2 * v->eig_weight / (n * D));
+	if (CALL(fill, v->dA[i], 0) || CALL(fill, v->dcb[i], 0) || CALL(axpby, cs, s[K], 0, g) ||
+	    CALL(axpby, -cs, t, 1, g))
+		return -1;
+	for (int k = K; k >= 1; k--) { /* g = d s_k -> d s_{k-1} */
+		if (CALL(batch_sum, g, v->dcb[i], 1) || CALL(conv2d_bwd_weights, &w1, s[k - 1], g, v->dA[i]) ||
+		    CALL(conv2d_bwd_data, &d0, g, v->A[i], h))
+			return -1;
+		x = g, g = h, h = x;
+	}
+	/* g = d s_0 from the fit; now the stability chain back to s_0. d e_{k-1}
+	 * goes into e_k, whose value is no longer needed. */
+	cords_buf *de = h;
+	if (CALL(axpby, ce, e[K], 0, h))
+		return -1;
+	for (int k = K; k >= 1; k--) {
+		if (CALL(conv2d_bwd_weights, &w1, e[k - 1], de, v->dA[i]))
+			return -1;
+		if (k > 1) {
+			if (CALL(conv2d_bwd_data, &d0, de, v->A[i], e[k]))
+				return -1;
+			de = e[k];
+		} else if (CALL(conv2d_bwd_data, &d1, de, v->A[i], g)) {
+			return -1;
+		}
+	}
+	return CALL(batch_sum, g, v->dcb[i], 1);
+}
+
+static int grads_home(cords_inverse *v, const cords_tensor_list *rnn, cords_tensor_list *grads, int i)
+{
+	char gn[80], vn[80], bn[40];
+	snprintf(gn, sizeof gn, "area_conv.%d" WN "0", i);
+	snprintf(vn, sizeof vn, "area_conv.%d" WN "1", i);
+	snprintf(bn, sizeof bn, "conv_bias.%d", i);
+	const cords_tensor *g = need(rnn, gn), *vv = need(rnn, vn);
+	cords_tensor *dg = cords_list_find(grads, gn), *dv = cords_list_find(grads, vn), *db = cords_list_find(grads, bn);
+	if (!g || !vv || !dg || !dv || !db)
+		return cords_err("inverse: gradient tensors of area %d missing", i);
+	int64_t O = vv->shape[0], K = cords_tensor_numel(vv) / O;
+	float *dW = malloc((size_t)(O * K) * sizeof *dW);
+	int rc = !dW ? cords_err("out of memory") : v->be->download(v->be, v->dA[i], dW) || v->be->download(v->be, v->dcb[i], db->data);
+	if (!rc)
+		cords_wnorm_backward_cpu(g->data, vv->data, dW, (int)O, K, dg->data, dv->data);
+	free(dW);
+	return rc ? -1 : 0;
+}
+
+double cords_inverse_step(cords_inverse *v, const cords_tensor_list *rnn, int B, const float *x,
+			  cords_tensor_list *grads, double *fit, double *eig)
+{
+	const int D = v->a.depth;
+	if (B != v->batch && (free_batch(v), alloc_batch(v, B)))
+		return NAN;
+	if (cords_cnn_forward(v->cnn, v->folded, B, x))
+		return NAN;
+	double sf = 0, se = 0;
+	for (int i = 0; i < D; i++) {
+		double f, e;
+		if (upload_rnn(v, rnn, i) || area_fwd(v, i, &f, &e))
+			return NAN;
+		sf += f / D;
+		se += e / D;
+	}
+	for (int i = 0; grads && i < D; i++)
+		if (area_bwd(v, i) || grads_home(v, rnn, grads, i))
+			return NAN;
+	*fit = sf;
+	*eig = se;
+	return sf + v->eig_weight * se;
+}

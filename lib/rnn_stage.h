@@ -1,0 +1,26 @@
+/* The RNN stages (SPEC §3: linear, anneal, finetune) as a cords_stage for
+ * the shared training loop: BPTT gradients of every RNN parameter, the
+ * PReLU slope schedule of annealing (slope = max(0, start - step * epoch),
+ * a fresh optimiser each epoch), evaluation at the last read-out. */
+#ifndef CORDS_RNN_STAGE_H
+#define CORDS_RNN_STAGE_H
+
+#include "rnn_train.h"
+#include "trainloop.h"
+
+typedef struct {
+	cords_rnn_loss loss;
+	int anneal;               /* PReLU slope per epoch */
+	double slope_start, slope_step;
+	int fresh_per_epoch;      /* a fresh optimiser at every epoch start */
+} cords_rnn_stage_cfg;
+
+/* The stage trains params (host, f32, SPEC names) of model m, writing
+ * gradients into grads. Freed with cords_rnn_stage_free. */
+cords_stage *cords_rnn_stage_new(const char *name, cords_model *m, cords_tensor_list *params,
+				 cords_tensor_list *grads, const cords_rnn_stage_cfg *cfg, int batch);
+void cords_rnn_stage_free(cords_stage *s);
+/* The slope of epoch e under cfg. */
+double cords_anneal_slope(const cords_rnn_stage_cfg *cfg, int epoch);
+
+#endif

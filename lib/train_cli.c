@@ -1,0 +1,346 @@
+/* The training tools' shared command line (train_cli.h). */
+#include "train_cli.h"
+#include "arch.h"
+#include "backend.h"
+#include "checkpoint.h"
+#include "cli.h"
+#include "model.h"
+#include "stream.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void tc_load(const char *path, cords_tensor_list *l)
+{
+	cords_tensor_list raw = {0};
+	if (cords_read_file(path, &raw))
+		cli_die_lib();
+	cords_tensor *meta = NULL;
+	for (int i = 0; i < raw.n; i++) {
+		cords_tensor *x = raw.items[i];
+		if (!strcmp(x->name, "meta")) {
+			meta = x;
+			raw.items[i] = NULL;
+		}
+	}
+	if (!meta && !(meta = cords_meta_new()))
+		cli_die_lib();
+	cords_list_push(l, meta);
+	for (int i = 0; i < raw.n; i++) {
+		cords_tensor *x = raw.items[i];
+		if (!x || x->dtype == CORDS_TEXT)
+			continue;
+		cords_tensor *f = x->dtype == CORDS_F32 ? x : cords_tensor_to_f32(x);
+		if (!f)
+			cli_die_lib();
+		if (f == x)
+			raw.items[i] = NULL;
+		cords_list_push(l, f);
+	}
+	cords_list_free(&raw);
+}
+
+void tc_grads(const cords_tensor_list *params, cords_tensor_list *grads)
+{
+	for (int i = 0; i < params->n; i++) {
+		const cords_tensor *p = params->items[i];
+		if (p->dtype != CORDS_F32 || !strcmp(p->name, "meta"))
+			continue;
+		cords_tensor *g = cords_tensor_new(p->name, CORDS_F32, p->ndim, p->shape);
+		if (!g || cords_list_push(grads, g))
+			cli_die_lib();
+	}
+}
+
+void tc_meta_set(cords_tensor_list *params, const char *key, const char *fmt, ...)
+{
+	char v[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(v, sizeof v, fmt, ap);
+	va_end(ap);
+	if (cords_meta_set(cords_list_find(params, "meta"), key, v))
+		cli_die_lib();
+}
+
+void tc_meta_from_data(cords_tensor_list *params, cords_batches *data)
+{
+	static const char *keys[] = {"dataset", "norm_mean", "norm_std", "size"};
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+		char *v = cords_batches_meta(data, keys[i]);
+		if (v)
+			tc_meta_set(params, keys[i], "%s", v);
+		free(v);
+	}
+}
+
+void tc_write(const char *path, const cords_tensor_list *params)
+{
+	FILE *f = cli_open_out(path);
+	cords_writer *w = cords_writer_new(f, cli_out_name(path), 0);
+	if (!w || cords_write_tensor(w, cords_list_find(params, "meta")))
+		cli_die_lib();
+	for (int i = 0; i < params->n; i++)
+		if (strcmp(params->items[i]->name, "meta") && cords_write_tensor(w, params->items[i]))
+			cli_die_lib();
+	if (cords_writer_close(w))
+		cli_die_lib();
+	cli_close_out(f);
+}
+
+void tc_log_header(FILE *f, const cords_stage *s)
+{
+	if (!f)
+		return;
+	fprintf(f, "kind\tstage\tepoch\tstep\timages\tloss\tacc");
+	for (int i = 0; i < CORDS_MAX_EXTRA && s->extra_names[i]; i++)
+		fprintf(f, "\t%s", s->extra_names[i]);
+	fprintf(f, "\tlr\tgnorm\timg_s\tnote\n");
+}
+
+typedef struct {
+	FILE *log;
+	int nextra;
+	int64_t images;
+} report_ctx;
+
+int tc_report(void *ctx, const cords_loop_event *e)
+{
+	report_ctx *r = ctx;
+	if (e->is_eval) {
+		if (r->log) {
+			fprintf(r->log, "eval\t%s\t%d\t%lld\t\t\t%.6f", e->stage, e->epoch, (long long)e->step, e->eval_acc);
+			for (int i = 0; i < r->nextra; i++)
+				fputc('\t', r->log);
+			fprintf(r->log, "\t\t\t\t%s\n", e->note ? e->note : "");
+			fflush(r->log);
+		}
+		cli_progress_end();
+		cli_info("epoch %d: evaluation accuracy %.2f %%", e->epoch, 100 * e->eval_acc);
+		return 0;
+	}
+	r->images += e->images;
+	if (r->log) {
+		fprintf(r->log, "train\t%s\t%d\t%lld\t%lld\t%.6g\t%.6g", e->stage, e->epoch, (long long)e->step,
+			(long long)r->images, e->st.loss, e->st.acc);
+		for (int i = 0; i < r->nextra; i++)
+			fprintf(r->log, "\t%.6g", e->st.extra[i]);
+		fprintf(r->log, "\t%.6g\t%.6g\t%.1f\t%s\n", e->lr, e->gnorm, e->img_s, e->note ? e->note : "");
+		if (ferror(r->log))
+			cli_die("log: write error");
+	}
+	cli_progress("%s: epoch %d step %lld loss %.4f acc %.1f %% %.0f img/s %s", e->stage, e->epoch,
+		     (long long)e->step, e->st.loss, 100 * e->st.acc, e->img_s, e->note ? e->note : "");
+	return 0;
+}
+
+void tc_run(const cords_stage *s, cords_tensor_list *params, cords_opt *opt, cords_batches *data, tc_opts *o)
+{
+	FILE *log = NULL;
+	if (o->log && !(log = fopen(o->log, o->loop.resume ? "a" : "w")))
+		cli_die("%s: cannot open the log", o->log);
+	if (log && !o->loop.resume)
+		tc_log_header(log, s);
+	report_ctx r = {log, 0, 0};
+	while (r.nextra < CORDS_MAX_EXTRA && s->extra_names[r.nextra])
+		r.nextra++;
+	cords_stop_install();
+	int rc = cords_train_loop(s, params, opt, data, &o->loop, tc_report, &r);
+	cli_progress_end();
+	if (log && fclose(log))
+		cli_die("%s: write error", o->log);
+	if (rc < 0)
+		cli_die_lib();
+	if (rc > 0) {
+		cli_warn("stopped by signal %d; checkpoint in %s (continue with --resume %s)", rc, o->loop.checkpoint,
+			 o->loop.checkpoint);
+		exit(128 + rc);
+	}
+	if (!o->user_checkpoint)
+		unlink(o->loop.checkpoint);
+}
+
+/* ---- the RNN tools */
+
+
+static const struct option rnn_opts[] = {
+	TC_COMMON_LONGOPTS,
+	{"alpha", required_argument, 0, O_ALPHA}, {"spont-steps", required_argument, 0, O_SPONT},
+	{"stim-steps", required_argument, 0, O_STIM}, {"readouts", required_argument, 0, O_READ},
+	{"blank-steps", required_argument, 0, O_BLANK}, {"spont-window", required_argument, 0, O_WINDOW},
+	{"spont-weight", required_argument, 0, O_SPW}, {"bptt-checkpoint", required_argument, 0, O_BPTT},
+	{"phi", required_argument, 0, O_PHI}, {"slope", required_argument, 0, O_SLOPE},
+	{"slope-start", required_argument, 0, O_SLOPE0}, {"slope-step", required_argument, 0, O_SLOPED},
+	{"fresh-optimizer", no_argument, 0, O_FRESH}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
+
+static const char rnn_help_fmt[] =
+	"Usage: cords-%s -m MODEL [OPTION]... [BATCHES] [-o OUT]\n"
+	"%s\n"
+	"Reads the model MODEL and a batch stream (BATCHES, default stdin: x [B,C,H,W], y [B] or [B,N]),\n"
+	"writes the trained model (default stdout). Defaults are SPEC section 3's.\n"
+	"\n"
+	"  -m, --model FILE        the model to train (required)\n"
+	"      --epochs N          epochs (default %d)\n"
+	"      --epoch-batches N   batches per epoch (default: the whole file)\n"
+	"      --steps N           stop after N optimiser steps in all\n"
+	"      --lr X              AdamW learning rate (default %g)\n"
+	"      --weight-decay X    decoupled weight decay (default 0.01)\n"
+	"      --clip X            global gradient-norm clip (default %g; 0 = none)\n"
+	"      --warmup N          linear warm-up batches from lr/3 (default 0)\n"
+	"      --alpha A           dt/tau (default 0.2)\n"
+	"      --phi NAME          relu, identity or prelu (default %s)\n"
+	"      --slope A           PReLU slope when --phi prelu\n"
+	"      --spont-steps N     blank steps before the image, no gradient (default %d)\n"
+	"      --stim-steps N      steps with the image (default %d)\n"
+	"      --readouts N        read-outs at the end of the stimulus (default %d)\n"
+	"      --blank-steps N     blank steps after it, with gradient (default %d)\n"
+	"      --spont-window N    last blank steps in the spont penalty (default %d)\n"
+	"      --spont-weight X    weight of the spont penalty (default %g)\n"
+	"      --slope-start X     annealing: slope of epoch 0 (default 0.95)\n"
+	"      --slope-step X      annealing: decrease per epoch (default 0.05)\n"
+	"      --fresh-optimizer   a fresh optimiser every epoch\n"
+	"      --bptt-checkpoint K keep every K-th state, recompute the rest (default: automatic)\n"
+	TC_COMMON_HELP
+	"\n"
+	"See cords-%s(1).\n";
+
+void tc_parse_common(int c, tc_opts *o)
+{
+	switch (c) {
+	case O_EPOCHS: o->loop.epochs = (int)cli_int(optarg, "--epochs", 1, 1000000); break;
+	case O_EPOCH_BATCHES: o->loop.epoch_batches = cli_int(optarg, "--epoch-batches", 1, INT64_MAX); break;
+	case O_STEPS: o->loop.max_steps = cli_int(optarg, "--steps", 1, INT64_MAX); break;
+	case O_LR: o->opt.lr = cli_double(optarg, "--lr", 0, 100); break;
+	case O_WD: o->opt.weight_decay = cli_double(optarg, "--weight-decay", 0, 10); break;
+	case O_CLIP: o->opt.clip = cli_double(optarg, "--clip", 0, 1e30); break;
+	case O_WARMUP: o->opt.warmup = cli_int(optarg, "--warmup", 0, INT64_MAX); break;
+	case O_CKPT: o->loop.checkpoint = optarg, o->user_checkpoint = 1; break;
+	case O_EVERY: o->loop.every = cli_int(optarg, "--every", 1, INT64_MAX); break;
+	case O_RESUME: o->loop.resume = optarg; break;
+	case O_EVAL: o->loop.eval_path = optarg; break;
+	case O_EVALB: o->loop.eval_batches = cli_int(optarg, "--eval-batches", 1, INT64_MAX); break;
+	case O_LOG: o->log = optarg; break;
+	case O_DEVICE: o->device = optarg; break;
+	case O_NORM_MEAN: o->norm_mean = optarg; break;
+	case O_NORM_STD: o->norm_std = optarg; break;
+	case 'm': o->model = optarg; break;
+	default:
+		if (!cli_common_option(c))
+			cli_usage("unknown option");
+	}
+}
+
+void tc_default_checkpoint(tc_opts *o, const char *stage)
+{
+	static char path[4096];
+	if (o->loop.checkpoint)
+		return;
+	snprintf(path, sizeof path, "%s.ckpt", cli_output && strcmp(cli_output, "-") ? cli_output : stage);
+	o->loop.checkpoint = path;
+}
+
+/* A wrong stage's model: BN statistics or folded biases mean it is not an RNN yet. */
+static void check_rnn_model(const cords_tensor_list *params, const char *tool)
+{
+	const cords_tensor *meta = cords_list_find(params, "meta");
+	char *stage = meta ? cords_meta_get(meta, "stage") : NULL;
+	if (cords_list_find(params, "bn_inp.running_mean"))
+		cli_die("%s: model is a BatchNorm CNN (stage %s); cords-%s trains the RNN: run cords-fold and "
+			"cords-inverse first", cli_in_name(NULL) ? "model" : "model", stage ? stage : "cnn", tool);
+	if (cords_list_find(params, "area_bias.0"))
+		cli_die("model is a folded CNN (stage %s); cords-%s trains the RNN: run cords-inverse first",
+			stage ? stage : "fold", tool);
+	free(stage);
+}
+
+int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
+{
+	static char help[4096], prog[64];
+	const cords_rnn_stage_cfg *d = &t->rnn;
+	snprintf(prog, sizeof prog, "cords-%s", t->stage);
+	snprintf(help, sizeof help, rnn_help_fmt, t->stage, t->summary, t->epochs, t->opt.lr, t->opt.clip,
+		 cords_phi_name(d->loss.dyn.phi.kind), d->loss.dyn.spont_steps, d->loss.dyn.stim_steps, d->loss.readouts,
+		 d->loss.blank_steps, d->loss.spont_window, d->loss.spont_weight, t->stage);
+	cli_init(prog, help);
+	tc_opts o = {.data = "-", .device = "cpu", .opt = t->opt, .loop = {.epochs = t->epochs}};
+	cords_rnn_stage_cfg cfg = t->rnn;
+	const char *phi_name = NULL;
+	double slope = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "m:hVqvo:", rnn_opts, NULL)) != -1) {
+		switch (c) {
+		case O_ALPHA: cfg.loss.dyn.alpha = (float)cli_double(optarg, "--alpha", 1e-6, 1); break;
+		case O_SPONT: cfg.loss.dyn.spont_steps = (int)cli_int(optarg, "--spont-steps", 0, 100000); break;
+		case O_STIM: cfg.loss.dyn.stim_steps = (int)cli_int(optarg, "--stim-steps", 1, 100000); break;
+		case O_READ: cfg.loss.readouts = (int)cli_int(optarg, "--readouts", 1, 100000); break;
+		case O_BLANK: cfg.loss.blank_steps = (int)cli_int(optarg, "--blank-steps", 0, 100000); break;
+		case O_WINDOW: cfg.loss.spont_window = (int)cli_int(optarg, "--spont-window", 1, 100000); break;
+		case O_SPW: cfg.loss.spont_weight = cli_double(optarg, "--spont-weight", 0, 1e6); break;
+		case O_BPTT: cfg.loss.ckpt_every = (int)cli_int(optarg, "--bptt-checkpoint", 1, 100000); break;
+		case O_SLOPE0: cfg.slope_start = cli_double(optarg, "--slope-start", 0, 1); break;
+		case O_SLOPED: cfg.slope_step = cli_double(optarg, "--slope-step", 0, 1); break;
+		case O_FRESH: cfg.fresh_per_epoch = 1; break;
+		case O_PHI: phi_name = optarg; break;
+		case O_SLOPE: slope = cli_double(optarg, "--slope", 0, 1); break;
+		default: tc_parse_common(c, &o);
+		}
+	}
+	if (optind < argc)
+		o.data = argv[optind++];
+	if (optind < argc)
+		cli_usage("too many arguments");
+	if (!o.model)
+		cli_usage("a model is required (-m MODEL)");
+	if (phi_name && cords_phi_parse(phi_name, (float)slope, &cfg.loss.dyn.phi))
+		cli_usage("%s", cords_errmsg());
+	if (cfg.loss.readouts > cfg.loss.dyn.stim_steps)
+		cfg.loss.readouts = cfg.loss.dyn.stim_steps;
+	if (cfg.loss.blank_steps && cfg.loss.spont_window > cfg.loss.blank_steps)
+		cfg.loss.spont_window = cfg.loss.blank_steps;
+	tc_default_checkpoint(&o, t->stage);
+
+	cords_tensor_list params = {0}, grads = {0};
+	tc_load(o.model, &params);
+	check_rnn_model(&params, t->stage);
+	cords_backend *be = cords_backend_get(o.device);
+	if (!be)
+		cli_die_lib();
+	cords_model *m = cords_model_new(&params, cords_list_find(&params, "meta"), be);
+	if (!m)
+		cli_die("%s: %s", o.model, cords_errmsg());
+	cords_batches *data = cords_batches_open(o.data, o.norm_mean, o.norm_std);
+	if (!data)
+		cli_die_lib();
+	tc_grads(&params, &grads);
+	cords_opt *opt = cords_opt_new(&o.opt, &params, &grads, NULL);
+	cords_stage *s = opt ? cords_rnn_stage_new(t->stage, m, &params, &grads, &cfg, 1) : NULL;
+	if (!s)
+		cli_die_lib();
+	tc_run(s, &params, opt, data, &o);
+
+	const cords_dynamics *dy = &cfg.loss.dyn;
+	double final_slope = cfg.anneal ? cords_anneal_slope(&cfg, o.loop.epochs - 1)
+				       : dy->phi.kind == CORDS_PHI_PRELU ? dy->phi.slope : 0;
+	tc_meta_from_data(&params, data);
+	tc_meta_set(&params, "stage", "%s", t->stage);
+	tc_meta_set(&params, "phi", "%s", cords_phi_name(cfg.anneal && final_slope == 0 ? CORDS_PHI_RELU : dy->phi.kind));
+	tc_meta_set(&params, "prelu_slope", "%g", final_slope);
+	tc_meta_set(&params, "alpha", "%g", dy->alpha);
+	tc_meta_set(&params, "spont_steps", "%d", dy->spont_steps);
+	tc_meta_set(&params, "stim_steps", "%d", dy->stim_steps);
+	tc_meta_set(&params, "train_readouts", "%d", cfg.loss.readouts);
+	tc_meta_set(&params, "train_blank_steps", "%d", cfg.loss.blank_steps);
+	tc_meta_set(&params, "train_epochs", "%d", o.loop.epochs);
+	tc_meta_set(&params, "train_lr", "%g", o.opt.lr);
+	tc_write(cli_output, &params);
+	cords_rnn_stage_free(s);
+	cords_opt_free(opt);
+	cords_batches_close(data);
+	cords_model_free(m);
+	cords_list_free(&grads);
+	cords_list_free(&params);
+	return 0;
+}

@@ -1,0 +1,8 @@
+# The paper's full settings on fashion-mnist (SPEC §3, §4): CordsNet-R8 at 224x224, the
+# published schedule. Override DATA (where the distribution files are), DEVICE, OUT, DEPTH.
+#   make -f pipelines/fashion-mnist-paper.mk DATA=... DEVICE=cuda:0
+DATASET := fashion-mnist
+DATA ?= /usr/share/datasets/fashion-mnist
+TRAIN_IMAGES ?= 60000
+DEPTH ?= 8
+include $(dir $(lastword $(MAKEFILE_LIST)))paper.mk

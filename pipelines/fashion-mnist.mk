@@ -1,0 +1,144 @@
+# The README's main job (`make demo`): the paper's three-step method on Debian's
+# Fashion-MNIST at native 28x28, with a short schedule for a 2-core machine:
+#   unpack -> prep -> cnn -> fold -> inverse -> linear -> anneal -> finetune
+#   -> infer on the 10,000 test images -> eig -> gnuplot plots
+# Products in $(OUT)/: each stage's model (cnn.tzst fold.tzst inverse.tzst
+# linear.tzst anneal.tzst finetune.tzst), logs (*.tsv), plots (*.png),
+# summary.tsv (test accuracy and wall time per stage).
+#
+# The short schedule follows SPEC §3's calibration (T = 30 stimulus steps, the
+# loss on the last 10, no spontaneous phase, AdamW lr 1e-4 and clipping at 1
+# for the RNN stages, annealing in many small slope steps). Every number is a
+# variable: e.g. `make demo DEPTH=4 CNN_EPOCHS=6`. QUICK=1 shrinks everything to
+# a smoke test of the wiring (minutes, low accuracy).
+#
+#   make -f pipelines/fashion-mnist.mk BIN=bin OUT=demo [DATA=...] [DEVICE=cpu]
+
+BIN ?= bin
+DATA ?= /usr/share/datasets/fashion-mnist
+OUT ?= demo
+DEVICE ?= cpu
+DEPTH ?= 2
+SEED ?= 0
+# stage 1: BN CNN (SGD, rounds of CNN_EPOCHS epochs at the rates of CNN_ROUNDS)
+CNN_BATCH ?= 128
+CNN_ROUNDS ?= 0.1,0.01
+CNN_EPOCHS ?= 1
+CNN_WARMUP ?= 100
+# RNN protocol of the short schedule
+STIM ?= 30
+READ ?= 10
+RNN_BATCH ?= 32
+RNN_LR ?= 1e-4
+RNN_CLIP ?= 1
+# stage 3: inverse (batches of 64)
+INV_BATCHES ?= 200
+INV_LR ?= 1e-3
+INV_CLIP ?= 0.1
+# stage 4, 5, 6: batches of RNN_BATCH
+LIN_BATCHES ?= 400
+ANNEAL_STEPS ?= 8
+ANNEAL_BATCHES ?= 50
+FT_BATCHES ?= 400
+
+ifeq ($(QUICK),1)
+CNN_EPOCH_BATCHES := --epoch-batches 20
+CNN_WARMUP := 5
+INV_BATCHES := 10
+LIN_BATCHES := 10
+ANNEAL_STEPS := 2
+ANNEAL_BATCHES := 5
+FT_BATCHES := 10
+TEST_LIMIT := --eval-batches 2
+endif
+
+SLOPE_STEP := $(shell echo "1 / $(ANNEAL_STEPS)" | bc -l)
+SLOPE_START := $(shell echo "1 - 1 / $(ANNEAL_STEPS)" | bc -l)
+TIME = sh -c 't0=$$(date +%s.%N); "$$@" || exit 1; t1=$$(date +%s.%N); \
+	printf "%s\t%.1f\n" "$(1)" "$$(echo "$$t1 - $$t0" | bc -l)" >> $(OUT)/times.tsv' time
+RNN = --stim-steps $(STIM) --readouts $(READ) --spont-steps 0 --blank-steps 0 --lr $(RNN_LR) --clip $(RNN_CLIP) \
+	--device $(DEVICE)
+MODELS = cnn fold inverse linear anneal finetune
+
+.PHONY: all clean
+all: $(OUT)/summary.tsv $(OUT)/plots.done
+
+$(OUT)/.dir:
+	mkdir -p $(OUT) && rm -f $(OUT)/times.tsv && touch $@
+
+# ---- data
+$(OUT)/train-cnn.tzst: $(OUT)/.dir
+	$(BIN)/cords-unpack --split train $(DATA) | $(BIN)/cords-prep --dataset fashion-mnist --split train \
+		--size 28 --batch $(CNN_BATCH) --no-mix --seed $(SEED) -o $@
+$(OUT)/train-rnn.tzst: $(OUT)/.dir
+	$(BIN)/cords-unpack --split train $(DATA) | $(BIN)/cords-prep --dataset fashion-mnist --split train \
+		--size 28 --batch $(RNN_BATCH) --no-mix --seed $$(( $(SEED) + 1 )) -o $@
+$(OUT)/train-inv.tzst: $(OUT)/.dir
+	$(BIN)/cords-unpack --split train $(DATA) | $(BIN)/cords-prep --dataset fashion-mnist --split train \
+		--size 28 --batch 64 --no-mix --seed $$(( $(SEED) + 2 )) -o $@
+$(OUT)/test.tzst: $(OUT)/.dir
+	$(BIN)/cords-unpack --split test $(DATA) | $(BIN)/cords-prep --dataset fashion-mnist --split test \
+		--size 28 --batch 500 -o $@
+
+# ---- the three steps
+$(OUT)/init.tzst: $(OUT)/.dir
+	$(BIN)/cords-init --dataset fashion-mnist --depth $(DEPTH) --seed $(SEED) -o $@
+$(OUT)/cnn.tzst: $(OUT)/init.tzst $(OUT)/train-cnn.tzst $(OUT)/test.tzst
+	$(call TIME,cnn) $(BIN)/cords-cnn -m $(OUT)/init.tzst --rounds $(CNN_ROUNDS) --epochs $(CNN_EPOCHS) \
+		$(CNN_EPOCH_BATCHES) --warmup $(CNN_WARMUP) --device $(DEVICE) --log $(OUT)/cnn.tsv \
+		--eval $(OUT)/test.tzst $(TEST_LIMIT) -o $@ $(OUT)/train-cnn.tzst
+$(OUT)/fold.tzst: $(OUT)/cnn.tzst $(OUT)/test.tzst
+	$(call TIME,fold) $(BIN)/cords-fold $(OUT)/cnn.tzst --check $(OUT)/test.tzst --check-batches 2 -o $@
+$(OUT)/inverse.tzst: $(OUT)/fold.tzst $(OUT)/train-inv.tzst
+	$(call TIME,inverse) $(BIN)/cords-inverse -m $(OUT)/fold.tzst --epochs 1 --epoch-batches $(INV_BATCHES) \
+		--lr $(INV_LR) --clip $(INV_CLIP) --stim-steps $(STIM) --readouts $(READ) --seed $(SEED) \
+		--device $(DEVICE) --log $(OUT)/inverse.tsv -o $@ $(OUT)/train-inv.tzst
+$(OUT)/linear.tzst: $(OUT)/inverse.tzst $(OUT)/train-rnn.tzst
+	$(call TIME,linear) $(BIN)/cords-linear -m $(OUT)/inverse.tzst $(RNN) --epochs 1 --epoch-batches $(LIN_BATCHES) \
+		--log $(OUT)/linear.tsv -o $@ $(OUT)/train-rnn.tzst
+$(OUT)/anneal.tzst: $(OUT)/linear.tzst $(OUT)/train-rnn.tzst
+	$(call TIME,anneal) $(BIN)/cords-anneal -m $(OUT)/linear.tzst $(RNN) --spont-weight 0 \
+		--epochs $(ANNEAL_STEPS) --epoch-batches $(ANNEAL_BATCHES) --slope-start $(SLOPE_START) \
+		--slope-step $(SLOPE_STEP) --log $(OUT)/anneal.tsv -o $@ $(OUT)/train-rnn.tzst
+$(OUT)/finetune.tzst: $(OUT)/anneal.tzst $(OUT)/train-rnn.tzst
+	$(call TIME,finetune) $(BIN)/cords-finetune -m $(OUT)/anneal.tzst $(RNN) --spont-weight 0 --epochs 1 \
+		--epoch-batches $(FT_BATCHES) --log $(OUT)/finetune.tsv -o $@ $(OUT)/train-rnn.tzst
+
+# ---- test accuracy of every stage's model on the 10,000 test images
+# (the BN CNN and the folded CNN: cords-cnn's/cords-fold's evaluation; the RNNs: cords-infer
+# with the protocol each model records)
+$(OUT)/%.acc: $(OUT)/%.tzst $(OUT)/test.tzst
+	$(BIN)/cords-infer -m $< --device $(DEVICE) -o $(OUT)/$*.logits.tzst $(OUT)/test.tzst 2> $(OUT)/$*.infer.err; \
+		cat $(OUT)/$*.infer.err >&2; awk '{ for (i = 1; i < NF; i++) if ($$i == "accuracy") a = $$(i + 1) } \
+		END { printf "%.2f\n", 100 * a }' $(OUT)/$*.infer.err > $@
+$(OUT)/cnn.acc: $(OUT)/cnn.tzst
+	awk -F'\t' '$$1 == "eval" { a = $$7 } END { printf "%.2f\n", 100 * a }' $(OUT)/cnn.tsv > $@
+$(OUT)/fold.acc: $(OUT)/cnn.acc $(OUT)/fold.tzst
+	cp $(OUT)/cnn.acc $@
+
+$(OUT)/eig.txt: $(OUT)/finetune.tzst
+	if [ -x $(BIN)/cords-eig ]; then $(BIN)/cords-eig -m $< --area $$(( $(DEPTH) - 1 )) --top 10 --tsv \
+		-o $(OUT)/eig.tsv 2> $@ || echo "cords-eig failed" > $@; else echo "no cords-eig" > $@; fi
+
+$(OUT)/summary.tsv: $(MODELS:%=$(OUT)/%.acc) $(OUT)/eig.txt
+	{ printf 'stage\ttest_accuracy_%%\twall_s\n'; for s in $(MODELS); do \
+		printf '%s\t%s\t%s\n' $$s "$$(cat $(OUT)/$$s.acc)" \
+		"$$(awk -F'\t' -v s=$$s '$$1 == s { v = $$2 } END { print v }' $(OUT)/times.tsv)"; done; } > $@
+	cat $@
+
+# ---- plots: loss and accuracy per step of every stage
+$(OUT)/plots.done: $(OUT)/summary.tsv
+	for s in $(MODELS); do [ -f $(OUT)/$$s.tsv ] || continue; \
+		gnuplot -e "set terminal pngcairo size 800,500 noenhanced; set output '$(OUT)/$$s-loss.png'; \
+		set datafile separator '\t'; set key autotitle columnhead; set xlabel 'step'; set ylabel 'loss'; \
+		set title 'cords-$$s: training loss'; plot '< grep -v ^eval $(OUT)/$$s.tsv' using 4:6 with lines" \
+		2>/dev/null || gnuplot -e "set terminal png; set output '$(OUT)/$$s-loss.png'; \
+		set datafile separator '\t'; plot '< grep ^train $(OUT)/$$s.tsv' using 4:6 with lines title 'loss'"; \
+		done
+	gnuplot -e "set terminal png size 800,500; set output '$(OUT)/accuracy.png'; set style data histogram; \
+		set style fill solid; set datafile separator '\t'; set ylabel 'test accuracy (%)'; set yrange [0:100]; \
+		plot '$(OUT)/summary.tsv' using 2:xtic(1) title 'accuracy per stage'"
+	touch $@
+
+clean:
+	rm -rf $(OUT)

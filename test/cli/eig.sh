@@ -1,0 +1,76 @@
+# cords-eig: spectra against PyTorch/NumPy references (testdata/eig/gen.py),
+# the methods against each other, outputs, and errors.
+. "$(dirname "$0")/lib.sh"
+M=$TESTDATA/model/r2.model.tzst
+R=$TESTDATA/eig
+
+# close A B N TOL: the first N lines of two re<TAB>im files agree within TOL
+close() {
+	[ "$(head -n "$3" "$1" | wc -l)" -eq "$3" ] || return 1
+	head -n "$3" "$1" | paste - "$2" | head -n "$3" | awk -v t="$4" -F'\t' '
+		{ d = ($1 - $3) ^ 2 + ($2 - $4) ^ 2; if (d > t * t) { print "line " NR ": " $0 > "/dev/stderr"; bad = 1 } }
+		END { exit bad }'
+}
+
+expect_exit 0 "arnoldi on area_conv_0" cords-eig -m "$M" -a 0 --tsv --top 10
+cp "$T/.out" "$T/conv0.tsv"
+check "top 10 equal numpy's eigvals within 1e-6" close "$T/conv0.tsv" "$R/r2-conv0.tsv" 10 1e-6
+err_has "spectral radius on stderr" "spectral radius 0.6075"
+err_has "linear stability reported" "continuous time stable"
+check "tsv: two tab-separated numbers a line" sh -c "awk -F'\t' 'NF != 2 || \$1 + 0 != \$1 { exit 1 }' '$T/conv0.tsv'"
+
+M4=$TESTDATA/model/r4.model.tzst
+expect_exit 0 "dense on r4's area_conv_3 (128 x 3 x 3)" cords-eig -m "$M4" -a 3 --method dense --tsv --top 20
+check "dense equals numpy within 1e-9" close "$T/.out" "$R/r4-conv3.tsv" 20 1e-9
+expect_exit 0 "arnoldi with k >= n there" cords-eig -m "$M4" -a 3 -k 1200 --tsv --top 24
+check "all converged: top 24 equal numpy within 1e-9" close "$T/.out" "$R/r4-conv3.tsv" 24 1e-9
+
+expect_exit 0 "default lists only converged values" cords-eig -m "$M" -a 0 -k 40 --tsv
+check "k 40: fewer than 40 listed" test "$(wc -l < "$T/.out")" -lt 40
+
+expect_exit 0 "jacobian of area 1 at the spontaneous state" cords-eig -m "$M" -a 1 --op jacobian --tsv --top 6
+check "equals autograd + numpy within 1e-6" close "$T/.out" "$R/r2-jacobian1.tsv" 6 1e-6
+err_has "fixed point residual reported" "one more step changes it by"
+err_has "stability reported" "fixed point: stable for the discrete-time step"
+
+expect_exit 0 "network Jacobian" cords-eig -m "$M" --op network -k 200 --tsv --top 3
+check "equals autograd + numpy within 1e-6" close "$T/.out" "$R/r2-network.tsv" 3 1e-6
+
+expect_exit 0 "power on the jacobian (stream out)" cords-eig -m "$M" -a 1 --op jacobian --method power -o "$T/p.tzst"
+err_has "power reports its residual" "residual ||Av - lambda v||"
+err_has "power reports the gap" "|lambda2/lambda1|"
+check "stream has eigenvalues [1,2] f64" sh -c "cords-cat -l '$T/p.tzst' | grep -q '^eigenvalues  *f64  *\[1,2\]'"
+check "stream has eigenvector [64,7,7]" sh -c "cords-cat -l '$T/p.tzst' | grep -q '^eigenvector  *f64  *\[64,7,7\]'"
+
+expect_exit 0 "power on a complex-pair dominated conv" cords-eig -m "$M" -a 0 --method power --maxit 300 --tsv
+err_has "failure is said, not hidden" "did not converge"
+check "no fake eigenvalue printed" test ! -s "$T/.out"
+
+expect_exit 0 "arnoldi stream" cords-eig -m "$M" -a 0 -k 60 --top 5 -o "$T/a.tzst"
+check "eigenvalues [5,2] and residuals" sh -c "cords-cat -l '$T/a.tzst' | grep -q '^eigenvalues  *f64  *\[5,2\]' && cords-cat -l '$T/a.tzst' | grep -q '^residuals '"
+check "meta says what was computed" sh -c "cords-cat -m '$T/a.tzst' | grep -q '^op=conv'"
+
+if have_python numpy; then
+	/usr/bin/python3 -c "
+import sys, numpy as np; sys.path.insert(0, '$TESTDATA/model'); import cstream
+x = np.random.default_rng(1).normal(size=(1, 1, 28, 28)).astype(np.float32)
+cstream.write('$T/one.tzst', [('x', x), ('y', np.zeros(1, np.int64))])
+cstream.write('$T/two.tzst', [('x', np.concatenate([x, x]))])"
+	expect_exit 0 "jacobian at an image's state" cords-eig -m "$M" -a 1 --op jacobian --at "$T/one.tzst" -k 100 --tsv --top 1
+	err_has "state named" "state: .*one.tzst"
+	expect_exit 1 "two images refused" cords-eig -m "$M" -a 1 --op jacobian --at "$T/two.tzst"
+	err_has "says one image" "one image"
+fi
+
+expect_exit 1 "area out of range" cords-eig -m "$M" -a 2
+err_has "names the range" "areas 0..1"
+expect_exit 1 "dense refused above the limit" cords-eig -m "$M" --op network --method dense
+err_has "says the limit" "limit is 4096"
+expect_exit 1 "missing model" cords-eig -m "$T/nope.tzst" -a 0
+expect_exit 2 "no model" cords-eig -a 0
+expect_exit 2 "no area" cords-eig -m "$M"
+expect_exit 2 "bad op" cords-eig -m "$M" -a 0 --op bogus
+expect_exit 2 "--at with conv" cords-eig -m "$M" -a 0 --at spont2
+expect_exit 2 "bad k" cords-eig -m "$M" -a 0 -k 0
+expect_exit 0 "--help" cords-eig --help
+check "--help on stdout" grep -q Usage "$T/.out"

@@ -1,0 +1,29 @@
+# cords-cnn -> cords-fold -> cords-inverse -> cords-linear on a tiny stream:
+# the chain runs, fold's check holds (folded logits = BN CNN eval logits within
+# 1e-4), each stage is recorded, and models from the wrong stage are refused.
+. "$(dirname "$0")/lib.sh"
+D=$TESTDATA/train
+B="$D/batches.tzst"
+export OMP_NUM_THREADS=2
+
+expect_exit 0 "cnn from a default initialisation, two rounds" cords-cnn --depth 4 --size 12 --epochs 1 --rounds 0.1,0.01 --warmup 2 --eval "$B" --log "$T/cnn.tsv" -o "$T/cnn.tzst" "$B"
+check "cnn log has 12 steps and 2 evaluations" sh -c "[ \$(grep -c '^train' '$T/cnn.tsv') -eq 12 ] && [ \$(grep -c '^eval' '$T/cnn.tsv') -eq 2 ]"
+check "cnn model has BN statistics and no conv_bias" sh -c "cords-cat -l '$T/cnn.tzst' | grep -q '^bn_skip_area.0.running_var' && ! cords-cat -l '$T/cnn.tzst' | grep -q '^conv_bias'"
+expect_exit 0 "fold with the exactness check" cords-fold "$T/cnn.tzst" --check "$B" -o "$T/fold.tzst"
+check "folded logits equal the BN CNN's within 1e-4" sh -c "cords-cat -m '$T/fold.tzst' | grep -q '^fold_check_max_diff=' && cords-cat -m '$T/fold.tzst' | grep -q '^stage=fold'"
+expect_exit 0 "inverse" cords-inverse -m "$T/fold.tzst" --epochs 1 --stim-steps 3 --readouts 2 --log "$T/inv.tsv" -o "$T/inv.tzst" "$B"
+check "inverse logs fit and eig" sh -c "head -1 '$T/inv.tsv' | grep -q 'fit.eig'"
+check "inverse writes an RNN: identity phi, no area_bias" sh -c "cords-cat -m '$T/inv.tzst' | grep -q '^phi=identity' && ! cords-cat -l '$T/inv.tzst' | grep -q '^area_bias'"
+cords-cat -n area_area.0.parametrizations.weight.original1 "$T/fold.tzst" > "$T/a1"
+cords-cat -n area_area.0.parametrizations.weight.original1 "$T/inv.tzst" > "$T/a2"
+check "inverse leaves the feed-forward convs as folded" cmp "$T/a1" "$T/a2"
+expect_exit 0 "linear from the inverse model" cords-linear -m "$T/inv.tzst" --epochs 1 --stim-steps 3 --readouts 2 --steps 2 -o "$T/lin.tzst" "$B"
+
+expect_exit 1 "fold refuses a model without BN statistics" cords-fold "$T/inv.tzst" -o "$T/x.tzst"
+err_has "naming its stage" "stage inverse"
+expect_exit 1 "inverse refuses a BN CNN" cords-inverse -m "$T/cnn.tzst" -o "$T/x.tzst" "$B"
+err_has "naming its stage" "stage cnn"
+expect_exit 1 "linear refuses a BN CNN" cords-linear -m "$T/cnn.tzst" -o "$T/x.tzst" "$B"
+err_has "naming the stage" "stage cnn"
+expect_exit 1 "cnn refuses batches of the wrong size" cords-cnn --depth 4 --size 12 --epochs 1 -o "$T/x.tzst" "$D/bad_size.tzst"
+err_has "naming both shapes" "batch x is \[2,1,10,10\]"

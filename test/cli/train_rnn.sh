@@ -1,0 +1,48 @@
+# cords-linear / -anneal / -finetune: a short run, resume equal to an
+# uninterrupted run (bit for bit), SIGTERM writes a checkpoint and exits 143,
+# a NaN loss stops with an error, bad input is refused before training.
+. "$(dirname "$0")/lib.sh"
+D=$TESTDATA/train
+P="--stim-steps 3 --readouts 2 --lr 1e-3 --clip 1"
+export OMP_NUM_THREADS=2
+
+expect_exit 0 "linear: 2 epochs on a tiny stream" cords-linear -m "$D/params.tzst" $P --epochs 2 --log "$T/log.tsv" -o "$T/lin.tzst" "$D/batches.tzst"
+check "log has a header and 12 steps" sh -c "[ \$(grep -c '^train' '$T/log.tsv') -eq 12 ] && head -1 '$T/log.tsv' | grep -q '^kind'"
+check "model records stage and protocol" sh -c "cords-cat -m '$T/lin.tzst' | grep -q '^stage=linear' && cords-cat -m '$T/lin.tzst' | grep -q '^stim_steps=3' && cords-cat -m '$T/lin.tzst' | grep -q '^norm_mean=0.5'"
+check "no checkpoint left behind when none was asked for" test ! -e "$T/lin.tzst.ckpt"
+
+# Resume: 5 steps straight == 2 steps, checkpoint, then resumed to 5.
+cords-linear -m "$D/params.tzst" $P --epochs 2 --steps 5 -o "$T/a.tzst" "$D/batches.tzst" 2>/dev/null
+expect_exit 0 "first part of an interrupted run" cords-linear -m "$D/params.tzst" $P --epochs 2 --steps 2 --checkpoint "$T/ck" -o "$T/b1.tzst" "$D/batches.tzst"
+expect_exit 0 "resume" cords-linear -m "$D/params.tzst" $P --epochs 2 --steps 5 --resume "$T/ck" -o "$T/b.tzst" "$D/batches.tzst"
+check "resumed run is bit-identical to the uninterrupted one" cmp "$T/a.tzst" "$T/b.tzst"
+# Across an epoch boundary, with the anneal schedule (fresh optimiser, slope per epoch).
+A="--spont-steps 2 --stim-steps 3 --readouts 2 --blank-steps 2 --spont-window 1 --lr 1e-3 --clip 1 --epochs 2 --epoch-batches 3 --slope-start 0.5 --slope-step 0.25"
+cords-anneal -m "$D/params.tzst" $A -o "$T/c.tzst" "$D/batches.tzst" 2>/dev/null
+cords-anneal -m "$D/params.tzst" $A --steps 4 --checkpoint "$T/ck2" -o "$T/d1.tzst" "$D/batches.tzst" 2>/dev/null
+expect_exit 0 "anneal resumed in its second epoch" cords-anneal -m "$D/params.tzst" $A --resume "$T/ck2" -o "$T/d.tzst" "$D/batches.tzst"
+check "anneal: resumed equals uninterrupted" cmp "$T/c.tzst" "$T/d.tzst"
+check "anneal ends with the last epoch's slope" sh -c "cords-cat -m '$T/c.tzst' | grep -q '^prelu_slope=0.25'"
+
+# SIGTERM: a checkpoint and exit 143; resuming it finishes the run identically.
+cords-finetune -m "$D/params.tzst" $A --epochs 50 --checkpoint "$T/ck3" -o "$T/e.tzst" "$D/batches.tzst" 2>"$T/sig.err" &
+pid=$!
+i=0
+while [ ! -s "$T/ck3" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); [ $i -eq 30 ] && kill -TERM $pid; done
+[ $i -lt 30 ] && kill -TERM $pid
+wait $pid
+rc=$?
+check "SIGTERM exits 143" test $rc -eq 143
+check "SIGTERM leaves a checkpoint" test -s "$T/ck3"
+check "no model written when stopped" test ! -e "$T/e.tzst"
+check "the message says how to continue" grep -q -- "--resume" "$T/sig.err"
+
+# Errors.
+expect_exit 2 "a model is required" cords-linear "$D/batches.tzst"
+cat "$D/batches.tzst" "$D/huge.tzst" > "$T/huge.tzst"
+expect_exit 1 "an overflowing loss stops the run" cords-linear -m "$D/params.tzst" $P --epochs 1 --checkpoint "$T/ck4" --every 1 -o "$T/nan.tzst" "$T/huge.tzst"
+err_has "the error says NaN/Inf and names the checkpoint" "diverged at step 7.*NaN or Inf.*ck4"
+check "and writes no model" test ! -e "$T/nan.tzst"
+check "the last good checkpoint is kept" sh -c "cords-cat -m '$T/ck4' | grep -q '^ckpt_step=6'"
+expect_exit 1 "batches of the wrong size are refused" cords-linear -m "$D/params.tzst" $P -o "$T/x.tzst" "$D/bad_size.tzst"
+err_has "naming both shapes" "batch x is \[2,1,10,10\] but the model takes \[B,1,12,12\]"

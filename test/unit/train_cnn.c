@@ -1,0 +1,209 @@
+/* The BN CNN (train-mode step: loss, logits, gradients of every parameter,
+ * running statistics) and the fold (folded tensors; folded logits equal
+ * the BN CNN's eval logits) against the PyTorch fixtures. */
+#include "arch.h"
+#include "backend.h"
+#include "cnn_train.h"
+#include "err.h"
+#include "fold.h"
+#include "inverse.h"
+#include "stream.h"
+#include "t.h"
+
+static char dir[4096];
+
+static cords_tensor_list load(const char *name)
+{
+	char path[4200];
+	cords_tensor_list l = {0};
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (cords_read_file(path, &l)) {
+		printf("FAIL: train_cnn: %s\n", cords_errmsg());
+		exit(1);
+	}
+	return l;
+}
+
+/* max |got - want| / max(max |want|, floor) over want's elements (sampled
+ * as (k n)/S if smaller). */
+static double rel_floor(const cords_tensor *got, const cords_tensor *want, double floor)
+{
+	if (!got || !want)
+		return 1e9;
+	const float *g = got->data, *w = want->data;
+	int64_t n = cords_tensor_numel(got), m = cords_tensor_numel(want);
+	double e = 0, s = floor > 1e-30 ? floor : 1e-30;
+	for (int64_t k = 0; k < m; k++) {
+		e = fmax(e, fabs(g[m == n ? k : k * n / m] - w[k]));
+		s = fmax(s, fabs(w[k]));
+	}
+	return e / s;
+}
+static double rel(const cords_tensor *got, const cords_tensor *want) { return rel_floor(got, want, 0); }
+static double maxabs(const cords_tensor *t)
+{
+	double m = 0;
+	for (int64_t i = 0; t && i < cords_tensor_numel(t); i++)
+		m = fmax(m, fabs(((const float *)t->data)[i]));
+	return m;
+}
+
+/* params.tzst's convolutions + the fixture's BN tensors. */
+static void cnn_params(const cords_tensor_list *P, const cords_tensor_list *fx, cords_tensor_list *out)
+{
+	for (int i = 0; i < P->n; i++)
+		if (strncmp(P->items[i]->name, "conv_bias", 9) && strcmp(P->items[i]->name, "meta")) {
+			cords_tensor *t = cords_tensor_to_f32(P->items[i]);
+			cords_list_push(out, t);
+		}
+	for (int i = 0; i < fx->n; i++)
+		if (!strncmp(fx->items[i]->name, "bn_", 3))
+			cords_list_push(out, cords_tensor_to_f32(fx->items[i]));
+}
+
+int main(void)
+{
+	snprintf(dir, sizeof dir, "%s/train", getenv("TESTDATA") ? getenv("TESTDATA") : "testdata");
+	cords_tensor_list P = load("params.tzst");
+	cords_arch a;
+	cords_arch_from_meta(cords_list_find(&P, "meta"), &a);
+	cords_backend *be = cords_backend_get("cpu");
+	CASE("BN CNN, train mode: loss, logits, gradients and running statistics equal torch") {
+		cords_tensor_list fx = load("cnn.tzst"), prm = {0}, grads = {0};
+		cnn_params(&P, &fx, &prm);
+		for (int i = 0; i < prm.n; i++)
+			cords_list_push(&grads, cords_tensor_new(prm.items[i]->name, CORDS_F32, prm.items[i]->ndim, prm.items[i]->shape));
+		const cords_tensor *x = cords_list_find(&fx, "x"), *y = cords_list_find(&fx, "y");
+		int B = (int)x->shape[0];
+		float logits[64];
+		cords_cnn *c = cords_cnn_new(&a, be, 0, B);
+		CHECK(c && cords_cnn_set_params(c, &prm) == 0, "%s", cords_errmsg());
+		double loss = cords_cnn_step(c, &prm, 1, B, x->data, (cords_labels){y->data, NULL}, &grads, logits);
+		CHECK_CLOSE(loss, *(double *)cords_list_find(&fx, "loss")->data, 1e-5, 0);
+		cords_tensor lt = {.dtype = CORDS_F32, .ndim = 1, .shape = {B * a.classes}, .data = logits};
+		CHECK(rel(&lt, cords_list_find(&fx, "logits")) < 1e-4, "logits");
+		/* The g of a conv followed by BatchNorm has a gradient that is zero but
+		 * for eps (1e-5 of the others): it is compared against 1 % of the
+		 * model's largest gradient entry instead of its own. */
+		double worst = 0, G = 0;
+		const char *where = "";
+		for (int i = 0; i < fx.n; i++)
+			if (!strncmp(fx.items[i]->name, "grad.", 5))
+				G = fmax(G, maxabs(fx.items[i]));
+		for (int i = 0; i < grads.n; i++) {
+			char key[300];
+			snprintf(key, sizeof key, "grad.%s", grads.items[i]->name);
+			const cords_tensor *want = cords_list_find(&fx, key);
+			if (!want && strstr(key, "running"))
+				continue;
+			double e = rel_floor(grads.items[i], want, 0.01 * G);
+			if (getenv("VERBOSE") && e > 1e-5)
+				printf("  %s %g\n", grads.items[i]->name, e);
+			if (e > worst)
+				worst = e, where = grads.items[i]->name;
+		}
+		CHECK(worst < 1e-4, "gradient error %g in %s", worst, where);
+		worst = 0;
+		for (int i = 0; i < prm.n; i++) {
+			char key[300];
+			snprintf(key, sizeof key, "new.%s", prm.items[i]->name);
+			const cords_tensor *want = cords_list_find(&fx, key);
+			if (want)
+				worst = fmax(worst, rel(prm.items[i], want));
+		}
+		CHECK(worst < 1e-5, "running statistics error %g", worst);
+		cords_cnn_free(c);
+		cords_list_free(&prm);
+		cords_list_free(&grads);
+		cords_list_free(&fx);
+	}
+	CASE("fold: folded tensors equal torch; folded logits equal the BN CNN's eval logits within 1e-4") {
+		cords_tensor_list fx = load("fold.tzst"), prm = {0}, folded = {0};
+		cnn_params(&P, &fx, &prm);
+		CHECK(cords_fold(&a, &prm, &folded) == 0, "%s", cords_errmsg());
+		double worst = 0;
+		const char *where = "";
+		for (int i = 0; i < folded.n; i++) {
+			char key[300];
+			snprintf(key, sizeof key, "folded.%s", folded.items[i]->name);
+			double e = rel(folded.items[i], cords_list_find(&fx, key));
+			if (e > worst)
+				worst = e, where = folded.items[i]->name;
+		}
+		CHECK(worst < 1e-5, "folded tensor error %g in %s", worst, where);
+		const cords_tensor *x = cords_list_find(&fx, "x");
+		int B = (int)x->shape[0];
+		float lf[64], lb[64];
+		cords_cnn *f = cords_cnn_new(&a, be, 1, B), *b = cords_cnn_new(&a, be, 0, B);
+		CHECK(f && b && cords_cnn_set_params(f, &folded) == 0 && cords_cnn_set_params(b, &prm) == 0, "%s", cords_errmsg());
+		cords_labels none = {0};
+		cords_cnn_step(f, &folded, 0, B, x->data, none, NULL, lf);
+		cords_cnn_step(b, &prm, 0, B, x->data, none, NULL, lb);
+		cords_tensor tb = {.dtype = CORDS_F32, .ndim = 1, .shape = {B * a.classes}, .data = lb};
+		const cords_tensor *want = cords_list_find(&fx, "logits");
+		CHECK(rel(&tb, want) < 1e-4, "BN CNN eval logits differ from torch: %g", rel(&tb, want));
+		double md = 0;
+		for (int i = 0; i < B * a.classes; i++)
+			md = fmax(md, fabs(lf[i] - lb[i]));
+		CHECK(md < 1e-4, "folded logits differ from the BN CNN's by %g", md);
+		cords_cnn_free(f);
+		cords_cnn_free(b);
+		cords_list_free(&prm);
+		cords_list_free(&folded);
+		cords_list_free(&fx);
+	}
+	CASE("inverse: loss and gradients of area_conv and conv_bias equal torch") {
+		cords_tensor_list fx = load("inverse.tzst"), folded = {0}, rnn = {0}, grads = {0};
+		char name[80];
+		for (int i = 0; i < P.n; i++) /* the folded CNN: params' convs + the fixture's biases */
+			if (strncmp(P.items[i]->name, "conv_bias", 9) && strcmp(P.items[i]->name, "meta"))
+				cords_list_push(&folded, cords_tensor_to_f32(P.items[i]));
+		for (int i = 0; i < a.depth; i++) {
+			cords_tensor *t = cords_tensor_to_f32(cords_list_find(&fx, (snprintf(name, 80, "area_bias.%d", i), name)));
+			cords_list_push(&folded, t);
+			t = cords_tensor_to_f32(cords_list_find(&fx, (snprintf(name, 80, "cnn_conv_bias.%d", i), name)));
+			cords_set_name(t, (snprintf(name, 80, "conv_bias.%d", i), name));
+			cords_list_push(&folded, t);
+			t = cords_tensor_to_f32(cords_list_find(&fx, (snprintf(name, 80, "rnn_conv_bias.%d", i), name)));
+			cords_set_name(t, (snprintf(name, 80, "conv_bias.%d", i), name));
+			cords_list_push(&rnn, t);
+			for (int w = 0; w < 2; w++) { /* the RNN's start: params' area_conv flipped, g halved */
+				snprintf(name, 80, "area_conv.%d.parametrizations.weight.original%d", i, w);
+				const cords_tensor *src = cords_list_find(&P, name);
+				cords_tensor *d = cords_tensor_new(name, CORDS_F32, src->ndim, src->shape);
+				int64_t O = src->shape[0], K = cords_tensor_numel(src) / O;
+				for (int64_t o = 0; o < O; o++)
+					for (int64_t k = 0; k < K; k++)
+						((float *)d->data)[o * K + k] = ((const float *)src->data)[(O - 1 - o) * K + k] * (w ? 1.0f : 0.5f);
+				cords_list_push(&rnn, d);
+			}
+		}
+		for (int i = 0; i < rnn.n; i++)
+			cords_list_push(&grads, cords_tensor_new(rnn.items[i]->name, CORDS_F32, rnn.items[i]->ndim, rnn.items[i]->shape));
+		const cords_tensor *x = cords_list_find(&fx, "x");
+		int B = (int)x->shape[0];
+		double fit, eig;
+		cords_inverse *v = cords_inverse_new(&a, be, &folded, B, 3, 10);
+		double loss = v ? cords_inverse_step(v, &rnn, B, x->data, &grads, &fit, &eig) : NAN;
+		CHECK_CLOSE(loss, *(double *)cords_list_find(&fx, "loss")->data, 1e-5, 0);
+		CHECK_CLOSE(fit, *(double *)cords_list_find(&fx, "fit")->data, 1e-5, 0);
+		CHECK_CLOSE(eig, *(double *)cords_list_find(&fx, "eig")->data, 1e-5, 1e-12);
+		double worst = 0;
+		const char *where = "";
+		for (int i = 0; i < grads.n; i++) {
+			char key[300];
+			snprintf(key, sizeof key, "grad.%s", grads.items[i]->name);
+			double e = rel(grads.items[i], cords_list_find(&fx, key));
+			if (e > worst)
+				worst = e, where = grads.items[i]->name;
+		}
+		CHECK(worst < 1e-4, "gradient error %g in %s", worst, where);
+		cords_inverse_free(v);
+		cords_list_free(&folded);
+		cords_list_free(&rnn);
+		cords_list_free(&grads);
+		cords_list_free(&fx);
+	}
+	cords_list_free(&P);
+	T_DONE();
+}
