@@ -41,7 +41,7 @@ row() { printf '%-64s %s\n' "$1" "$2" >>"$table"; }
 say() { echo "gpu.sh [$(($(date +%s) - start))s] $*" >&2; }
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" "$2" | tail -n 1; } # key, file
 # key, file: the value, or why there is none (the output's last line).
-value() { v=$(field "$1" "$2"); echo "${v:-failed: $(tail -n 1 "$2" | cut -c1-120)}"; }
+value() { v=$(field "$1" "$2"); l=$(tail -n 1 "$2" | cut -c1-120); echo "${v:-failed: ${l:-no output (out of time?)}}"; }
 
 # The torch venv: its python, and its nvidia/*/lib folders (cuDNN, cuBLAS, runtime).
 venv=${TORCH_VENV:-/opt/torch/.venv}

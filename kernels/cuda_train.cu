@@ -73,7 +73,7 @@ __global__ void k_sqdiff(const float *x, const float *y, size_t n, size_t per, s
 	size_t lo = blockIdx.x * chunk, hi = lo + chunk < n ? lo + chunk : n;
 	double s = 0;
 	for (size_t i = lo + threadIdx.x; i < hi; i += blockDim.x) {
-		double d = (double)x[i] - (y ? y[i % per] : 0.0f);
+		double d = x[i] - (y ? y[i % per] : 0.0f); /* in float, as the CPU */
 		s += d * d;
 	}
 	s = block_sum(s, part);
