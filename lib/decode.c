@@ -109,6 +109,10 @@ static int decode_jpeg(const uint8_t *p, size_t n, cords_image *im, int min_h, i
 		return 0;
 	}
 	jpeg_start_decompress(&d);
+	if ((size_t)d.output_width * d.output_height > CORDS_DECODE_MAX_PIXELS) {
+		cords_err("image too large (%ux%u)", d.output_width, d.output_height);
+		longjmp(e.jb, 1);
+	}
 	if (cords_image_alloc(im, 3, (int)d.output_height, (int)d.output_width) ||
 	    !(row = malloc((size_t)d.output_width * (size_t)d.output_components)))
 		longjmp(e.jb, 1);
@@ -155,6 +159,7 @@ static int decode_png(const uint8_t *p, size_t n, cords_image *im, int header_on
 	png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, png_fail, png_quiet);
 	png_infop info = png ? png_create_info_struct(png) : NULL;
 	uint8_t *volatile rows = NULL;
+	png_bytep *volatile ptrs = NULL; /* not a VLA: libpng allows 10^6 rows, 8 MB of stack */
 	png_src src = {p, n, 0};
 	im->p = NULL;
 	if (!info) {
@@ -164,6 +169,7 @@ static int decode_png(const uint8_t *p, size_t n, cords_image *im, int header_on
 	if (setjmp(png_jmpbuf(png))) {
 		png_destroy_read_struct(&png, &info, NULL);
 		free(rows);
+		free(ptrs);
 		cords_image_free(im);
 		return -1;
 	}
@@ -185,9 +191,11 @@ static int decode_png(const uint8_t *p, size_t n, cords_image *im, int header_on
 	png_read_update_info(png, info);
 	if (png_get_rowbytes(png, info) != (size_t)w * 3)
 		png_error(png, "unsupported pixel layout");
-	if (cords_image_alloc(im, 3, h, w) || !(rows = malloc((size_t)w * 3 * (size_t)h)))
+	if ((size_t)w * (size_t)h > CORDS_DECODE_MAX_PIXELS)
+		png_error(png, "image too large");
+	if (cords_image_alloc(im, 3, h, w) || !(rows = malloc((size_t)w * 3 * (size_t)h)) ||
+	    !(ptrs = malloc(sizeof *ptrs * (size_t)h)))
 		png_error(png, "out of memory");
-	png_bytep ptrs[h];
 	for (int y = 0; y < h; y++)
 		ptrs[y] = rows + (size_t)y * w * 3;
 	png_read_image(png, ptrs);
@@ -195,6 +203,7 @@ static int decode_png(const uint8_t *p, size_t n, cords_image *im, int header_on
 		store_row(im, y, ptrs[y], 0);
 	png_destroy_read_struct(&png, &info, NULL);
 	free(rows);
+	free(ptrs);
 	return 0;
 }
 

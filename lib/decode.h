@@ -11,6 +11,10 @@
 
 #include <stddef.h>
 
+/* Larger images are refused (PIL's decompression-bomb error limit, 2 x
+ * 89478485 pixels): a few bytes of header must not cost gigabytes. */
+#define CORDS_DECODE_MAX_PIXELS ((size_t)178956970)
+
 enum { CORDS_ENC_UNKNOWN, CORDS_ENC_JPEG, CORDS_ENC_PNG };
 int cords_sniff(const uint8_t *p, size_t n); /* by magic bytes */
 

@@ -50,12 +50,16 @@ static size_t type_size(uint32_t t)
 	return 0;
 }
 
-/* Element i of a numeric data element as a double. */
+/* Element i of a numeric data element as a double; 0 past its end (fuzzing:
+ * a short or non-numeric element must not be read beyond its size). */
 static double num_at(const elem *e, size_t i)
 {
-	const uint8_t *q = e->data + i * type_size(e->type);
+	size_t es = type_size(e->type);
+	if (!es || i >= e->size / es)
+		return 0;
+	const uint8_t *q = e->data + i * es;
 	uint64_t v8;
-	uint32_t v4 = u32(q);
+	uint32_t v4 = es >= 4 ? u32(q) : 0;
 	float f;
 	double d;
 	switch (e->type) {
@@ -93,8 +97,12 @@ static int open_matrix(const elem *m, matrix *x)
 		return cords_err("bad MAT array header");
 	x->cls = flags.data[0];
 	x->count = 1;
-	for (size_t i = 0; i < dims.size / 4; i++)
-		x->count *= u32(dims.data + 4 * i);
+	for (size_t i = 0; i < dims.size / 4; i++) { /* each element takes >= 8 bytes of the file */
+		uint32_t d = u32(dims.data + 4 * i);
+		if (d && x->count > n / 8 / d)
+			return cords_err("MAT array dimensions larger than the file");
+		x->count *= d;
+	}
 	size_t k = name.size < sizeof x->name - 1 ? name.size : sizeof x->name - 1;
 	memcpy(x->name, name.data, k);
 	x->name[k] = 0;
@@ -113,8 +121,10 @@ static int matrix_text(const matrix *x, char *out, size_t len)
 		return -1;
 	size_t es = type_size(d.type), k = es ? d.size / es : 0;
 	if (x->cls == MX_CHAR) {
-		for (size_t i = 0; i < k && i < len - 1; i++)
-			out[i] = (char)num_at(&d, i), out[i + 1] = 0;
+		for (size_t i = 0; i < k && i < len - 1; i++) { /* ASCII; anything else is '?' */
+			double c = num_at(&d, i);
+			out[i] = c >= 1 && c < 128 ? (char)c : '?', out[i + 1] = 0;
+		}
 	} else if (k) {
 		snprintf(out, len, "%.17g", num_at(&d, 0));
 	}
@@ -127,10 +137,15 @@ static int read_struct(const matrix *s, cords_synset **out)
 	elem flen, fnames, e;
 	if (next_elem(s->p, s->n, s->off, &flen) || next_elem(s->p, s->n, flen.next, &fnames))
 		return -1;
-	size_t fl = (size_t)num_at(&flen, 0), nf = fl ? fnames.size / fl : 0, off = fnames.next;
+	double fld = num_at(&flen, 0);
+	size_t fl = fld >= 1 && fld <= 4096 ? (size_t)fld : 0, nf = fl ? fnames.size / fl : 0, off = fnames.next;
 	if (!fl || !nf)
 		return cords_err("MAT struct without fields");
-	cords_synset *v = calloc(s->count ? s->count : 1, sizeof *v);
+	if (!s->count) /* 0 would read as "not found" to scan() */
+		return cords_err("MAT struct array 'synsets' is empty");
+	if (off > s->n || s->count > (s->n - off) / 8 / nf) /* every field of every element: >= 8 bytes */
+		return cords_err("MAT struct array larger than the file");
+	cords_synset *v = calloc(s->count, sizeof *v);
 	if (!v)
 		return cords_err("out of memory");
 	e.next = off;

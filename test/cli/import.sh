@@ -49,7 +49,9 @@ err_has "mis-shaped conv_bias named" "conv_bias.0"
 for f in bad/os_system.pth bad/builtins_eval.pth bad/subprocess_popen.pth bad/deep_nesting.pth \
 	bad/many_marks.pth bad/huge_string.pth bad/huge_bytes8.pth bad/unknown_opcode.pth \
 	bad/not_a_dict.pth bad/missing_storage.pth bad/legacy.pth bad/expand.pth bad/overlap.safetensors \
-	bad/missing.safetensors bad/misshaped.safetensors bad/truncated.npz torch2.pth npy/f32.npy; do
+	bad/missing.safetensors bad/misshaped.safetensors bad/truncated.npz torch2.pth npy/f32.npy \
+	bad/key_parent.pth bad/key_absolute.pth bad/huge_numel.pth bad/shape_overflow.pth \
+	bad/negative_shape.pth bad/offset_past_end.pth bad/getattr.pth bad/import.pth; do
 	expect_exit 1 "refuses $f" cords-import -o "$T/bad.tzst" "$D/$f"
 	err_has "$f: message names the file" "^cords-import: $D/$f: "
 	check "$f: one line" test "$(wc -l < "$T/.err")" -eq 1

@@ -198,6 +198,19 @@ int main(void)
 		CHECK(fails_with("bad/missing_storage.pth", cords_pth_parse, "archive/data/0 is missing"), "storage");
 		CHECK(fails_with("bad/legacy.pth", cords_pth_parse, "legacy"), "legacy");
 		CHECK(fails_with("bad/expand.pth", cords_pth_parse, "4 times the file"), "stride-0 view");
+		/* gen_malicious.py: by_hand.pth is the control those are made from */
+		cords_tensor_list l = {0};
+		CHECK(load("by_hand.pth", cords_pth_parse, &l) == 0 && l.n == 1 && l.items[0]->shape[1] == 3,
+		      "by_hand: %s", cords_errmsg());
+		cords_list_free(&l);
+		CHECK(fails_with("bad/key_parent.pth", cords_pth_parse, "data/../../../etc/passwd is missing"), "..");
+		CHECK(fails_with("bad/key_absolute.pth", cords_pth_parse, "data//etc/passwd is missing"), "/");
+		CHECK(fails_with("bad/huge_numel.pth", cords_pth_parse, "holds 24 bytes, not 1099511627776"), "numel");
+		CHECK(fails_with("bad/shape_overflow.pth", cords_pth_parse, "shape overflows"), "overflow");
+		CHECK(fails_with("bad/negative_shape.pth", cords_pth_parse, "bad value"), "negative");
+		CHECK(fails_with("bad/offset_past_end.pth", cords_pth_parse, "outside its storage"), "offset");
+		CHECK(fails_with("bad/getattr.pth", cords_pth_parse, "getattr is not allowed"), "getattr");
+		CHECK(fails_with("bad/import.pth", cords_pth_parse, "__import__ is not allowed"), "import");
 		CHECK(fails_with("bad/overlap.safetensors", st_reader, "gap or overlap"), "overlap");
 		CHECK(fails_with("bad/truncated.npz", cords_npz_parse, "not a zip"), "npz");
 	}

@@ -1,0 +1,23 @@
+/* Fuzz target: an ImageNet train tar (a tar of per-class tars, read through
+ * nested libarchive readers), and the same bytes as a devkit tarball (its
+ * meta.mat and ground truth) for the val reader with itself as the val tar. */
+#include "imagenet.h"
+#include "memfile.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char path[64];
+	int fd = memfile(data, size, path);
+	if (fd < 0)
+		return 0;
+	char *names = NULL;
+	cords_sink s = {.put = memfile_put, .bad = memfile_bad, .skip_bad = 1};
+	cords_imagenet_train(path, &names, &s);
+	free(names);
+	names = NULL;
+	cords_sink v = {.put = memfile_put, .bad = memfile_bad, .skip_bad = 1};
+	cords_imagenet_val(path, path, &names, &v);
+	free(names);
+	close(fd);
+	return 0;
+}
