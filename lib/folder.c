@@ -70,7 +70,8 @@ static int list_dir(const char *dir, int dirs_only, strs *out)
 		}
 	}
 	closedir(d);
-	qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
+	if (out->n > 1) /* qsort(NULL, 0, ...) is undefined (UBSan) */
+		qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
 	return 0;
 }
 
