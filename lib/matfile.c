@@ -97,9 +97,9 @@ static int open_matrix(const elem *m, matrix *x)
 		return cords_err("bad MAT array header");
 	x->cls = flags.data[0];
 	x->count = 1;
-	for (size_t i = 0; i < dims.size / 4; i++) { /* each element takes >= 8 bytes of the file */
+	for (size_t i = 0; i < dims.size / 4; i++) { /* each element takes >= 1 byte of the file */
 		uint32_t d = u32(dims.data + 4 * i);
-		if (d && x->count > n / 8 / d)
+		if (d && x->count > n / d)
 			return cords_err("MAT array dimensions larger than the file");
 		x->count *= d;
 	}
