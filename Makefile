@@ -34,7 +34,7 @@ BUILD := build-fuzz
 BIN := build-fuzz/bin
 CC := clang
 OMP := -fopenmp=libgomp
-SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 OPT := -O1 -g
 else
 BUILD := build

@@ -80,7 +80,19 @@ const char *cords_batches_name(const cords_batches *r) { return !strcmp(r->path,
 
 char *cords_batches_meta(const cords_batches *r, const char *key)
 {
-	return r->meta ? cords_meta_get(r->meta, key) : NULL;
+	if (r->meta || !strcmp(r->path, "-"))
+		return r->meta ? cords_meta_get(r->meta, key) : NULL;
+	/* No batch read yet (a run resumed from a finished checkpoint): the
+	 * file's leading meta record, read on its own. */
+	FILE *f = fopen(r->path, "rb");
+	cords_reader *rd = f ? cords_reader_new(f, r->path) : NULL;
+	cords_tensor *t = NULL;
+	char *v = rd && cords_read_tensor(rd, &t) > 0 && !strcmp(t->name, "meta") ? cords_meta_get(t, key) : NULL;
+	cords_tensor_free(t);
+	cords_reader_free(rd);
+	if (f)
+		fclose(f);
+	return v;
 }
 
 void cords_batch_free(cords_batch *b)
