@@ -83,13 +83,7 @@ static cords_buf *cu_alloc(cords_backend *be, cords_buf_kind kind, int ndim, con
 		cords_err("out of memory");
 		return NULL;
 	}
-	b->h.ndim = ndim;
-	b->h.kind = kind;
-	b->n = 1;
-	for (int i = 0; i < ndim; i++) {
-		b->h.shape[i] = shape[i];
-		b->n *= (size_t)shape[i];
-	}
+	b->n = cords_buf_head_init(&b->h, kind, ndim, shape);
 	size_t bytes = (b->n ? b->n : 1) * sizeof(float);
 	cudaStream_t s = CU_IMPL(be)->stream;
 	if (cu_check(cudaMalloc((void **)&b->d, bytes), "allocating device memory") ||

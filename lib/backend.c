@@ -44,6 +44,18 @@ cords_backend *cords_backend_get(const char *device)
 	return cuda[dev];
 }
 
+size_t cords_buf_head_init(cords_buf_head *h, cords_buf_kind kind, int ndim, const int64_t *shape)
+{
+	size_t n = 1;
+	h->ndim = ndim;
+	h->kind = kind;
+	for (int i = 0; i < ndim; i++) {
+		h->shape[i] = shape[i];
+		n *= (size_t)shape[i];
+	}
+	return n;
+}
+
 int cords_buf_ndim(const cords_buf *b)
 {
 	return ((const cords_buf_head *)b)->ndim;

@@ -17,6 +17,7 @@
 #ifndef CORDS_BACKEND_H
 #define CORDS_BACKEND_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct cords_backend cords_backend;
@@ -169,5 +170,9 @@ typedef struct {
 	int64_t shape[4];
 	cords_buf_kind kind;
 } cords_buf_head;
+
+/* Fill a backend's buffer header from a logical shape; returns the element
+ * count. */
+size_t cords_buf_head_init(cords_buf_head *h, cords_buf_kind kind, int ndim, const int64_t *shape);
 
 #endif

@@ -54,13 +54,7 @@ static cords_buf *cpu_alloc(cords_backend *be, cords_buf_kind kind, int ndim, co
 		cords_err("out of memory");
 		return NULL;
 	}
-	b->h.ndim = ndim;
-	b->h.kind = kind;
-	b->n = 1;
-	for (int i = 0; i < ndim; i++) {
-		b->h.shape[i] = shape[i];
-		b->n *= (size_t)shape[i];
-	}
+	b->n = cords_buf_head_init(&b->h, kind, ndim, shape);
 	if (kind == CORDS_BUF_ACT && ndim == 4 && shape[1] % cpu_block() == 0)
 		b->blocked = cpu_block();
 	size_t bytes = (b->n * sizeof(float) + 63) / 64 * 64;
