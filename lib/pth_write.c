@@ -2,6 +2,7 @@
  * opcodes torch 1.13's weights_only unpickler knows (no SHORT_BINUNICODE):
  *   OrderedDict() ( name _rebuild_tensor_v2((persid), 0, size, stride,
  *   False, OrderedDict()) ... SETITEMS STOP */
+#include "bytebuf.h"
 #include "err.h"
 #include "pth.h"
 #include "zip.h"
@@ -9,31 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-	unsigned char *p;
-	size_t n, cap;
-	int oom;
-} buf;
+typedef cords_bytebuf buf;
 
-static void put(buf *b, const void *s, size_t k)
-{
-	if (b->oom)
-		return;
-	if (b->n + k > b->cap) {
-		size_t cap = b->cap ? 2 * b->cap : 4096;
-		while (cap < b->n + k)
-			cap *= 2;
-		unsigned char *q = realloc(b->p, cap);
-		if (!q) {
-			b->oom = 1;
-			return;
-		}
-		b->p = q;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, k);
-	b->n += k;
-}
+static void put(buf *b, const void *s, size_t k) { cords_bytebuf_put(b, s, k); }
 
 static void op(buf *b, unsigned char c) { put(b, &c, 1); }
 

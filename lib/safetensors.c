@@ -1,6 +1,7 @@
 /* safetensors reading and writing (safetensors.h), with a small JSON
  * reader that knows exactly the shapes of value the header may hold. */
 #include "safetensors.h"
+#include "bytebuf.h"
 #include "err.h"
 #include "stream.h"
 
@@ -381,29 +382,9 @@ int cords_safetensors_parse(const void *buf, size_t n, cords_tensor_list *out, c
 
 /* ---- writing ---- */
 
-typedef struct {
-	char *p;
-	size_t n, cap;
-	int oom;
-} sbuf;
+typedef cords_bytebuf sbuf;
 
-static void add(sbuf *b, const char *s, size_t k)
-{
-	if (b->oom || b->n + k + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->n + k + 1)
-			cap *= 2;
-		char *q = b->oom ? NULL : realloc(b->p, cap);
-		if (!q) {
-			b->oom = 1;
-			return;
-		}
-		b->p = q;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, k);
-	b->n += k;
-}
+static void add(sbuf *b, const char *s, size_t k) { cords_bytebuf_put(b, s, k); }
 
 static void adds(sbuf *b, const char *s) { add(b, s, strlen(s)); }
 
