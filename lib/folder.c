@@ -42,7 +42,7 @@ static int is_image_name(const char *name)
 	return 0;
 }
 
-static char *join(const char *a, const char *b)
+char *cords_path_join(const char *a, const char *b)
 {
 	size_t n = strlen(a) + strlen(b) + 2;
 	char *p = malloc(n);
@@ -60,7 +60,7 @@ static int list_dir(const char *dir, int dirs_only, strs *out)
 		return cords_err("%s: cannot open directory", dir);
 	while ((e = readdir(d))) {
 		struct stat st;
-		char *p = join(dir, e->d_name);
+		char *p = cords_path_join(dir, e->d_name);
 		int keep = p && e->d_name[0] != '.' && !stat(p, &st) &&
 			   (dirs_only ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode) && is_image_name(e->d_name));
 		free(p);
@@ -82,7 +82,7 @@ static int walk_dirs(const char *dir, strs *dirs)
 	strs sub = {0};
 	int rc = push(dirs, dir) || list_dir(dir, 1, &sub) ? -1 : 0;
 	for (int i = 0; !rc && i < sub.n; i++) {
-		char *p = join(dir, sub.v[i]);
+		char *p = cords_path_join(dir, sub.v[i]);
 		rc = p ? walk_dirs(p, dirs) : cords_err("out of memory");
 		free(p);
 	}
@@ -100,7 +100,7 @@ static int emit_tree(const char *dir, int64_t label, cords_sink *s)
 		strs files = {0};
 		rc = list_dir(dirs.v[i], 0, &files);
 		for (int k = 0; !rc && k < files.n; k++) {
-			char *p = join(dirs.v[i], files.v[k]);
+			char *p = cords_path_join(dirs.v[i], files.v[k]);
 			rc = p ? cords_image_file(p, label, s) : cords_err("out of memory");
 			free(p);
 		}
@@ -183,7 +183,7 @@ int cords_folder_read(const char *dir, char **class_names, int *nclasses, cords_
 	s->classes = cls.n;
 	int rc = names ? 0 : cords_err("out of memory");
 	for (int i = 0; !rc && i < cls.n; i++) {
-		char *p = join(dir, cls.v[i]);
+		char *p = cords_path_join(dir, cls.v[i]);
 		rc = p ? emit_tree(p, i, s) : cords_err("out of memory");
 		free(p);
 	}

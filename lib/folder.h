@@ -20,4 +20,7 @@ int cords_put_encoded(cords_sink *s, const uint8_t *buf, size_t n, const char *n
 /* One image file as a sample (bad files through cords_sink_bad). */
 int cords_image_file(const char *path, int64_t label, cords_sink *s);
 
+/* "a/b", malloc'd; NULL when out of memory. */
+char *cords_path_join(const char *a, const char *b);
+
 #endif

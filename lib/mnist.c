@@ -1,5 +1,6 @@
 /* MNIST-like IDX datasets (mnist.h). */
 #include "mnist.h"
+#include "folder.h"
 
 #include "dataset.h"
 #include "err.h"
@@ -35,14 +36,6 @@ int cords_mnist_name(const char *base)
 	return 0;
 }
 
-static char *join(const char *dir, const char *name)
-{
-	size_t n = strlen(dir) + strlen(name) + 2;
-	char *p = malloc(n);
-	if (p)
-		snprintf(p, n, "%s/%s", dir, name);
-	return p;
-}
 
 /* Offer one candidate path; keep the first match of each kind. */
 static void offer(const char *path, const char *base, int split, char **img, char **lab)
@@ -58,7 +51,7 @@ static void scan_dir(const char *dir, int split, char **img, char **lab)
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
-		char *p = join(dir, e->d_name);
+		char *p = cords_path_join(dir, e->d_name);
 		if (p)
 			offer(p, e->d_name, split, img, lab);
 		free(p);
