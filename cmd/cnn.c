@@ -31,18 +31,19 @@ static const char help[] =
 	"      --momentum X        SGD momentum (default 0.9)\n"
 	"      --weight-decay X    L2 weight decay (default 1e-4)\n"
 	"      --warmup N          warm-up batches from lr/3 at each round's start (default 100)\n"
+	"      --cosine            then decay the rate to 0 along a cosine over the rest of the round\n"
 	"      --clip X            global gradient-norm clip (default 0: none)\n" TC_COMMON_HELP "\n"
 	"BatchNorm tensors: bn_inp, bn_area_area.{i}, bn_area_conv.{i}, bn_skip_area.{k}, each with\n"
 	".weight .bias .running_mean .running_var. See cords-cnn(1).\n";
 
-enum { O_DEPTH = 2000, O_CLASSES, O_INCH, O_SIZE, O_SEED, O_ROUNDS, O_MOMENTUM };
+enum { O_DEPTH = 2000, O_CLASSES, O_INCH, O_SIZE, O_SEED, O_ROUNDS, O_MOMENTUM, O_COSINE };
 
 static const struct option opts[] = {
 	TC_COMMON_LONGOPTS,
 	{"depth", required_argument, 0, O_DEPTH}, {"classes", required_argument, 0, O_CLASSES},
 	{"in-channels", required_argument, 0, O_INCH}, {"size", required_argument, 0, O_SIZE},
 	{"seed", required_argument, 0, O_SEED}, {"rounds", required_argument, 0, O_ROUNDS},
-	{"momentum", required_argument, 0, O_MOMENTUM}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
+	{"momentum", required_argument, 0, O_MOMENTUM}, {"cosine", no_argument, 0, O_COSINE}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
 
 /* The starting model: -m's (its conv_bias dropped, BN added if missing) or a default one. */
 static void start(tc_opts *o, int depth, int classes, int in_ch, int size, uint64_t seed, cords_tensor_list *p,
@@ -65,13 +66,29 @@ static void start(tc_opts *o, int depth, int classes, int in_ch, int size, uint6
 		cli_die_lib();
 }
 
+/* Batches in one epoch of a file (read through once). */
+static int64_t count_batches(cords_batches *data)
+{
+	if (!strcmp(cords_batches_name(data), "<stdin>"))
+		cli_usage("--cosine on stdin needs --epoch-batches (the round length)");
+	cords_batch b = {0};
+	int64_t n = 0;
+	int got;
+	while ((got = cords_batches_next(data, &b)) > 0)
+		n++;
+	cords_batch_free(&b);
+	if (got < 0 || cords_batches_rewind(data))
+		cli_die_lib();
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	cli_init("cords-cnn", help);
 	tc_opts o = {.data = "-", .device = "cpu", .loop = {.epochs = 100},
 		     .opt = {.kind = CORDS_OPT_SGD, .lr = 0.1, .momentum = 0.9, .weight_decay = 1e-4, .warmup = 100,
 			     .warmup_start = 1.0 / 3}};
-	int depth = 4, classes = 10, in_ch = 1, size = 28, c;
+	int depth = 4, classes = 10, in_ch = 1, size = 28, cosine = 0, c;
 	uint64_t seed = 0;
 	double rounds[16] = {0.1, 0.01, 0.001};
 	int nrounds = 3;
@@ -83,6 +100,7 @@ int main(int argc, char **argv)
 		case O_INCH: in_ch = (int)cli_int(optarg, "--in-channels", 1, 4096); break;
 		case O_SIZE: size = (int)cli_int(optarg, "--size", 8, 65536); break;
 		case O_SEED: seed = (uint64_t)cli_int(optarg, "--seed", 0, INT64_MAX); break;
+		case O_COSINE: cosine = 1; break;
 		case O_MOMENTUM: o.opt.momentum = cli_double(optarg, "--momentum", 0, 1); break;
 		case O_ROUNDS:
 			if ((nrounds = cords_parse_floats(optarg, r, 16)) < 1)
@@ -108,6 +126,12 @@ int main(int argc, char **argv)
 	cords_batches *data = be ? cords_batches_open(o.data, o.norm_mean, o.norm_std) : NULL;
 	if (!data)
 		cli_die_lib();
+	if (cosine) {
+		int64_t nb = o.loop.epoch_batches ? o.loop.epoch_batches : count_batches(data);
+		o.opt.decay = per_round * nb - o.opt.warmup;
+		if (o.opt.decay < 1)
+			cli_usage("--cosine: the warm-up (%lld batches) fills the whole round", (long long)o.opt.warmup);
+	}
 	tc_grads(&p, &grads);
 	cords_opt *opt = cords_opt_new(&o.opt, &p, &grads, NULL);
 	cords_stage *s = opt ? cords_cnn_stage_new(&a, be, &p, &grads, rounds, nrounds, per_round) : NULL;

@@ -29,6 +29,9 @@ static const char help[] =
 	"      --shuffle-buffer N   samples in the shuffle buffer (train default 65536, 8192 for\n"
 	"                           imagenet/folder/files; test 0: in order)\n"
 	"      --interleave N       input files read at once when shuffling (default 8)\n"
+	"      --augment LIST       train split: only these augmentations, a comma list of flip,\n"
+	"                           affine, jitter, elastic, randaugment, or 'none' (default: the\n"
+	"                           dataset's recipe, SPEC §4)\n"
 	"      --no-mix             no MixUp/CutMix (y stays i64 class indices)\n"
 	"      --u8                 x u8 [B,C,S,S] before normalisation (norm_mean/norm_std in the\n"
 	"                           metadata; 4x smaller; not with MixUp/CutMix)\n"
@@ -45,6 +48,7 @@ enum { TAG_ORDER = 0x4f52, TAG_AUG = 0x4147, TAG_MIX = 0x4d58 };
 
 typedef struct {
 	const char *dataset, *split_name;
+	int augment; /* --augment: the recipe's random operations replaced by these; -1: the recipe's */
 	int split, size, batch, epochs, workers, no_mix, skip_bad, interleave, u8;
 	long long buffer;
 	uint64_t seed;
@@ -112,6 +116,28 @@ static void write_meta(prep_t *p, const cords_tensor *in, const cords_dataset *d
 	cords_tensor_free(m);
 }
 
+/* --augment LIST as recipe operations. */
+static int augment_parse(const char *list)
+{
+	static const struct { const char *name; int op; } ops[] = {{"flip", CORDS_OP_FLIP},
+		{"affine", CORDS_OP_AFFINE}, {"jitter", CORDS_OP_JITTER}, {"elastic", CORDS_OP_ELASTIC},
+		{"randaugment", CORDS_OP_RANDAUG}};
+	int want = 0;
+	if (strcmp(list, "none")) {
+		for (const char *s = list; *s;) {
+			size_t n = strcspn(s, ",");
+			size_t i = 0;
+			while (i < sizeof ops / sizeof *ops && (strlen(ops[i].name) != n || strncmp(ops[i].name, s, n)))
+				i++;
+			if (i == sizeof ops / sizeof *ops)
+				cli_usage("--augment: unknown augmentation '%.*s'", (int)n, s);
+			want |= ops[i].op;
+			s += n + (s[n] == ',');
+		}
+	}
+	return want;
+}
+
 /* Everything that depends on the data: dataset, split, classes, recipe, meta. */
 static void setup(prep_t *p, const cords_tensor *in)
 {
@@ -127,6 +153,8 @@ static void setup(prep_t *p, const cords_tensor *in)
 	p->classes = cl ? (int)strtol(cl, NULL, 10) : d->classes;
 	if (cords_recipe_init(&p->rc, d, p->split, p->size))
 		cli_die_lib();
+	if (p->augment >= 0) /* the recipe's geometry (resize, crops) stays */
+		p->rc.ops = (p->rc.ops & (CORDS_OP_RESIZE | CORDS_OP_CENTER | CORDS_OP_RRC)) | p->augment;
 	p->mix = p->rc.mix && !p->no_mix;
 	if (p->mix && p->u8)
 		cli_die("--u8 cannot hold MixUp/CutMix blends; add --no-mix");
@@ -264,8 +292,9 @@ int main(int argc, char **argv)
 		{"epochs", required_argument, 0, 'e'}, {"seed", required_argument, 0, 'r'},
 		{"workers", required_argument, 0, 'j'}, {"shuffle-buffer", required_argument, 0, 'B'},
 		{"interleave", required_argument, 0, 'I'}, {"no-mix", no_argument, 0, 'M'},
+		{"augment", required_argument, 0, 'A'},
 		{"skip-bad", no_argument, 0, 'K'}, {"u8", no_argument, 0, 'U'}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
-	prep_t p = {.split = -1, .batch = 256, .epochs = 1, .buffer = -1, .interleave = 8};
+	prep_t p = {.augment = -1, .split = -1, .batch = 256, .epochs = 1, .buffer = -1, .interleave = 8};
 	int c;
 	cli_init("cords-prep", help);
 	while ((c = getopt_long(argc, argv, "d:s:S:b:e:r:j:hVqvo:", opts, NULL)) != -1) {
@@ -289,6 +318,7 @@ int main(int argc, char **argv)
 		case 'B': p.buffer = cli_int(optarg, "--shuffle-buffer", 0, 1LL << 32); break;
 		case 'I': p.interleave = (int)cli_int(optarg, "--interleave", 1, 1024); break;
 		case 'M': p.no_mix = 1; break;
+		case 'A': p.augment = augment_parse(optarg); break;
 		case 'K': p.skip_bad = 1; break;
 		case 'U': p.u8 = 1; break;
 		}

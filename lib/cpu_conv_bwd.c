@@ -8,6 +8,7 @@
 #include "err.h"
 
 #include <cblas.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -221,28 +222,53 @@ static void im2col(const float *x, int64_t Ci, int64_t H, int64_t W, int k, int 
 }
 
 /* dW [O, Ci k k] (+)= sum_b dy_b [O, P] cols_b^T: for the shapes oneDNN has
- * only its reference kernel for (tiny maps), through OpenBLAS. */
+ * only its reference kernel for (tiny maps), through OpenBLAS. Images are
+ * split over the OpenMP threads, each with its own partial dW and a
+ * single-threaded GEMM: OpenBLAS's own threads would spin against OpenMP's. */
 static int bwd_weights_gemm(const cords_conv *cv, const cpu_buf *x, const cpu_buf *dy, cpu_buf *dw)
 {
 	const int64_t B = x->h.shape[0], Ci = x->h.shape[1], H = x->h.shape[2], W = x->h.shape[3];
 	const int64_t O = dy->h.shape[1], Ho = dy->h.shape[2], Wo = dy->h.shape[3], P = Ho * Wo;
 	const int k = (int)dw->h.shape[2];
 	const int64_t K = Ci * k * k;
-	float *xi = malloc((size_t)(Ci * H * W) * sizeof(float)), *cols = malloc((size_t)(K * P) * sizeof(float));
-	float *g = malloc((size_t)(O * P) * sizeof(float));
-	if (!xi || !cols || !g) {
-		free(xi), free(cols), free(g);
+	int nt = omp_get_max_threads() < B ? omp_get_max_threads() : (int)B, failed = 0;
+	float *part = calloc((size_t)nt * (size_t)(O * K), sizeof(float));
+	if (!part)
 		return cords_err("out of memory");
+	int blas_threads = openblas_get_num_threads();
+	openblas_set_num_threads(1);
+#pragma omp parallel num_threads(nt)
+	{
+		int t = omp_get_thread_num();
+		float *xi = malloc((size_t)(Ci * H * W) * sizeof(float)), *cols = malloc((size_t)(K * P) * sizeof(float));
+		float *g = malloc((size_t)(O * P) * sizeof(float));
+		if (!xi || !cols || !g) {
+#pragma omp atomic write
+			failed = 1;
+		} else
+			for (int64_t n = t * B / nt; n < (t + 1) * B / nt; n++) {
+				item_plain(x, n, xi);
+				item_plain(dy, n, g);
+				im2col(xi, Ci, H, W, k, cv->stride, cv->pad, Ho, Wo, cols);
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)O, (int)K, (int)P, 1.0f, g, (int)P,
+					    cols, (int)P, 1.0f, part + (size_t)t * (size_t)(O * K), (int)K);
+			}
+		free(xi), free(cols), free(g);
 	}
-	for (int64_t n = 0; n < B; n++) {
-		item_plain(x, n, xi);
-		item_plain(dy, n, g);
-		im2col(xi, Ci, H, W, k, cv->stride, cv->pad, Ho, Wo, cols);
-		float beta = n == 0 ? cv->beta : 1.0f;
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)O, (int)K, (int)P, 1.0f, g, (int)P, cols, (int)P,
-			    beta, dw->data, (int)K);
+	openblas_set_num_threads(blas_threads);
+	if (!failed) {
+		const float beta = cv->beta;
+#pragma omp parallel for schedule(static)
+		for (int64_t i = 0; i < O * K; i++) {
+			float s = beta == 0 ? 0 : beta * dw->data[i];
+			for (int t = 0; t < nt; t++)
+				s += part[(size_t)t * (size_t)(O * K) + (size_t)i];
+			dw->data[i] = s;
+		}
 	}
-	free(xi), free(cols), free(g);
+	free(part);
+	if (failed)
+		return cords_err("out of memory");
 	dw->version++;
 	return 0;
 }

@@ -78,9 +78,10 @@ cords_buf *cords_model_alloc_input(const cords_model *m, int batch);
 cords_buf *cords_model_alloc_logits(const cords_model *m, int batch);
 
 /* The image's drive, constant while it is shown, so computed once per batch:
- * p = avgpool3x3/2(conv_inp(x)) and its skip inp_skip(p), both [B,64,h_0,w_0]. */
+ * p = avgpool3x3/2(conv_inp(x)) and its skip inp_skip(p), both [B,64,h_0,w_0],
+ * and area 0's feed-forward input f0 = area_area_0(p) [B,c_0,h_0,w_0]. */
 typedef struct {
-	cords_buf *p, *skip;
+	cords_buf *p, *skip, *f0;
 } cords_drive;
 int cords_drive_alloc(const cords_model *m, int batch, cords_drive *d);
 void cords_drive_free(const cords_model *m, cords_drive *d);

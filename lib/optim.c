@@ -42,6 +42,11 @@ double cords_warmup_lr(double lr, int64_t k, int64_t K, double f0)
 	return lr * (f0 + (1 - f0) * (double)k / (double)K);
 }
 
+double cords_cosine_lr(double lr, int64_t k, int64_t K)
+{
+	return k >= K ? 0 : lr * 0.5 * (1 + cos(M_PI * (double)k / (double)K));
+}
+
 double cords_sumsq_cpu(const float *g, int64_t n)
 {
 	/* Fixed chunks summed in order: the same result for any thread count. */

@@ -29,6 +29,8 @@ void cords_sgd_step_cpu(const cords_sgd *o, int first, float *p, const float *g,
 /* Linear warm-up (torch LinearLR): lr * (f0 + (1 - f0) min(k, K) / K) for
  * batch k (0-based) of a round, K warm-up batches (K = 0: no warm-up). */
 double cords_warmup_lr(double lr, int64_t k, int64_t K, double f0);
+/* Cosine decay from lr at k = 0 to 0 at k = K (and after). */
+double cords_cosine_lr(double lr, int64_t k, int64_t K);
 
 /* Sum of squares of g [n], in double (deterministic order). */
 double cords_sumsq_cpu(const float *g, int64_t n);

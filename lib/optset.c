@@ -86,6 +86,8 @@ int cords_opt_step(cords_opt *o, double *norm, double *lr)
 		return cords_err("gradient is NaN or Inf");
 	float f = (float)cords_clip_factor(*norm, o->cfg.clip);
 	*lr = cords_warmup_lr(o->cfg.lr, o->step, o->cfg.warmup, o->cfg.warmup_start);
+	if (o->cfg.decay > 0 && o->step >= o->cfg.warmup)
+		*lr = cords_cosine_lr(o->cfg.lr, o->step - o->cfg.warmup, o->cfg.decay);
 	o->step++;
 	for (int i = 0; i < o->n; i++) {
 		int64_t n = cords_tensor_numel(o->p[i]);

@@ -18,6 +18,7 @@ typedef struct {
 	double clip;              /* max global norm; 0 = none */
 	int64_t warmup;           /* batches of linear warm-up from warmup_start * lr */
 	double warmup_start;
+	int64_t decay;            /* then cosine decay to 0 over this many batches (0: constant lr) */
 } cords_opt_cfg;
 
 typedef struct {

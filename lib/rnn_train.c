@@ -36,6 +36,7 @@ struct cords_rnn_trainer {
 	cords_state *base, *tmp1;      /* the spontaneous state (batch 1) and scratch */
 	cords_drive drive; /* the image's drive; p aliases drive.p */
 	cords_buf *x, *p, *dp, *dskip, *dstem, *stem; /* dskip: gradient of inp_skip(p), summed over steps */
+	cords_buf *dz0; /* area 0's dz summed over the stimulus steps: its input p is constant there */
 	cords_buf *dr[CORDS_MAX_DEPTH], *dprev[CORDS_MAX_DEPTH], *dz[CORDS_MAX_DEPTH];
 	cords_buf *u[CORDS_MAX_DEPTH], *du[CORDS_MAX_DEPTH], *q[CORDS_MAX_DEPTH], *dq[CORDS_MAX_DEPTH];
 	cords_buf *sum, *feat, *dfeat;
@@ -69,7 +70,7 @@ static void free_batch_bufs(cords_rnn_trainer *t)
 	t->work = NULL;
 	cords_drive_free(m, &t->drive);
 	t->p = NULL;
-	cords_buf **all[] = {&t->x, &t->dp, &t->dskip, &t->dstem, &t->stem, &t->sum, &t->feat, &t->dfeat};
+	cords_buf **all[] = {&t->x, &t->dp, &t->dskip, &t->dz0, &t->dstem, &t->stem, &t->sum, &t->feat, &t->dfeat};
 	for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
 		CALL(free, *all[i]);
 		*all[i] = NULL;
@@ -126,7 +127,8 @@ static int alloc_batch_bufs(cords_rnn_trainer *t, int B)
 		ok = (t->seg[i] = cords_state_new(m, B)) != NULL;
 	ok = ok && (t->x = cords_model_alloc_input(m, B)) && !cords_drive_alloc(m, B, &t->drive) &&
 	     (t->p = t->drive.p) && (t->dp = act(be, B, 64, a->h[0], a->w[0])) &&
-	     (t->dskip = act(be, B, 64, a->h[0], a->w[0])) && (t->stem = act(be, B, 64, a->stem_h, a->stem_w)) &&
+	     (t->dskip = act(be, B, 64, a->h[0], a->w[0])) && (t->dz0 = act(be, B, a->c[0], a->h[0], a->w[0])) &&
+	     (t->stem = act(be, B, 64, a->stem_h, a->stem_w)) &&
 	     (t->dstem = act(be, B, 64, a->stem_h, a->stem_w)) && (t->sum = act(be, B, C, a->h[D - 1], a->w[D - 1])) &&
 	     (t->feat = act(be, B, C, 0, 0)) && (t->dfeat = act(be, B, C, 0, 0));
 	for (int i = 0; ok && i < D; i++) {
@@ -378,8 +380,6 @@ static int input_bwd(cords_rnn_trainer *t, const cords_buf *p, const cords_state
 	cords_backend *be = t->m->be;
 	const cords_conv c1 = {2, 0, 1}, c1d = {2, 0, 0};
 	const cords_buf *du = t->du[i];
-	if (i == 0)
-		return p ? CALL(axpby, 1, du, 1, t->dp) : 0;
 	if (i == 1) /* inp_skip(p) is the same at every step: its gradient is summed, pushed back once */
 		return CALL(relu_bwd_add, s->r[0], du, t->dprev[0]) || (p && CALL(axpby, 1, du, 1, t->dskip)) ? -1 : 0;
 	if (i % 2 == 0)
@@ -445,6 +445,11 @@ static int bwd_step(cords_rnn_trainer *t, int step, const cords_state *prev, con
 			return -1;
 		if (!u)
 			continue;
+		if (i == 0) { /* both convolutions are linear in dz: done once per batch on the sum */
+			if (CALL(axpby, 1, t->dz[0], 1, t->dz0))
+				return -1;
+			continue;
+		}
 		if (CALL(conv2d_bwd_weights, &ff, u, t->dz[i], t->aa[i].dw) ||
 		    CALL(conv2d_bwd_data, &ffd, t->dz[i], m->area_area[i], t->du[i]) || input_bwd(t, p, prev, i))
 			return -1;
@@ -552,7 +557,7 @@ static int zero_grads(cords_rnn_trainer *t)
 {
 	cords_backend *be = t->m->be;
 	int rc = CALL(fill, t->inp.dw, 0) || CALL(fill, t->skip0.dw, 0) || CALL(fill, t->dp, 0) ||
-		 CALL(fill, t->dskip, 0);
+		 CALL(fill, t->dskip, 0) || CALL(fill, t->dz0, 0);
 	for (int i = 0; i < t->m->arch.depth && !rc; i++)
 		rc = CALL(fill, t->ac[i].dw, 0) || CALL(fill, t->aa[i].dw, 0) || CALL(fill, t->dbias[i], 0) ||
 		     CALL(fill, t->dr[i], 0);
@@ -616,8 +621,10 @@ int cords_rnn_grad(cords_rnn_trainer *t, const cords_tensor_list *params, int B,
 	}
 	/* the drive: skip = inp_skip(p), p = avgpool(conv_inp(x)); gradients summed over the steps */
 	const cords_pool pool = {3, 2, 1};
-	const cords_conv stem = {2, 3, 1}, c3 = {1, 1, 1};
-	if (CALL(conv2d_bwd_weights, &c3, t->p, t->dskip, t->skip0.dw) ||
+	const cords_conv stem = {2, 3, 1}, c3 = {1, 1, 1}, ff0 = {m->arch.stride[0], 1, 1};
+	if (CALL(conv2d_bwd_weights, &ff0, t->p, t->dz0, t->aa[0].dw) ||
+	    CALL(conv2d_bwd_data, &ff0, t->dz0, m->area_area[0], t->dp) ||
+	    CALL(conv2d_bwd_weights, &c3, t->p, t->dskip, t->skip0.dw) ||
 	    CALL(conv2d_bwd_data, &c3, t->dskip, t->m->inp_skip, t->dp) || CALL(avgpool_bwd, &pool, t->dp, t->dstem) ||
 	    CALL(conv2d_bwd_weights, &stem, t->x, t->dstem, t->inp.dw))
 		return -1;

@@ -117,7 +117,8 @@ int cords_drive_alloc(const cords_model *m, int batch, cords_drive *d)
 {
 	d->p = act4(m, batch, 64, m->arch.h[0], m->arch.w[0]);
 	d->skip = act4(m, batch, 64, m->arch.h[0], m->arch.w[0]);
-	if (d->p && d->skip)
+	d->f0 = act4(m, batch, m->arch.c[0], m->arch.h[0], m->arch.w[0]);
+	if (d->p && d->skip && d->f0)
 		return 0;
 	cords_drive_free(m, d);
 	return -1;
@@ -127,7 +128,8 @@ void cords_drive_free(const cords_model *m, cords_drive *d)
 {
 	CALL(m, free, d->p);
 	CALL(m, free, d->skip);
-	d->p = d->skip = NULL;
+	CALL(m, free, d->f0);
+	d->p = d->skip = d->f0 = NULL;
 }
 
 cords_buf *cords_model_alloc_logits(const cords_model *m, int batch)
@@ -139,9 +141,11 @@ cords_buf *cords_model_alloc_logits(const cords_model *m, int batch)
 int cords_model_drive(const cords_model *m, cords_work *w, const cords_buf *x, cords_drive *d)
 {
 	const cords_conv stem = {.stride = 2, .pad = 3}, skip = {.stride = 1, .pad = 1};
+	const cords_conv ff0 = {.stride = m->arch.stride[0], .pad = 1};
 	const cords_pool pool = {.k = 3, .stride = 2, .pad = 1};
 	return CALL(m, conv2d, &stem, x, m->inp_conv, NULL, w->stem) || CALL(m, avgpool, &pool, w->stem, d->p) ||
-	       CALL(m, conv2d, &skip, d->p, m->inp_skip, NULL, d->skip) ? -1 : 0;
+	       CALL(m, conv2d, &skip, d->p, m->inp_skip, NULL, d->skip) ||
+	       CALL(m, conv2d, &ff0, d->p, m->area_area[0], NULL, d->f0) ? -1 : 0;
 }
 
 /* u_i of SPEC §2 from the state s into w->u[i] (u_0 is p itself). *u is the
@@ -172,6 +176,10 @@ static int area_drive(const cords_model *m, cords_work *w, const cords_drive *d,
 	const cords_buf *u;
 	const cords_conv rec = {.stride = 1, .pad = 1};
 	const cords_conv ff = {.stride = m->arch.stride[i], .pad = 1, .beta = 1};
+	if (i == 0 && d) { /* area_area_0(p) is the drive's f0 */
+		const cords_conv acc = {.stride = 1, .pad = 1, .beta = 1};
+		return CALL(m, copy, z, d->f0) || CALL(m, conv2d, &acc, s->r[0], m->area_conv[0], NULL, z) ? -1 : 0;
+	}
 	if (area_input(m, w, d, s, i, &u) || CALL(m, conv2d, &rec, s->r[i], m->area_conv[i], NULL, z))
 		return -1;
 	return u ? CALL(m, conv2d, &ff, u, m->area_area[i], NULL, z) : 0;

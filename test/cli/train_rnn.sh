@@ -24,8 +24,8 @@ expect_exit 0 "anneal resumed in its second epoch" cords-anneal -m "$D/params.tz
 check "anneal: resumed equals uninterrupted" cmp "$T/c.tzst" "$T/d.tzst"
 check "anneal ends with the last epoch's slope" sh -c "cords-cat -m '$T/c.tzst' | grep -q '^prelu_slope=0.25'"
 
-# SIGTERM: a checkpoint and exit 143; resuming it finishes the run identically.
-cords-finetune -m "$D/params.tzst" $A --epochs 50 --checkpoint "$T/ck3" -o "$T/e.tzst" "$D/batches.tzst" 2>"$T/sig.err" &
+# SIGTERM: a checkpoint and exit 143 (the run is long enough never to end first).
+cords-finetune -m "$D/params.tzst" $A --epochs 100000 --checkpoint "$T/ck3" -o "$T/e.tzst" "$D/batches.tzst" 2>"$T/sig.err" &
 pid=$!
 i=0
 while [ ! -s "$T/ck3" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); [ $i -eq 30 ] && kill -TERM $pid; done
