@@ -118,6 +118,17 @@ import sys; sys.path.insert(0, '$T'); from load import load; import numpy as np
 x, y, _ = load('$T/mn-p.tzst')
 assert y.dtype == np.int64 and x.shape == (2000, 1, 28, 28)
 assert x.min() >= (0 - 0.1307) / 0.3081 - 1e-5 and x.max() <= (1 - 0.1307) / 0.3081 + 1e-5"
+expect_exit 0 "--augment none: MNIST train without its augmentations" cords-prep --augment none --shuffle-buffer 0 --batch 500 -o "$T/mn-none.tzst" "$T/mn.tzst"
+cords-prep --split test --batch 500 -o "$T/mn-test.tzst" "$T/mn.tzst"
+check "--augment none gives the test transform's bytes" sh -c "cords-cat -n x '$T/mn-none.tzst' > '$T/a.x' && cords-cat -n x '$T/mn-test.tzst' > '$T/b.x' && cmp -s '$T/a.x' '$T/b.x'"
+expect_exit 0 "--augment flip" cords-prep --augment flip --shuffle-buffer 0 --batch 500 -o "$T/mn-flip.tzst" "$T/mn.tzst"
+check "--augment flip: only hflip in the transforms" sh -c "cords-cat -m '$T/mn-flip.tzst' | grep -qx 'transforms=resize(28),hflip(0.5),normalize'"
+check "--augment flip: each image is the original or its mirror, both occur" $PY -c "
+import sys; sys.path.insert(0, '$T'); from load import load; import numpy as np
+a, _, _ = load('$T/mn-flip.tzst'); b, _, _ = load('$T/mn-test.tzst')
+same = (a == b).all(axis=(1, 2, 3)); mirror = (a == b[..., ::-1]).all(axis=(1, 2, 3))
+assert (same | mirror).all() and 0.4 < (mirror & ~same).mean() < 0.6, (same.mean(), mirror.mean())"
+expect_exit 2 "--augment with an unknown name" cords-prep --augment flip,warp "$T/mn.tzst"
 cords-unpack --allow-partial -o "$T/c10.tzst" "$TESTDATA/data/cifar-10-binary.tar.gz"
 expect_exit 0 "CIFAR-10 train recipe at 32" cords-prep --batch 8 -o "$T/c-p.tzst" "$T/c10.tzst"
 check "CIFAR: x f32 [8,3,32,32], y f32 [8,10], RandAugment in the recipe" sh -c "cords-cat -l '$T/c-p.tzst' | grep -q '^x .*\[8,3,32,32\]' && \

@@ -8,6 +8,10 @@ export OMP_NUM_THREADS=2
 
 expect_exit 0 "cnn from a default initialisation, two rounds" cords-cnn --depth 4 --size 12 --epochs 1 --rounds 0.1,0.01 --warmup 2 --eval "$B" --log "$T/cnn.tsv" -o "$T/cnn.tzst" "$B"
 check "cnn log has 12 steps and 2 evaluations" sh -c "[ \$(grep -c '^train' '$T/cnn.tsv') -eq 12 ] && [ \$(grep -c '^eval' '$T/cnn.tsv') -eq 2 ]"
+expect_exit 0 "cnn --cosine: one round of 2 epochs" cords-cnn --depth 4 --size 12 --epochs 2 --rounds 0.1 --warmup 2 --cosine --log "$T/cos.tsv" -o "$T/cos.tzst" "$B"
+check "cosine: warm-up to 0.1, then a falling rate that ends near 0" awk -F'\t' '$1 == "train" { lr[$4] = $8; n = $4 }
+	END { if (n != 12 || lr[3] != 0.1) exit 1; for (k = 4; k <= n; k++) if (lr[k] >= lr[k - 1]) exit 1; exit !(lr[n] < 0.005) }' "$T/cos.tsv"
+expect_exit 2 "--cosine on stdin needs --epoch-batches" sh -c "cords-cnn --depth 4 --size 12 --cosine -o '$T/x.tzst' < '$B'"
 check "cnn model has BN statistics and no conv_bias" sh -c "cords-cat -l '$T/cnn.tzst' | grep -q '^bn_skip_area.0.running_var' && ! cords-cat -l '$T/cnn.tzst' | grep -q '^conv_bias'"
 expect_exit 0 "fold with the exactness check" cords-fold "$T/cnn.tzst" --check "$B" -o "$T/fold.tzst"
 check "folded logits equal the BN CNN's within 1e-4" sh -c "cords-cat -m '$T/fold.tzst' | grep -q '^fold_check_max_diff=' && cords-cat -m '$T/fold.tzst' | grep -q '^stage=fold'"
