@@ -1,6 +1,7 @@
 /* cords-infer: run a CordsNet model on batches of images (SPEC §2 protocol). */
 #include "cli.h"
 #include "infer.h"
+#include "infer_time.h"
 #include "input.h"
 #include "model.h"
 #include "stream.h"
@@ -22,6 +23,9 @@ static const char help[] =
 	"      --every K          also write logits_t [T,B,N]: read-outs every K steps\n"
 	"      --record LIST      also write r{i} [T,B,c,h,w] for areas LIST (e.g. 0,3 or all)\n"
 	"                         every K steps (K = 1 without --every)\n"
+	"      --time-tsv FILE    accuracy and each area's mean activity per read-out step\n"
+	"                         (every K steps, K = 1 without --every) as TSV\n"
+	"      --batches N        stop after the first N batches\n"
 	"      --noise SIGMA      add Gaussian noise to the (normalised) input\n"
 	"      --seed K           seed of the noise (default 0)\n"
 	"      --spont-cache FILE keep the spontaneous state in FILE (reused when it matches)\n"
@@ -35,13 +39,16 @@ static const char help[] =
 	"With y in the input, the accuracy goes to stderr. See cords-infer(1).\n";
 
 typedef struct {
-	const char *model, *device, *phi, *record;
+	const char *model, *device, *phi, *record, *time_tsv;
 	double alpha, slope, noise;
-	long long spont, stim, every, seed;
+	long long spont, stim, every, seed, batches;
 	const char *cache;
 } options;
 
-enum { O_SPONT = 256, O_STIM, O_ALPHA, O_PHI, O_SLOPE, O_EVERY, O_RECORD, O_NOISE, O_SEED, O_CACHE, O_DEVICE };
+enum {
+	O_SPONT = 256, O_STIM, O_ALPHA, O_PHI, O_SLOPE, O_EVERY, O_RECORD, O_NOISE, O_SEED, O_CACHE, O_DEVICE,
+	O_TIME_TSV, O_BATCHES
+};
 
 static const char *parse(int argc, char **argv, options *o)
 {
@@ -52,8 +59,10 @@ static const char *parse(int argc, char **argv, options *o)
 		{"every", required_argument, 0, O_EVERY}, {"record", required_argument, 0, O_RECORD},
 		{"noise", required_argument, 0, O_NOISE}, {"seed", required_argument, 0, O_SEED},
 		{"spont-cache", required_argument, 0, O_CACHE}, {"device", required_argument, 0, O_DEVICE},
+		{"time-tsv", required_argument, 0, O_TIME_TSV}, {"batches", required_argument, 0, O_BATCHES},
 		CLI_COMMON_OPTS, {0, 0, 0, 0}};
-	*o = (options){.device = "cpu", .alpha = -1, .slope = -1e30, .spont = -1, .stim = -1};
+	*o = (options){.device = "cpu", .alpha = -1, .slope = -1e30, .spont = -1, .stim = -1,
+		      .batches = 0x7fffffffffffffffLL};
 	int c;
 	while ((c = getopt_long(argc, argv, "m:hVqvo:", opts, NULL)) != -1) {
 		if (cli_common_option(c))
@@ -71,12 +80,16 @@ static const char *parse(int argc, char **argv, options *o)
 		case O_SEED: o->seed = cli_int(optarg, "--seed", 0, 0x7fffffffffffffffLL); break;
 		case O_CACHE: o->cache = optarg; break;
 		case O_DEVICE: o->device = optarg; break;
+		case O_TIME_TSV: o->time_tsv = optarg; break;
+		case O_BATCHES: o->batches = cli_int(optarg, "--batches", 1, 0x7fffffffffffffffLL); break;
 		}
 	}
 	if (!o->model)
 		cli_usage("a model is required (-m MODEL)");
 	if (optind < argc - 1)
 		cli_usage("one input at most");
+	if (o->time_tsv && !strcmp(o->time_tsv, "-") && (!cli_output || !strcmp(cli_output, "-")))
+		cli_usage("--time-tsv -: standard output already carries the stream (use -o FILE)");
 	return optind < argc ? argv[optind] : "-";
 }
 
@@ -101,7 +114,7 @@ static unsigned parse_record(const char *s, int depth)
 
 static cords_infer_opts protocol(const options *o, const cords_model *m)
 {
-	cords_infer_opts io = {.dyn = m->dyn, .every = (int)o->every, .spont_cache = o->cache};
+	cords_infer_opts io = {.dyn = m->dyn, .every = (int)o->every, .readouts = o->every > 0, .spont_cache = o->cache};
 	if (o->spont >= 0)
 		io.dyn.spont_steps = (int)o->spont;
 	if (o->stim >= 0)
@@ -113,11 +126,10 @@ static cords_infer_opts protocol(const options *o, const cords_model *m)
 		cli_die_lib();
 	if (io.dyn.phi.kind == CORDS_PHI_PRELU)
 		io.dyn.phi.slope = slope;
-	if (o->record) {
+	if (o->record)
 		io.record = parse_record(o->record, m->arch.depth);
-		if (!io.every)
-			io.every = 1;
-	}
+	if ((o->record || o->time_tsv) && !io.every)
+		io.every = 1;
 	return io;
 }
 
@@ -131,7 +143,10 @@ typedef struct {
 	cords_tensor *meta; /* the input's metadata, or NULL */
 	cords_norm norm;
 	cords_writer *w;
+	cords_infer_time *time; /* --time-tsv, or NULL */
+	FILE *time_f;
 	float *x, *logits;
+	int64_t *labels;        /* the batch's labels [B] */
 	long long batches, images, labelled, correct;
 	double t0;
 } run;
@@ -173,7 +188,7 @@ static void start(run *r)
 	SET("prelu_slope", "%g", r->io.dyn.phi.slope);
 	SET("spont_steps", "%d", r->io.dyn.spont_steps);
 	SET("stim_steps", "%d", r->io.dyn.stim_steps);
-	SET("every", "%d", r->io.every);
+	SET("every", "%d", r->io.readouts || r->io.record ? r->io.every : 0);
 #undef SET
 	if (rc || cords_write_tensor(r->w, meta))
 		cli_die_lib();
@@ -189,18 +204,24 @@ static void start(run *r)
 	r->t0 = cli_now();
 }
 
-static void score(run *r, const cords_tensor *y, int64_t B)
+/* The labels [B] of y: i64 class indices, or the argmax of f32 soft labels. */
+static void labels(run *r, const cords_tensor *y, int64_t B)
 {
 	int64_t N = r->m->arch.classes;
 	if (!(y->dtype == CORDS_I64 && y->ndim == 1 && y->shape[0] == B) &&
 	    !(y->dtype == CORDS_F32 && y->ndim == 2 && y->shape[0] == B && y->shape[1] == N))
 		cli_die("%s: y must be i64 [%lld] or f32 [%lld,%lld]", r->in_name, (long long)B, (long long)B,
 			(long long)N);
-	for (int64_t b = 0; b < B; b++) {
-		int64_t label = y->dtype == CORDS_I64 ? ((const int64_t *)y->data)[b]
-						      : argmax((const float *)y->data + b * N, N);
-		r->correct += argmax(r->logits + b * N, N) == label;
-	}
+	for (int64_t b = 0; b < B; b++)
+		r->labels[b] = y->dtype == CORDS_I64 ? ((const int64_t *)y->data)[b]
+						     : argmax((const float *)y->data + b * N, N);
+}
+
+static void score(run *r, int64_t B)
+{
+	int64_t N = r->m->arch.classes;
+	for (int64_t b = 0; b < B; b++)
+		r->correct += argmax(r->logits + b * N, N) == r->labels[b];
 	r->labelled += B;
 }
 
@@ -210,10 +231,16 @@ static void batch(run *r, const cords_tensor *x, const cords_tensor *y)
 	if (!r->batches)
 		start(r);
 	float *xs = realloc(r->x, (size_t)n * sizeof *xs), *lg = realloc(r->logits, (size_t)(B * N) * sizeof *lg);
-	if (!xs || !lg)
+	int64_t *lb = realloc(r->labels, (size_t)B * sizeof *lb);
+	if (!xs || !lg || !lb)
 		cli_die("out of memory");
 	r->x = xs;
 	r->logits = lg;
+	r->labels = lb;
+	if (y)
+		labels(r, y, B);
+	if (r->time)
+		cords_infer_time_labels(r->time, y ? lb : NULL);
 	if (cords_input_f32(x, &r->norm, xs))
 		cli_die("%s: batch %lld: %s", r->in_name, r->batches + 1, cords_errmsg());
 	if (r->o->noise > 0) {
@@ -227,7 +254,7 @@ static void batch(run *r, const cords_tensor *x, const cords_tensor *y)
 	    (y && cords_write_tensor(r->w, y)) || cords_infer_write_series(r->inf, r->w))
 		cli_die_lib();
 	if (y)
-		score(r, y, B);
+		score(r, B);
 	r->batches++;
 	r->images += B;
 	cli_progress("%lld batches, %lld images, %.1f images/s", r->batches, r->images,
@@ -239,19 +266,21 @@ static void batch(run *r, const cords_tensor *x, const cords_tensor *y)
 static void loop(run *r, cords_reader *rd)
 {
 	cords_tensor h, *x = NULL;
-	int rc;
-	while ((rc = cords_read_header(rd, &h)) > 0) {
+	int rc = 0;
+	while (r->batches < r->o->batches && (rc = cords_read_header(rd, &h)) > 0) {
 		int is_meta = !strcmp(h.name, "meta") && h.dtype == CORDS_TEXT && !r->batches && !x && !r->meta;
 		int is_x = !strcmp(h.name, "x"), is_y = !strcmp(h.name, "y") && x;
 		if (!is_meta && !is_x && !is_y)
 			continue;
-		if (is_x) {
-			check_x(r, &h);
-			if (x)
-				batch(r, x, NULL);
+		if (is_x && x) {
+			batch(r, x, NULL);
 			cords_tensor_free(x);
 			x = NULL;
+			if (r->batches >= r->o->batches)
+				break;
 		}
+		if (is_x)
+			check_x(r, &h);
 		cords_tensor *t = cords_tensor_new(h.name, h.dtype, h.ndim, h.shape);
 		if (!t || cords_read_data(rd, t->data, t->nbytes))
 			cli_die_lib();
@@ -285,6 +314,14 @@ int main(int argc, char **argv)
 	if (!(r.m = cords_model_load(o.model, be)))
 		cli_die_lib();
 	r.io = protocol(&o, r.m);
+	if (o.time_tsv) {
+		r.time_f = strcmp(o.time_tsv, "-") ? cli_open_out(o.time_tsv) : stdout;
+		if (!(r.time = cords_infer_time_new(r.io.dyn.spont_steps, r.io.dyn.stim_steps, r.io.every, r.m->arch.depth,
+						    r.m->arch.classes)))
+			cli_die_lib();
+		r.io.observe = cords_infer_time_observe;
+		r.io.observe_ctx = r.time;
+	}
 	FILE *fi = cli_open_in(in);
 	cords_reader *rd = cords_reader_new(fi, r.in_name);
 	FILE *fo = cli_open_out(cli_output);
@@ -294,6 +331,10 @@ int main(int argc, char **argv)
 	if (cords_writer_close(r.w))
 		cli_die_lib();
 	cli_close_out(fo);
+	if (r.time && cords_infer_time_write(r.time, r.time_f))
+		cli_die("%s: %s", o.time_tsv, cords_errmsg());
+	if (r.time)
+		cli_close_out(r.time_f);
 	cli_progress_end();
 	cords_reader_free(rd);
 	cli_close_in(fi);
@@ -306,5 +347,7 @@ int main(int argc, char **argv)
 	cords_tensor_free(r.meta);
 	free(r.x);
 	free(r.logits);
+	free(r.labels);
+	cords_infer_time_free(r.time);
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* Inference driver: spontaneous state once, then per batch the drive, the
- * stimulus steps and the read-out; time series spooled to temporary files. */
+ * stimulus steps and the read-out; time series spooled to temporary files,
+ * read-outs and mean activities handed to an observer. */
 #include "infer.h"
 #include "err.h"
 #include "spont.h"
@@ -25,6 +26,7 @@ struct cords_infer {
 	cords_infer_opts o;
 	series s[1 + CORDS_MAX_DEPTH];
 	int ns;
+	series *area[CORDS_MAX_DEPTH]; /* area i's series, or NULL */
 	cords_state *s1;    /* the spontaneous state, batch 1 */
 	int batch;          /* buffers below are for this batch size */
 	cords_state *st, *tmp;
@@ -33,6 +35,12 @@ struct cords_infer {
 	cords_drive d;
 	float *host;        /* download scratch: batch * max per floats */
 	int64_t host_n;
+	float *lg_host;     /* [batch,N]: the read-out at the current step */
+	int64_t lg_n;
+	double mean[CORDS_MAX_DEPTH]; /* each area's mean activity at the current step */
+	float *sp_lg;       /* [nsp,N]: the spontaneous read-outs, batch 1 (observer) */
+	double *sp_mean;    /* [nsp,depth] */
+	int nsp;
 	int from_cache;
 };
 
@@ -43,27 +51,30 @@ static int spool(FILE *f, const float *v, int64_t n)
 	return 0;
 }
 
-/* Download series k of state s (batch b) into inf->host. */
-static int fetch(cords_infer *inf, const series *se, cords_work *w, const cords_state *s, cords_buf *lg)
+static int64_t area_numel(const cords_arch *a, int i)
 {
-	const cords_model *m = inf->m;
-	if (se->area >= 0)
-		return m->be->download(m->be, s->r[se->area], inf->host);
-	return cords_model_readout(m, w, s, lg) || m->be->download(m->be, lg, inf->host) ? -1 : 0;
+	return (int64_t)a->c[i] * a->h[i] * a->w[i];
 }
 
+/* Host scratch for a batch: the largest downloaded state and the read-out. */
 static int ensure_host(cords_infer *inf, int batch)
 {
-	int64_t n = 0;
-	for (int k = 0; k < inf->ns; k++)
-		n = inf->s[k].per * batch > n ? inf->s[k].per * batch : n;
-	n = n > (int64_t)batch * inf->m->arch.classes ? n : (int64_t)batch * inf->m->arch.classes;
-	if (n <= inf->host_n)
-		return 0;
-	free(inf->host);
-	inf->host = malloc((size_t)n * sizeof(float));
-	inf->host_n = inf->host ? n : 0;
-	return inf->host ? 0 : cords_err("out of memory");
+	const cords_arch *a = &inf->m->arch;
+	int64_t nl = (int64_t)batch * a->classes, n = nl; /* n >= nl: logits_t is unspooled through host */
+	for (int i = 0; i < a->depth; i++)
+		if (inf->area[i] || inf->o.observe)
+			n = area_numel(a, i) * batch > n ? area_numel(a, i) * batch : n;
+	if (n > inf->host_n) {
+		free(inf->host);
+		inf->host = malloc((size_t)n * sizeof(float));
+		inf->host_n = inf->host ? n : 0;
+	}
+	if (nl > inf->lg_n) {
+		free(inf->lg_host);
+		inf->lg_host = malloc((size_t)nl * sizeof(float));
+		inf->lg_n = inf->lg_host ? nl : 0;
+	}
+	return inf->host && inf->lg_host ? 0 : cords_err("out of memory");
 }
 
 typedef struct {
@@ -73,22 +84,64 @@ typedef struct {
 	int batch, spont;
 } rec_ctx;
 
+static int put(const rec_ctx *c, series *se, const float *v)
+{
+	if (spool(c->spont ? se->spont : se->stim, v, se->per * c->batch))
+		return -1;
+	if (c->spont)
+		se->nspont++;
+	else
+		se->nstim++;
+	return 0;
+}
+
+static double mean(const float *v, int64_t n)
+{
+	double sum = 0;
+	for (int64_t i = 0; i < n; i++)
+		sum += v[i];
+	return sum / (double)n;
+}
+
+/* A spontaneous read-out is kept for the replay per batch; a stimulus one
+ * goes to the observer now. */
+static int observe(const rec_ctx *c, int t)
+{
+	cords_infer *inf = c->inf;
+	int N = inf->m->arch.classes, D = inf->m->arch.depth;
+	if (c->spont) {
+		memcpy(inf->sp_lg + (int64_t)inf->nsp * N, inf->lg_host, (size_t)N * sizeof(float));
+		memcpy(inf->sp_mean + (int64_t)inf->nsp * D, inf->mean, (size_t)D * sizeof(double));
+		inf->nsp++;
+		return 0;
+	}
+	cords_infer_obs o = {t, 0, c->batch, c->batch, inf->lg_host, inf->mean};
+	return inf->o.observe(inf->o.observe_ctx, &o);
+}
+
+/* At a read-out step: the read-out and each recorded (or, for the observer,
+ * every) area's state, downloaded once. */
 static int on_step(void *ctx, int t, const cords_state *s)
 {
 	rec_ctx *c = ctx;
 	cords_infer *inf = c->inf;
+	const cords_model *m = inf->m;
 	if (t % inf->o.every)
 		return 0;
-	for (int k = 0; k < inf->ns; k++) {
-		series *se = &inf->s[k];
-		if (fetch(inf, se, c->w, s, c->lg) || spool(c->spont ? se->spont : se->stim, inf->host, se->per * c->batch))
+	if ((inf->o.readouts || inf->o.observe) &&
+	    (cords_model_readout(m, c->w, s, c->lg) || m->be->download(m->be, c->lg, inf->lg_host)))
+		return -1;
+	if (inf->o.readouts && put(c, &inf->s[0], inf->lg_host))
+		return -1;
+	for (int i = 0; i < m->arch.depth; i++) {
+		if (!inf->area[i] && !inf->o.observe)
+			continue;
+		if (m->be->download(m->be, s->r[i], inf->host) || (inf->area[i] && put(c, inf->area[i], inf->host)))
 			return -1;
-		if (c->spont)
-			se->nspont++;
-		else
-			se->nstim++;
+		if (inf->o.observe)
+			inf->mean[i] = mean(inf->host, area_numel(&m->arch, i) * c->batch);
 	}
-	return 0;
+	return inf->o.observe ? observe(c, t) : 0;
 }
 
 static int add_series(cords_infer *inf, int area)
@@ -107,6 +160,7 @@ static int add_series(cords_infer *inf, int area)
 		se->shape[1] = a->h[area];
 		se->shape[2] = a->w[area];
 		se->per = se->shape[0] * se->shape[1] * se->shape[2];
+		inf->area[area] = se;
 	}
 	se->spont = tmpfile();
 	se->stim = tmpfile();
@@ -119,7 +173,7 @@ static int run_spont(cords_infer *inf)
 	const cords_model *m = inf->m;
 	if (!(inf->s1 = cords_state_new(m, 1)))
 		return -1;
-	if (!inf->ns)
+	if (!inf->ns && !inf->o.observe)
 		return cords_spont(m, &inf->o.dyn, inf->o.spont_cache, inf->s1, &inf->from_cache, NULL, NULL);
 	rec_ctx c = {inf, cords_work_new(m, 1), cords_model_alloc_logits(m, 1), 1, 1};
 	int rc = !c.w || !c.lg || ensure_host(inf, 1) ||
@@ -138,13 +192,16 @@ cords_infer *cords_infer_new(const cords_model *m, const cords_infer_opts *o)
 	}
 	inf->m = m;
 	inf->o = *o;
-	if (o->record && o->every <= 0) {
+	if ((o->readouts || o->record || o->observe) && o->every <= 0) {
 		cords_infer_free(inf);
-		cords_err("recording states needs a step interval (every > 0)");
+		cords_err("time series need a step interval (every > 0)");
 		return NULL;
 	}
-	int rc = 0;
-	if (o->every > 0)
+	int rc = 0, nsp = o->observe ? o->dyn.spont_steps / o->every : 0;
+	if (nsp && (!(inf->sp_lg = malloc((size_t)nsp * (size_t)m->arch.classes * sizeof(float))) ||
+		    !(inf->sp_mean = malloc((size_t)nsp * (size_t)m->arch.depth * sizeof(double)))))
+		rc = cords_err("out of memory");
+	if (o->readouts && !rc)
 		rc = add_series(inf, -1);
 	for (int i = 0; i < m->arch.depth && !rc; i++)
 		if (o->record >> i & 1)
@@ -184,6 +241,9 @@ void cords_infer_free(cords_infer *inf)
 			fclose(inf->s[k].stim);
 	}
 	free(inf->host);
+	free(inf->lg_host);
+	free(inf->sp_lg);
+	free(inf->sp_mean);
 	free(inf);
 }
 
@@ -204,6 +264,19 @@ static int alloc_batch(cords_infer *inf, int batch)
 	return 0;
 }
 
+/* The spontaneous read-outs, the same for every image of the batch. */
+static int replay_spont(const cords_infer *inf, int batch)
+{
+	int N = inf->m->arch.classes, D = inf->m->arch.depth;
+	for (int k = 0; k < inf->nsp; k++) {
+		cords_infer_obs o = {(k + 1) * inf->o.every, 1, batch, 1, inf->sp_lg + (int64_t)k * N,
+				     inf->sp_mean + (int64_t)k * D};
+		if (inf->o.observe(inf->o.observe_ctx, &o))
+			return -1;
+	}
+	return 0;
+}
+
 int cords_infer_batch(cords_infer *inf, const float *x, int batch, float *logits)
 {
 	const cords_model *m = inf->m;
@@ -215,10 +288,12 @@ int cords_infer_batch(cords_infer *inf, const float *x, int batch, float *logits
 	}
 	rec_ctx c = {inf, inf->w, inf->lg, batch, 0};
 	const cords_dynamics *d = &inf->o.dyn;
-	if (m->be->upload(m->be, inf->x, x) || cords_model_drive(m, inf->w, inf->x, &inf->d) ||
+	int watch = inf->ns || inf->o.observe;
+	if ((inf->o.observe && replay_spont(inf, batch)) || m->be->upload(m->be, inf->x, x) ||
+	    cords_model_drive(m, inf->w, inf->x, &inf->d) ||
 	    cords_state_copy(m, inf->st, inf->s1) ||
 	    cords_model_run(m, d, inf->w, &inf->d, &inf->st, &inf->tmp, d->stim_steps, d->spont_steps,
-			    inf->ns ? on_step : NULL, &c) ||
+			    watch ? on_step : NULL, &c) ||
 	    cords_model_readout(m, inf->w, inf->st, inf->lg))
 		return -1;
 	return m->be->download(m->be, inf->lg, logits);

@@ -3,17 +3,36 @@
  * at batch 1 (or from a cache), broadcast over each batch; the stem drive
  * once per batch. Time series (read-outs every K steps, recorded states)
  * cover all spont + stim steps; they are spooled to temporary files while a
- * batch runs, so memory does not grow with the number of steps. */
+ * batch runs, so memory does not grow with the number of steps. An
+ * observer may also see the read-outs and each area's mean activity. */
 #ifndef CORDS_INFER_H
 #define CORDS_INFER_H
 
 #include "model.h"
 #include "stream.h"
 
+/* What an observer sees at a read-out step. */
+typedef struct {
+	int step;            /* t, 1..spont+stim */
+	int spont;           /* 1 in the spontaneous phase */
+	int batch;           /* images in the batch */
+	int rows;            /* rows of logits: batch, or 1 in the spontaneous
+	                      * phase (the state is the same for every image) */
+	const float *logits; /* host [rows,N], the read-out at this step */
+	const double *mean;  /* [depth]: mean of r_i over the rows and its units */
+} cords_infer_obs;
+typedef int (*cords_infer_observer)(void *ctx, const cords_infer_obs *o);
+
 typedef struct {
 	cords_dynamics dyn;
-	int every;           /* > 0: time series at steps t % every == 0 (t = 1..spont+stim) */
+	int every;           /* > 0: read-out steps t % every == 0 (t = 1..spont+stim) */
+	int readouts;        /* write logits_t at those steps (needs every > 0) */
 	unsigned record;     /* bit i: record area i's state (needs every > 0) */
+	/* Called at every read-out step of every batch, in step order: the
+	 * spontaneous steps (run once, kept in memory) are replayed per batch.
+	 * Needs every > 0; a nonzero return stops the batch (an error). */
+	cords_infer_observer observe;
+	void *observe_ctx;
 	const char *spont_cache;
 } cords_infer_opts;
 
@@ -22,9 +41,10 @@ typedef struct cords_infer cords_infer;
 /* Runs the spontaneous phase (or reads it from the cache). */
 cords_infer *cords_infer_new(const cords_model *m, const cords_infer_opts *o);
 void cords_infer_free(cords_infer *inf);
-/* One batch: x host f32 [B,Cin,H,W] (normalised); logits host [B,N]. */
+/* One batch: x host f32 [B,Cin,H,W] (normalised); logits host [B,N].
+ * The observer, if any, is called from here. */
 int cords_infer_batch(cords_infer *inf, const float *x, int batch, float *logits);
-/* The last batch's time series: logits_t [T,B,N] (if every > 0), then
+/* The last batch's time series: logits_t [T,B,N] (if readouts), then
  * r{i} [T,B,c,h,w] for each recorded area, T = (spont + stim) / every. */
 int cords_infer_write_series(cords_infer *inf, cords_writer *w);
 /* Whether the spontaneous state came from the cache. */

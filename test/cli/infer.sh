@@ -77,6 +77,78 @@ check "same seed, same answer" cmp "$T/n1.tzst" "$T/n2.tzst"
 check "noise changes the answer" sh -c "! $PY '$T/same.py' '$T/n1.tzst' '$T/of32.tzst'"
 check "another seed, another answer" sh -c "! cmp -s '$T/n1.tzst' '$T/n3.tzst'"
 
+# --time-tsv: accuracy and mean activity per read-out step; --batches N.
+# Labels: image 0's answer, and another class for image 1 (accuracy 1/2);
+# one batch of 2, the same as two batches of 1, and with one-hot f32 labels.
+cat > "$T/labels.py" <<PY
+import sys; sys.path.insert(0, "$D")
+import numpy as np, cstream
+c = dict(cstream.read(sys.argv[1]))
+x, lg = c["x"], c["logits"]
+y = lg.argmax(1); y[1] = (y[1] + 1) % lg.shape[1]; y = y.astype(np.int64)
+cstream.write(sys.argv[2], [("x", x), ("y", y)])
+cstream.write(sys.argv[3], [("x", x[:1]), ("y", y[:1]), ("x", x[1:]), ("y", y[1:])])
+cstream.write(sys.argv[4], [("x", x), ("y", np.eye(lg.shape[1], dtype=np.float32)[y])])
+PY
+$PY "$T/labels.py" "$D/r2-relu.case.tzst" "$T/xy.tzst" "$T/xy11.tzst" "$T/xysoft.tzst"
+expect_exit 0 "--time-tsv" cords-infer $R2 --time-tsv "$T/t.tsv" "$T/xy.tzst" -o "$T/ot.tzst"
+acc=$(sed -n 's/.*accuracy [0-9.]* (\([0-9]*\)\/\([0-9]*\)).*/\1 \2/p' "$T/.err")
+check "header: step phase stim_step accuracy r0 r1" test "$(head -n 1 "$T/t.tsv")" = "$(printf 'step\tphase\tstim_step\taccuracy\tr0\tr1')"
+check "one row per step: (3+4)/1" test "$(tail -n +2 "$T/t.tsv" | wc -l)" -eq 7
+check "steps 1..7, phases and stimulus steps" sh -c "tail -n +2 '$T/t.tsv' | cut -f 1-3 | tr '\t\n' ', ' | grep -qx '1,spont,-2 2,spont,-1 3,spont,0 4,stim,1 5,stim,2 6,stim,3 7,stim,4 '"
+check "last step's accuracy = the printed accuracy (1/2)" awk -v acc="$acc" -F '\t' \
+	'END { split(acc, a, " "); exit !(acc != "" && $2 == "stim" && $4 + 0 == a[1] / a[2] && a[2] == 2) }' "$T/t.tsv"
+check "no temporary files left" sh -c "! ls '$T' | grep -q 'tmp'"
+cords-infer $R2 "$T/xy.tzst" -o "$T/o.tzst" 2>/dev/null
+check "--time-tsv alone leaves the stream as it was (no logits_t)" cmp "$T/ot.tzst" "$T/o.tzst"
+expect_exit 0 "--time-tsv, two batches of 1" cords-infer $R2 --time-tsv "$T/t11.tsv" "$T/xy11.tzst" -o "$T/o.tzst"
+check "two batches of 1 = one batch of 2" $PY -c "
+import numpy as np, sys
+a, b = (np.genfromtxt(f, skip_header=1, usecols=(0, 2, 3, 4, 5)) for f in sys.argv[1:])
+sys.exit(not np.allclose(a, b, rtol=1e-5, atol=0))" "$T/t.tsv" "$T/t11.tsv"
+expect_exit 0 "--time-tsv, one-hot f32 labels" cords-infer $R2 --time-tsv "$T/tsoft.tsv" "$T/xysoft.tzst" -o "$T/o.tzst"
+check "soft labels: same accuracy as class indices" sh -c "cut -f 4 '$T/t.tsv' > '$T/a1'; cut -f 4 '$T/tsoft.tsv' > '$T/a2'; cmp '$T/a1' '$T/a2'"
+expect_exit 0 "--time-tsv without labels" cords-infer $R2 --time-tsv "$T/tn.tsv" "$T/x2.tzst" -o "$T/o.tzst"
+check "no labels: accuracy empty" sh -c "tail -n +2 '$T/tn.tsv' | cut -f 4 | grep -qvx '' && exit 1; test \$(wc -l < '$T/tn.tsv') -eq 8"
+expect_exit 0 "--time-tsv --every 5" cords-infer -m "$D/r2.model.tzst" --spont 3 --stim 12 --every 5 --time-tsv "$T/t5.tsv" "$T/xy.tzst" -o "$T/o5.tzst"
+check "--every 5: steps 5,10,15 (stimulus steps 2,7,12)" sh -c "tail -n +2 '$T/t5.tsv' | cut -f 1-3 | tr '\t\n' ', ' | grep -qx '5,stim,2 10,stim,7 15,stim,12 '"
+check "--every 5 still writes logits_t [3,2,10]" sh -c "cords-cat -l '$T/o5.tzst' | grep -q '^logits_t .*\[3,2,10\]'"
+
+# The means against the recorded states, over two batches, in the same run.
+expect_exit 0 "--time-tsv with --record all --every 1" cords-infer $R2 --record all --every 1 --time-tsv "$T/tr.tsv" "$T/xy11.tzst" -o "$T/or.tzst"
+cords-infer $R2 --record all --every 1 "$T/xy11.tzst" -o "$T/or0.tzst" 2>/dev/null
+check "--time-tsv leaves the recorded series as they were" cmp "$T/or.tzst" "$T/or0.tzst"
+cords-cat --npy-dir "$T/rec" "$T/or.tzst"
+check "r0, r1 means = means of the recorded r0, r1 (1e-5)" $PY -c "
+import numpy as np, sys
+d, t = sys.argv[1], np.genfromtxt(sys.argv[2], skip_header=1, usecols=(4, 5))
+for i in range(2):
+    r = np.concatenate([np.load(f'{d}/r{i}.npy'), np.load(f'{d}/r{i}.1.npy')], axis=1).astype(np.float64)
+    m = r.reshape(r.shape[0], -1).mean(axis=1)
+    assert t.shape[0] == 7 and np.allclose(t[:, i], m, rtol=1e-5, atol=0), (t[:, i], m)
+    assert m[-1] > m[0] > 0" "$T/rec" "$T/tr.tsv"
+check "means differ from the 2-image run's only by rounding" $PY -c "
+import numpy as np, sys
+a, b = (np.genfromtxt(f, skip_header=1, usecols=(4, 5)) for f in sys.argv[1:])
+sys.exit(not np.allclose(a, b, rtol=1e-5, atol=0))" "$T/tr.tsv" "$T/t.tsv"
+
+# --batches N: only the first N batches.
+expect_exit 0 "--batches 1 of 2" cords-infer $R2 --batches 1 --time-tsv "$T/tb.tsv" "$T/xy11.tzst" -o "$T/ob.tzst"
+check "--batches 1: one logits record" test "$(cords-cat -l "$T/ob.tzst" | grep -c '^logits ')" -eq 1
+err_has "--batches 1: accuracy over 1 image" "(1/1)"
+check "--batches 1: its time table too (all right at the end)" sh -c "tail -n 1 '$T/tb.tsv' | cut -f 4 | grep -qx '1.000000'"
+expect_exit 0 "--batches 5 of 2" cords-infer $R2 --batches 5 "$T/xy11.tzst" -o "$T/ob.tzst"
+check "--batches 5: both batches" test "$(cords-cat -l "$T/ob.tzst" | grep -c '^logits ')" -eq 2
+# (A batch with labels ends at its y: nothing after it is read.)
+{ cat "$T/xy11.tzst"; printf 'not a stream'; } > "$T/xybad.tzst"
+expect_exit 0 "--batches 2 stops before a bad tail" cords-infer $R2 --batches 2 "$T/xybad.tzst" -o "$T/ob.tzst"
+check "--batches 2: two logits records" test "$(cords-cat -l "$T/ob.tzst" | grep -c '^logits ')" -eq 2
+expect_exit 1 "without --batches the bad tail is read" cords-infer $R2 "$T/xybad.tzst" -o "$T/ob.tzst"
+expect_exit 2 "bad --batches 0" cords-infer $R2 --batches 0 "$T/x2.tzst"
+expect_exit 2 "bad --batches x" cords-infer $R2 --batches x "$T/x2.tzst"
+expect_exit 2 "--time-tsv - with the stream on stdout" cords-infer $R2 --time-tsv - "$T/x2.tzst"
+expect_exit 1 "--time-tsv in a missing folder" cords-infer $R2 --time-tsv "$T/nodir/t.tsv" "$T/x2.tzst" -o "$T/o.tzst"
+
 # Bad input.
 expect_exit 1 "NaN input" cords-infer $R4 "$T/nan.tzst" -o "$T/o.tzst"
 err_has "NaN named" "non-finite"
@@ -86,6 +158,8 @@ err_has "names the model's shape" "\[B,1,28,28\]"
 printf '' > "$T/empty"
 expect_exit 0 "empty stream" cords-infer $R2 "$T/empty" -o "$T/o.tzst"
 check "no output records" test ! -s "$T/o.tzst"
+expect_exit 0 "empty stream, --time-tsv" cords-infer $R2 --time-tsv "$T/te.tsv" "$T/empty" -o "$T/o.tzst"
+check "empty stream: the header only" test "$(wc -l < "$T/te.tsv")" -eq 1
 expect_exit 1 "missing model" cords-infer -m "$T/nope.tzst" "$T/x2.tzst"
 expect_exit 2 "no model" cords-infer "$T/x2.tzst"
 expect_exit 2 "bad --record" cords-infer $R2 --record 5 "$T/x2.tzst"
