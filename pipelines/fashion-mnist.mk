@@ -3,8 +3,12 @@
 #   unpack -> prep -> cnn -> fold -> inverse -> linear -> anneal -> finetune
 #   -> infer on the 10,000 test images -> eig -> gnuplot plots
 # Products in $(OUT)/: each stage's model (cnn.tzst fold.tzst inverse.tzst
-# linear.tzst anneal.tzst finetune.tzst), logs (*.tsv), plots (*.png),
-# summary.tsv (test accuracy and wall time per stage).
+# linear.tzst anneal.tzst finetune.tzst), logs (*.tsv), plots (*.png: loss and
+# training accuracy per stage, test accuracy per stage, the final model's test
+# accuracy and mean activity of each area against time), summary.tsv (test
+# accuracy, test images and wall time per stage). The CNNs and the final RNN are
+# tested on all 10,000 test images, the intermediate RNNs on the first
+# EVAL_BATCHES x 500 (time: each full test pass of an RNN costs ~30 s here).
 #
 # The short schedule follows SPEC §3's calibration (random flips only, the CNN
 # on one cosine cycle of lr 0.1, T = 30 stimulus steps with the loss on the
@@ -16,6 +20,8 @@
 #
 #   make -f pipelines/fashion-mnist.mk BIN=bin OUT=demo [DATA=...] [DEVICE=cpu]
 
+# Idle OpenMP threads sleep soon: see ENVIRONMENT in cords(7).
+export GOMP_SPINCOUNT ?= 10000
 BIN ?= bin
 DATA ?= /usr/share/datasets/fashion-mnist
 OUT ?= demo
@@ -44,6 +50,8 @@ LIN_BATCHES ?= 150
 ANNEAL_STEPS ?= 8
 ANNEAL_BATCHES ?= 40
 FT_BATCHES ?= 200
+# test batches (of 500) for the intermediate RNN stages
+EVAL_BATCHES ?= 4
 
 ifeq ($(QUICK),1)
 CNN_EPOCH_BATCHES := --epoch-batches 20
@@ -53,9 +61,12 @@ LIN_BATCHES := 10
 ANNEAL_STEPS := 2
 ANNEAL_BATCHES := 5
 FT_BATCHES := 10
+EVAL_BATCHES := 2
 TEST_LIMIT := --eval-batches 2
+FINAL_LIMIT := --batches 2
 endif
 
+COMMA := ,
 SLOPE_STEP := $(shell echo "1 / $(ANNEAL_STEPS)" | bc -l)
 SLOPE_START := $(shell echo "1 - 1 / $(ANNEAL_STEPS)" | bc -l)
 TIME = sh -c 't0=$$(date +%s.%N); "$$@" || exit 1; t1=$$(date +%s.%N); \
@@ -111,15 +122,21 @@ $(OUT)/finetune.tzst: $(OUT)/anneal.tzst $(OUT)/train-samples.tzst
 	$(call PREP,$$(( $(SEED) + 5 ))) | $(call TIME,finetune) $(BIN)/cords-finetune -m $(OUT)/anneal.tzst $(RNN) \
 		--spont-weight 0 --epochs 1 --epoch-batches $(FT_BATCHES) --log $(OUT)/finetune.tsv -o $@ -
 
-# ---- test accuracy of every stage's model on the 10,000 test images
-# (the BN CNN and the folded CNN: cords-cnn's/cords-fold's evaluation; the RNNs: cords-infer
-# with the protocol each model records)
+# ---- test accuracy of every stage's model: "accuracy %\ttest images" in $(OUT)/STAGE.acc
+# (the BN CNN and the folded CNN: cords-cnn's evaluation; the RNNs: cords-infer with the
+# protocol each model records; the final one with accuracy and activity at every step)
+ACC = awk '{ for (i = 1; i < NF; i++) if ($$i == "accuracy") { a = $$(i + 1); n = $$(i + 2) } } \
+	END { sub(/.*\//, "", n); sub(/\)/, "", n); printf "%.2f\t%s\n", 100 * a, n }'
 $(OUT)/%.acc: $(OUT)/%.tzst $(OUT)/test.tzst
-	$(BIN)/cords-infer -m $< --device $(DEVICE) -o $(OUT)/$*.logits.tzst $(OUT)/test.tzst 2> $(OUT)/$*.infer.err; \
-		cat $(OUT)/$*.infer.err >&2; awk '{ for (i = 1; i < NF; i++) if ($$i == "accuracy") a = $$(i + 1) } \
-		END { printf "%.2f\n", 100 * a }' $(OUT)/$*.infer.err > $@
+	$(BIN)/cords-infer -m $< --device $(DEVICE) --batches $(EVAL_BATCHES) -o $(OUT)/$*.logits.tzst \
+		$(OUT)/test.tzst 2> $(OUT)/$*.infer.err; cat $(OUT)/$*.infer.err >&2; $(ACC) $(OUT)/$*.infer.err > $@
+$(OUT)/finetune.acc: $(OUT)/finetune.tzst $(OUT)/test.tzst
+	$(BIN)/cords-infer -m $< --device $(DEVICE) $(FINAL_LIMIT) --time-tsv $(OUT)/time.tsv \
+		-o $(OUT)/finetune.logits.tzst $(OUT)/test.tzst 2> $(OUT)/finetune.infer.err; \
+		cat $(OUT)/finetune.infer.err >&2; $(ACC) $(OUT)/finetune.infer.err > $@
 $(OUT)/cnn.acc: $(OUT)/cnn.tzst
-	awk -F'\t' '$$1 == "eval" { a = $$7 } END { printf "%.2f\n", 100 * a }' $(OUT)/cnn.tsv > $@
+	awk -F'\t' '$$1 == "eval" { a = $$7 } END { printf "%.2f\t%d\n", 100 * a, $(if $(TEST_LIMIT),1000,10000) }' \
+		$(OUT)/cnn.tsv > $@
 $(OUT)/fold.acc: $(OUT)/cnn.acc $(OUT)/fold.tzst
 	cp $(OUT)/cnn.acc $@
 
@@ -128,23 +145,28 @@ $(OUT)/eig.txt: $(OUT)/finetune.tzst
 		-o $(OUT)/eig.tsv 2> $@ || echo "cords-eig failed" > $@; else echo "no cords-eig" > $@; fi
 
 $(OUT)/summary.tsv: $(MODELS:%=$(OUT)/%.acc) $(OUT)/eig.txt
-	{ printf 'stage\ttest_accuracy_%%\twall_s\n'; for s in $(MODELS); do \
+	{ printf 'stage\ttest_accuracy_%%\ttest_images\twall_s\n'; for s in $(MODELS); do \
 		printf '%s\t%s\t%s\n' $$s "$$(cat $(OUT)/$$s.acc)" \
 		"$$(awk -F'\t' -v s=$$s '$$1 == s { v = $$2 } END { print v }' $(OUT)/times.tsv)"; done; } > $@
 	cat $@
 
-# ---- plots: loss and accuracy per step of every stage
+# ---- plots (gnuplot, PNG)
+PLOT = gnuplot -e "set terminal pngcairo size 800,500 noenhanced; set datafile separator '\t'; $(1)"
 $(OUT)/plots.done: $(OUT)/summary.tsv
 	for s in $(MODELS); do [ -f $(OUT)/$$s.tsv ] || continue; \
-		gnuplot -e "set terminal pngcairo size 800,500 noenhanced; set output '$(OUT)/$$s-loss.png'; \
-		set datafile separator '\t'; set key autotitle columnhead; set xlabel 'step'; set ylabel 'loss'; \
-		set title 'cords-$$s: training loss'; plot '< grep -v ^eval $(OUT)/$$s.tsv' using 4:6 with lines" \
-		2>/dev/null || gnuplot -e "set terminal png; set output '$(OUT)/$$s-loss.png'; \
-		set datafile separator '\t'; plot '< grep ^train $(OUT)/$$s.tsv' using 4:6 with lines title 'loss'"; \
-		done
-	gnuplot -e "set terminal png size 800,500; set output '$(OUT)/accuracy.png'; set style data histogram; \
-		set style fill solid; set datafile separator '\t'; set ylabel 'test accuracy (%)'; set yrange [0:100]; \
-		plot '$(OUT)/summary.tsv' using 2:xtic(1) title 'accuracy per stage'"
+		$(call PLOT,set output '$(OUT)/$$s-loss.png'; set title 'cords-$$s: training loss and accuracy'; \
+		set xlabel 'step'; set ylabel 'loss'; set y2label 'training accuracy'; set y2range [0:1]; set y2tics; \
+		plot '< grep ^train $(OUT)/$$s.tsv' using 4:6 with lines title 'loss'$(COMMA) \
+		'' using 4:7 axes x1y2 with lines title 'accuracy'); done
+	$(call PLOT,set output '$(OUT)/accuracy.png'; set style data histogram; set style fill solid; \
+		set ylabel 'test accuracy (%)'; set yrange [0:100]; \
+		plot '$(OUT)/summary.tsv' using 2:xtic(1) title 'test accuracy per stage')
+	$(call PLOT,set output '$(OUT)/accuracy-time.png'; set title 'final model: test accuracy of the read-out'; \
+		set xlabel 'stimulus step (2 ms)'; set ylabel 'test accuracy'; set yrange [0:1]; set key autotitle columnhead; \
+		plot '$(OUT)/time.tsv' using 3:4 with lines title 'accuracy')
+	$(call PLOT,set output '$(OUT)/activity.png'; set title 'final model: mean activity of each area'; \
+		set xlabel 'stimulus step (2 ms)'; set ylabel 'mean r'; set key autotitle columnhead; \
+		plot for [i=5:$$(( 4 + $(DEPTH) ))] '$(OUT)/time.tsv' using 3:i with lines)
 	touch $@
 
 clean:

@@ -9,6 +9,8 @@
 # image) and records the states of areas 6 and 7 at all 200 steps:
 # OUT holds r6, r7 [200, B, c, h, w] (and r6.1, r7.1, ... for further batches
 # of BATCH images), plus the logits of each batch. Load it with numpy.load().
+# Idle OpenMP threads sleep soon: see ENVIRONMENT in cords(7).
+export GOMP_SPINCOUNT ?= 10000
 BIN ?= bin
 PHOTOS ?= photos
 MODEL ?= model.tzst

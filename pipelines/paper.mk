@@ -6,6 +6,8 @@
 # Variables: BIN, DATA (the distribution files), OUT, DEVICE, SIZE (224), DEPTH,
 # SEED, WORKERS, and every schedule number below.
 
+# Idle OpenMP threads sleep soon: see ENVIRONMENT in cords(7).
+export GOMP_SPINCOUNT ?= 10000
 BIN ?= bin
 OUT ?= runs/$(DATASET)
 DEVICE ?= cpu

@@ -3,6 +3,8 @@
 #   make -f pipelines/spectrum.mk MODEL=model.tzst [AREA=0] [OP=conv|jacobian|network]
 #        [AT=spont|batch.tzst] [K=300] [BIN=bin] [OUT=.]
 # gives $(OUT)/spectrum-$(OP)-$(AREA).tsv and .png.
+# Idle OpenMP threads sleep soon: see ENVIRONMENT in cords(7).
+export GOMP_SPINCOUNT ?= 10000
 BIN ?= bin
 OUT ?= .
 OP ?= conv
