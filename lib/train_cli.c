@@ -133,11 +133,11 @@ int tc_report(void *ctx, const cords_loop_event *e)
 			(long long)r->images, e->st.loss, e->st.acc);
 		for (int i = 0; i < r->nextra; i++)
 			fprintf(r->log, "\t%.6g", e->st.extra[i]);
-		fprintf(r->log, "\t%.6g\t%.6g\t%.1f\t%s\n", e->lr, e->gnorm, e->img_s, e->note ? e->note : "");
+		fprintf(r->log, "\t%.6g\t%.6g\t%.4g\t%s\n", e->lr, e->gnorm, e->img_s, e->note ? e->note : "");
 		if (ferror(r->log))
 			cli_die("log: write error");
 	}
-	cli_progress("%s: epoch %d step %lld loss %.4f acc %.1f %% %.0f img/s %s", e->stage, e->epoch,
+	cli_progress("%s: epoch %d step %lld loss %.4f acc %.1f %% %.3g img/s %s", e->stage, e->epoch,
 		     (long long)e->step, e->st.loss, 100 * e->st.acc, e->img_s, e->note ? e->note : "");
 	return 0;
 }

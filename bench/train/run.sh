@@ -21,8 +21,15 @@ print("--spont-steps %s --stim-steps %s --blank-steps %s --readouts %s --spont-w
 /usr/bin/time -f '%e %M' -o "$W/cords.time" "$BIN/cords-anneal" -m "$W/model.tzst" $args --slope-start 0.5 \
 	--epochs 1 --steps 1 --lr 1e-5 --clip 1e-4 --log "$W/log.tsv" -o "$W/out.tzst" "$W/batch.tzst"
 step=$(awk -F'\t' '$1 == "train" { printf "%.2f", $5 / $13 }' "$W/log.tsv")
-/usr/bin/time -f '%e %M' -o "$W/torch.time" /usr/bin/python3 "$top/bench/train/torch_step.py" "$W/t" "$@"
 read -r ce cm < "$W/cords.time"
-read -r te tm < "$W/torch.time"
 echo "cords: one step $step s (process $ce s with loading), peak RSS $((cm / 1024)) MiB"
-echo "torch: process $te s (its step time above), peak RSS $((tm / 1024)) MiB"
+# The literal implementation keeps every step's activations for autograd: at the full protocol
+# it can outgrow the machine, and the kernel's OOM killer ends it; that is reported, not hidden.
+if /usr/bin/time -f '%e %M' -o "$W/torch.time" /usr/bin/python3 "$top/bench/train/torch_step.py" "$W/t" "$@"; then
+	read -r te tm < "$W/torch.time"
+	echo "torch: process $te s (its step time above), peak RSS $((tm / 1024)) MiB"
+else
+	rc=$?
+	echo "torch: failed with status $rc (137: killed, e.g. out of memory: see dmesg) after" \
+		"$(tail -n 1 "$W/torch.time"), machine memory $(free -g | awk '/^Mem/ { print $2 }') GiB"
+fi
