@@ -156,8 +156,10 @@ $(OUT)/plots.done: $(OUT)/summary.tsv
 	for s in $(MODELS); do [ -f $(OUT)/$$s.tsv ] || continue; \
 		$(call PLOT,set output '$(OUT)/$$s-loss.png'; set title 'cords-$$s: training loss and accuracy'; \
 		set xlabel 'step'; set ylabel 'loss'; set y2label 'training accuracy'; set y2range [0:1]; set y2tics; \
-		plot '< grep ^train $(OUT)/$$s.tsv' using 4:6 with lines title 'loss'$(COMMA) \
-		'' using 4:7 axes x1y2 with lines title 'accuracy'); done
+		plot '< grep ^train $(OUT)/$$s.tsv' using 4:6 with lines lc rgb '#c0b0e0' title 'loss'$(COMMA) \
+		'' using 4:7 axes x1y2 with lines lc rgb '#b0e0d0' title 'accuracy'$(COMMA) \
+		'' using 4:6 smooth bezier lw 2 lc rgb '#6020a0' title 'loss (smoothed)'$(COMMA) \
+		'' using 4:7 axes x1y2 smooth bezier lw 2 lc rgb '#108060' title 'accuracy (smoothed)'); done
 	$(call PLOT,set output '$(OUT)/accuracy.png'; set style data histogram; set style fill solid; \
 		set ylabel 'test accuracy (%)'; set yrange [0:100]; \
 		plot '$(OUT)/summary.tsv' using 2:xtic(1) title 'test accuracy per stage')
