@@ -3,6 +3,7 @@
 #include "infer.h"
 #include "infer_time.h"
 #include "input.h"
+#include "loss.h"
 #include "model.h"
 #include "stream.h"
 
@@ -151,15 +152,6 @@ typedef struct {
 	double t0;
 } run;
 
-static int argmax(const float *v, int64_t n)
-{
-	int64_t best = 0;
-	for (int64_t i = 1; i < n; i++)
-		if (v[i] > v[best])
-			best = i;
-	return (int)best;
-}
-
 /* The x record's header must fit the model: checked before any work. */
 static void check_x(const run *r, const cords_tensor *h)
 {
@@ -214,14 +206,14 @@ static void labels(run *r, const cords_tensor *y, int64_t B)
 			(long long)N);
 	for (int64_t b = 0; b < B; b++)
 		r->labels[b] = y->dtype == CORDS_I64 ? ((const int64_t *)y->data)[b]
-						     : argmax((const float *)y->data + b * N, N);
+						     : cords_argmax((const float *)y->data + b * N, N);
 }
 
 static void score(run *r, int64_t B)
 {
 	int64_t N = r->m->arch.classes;
 	for (int64_t b = 0; b < B; b++)
-		r->correct += argmax(r->logits + b * N, N) == r->labels[b];
+		r->correct += cords_argmax(r->logits + b * N, N) == r->labels[b];
 	r->labelled += B;
 }
 

@@ -1,6 +1,7 @@
 /* Per read-out step sums over a run (infer_time.h). */
 #include "infer_time.h"
 #include "err.h"
+#include "loss.h"
 
 #include <stdlib.h>
 
@@ -41,15 +42,6 @@ void cords_infer_time_labels(cords_infer_time *t, const int64_t *labels)
 	t->labels = labels;
 }
 
-static int64_t argmax(const float *v, int n)
-{
-	int best = 0;
-	for (int i = 1; i < n; i++)
-		if (v[i] > v[best])
-			best = i;
-	return best;
-}
-
 int cords_infer_time_observe(void *ctx, const cords_infer_obs *o)
 {
 	cords_infer_time *t = ctx;
@@ -64,7 +56,7 @@ int cords_infer_time_observe(void *ctx, const cords_infer_obs *o)
 		return 0;
 	/* One row of logits in the spontaneous phase: the same for every image. */
 	for (int b = 0; b < o->batch; b++)
-		r->correct += argmax(o->logits + (int64_t)(o->rows > 1 ? b : 0) * t->classes, t->classes) == t->labels[b];
+		r->correct += cords_argmax(o->logits + (int64_t)(o->rows > 1 ? b : 0) * t->classes, t->classes) == t->labels[b];
 	r->labelled += o->batch;
 	return 0;
 }

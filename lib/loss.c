@@ -64,21 +64,21 @@ int cords_labels_check(cords_labels y, int B, int N)
 	return 0;
 }
 
-static int argmax(const float *z, int N)
+int cords_argmax(const float *v, int64_t n)
 {
-	int k = 0;
-	for (int n = 1; n < N; n++)
-		if (z[n] > z[k])
-			k = n;
-	return k;
+	int64_t k = 0;
+	for (int64_t i = 1; i < n; i++)
+		if (v[i] > v[k])
+			k = i;
+	return (int)k;
 }
 
 int cords_correct_cpu(const float *logits, int B, int N, cords_labels y)
 {
 	int ok = 0;
 	for (int b = 0; b < B; b++) {
-		int want = y.hard ? (int)y.hard[b] : argmax(y.soft + (int64_t)b * N, N);
-		ok += argmax(logits + (int64_t)b * N, N) == want;
+		int want = y.hard ? (int)y.hard[b] : cords_argmax(y.soft + (int64_t)b * N, N);
+		ok += cords_argmax(logits + (int64_t)b * N, N) == want;
 	}
 	return ok;
 }

@@ -20,6 +20,8 @@ double cords_xent_cpu(const float *logits, int B, int N, cords_labels y, float s
 /* -1 with a message if a hard label is outside [0,N) or a soft row is not a
  * distribution (negative entries, or a sum not within 1e-3 of 1). */
 int cords_labels_check(cords_labels y, int B, int N);
+/* The index of the largest of v[0..n) (the first of equals). */
+int cords_argmax(const float *v, int64_t n);
 /* Images whose argmax of logits equals the argmax of the label. */
 int cords_correct_cpu(const float *logits, int B, int N, cords_labels y);
 

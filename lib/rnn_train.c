@@ -279,15 +279,6 @@ static void fc_host(const float *feat, const float *W, const float *b, int B, in
 		}
 }
 
-static int argmax(const float *z, int n)
-{
-	int k = 0;
-	for (int i = 1; i < n; i++)
-		if (z[i] > z[k])
-			k = i;
-	return k;
-}
-
 /* Read-out j at state s: features, logits, CE and its gradient (host). */
 static int readout(cords_rnn_trainer *t, const cords_state *s, int j, const float *fcb, cords_labels y,
 		   cords_rnn_stats *st, int *hit)
@@ -305,8 +296,8 @@ static int readout(cords_rnn_trainer *t, const cords_state *s, int j, const floa
 		double ce = cords_xent_cpu(logits, B, N, y, (float)t->ramp[j], dl);
 		st->loss += t->ramp[j] * ce;
 		for (int b = 0; b < B; b++) {
-			int want = y.hard ? (int)y.hard[b] : argmax(y.soft + (size_t)b * N, N);
-			int ok = argmax(logits + (size_t)b * N, N) == want;
+			int want = y.hard ? (int)y.hard[b] : cords_argmax(y.soft + (size_t)b * N, N);
+			int ok = cords_argmax(logits + (size_t)b * N, N) == want;
 			hit[b] |= ok;
 			if (j == t->cfg.readouts - 1)
 				st->correct_last += ok;
