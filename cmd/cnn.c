@@ -115,6 +115,7 @@ int main(int argc, char **argv)
 		o.data = argv[optind++];
 	if (optind < argc)
 		cli_usage("too many arguments");
+	cli_precision(o.precision, o.device);
 	int per_round = o.loop.epochs;
 	o.loop.epochs = per_round * nrounds;
 	tc_default_checkpoint(&o, "cnn");

@@ -31,6 +31,7 @@ static const char help[] =
 	"      --seed K           seed of the noise (default 0)\n"
 	"      --spont-cache FILE keep the spontaneous state in FILE (reused when it matches)\n"
 	"      --device DEV       cpu (default), cuda or cuda:N\n"
+	"      --precision P      fp32 (default) or tf32 (CUDA convolutions and GEMMs)\n"
 	"  -o, --output FILE      write to FILE (atomically) instead of stdout\n"
 	"  -q, --quiet            no messages but errors\n"
 	"  -v, --verbose          more messages\n"
@@ -40,7 +41,7 @@ static const char help[] =
 	"With y in the input, the accuracy goes to stderr. See cords-infer(1).\n";
 
 typedef struct {
-	const char *model, *device, *phi, *record, *time_tsv;
+	const char *model, *device, *precision, *phi, *record, *time_tsv;
 	double alpha, slope, noise;
 	long long spont, stim, every, seed, batches;
 	const char *cache;
@@ -48,7 +49,7 @@ typedef struct {
 
 enum {
 	O_SPONT = 256, O_STIM, O_ALPHA, O_PHI, O_SLOPE, O_EVERY, O_RECORD, O_NOISE, O_SEED, O_CACHE, O_DEVICE,
-	O_TIME_TSV, O_BATCHES
+	O_TIME_TSV, O_BATCHES, O_PRECISION
 };
 
 static const char *parse(int argc, char **argv, options *o)
@@ -60,6 +61,7 @@ static const char *parse(int argc, char **argv, options *o)
 		{"every", required_argument, 0, O_EVERY}, {"record", required_argument, 0, O_RECORD},
 		{"noise", required_argument, 0, O_NOISE}, {"seed", required_argument, 0, O_SEED},
 		{"spont-cache", required_argument, 0, O_CACHE}, {"device", required_argument, 0, O_DEVICE},
+		{"precision", required_argument, 0, O_PRECISION},
 		{"time-tsv", required_argument, 0, O_TIME_TSV}, {"batches", required_argument, 0, O_BATCHES},
 		CLI_COMMON_OPTS, {0, 0, 0, 0}};
 	*o = (options){.device = "cpu", .alpha = -1, .slope = -1e30, .spont = -1, .stim = -1,
@@ -81,6 +83,7 @@ static const char *parse(int argc, char **argv, options *o)
 		case O_SEED: o->seed = cli_int(optarg, "--seed", 0, 0x7fffffffffffffffLL); break;
 		case O_CACHE: o->cache = optarg; break;
 		case O_DEVICE: o->device = optarg; break;
+		case O_PRECISION: o->precision = optarg; break;
 		case O_TIME_TSV: o->time_tsv = optarg; break;
 		case O_BATCHES: o->batches = cli_int(optarg, "--batches", 1, 0x7fffffffffffffffLL); break;
 		}
@@ -91,6 +94,7 @@ static const char *parse(int argc, char **argv, options *o)
 		cli_usage("one input at most");
 	if (o->time_tsv && !strcmp(o->time_tsv, "-") && (!cli_output || !strcmp(cli_output, "-")))
 		cli_usage("--time-tsv -: standard output already carries the stream (use -o FILE)");
+	cli_precision(o->precision, o->device);
 	return optind < argc ? argv[optind] : "-";
 }
 

@@ -85,6 +85,7 @@ int main(int argc, char **argv)
 		cli_usage("too many arguments");
 	if (!o.model)
 		cli_usage("a model is required (-m FOLDED)");
+	cli_precision(o.precision, o.device);
 	tc_default_checkpoint(&o, "inverse");
 	cords_tensor_list folded = {0}, rnn = {0}, grads = {0};
 	tc_load(o.model, &folded);

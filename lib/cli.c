@@ -41,6 +41,18 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
+void cli_precision(const char *precision, const char *device)
+{
+	if (!precision)
+		return;
+	if (strcmp(precision, "fp32") && strcmp(precision, "tf32"))
+		cli_usage("--precision: '%s' is neither fp32 nor tf32", precision);
+	if (!strcmp(precision, "tf32") && strncmp(device, "cuda", 4))
+		cli_usage("--precision tf32 needs --device cuda (the CPU backend computes in fp32)");
+	if (setenv("CORDS_PRECISION", precision, 1))
+		cli_die("cannot set CORDS_PRECISION: %s", strerror(errno));
+}
+
 void cli_init(const char *p, const char *help)
 {
 	prog = p;

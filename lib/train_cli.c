@@ -235,6 +235,7 @@ void tc_parse_common(int c, tc_opts *o)
 	case O_EVALB: o->loop.eval_batches = cli_int(optarg, "--eval-batches", 1, INT64_MAX); break;
 	case O_LOG: o->log = optarg; break;
 	case O_DEVICE: o->device = optarg; break;
+	case O_PRECISION: o->precision = optarg; break;
 	case O_NORM_MEAN: o->norm_mean = optarg; break;
 	case O_NORM_STD: o->norm_std = optarg; break;
 	case 'm': o->model = optarg; break;
@@ -305,6 +306,7 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 		cli_usage("too many arguments");
 	if (!o.model)
 		cli_usage("a model is required (-m MODEL)");
+	cli_precision(o.precision, o.device);
 	if (phi_name && cords_phi_parse(phi_name, (float)slope, &cfg.loss.dyn.phi))
 		cli_usage("%s", cords_errmsg());
 	if (cfg.loss.readouts > cfg.loss.dyn.stim_steps)

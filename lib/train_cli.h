@@ -15,7 +15,7 @@
 
 /* Options every training tool takes (long options, values in tc_opts). */
 typedef struct {
-	const char *model, *data, *log, *device, *norm_mean, *norm_std;
+	const char *model, *data, *log, *device, *precision, *norm_mean, *norm_std;
 	cords_loop_cfg loop;
 	cords_opt_cfg opt;
 	int batch_hint;
@@ -26,7 +26,7 @@ typedef struct {
 enum {
 	O_EPOCHS = 1000, O_EPOCH_BATCHES, O_STEPS, O_LR, O_WD, O_CLIP, O_ALPHA, O_SPONT, O_STIM, O_READ, O_BLANK,
 	O_WINDOW, O_SPW, O_BPTT, O_SLOPE0, O_SLOPED, O_FRESH, O_CKPT, O_EVERY, O_RESUME, O_EVAL, O_EVALB, O_LOG,
-	O_DEVICE, O_NORM_MEAN, O_NORM_STD, O_WARMUP, O_PHI, O_SLOPE,
+	O_DEVICE, O_NORM_MEAN, O_NORM_STD, O_WARMUP, O_PHI, O_SLOPE, O_PRECISION,
 };
 
 #define TC_COMMON_LONGOPTS                                                                              \
@@ -38,7 +38,7 @@ enum {
 	{"resume", required_argument, 0, O_RESUME}, {"eval", required_argument, 0, O_EVAL},            \
 	{"eval-batches", required_argument, 0, O_EVALB}, {"log", required_argument, 0, O_LOG},         \
 	{"device", required_argument, 0, O_DEVICE}, {"norm-mean", required_argument, 0, O_NORM_MEAN},  \
-	{"norm-std", required_argument, 0, O_NORM_STD}
+	{"norm-std", required_argument, 0, O_NORM_STD}, {"precision", required_argument, 0, O_PRECISION}
 
 #define TC_COMMON_HELP                                                                   \
 	"      --checkpoint FILE   checkpoint file (also written on SIGINT/SIGTERM)\n"     \
@@ -48,6 +48,7 @@ enum {
 	"      --eval-batches N    at most N of them\n"                                    \
 	"      --log FILE          metrics per step as TSV\n"                              \
 	"      --device DEV        cpu (default) or cuda[:N]\n"                            \
+	"      --precision P       fp32 (default) or tf32 (CUDA convolutions and GEMMs)\n" \
 	"      --norm-mean LIST    normalisation of u8 pixels when the stream has none\n"  \
 	"      --norm-std LIST\n"                                                          \
 	"  -o, --output FILE       write the model to FILE (atomically)\n"                 \

@@ -144,6 +144,11 @@ check "--batches 5: both batches" test "$(cords-cat -l "$T/ob.tzst" | grep -c '^
 expect_exit 0 "--batches 2 stops before a bad tail" cords-infer $R2 --batches 2 "$T/xybad.tzst" -o "$T/ob.tzst"
 check "--batches 2: two logits records" test "$(cords-cat -l "$T/ob.tzst" | grep -c '^logits ')" -eq 2
 expect_exit 1 "without --batches the bad tail is read" cords-infer $R2 "$T/xybad.tzst" -o "$T/ob.tzst"
+expect_exit 0 "--precision fp32 on the CPU" cords-infer $R2 --precision fp32 --batches 1 "$T/xy11.tzst" -o "$T/op.tzst"
+check "--precision fp32 changes nothing on the CPU" sh -c "cords-infer $R2 --batches 1 '$T/xy11.tzst' -o '$T/oq.tzst' && cmp -s '$T/op.tzst' '$T/oq.tzst'"
+expect_exit 2 "--precision tf32 needs a CUDA device" cords-infer $R2 --precision tf32 "$T/x2.tzst"
+err_has "saying so" "needs --device cuda"
+expect_exit 2 "--precision bf16 is refused" cords-infer $R2 --precision bf16 "$T/x2.tzst"
 expect_exit 2 "bad --batches 0" cords-infer $R2 --batches 0 "$T/x2.tzst"
 expect_exit 2 "bad --batches x" cords-infer $R2 --batches x "$T/x2.tzst"
 expect_exit 2 "--time-tsv - with the stream on stdout" cords-infer $R2 --time-tsv - "$T/x2.tzst"

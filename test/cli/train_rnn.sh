@@ -39,6 +39,9 @@ check "the message says how to continue" grep -q -- "--resume" "$T/sig.err"
 
 # Errors.
 expect_exit 2 "a model is required" cords-linear "$D/batches.tzst"
+expect_exit 2 "--precision tf32 on the CPU is refused before any work" cords-linear -m "$D/params.tzst" --precision tf32 "$D/batches.tzst"
+err_has "naming what it needs" "needs --device cuda"
+expect_exit 2 "--precision with an unknown value" cords-cnn --depth 4 --size 12 --precision fp16 "$D/batches.tzst"
 cat "$D/batches.tzst" "$D/huge.tzst" > "$T/huge.tzst"
 expect_exit 1 "an overflowing loss stops the run" cords-linear -m "$D/params.tzst" $P --epochs 1 --checkpoint "$T/ck4" --every 1 -o "$T/nan.tzst" "$T/huge.tzst"
 err_has "the error says NaN/Inf and names the checkpoint" "diverged at step 7.*NaN or Inf.*ck4"
