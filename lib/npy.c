@@ -125,15 +125,19 @@ static int shape_tuple(lex *l, int *ndim, int64_t *shape)
 	*ndim = 0;
 	while (!accept(l, ')')) {
 		skip_ws(l);
-		char *e;
-		errno = 0;
-		long long v = strtoll(l->p, &e, 10);
-		if (e == l->p || errno || v < 0 || e > l->end)
+		/* digits parsed within the header: it is not NUL-terminated */
+		int64_t v = 0;
+		const char *d = l->p;
+		for (; l->p < l->end && *l->p >= '0' && *l->p <= '9'; l->p++) {
+			if (v > (INT64_MAX - (*l->p - '0')) / 10)
+				return cords_err("bad .npy header (dimension too large)");
+			v = v * 10 + (*l->p - '0');
+		}
+		if (l->p == d)
 			return cords_err("bad .npy header (shape)");
 		if (*ndim == CORDS_MAX_DIMS)
 			return cords_err(".npy array has more than %d dimensions", CORDS_MAX_DIMS);
 		shape[(*ndim)++] = v;
-		l->p = e;
 		if (!accept(l, ',') && (skip_ws(l), l->p >= l->end || *l->p != ')'))
 			return cords_err("bad .npy header (shape)");
 	}

@@ -287,7 +287,8 @@ static int cmp_span(const void *a, const void *b)
 /* Offsets contiguous from 0 to the end of the buffer. */
 static int check_spans(span *s, int n, uint64_t size, const cords_tensor_list *l)
 {
-	qsort(s, (size_t)n, sizeof *s, cmp_span);
+	if (n > 1) /* s may be NULL when there are no tensors */
+		qsort(s, (size_t)n, sizeof *s, cmp_span);
 	uint64_t at = 0;
 	for (int i = 0; i < n; i++) {
 		if (s[i].begin != at)

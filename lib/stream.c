@@ -514,10 +514,11 @@ int cords_read_file(const char *path, cords_tensor_list *out)
 
 char *cords_meta_get(const cords_tensor *meta, const char *key)
 {
-	const char *p = meta->data, *end = p + meta->nbytes;
+	const char *p = meta->data, *end;
 	size_t kl = strlen(key);
-	if (!p)
+	if (!p) /* an empty record has no data: no offset from NULL */
 		return NULL;
+	end = p + meta->nbytes;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end;
