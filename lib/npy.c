@@ -231,14 +231,14 @@ int cords_npy_parse(const void *buf, size_t n, const char *name, cords_tensor **
 	} else if (cords_npy_descr(descr, &t)) {
 		return -1;
 	}
+	size_t want;
+	if (cords_shape_nbytes(t, ndim, shape, &want))
+		return -1;
+	if (want != n - at) /* checked before allocating: the header may claim anything */
+		return cords_err(".npy data is %zu bytes, the header says %zu", n - at, want);
 	cords_tensor *x = cords_tensor_new(name, t, ndim, shape);
 	if (!x)
 		return -1;
-	if (x->nbytes != n - at) {
-		size_t want = x->nbytes;
-		cords_tensor_free(x);
-		return cords_err(".npy data is %zu bytes, the header says %zu", n - at, want);
-	}
 	if (x->nbytes)
 		memcpy(x->data, p + at, x->nbytes);
 	if (t == CORDS_TEXT) /* numpy pads byte strings with NULs */

@@ -211,7 +211,7 @@ static int parse_dtype(const char *s, cords_dtype *t)
 }
 
 /* {"dtype": .., "shape": [..], "data_offsets": [b, e]} */
-static int entry(js *j, const char *name, cords_tensor **out, span *sp)
+static int entry(js *j, const char *name, cords_tensor **out, span *sp, uint64_t size)
 {
 	char *key = NULL, *dt = NULL;
 	uint64_t shape[CORDS_MAX_DIMS], off[2];
@@ -242,14 +242,16 @@ static int entry(js *j, const char *name, cords_tensor **out, span *sp)
 	int64_t s[CORDS_MAX_DIMS];
 	for (int i = 0; i < ndim; i++)
 		s[i] = (int64_t)shape[i];
+	/* The offsets are checked against the shape and the buffer before anything is
+	 * allocated: the header may claim any shape. */
+	size_t nb = 0;
+	if (!rc)
+		rc = cords_shape_nbytes(t, ndim, s, &nb);
+	if (!rc && (off[1] < off[0] || off[1] - off[0] != nb || off[1] > size))
+		rc = cords_err("data_offsets [%llu, %llu] do not hold %zu bytes within the %llu-byte data buffer",
+			       (unsigned long long)off[0], (unsigned long long)off[1], nb, (unsigned long long)size);
 	if (!rc && !(*out = cords_tensor_new(name, t, ndim, s)))
 		rc = -1;
-	if (!rc && (off[1] < off[0] || off[1] - off[0] != (*out)->nbytes)) {
-		rc = cords_err("data_offsets [%llu, %llu] do not hold %zu bytes", (unsigned long long)off[0],
-			       (unsigned long long)off[1], (*out)->nbytes);
-		cords_tensor_free(*out);
-		*out = NULL;
-	}
 	sp->begin = off[0];
 	sp->end = off[1];
 	return rc ? cords_err_prefix("tensor %s: ", name) : 0;
@@ -328,7 +330,7 @@ static int header(js *j, const unsigned char *data, uint64_t size, cords_tensor_
 				else
 					sp = s;
 			}
-			if (!rc && !(rc = entry(j, name, &x, &sp[n])) && !(rc = cords_list_push(out, x)))
+			if (!rc && !(rc = entry(j, name, &x, &sp[n], size)) && !(rc = cords_list_push(out, x)))
 				sp[n].index = n, n++;
 		}
 		free(name);
