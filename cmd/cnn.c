@@ -111,11 +111,7 @@ int main(int argc, char **argv)
 		default: tc_parse_common(c, &o);
 		}
 	}
-	if (optind < argc)
-		o.data = argv[optind++];
-	if (optind < argc)
-		cli_usage("too many arguments");
-	cli_precision(o.precision, o.device);
+	tc_args_done(&o, argc, argv, NULL);
 	int per_round = o.loop.epochs;
 	o.loop.epochs = per_round * nrounds;
 	tc_default_checkpoint(&o, "cnn");

@@ -79,13 +79,7 @@ int main(int argc, char **argv)
 		default: tc_parse_common(c, &o);
 		}
 	}
-	if (optind < argc)
-		o.data = argv[optind++];
-	if (optind < argc)
-		cli_usage("too many arguments");
-	if (!o.model)
-		cli_usage("a model is required (-m FOLDED)");
-	cli_precision(o.precision, o.device);
+	tc_args_done(&o, argc, argv, "-m FOLDED");
 	tc_default_checkpoint(&o, "inverse");
 	cords_tensor_list folded = {0}, rnn = {0}, grads = {0};
 	tc_load(o.model, &folded);

@@ -218,6 +218,17 @@ static const char rnn_help_fmt[] =
 	"\n"
 	"See cords-%s(1).\n";
 
+void tc_args_done(tc_opts *o, int argc, char **argv, const char *model_usage)
+{
+	if (optind < argc)
+		o->data = argv[optind++];
+	if (optind < argc)
+		cli_usage("too many arguments");
+	if (model_usage && !o->model)
+		cli_usage("a model is required (%s)", model_usage);
+	cli_precision(o->precision, o->device);
+}
+
 void tc_parse_common(int c, tc_opts *o)
 {
 	switch (c) {
@@ -300,13 +311,7 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 		default: tc_parse_common(c, &o);
 		}
 	}
-	if (optind < argc)
-		o.data = argv[optind++];
-	if (optind < argc)
-		cli_usage("too many arguments");
-	if (!o.model)
-		cli_usage("a model is required (-m MODEL)");
-	cli_precision(o.precision, o.device);
+	tc_args_done(&o, argc, argv, "-m MODEL");
 	if (phi_name && cords_phi_parse(phi_name, (float)slope, &cfg.loss.dyn.phi))
 		cli_usage("%s", cords_errmsg());
 	if (cfg.loss.readouts > cfg.loss.dyn.stim_steps)

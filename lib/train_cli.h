@@ -56,6 +56,9 @@ enum {
 
 /* Options shared by all training tools (the O_ codes above, and -m). */
 void tc_parse_common(int c, tc_opts *o);
+/* After the options: the optional BATCHES argument and nothing more, -m when
+ * model_usage names it ("-m MODEL"; NULL: optional), --precision for --device. */
+void tc_args_done(tc_opts *o, int argc, char **argv, const char *model_usage);
 /* Checkpoint path when --checkpoint is not given: OUT.ckpt or STAGE.ckpt. */
 void tc_default_checkpoint(tc_opts *o, const char *stage);
 
