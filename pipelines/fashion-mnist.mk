@@ -13,7 +13,9 @@
 # The short schedule follows SPEC §3's calibration (random flips only, the CNN
 # on one cosine cycle of lr 0.1, T = 30 stimulus steps with the loss on the
 # last 10, no spontaneous phase, AdamW lr 1e-4 and clipping at 1 for the RNN
-# stages, annealing in many small slope steps). Each RNN stage reads its own
+# stages, annealing in 8 slope steps: 16 steps of half the images each measured
+# 3 points worse, 4 steps of twice as many 0.5 better before the finetune and
+# the same after it). Each RNN stage reads its own
 # freshly shuffled pass over the training set through a pipe. Every number is
 # a variable: e.g. `make demo DEPTH=4 CNN_EPOCHS=6`. QUICK=1 shrinks everything
 # to a smoke test of the wiring (minutes, low accuracy).
