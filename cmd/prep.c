@@ -330,7 +330,10 @@ int main(int argc, char **argv)
 		if (!strcmp(files[i], "-"))
 			cli_usage("--epochs %d needs files to read again, not stdin", p.epochs);
 	p.f = cli_open_out(cli_output);
-	if (!(p.w = cords_writer_new(p.f, cli_out_name(cli_output), 0)))
+	/* compression (most of the time for f32 output) on as many threads as the
+	 * transforms, between their parallel regions */
+	if (!(p.w = cords_writer_new(p.f, cli_out_name(cli_output), 0)) ||
+	    cords_writer_threads(p.w, omp_get_max_threads()))
 		cli_die_lib();
 	for (int e = 0; e < p.epochs; e++)
 		epoch_run(&p, files, nfiles, e);

@@ -11,6 +11,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define PREC 22
 
@@ -78,49 +81,136 @@ static uint8_t clip8(int32_t v)
 	return v <= 0 ? 0 : (uint8_t)(v >> PREC);
 }
 
-/* Rows y0..y0+out->h-1 of in, resampled horizontally to out's columns.
+/* One 1-D pass along the slow axis, vectorised along the fast one: output
+ * line o = clip8(sum_t k[o][t] * src line (b[2o] + t)), each line len bytes.
  * (Weights sum to 2^22 and are not negative: 255 * 2^22 fits an int32.) */
-static void horizontal(const cords_image *in, int y0, cords_image *out, const int *b, const int32_t *k, int ksize)
+static void pass(const uint8_t *src, size_t sstride, uint8_t *dst, size_t dstride, int n_out, int len,
+		 const int *b, const int32_t *k, int ksize, int32_t *restrict acc)
 {
-	for (int c = 0; c < in->c; c++)
-		for (int y = 0; y < out->h; y++) {
-			const uint8_t *src = in->p + ((size_t)c * in->h + y0 + y) * in->w;
-			uint8_t *dst = out->p + ((size_t)c * out->h + y) * out->w;
-			const int w = out->w;
-			for (int x = 0; x < w; x++) {
-				const uint8_t *s = src + b[2 * x];
-				const int32_t *kk = k + (size_t)x * ksize;
-				int32_t ss = 1 << (PREC - 1);
-				for (int t = 0; t < b[2 * x + 1]; t++)
-					ss += s[t] * kk[t];
-				dst[x] = clip8(ss);
+	enum { CHUNK = 64 }; /* int32 accumulators that stay in vector registers */
+	for (int o = 0; o < n_out; o++) {
+		const int32_t *kk = k + (size_t)o * ksize;
+		const uint8_t *s0 = src + (size_t)b[2 * o] * sstride;
+		uint8_t *restrict d = dst + (size_t)o * dstride;
+		int x = 0;
+		for (; x + CHUNK <= len; x += CHUNK) {
+			int32_t a[CHUNK];
+			for (int i = 0; i < CHUNK; i++)
+				a[i] = 1 << (PREC - 1);
+			for (int t = 0; t < b[2 * o + 1]; t++) {
+				const uint8_t *restrict s = s0 + (size_t)t * sstride + x;
+				const int32_t kt = kk[t];
+				for (int i = 0; i < CHUNK; i++)
+					a[i] += s[i] * kt;
 			}
+			for (int i = 0; i < CHUNK; i++)
+				d[x + i] = clip8(a[i]);
 		}
+		if (x == len)
+			continue;
+		for (int i = x; i < len; i++)
+			acc[i] = 1 << (PREC - 1);
+		for (int t = 0; t < b[2 * o + 1]; t++) {
+			const uint8_t *restrict s = s0 + (size_t)t * sstride;
+			const int32_t kt = kk[t];
+			for (int i = x; i < len; i++)
+				acc[i] += s[i] * kt;
+		}
+		for (int i = x; i < len; i++)
+			d[i] = clip8(acc[i]);
+	}
 }
 
-/* out's rows from in's rows b[2y] - y0 ..., a row at a time (vectorisable). */
+#ifdef __SSE2__
+/* 16 x 16 bytes transposed in four rounds of interleaving: after round r,
+ * each 2^r-byte unit holds 2^r rows of one column. */
+static void transpose16(const uint8_t *s, size_t ss, uint8_t *d, size_t ds)
+{
+	__m128i r[16], a[16], b[16];
+	for (int i = 0; i < 16; i++)
+		r[i] = _mm_loadu_si128((const __m128i *)(s + i * ss));
+	for (int k = 0; k < 8; k++) {
+		a[k] = _mm_unpacklo_epi8(r[2 * k], r[2 * k + 1]);
+		a[k + 8] = _mm_unpackhi_epi8(r[2 * k], r[2 * k + 1]);
+	}
+	for (int h = 0; h < 16; h += 8)
+		for (int k = 0; k < 4; k++) {
+			b[h + k] = _mm_unpacklo_epi16(a[h + 2 * k], a[h + 2 * k + 1]);
+			b[h + 4 + k] = _mm_unpackhi_epi16(a[h + 2 * k], a[h + 2 * k + 1]);
+		}
+	for (int g = 0; g < 4; g++)
+		for (int half = 0; half < 2; half++) {
+			__m128i lo = half ? _mm_unpackhi_epi32(b[4 * g], b[4 * g + 1]) : _mm_unpacklo_epi32(b[4 * g], b[4 * g + 1]);
+			__m128i hi = half ? _mm_unpackhi_epi32(b[4 * g + 2], b[4 * g + 3])
+					  : _mm_unpacklo_epi32(b[4 * g + 2], b[4 * g + 3]);
+			_mm_storeu_si128((__m128i *)(d + (4 * g + 2 * half) * ds), _mm_unpacklo_epi64(lo, hi));
+			_mm_storeu_si128((__m128i *)(d + (4 * g + 2 * half + 1) * ds), _mm_unpackhi_epi64(lo, hi));
+		}
+}
+#endif
+
+/* dst (w x h, row stride dstride) = src (h x w, row stride sstride) transposed */
+static void transpose(const uint8_t *src, size_t sstride, uint8_t *dst, size_t dstride, int h, int w)
+{
+	int y0 = 0, x0 = 0;
+#ifdef __SSE2__
+	for (; y0 + 16 <= h; y0 += 16)
+		for (int x = 0; x + 16 <= w; x += 16)
+			transpose16(src + (size_t)y0 * sstride + x, sstride, dst + (size_t)x * dstride + y0, dstride);
+	x0 = w / 16 * 16;
+	for (int x = 0; x < x0; x++) /* the rows below the last full tile */
+		for (int y = y0; y < h; y++)
+			dst[(size_t)x * dstride + y] = src[(size_t)y * sstride + x];
+#endif
+	for (int x = x0; x < w; x++) /* the columns right of the last full tile */
+		for (int y = 0; y < h; y++)
+			dst[(size_t)x * dstride + y] = src[(size_t)y * sstride + x];
+}
+
+/* Rows y0..y0+out->h-1 of in, resampled horizontally to out's columns. The
+ * columns are filtered as rows of the transposed image, so that the inner
+ * loop runs over contiguous bytes as the vertical pass does. */
+static int horizontal(const cords_image *in, int y0, cords_image *out, const int *b, const int32_t *k, int ksize)
+{
+	int x0 = b[0], x1 = b[2 * (out->w - 1)] + b[2 * out->w - 1], rows = out->h;
+	for (int x = 0; x < out->w; x++)
+		x0 = b[2 * x] < x0 ? b[2 * x] : x0, x1 = b[2 * x] + b[2 * x + 1] > x1 ? b[2 * x] + b[2 * x + 1] : x1;
+	int cols = x1 > x0 ? x1 - x0 : 1;
+	int *bb = malloc(sizeof *bb * 2 * (size_t)out->w);
+	uint8_t *t = malloc((size_t)cols * rows + (size_t)out->w * rows);
+	int32_t *acc = malloc(sizeof *acc * (size_t)rows);
+	if (!bb || !t || !acc) {
+		free(bb), free(t), free(acc);
+		return cords_err("out of memory");
+	}
+	for (int x = 0; x < out->w; x++)
+		bb[2 * x] = b[2 * x] - x0, bb[2 * x + 1] = b[2 * x + 1];
+	uint8_t *tout = t + (size_t)cols * rows;
+	for (int c = 0; c < in->c; c++) {
+		const uint8_t *src = in->p + ((size_t)c * in->h + y0) * in->w + x0;
+		transpose(src, (size_t)in->w, t, (size_t)rows, rows, cols);
+		pass(t, (size_t)rows, tout, (size_t)rows, out->w, rows, bb, k, ksize, acc);
+		transpose(tout, (size_t)rows, out->p + (size_t)c * out->h * out->w, (size_t)out->w, out->w, rows);
+	}
+	free(bb), free(t), free(acc);
+	return 0;
+}
+
+/* out's rows from in's rows b[2y] - y0 ... */
 static int vertical(const cords_image *in, int y0, cords_image *out, const int *b, const int32_t *k, int ksize)
 {
 	int32_t *acc = malloc(sizeof *acc * (size_t)out->w);
-	if (!acc)
+	int *bb = malloc(sizeof *bb * 2 * (size_t)out->h);
+	if (!acc || !bb) {
+		free(acc), free(bb);
 		return cords_err("out of memory");
-	const int w = out->w;
+	}
+	for (int y = 0; y < out->h; y++)
+		bb[2 * y] = b[2 * y] - y0, bb[2 * y + 1] = b[2 * y + 1];
 	for (int c = 0; c < in->c; c++)
-		for (int y = 0; y < out->h; y++) {
-			const int32_t *kk = k + (size_t)y * ksize;
-			for (int x = 0; x < w; x++)
-				acc[x] = 1 << (PREC - 1);
-			for (int t = 0; t < b[2 * y + 1]; t++) {
-				const uint8_t *restrict s = in->p + ((size_t)c * in->h + b[2 * y] - y0 + t) * in->w;
-				const int32_t kt = kk[t];
-				for (int x = 0; x < w; x++)
-					acc[x] += s[x] * kt;
-			}
-			uint8_t *dst = out->p + ((size_t)c * out->h + y) * out->w;
-			for (int x = 0; x < w; x++)
-				dst[x] = clip8(acc[x]);
-		}
-	free(acc);
+		pass(in->p + (size_t)c * in->h * in->w, (size_t)in->w, out->p + (size_t)c * out->h * out->w,
+		     (size_t)out->w, out->h, out->w, bb, k, ksize, acc);
+	free(acc), free(bb);
 	return 0;
 }
 
@@ -140,7 +230,8 @@ int cords_resize_region(const cords_image *in, cords_image *out, int oh, int ow,
 	if (cords_image_alloc(&tmp, in->c, y1 - y0, w))
 		goto out;
 	if (need_h) {
-		horizontal(in, y0, &tmp, bh, ch, kh);
+		if (horizontal(in, y0, &tmp, bh, ch, kh))
+			goto out;
 	} else {
 		for (int c = 0; c < in->c; c++)
 			for (int y = 0; y < tmp.h; y++)

@@ -88,6 +88,12 @@ cords_writer *cords_writer_new(FILE *f, const char *name, int level)
 	return w;
 }
 
+int cords_writer_threads(cords_writer *w, int n)
+{
+	size_t rc = ZSTD_CCtx_setParameter(w->cc, ZSTD_c_nbWorkers, n);
+	return ZSTD_isError(rc) ? cords_err("%s: %d compression threads: %s", w->name, n, ZSTD_getErrorName(rc)) : 0;
+}
+
 static int wfail(cords_writer *w, const char *what)
 {
 	w->failed = 1;

@@ -37,6 +37,10 @@ int cords_write_begin(cords_writer *w, const char *name, cords_dtype t, int ndim
 int cords_write_data(cords_writer *w, const void *p, size_t n);
 int cords_write_end(cords_writer *w);
 /* Flush everything to f (and fflush it); frees w. Returns -1 if any write failed. */
+/* Compress each record on n background threads (zstd's own, n >= 1): the
+ * bytes are the same for every n >= 1, but not those of the default (0,
+ * compression on the calling thread). Worth it for records of megabytes. */
+int cords_writer_threads(cords_writer *w, int n);
 int cords_writer_close(cords_writer *w);
 void cords_writer_free(cords_writer *w); /* without flushing, after an error */
 uint64_t cords_writer_bytes(const cords_writer *w); /* compressed bytes written */
