@@ -29,6 +29,7 @@ typedef struct {
 	cords_buf_head h;
 	float *d; /* device memory, n floats */
 	size_t n;
+	int view; /* d belongs to another buffer (cu_view) */
 } cu_buf;
 
 typedef struct cu_plan cu_plan; /* a cached convolution (cuda_conv.cu) */

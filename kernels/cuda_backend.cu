@@ -102,8 +102,31 @@ static void cu_free(cords_backend *be, cords_buf *buf)
 		return;
 	/* Queued work may still use the buffer. */
 	cudaStreamSynchronize(CU_IMPL(be)->stream);
-	cudaFree(b->d);
+	if (!b->view)
+		cudaFree(b->d);
 	free(b);
+}
+
+static cords_buf *cu_view(cords_backend *be, cords_buf *buf, int64_t at, int64_t n)
+{
+	const cu_buf *b = CU_BUF(buf);
+	if (b->h.kind != CORDS_BUF_ACT || at < 0 || n < 1 || at + n > b->h.shape[0]) {
+		cords_err("view of items %lld..%lld of a buffer of %lld", (long long)at, (long long)(at + n - 1),
+			  (long long)b->h.shape[0]);
+		return NULL;
+	}
+	cu_buf *v = (cu_buf *)calloc(1, sizeof *v);
+	if (!v) {
+		cords_err("out of memory");
+		return NULL;
+	}
+	int64_t shape[4];
+	memcpy(shape, b->h.shape, sizeof shape);
+	shape[0] = n;
+	v->n = cords_buf_head_init(&v->h, CORDS_BUF_ACT, b->h.ndim, shape);
+	v->d = b->d + b->n / (size_t)b->h.shape[0] * (size_t)at;
+	v->view = 1;
+	return (cords_buf *)v;
 }
 
 /* Host arrays are the caller's and may be freed on return: both directions
@@ -211,6 +234,7 @@ extern "C" cords_backend *cords_backend_cuda_new(int device)
 	be->name = c->name;
 	be->alloc = cu_alloc;
 	be->free = cu_free;
+	be->view = cu_view;
 	be->upload = cu_upload;
 	be->download = cu_download;
 	be->fill = cu_fill;

@@ -146,6 +146,10 @@ struct cords_backend {
 			     const cords_buf *gamma, const cords_buf *save_mean, const cords_buf *save_invstd,
 			     const cords_buf *rmean, const cords_buf *rvar, cords_buf *dx, cords_buf *dgamma,
 			     cords_buf *dbeta, float beta);
+	/* Batch items [at, at + n) of the activation buffer b [B,...] as a
+	 * buffer [n,...] of its own that shares b's memory: writing through it
+	 * writes b. Free it with free (b's memory stays b's); b outlives it. */
+	cords_buf *(*view)(cords_backend *be, cords_buf *b, int64_t at, int64_t n);
 };
 
 /* "cpu", or "cuda" / "cuda:N" (an error "built without CUDA" unless the CUDA

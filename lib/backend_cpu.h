@@ -19,6 +19,7 @@ typedef struct {
 	float *data;
 	size_t n;    /* floats */
 	int blocked; /* channel block size, 0 = plain */
+	int view;    /* data belongs to another buffer (cpu_view) */
 	uint64_t version;
 	float *packed;
 	dnnl_memory_desc_t packed_md;

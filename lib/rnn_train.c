@@ -26,6 +26,8 @@ typedef struct {
 	cords_buf *dw;      /* [O,I,k,k] gradient of W (kind WEIGHT) */
 } wconv;
 
+enum { GROUP_MAX = 8 };
+
 struct cords_rnn_trainer {
 	cords_model *m;
 	cords_rnn_loss cfg;
@@ -37,8 +39,16 @@ struct cords_rnn_trainer {
 	cords_drive drive; /* the image's drive; p aliases drive.p */
 	cords_buf *x, *p, *dp, *dskip, *dstem, *stem; /* dskip: gradient of inp_skip(p), summed over steps */
 	cords_buf *dz0; /* area 0's dz summed over the stimulus steps: its input p is constant there */
-	cords_buf *dr[CORDS_MAX_DEPTH], *dprev[CORDS_MAX_DEPTH], *dz[CORDS_MAX_DEPTH];
-	cords_buf *u[CORDS_MAX_DEPTH], *du[CORDS_MAX_DEPTH], *q[CORDS_MAX_DEPTH], *dq[CORDS_MAX_DEPTH];
+	cords_buf *dr[CORDS_MAX_DEPTH], *dprev[CORDS_MAX_DEPTH];
+	cords_buf *du[CORDS_MAX_DEPTH], *q[CORDS_MAX_DEPTH], *dq[CORDS_MAX_DEPTH];
+	/* The weight gradients of the convolutions into each area (and its
+	 * bias gradient) wait for G steps and are then computed in one call on
+	 * G*B items, which runs far faster than G calls on B. Per area, stacked
+	 * [G*B,...]: the state before the step (gx), dz (gz) and u (gu, from
+	 * area 1 on); v* are each step's views into them; ng steps are in. */
+	int G, ng;
+	cords_buf *gx[CORDS_MAX_DEPTH], *gz[CORDS_MAX_DEPTH], *gu[CORDS_MAX_DEPTH];
+	cords_buf *vx[CORDS_MAX_DEPTH][GROUP_MAX], *vz[CORDS_MAX_DEPTH][GROUP_MAX], *vu[CORDS_MAX_DEPTH][GROUP_MAX];
 	cords_buf *sum, *feat, *dfeat;
 	cords_buf *dbias[CORDS_MAX_DEPTH]; /* [1,c,h,w] */
 	wconv inp, skip0, ac[CORDS_MAX_DEPTH], aa[CORDS_MAX_DEPTH], sk[3];
@@ -76,8 +86,12 @@ static void free_batch_bufs(cords_rnn_trainer *t)
 		*all[i] = NULL;
 	}
 	for (int i = 0; i < CORDS_MAX_DEPTH; i++) {
-		cords_buf **b[] = {&t->dr[i], &t->dprev[i], &t->dz[i], &t->u[i], &t->du[i], &t->q[i], &t->dq[i]};
-		for (int j = 0; j < 7; j++) {
+		for (int g = 0; g < GROUP_MAX; g++) {
+			CALL(free, t->vx[i][g]), CALL(free, t->vz[i][g]), CALL(free, t->vu[i][g]);
+			t->vx[i][g] = t->vz[i][g] = t->vu[i][g] = NULL;
+		}
+		cords_buf **b[] = {&t->dr[i], &t->dprev[i], &t->gx[i], &t->gz[i], &t->gu[i], &t->du[i], &t->q[i], &t->dq[i]};
+		for (int j = 0; j < 8; j++) {
 			CALL(free, *b[j]);
 			*b[j] = NULL;
 		}
@@ -108,6 +122,21 @@ static int choose_k(const cords_rnn_trainer *t, int B)
 	return k < 1 ? 1 : k;
 }
 
+/* G: up to GROUP_MAX steps, within 256 MiB of stacked buffers. */
+static int choose_group(const cords_rnn_trainer *t, int B)
+{
+	const cords_arch *a = &t->m->arch;
+	double n = 0;
+	for (int i = 0; i < a->depth; i++) {
+		int j = i ? i - 1 : 0;
+		n += (2.0 * a->c[i] * a->h[i] * a->w[i] + (i ? (double)a->cin[i] * a->h[j] * a->w[j] : 0)) * B * sizeof(float);
+	}
+	int G = GROUP_MAX;
+	while (G > 1 && G * n > 268435456.0)
+		G--;
+	return G < t->total ? G : t->total;
+}
+
 static int alloc_batch_bufs(cords_rnn_trainer *t, int B)
 {
 	const cords_model *m = t->m;
@@ -116,6 +145,8 @@ static int alloc_batch_bufs(cords_rnn_trainer *t, int B)
 	const int D = a->depth, N = a->classes, C = a->c[D - 1];
 	t->batch = B;
 	t->k = choose_k(t, B);
+	t->G = choose_group(t, B);
+	t->ng = 0;
 	t->tl = (t->total - 1) / t->k * t->k;
 	t->nckpt = t->tl / t->k + 1;
 	t->ckpt = calloc((size_t)t->nckpt, sizeof *t->ckpt);
@@ -135,11 +166,16 @@ static int alloc_batch_bufs(cords_rnn_trainer *t, int B)
 		int j = i ? i - 1 : 0;
 		ok = (t->dr[i] = act(be, B, a->c[i], a->h[i], a->w[i])) &&
 		     (t->dprev[i] = act(be, B, a->c[i], a->h[i], a->w[i])) &&
-		     (t->dz[i] = act(be, B, a->c[i], a->h[i], a->w[i])) &&
-		     (t->u[i] = act(be, B, a->cin[i], a->h[j], a->w[j])) &&
+		     (t->gx[i] = act(be, (int64_t)t->G * B, a->c[i], a->h[i], a->w[i])) &&
+		     (t->gz[i] = act(be, (int64_t)t->G * B, a->c[i], a->h[i], a->w[i])) &&
+		     (!i || (t->gu[i] = act(be, (int64_t)t->G * B, a->cin[i], a->h[j], a->w[j]))) &&
 		     (t->du[i] = act(be, B, a->cin[i], a->h[j], a->w[j])) &&
 		     (t->q[i] = act(be, B, a->c[i], a->h[i], a->w[i])) &&
 		     (t->dq[i] = act(be, B, a->c[i], a->h[i], a->w[i]));
+		for (int g = 0; ok && g < t->G; g++)
+			ok = (t->vx[i][g] = be->view(be, t->gx[i], (int64_t)g * B, B)) &&
+			     (t->vz[i][g] = be->view(be, t->gz[i], (int64_t)g * B, B)) &&
+			     (!i || (t->vu[i][g] = be->view(be, t->gu[i], (int64_t)g * B, B)));
 	}
 	int R = t->cfg.readouts;
 	ok = ok && (t->featv = malloc((size_t)R * B * C * sizeof(float))) &&
@@ -346,23 +382,20 @@ static int fwd_step(cords_rnn_trainer *t, int step, const cords_state *in, cords
 
 /* ---- backward pieces */
 
-/* u_i of step t recomputed from the previous state into t->u[i] (and
- * relu(r_{i-2}) into t->q[i-2] for a skip). Returns the buffer (p for
- * i = 0) or NULL when u_i is zero (blank, area 0). */
-static int area_input(cords_rnn_trainer *t, const cords_buf *p, const cords_state *s, int i, const cords_buf **u)
+/* u_i (i >= 1) of a step recomputed from the previous state into u (and
+ * relu(r_{i-2}) into t->q[i-2] for a skip). */
+static int area_input(cords_rnn_trainer *t, const cords_buf *p, const cords_state *s, int i, cords_buf *u)
 {
 	cords_backend *be = t->m->be;
 	const cords_conv c1 = {2, 0, 0};
-	*u = i == 0 ? p : t->u[i];
-	if (i == 0)
-		return 0;
 	if (i == 1) /* inp_skip(p) is the drive's, computed once per batch */
-		return CALL(relu_add, s->r[0], p ? t->drive.skip : NULL, 0, t->u[1]);
+		return CALL(relu_add, s->r[0], p ? t->drive.skip : NULL, 0, u);
 	if (i % 2 == 0)
-		return CALL(relu_add, s->r[i - 1], s->r[i - 2], 1, t->u[i]);
+		return CALL(relu_add, s->r[i - 1], s->r[i - 2], 1, u);
 	return CALL(relu_add, s->r[i - 2], NULL, 0, t->q[i - 2]) ||
-	       CALL(conv2d, &c1, t->q[i - 2], t->m->skip[(i - 3) / 2], NULL, t->u[i]) ||
-	       CALL(relu_add, s->r[i - 1], t->u[i], 0, t->u[i]) ? -1 : 0;
+	       CALL(conv2d, &c1, t->q[i - 2], t->m->skip[(i - 3) / 2], NULL, u) || CALL(relu_add, s->r[i - 1], u, 0, u)
+		       ? -1
+		       : 0;
 }
 
 /* du_i (in t->du[i]) into the gradients of what made u_i. */
@@ -416,33 +449,59 @@ static int loss_bwd(cords_rnn_trainer *t, int step, const cords_state *s)
 	return 0;
 }
 
+/* The group's weight and bias gradients (see G): one call per convolution
+ * on the ng steps stacked so far. */
+static int flush_group(cords_rnn_trainer *t)
+{
+	const cords_model *m = t->m;
+	cords_backend *be = m->be;
+	const int n = t->ng, B = t->batch;
+	const cords_conv rec = {1, 1, 1};
+	int rc = 0;
+	t->ng = 0;
+	for (int i = 0; i < m->arch.depth && n && !rc; i++) {
+		const cords_conv ff = {m->arch.stride[i], 1, 1};
+		cords_buf *x = t->gx[i], *z = t->gz[i], *u = t->gu[i];
+		if (n < t->G) /* a partial group: views of its steps */
+			rc = !(x = be->view(be, t->gx[i], 0, (int64_t)n * B)) || !(z = be->view(be, t->gz[i], 0, (int64_t)n * B)) ||
+			     (i && !(u = be->view(be, t->gu[i], 0, (int64_t)n * B)));
+		rc = rc || CALL(batch_sum, z, t->dbias[i], 1) || CALL(conv2d_bwd_weights, &rec, x, z, t->ac[i].dw) ||
+		     (i && CALL(conv2d_bwd_weights, &ff, u, z, t->aa[i].dw));
+		if (n < t->G) {
+			if (x != t->gx[i])
+				CALL(free, x);
+			if (z != t->gz[i])
+				CALL(free, z);
+			if (i && u != t->gu[i])
+				CALL(free, u);
+		}
+	}
+	return rc ? -1 : 0;
+}
+
 /* Back through step t: dr holds dL/d(state after t); leaves dL/d(state before t) in dr. */
 static int bwd_step(cords_rnn_trainer *t, int step, const cords_state *prev, const cords_state *cur)
 {
 	const cords_model *m = t->m;
 	cords_backend *be = m->be;
 	const cords_buf *p = step <= t->cfg.dyn.stim_steps ? t->p : NULL;
-	const cords_conv rec = {1, 1, 1}, recd = {1, 1, 1};
+	const cords_conv recd = {1, 1, 1};
+	const int g = t->ng;
 	for (int i = 0; i < m->arch.depth; i++)
-		if (CALL(leaky_bwd, t->cfg.dyn.alpha, t->cfg.dyn.phi, cur->z[i], t->dr[i], t->dz[i], t->dprev[i], 0))
+		if (CALL(leaky_bwd, t->cfg.dyn.alpha, t->cfg.dyn.phi, cur->z[i], t->dr[i], t->vz[i][g], t->dprev[i], 0))
 			return -1;
 	for (int i = 0; i < m->arch.depth; i++) {
-		const cords_conv ff = {m->arch.stride[i], 1, 1}, ffd = {m->arch.stride[i], 1, 0};
-		const cords_buf *u;
-		if (CALL(batch_sum, t->dz[i], t->dbias[i], 1) ||
-		    CALL(conv2d_bwd_weights, &rec, prev->r[i], t->dz[i], t->ac[i].dw) ||
-		    CALL(conv2d_bwd_data, &recd, t->dz[i], m->area_conv[i], t->dprev[i]) ||
-		    area_input(t, p, prev, i, &u))
+		const cords_conv ffd = {m->arch.stride[i], 1, 0};
+		cords_buf *dz = t->vz[i][g];
+		if (CALL(copy, t->vx[i][g], prev->r[i]) || CALL(conv2d_bwd_data, &recd, dz, m->area_conv[i], t->dprev[i]))
 			return -1;
-		if (!u)
-			continue;
-		if (i == 0) { /* both convolutions are linear in dz: done once per batch on the sum */
-			if (CALL(axpby, 1, t->dz[0], 1, t->dz0))
+		if (i == 0) { /* u_0 = p: both convolutions are linear in dz, done once per batch on the sum */
+			if (p && CALL(axpby, 1, dz, 1, t->dz0))
 				return -1;
 			continue;
 		}
-		if (CALL(conv2d_bwd_weights, &ff, u, t->dz[i], t->aa[i].dw) ||
-		    CALL(conv2d_bwd_data, &ffd, t->dz[i], m->area_area[i], t->du[i]) || input_bwd(t, p, prev, i))
+		if (area_input(t, p, prev, i, t->vu[i][g]) ||
+		    CALL(conv2d_bwd_data, &ffd, dz, m->area_area[i], t->du[i]) || input_bwd(t, p, prev, i))
 			return -1;
 	}
 	for (int i = 0; i < m->arch.depth; i++) {
@@ -450,7 +509,7 @@ static int bwd_step(cords_rnn_trainer *t, int step, const cords_state *prev, con
 		t->dr[i] = t->dprev[i];
 		t->dprev[i] = x;
 	}
-	return 0;
+	return ++t->ng == t->G ? flush_group(t) : 0;
 }
 
 /* Segment (t0, t1]: recompute its states from checkpoint t0/k (unless the
@@ -549,6 +608,7 @@ static int zero_grads(cords_rnn_trainer *t)
 	cords_backend *be = t->m->be;
 	int rc = CALL(fill, t->inp.dw, 0) || CALL(fill, t->skip0.dw, 0) || CALL(fill, t->dp, 0) ||
 		 CALL(fill, t->dskip, 0) || CALL(fill, t->dz0, 0);
+	t->ng = 0;
 	for (int i = 0; i < t->m->arch.depth && !rc; i++)
 		rc = CALL(fill, t->ac[i].dw, 0) || CALL(fill, t->aa[i].dw, 0) || CALL(fill, t->dbias[i], 0) ||
 		     CALL(fill, t->dr[i], 0);
@@ -610,6 +670,8 @@ int cords_rnn_grad(cords_rnn_trainer *t, const cords_tensor_list *params, int B,
 			return -1;
 		t1 = t0;
 	}
+	if (flush_group(t))
+		return -1;
 	/* the drive: skip = inp_skip(p), p = avgpool(conv_inp(x)); gradients summed over the steps */
 	const cords_pool pool = {3, 2, 1};
 	const cords_conv stem = {2, 3, 1}, c3 = {1, 1, 1}, ff0 = {m->arch.stride[0], 1, 1};
