@@ -1,5 +1,6 @@
-/* BatchNorm2d (SPEC §3 stage 1) with PyTorch's semantics, plain CPU float
- * kernels that the backends wrap. x, y, dy, dx: [B,C,M] (M = H*W); per-channel
+/* BatchNorm2d (SPEC §3 stage 1) with PyTorch's semantics, CPU float kernels
+ * that the backends wrap. x, y, dy, dx: [B,C,M] (M = H*W), plain or in
+ * blocks of k channels ([B][C/k][M][k], the CPU backend's layout); per-channel
  * gamma, beta, running mean and variance [C]. Train mode normalises with the
  * batch statistics (biased variance) and updates the running ones:
  * running = (1 - momentum) running + momentum stat, with the unbiased variance
@@ -14,6 +15,7 @@ typedef struct {
 	int64_t M;       /* spatial size H*W */
 	double momentum; /* 0.1 */
 	double eps;      /* 1e-5 */
+	int k;           /* channel block: 0 or 1 plain, else C % k == 0 and k <= 16 */
 } cords_bn;
 
 /* save_mean, save_invstd [C]: what the backward needs. rmean/rvar may be

@@ -134,30 +134,14 @@ int cpu_sqdiff_sum(cords_backend *be, const cords_buf *xb, const cords_buf *yb, 
 	return 0;
 }
 
-/* A plain [B,C,H,W] copy of an activation (blocked or not), or back. */
-static void plain_io(const cpu_buf *b, float *plain, int to_plain)
-{
-	const int64_t B = b->h.shape[0], C = b->h.shape[1], HW = b->h.shape[2] * b->h.shape[3];
-	const int k = b->blocked ? b->blocked : 1;
-#pragma omp parallel for collapse(2) schedule(static)
-	for (int64_t n = 0; n < B; n++)
-		for (int64_t c = 0; c < C; c++) {
-			float *p = plain + (n * C + c) * HW, *q = b->data + (n * C + c / k * k) * HW + c % k;
-			for (int64_t i = 0; i < HW; i++) {
-				if (to_plain)
-					p[i] = q[i * k];
-				else
-					q[i * k] = p[i];
-			}
-		}
-}
-
 static int bn_shapes(const cpu_buf *x, const cpu_buf *y, const cpu_buf *gamma, cords_bn *p, const cords_bn_mode *m)
 {
 	if (x->h.ndim != 4 || cpu_same_shape((const cords_buf *)x, (const cords_buf *)y, "batchnorm") ||
 	    gamma->h.ndim != 1 || gamma->h.shape[0] != x->h.shape[1])
 		return cords_err("batchnorm: expects x, y [B,C,H,W] and [C] parameters");
-	*p = (cords_bn){(int)x->h.shape[0], (int)x->h.shape[1], x->h.shape[2] * x->h.shape[3], m->momentum, m->eps};
+	/* the same layout for x, y, dy and dx: same shapes, so the same blocking */
+	*p = (cords_bn){(int)x->h.shape[0], (int)x->h.shape[1], x->h.shape[2] * x->h.shape[3], m->momentum, m->eps,
+			x->blocked};
 	return 0;
 }
 
@@ -171,20 +155,10 @@ int cpu_batchnorm(cords_backend *be, const cords_bn_mode *m, const cords_buf *xb
 	cords_bn p;
 	if (bn_shapes(x, y, CPU_CBUF(gb), &p, m))
 		return -1;
-	float *px = malloc(x->n * sizeof(float)), *py = malloc(x->n * sizeof(float));
-	if (!px || !py) {
-		free(px);
-		free(py);
-		return cords_err("out of memory");
-	}
-	plain_io(x, px, 1);
 	if (m->train)
-		cords_bn_train_forward_cpu(&p, px, DATA(gb), DATA(bb), DATA(rm), DATA(rv), DATA(sm), DATA(si), py);
+		cords_bn_train_forward_cpu(&p, x->data, DATA(gb), DATA(bb), DATA(rm), DATA(rv), DATA(sm), DATA(si), y->data);
 	else
-		cords_bn_eval_forward_cpu(&p, px, DATA(gb), DATA(bb), DATA(rm), DATA(rv), py);
-	plain_io(y, py, 0);
-	free(px);
-	free(py);
+		cords_bn_eval_forward_cpu(&p, x->data, DATA(gb), DATA(bb), DATA(rm), DATA(rv), y->data);
 	return 0;
 }
 
@@ -196,30 +170,23 @@ int cpu_batchnorm_bwd(cords_backend *be, const cords_bn_mode *m, const cords_buf
 	cords_bn p;
 	if (bn_shapes(x, CPU_CBUF(dyb), CPU_CBUF(gb), &p, m) || cpu_same_shape(xb, dxb, "batchnorm_bwd"))
 		return -1;
-	size_t n = x->n;
-	float *px = malloc(n * sizeof(float)), *pdy = malloc(n * sizeof(float)), *pdx = malloc(n * sizeof(float));
 	float *dg = malloc((size_t)p.C * sizeof(float)), *db = malloc((size_t)p.C * sizeof(float));
-	int rc = 0;
-	if (!px || !pdy || !pdx || !dg || !db) {
-		rc = cords_err("out of memory");
-		goto done;
+	if (!dg || !db) {
+		free(dg);
+		free(db);
+		return cords_err("out of memory");
 	}
-	plain_io(x, px, 1);
-	plain_io(CPU_CBUF(dyb), pdy, 1);
+	const float *px = x->data, *pdy = CPU_CBUF(dyb)->data;
+	float *pdx = CPU_BUF(dxb)->data;
 	if (m->train)
 		cords_bn_train_backward_cpu(&p, px, pdy, DATA(gb), DATA(sm), DATA(si), pdx, dg, db);
 	else
 		cords_bn_eval_backward_cpu(&p, px, pdy, DATA(gb), DATA(rm), DATA(rv), pdx, dg, db);
-	plain_io(CPU_BUF(dxb), pdx, 0);
 	for (int c = 0; c < p.C; c++) {
 		DATA(dgb)[c] = dg[c] + beta * DATA(dgb)[c];
 		DATA(dbb)[c] = db[c] + beta * DATA(dbb)[c];
 	}
-done:
-	free(px);
-	free(pdy);
-	free(pdx);
 	free(dg);
 	free(db);
-	return rc;
+	return 0;
 }

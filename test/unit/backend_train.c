@@ -140,7 +140,7 @@ int main(void)
 			rv[c] = 1 + 0.1f * c;
 		be->upload(be, rvb, rv);
 		cords_bn_mode md = {1, 0.1f, 1e-5f};
-		cords_bn p = {B, C, M, 0.1, 1e-5};
+		cords_bn p = {B, C, M, 0.1, 1e-5, 1};
 		float ry[192], rdx[192], rdg[16], rdb[16];
 		cords_bn_train_forward_cpu(&p, hx, g, b, rm, rv, sm, si, ry);
 		cords_bn_train_backward_cpu(&p, hx, hy, g, sm, si, rdx, rdg, rdb);

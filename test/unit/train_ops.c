@@ -194,7 +194,7 @@ int main(void)
 			p[i] = x[i];
 		for (int c = 0; c < BC; c++)
 			p[BX + c] = g[c], p[BX + BC + c] = be[c];
-		cords_bn cfg = {BB, BC, BM, 0.1, 1e-5};
+		cords_bn cfg = {BB, BC, BM, 0.1, 1e-5, 1};
 		for (int train = 0; train < 2; train++) {
 			if (train) {
 				cords_bn_train_forward_cpu(&cfg, x, g, be, NULL, NULL, sm, si, y);
@@ -298,7 +298,7 @@ int main(void)
 		CHECK(cords_clip_factor(0.1, 0.5) == 1, "small norms untouched");
 	}
 	CASE("BatchNorm train forward, running statistics and backward equal torch") {
-		cords_bn cfg = {3, 5, 8, 0.1, 1e-5};
+		cords_bn cfg = {3, 5, 8, 0.1, 1e-5, 1};
 		float y[120], dx[120], dg[5], db[5], sm[5], si[5], rm[5], rv[5];
 		memcpy(rm, need(&l, "bn_rm")->data, sizeof rm);
 		memcpy(rv, need(&l, "bn_rv")->data, sizeof rv);
