@@ -36,7 +36,7 @@ static const char help[] =
 	"BatchNorm tensors: bn_inp, bn_area_area.{i}, bn_area_conv.{i}, bn_skip_area.{k}, each with\n"
 	".weight .bias .running_mean .running_var. See cords-cnn(1).\n";
 
-enum { O_DEPTH = 2000, O_CLASSES, O_INCH, O_SIZE, O_SEED, O_ROUNDS, O_MOMENTUM, O_COSINE };
+enum { O_DEPTH = 2000, O_CLASSES, O_INCH, O_SIZE, O_SEED, O_ROUNDS, O_MOMENTUM };
 
 static const struct option opts[] = {
 	TC_COMMON_LONGOPTS,
@@ -64,22 +64,6 @@ static void start(tc_opts *o, int depth, int classes, int in_ch, int size, uint6
 	}
 	if (cords_cnn_add_bn(a, p))
 		cli_die_lib();
-}
-
-/* Batches in one epoch of a file (read through once). */
-static int64_t count_batches(cords_batches *data)
-{
-	if (!strcmp(cords_batches_name(data), "<stdin>"))
-		cli_usage("--cosine on stdin needs --epoch-batches (the round length)");
-	cords_batch b = {0};
-	int64_t n = 0;
-	int got;
-	while ((got = cords_batches_next(data, &b)) > 0)
-		n++;
-	cords_batch_free(&b);
-	if (got < 0 || cords_batches_rewind(data))
-		cli_die_lib();
-	return n;
 }
 
 int main(int argc, char **argv)
@@ -124,7 +108,7 @@ int main(int argc, char **argv)
 	if (!data)
 		cli_die_lib();
 	if (cosine) {
-		int64_t nb = o.loop.epoch_batches ? o.loop.epoch_batches : count_batches(data);
+		int64_t nb = tc_epoch_batches(&o, data, "--cosine");
 		o.opt.decay = per_round * nb - o.opt.warmup;
 		if (o.opt.decay < 1)
 			cli_usage("--cosine: the warm-up (%lld batches) fills the whole round", (long long)o.opt.warmup);

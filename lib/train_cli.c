@@ -185,7 +185,8 @@ static const struct option rnn_opts[] = {
 	{"spont-weight", required_argument, 0, O_SPW}, {"bptt-checkpoint", required_argument, 0, O_BPTT},
 	{"phi", required_argument, 0, O_PHI}, {"slope", required_argument, 0, O_SLOPE},
 	{"slope-start", required_argument, 0, O_SLOPE0}, {"slope-step", required_argument, 0, O_SLOPED},
-	{"fresh-optimizer", no_argument, 0, O_FRESH}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
+	{"fresh-optimizer", no_argument, 0, O_FRESH}, {"cosine", no_argument, 0, O_COSINE}, CLI_COMMON_OPTS,
+	{0, 0, 0, 0}};
 
 static const char rnn_help_fmt[] =
 	"Usage: cords-%s -m MODEL [OPTION]... [BATCHES] [-o OUT]\n"
@@ -201,6 +202,8 @@ static const char rnn_help_fmt[] =
 	"      --weight-decay X    decoupled weight decay (default 0.01)\n"
 	"      --clip X            global gradient-norm clip (default %g; 0 = none)\n"
 	"      --warmup N          linear warm-up batches from lr/3 (default 0)\n"
+	"      --cosine            then decay the rate to 0 along a cosine, over each epoch when\n"
+	"                          every epoch has a fresh optimiser, else over the whole run\n"
 	"      --alpha A           dt/tau (default 0.2)\n"
 	"      --phi NAME          relu, identity or prelu (default %s)\n"
 	"      --slope A           PReLU slope when --phi prelu\n"
@@ -227,6 +230,23 @@ void tc_args_done(tc_opts *o, int argc, char **argv, const char *model_usage)
 	if (model_usage && !o->model)
 		cli_usage("a model is required (%s)", model_usage);
 	cli_precision(o->precision, o->device);
+}
+
+int64_t tc_epoch_batches(const tc_opts *o, cords_batches *data, const char *what)
+{
+	if (o->loop.epoch_batches)
+		return o->loop.epoch_batches;
+	if (!strcmp(cords_batches_name(data), "<stdin>"))
+		cli_usage("%s on stdin needs --epoch-batches (the epoch's length)", what);
+	cords_batch b = {0};
+	int64_t n = 0;
+	int got;
+	while ((got = cords_batches_next(data, &b)) > 0)
+		n++;
+	cords_batch_free(&b);
+	if (got < 0 || cords_batches_rewind(data))
+		cli_die_lib();
+	return n;
 }
 
 void tc_parse_common(int c, tc_opts *o)
@@ -292,7 +312,7 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 	cords_rnn_stage_cfg cfg = t->rnn;
 	const char *phi_name = NULL;
 	double slope = 0;
-	int c;
+	int c, cosine = 0;
 	while ((c = getopt_long(argc, argv, "m:hVqvo:", rnn_opts, NULL)) != -1) {
 		switch (c) {
 		case O_ALPHA: cfg.loss.dyn.alpha = (float)cli_double(optarg, "--alpha", 1e-6, 1); break;
@@ -306,6 +326,7 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 		case O_SLOPE0: cfg.slope_start = cli_double(optarg, "--slope-start", 0, 1); break;
 		case O_SLOPED: cfg.slope_step = cli_double(optarg, "--slope-step", 0, 1); break;
 		case O_FRESH: cfg.fresh_per_epoch = 1; break;
+		case O_COSINE: cosine = 1; break;
 		case O_PHI: phi_name = optarg; break;
 		case O_SLOPE: slope = cli_double(optarg, "--slope", 0, 1); break;
 		default: tc_parse_common(c, &o);
@@ -332,6 +353,12 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 	cords_batches *data = cords_batches_open(o.data, o.norm_mean, o.norm_std);
 	if (!data)
 		cli_die_lib();
+	if (cosine) { /* the optimiser's life: one epoch or the run (--steps only stops it early) */
+		int64_t life = tc_epoch_batches(&o, data, "--cosine") * (cfg.fresh_per_epoch ? 1 : o.loop.epochs);
+		if ((o.opt.decay = life - o.opt.warmup) < 1)
+			cli_usage("--cosine: the warm-up (%lld batches) fills the optimiser's %lld", (long long)o.opt.warmup,
+				  (long long)life);
+	}
 	tc_grads(&params, &grads);
 	cords_opt *opt = cords_opt_new(&o.opt, &params, &grads, NULL);
 	cords_stage *s = opt ? cords_rnn_stage_new(t->stage, m, &params, &grads, &cfg, 1) : NULL;

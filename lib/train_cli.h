@@ -26,7 +26,7 @@ typedef struct {
 enum {
 	O_EPOCHS = 1000, O_EPOCH_BATCHES, O_STEPS, O_LR, O_WD, O_CLIP, O_ALPHA, O_SPONT, O_STIM, O_READ, O_BLANK,
 	O_WINDOW, O_SPW, O_BPTT, O_SLOPE0, O_SLOPED, O_FRESH, O_CKPT, O_EVERY, O_RESUME, O_EVAL, O_EVALB, O_LOG,
-	O_DEVICE, O_NORM_MEAN, O_NORM_STD, O_WARMUP, O_PHI, O_SLOPE, O_PRECISION,
+	O_DEVICE, O_NORM_MEAN, O_NORM_STD, O_WARMUP, O_PHI, O_SLOPE, O_PRECISION, O_COSINE,
 };
 
 #define TC_COMMON_LONGOPTS                                                                              \
@@ -59,6 +59,9 @@ void tc_parse_common(int c, tc_opts *o);
 /* After the options: the optional BATCHES argument and nothing more, -m when
  * model_usage names it ("-m MODEL"; NULL: optional), --precision for --device. */
 void tc_args_done(tc_opts *o, int argc, char **argv, const char *model_usage);
+/* Batches in one epoch of data: --epoch-batches, else a file read through
+ * once and rewound (stdin cannot be: a usage error naming `what`). */
+int64_t tc_epoch_batches(const tc_opts *o, cords_batches *data, const char *what);
 /* Checkpoint path when --checkpoint is not given: OUT.ckpt or STAGE.ckpt. */
 void tc_default_checkpoint(tc_opts *o, const char *stage);
 

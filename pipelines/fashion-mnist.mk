@@ -43,6 +43,8 @@ READ ?= 10
 RNN_BATCH ?= 32
 RNN_LR ?= 1e-4
 RNN_CLIP ?= 1
+# more options for cords-linear, -anneal and -finetune (e.g. --cosine)
+RNN_EXTRA ?=
 # stage 3: inverse (batches of 64)
 INV_BATCHES ?= 200
 INV_LR ?= 1e-3
@@ -74,7 +76,7 @@ SLOPE_START := $(shell echo "1 - 1 / $(ANNEAL_STEPS)" | bc -l)
 TIME = sh -c 't0=$$(date +%s.%N); "$$@" || exit 1; t1=$$(date +%s.%N); \
 	printf "%s\t%.1f\n" "$(1)" "$$(echo "$$t1 - $$t0" | bc -l)" >> $(OUT)/times.tsv' time
 RNN = --stim-steps $(STIM) --readouts $(READ) --spont-steps 0 --blank-steps 0 --lr $(RNN_LR) --clip $(RNN_CLIP) \
-	--device $(DEVICE)
+	--device $(DEVICE) $(RNN_EXTRA)
 MODELS = cnn fold inverse linear anneal finetune
 
 .PHONY: all clean

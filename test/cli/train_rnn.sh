@@ -24,6 +24,18 @@ expect_exit 0 "anneal resumed in its second epoch" cords-anneal -m "$D/params.tz
 check "anneal: resumed equals uninterrupted" cmp "$T/c.tzst" "$T/d.tzst"
 check "anneal ends with the last epoch's slope" sh -c "cords-cat -m '$T/c.tzst' | grep -q '^prelu_slope=0.25'"
 
+# --cosine: over the whole run, or over each epoch when every epoch has a fresh optimiser (anneal)
+expect_exit 0 "finetune --cosine over 2 epochs" cords-finetune -m "$D/params.tzst" $P --epochs 2 --cosine --log "$T/cos.tsv" -o "$T/cos.tzst" "$D/batches.tzst"
+check "cosine: 1e-3 first, then falling every step to near 0 at step 12" awk -F'\t' '$1 == "train" { lr[$4] = $11; n = $4 }
+	END { if (n != 12 || lr[1] != 0.001) exit 1; for (k = 2; k <= n; k++) if (lr[k] >= lr[k - 1]) exit 1; exit !(lr[n] < 5e-5) }' "$T/cos.tsv"
+cords-finetune -m "$D/params.tzst" $P --epochs 2 --steps 7 --cosine --checkpoint "$T/ckc" -o "$T/cos1.tzst" "$D/batches.tzst" 2>/dev/null
+expect_exit 0 "cosine run resumed at step 7" cords-finetune -m "$D/params.tzst" $P --epochs 2 --cosine --resume "$T/ckc" -o "$T/cos2.tzst" "$D/batches.tzst"
+check "cosine: resumed equals uninterrupted" cmp "$T/cos.tzst" "$T/cos2.tzst"
+expect_exit 0 "anneal --cosine: 2 epochs of 3 batches" cords-anneal -m "$D/params.tzst" $A --cosine --log "$T/cosa.tsv" -o "$T/cosa.tzst" "$D/batches.tzst"
+check "anneal cosine: each slope's epoch starts at 1e-3 and falls" awk -F'\t' '$1 == "train" { lr[$4] = $11; n = $4 }
+	END { exit !(n == 6 && lr[1] == 0.001 && lr[4] == 0.001 && lr[3] < lr[2] && lr[2] < lr[1] && lr[6] < lr[5]) }' "$T/cosa.tsv"
+expect_exit 2 "--cosine on stdin needs --epoch-batches" sh -c "cords-finetune -m '$D/params.tzst' --cosine -o '$T/x.tzst' < '$D/batches.tzst'"
+
 # SIGTERM: a checkpoint and exit 143 (the run is long enough never to end first).
 cords-finetune -m "$D/params.tzst" $A --epochs 100000 --checkpoint "$T/ck3" -o "$T/e.tzst" "$D/batches.tzst" 2>"$T/sig.err" &
 pid=$!
