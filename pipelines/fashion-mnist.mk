@@ -12,12 +12,16 @@
 #
 # The short schedule follows SPEC §3's calibration (random flips only, the CNN
 # on one cosine cycle of lr 0.1, T = 30 stimulus steps with the loss on the
-# last 10, no spontaneous phase, AdamW lr 1e-4 and clipping at 1 for the RNN
-# stages, annealing in 8 slope steps: 16 steps of half the images each measured
-# 3 points worse, 4 steps of twice as many 0.5 better before the finetune and
-# the same after it). Each RNN stage reads its own
+# last 10, no spontaneous phase, AdamW and clipping at 1 for the RNN stages,
+# annealing in 8 slope steps: 16 steps of half the images each measured 3
+# points worse, 4 steps of twice as many 0.5 better before the finetune and the
+# same after it), with one change: the RNN stages' rate decays along a cosine
+# (--cosine; peak 2e-4), because at a constant rate the test accuracy of the
+# last iterate swings by points. Measured on 2 cores (session 3, final ReLU RNN
+# on 10,000 test images): constant 1e-4 80.14 %, cosine from 1e-4 80.66 %,
+# cosine from 2e-4 81.62 %; the CNN at 4 epochs 85.15 %, at 6 86.57 %. Each RNN stage reads its own
 # freshly shuffled pass over the training set through a pipe. Every number is
-# a variable: e.g. `make demo DEPTH=4 CNN_EPOCHS=6`. QUICK=1 shrinks everything
+# a variable: e.g. `make demo DEPTH=4 CNN_EPOCHS=8`. QUICK=1 shrinks everything
 # to a smoke test of the wiring (minutes, low accuracy).
 #
 #   make -f pipelines/fashion-mnist.mk BIN=bin OUT=demo [DATA=...] [DEVICE=cpu]
@@ -35,16 +39,16 @@ AUGMENT ?= flip
 # stage 1: BN CNN (SGD, CNN_EPOCHS epochs: warm-up, then a cosine decay from CNN_LR)
 CNN_BATCH ?= 128
 CNN_LR ?= 0.1
-CNN_EPOCHS ?= 4
+CNN_EPOCHS ?= 6
 CNN_WARMUP ?= 100
 # RNN protocol of the short schedule
 STIM ?= 30
 READ ?= 10
 RNN_BATCH ?= 32
-RNN_LR ?= 1e-4
+RNN_LR ?= 2e-4
 RNN_CLIP ?= 1
-# more options for cords-linear, -anneal and -finetune (e.g. --cosine)
-RNN_EXTRA ?=
+# more options for cords-linear, -anneal and -finetune
+RNN_EXTRA ?= --cosine
 # stage 3: inverse (batches of 64)
 INV_BATCHES ?= 200
 INV_LR ?= 1e-3
