@@ -110,21 +110,15 @@ static void cu_free(cords_backend *be, cords_buf *buf)
 static cords_buf *cu_view(cords_backend *be, cords_buf *buf, int64_t at, int64_t n)
 {
 	const cu_buf *b = CU_BUF(buf);
-	if (b->h.kind != CORDS_BUF_ACT || at < 0 || n < 1 || at + n > b->h.shape[0]) {
-		cords_err("view of items %lld..%lld of a buffer of %lld", (long long)at, (long long)(at + n - 1),
-			  (long long)b->h.shape[0]);
-		return NULL;
-	}
 	cu_buf *v = (cu_buf *)calloc(1, sizeof *v);
-	if (!v) {
-		cords_err("out of memory");
+	size_t off;
+	if (!v || cords_buf_view_head(&b->h, at, n, &v->h, &off, &v->n)) {
+		if (!v)
+			cords_err("out of memory");
+		free(v);
 		return NULL;
 	}
-	int64_t shape[4];
-	memcpy(shape, b->h.shape, sizeof shape);
-	shape[0] = n;
-	v->n = cords_buf_head_init(&v->h, CORDS_BUF_ACT, b->h.ndim, shape);
-	v->d = b->d + b->n / (size_t)b->h.shape[0] * (size_t)at;
+	v->d = b->d + off;
 	v->view = 1;
 	return (cords_buf *)v;
 }

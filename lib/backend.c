@@ -56,6 +56,20 @@ size_t cords_buf_head_init(cords_buf_head *h, cords_buf_kind kind, int ndim, con
 	return n;
 }
 
+int cords_buf_view_head(const cords_buf_head *b, int64_t at, int64_t n, cords_buf_head *v, size_t *offset,
+			size_t *count)
+{
+	if (b->kind != CORDS_BUF_ACT || at < 0 || n < 1 || at + n > b->shape[0])
+		return cords_err("view of items %lld..%lld of a buffer of %lld", (long long)at, (long long)(at + n - 1),
+				 (long long)b->shape[0]);
+	int64_t shape[4];
+	memcpy(shape, b->shape, sizeof shape);
+	shape[0] = n;
+	*count = cords_buf_head_init(v, CORDS_BUF_ACT, b->ndim, shape);
+	*offset = *count / (size_t)n * (size_t)at;
+	return 0;
+}
+
 int cords_buf_ndim(const cords_buf *b)
 {
 	return ((const cords_buf_head *)b)->ndim;

@@ -178,5 +178,9 @@ typedef struct {
 /* Fill a backend's buffer header from a logical shape; returns the element
  * count. */
 size_t cords_buf_head_init(cords_buf_head *h, cords_buf_kind kind, int ndim, const int64_t *shape);
+/* For the view op: checks items [at, at + n) of b, fills the view's header,
+ * its element count and its offset in b's elements. -1 with a message. */
+int cords_buf_view_head(const cords_buf_head *b, int64_t at, int64_t n, cords_buf_head *v, size_t *offset,
+			size_t *count);
 
 #endif

@@ -127,6 +127,24 @@ int main(void)
 		for (int i = 0; i < 6; i++)
 			be->free(be, all[i]);
 	}
+	CASE("a view of batch items shares its buffer's memory (blocked layout); bad ranges refused") {
+		float h[4 * 8 * 4], out[4 * 8 * 4]; /* buf fills h with random values */
+		cords_buf *b = buf(CORDS_BUF_ACT, 4, 8, 2, 2, h), *v = be->view(be, b, 1, 2);
+		CHECK(v && cords_buf_shape(v)[0] == 2 && cords_buf_shape(v)[1] == 8, "view shape");
+		be->download(be, v, out);
+		CHECK(!memcmp(out, h + 32, 64 * sizeof *out), "the view reads items 1 and 2");
+		be->fill(be, v, -1);
+		be->download(be, b, out);
+		int ok = 1;
+		for (int i = 0; i < 4 * 32; i++)
+			ok &= out[i] == (i >= 32 && i < 96 ? -1.0f : h[i]);
+		CHECK(ok, "writing the view writes items 1 and 2 only");
+		CHECK(!be->view(be, b, 3, 2) && !be->view(be, b, -1, 1) && !be->view(be, b, 0, 0), "out-of-range views refused");
+		be->free(be, v);
+		be->download(be, b, out);
+		CHECK(out[0] == h[0] && out[40] == -1, "freeing the view leaves the buffer");
+		be->free(be, b);
+	}
 	CASE("BatchNorm on the backend equals the host kernels (blocked layout)") {
 		const int B = 3, C = 16, M = 4, n = B * C * M;
 		float g[16], b[16], rm[16], rv[16], sm[16], si[16], sm2[16], si2[16];
