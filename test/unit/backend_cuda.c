@@ -106,6 +106,16 @@ static void buffers(void)
 	SAME(b, "copy broadcast [1,...] -> [3,...]");
 	RUN(fill, X(b), 0.375f);
 	SAME(b, "fill");
+	/* a view of items 1..2 of a, written through: a changes there only */
+	cords_buf *vc = cpu->view(cpu, a.c, 1, 2), *vg = gpu->view(gpu, a.g, 1, 2);
+	CHECK(vc && vg, "view: %s", cords_errmsg());
+	if (vc && vg) {
+		cpu->fill(cpu, vc, -2.0f), gpu->fill(gpu, vg, -2.0f);
+		SAME(a, "fill through a view of items 1..2");
+		CHECK(!gpu->view(gpu, a.g, 2, 2), "view past the batch refused");
+	}
+	cpu->free(cpu, vc), gpu->free(gpu, vg);
+	SAME(a, "the buffer after its view is freed");
 	int64_t s[4] = {2, 5, 7, 9};
 	cords_buf *bad = gpu->alloc(gpu, CORDS_BUF_ACT, 4, s);
 	CHECK(gpu->copy(gpu, a.g, bad) == -1, "copy [2,...] -> [3,...] refused");
@@ -440,7 +450,7 @@ int main(void)
 		return 0;
 	}
 	cords_rng_seed(&rng, 7);
-	CASE("buffers: upload, download, copy, broadcast, fill") buffers();
+	CASE("buffers: upload, download, copy, broadcast, fill, view") buffers();
 	CASE("conv2d: odd sizes, strides 1 and 2, padding, bias, accumulation")
 	{
 		const conv_case cs[] = {
