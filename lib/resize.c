@@ -172,7 +172,7 @@ static void transpose(const uint8_t *src, size_t sstride, uint8_t *dst, size_t d
  * loop runs over contiguous bytes as the vertical pass does. */
 static int horizontal(const cords_image *in, int y0, cords_image *out, const int *b, const int32_t *k, int ksize)
 {
-	int x0 = b[0], x1 = b[2 * (out->w - 1)] + b[2 * out->w - 1], rows = out->h;
+	int x0 = b[0], x1 = 0, rows = out->h; /* the input columns any tap reads */
 	for (int x = 0; x < out->w; x++)
 		x0 = b[2 * x] < x0 ? b[2 * x] : x0, x1 = b[2 * x] + b[2 * x + 1] > x1 ? b[2 * x] + b[2 * x + 1] : x1;
 	int cols = x1 > x0 ? x1 - x0 : 1;

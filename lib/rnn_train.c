@@ -459,22 +459,14 @@ static int flush_group(cords_rnn_trainer *t)
 	const cords_conv rec = {1, 1, 1};
 	int rc = 0;
 	t->ng = 0;
-	for (int i = 0; i < m->arch.depth && n && !rc; i++) {
+	for (int i = 0; i < m->arch.depth && n && !rc; i++) { /* views of the group's n steps */
 		const cords_conv ff = {m->arch.stride[i], 1, 1};
-		cords_buf *x = t->gx[i], *z = t->gz[i], *u = t->gu[i];
-		if (n < t->G) /* a partial group: views of its steps */
-			rc = !(x = be->view(be, t->gx[i], 0, (int64_t)n * B)) || !(z = be->view(be, t->gz[i], 0, (int64_t)n * B)) ||
-			     (i && !(u = be->view(be, t->gu[i], 0, (int64_t)n * B)));
-		rc = rc || CALL(batch_sum, z, t->dbias[i], 1) || CALL(conv2d_bwd_weights, &rec, x, z, t->ac[i].dw) ||
-		     (i && CALL(conv2d_bwd_weights, &ff, u, z, t->aa[i].dw));
-		if (n < t->G) {
-			if (x != t->gx[i])
-				CALL(free, x);
-			if (z != t->gz[i])
-				CALL(free, z);
-			if (i && u != t->gu[i])
-				CALL(free, u);
-		}
+		const int64_t items = (int64_t)n * B;
+		cords_buf *x = be->view(be, t->gx[i], 0, items), *z = be->view(be, t->gz[i], 0, items);
+		cords_buf *u = i ? be->view(be, t->gu[i], 0, items) : NULL;
+		rc = !x || !z || (i && !u) || CALL(batch_sum, z, t->dbias[i], 1) ||
+		     CALL(conv2d_bwd_weights, &rec, x, z, t->ac[i].dw) || (i && CALL(conv2d_bwd_weights, &ff, u, z, t->aa[i].dw));
+		CALL(free, x), CALL(free, z), CALL(free, u);
 	}
 	return rc ? -1 : 0;
 }
