@@ -23,6 +23,22 @@ int cpu_dnnl(dnnl_status_t s, const char *what)
 	return cords_err("oneDNN: %s failed (status %d)", what, (int)s);
 }
 
+/* Measured with oneDNN 2.6 on Zen 4 (bench/conv/run.sh, results in
+ * bench/results/conv-cpu.txt): Winograd (F(4x4,3x3), F(2x2,3x3)) won every
+ * forward and weight-gradient pass, 1.1-2x, and the backward-data passes up
+ * to 256 channels; at 512 channels its transformed weights (36 x 512 x 512
+ * floats) made backward-data 2x slower at batch 2. The choice does not depend
+ * on the batch, so a weight keeps one packed layout per pass. Maps smaller
+ * than one 4x4 output tile would compute mostly padding. */
+dnnl_alg_kind_t cpu_conv_alg(const cpu_impl *c, int dir, const int64_t *wshape, int stride, int64_t oh)
+{
+	if (c->conv_algo == CPU_CONV_DIRECT || wshape[2] != 3 || wshape[3] != 3 || stride != 1)
+		return dnnl_convolution_direct;
+	if (c->conv_algo == CPU_CONV_WINOGRAD || (oh >= 4 && (dir != CPU_BWD_DATA || wshape[0] * wshape[1] <= 256 * 256)))
+		return dnnl_convolution_winograd;
+	return dnnl_convolution_direct;
+}
+
 int cpu_md(const cpu_buf *b, dnnl_memory_desc_t *md)
 {
 	dnnl_dims_t d;
@@ -248,6 +264,20 @@ cords_backend *cords_backend_cpu_new(void)
 		free(c);
 		cords_err("out of memory");
 		return NULL;
+	}
+	const char *algo = getenv("CORDS_CONV");
+	if (algo && *algo) {
+		static const char *const names[] = {"auto", "direct", "winograd"};
+		c->conv_algo = -1;
+		for (int i = 0; i < 3; i++)
+			if (!strcmp(algo, names[i]))
+				c->conv_algo = i;
+		if (c->conv_algo < 0) {
+			free(be);
+			free(c);
+			cords_err("CORDS_CONV: '%s' is not auto, direct or winograd", algo);
+			return NULL;
+		}
 	}
 	if (cpu_dnnl(dnnl_engine_create(&c->engine, dnnl_cpu, 0), "CPU engine") ||
 	    cpu_dnnl(dnnl_stream_create(&c->stream, c->engine, dnnl_stream_default_flags), "stream")) {

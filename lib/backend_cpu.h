@@ -47,7 +47,11 @@ typedef struct {
 	 * training steps do not allocate and fault in fresh pages every call). */
 	float *scratch[2];
 	size_t scratch_n[2];
+	int conv_algo; /* CPU_CONV_*, from CORDS_CONV */
 } cpu_impl;
+
+enum { CPU_CONV_AUTO, CPU_CONV_DIRECT, CPU_CONV_WINOGRAD };
+enum { CPU_FWD, CPU_BWD_DATA, CPU_BWD_WEIGHTS };
 
 #define CPU_BUF(b) ((cpu_buf *)(b))
 #define CPU_CBUF(b) ((const cpu_buf *)(b))
@@ -58,6 +62,10 @@ int cpu_block(void); /* 8 on AVX2, 16 with AVX-512 */
 int cpu_md(const cpu_buf *b, dnnl_memory_desc_t *md);
 /* oneDNN status to our error; 0 for success. */
 int cpu_dnnl(dnnl_status_t s, const char *what);
+/* The algorithm to ask oneDNN for first: Winograd for 3x3 stride-1
+ * convolutions where it was measured faster, direct otherwise. oneDNN has
+ * Winograd only for some CPUs (AVX-512); callers fall back to direct. */
+dnnl_alg_kind_t cpu_conv_alg(const cpu_impl *c, int dir, const int64_t *wshape, int stride, int64_t oh);
 /* The cached primitive for key (NULL if none), and adding one (takes prim). */
 cpu_prim *cpu_prim_find(cpu_impl *c, const int64_t *key);
 cpu_prim *cpu_prim_add(cpu_impl *c, const int64_t *key, dnnl_primitive_t prim);

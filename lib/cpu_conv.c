@@ -15,8 +15,8 @@ static void key_shape(int64_t *k, const cpu_buf *b)
 		k[i] = i < b->h.ndim ? b->h.shape[i] : 0;
 }
 
-static int make_conv(cpu_impl *c, const cords_conv *cv, const dnnl_memory_desc_t *x, const cpu_buf *w,
-		     const cpu_buf *bias, const dnnl_memory_desc_t *y, dnnl_primitive_t *out)
+static int make_conv(cpu_impl *c, const cords_conv *cv, dnnl_alg_kind_t alg, const dnnl_memory_desc_t *x,
+		     const cpu_buf *w, const cpu_buf *bias, const dnnl_memory_desc_t *y, dnnl_primitive_t *out)
 {
 	dnnl_memory_desc_t wmd, bmd;
 	dnnl_dims_t wd = {w->h.shape[0], w->h.shape[1], w->h.shape[2], w->h.shape[3]};
@@ -29,7 +29,7 @@ static int make_conv(cpu_impl *c, const cords_conv *cv, const dnnl_memory_desc_t
 	    cpu_dnnl(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a), "bias md"))
 		return -1;
 	dnnl_convolution_desc_t cd;
-	if (cpu_dnnl(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, x,
+	if (cpu_dnnl(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, alg, x,
 							&wmd, bias ? &bmd : NULL, y, st, pl, pr),
 		     "convolution descriptor"))
 		return -1;
@@ -89,7 +89,11 @@ int cpu_conv2d(cords_backend *be, const cords_conv *cv, const cords_buf *xb, con
 	cpu_prim *p = cpu_prim_find(c, key);
 	if (!p) {
 		dnnl_primitive_t prim;
-		if (make_conv(c, cv, &xmd, w, b, &ymd, &prim) || !(p = cpu_prim_add(c, key, prim)))
+		dnnl_alg_kind_t alg = cpu_conv_alg(c, CPU_FWD, w->h.shape, cv->stride, ymd.dims[2]);
+		if ((make_conv(c, cv, alg, &xmd, w, b, &ymd, &prim) &&
+		     (alg == dnnl_convolution_direct ||
+		      make_conv(c, cv, dnnl_convolution_direct, &xmd, w, b, &ymd, &prim))) ||
+		    !(p = cpu_prim_add(c, key, prim)))
 			return -1;
 	}
 	float *wp = cpu_packed(c, w, p->wmd);

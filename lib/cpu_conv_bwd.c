@@ -45,14 +45,13 @@ static void geometry(const cords_conv *cv, const dnnl_memory_desc_t *x, const in
 	}
 }
 
-static int fwd_hint(cpu_impl *c, const cords_conv *cv, const dnnl_memory_desc_t *x, const dnnl_memory_desc_t *w,
-		    const dnnl_memory_desc_t *y, const int64_t *wshape, dnnl_primitive_desc_t *pd)
+static int fwd_hint(cpu_impl *c, const cords_conv *cv, dnnl_alg_kind_t alg, const dnnl_memory_desc_t *x,
+		    const dnnl_memory_desc_t *w, const dnnl_memory_desc_t *y, const int64_t *wshape, dnnl_primitive_desc_t *pd)
 {
 	dnnl_dims_t st, pl, pr;
 	geometry(cv, x, wshape, y, st, pl, pr);
 	dnnl_convolution_desc_t cd;
-	if (cpu_dnnl(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct, x, w,
-							NULL, y, st, pl, pr),
+	if (cpu_dnnl(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, alg, x, w, NULL, y, st, pl, pr),
 		     "convolution descriptor"))
 		return -1;
 	return cpu_dnnl(dnnl_primitive_desc_create(pd, &cd, NULL, c->engine, NULL), "convolution (training)");
@@ -64,20 +63,18 @@ static int any_weights(const cpu_buf *w, dnnl_memory_desc_t *md)
 	return cpu_dnnl(dnnl_memory_desc_init_by_tag(md, 4, wd, dnnl_f32, dnnl_format_tag_any), "weights md");
 }
 
-static int make_bwd(cpu_impl *c, int data, const cords_conv *cv, const dnnl_memory_desc_t *x, const cpu_buf *w,
-		    const dnnl_memory_desc_t *y, dnnl_primitive_t *out)
+static int make_bwd(cpu_impl *c, int data, const cords_conv *cv, dnnl_alg_kind_t alg, const dnnl_memory_desc_t *x,
+		    const cpu_buf *w, const dnnl_memory_desc_t *y, dnnl_primitive_t *out)
 {
 	dnnl_memory_desc_t wmd;
 	dnnl_primitive_desc_t hint, pd;
 	dnnl_dims_t st, pl, pr;
-	if (any_weights(w, &wmd) || fwd_hint(c, cv, x, &wmd, y, w->h.shape, &hint))
+	if (any_weights(w, &wmd) || fwd_hint(c, cv, alg, x, &wmd, y, w->h.shape, &hint))
 		return -1;
 	geometry(cv, x, w->h.shape, y, st, pl, pr);
 	dnnl_convolution_desc_t bd;
-	dnnl_status_t s = data ? dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, x, &wmd, y,
-									  st, pl, pr)
-			       : dnnl_convolution_backward_weights_desc_init(&bd, dnnl_convolution_direct, x, &wmd,
-									     NULL, y, st, pl, pr);
+	dnnl_status_t s = data ? dnnl_convolution_backward_data_desc_init(&bd, alg, x, &wmd, y, st, pl, pr)
+			       : dnnl_convolution_backward_weights_desc_init(&bd, alg, x, &wmd, NULL, y, st, pl, pr);
 	int rc = cpu_dnnl(s, "backward convolution descriptor") ||
 		 cpu_dnnl(dnnl_primitive_desc_create(&pd, &bd, NULL, c->engine, hint), "backward convolution");
 	dnnl_primitive_desc_destroy(hint);
@@ -98,7 +95,10 @@ static cpu_prim *bwd_prim(cpu_impl *c, int data, const cords_conv *cv, const cpu
 	cpu_prim *p = cpu_prim_find(c, key);
 	if (!p) {
 		dnnl_primitive_t prim;
-		if (make_bwd(c, data, cv, xmd, w, ymd, &prim))
+		dnnl_alg_kind_t alg = cpu_conv_alg(c, data ? CPU_BWD_DATA : CPU_BWD_WEIGHTS, w->h.shape, cv->stride,
+						   ymd->dims[2]);
+		if (make_bwd(c, data, cv, alg, xmd, w, ymd, &prim) &&
+		    (alg == dnnl_convolution_direct || make_bwd(c, data, cv, dnnl_convolution_direct, xmd, w, ymd, &prim)))
 			return NULL;
 		p = cpu_prim_add(c, key, prim);
 	}

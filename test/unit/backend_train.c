@@ -67,6 +67,20 @@ int main(void)
 	CASE("conv backward = adjoint: 3x3 stride 2 on an odd map") conv_case(16, 32, 7, 3, 2, 1);
 	CASE("conv backward = adjoint: 1x1 stride 2 (skip)") conv_case(16, 32, 5, 1, 2, 0);
 	CASE("conv backward = adjoint: 7x7 stride 2 stem, 1 input channel") conv_case(1, 16, 12, 7, 2, 3);
+	CASE("conv backward = adjoint by Winograd (CORDS_CONV=winograd), 3x3 stride 1") {
+		cords_backend *direct = be;
+		setenv("CORDS_CONV", "winograd", 1);
+		be = cords_backend_cpu_new();
+		unsetenv("CORDS_CONV");
+		CHECK(be != NULL, "%s", cords_errmsg());
+		if (be) {
+			conv_case(64, 64, 14, 3, 1, 1);
+			conv_case(32, 64, 7, 3, 1, 1);
+			conv_case(16, 16, 5, 3, 1, 1);
+			be->destroy(be);
+		}
+		be = direct;
+	}
 	CASE("avgpool backward = adjoint (padding counted)") {
 		cords_buf *x = buf(CORDS_BUF_ACT, 2, 16, 6, 6, hx), *y = buf(CORDS_BUF_ACT, 2, 16, 3, 3, hy);
 		cords_buf *fx = buf(CORDS_BUF_ACT, 2, 16, 3, 3, tmp), *dx = buf(CORDS_BUF_ACT, 2, 16, 6, 6, tmp);
