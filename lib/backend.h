@@ -31,10 +31,14 @@ typedef enum {
 
 /* y = conv(x, w) (+ bias[o]) + beta * y. x [B,I,H,W], w [O,I,k,k] (kind
  * WEIGHT), bias [O] or NULL, y [B,O,H',W'] with H' = (H + 2 pad - k)/stride + 1.
- * beta is 0 (overwrite) or 1 (accumulate: a fused sum). */
+ * beta is 0 (overwrite) or 1 (accumulate: a fused sum). once: the weights
+ * change before the forward uses them again (a CNN training step), so a
+ * backend should not keep a transformed copy of them (the CPU's Winograd
+ * weights cost as much to make as the convolution itself). */
 typedef struct {
 	int stride, pad;
 	float beta;
+	int once;
 } cords_conv;
 
 /* Average pooling, k x k, stride, pad; zero padding counted in the mean

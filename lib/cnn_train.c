@@ -356,7 +356,7 @@ static int bn_skip(const cords_cnn *c, int i) { return 1 + 2 * c->a.depth + (i -
 static int area_fwd(cords_cnn *c, int train, int i)
 {
 	cords_backend *be = c->be;
-	const cords_conv c3 = {1, 1, 0}, c1 = {2, 0, 0}, ff = {c->a.stride[i], 1, 0};
+	const cords_conv c3 = {1, 1, 0, train}, c1 = {2, 0, 0, train}, ff = {c->a.stride[i], 1, 0, train};
 	int rc = 0;
 	if (i == 1)
 		rc = CALL(conv2d, &c3, c->p, c->skip0.w, NULL, c->u[1]) || CALL(axpby, 1, c->x[0], 1, c->u[1]);
@@ -379,7 +379,7 @@ static int area_fwd(cords_cnn *c, int train, int i)
 static int forward(cords_cnn *c, int train, const float *x, float *feat)
 {
 	cords_backend *be = c->be;
-	const cords_conv stem = {2, 3, 0};
+	const cords_conv stem = {2, 3, 0, train};
 	const cords_pool pool = {3, 2, 1};
 	const int D = c->a.depth;
 	if (CALL(upload, c->xin, x) || CALL(conv2d, &stem, c->xin, c->inp.w, NULL, c->s) ||
@@ -407,9 +407,9 @@ static int norm_bwd(cords_cnn *c, int j, const cords_buf *x, const cords_buf *dy
 static int area_bwd(cords_cnn *c, int i)
 {
 	cords_backend *be = c->be;
-	const cords_conv c3 = {1, 1, 1}, c3d = {1, 1, 0}, c3a = {1, 1, 1}, c1 = {2, 0, 1}, c1a = {2, 0, 1};
+	const cords_conv c3 = {1, 1, 1, 0}, c3d = {1, 1, 0, 0}, c3a = {1, 1, 1, 0}, c1 = {2, 0, 1, 0}, c1a = {2, 0, 1, 0};
 	/* du_0 is dp, which area 1 (done before) has already added to */
-	const cords_conv ffw = {c->a.stride[i], 1, 1}, ffd = {c->a.stride[i], 1, i == 0 ? 1.0f : 0.0f};
+	const cords_conv ffw = {c->a.stride[i], 1, 1, 0}, ffd = {c->a.stride[i], 1, i == 0 ? 1.0f : 0.0f, 0};
 	const cords_buf *u = i == 0 ? c->p : c->u[i];
 	if (CALL(fill, c->dh[i], 0) || CALL(relu_bwd_add, c->h[i], c->dx[i], c->dh[i]) ||
 	    norm_bwd(c, 2 + 2 * i, c->g[i], c->dh[i], c->dg[i]) ||
@@ -536,7 +536,7 @@ static int backward(cords_cnn *c, cords_tensor_list *params, cords_tensor_list *
 	for (int i = D - 1; i >= 0 && !rc; i--)
 		rc = area_bwd(c, i);
 	const cords_pool pool = {3, 2, 1};
-	const cords_conv stem = {2, 3, 1};
+	const cords_conv stem = {2, 3, 1, 0};
 	rc = rc || CALL(avgpool_bwd, &pool, c->dp, c->dsn) || norm_bwd(c, 0, c->s, c->dsn, c->ds) ||
 	     CALL(conv2d_bwd_weights, &stem, c->xin, c->ds, c->inp.dw);
 	return rc ? -1 : host_grads(c, params, grads, feat, dl, B);

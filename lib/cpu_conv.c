@@ -29,7 +29,7 @@ static int make_conv(cpu_impl *c, const cords_conv *cv, dnnl_alg_kind_t alg, con
 	    cpu_dnnl(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a), "bias md"))
 		return -1;
 	dnnl_convolution_desc_t cd;
-	if (cpu_dnnl(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, alg, x,
+	if (cpu_dnnl(dnnl_convolution_forward_desc_init(&cd, cv->once ? dnnl_forward_training : dnnl_forward_inference, alg, x,
 							&wmd, bias ? &bmd : NULL, y, st, pl, pr),
 		     "convolution descriptor"))
 		return -1;
@@ -79,7 +79,7 @@ int cpu_conv2d(cords_backend *be, const cords_conv *cv, const cords_buf *xb, con
 	cpu_buf *w = CPU_BUF((cords_buf *)wb), *y = CPU_BUF(yb);
 	if (conv_check(cv, x, w, b, y))
 		return -1;
-	int64_t key[20] = {KEY_CONV, cv->stride, cv->pad, b != NULL, cv->beta != 0, x->blocked, y->blocked};
+	int64_t key[20] = {KEY_CONV, cv->stride, cv->pad, b != NULL, cv->beta != 0, x->blocked, y->blocked, cv->once};
 	key_shape(key + 8, x);
 	key_shape(key + 12, w);
 	key_shape(key + 16, y);

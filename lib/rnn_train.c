@@ -387,7 +387,7 @@ static int fwd_step(cords_rnn_trainer *t, int step, const cords_state *in, cords
 static int area_input(cords_rnn_trainer *t, const cords_buf *p, const cords_state *s, int i, cords_buf *u)
 {
 	cords_backend *be = t->m->be;
-	const cords_conv c1 = {2, 0, 0};
+	const cords_conv c1 = {2, 0, 0, 0};
 	if (i == 1) /* inp_skip(p) is the drive's, computed once per batch */
 		return CALL(relu_add, s->r[0], p ? t->drive.skip : NULL, 0, u);
 	if (i % 2 == 0)
@@ -402,7 +402,7 @@ static int area_input(cords_rnn_trainer *t, const cords_buf *p, const cords_stat
 static int input_bwd(cords_rnn_trainer *t, const cords_buf *p, const cords_state *s, int i)
 {
 	cords_backend *be = t->m->be;
-	const cords_conv c1 = {2, 0, 1}, c1d = {2, 0, 0};
+	const cords_conv c1 = {2, 0, 1, 0}, c1d = {2, 0, 0, 0};
 	const cords_buf *du = t->du[i];
 	if (i == 1) /* inp_skip(p) is the same at every step: its gradient is summed, pushed back once */
 		return CALL(relu_bwd_add, s->r[0], du, t->dprev[0]) || (p && CALL(axpby, 1, du, 1, t->dskip)) ? -1 : 0;
@@ -456,11 +456,11 @@ static int flush_group(cords_rnn_trainer *t)
 	const cords_model *m = t->m;
 	cords_backend *be = m->be;
 	const int n = t->ng, B = t->batch;
-	const cords_conv rec = {1, 1, 1};
+	const cords_conv rec = {1, 1, 1, 0};
 	int rc = 0;
 	t->ng = 0;
 	for (int i = 0; i < m->arch.depth && n && !rc; i++) { /* views of the group's n steps */
-		const cords_conv ff = {m->arch.stride[i], 1, 1};
+		const cords_conv ff = {m->arch.stride[i], 1, 1, 0};
 		const int64_t items = (int64_t)n * B;
 		cords_buf *x = be->view(be, t->gx[i], 0, items), *z = be->view(be, t->gz[i], 0, items);
 		cords_buf *u = i ? be->view(be, t->gu[i], 0, items) : NULL;
@@ -477,13 +477,13 @@ static int bwd_step(cords_rnn_trainer *t, int step, const cords_state *prev, con
 	const cords_model *m = t->m;
 	cords_backend *be = m->be;
 	const cords_buf *p = step <= t->cfg.dyn.stim_steps ? t->p : NULL;
-	const cords_conv recd = {1, 1, 1};
+	const cords_conv recd = {1, 1, 1, 0};
 	const int g = t->ng;
 	for (int i = 0; i < m->arch.depth; i++)
 		if (CALL(leaky_bwd, t->cfg.dyn.alpha, t->cfg.dyn.phi, cur->z[i], t->dr[i], t->vz[i][g], t->dprev[i], 0))
 			return -1;
 	for (int i = 0; i < m->arch.depth; i++) {
-		const cords_conv ffd = {m->arch.stride[i], 1, 0};
+		const cords_conv ffd = {m->arch.stride[i], 1, 0, 0};
 		cords_buf *dz = t->vz[i][g];
 		if (CALL(copy, t->vx[i][g], prev->r[i]) || CALL(conv2d_bwd_data, &recd, dz, m->area_conv[i], t->dprev[i]))
 			return -1;
@@ -666,7 +666,7 @@ int cords_rnn_grad(cords_rnn_trainer *t, const cords_tensor_list *params, int B,
 		return -1;
 	/* the drive: skip = inp_skip(p), p = avgpool(conv_inp(x)); gradients summed over the steps */
 	const cords_pool pool = {3, 2, 1};
-	const cords_conv stem = {2, 3, 1}, c3 = {1, 1, 1}, ff0 = {m->arch.stride[0], 1, 1};
+	const cords_conv stem = {2, 3, 1, 0}, c3 = {1, 1, 1, 0}, ff0 = {m->arch.stride[0], 1, 1, 0};
 	if (CALL(conv2d_bwd_weights, &ff0, t->p, t->dz0, t->aa[0].dw) ||
 	    CALL(conv2d_bwd_data, &ff0, t->dz0, m->area_area[0], t->dp) ||
 	    CALL(conv2d_bwd_weights, &c3, t->p, t->dskip, t->skip0.dw) ||

@@ -40,7 +40,7 @@ static void conv_case(int C, int O, int H, int k, int stride, int pad)
 	cords_buf *y = buf(CORDS_BUF_ACT, B, O, Ho, Ho, hy); /* hy: the cotangent */
 	cords_buf *fx = buf(CORDS_BUF_ACT, B, O, Ho, Ho, tmp), *dx = buf(CORDS_BUF_ACT, B, C, H, H, tmp);
 	cords_buf *dw = buf(CORDS_BUF_WEIGHT, O, C, k, k, tmp);
-	cords_conv cv = {stride, pad, 0};
+	cords_conv cv = {stride, pad, 0, 0};
 	CHECK(be->conv2d(be, &cv, x, w, NULL, fx) == 0, "%s", cords_errmsg());
 	double lhs = dotb(fx, hy, tmp);
 	CHECK(be->conv2d_bwd_data(be, &cv, y, w, dx) == 0, "%s", cords_errmsg());
