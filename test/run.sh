@@ -40,6 +40,10 @@ for t in "$BUILD"/test/*; do
 	[ -x "$t" ] || continue
 	case "$t" in *${TESTS:-}*) ;; *) continue ;; esac
 	run_one "unit/$(basename "$t")" "$t"
+	# The whole-model tests again with every 3x3 stride-1 convolution by
+	# Winograd (on CPUs where oneDNN has it; the tiny fixtures' maps would
+	# otherwise stay direct): see CORDS_CONV in cords(7).
+	case "$t" in */train_*) run_one "unit/$(basename "$t") (winograd)" env CORDS_CONV=winograd "$t" ;; esac
 done
 for t in "$BUILD"/fuzz/*; do
 	[ -x "$t" ] || continue
