@@ -25,16 +25,18 @@ int cpu_dnnl(dnnl_status_t s, const char *what)
 
 /* Measured with oneDNN 2.6 on Zen 4 (bench/conv/run.sh, results in
  * bench/results/conv-cpu.txt): Winograd (F(4x4,3x3), F(2x2,3x3)) won every
- * forward and weight-gradient pass, 1.1-2x, and the backward-data passes up
- * to 256 channels; at 512 channels its transformed weights (36 x 512 x 512
- * floats) made backward-data 2x slower at batch 2. The choice does not depend
- * on the batch, so a weight keeps one packed layout per pass. Maps smaller
- * than one 4x4 output tile would compute mostly padding. */
+ * weight-gradient pass, 1.1-2x, and the forward and backward-data passes up to
+ * 256 channels. At 512 channels its transformed weights (36 x 512 x 512
+ * floats) made backward-data 2x slower at batch 2, and the forward, though
+ * 10 % faster, needs them made anew after every update by a slow reorder
+ * (86 ms for one 512 x 512 weight, more than it saves in an R8 training step).
+ * The choice does not depend on the batch, so a weight keeps one packed layout
+ * per pass. Maps smaller than one 4x4 output tile would compute mostly padding. */
 dnnl_alg_kind_t cpu_conv_alg(const cpu_impl *c, int dir, const int64_t *wshape, int stride, int64_t oh)
 {
 	if (c->conv_algo == CPU_CONV_DIRECT || wshape[2] != 3 || wshape[3] != 3 || stride != 1)
 		return dnnl_convolution_direct;
-	if (c->conv_algo == CPU_CONV_WINOGRAD || (oh >= 4 && (dir != CPU_BWD_DATA || wshape[0] * wshape[1] <= 256 * 256)))
+	if (c->conv_algo == CPU_CONV_WINOGRAD || (oh >= 4 && (dir == CPU_BWD_WEIGHTS || wshape[0] * wshape[1] <= 256 * 256)))
 		return dnnl_convolution_winograd;
 	return dnnl_convolution_direct;
 }
