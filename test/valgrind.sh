@@ -6,6 +6,10 @@
 # --error-exitcode=1 --leak-check=full; prints "valgrind: clean" or names the
 # unclean steps and exits 1. Not part of make check (about a minute).
 # Usage: sh test/valgrind.sh [BIN]   (BIN: the tools, default bin/)
+# Valgrind (3.19) cannot run AVX-512 code, which -march=native emits on such
+# CPUs (SIGILL): there, build the tools for AVX2 first and pass them:
+#   make BUILD=build-vg BIN=build-vg/bin MARCH=-march=x86-64-v3 CUDA=0
+#   sh test/valgrind.sh build-vg/bin
 top=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${1:-$top/bin}
 SUPP=$top/test/valgrind.supp

@@ -13,11 +13,7 @@ W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 /usr/bin/python3 "$top/bench/train/torch_step.py" "$W" --write-only "$@"
-args=$(/usr/bin/python3 -c 'import sys
-a = sys.argv[1:]; d = {"--spont": "100", "--stim": "100", "--blank": "100", "--readouts": "30", "--window": "10"}
-for k in d:
-    if k in a: d[k] = a[a.index(k) + 1]
-print("--spont-steps %s --stim-steps %s --blank-steps %s --readouts %s --spont-window %s" % tuple(d.values()))' "$@")
+args=$(cat "$W/cords.args")
 echo "# $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, OMP_NUM_THREADS=$OMP_NUM_THREADS"
 for a in $ALGOS; do
 	# 3 steps: the first makes the primitives; the fastest of the other two counts

@@ -16,11 +16,7 @@ export OMP_NUM_THREADS=2
 REPEAT=${REPEAT:-2}
 /usr/bin/python3 "$top/bench/train/torch_step.py" "$W" --write-only "$@"
 # cords: the same step; its own log gives the step's time (img_s), /usr/bin/time the peak RSS.
-args=$(/usr/bin/python3 -c 'import sys
-a = sys.argv[1:]; d = {"--spont": "100", "--stim": "100", "--blank": "100", "--readouts": "30", "--window": "10"}
-for k in d:
-    if k in a: d[k] = a[a.index(k) + 1]
-print("--spont-steps %s --stim-steps %s --blank-steps %s --readouts %s --spont-window %s" % tuple(d.values()))' "$@")
+args=$(cat "$W/cords.args")
 /usr/bin/time -f '%e %M' -o "$W/cords.time" "$BIN/cords-anneal" -m "$W/model.tzst" $args --slope-start 0.5 \
 	--slope-step 0 --epochs "$REPEAT" --steps "$REPEAT" --lr 1e-5 --clip 1e-4 --log "$W/log.tsv" -o "$W/out.tzst" "$W/batch.tzst"
 steps=$(awk -F'\t' '$1 == "train" { if (!b) b = $5; printf " %.2f", b / $13 }' "$W/log.tsv")

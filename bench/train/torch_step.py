@@ -51,6 +51,9 @@ with open(os.path.join(A.dir, 'model.tzst'), 'wb') as f:
     for k, v in P.items(): f.write(record(k, v.numpy()))
 with open(os.path.join(A.dir, 'batch.tzst'), 'wb') as f:
     f.write(record('x', x.numpy())); f.write(record('y', y.numpy().astype(np.int64)))
+with open(os.path.join(A.dir, 'cords.args'), 'w') as f:  # the same protocol as cords-anneal options
+    f.write('--spont-steps %d --stim-steps %d --blank-steps %d --readouts %d --spont-window %d\n'
+            % (A.spont, A.stim, A.blank, A.readouts, A.window))
 if A.write_only: raise SystemExit
 
 P = {k: v.requires_grad_(True) for k, v in P.items()}
