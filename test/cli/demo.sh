@@ -1,0 +1,21 @@
+# The README's main job (`make demo`) wired end to end: the Fashion-MNIST
+# pipeline with QUICK=1 (every stage on a few batches, about 40 s), checking
+# that every stage leaves its model, log and summary line, and that the
+# plots are drawn. Accuracy is the demo's own business (bench/results).
+. "$(dirname "$0")/lib.sh"
+DATA=/usr/share/datasets/fashion-mnist
+if [ ! -e "$DATA/train-images-idx3-ubyte.gz" ] || ! command -v gnuplot >/dev/null; then
+	echo "demo.sh: no $DATA or no gnuplot; skipped" >&2
+	exit 0
+fi
+expect_exit 0 "make -f pipelines/fashion-mnist.mk QUICK=1" \
+	make -s -f "$TOP/pipelines/fashion-mnist.mk" BIN="$BIN" OUT="$T/demo" QUICK=1
+for m in cnn fold inverse linear anneal finetune; do
+	check "$m: model written and whole" cords-cat --check "$T/demo/$m.tzst"
+done
+check "summary: one line per stage, accuracies above chance (10 %)" awk -F'\t' \
+	'NR > 1 { n++; if (!($2 > 10 && $2 <= 100)) exit 1 } END { exit n != 6 }' "$T/demo/summary.tsv"
+check "the folded CNN answers as the BN CNN" awk -F'\t' \
+	'$1 == "cnn" { a = $2 } $1 == "fold" { b = $2 } END { exit !(a != "" && a == b) }' "$T/demo/summary.tsv"
+check "plots drawn" sh -c "ls '$T'/demo/*.png | wc -l | grep -qx 8"
+check "eigenvalues analysed" grep -q "spectral radius" "$T/demo/eig.txt"
