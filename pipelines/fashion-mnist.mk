@@ -56,7 +56,7 @@ SEED ?= 0
 # image at most once.
 AUGMENT ?= none
 # stage 1: BN CNN (SGD, CNN_EPOCHS epochs of the 60,000 training images, each
-# freshly shuffled and flipped; a linear warm-up over the first 30 % of the
+# freshly shuffled; a linear warm-up over the first 30 % of the
 # batches, then a cosine decay from CNN_LR: a one-cycle schedule)
 CNN_BATCH ?= 128
 CNN_LR ?= 0.1

@@ -82,6 +82,10 @@ static double normwise_err(const float *a, const float *b, int64_t n)
 	}
 	return e / (1e-5 * m);
 }
+static double conv_err(const float *a, const float *b, int64_t n)
+{
+	return normwise ? normwise_err(a, b, n) : worst(a, b, n);
+}
 
 static void conv_case(int B, int I, int H, int W, int O, int k, int s, int p, int bias, float beta)
 {
@@ -95,7 +99,7 @@ static void conv_case(int B, int I, int H, int W, int O, int k, int s, int p, in
 	cords_conv cv = {.stride = s, .pad = p, .beta = beta};
 	int rc = be->conv2d(be, &cv, bx, bw, bias ? bb : NULL, by);
 	float *have = down(by);
-	double e = normwise ? normwise_err(have, want, ny) : worst(have, want, ny);
+	double e = conv_err(have, want, ny);
 	CHECK(!rc && e <= 1, "conv B%d I%d %dx%d O%d k%d s%d p%d bias%d beta%g: %s, off %.3g x tol", B, I, H, W, O, k,
 	      s, p, bias, beta, rc ? cords_errmsg() : "ok", e);
 	free(have);
@@ -108,7 +112,7 @@ static void conv_case(int B, int I, int H, int W, int O, int k, int s, int p, in
 	conv_ref(B, I, H, W, O, k, s, p, x, w, bias ? b : NULL, beta, want);
 	rc = be->conv2d(be, &cv, bx, bw, bias ? bb : NULL, by);
 	have = down(by);
-	CHECK(!rc && (normwise ? normwise_err(have, want, ny) : worst(have, want, ny)) <= 1, "conv after a weight upload");
+	CHECK(!rc && conv_err(have, want, ny) <= 1, "conv after a weight upload");
 	be->free(be, bx);
 	be->free(be, bw);
 	be->free(be, bb);
