@@ -6,9 +6,10 @@
 # linear.tzst anneal.tzst finetune.tzst), logs (*.tsv), plots (*.png: loss and
 # training accuracy per stage, test accuracy per stage, the final model's test
 # accuracy and mean activity of each area against time), summary.tsv (test
-# accuracy, test images and wall time per stage). The CNNs and the final RNN are
-# tested on all 10,000 test images, the intermediate RNNs on the first
-# EVAL_BATCHES x 500 (time: each full test pass of an RNN costs ~30 s here).
+# accuracy, test images, wall time and training images/s per stage). The CNNs
+# and the final RNN are tested on all 10,000 test images, the intermediate RNNs
+# on the first EVAL_BATCHES x 500 (time: each full test pass of an RNN costs
+# ~30 s here).
 #
 # The short schedule follows SPEC §3's calibration (CordsNet-R4, the CNN on
 # one cycle of lr 0.1 for 6 epochs, T = 30 stimulus steps with the loss on the
@@ -172,10 +173,16 @@ $(OUT)/eig.txt: $(OUT)/finetune.tzst
 	if [ -x $(BIN)/cords-eig ]; then $(BIN)/cords-eig -m $< --area $$(( $(DEPTH) - 1 )) --top 10 --tsv \
 		-o $(OUT)/eig.tsv 2> $@ || echo "cords-eig failed" > $@; else echo "no cords-eig" > $@; fi
 
+# training images/s of a stage: its images over the summed time of its steps (each log row
+# has the step's images/s), so evaluation and start-up do not count
+RATE = awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$$i] = i; next } $$1 == "train" { \
+	n = $$c["images"] - p; p = $$c["images"]; t += n / $$c["img_s"]; N += n } \
+	END { if (t > 0) printf "%.0f", N / t; else printf "-" }'
 $(OUT)/summary.tsv: $(MODELS:%=$(OUT)/%.acc) $(OUT)/eig.txt
-	{ printf 'stage\ttest_accuracy_%%\ttest_images\twall_s\n'; for s in $(MODELS); do \
-		printf '%s\t%s\t%s\n' $$s "$$(cat $(OUT)/$$s.acc)" \
-		"$$(awk -F'\t' -v s=$$s '$$1 == s { v = $$2 } END { print v }' $(OUT)/times.tsv)"; done; } > $@
+	{ printf 'stage\ttest_accuracy_%%\ttest_images\twall_s\ttrain_images_per_s\n'; for s in $(MODELS); do \
+		printf '%s\t%s\t%s\t%s\n' $$s "$$(cat $(OUT)/$$s.acc)" \
+		"$$(awk -F'\t' -v s=$$s '$$1 == s { v = $$2 } END { print v }' $(OUT)/times.tsv)" \
+		"$$(if [ -f $(OUT)/$$s.tsv ]; then $(RATE) $(OUT)/$$s.tsv; else echo -; fi)"; done; } > $@
 	cat $@
 
 # ---- plots (gnuplot, PNG)

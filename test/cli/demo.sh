@@ -17,5 +17,7 @@ check "summary: one line per stage, accuracies above chance (10 %)" awk -F'\t' \
 	'NR > 1 { n++; if (!($2 > 10 && $2 <= 100)) exit 1 } END { exit n != 6 }' "$T/demo/summary.tsv"
 check "the folded CNN answers as the BN CNN" awk -F'\t' \
 	'$1 == "cnn" { a = $2 } $1 == "fold" { b = $2 } END { exit !(a != "" && a == b) }' "$T/demo/summary.tsv"
+check "summary: training images/s of every trained stage, none for the fold" awk -F'\t' \
+	'NR > 1 { if ($1 == "fold" ? $5 != "-" : !($5 > 0)) exit 1 }' "$T/demo/summary.tsv"
 check "plots drawn" sh -c "ls '$T'/demo/*.png | wc -l | grep -qx 8"
 check "eigenvalues analysed" grep -q "spectral radius" "$T/demo/eig.txt"
