@@ -7,7 +7,8 @@
 #      with cuDNN TF32 off (fp32) and on (PyTorch's default), and how far the
 #      logits agree;
 #   3. a stage-5 training step (anneal), batch 8: cords-anneal --device cuda
-#      (when the build has it) against the literal PyTorch model with autograd.
+#      (when the build has it) against the literal PyTorch model with autograd;
+#   4. cords-eig on R8's first area, 300 Arnoldi steps, GPU against CPU.
 # Exits 1 when the GPU unit tests fail (or the build does), else 0.
 # Usage, from anywhere:
 #   bench/gpu.sh                        builds with CUDA=1 here, then runs
@@ -195,4 +196,21 @@ for mode in "fp32:" "TF32 (torch default):--tf32"; do
 	[ -n "${ct:-}" ] && row "  ratio torch $label / cords" \
 		"$(awk -v a="$(field seconds_per_step "$work/train-$label.out")" -v b="$ct" 'BEGIN { if (a > 0 && b > 0) printf "%.2fx", a / b; else print "n/a" }')"
 done
+# 4. cords-eig on R8's first area (64 x 56 x 56 = 200,704 unknowns, 300 Arnoldi
+# steps, CGS2): the basis and the operator on the GPU, against the CPU.
+if [ -f "$d/model.tzst" ]; then
+	for dev in "$DEVICE" cpu; do
+		say "cords-eig --device $dev"
+		t0=$(date +%s.%N)
+		if timeout "$(tmo 120)" "$BIN/cords-eig" -m "$d/model.tzst" -a 0 --top 10 --tsv --device "$dev" \
+			-o "$work/eig-$dev.tsv" 2>"$work/eig-$dev.err"; then
+			row "cords-eig R8 area 0, 300 steps, --device $dev: s (wall)" \
+				"$(awk -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.2f", t1 - t0 }') ($(grep -o 'spectral radius [0-9.]*' "$work/eig-$dev.err"))"
+		else
+			row "cords-eig --device $dev" "failed: $(tail -n 1 "$work/eig-$dev.err" | cut -c1-100)"
+		fi
+	done
+	[ -s "$work/eig-$DEVICE.tsv" ] && [ -s "$work/eig-cpu.tsv" ] && row "  top 10 eigenvalues: max |gpu - cpu|" \
+		"$(paste "$work/eig-$DEVICE.tsv" "$work/eig-cpu.tsv" | awk -F'\t' '{ d = sqrt(($1 - $3) ^ 2 + ($2 - $4) ^ 2); if (d > m) m = d } END { printf "%.3g", m }')"
+fi
 exit "$status"

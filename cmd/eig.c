@@ -1,6 +1,8 @@
 /* cords-eig: eigenvalues of a model's recurrent convolutions and of its
  * linearised dynamics (SPEC §5). */
+#include "backend.h"
 #include "cli.h"
+#include "conv_op.h"
 #include "eig.h"
 #include "eig_state.h"
 #include "input.h"
@@ -32,6 +34,8 @@ static const char help[] =
 	"      --trials T        power iteration: parallel random starts (default 4)\n"
 	"      --maxit N         power iteration: iterations (default 10000)\n"
 	"      --seed K          random start vectors (default 1)\n"
+	"      --device DEV      cpu (default), cuda or cuda:N: the Krylov basis, its\n"
+	"                        Gram-Schmidt and area_conv on the GPU, in double\n"
 	"      --tsv             text: one eigenvalue a line, re<TAB>im\n"
 	"  -o, --output FILE     write to FILE (atomically) instead of stdout\n"
 	"  -q, --quiet           no messages but errors\n"
@@ -46,6 +50,7 @@ enum { M_ARNOLDI, M_POWER, M_DENSE };
 typedef struct {
 	const char *model, *at;
 	int area, op, method, k, top, trials, maxit, tsv, dgks, f32;
+	int cuda; /* -1: the CPU; N: CUDA device N */
 	double tol;
 	long long seed;
 } options;
@@ -76,12 +81,13 @@ static void parse(int argc, char **argv, options *o)
 		{"top", required_argument, 0, 'T'}, {"tol", required_argument, 0, 't'},
 		{"reorth", required_argument, 0, 'R'}, {"trials", required_argument, 0, 'r'},
 		{"maxit", required_argument, 0, 'i'}, {"seed", required_argument, 0, 's'},
-		{"tsv", no_argument, 0, 'x'}, {"basis", required_argument, 0, 'B'}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
+		{"tsv", no_argument, 0, 'x'}, {"basis", required_argument, 0, 'B'},
+		{"device", required_argument, 0, 'D'}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
 	static const char *const ops[] = {"conv", "jacobian", "network", NULL};
 	static const char *const methods[] = {"arnoldi", "power", "dense", NULL};
 	static const char *const reorth[] = {"cgs2", "dgks", NULL};
 	static const char *const basis[] = {"f64", "f32", NULL};
-	*o = (options){.area = -1, .k = 300, .trials = 4, .maxit = 10000, .seed = 1, .at = "spont"};
+	*o = (options){.area = -1, .k = 300, .trials = 4, .maxit = 10000, .seed = 1, .at = "spont", .cuda = -1};
 	int c;
 	while ((c = getopt_long(argc, argv, "m:a:k:hVqvo:", opts, NULL)) != -1) {
 		if (cli_common_option(c))
@@ -101,6 +107,10 @@ static void parse(int argc, char **argv, options *o)
 		case 's': o->seed = cli_int(optarg, "--seed", 0, (1LL << 62)); break;
 		case 'x': o->tsv = 1; break;
 		case 'B': o->f32 = pick(optarg, "--basis", basis); break;
+		case 'D':
+			if (cords_device_index(optarg, &o->cuda))
+				cli_usage("--device: %s", cords_errmsg());
+			break;
 		}
 	}
 	if (optind < argc)
@@ -111,6 +121,8 @@ static void parse(int argc, char **argv, options *o)
 		cli_usage("--area I is required");
 	if (strcmp(o->at, "spont") && o->op == OP_CONV)
 		cli_usage("--at applies to --op jacobian and network (area_conv does not depend on the state)");
+	if (o->cuda >= 0 && o->f32)
+		cli_usage("--basis f32 is for host memory: on a GPU the basis is f64");
 }
 
 /* The first x record of a batch stream, and the normalisation for it: the
@@ -164,6 +176,7 @@ static void run_arnoldi(const options *o, const cords_linop *A, spectrum *s)
 	ao.seed = (uint64_t)o->seed;
 	ao.always_reorth = !o->dgks;
 	ao.basis_f32 = o->f32;
+	ao.device = o->method == M_ARNOLDI ? o->cuda : -1;
 	if (o->tol > 0)
 		ao.tol = o->tol;
 	if (cords_arnoldi(A, &ao, &r))
@@ -360,6 +373,14 @@ int main(int argc, char **argv)
 	if (rc)
 		cli_die("%s: %s", o.model, cords_errmsg());
 	A = o.op == OP_NETWORK ? cords_net_linop(&net) : cords_conv_linop(&conv);
+	void *gpu_conv = NULL;
+	if (o.cuda >= 0 && o.op != OP_NETWORK) {
+		if (!(gpu_conv = cords_conv_op_cuda_new(&conv, o.cuda)))
+			cli_die_lib();
+		A = (cords_linop){A.n, cords_conv_op_cuda_apply, gpu_conv};
+	} else if (o.cuda >= 0) {
+		cli_info("--op network runs on the CPU%s", o.method == M_ARNOLDI ? " (the Krylov basis on the GPU)" : "");
+	}
 	/* text may go to a terminal; a stream may not. Opened before the work, to fail early. */
 	FILE *out = o.tsv && !cli_output ? stdout : cli_open_out(cli_output);
 	spectrum s = {0};
@@ -385,6 +406,7 @@ int main(int argc, char **argv)
 	free(s.resid);
 	free(s.ok);
 	cords_power_result_free(&s.pw);
+	cords_conv_op_cuda_free(gpu_conv);
 	cords_conv_op_free(&conv);
 	cords_net_op_free(&net);
 	cords_eig_state_free(&st);

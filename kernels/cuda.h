@@ -50,6 +50,9 @@ typedef struct {
 #define CU_CBUF(b) ((const cu_buf *)(b))
 #define CU_IMPL(be) ((cu_impl *)(be)->impl)
 
+/* Make `device` the thread's current device, or say why not (none there,
+ * no driver, index too high). */
+int cu_select(int device);
 /* Status to our error (naming what failed); 0 on success. */
 int cu_check(cudaError_t e, const char *what);
 int cu_dnn(cudnnStatus_t s, const char *what);

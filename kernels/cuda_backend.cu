@@ -179,8 +179,7 @@ static int parse_precision(cu_precision *p)
 	return 0;
 }
 
-/* The device, the stream and the handles bound to it. */
-static int open_device(cu_impl *c, int device)
+int cu_select(int device)
 {
 	int n = 0;
 	cudaError_t e = cudaGetDeviceCount(&n);
@@ -191,8 +190,13 @@ static int open_device(cu_impl *c, int device)
 	}
 	if (device >= n)
 		return cords_err("device cuda:%d: only %d CUDA device%s", device, n, n == 1 ? "" : "s");
-	if (cu_check(cudaSetDevice(device), "selecting the device") ||
-	    cu_check(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "stream"))
+	return cu_check(cudaSetDevice(device), "selecting the device");
+}
+
+/* The device, the stream and the handles bound to it. */
+static int open_device(cu_impl *c, int device)
+{
+	if (cu_select(device) || cu_check(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "stream"))
 		return -1;
 	if (cu_dnn(cudnnCreate(&c->dnn), "handle") || cu_dnn(cudnnSetStream(c->dnn, c->stream), "stream"))
 		return -1;

@@ -25,6 +25,16 @@ static int parse_cuda(const char *device, int *dev)
 	return 0;
 }
 
+int cords_device_index(const char *device, int *index)
+{
+	*index = -1;
+	if (!device || !strcmp(device, "cpu"))
+		return 0;
+	if (strncmp(device, "cuda", 4))
+		return cords_err("device '%s': expected cpu, cuda or cuda:N", device);
+	return parse_cuda(device, index);
+}
+
 /* Backends live for the whole process: created on first use, never freed
  * (the operating system reclaims them), so callers need not track them. */
 cords_backend *cords_backend_get(const char *device)

@@ -160,6 +160,9 @@ struct cords_backend {
  * backend is linked). The backend is created once per name and shared;
  * the caller does not destroy it. NULL with a message on failure. */
 cords_backend *cords_backend_get(const char *device);
+/* The same names as a number: -1 for "cpu", N for CUDA device N; -1 with a
+ * message (returned) when the name is none of them. */
+int cords_device_index(const char *device, int *index);
 
 /* The two constructors behind it. cords_backend_cuda_new lives in kernels/:
  * kernels/absent.c (no CUDA) or the CUDA objects define it. */

@@ -28,4 +28,12 @@ static inline cords_linop cords_conv_linop(cords_conv_op *op)
 	return (cords_linop){(int64_t)op->c * op->h * op->w, cords_conv_op_apply, op};
 }
 
+/* The same operator on CUDA device `device` (kernels/cuda_eig.cu): the
+ * weights and d copied there once, the nine products by cuBLAS dgemm; each
+ * apply sends x and brings y back (serialised: reentrant, not concurrent).
+ * NULL with a message on error (no device, built without CUDA). */
+void *cords_conv_op_cuda_new(const cords_conv_op *op, int device);
+void cords_conv_op_cuda_free(void *ctx);
+int cords_conv_op_cuda_apply(void *ctx, const double *x, double *y);
+
 #endif

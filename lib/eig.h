@@ -37,6 +37,7 @@ typedef struct {
 			      0: only when the first pass cancelled (DGKS test) */
 	int basis_f32;     /* store the basis in single precision: half the memory
 			      and traffic; Ritz values then good to ~1e-6 relative */
+	int device;        /* -1: the basis in host memory; N: on CUDA device N (double) */
 } cords_arnoldi_opts;
 
 typedef struct {
@@ -50,7 +51,7 @@ typedef struct {
 	double tol, floor;      /* the test: resid[i] <= tol * max(|theta_i|, floor) */
 } cords_arnoldi_result;
 
-void cords_arnoldi_opts_default(cords_arnoldi_opts *o); /* k 300, seed 1, tol 1e-6, CGS2 */
+void cords_arnoldi_opts_default(cords_arnoldi_opts *o); /* k 300, seed 1, tol 1e-6, CGS2, host */
 int cords_arnoldi(const cords_linop *A, const cords_arnoldi_opts *o, cords_arnoldi_result *r);
 void cords_arnoldi_result_free(cords_arnoldi_result *r);
 /* Whether Ritz value i passed the test (nconv counts these). */
@@ -73,12 +74,19 @@ typedef struct {
 	size_t esize; /* 4 or 8 */
 	size_t bytes;
 	void *data;   /* npanels * rows * k values */
+	void *dev;    /* not NULL: the basis is on a CUDA device instead (data NULL) */
 } cords_basis;
 
 int cords_basis_init(cords_basis *B, int64_t n, int k, int f32); /* -1 if out of memory */
+/* The basis in the memory of CUDA device `device`, column-major doubles, and
+ * Gram-Schmidt by cuBLAS there (kernels/cuda_eig.cu): the host sends w and
+ * gets back w and h, one vector each way per step; the basis never crosses.
+ * -1 with a message (no device, out of device memory, built without CUDA). */
+int cords_basis_init_cuda(cords_basis *B, int64_t n, int k, int device);
 void cords_basis_free(cords_basis *B);
-void cords_basis_set(cords_basis *B, int col, const double *x); /* x [n] into column col */
-void cords_basis_get(const cords_basis *B, int col, double *x);
+/* x [n] into column col, and back; -1 with a message only on a device. */
+int cords_basis_set(cords_basis *B, int col, const double *x);
+int cords_basis_get(const cords_basis *B, int col, double *x);
 
 /* Gram-Schmidt of w [n] against the first j (orthonormal) columns of B:
  * classical Gram-Schmidt (BLAS dgemv per panel, OpenMP over panels) with a
@@ -91,6 +99,11 @@ void cords_basis_get(const cords_basis *B, int col, double *x);
  * pass reads it twice. In a single-precision basis the products are sgemv (so
  * orthogonality holds to ~1e-7, not ~1e-16) while w and h stay double. */
 double cords_cgs2(const cords_basis *B, int j, double *w, double *h, int always, int *passes);
+/* The device side of the three above (kernels/cuda_eig.cu). */
+void cords_cuda_basis_free(void *dev);
+int cords_cuda_basis_set(void *dev, int col, const double *x);
+int cords_cuda_basis_get(void *dev, int col, double *x);
+double cords_cuda_cgs2(void *dev, int j, double *w, double *h, int always, int *passes);
 
 /* ---- Power iteration ---- */
 typedef struct {

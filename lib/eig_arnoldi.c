@@ -20,7 +20,7 @@
 
 void cords_arnoldi_opts_default(cords_arnoldi_opts *o)
 {
-	*o = (cords_arnoldi_opts){.k = 300, .seed = 1, .tol = 1e-6, .always_reorth = 1};
+	*o = (cords_arnoldi_opts){.k = 300, .seed = 1, .tol = 1e-6, .always_reorth = 1, .device = -1};
 }
 
 void cords_arnoldi_result_free(cords_arnoldi_result *r)
@@ -43,11 +43,10 @@ static int fresh_vector(cords_basis *B, int j, double *w, double *h, cords_rng *
 		int passes;
 		double nv = cords_cgs2(B, j, w, h, 1, &passes);
 		if (nv < 0)
-			return cords_err("out of memory");
+			return B->dev ? -1 : cords_err("out of memory");
 		if (nv > 1e-8 * n0) {
 			cblas_dscal((int)n, 1.0 / nv, w, 1);
-			cords_basis_set(B, j, w);
-			return 0;
+			return cords_basis_set(B, j, w);
 		}
 	}
 	return cords_err("no vector orthogonal to the Krylov basis found (rank %d of %lld)", j, (long long)n);
@@ -98,15 +97,20 @@ int cords_arnoldi(const cords_linop *A, const cords_arnoldi_opts *o, cords_arnol
 	int rc = -1;
 	cords_rng rng;
 	cords_rng_seed(&rng, o->seed);
-	if (cords_basis_init(&B, n, k, o->basis_f32) || !v || !w || !H) {
-		cords_err("Arnoldi: out of memory for a %d x %lld basis (%.0f MB)", k, (long long)n,
-			  (o->basis_f32 ? 4e-6 : 8e-6) * k * (double)n);
+	memset(&B, 0, sizeof B);
+	if (o->device >= 0 ? cords_basis_init_cuda(&B, n, k, o->device) : cords_basis_init(&B, n, k, o->basis_f32)) {
+		if (o->device < 0)
+			cords_err("Arnoldi: out of memory for a %d x %lld basis (%.0f MB)", k, (long long)n,
+				  (o->basis_f32 ? 4e-6 : 8e-6) * k * (double)n);
+		goto out;
+	}
+	if (!v || !w || !H) {
+		cords_err("Arnoldi: out of memory");
 		goto out;
 	}
 	r->basis_bytes = B.bytes;
-	if (fresh_vector(&B, 0, w, H, &rng))
+	if (fresh_vector(&B, 0, w, H, &rng) || cords_basis_get(&B, 0, v))
 		goto out;
-	cords_basis_get(&B, 0, v);
 	for (int j = 0; j < k; j++) {
 		double *h = H + (size_t)j * ld, t0 = omp_get_wtime();
 		if (cords_linop_apply(A, v, w))
@@ -116,7 +120,8 @@ int cords_arnoldi(const cords_linop *A, const cords_arnoldi_opts *o, cords_arnol
 		double beta = cords_cgs2(&B, j + 1, w, h, o->always_reorth, &passes);
 		r->t_apply += t1 - t0;
 		if (beta < 0) {
-			cords_err("Arnoldi: out of memory");
+			if (!B.dev)
+				cords_err("Arnoldi: out of memory");
 			goto out;
 		}
 		r->reorth += passes == 2;
@@ -129,13 +134,13 @@ int cords_arnoldi(const cords_linop *A, const cords_arnoldi_opts *o, cords_arnol
 			if (beta <= 1e-12 * nav) {
 				h[j + 1] = 0; /* invariant subspace: restart orthogonally */
 				r->restarts++;
-				if (fresh_vector(&B, j + 1, w, v, &rng))
+				if (fresh_vector(&B, j + 1, w, v, &rng) || cords_basis_get(&B, j + 1, v))
 					goto out;
-				cords_basis_get(&B, j + 1, v);
 			} else {
 				for (int64_t i = 0; i < n; i++)
 					v[i] = w[i] / beta;
-				cords_basis_set(&B, j + 1, v);
+				if (cords_basis_set(&B, j + 1, v))
+					goto out;
 			}
 		}
 		r->t_orth += omp_get_wtime() - t1;

@@ -44,6 +44,8 @@ int cords_basis_init(cords_basis *B, int64_t n, int k, int f32)
 
 void cords_basis_free(cords_basis *B)
 {
+	if (B->dev)
+		cords_cuda_basis_free(B->dev);
 	free(B->data);
 	memset(B, 0, sizeof *B);
 }
@@ -60,8 +62,10 @@ static inline int panel_rows(const cords_basis *B, int p)
 	return (int)(left < B->rows ? left : B->rows);
 }
 
-void cords_basis_set(cords_basis *B, int col, const double *x)
+int cords_basis_set(cords_basis *B, int col, const double *x)
 {
+	if (B->dev)
+		return cords_cuda_basis_set(B->dev, col, x);
 	for (int p = 0; p < B->npanels; p++) {
 		const double *xp = x + (size_t)p * B->rows;
 		if (B->f32)
@@ -70,10 +74,13 @@ void cords_basis_set(cords_basis *B, int col, const double *x)
 		else
 			memcpy(pcol(B, p, col), xp, (size_t)panel_rows(B, p) * sizeof *x);
 	}
+	return 0;
 }
 
-void cords_basis_get(const cords_basis *B, int col, double *x)
+int cords_basis_get(const cords_basis *B, int col, double *x)
 {
+	if (B->dev)
+		return cords_cuda_basis_get(B->dev, col, x);
 	for (int p = 0; p < B->npanels; p++) {
 		double *xp = x + (size_t)p * B->rows;
 		if (B->f32)
@@ -82,6 +89,7 @@ void cords_basis_get(const cords_basis *B, int col, double *x)
 		else
 			memcpy(xp, pcol(B, p, col), (size_t)panel_rows(B, p) * sizeof *x);
 	}
+	return 0;
 }
 
 /* Per-thread partial sums [nt][j + 1] (the last slot a squared norm), added
@@ -177,6 +185,8 @@ static double cgs_pass(const cords_basis *B, int j, double *w, double *h, double
 
 double cords_cgs2(const cords_basis *B, int j, double *w, double *h, int always, int *passes)
 {
+	if (B->dev)
+		return cords_cuda_cgs2(B->dev, j, w, h, always, passes);
 	/* a thread per 16 panels at least: small bases are not worth waking threads for */
 	int nt = omp_get_max_threads(), blas_threads = openblas_get_num_threads(), rc = 0;
 	if (nt > B->npanels / 16)

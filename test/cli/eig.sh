@@ -25,6 +25,16 @@ check "dense equals numpy within 1e-9" close "$T/.out" "$R/r4-conv3.tsv" 20 1e-9
 expect_exit 0 "arnoldi with k >= n there" cords-eig -m "$M4" -a 3 -k 1200 --tsv --top 24
 check "all converged: top 24 equal numpy within 1e-9" close "$T/.out" "$R/r4-conv3.tsv" 24 1e-9
 
+# --device cuda: the same spectrum from the GPU, or (no GPU, no CUDA) a clear refusal
+expect_exit 2 "--device gpu is refused" cords-eig -m "$M" -a 0 --device gpu
+expect_exit 2 "--basis f32 is refused on a GPU" cords-eig -m "$M" -a 0 --device cuda --basis f32
+if cords-eig -m "$M" -a 0 --tsv --top 10 --device cuda -o "$T/cuda.tsv" 2>"$T/cuda.err"; then
+	check "--device cuda: top 10 equal the CPU's within 1e-9" close "$T/cuda.tsv" "$T/conv0.tsv" 10 1e-9
+else
+	check "--device cuda without a GPU: says why, writes nothing" \
+		sh -c "grep -q 'cuda:0' '$T/cuda.err' && [ ! -e '$T/cuda.tsv' ]"
+fi
+
 expect_exit 0 "default lists only converged values" cords-eig -m "$M" -a 0 -k 40 --tsv
 check "k 40: fewer than 40 listed" test "$(wc -l < "$T/.out")" -lt 40
 

@@ -5,11 +5,15 @@
  * models (testdata/model R2 and R4, every phi) against the CPU backend and
  * the PyTorch fixtures. Within 1e-4 relative (to the
  * element, with an absolute floor of 1e-5 of the largest reference value).
+ * Then cords-eig's device side (double): area_conv as an operator, and
+ * Arnoldi with its basis on the device, against the host's.
  * Without a GPU, or built without CUDA, it says so on stderr and checks
  * nothing (no PASS lines). */
 #include "t.h"
 
 #include "backend.h"
+#include "conv_op.h"
+#include "eig.h"
 #include "err.h"
 #include "model.h"
 #include "rng.h"
@@ -439,6 +443,70 @@ static void train_step(const char *file)
 	cords_list_free(&params);
 }
 
+/* A random area_conv operator (c channels on h x w), optionally in the
+ * Jacobian's form a x + b d .* conv(x). */
+static cords_conv_op eig_op(int c, int h, int w, int jacobian)
+{
+	int64_t gs[4] = {c, 1, 1, 1}, vs[4] = {c, c, 3, 3};
+	cords_tensor *g = cords_tensor_new("g", CORDS_F32, 4, gs), *v = cords_tensor_new("v", CORDS_F32, 4, vs);
+	float *gp = g->data, *vp = v->data;
+	for (int i = 0; i < c; i++)
+		gp[i] = (float)cords_rng_range(&rng, 0.5, 1.5);
+	for (int64_t i = 0; i < cords_tensor_numel(v); i++)
+		vp[i] = (float)cords_rng_range(&rng, -1, 1);
+	cords_conv_op op;
+	CHECK(!cords_conv_op_init(&op, g, v, h, w), "%s", cords_errmsg());
+	if (jacobian) {
+		op.a = 0.8, op.b = 0.2;
+		op.d = malloc((size_t)c * h * w * sizeof *op.d);
+		for (int64_t i = 0; i < (int64_t)c * h * w; i++)
+			op.d[i] = cords_rng_range(&rng, 0, 1) < 0.3 ? 0 : 1;
+	}
+	cords_tensor_free(g);
+	cords_tensor_free(v);
+	return op;
+}
+
+static void eig_device(int c, int h, int w, int jacobian, int always_reorth)
+{
+	cords_conv_op op = eig_op(c, h, w, jacobian);
+	int64_t n = (int64_t)c * h * w;
+	void *dev = cords_conv_op_cuda_new(&op, 0);
+	CHECK(dev, "device operator: %s", cords_errmsg());
+	if (!dev)
+		return;
+	double *x = malloc((size_t)n * sizeof *x), *yh = malloc((size_t)n * sizeof *yh), *yd = malloc((size_t)n * sizeof *yd);
+	for (int64_t i = 0; i < n; i++)
+		x[i] = cords_rng_range(&rng, -1, 1);
+	CHECK(!cords_conv_op_apply(&op, x, yh) && !cords_conv_op_cuda_apply(dev, x, yd), "apply: %s", cords_errmsg());
+	double err = 0, big = 0;
+	for (int64_t i = 0; i < n; i++)
+		err = fmax(err, fabs(yd[i] - yh[i])), big = fmax(big, fabs(yh[i]));
+	CHECK(err <= 1e-12 * big, "%d x %d x %d: device conv differs by %g (largest %g)", c, h, w, err, big);
+
+	cords_linop host = cords_conv_linop(&op), gpu_op = {n, cords_conv_op_cuda_apply, dev};
+	cords_arnoldi_opts o;
+	cords_arnoldi_opts_default(&o);
+	o.k = 60;
+	o.always_reorth = always_reorth;
+	cords_arnoldi_result rh, rd;
+	CHECK(!cords_arnoldi(&host, &o, &rh), "host arnoldi: %s", cords_errmsg());
+	o.device = 0;
+	CHECK(!cords_arnoldi(&gpu_op, &o, &rd), "device arnoldi: %s", cords_errmsg());
+	CHECK(rd.k == rh.k && rd.nconv >= 5, "steps %d / %d, %d converged", rd.k, rh.k, rd.nconv);
+	double radius = hypot(rh.re[0], rh.im[0]), worst = 0;
+	for (int i = 0; i < 5 && i < rd.k && i < rh.k; i++)
+		worst = fmax(worst, hypot(rd.re[i] - rh.re[i], rd.im[i] - rh.im[i]));
+	CHECK(worst <= 1e-8 * radius, "top 5 Ritz values differ by %g (radius %g)", worst, radius);
+	cords_arnoldi_result_free(&rh);
+	cords_arnoldi_result_free(&rd);
+	cords_conv_op_cuda_free(dev);
+	cords_conv_op_free(&op);
+	free(x);
+	free(yh);
+	free(yd);
+}
+
 int main(void)
 {
 	cpu = cords_backend_get("cpu");
@@ -520,6 +588,12 @@ int main(void)
 	for (int k = 0; k < 3; k++) {
 		CASE("whole model R2 28x28: CUDA = CPU = PyTorch") whole_model("r2", phis[k]);
 		CASE("whole model R4 20x24: CUDA = CPU = PyTorch") whole_model("r4", phis[k]);
+	}
+	CASE("cords-eig on the device: area_conv and Arnoldi (CGS2, DGKS) equal the host's")
+	{
+		eig_device(16, 9, 7, 0, 1);
+		eig_device(16, 9, 7, 1, 0);
+		eig_device(64, 14, 14, 0, 0);
 	}
 	T_DONE();
 }
