@@ -8,9 +8,14 @@
 
 #include <stddef.h>
 
+static int absent(int device)
+{
+	return cords_err("device cuda:%d: built without CUDA (rebuild with CUDA=1 and nvcc)", device);
+}
+
 cords_backend *cords_backend_cuda_new(int device)
 {
-	cords_err("device cuda:%d: built without CUDA (rebuild with CUDA=1 and nvcc)", device);
+	absent(device);
 	return NULL;
 }
 
@@ -18,13 +23,13 @@ cords_backend *cords_backend_cuda_new(int device)
 int cords_basis_init_cuda(cords_basis *B, int64_t n, int k, int device)
 {
 	(void)B, (void)n, (void)k;
-	return cords_err("device cuda:%d: built without CUDA (rebuild with CUDA=1 and nvcc)", device);
+	return absent(device);
 }
 
 void *cords_conv_op_cuda_new(const cords_conv_op *op, int device)
 {
 	(void)op;
-	cords_err("device cuda:%d: built without CUDA (rebuild with CUDA=1 and nvcc)", device);
+	absent(device);
 	return NULL;
 }
 

@@ -39,15 +39,13 @@ int cords_device_index(const char *device, int *index)
  * (the operating system reclaims them), so callers need not track them. */
 cords_backend *cords_backend_get(const char *device)
 {
-	if (!device || !strcmp(device, "cpu")) {
+	int dev;
+	if (cords_device_index(device, &dev))
+		return NULL;
+	if (dev < 0) {
 		if (!cpu)
 			cpu = cords_backend_cpu_new();
 		return cpu;
-	}
-	int dev = 0;
-	if (strncmp(device, "cuda", 4) || parse_cuda(device, &dev)) {
-		cords_err("device '%s': expected cpu, cuda or cuda:N", device);
-		return NULL;
 	}
 	if (!cuda[dev])
 		cuda[dev] = cords_backend_cuda_new(dev);
