@@ -20,7 +20,7 @@ typedef struct {
 
 static inline cords_labels cords_batch_labels(const cords_batch *b)
 {
-	return (cords_labels){b->hard, b->soft};
+	return (cords_labels){b->hard, b->soft, 0};
 }
 
 typedef struct cords_batches cords_batches;

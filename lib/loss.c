@@ -73,11 +73,16 @@ int cords_argmax(const float *v, int64_t n)
 	return (int)k;
 }
 
+int cords_label_class(cords_labels y, int b, int N)
+{
+	return y.hard ? (int)y.hard[b] : y.truth ? (int)y.truth[b] : cords_argmax(y.soft + (int64_t)b * N, N);
+}
+
 int cords_correct_cpu(const float *logits, int B, int N, cords_labels y)
 {
 	int ok = 0;
 	for (int b = 0; b < B; b++) {
-		int want = y.hard ? (int)y.hard[b] : cords_argmax(y.soft + (int64_t)b * N, N);
+		int want = cords_label_class(y, b, N);
 		ok += cords_argmax(logits + (int64_t)b * N, N) == want;
 	}
 	return ok;

@@ -7,10 +7,13 @@
 
 #include <stdint.h>
 
-/* Labels of a batch: exactly one of hard [B] (class indices) or soft [B,N]. */
+/* Labels of a batch: exactly one of hard [B] (class indices) or soft [B,N].
+ * Accuracy counts the class of a soft label as its argmax, or as truth [B]
+ * when given (soft labels made from hard ones, e.g. by a teacher). */
 typedef struct {
 	const int64_t *hard;
 	const float *soft;
+	const int64_t *truth;
 } cords_labels;
 
 /* Mean over the batch of CE(logits [B,N], labels). If dlogits [B,N] is not
@@ -22,7 +25,9 @@ double cords_xent_cpu(const float *logits, int B, int N, cords_labels y, float s
 int cords_labels_check(cords_labels y, int B, int N);
 /* The index of the largest of v[0..n) (the first of equals). */
 int cords_argmax(const float *v, int64_t n);
-/* Images whose argmax of logits equals the argmax of the label. */
+/* The class of item b's label (see cords_labels). */
+int cords_label_class(cords_labels y, int b, int N);
+/* Images whose argmax of logits equals the class of the label. */
 int cords_correct_cpu(const float *logits, int B, int N, cords_labels y);
 
 /* Weights of R read-outs for loss = sum_t w_t CE_t: w_t = ramp_t / R with

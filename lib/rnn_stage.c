@@ -11,6 +11,8 @@ typedef struct {
 	cords_tensor_list *params, *grads;
 	cords_rnn_stage_cfg cfg;
 	cords_rnn_trainer *t;
+	float *tlogits, *tlabels; /* the teacher's logits and labels [B,N] */
+	int tcap;                 /* their capacity in images */
 } rnn_ctx;
 
 double cords_anneal_slope(const cords_rnn_stage_cfg *cfg, int epoch)
@@ -18,13 +20,47 @@ double cords_anneal_slope(const cords_rnn_stage_cfg *cfg, int epoch)
 	return fmax(0.0, cfg->slope_start - cfg->slope_step * epoch);
 }
 
+/* y <- the teacher's mix with y (see cords_rnn_stage_cfg). */
+static int distill(rnn_ctx *c, const cords_batch *b, cords_labels *y)
+{
+	const int B = b->B, N = c->m->arch.classes;
+	if (B > c->tcap) {
+		free(c->tlogits), free(c->tlabels);
+		c->tlogits = malloc(sizeof(float) * B * N), c->tlabels = malloc(sizeof(float) * B * N);
+		c->tcap = c->tlogits && c->tlabels ? B : 0;
+		if (!c->tcap)
+			return cords_err("out of memory");
+	}
+	if (cords_labels_check(*y, B, N) ||
+	    isnan(cords_cnn_step(c->cfg.teacher, c->cfg.teacher_params, 0, B, b->x, *y, NULL, c->tlogits)))
+		return cords_err_prefix("teacher: ");
+	const double mix = c->cfg.teacher_mix, temp = c->cfg.teacher_temp;
+	for (int i = 0; i < B; i++) {
+		const float *l = c->tlogits + (size_t)i * N;
+		float *p = c->tlabels + (size_t)i * N;
+		double mx = l[cords_argmax(l, N)], sum = 0;
+		for (int n = 0; n < N; n++)
+			sum += p[n] = (float)exp((l[n] - mx) / temp);
+		for (int n = 0; n < N; n++)
+			p[n] = (float)(mix * p[n] / sum);
+		if (y->hard)
+			p[y->hard[i]] += (float)(1 - mix);
+		else
+			for (int n = 0; n < N; n++)
+				p[n] += (float)((1 - mix) * y->soft[(size_t)i * N + n]);
+	}
+	*y = (cords_labels){NULL, c->tlabels, y->hard ? y->hard : y->truth};
+	return 0;
+}
+
 static int grad(void *ctx, const cords_batch *b, cords_step_stats *st)
 {
 	rnn_ctx *c = ctx;
 	cords_rnn_stats r;
 	const cords_arch *a = &c->m->arch;
-	if (cords_batch_fits(b, a->in_ch, a->height, a->width, a->classes) ||
-	    cords_rnn_grad(c->t, c->params, b->B, b->x, cords_batch_labels(b), c->grads, &r))
+	cords_labels y = cords_batch_labels(b);
+	if (cords_batch_fits(b, a->in_ch, a->height, a->width, a->classes) || (c->cfg.teacher && distill(c, b, &y)) ||
+	    cords_rnn_grad(c->t, c->params, b->B, b->x, y, c->grads, &r))
 		return -1;
 	st->loss = r.loss;
 	st->acc = (double)r.correct_last / b->B;
@@ -76,7 +112,7 @@ cords_stage *cords_rnn_stage_new(const char *name, cords_model *m, cords_tensor_
 		cords_err("out of memory");
 		return NULL;
 	}
-	*c = (rnn_ctx){m, params, grads, *cfg, NULL};
+	*c = (rnn_ctx){.m = m, .params = params, .grads = grads, .cfg = *cfg};
 	if (!(c->t = cords_rnn_trainer_new(m, batch, &cfg->loss))) {
 		free(s);
 		free(c);
@@ -93,6 +129,8 @@ void cords_rnn_stage_free(cords_stage *s)
 		return;
 	rnn_ctx *c = s->ctx;
 	cords_rnn_trainer_free(c->t);
+	free(c->tlogits);
+	free(c->tlabels);
 	free(c);
 	free(s);
 }

@@ -5,6 +5,7 @@
 #ifndef CORDS_RNN_STAGE_H
 #define CORDS_RNN_STAGE_H
 
+#include "cnn_train.h"
 #include "rnn_train.h"
 #include "trainloop.h"
 
@@ -13,6 +14,12 @@ typedef struct {
 	int anneal;               /* PReLU slope per epoch */
 	double slope_start, slope_step;
 	int fresh_per_epoch;      /* a fresh optimiser at every epoch start */
+	/* Distillation (optional): a BN CNN of the same architecture (eval mode)
+	 * gives each training image the label mix * softmax(logits / temp) +
+	 * (1 - mix) * its own label; accuracy still counts its own class. */
+	cords_cnn *teacher;
+	cords_tensor_list *teacher_params;
+	double teacher_mix, teacher_temp;
 } cords_rnn_stage_cfg;
 
 /* The stage trains params (host, f32, SPEC names) of model m, writing

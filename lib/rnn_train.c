@@ -332,7 +332,7 @@ static int readout(cords_rnn_trainer *t, const cords_state *s, int j, const floa
 		double ce = cords_xent_cpu(logits, B, N, y, (float)t->ramp[j], dl);
 		st->loss += t->ramp[j] * ce;
 		for (int b = 0; b < B; b++) {
-			int want = y.hard ? (int)y.hard[b] : cords_argmax(y.soft + (size_t)b * N, N);
+			int want = cords_label_class(y, b, N);
 			int ok = cords_argmax(logits + (size_t)b * N, N) == want;
 			hit[b] |= ok;
 			if (j == t->cfg.readouts - 1)

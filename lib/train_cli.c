@@ -185,7 +185,9 @@ static const struct option rnn_opts[] = {
 	{"spont-weight", required_argument, 0, O_SPW}, {"bptt-checkpoint", required_argument, 0, O_BPTT},
 	{"phi", required_argument, 0, O_PHI}, {"slope", required_argument, 0, O_SLOPE},
 	{"slope-start", required_argument, 0, O_SLOPE0}, {"slope-step", required_argument, 0, O_SLOPED},
-	{"fresh-optimizer", no_argument, 0, O_FRESH}, {"cosine", no_argument, 0, O_COSINE}, CLI_COMMON_OPTS,
+	{"fresh-optimizer", no_argument, 0, O_FRESH}, {"cosine", no_argument, 0, O_COSINE},
+	{"teacher", required_argument, 0, O_TEACHER}, {"teacher-mix", required_argument, 0, O_TMIX},
+	{"teacher-temp", required_argument, 0, O_TTEMP}, CLI_COMMON_OPTS,
 	{0, 0, 0, 0}};
 
 static const char rnn_help_fmt[] =
@@ -217,6 +219,10 @@ static const char rnn_help_fmt[] =
 	"      --slope-step X      annealing: decrease per epoch (default 0.05)\n"
 	"      --fresh-optimizer   a fresh optimiser every epoch\n"
 	"      --bptt-checkpoint K keep every K-th state, recompute the rest (default: automatic)\n"
+	"      --teacher FILE      distil from a BN CNN (cords-cnn's model, same architecture): each\n"
+	"                          label becomes W softmax(teacher logits / T) + (1 - W) label\n"
+	"      --teacher-mix W     the teacher's share W, 0 to 1 (default 0.5)\n"
+	"      --teacher-temp T    the softmax temperature T (default 1)\n"
 	TC_COMMON_HELP
 	"\n"
 	"See cords-%s(1).\n";
@@ -299,6 +305,31 @@ static void check_rnn_model(const cords_tensor_list *params, const char *tool)
 	free(stage);
 }
 
+/* The --teacher model: a BN CNN with the student's architecture, in eval mode. */
+static cords_cnn *load_teacher(const char *path, const cords_arch *student, cords_backend *be,
+			       cords_tensor_list *params)
+{
+	tc_load(path, params);
+	const cords_tensor *meta = cords_list_find(params, "meta");
+	char *stage = cords_meta_get(meta, "stage");
+	if (!cords_list_find(params, "bn_inp.running_var"))
+		cli_die("%s: the teacher must be a BatchNorm CNN from cords-cnn (this model is stage %s)", path,
+			stage ? stage : "unknown");
+	free(stage);
+	cords_arch a;
+	if (cords_arch_from_meta(meta, &a))
+		cli_die("%s: %s", path, cords_errmsg());
+	if (a.depth != student->depth || a.in_ch != student->in_ch || a.height != student->height ||
+	    a.width != student->width || a.classes != student->classes)
+		cli_die("%s: the teacher is an R%d on %dx%dx%d with %d classes, the model an R%d on %dx%dx%d with %d", path,
+			a.depth, a.in_ch, a.height, a.width, a.classes, student->depth, student->in_ch, student->height,
+			student->width, student->classes);
+	cords_cnn *c = cords_cnn_new(&a, be, 0, 1);
+	if (!c || cords_cnn_set_params(c, params))
+		cli_die("%s: %s", path, cords_errmsg());
+	return c;
+}
+
 int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 {
 	static char help[4096], prog[64];
@@ -310,8 +341,9 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 	cli_init(prog, help);
 	tc_opts o = {.data = "-", .device = "cpu", .opt = t->opt, .loop = {.epochs = t->epochs}};
 	cords_rnn_stage_cfg cfg = t->rnn;
-	const char *phi_name = NULL;
+	const char *phi_name = NULL, *teacher = NULL;
 	double slope = 0;
+	cfg.teacher_mix = 0.5, cfg.teacher_temp = 1;
 	int c, cosine = 0;
 	while ((c = getopt_long(argc, argv, "m:hVqvo:", rnn_opts, NULL)) != -1) {
 		switch (c) {
@@ -329,6 +361,9 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 		case O_COSINE: cosine = 1; break;
 		case O_PHI: phi_name = optarg; break;
 		case O_SLOPE: slope = cli_double(optarg, "--slope", 0, 1); break;
+		case O_TEACHER: teacher = optarg; break;
+		case O_TMIX: cfg.teacher_mix = cli_double(optarg, "--teacher-mix", 0, 1); break;
+		case O_TTEMP: cfg.teacher_temp = cli_double(optarg, "--teacher-temp", 1e-3, 1e9); break;
 		default: tc_parse_common(c, &o);
 		}
 	}
@@ -341,7 +376,7 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 		cfg.loss.spont_window = cfg.loss.blank_steps;
 	tc_default_checkpoint(&o, t->stage);
 
-	cords_tensor_list params = {0}, grads = {0};
+	cords_tensor_list params = {0}, grads = {0}, tparams = {0};
 	tc_load(o.model, &params);
 	check_rnn_model(&params, t->stage);
 	cords_backend *be = cords_backend_get(o.device);
@@ -350,6 +385,8 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 	cords_model *m = cords_model_new(&params, cords_list_find(&params, "meta"), be);
 	if (!m)
 		cli_die("%s: %s", o.model, cords_errmsg());
+	if (teacher)
+		cfg.teacher = load_teacher(teacher, &m->arch, be, &tparams), cfg.teacher_params = &tparams;
 	cords_batches *data = cords_batches_open(o.data, o.norm_mean, o.norm_std);
 	if (!data)
 		cli_die_lib();
@@ -380,11 +417,15 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 	tc_meta_set(&params, "train_blank_steps", "%d", cfg.loss.blank_steps);
 	tc_meta_set(&params, "train_epochs", "%d", o.loop.epochs);
 	tc_meta_set(&params, "train_lr", "%g", o.opt.lr);
+	if (teacher)
+		tc_meta_set(&params, "train_teacher", "mix %g temp %g", cfg.teacher_mix, cfg.teacher_temp);
 	tc_write(cli_output, &params);
 	cords_rnn_stage_free(s);
 	cords_opt_free(opt);
 	cords_batches_close(data);
 	cords_model_free(m);
+	cords_cnn_free(cfg.teacher);
+	cords_list_free(&tparams);
 	cords_list_free(&grads);
 	cords_list_free(&params);
 	return 0;

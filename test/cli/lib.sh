@@ -28,3 +28,19 @@ expect_exit() {
 # stderr of the last expect_exit contains a pattern
 err_has() { if grep -q -- "$2" "$T/.err"; then pass "$1"; else fail "$1 (stderr lacks '$2')"; sed 's/^/    /' "$T/.err" | head -3; fi; }
 have_python() { /usr/bin/python3 -c "import $1" 2>/dev/null; }
+# compare A B RTOL: every parameter tensor of two models equal within RTOL (needs numpy)
+compare() {
+	cords-cat --npz "$T/a.npz" "$1" && cords-cat --npz "$T/b.npz" "$2" && /usr/bin/python3 - "$T/a.npz" "$T/b.npz" "$3" <<'PY'
+import sys, numpy as np
+a, b, tol = np.load(sys.argv[1]), np.load(sys.argv[2]), float(sys.argv[3])
+assert sorted(a.files) == sorted(b.files), (a.files, b.files)
+worst = 0.0
+for k in a.files:
+    if a[k].dtype.kind != 'f':
+        continue
+    d = np.abs(a[k].astype(np.float64) - b[k]).max(initial=0) / (np.abs(a[k]).max(initial=0) + 1e-12)
+    worst = max(worst, d)
+print("max relative difference", worst, file=sys.stderr)
+assert worst <= tol, worst
+PY
+}

@@ -12,21 +12,6 @@ fi
 # at exit; our code paths are leak-checked by the single-process tests.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
 MPI="mpirun --allow-run-as-root --oversubscribe -np 2 -x OMP_NUM_THREADS=1 -x ASAN_OPTIONS"
-compare() { # a b rtol: every parameter tensor equal within rtol
-	cords-cat --npz "$T/a.npz" "$1" && cords-cat --npz "$T/b.npz" "$2" && /usr/bin/python3 - "$T/a.npz" "$T/b.npz" "$3" <<'PY'
-import sys, numpy as np
-a, b, tol = np.load(sys.argv[1]), np.load(sys.argv[2]), float(sys.argv[3])
-assert sorted(a.files) == sorted(b.files), (a.files, b.files)
-worst = 0.0
-for k in a.files:
-    if a[k].dtype.kind != 'f':
-        continue
-    d = np.abs(a[k].astype(np.float64) - b[k]).max(initial=0) / (np.abs(a[k]).max(initial=0) + 1e-12)
-    worst = max(worst, d)
-print("max relative difference", worst, file=sys.stderr)
-assert worst <= tol, worst
-PY
-}
 OMP_NUM_THREADS=1 cords-linear -m "$D/params.tzst" $P -o "$T/one.tzst" "$D/batches.tzst" 2>/dev/null
 expect_exit 0 "cords-linear under mpirun -np 2" $MPI cords-linear -m "$D/params.tzst" $P --log "$T/log.tsv" -o "$T/two.tzst" "$D/batches.tzst"
 check "same model as one process (within 1e-5)" compare "$T/one.tzst" "$T/two.tzst" 1e-5

@@ -23,6 +23,35 @@ cords-cat -n area_area.0.parametrizations.weight.original1 "$T/inv.tzst" > "$T/a
 check "inverse leaves the feed-forward convs as folded" cmp "$T/a1" "$T/a2"
 expect_exit 0 "linear from the inverse model" cords-linear -m "$T/inv.tzst" --epochs 1 --stim-steps 3 --readouts 2 --steps 2 -o "$T/lin.tzst" "$B"
 
+# --teacher: the RNN distilled from the BN CNN (each label mixed with the
+# teacher's softmax). A share of 0 is plain training; a teacher so hot that
+# its softmax is uniform is label smoothing, which a soft-label stream gives.
+P2="--epochs 1 --stim-steps 3 --readouts 2 --steps 3 --lr 1e-3 --clip 1"
+cords-finetune -m "$T/inv.tzst" $P2 -o "$T/plain.tzst" "$B" 2>/dev/null
+expect_exit 0 "finetune with a teacher, share 0" cords-finetune -m "$T/inv.tzst" $P2 --teacher "$T/cnn.tzst" --teacher-mix 0 -o "$T/t0.tzst" "$B"
+expect_exit 0 "share 0.5 at temperature 1e6" cords-finetune -m "$T/inv.tzst" $P2 --teacher "$T/cnn.tzst" --teacher-temp 1e6 -o "$T/t1.tzst" "$B"
+expect_exit 0 "share 0.5 at temperature 1" cords-finetune -m "$T/inv.tzst" $P2 --teacher "$T/cnn.tzst" -o "$T/t2.tzst" "$B"
+check "the model records the teacher's share and temperature" sh -c "cords-cat -m '$T/t1.tzst' | grep -q '^train_teacher=mix 0.5 temp 1e+06'"
+if have_python numpy; then
+	check "share 0: the model trained without a teacher (within 1e-5)" compare "$T/plain.tzst" "$T/t0.tzst" 1e-5
+	/usr/bin/python3 -c "
+import sys, numpy as np; sys.path.insert(0, '$TESTDATA/model'); import cstream
+out = []
+for name, v in cstream.read('$B'):
+    out.append((name, v) if name != 'y' else (name, (0.5 * np.eye(10)[v] + 0.05).astype(np.float32)))
+cstream.write('$T/smooth.tzst', out)"
+	cords-finetune -m "$T/inv.tzst" $P2 -o "$T/smooth.tzst.out" "$T/smooth.tzst" 2>/dev/null
+	check "temperature 1e6: label smoothing by 0.5 (within 1e-3)" compare "$T/smooth.tzst.out" "$T/t1.tzst" 1e-3
+	check "temperature 1: not label smoothing" sh -c "! compare '$T/smooth.tzst.out' '$T/t2.tzst' 1e-3"
+fi
+expect_exit 1 "a folded CNN is refused as teacher" cords-finetune -m "$T/inv.tzst" $P2 --teacher "$T/fold.tzst" -o "$T/x.tzst" "$B"
+err_has "naming its stage" "stage fold"
+cords-cnn --depth 2 --size 12 --epochs 1 --steps 1 -o "$T/cnn2.tzst" "$B" 2>/dev/null
+expect_exit 1 "a teacher of another architecture is refused" cords-finetune -m "$T/inv.tzst" $P2 --teacher "$T/cnn2.tzst" -o "$T/x.tzst" "$B"
+err_has "naming both" "teacher is an R2 .* the model an R4"
+expect_exit 2 "--teacher-mix above 1 is refused" cords-finetune -m "$T/inv.tzst" --teacher "$T/cnn.tzst" --teacher-mix 1.5 "$B"
+check "no model written by the refused runs" test ! -e "$T/x.tzst"
+
 expect_exit 1 "fold refuses a model without BN statistics" cords-fold "$T/inv.tzst" -o "$T/x.tzst"
 err_has "naming its stage" "stage inverse"
 expect_exit 1 "inverse refuses a BN CNN" cords-inverse -m "$T/cnn.tzst" -o "$T/x.tzst" "$B"

@@ -418,7 +418,7 @@ static void train_step(const char *file)
 		cords_phi_parse(phi, (float)meta_num(meta, "prelu_slope"), &cfg.dyn.phi);
 		free(phi);
 		int B = (int)x->shape[0];
-		cords_labels lab = {y->dtype == CORDS_I64 ? y->data : NULL, y->dtype == CORDS_F32 ? y->data : NULL};
+		cords_labels lab = {y->dtype == CORDS_I64 ? y->data : NULL, y->dtype == CORDS_F32 ? y->data : NULL, NULL};
 		for (int i = 0; i < params.n; i++)
 			if (strcmp(params.items[i]->name, "meta"))
 				cords_list_push(&grads, cords_tensor_new(params.items[i]->name, CORDS_F32,

@@ -78,7 +78,7 @@ int main(void)
 		float logits[64];
 		cords_cnn *c = cords_cnn_new(&a, be, 0, B);
 		CHECK(c && cords_cnn_set_params(c, &prm) == 0, "%s", cords_errmsg());
-		double loss = cords_cnn_step(c, &prm, 1, B, x->data, (cords_labels){y->data, NULL}, &grads, logits);
+		double loss = cords_cnn_step(c, &prm, 1, B, x->data, (cords_labels){y->data, NULL, NULL}, &grads, logits);
 		CHECK_CLOSE(loss, *(double *)cords_list_find(&fx, "loss")->data, 1e-5, 0);
 		cords_tensor lt = {.dtype = CORDS_F32, .ndim = 1, .shape = {B * a.classes}, .data = logits};
 		CHECK(rel(&lt, cords_list_find(&fx, "logits")) < 1e-4, "logits");

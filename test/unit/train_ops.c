@@ -151,7 +151,7 @@ int main(void)
 		for (int i = 0; i < XB * XN; i++)
 			zd[i] = z[i];
 		for (int s = 0; s < 2; s++) {
-			cords_labels y = {s ? NULL : hard, s ? soft : NULL};
+			cords_labels y = {s ? NULL : hard, s ? soft : NULL, NULL};
 			double L = cords_xent_cpu(z, XB, XN, y, 1, dz);
 			CHECK_CLOSE(L, ref_xent(zd, &s), 1e-6, 0);
 			double e = fd_err(ref_xent, zd, XB * XN, dz, &s);
@@ -159,7 +159,7 @@ int main(void)
 			cords_xent_cpu(z, XB, XN, y, 0.5f, dz);
 			CHECK(fd_err(ref_xent, zd, XB * XN, dz, &s) > 0.1, "scale ignored");
 		}
-		cords_labels y = {hard, NULL};
+		cords_labels y = {hard, NULL, NULL};
 		CHECK(cords_labels_check(y, XB, XN) == 0, "%s", cords_errmsg());
 		hard[1] = 5;
 		CHECK(cords_labels_check(y, XB, XN) < 0 && strstr(cords_errmsg(), "outside"), "bad label accepted");
@@ -168,8 +168,10 @@ int main(void)
 	CASE("accuracy: argmax of logits against argmax of label") {
 		float z[6] = {0, 1, 0, 3, 2, 1}, s[6] = {0.2f, 0.8f, 0, 0, 0.4f, 0.6f};
 		int64_t h[2] = {1, 1};
-		CHECK(cords_correct_cpu(z, 2, 3, (cords_labels){h, NULL}) == 1, "hard");
-		CHECK(cords_correct_cpu(z, 2, 3, (cords_labels){NULL, s}) == 1, "soft");
+		CHECK(cords_correct_cpu(z, 2, 3, (cords_labels){h, NULL, NULL}) == 1, "hard");
+		CHECK(cords_correct_cpu(z, 2, 3, (cords_labels){NULL, s, NULL}) == 1, "soft");
+		int64_t t[2] = {1, 0}; /* soft labels whose own classes are not their argmax */
+		CHECK(cords_correct_cpu(z, 2, 3, (cords_labels){NULL, s, t}) == 2, "soft with truth");
 	}
 	CASE("read-out weights: 10^linspace(-3,0,R) / R") {
 		double w[30];

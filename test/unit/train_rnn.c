@@ -79,7 +79,7 @@ static void stage(const char *file, int k)
 	cords_phi_parse(phi, (float)meta_num(meta, "prelu_slope"), &cfg.dyn.phi);
 	free(phi);
 	int B = (int)x->shape[0];
-	cords_labels lab = {y->dtype == CORDS_I64 ? y->data : NULL, y->dtype == CORDS_F32 ? y->data : NULL};
+	cords_labels lab = {y->dtype == CORDS_I64 ? y->data : NULL, y->dtype == CORDS_F32 ? y->data : NULL, NULL};
 	cords_tensor_list grads = {0};
 	for (int i = 0; i < params.n; i++)
 		if (strcmp(params.items[i]->name, "meta"))
