@@ -417,8 +417,10 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 	tc_meta_set(&params, "train_blank_steps", "%d", cfg.loss.blank_steps);
 	tc_meta_set(&params, "train_epochs", "%d", o.loop.epochs);
 	tc_meta_set(&params, "train_lr", "%g", o.opt.lr);
-	if (teacher)
+	if (teacher) /* set either way: the model's meta carries over from the stage before */
 		tc_meta_set(&params, "train_teacher", "mix %g temp %g", cfg.teacher_mix, cfg.teacher_temp);
+	else
+		tc_meta_set(&params, "train_teacher", "none");
 	tc_write(cli_output, &params);
 	cords_rnn_stage_free(s);
 	cords_opt_free(opt);

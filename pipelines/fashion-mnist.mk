@@ -90,7 +90,12 @@ INV_CLIP ?= 0.1
 LIN_BATCHES ?= 75
 ANNEAL_STEPS ?= 4
 ANNEAL_BATCHES ?= 40
-FT_BATCHES ?= 480
+FT_BATCHES ?= 560
+# the anneal and the finetune learn from the BN CNN (--teacher): each label is TEACHER_MIX x
+# the CNN's softmax at temperature TEACHER_TEMP + the rest on the true class (TEACHER_MIX=0:
+# the true labels alone, SPEC's method)
+TEACHER_MIX ?= 1
+TEACHER_TEMP ?= 2
 # test batches (of 500) for the intermediate RNN stages
 EVAL_BATCHES ?= 4
 
@@ -115,6 +120,7 @@ TIME = sh -c 't0=$$(date +%s.%N); "$$@" || exit 1; t1=$$(date +%s.%N); \
 RNN = --stim-steps $(STIM) --readouts $(READ) --spont-steps 0 --blank-steps 0 --lr $(RNN_LR) --clip $(RNN_CLIP) \
 	--device $(DEVICE) $(RNN_EXTRA)
 MODELS = cnn fold inverse linear anneal finetune
+TEACH = $(if $(filter-out 0,$(TEACHER_MIX)),--teacher $(OUT)/cnn.tzst --teacher-mix $(TEACHER_MIX) --teacher-temp $(TEACHER_TEMP))
 
 .PHONY: all clean
 all: $(OUT)/summary.tsv $(OUT)/plots.done
@@ -154,11 +160,11 @@ $(OUT)/linear.tzst: $(OUT)/inverse.tzst $(OUT)/train-samples.tzst
 	$(call PREP,$$(( $(SEED) + 3 )),$(RNN_BATCH),2) | $(call TIME,linear) $(BIN)/cords-linear -m $(OUT)/inverse.tzst $(RNN) \
 		--epochs 1 --epoch-batches $(LIN_BATCHES) --log $(OUT)/linear.tsv -o $@ -
 $(OUT)/anneal.tzst: $(OUT)/linear.tzst $(OUT)/train-samples.tzst
-	$(call PREP,$$(( $(SEED) + 4 )),$(RNN_BATCH),2) | $(call TIME,anneal) $(BIN)/cords-anneal -m $(OUT)/linear.tzst $(RNN) \
+	$(call PREP,$$(( $(SEED) + 4 )),$(RNN_BATCH),2) | $(call TIME,anneal) $(BIN)/cords-anneal -m $(OUT)/linear.tzst $(RNN) $(TEACH) \
 		--spont-weight 0 --epochs $(ANNEAL_STEPS) --epoch-batches $(ANNEAL_BATCHES) --slope-start $(SLOPE_START) \
 		--slope-step $(SLOPE_STEP) --log $(OUT)/anneal.tsv -o $@ -
 $(OUT)/finetune.tzst: $(OUT)/anneal.tzst $(OUT)/train-samples.tzst
-	$(call PREP,$$(( $(SEED) + 5 )),$(RNN_BATCH),2) | $(call TIME,finetune) $(BIN)/cords-finetune -m $(OUT)/anneal.tzst $(RNN) \
+	$(call PREP,$$(( $(SEED) + 5 )),$(RNN_BATCH),2) | $(call TIME,finetune) $(BIN)/cords-finetune -m $(OUT)/anneal.tzst $(RNN) $(TEACH) \
 		--spont-weight 0 --epochs 1 --epoch-batches $(FT_BATCHES) --log $(OUT)/finetune.tsv -o $@ -
 
 # ---- test accuracy of every stage's model: "accuracy %\ttest images" in $(OUT)/STAGE.acc

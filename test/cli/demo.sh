@@ -19,5 +19,7 @@ check "the folded CNN answers as the BN CNN" awk -F'\t' \
 	'$1 == "cnn" { a = $2 } $1 == "fold" { b = $2 } END { exit !(a != "" && a == b) }' "$T/demo/summary.tsv"
 check "summary: training images/s of every trained stage, none for the fold" awk -F'\t' \
 	'NR > 1 { if ($1 == "fold" ? $5 != "-" : !($5 > 0)) exit 1 }' "$T/demo/summary.tsv"
+check "the anneal and the finetune learned from the BN CNN (TEACHER_MIX)" sh -c \
+	"cords-cat -m '$T/demo/anneal.tzst' | grep -q '^train_teacher=mix 1 temp 2' && cords-cat -m '$T/demo/finetune.tzst' | grep -q '^train_teacher=mix 1 temp 2' && cords-cat -m '$T/demo/linear.tzst' | grep -q '^train_teacher=none'"
 check "plots drawn" sh -c "ls '$T'/demo/*.png | wc -l | grep -qx 8"
 check "eigenvalues analysed" grep -q "spectral radius" "$T/demo/eig.txt"

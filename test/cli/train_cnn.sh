@@ -32,6 +32,8 @@ expect_exit 0 "finetune with a teacher, share 0" cords-finetune -m "$T/inv.tzst"
 expect_exit 0 "share 0.5 at temperature 1e6" cords-finetune -m "$T/inv.tzst" $P2 --teacher "$T/cnn.tzst" --teacher-temp 1e6 -o "$T/t1.tzst" "$B"
 expect_exit 0 "share 0.5 at temperature 1" cords-finetune -m "$T/inv.tzst" $P2 --teacher "$T/cnn.tzst" -o "$T/t2.tzst" "$B"
 check "the model records the teacher's share and temperature" sh -c "cords-cat -m '$T/t1.tzst' | grep -q '^train_teacher=mix 0.5 temp 1e+06'"
+cords-finetune -m "$T/t1.tzst" $P2 -o "$T/t3.tzst" "$B" 2>/dev/null
+check "and a stage after it without a teacher records none" sh -c "cords-cat -m '$T/t3.tzst' | grep -q '^train_teacher=none'"
 if have_python numpy; then
 	check "share 0: the model trained without a teacher (within 1e-5)" compare "$T/plain.tzst" "$T/t0.tzst" 1e-5
 	/usr/bin/python3 -c "
