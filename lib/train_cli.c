@@ -270,6 +270,7 @@ void tc_parse_common(int c, tc_opts *o)
 	case O_RESUME: o->loop.resume = optarg; break;
 	case O_EVAL: o->loop.eval_path = optarg; break;
 	case O_EVALB: o->loop.eval_batches = cli_int(optarg, "--eval-batches", 1, INT64_MAX); break;
+	case O_EVALE: o->loop.eval_every = (int)cli_int(optarg, "--eval-every", 1, 1000000); break;
 	case O_LOG: o->log = optarg; break;
 	case O_DEVICE: o->device = optarg; break;
 	case O_PRECISION: o->precision = optarg; break;

@@ -26,7 +26,7 @@ typedef struct {
 enum {
 	O_EPOCHS = 1000, O_EPOCH_BATCHES, O_STEPS, O_LR, O_WD, O_CLIP, O_ALPHA, O_SPONT, O_STIM, O_READ, O_BLANK,
 	O_WINDOW, O_SPW, O_BPTT, O_SLOPE0, O_SLOPED, O_FRESH, O_CKPT, O_EVERY, O_RESUME, O_EVAL, O_EVALB, O_LOG,
-	O_DEVICE, O_NORM_MEAN, O_NORM_STD, O_WARMUP, O_PHI, O_SLOPE, O_PRECISION, O_COSINE, O_TEACHER, O_TMIX, O_TTEMP,
+	O_DEVICE, O_NORM_MEAN, O_NORM_STD, O_WARMUP, O_PHI, O_SLOPE, O_PRECISION, O_COSINE, O_EVALE, O_TEACHER, O_TMIX, O_TTEMP,
 };
 
 #define TC_COMMON_LONGOPTS                                                                              \
@@ -36,7 +36,8 @@ enum {
 	{"clip", required_argument, 0, O_CLIP}, {"warmup", required_argument, 0, O_WARMUP},             \
 	{"checkpoint", required_argument, 0, O_CKPT}, {"every", required_argument, 0, O_EVERY},        \
 	{"resume", required_argument, 0, O_RESUME}, {"eval", required_argument, 0, O_EVAL},            \
-	{"eval-batches", required_argument, 0, O_EVALB}, {"log", required_argument, 0, O_LOG},         \
+	{"eval-batches", required_argument, 0, O_EVALB}, {"eval-every", required_argument, 0, O_EVALE}, \
+	{"log", required_argument, 0, O_LOG},                                                           \
 	{"device", required_argument, 0, O_DEVICE}, {"norm-mean", required_argument, 0, O_NORM_MEAN},  \
 	{"norm-std", required_argument, 0, O_NORM_STD}, {"precision", required_argument, 0, O_PRECISION}
 
@@ -46,6 +47,7 @@ enum {
 	"      --resume FILE       continue from a checkpoint\n"                           \
 	"      --eval FILE         evaluate on these batches after each epoch\n"           \
 	"      --eval-batches N    at most N of them\n"                                    \
+	"      --eval-every N      evaluate after every N-th epoch and the last (default 1)\n" \
 	"      --log FILE          metrics per step as TSV\n"                              \
 	"      --device DEV        cpu (default) or cuda[:N]\n"                            \
 	"      --precision P       fp32 (default) or tf32 (CUDA convolutions and GEMMs)\n" \

@@ -248,16 +248,17 @@ int cords_train_loop(const cords_stage *s, cords_tensor_list *params, cords_opt 
 		}
 		if (!rc && got < 0)
 			rc = -1;
-		if (!rc && s->eval && cfg->eval_path) {
+		const int stop = cfg->max_steps && L.step >= cfg->max_steps;
+		const int one = !from_file && !cfg->epoch_batches; /* stdin without epoch sizes: the stream was the one epoch */
+		const int last = stop || one || L.epoch + 1 >= cfg->epochs;
+		if (!rc && s->eval && cfg->eval_path && (last || cfg->eval_every <= 1 || (L.epoch + 1) % cfg->eval_every == 0)) {
 			cords_loop_event e = {.stage = s->name, .epoch = L.epoch, .is_eval = 1, .step = L.step, .note = note};
 			rc = evaluate(s, cfg, &e.eval_acc) || (cb && cb(cbctx, &e)) ? -1 : 0;
 		}
-		if (cfg->max_steps && L.step >= cfg->max_steps) {
-			if (!cfg->epoch_batches || L.batch < cfg->epoch_batches)
-				break; /* stopped inside this epoch: a resume continues it */
-		}
-		if (!from_file && !cfg->epoch_batches)
-			break; /* stdin without epoch sizes: the stream was the one epoch */
+		if (stop && (!cfg->epoch_batches || L.batch < cfg->epoch_batches))
+			break; /* stopped inside this epoch: a resume continues it */
+		if (one)
+			break;
 	}
 	cords_batch_free(&b);
 	if (!rc && L.epoch >= cfg->epochs)

@@ -44,6 +44,7 @@ typedef struct {
 	const char *resume;
 	const char *eval_path;
 	int64_t eval_batches;  /* 0: all */
+	int eval_every;        /* evaluate after every eval_every-th epoch and the last; 0: each */
 } cords_loop_cfg;
 
 typedef struct {

@@ -11,6 +11,8 @@ check "cnn log has 12 steps and 2 evaluations" sh -c "[ \$(grep -c '^train' '$T/
 expect_exit 0 "cnn --cosine: one round of 2 epochs" cords-cnn --depth 4 --size 12 --epochs 2 --rounds 0.1 --warmup 2 --cosine --log "$T/cos.tsv" -o "$T/cos.tzst" "$B"
 check "cosine: warm-up to 0.1, then a falling rate that ends near 0" awk -F'\t' '$1 == "train" { lr[$4] = $8; n = $4 }
 	END { if (n != 12 || lr[3] != 0.1) exit 1; for (k = 4; k <= n; k++) if (lr[k] >= lr[k - 1]) exit 1; exit !(lr[n] < 0.005) }' "$T/cos.tsv"
+expect_exit 0 "cnn --eval-every 2 over 3 epochs" cords-cnn --depth 4 --size 12 --epochs 3 --rounds 0.1 --eval "$B" --eval-every 2 --log "$T/ev.tsv" -o "$T/ev.tzst" "$B"
+check "evaluated after epochs 1 and 2 (the 2nd and the last), not 0" sh -c "[ \"\$(awk -F'\t' '\$1 == \"eval\" { printf \"%s \", \$3 }' '$T/ev.tsv')\" = '1 2 ' ]"
 expect_exit 2 "--cosine on stdin needs --epoch-batches" sh -c "cords-cnn --depth 4 --size 12 --cosine -o '$T/x.tzst' < '$B'"
 check "cnn model has BN statistics and no conv_bias" sh -c "cords-cat -l '$T/cnn.tzst' | grep -q '^bn_skip_area.0.running_var' && ! cords-cat -l '$T/cnn.tzst' | grep -q '^conv_bias'"
 expect_exit 0 "fold with the exactness check" cords-fold "$T/cnn.tzst" --check "$B" -o "$T/fold.tzst"
