@@ -92,16 +92,9 @@ int main(int argc, char **argv)
 	if (!model || optind < argc)
 		cli_usage(model ? "too many arguments" : "a model is required");
 	cords_tensor_list bn = {0}, out = {0};
-	tc_load(model, &bn);
-	cords_tensor *meta = cords_list_find(&bn, "meta");
-	char *stage = cords_meta_get(meta, "stage");
-	if (!cords_list_find(&bn, "bn_inp.running_var"))
-		cli_die("%s: model has no BatchNorm statistics (stage %s); cords-fold needs a BN CNN from cords-cnn", model,
-			stage ? stage : "unknown");
-	free(stage);
 	cords_arch a;
-	if (cords_arch_from_meta(meta, &a))
-		cli_die("%s: %s", model, cords_errmsg());
+	tc_load_bn_cnn(model, &bn, &a, "no BatchNorm statistics; cords-fold needs a BN CNN from cords-cnn");
+	cords_tensor *meta = cords_list_find(&bn, "meta");
 	cords_tensor *m2 = cords_meta_new();
 	if (!m2 || cords_list_push(&out, m2))
 		cli_die_lib();

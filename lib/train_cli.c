@@ -44,6 +44,18 @@ void tc_load(const char *path, cords_tensor_list *l)
 	cords_list_free(&raw);
 }
 
+void tc_load_bn_cnn(const char *path, cords_tensor_list *params, cords_arch *a, const char *what)
+{
+	tc_load(path, params);
+	const cords_tensor *meta = cords_list_find(params, "meta");
+	if (!cords_list_find(params, "bn_inp.running_var")) {
+		char *stage = cords_meta_get(meta, "stage");
+		cli_die("%s: model of stage %s: %s", path, stage ? stage : "unknown", what);
+	}
+	if (cords_arch_from_meta(meta, a))
+		cli_die("%s: %s", path, cords_errmsg());
+}
+
 void tc_grads(const cords_tensor_list *params, cords_tensor_list *grads)
 {
 	for (int i = 0; i < params->n; i++) {
@@ -310,16 +322,8 @@ static void check_rnn_model(const cords_tensor_list *params, const char *tool)
 static cords_cnn *load_teacher(const char *path, const cords_arch *student, cords_backend *be,
 			       cords_tensor_list *params)
 {
-	tc_load(path, params);
-	const cords_tensor *meta = cords_list_find(params, "meta");
-	char *stage = cords_meta_get(meta, "stage");
-	if (!cords_list_find(params, "bn_inp.running_var"))
-		cli_die("%s: the teacher must be a BatchNorm CNN from cords-cnn (this model is stage %s)", path,
-			stage ? stage : "unknown");
-	free(stage);
 	cords_arch a;
-	if (cords_arch_from_meta(meta, &a))
-		cli_die("%s: %s", path, cords_errmsg());
+	tc_load_bn_cnn(path, params, &a, "the teacher must be a BatchNorm CNN from cords-cnn");
 	if (a.depth != student->depth || a.in_ch != student->in_ch || a.height != student->height ||
 	    a.width != student->width || a.classes != student->classes)
 		cli_die("%s: the teacher is an R%d on %dx%dx%d with %d classes, the model an R%d on %dx%dx%d with %d", path,

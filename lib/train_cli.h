@@ -80,6 +80,9 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t);
 /* Pieces for the other tools. */
 /* A model file as f32 tensors, meta first (a fresh one if it has none). */
 void tc_load(const char *path, cords_tensor_list *l);
+/* Load a BN CNN (cords-cnn's model: BatchNorm statistics) and its
+ * architecture; anything else is fatal: "PATH: model of stage S: WHAT". */
+void tc_load_bn_cnn(const char *path, cords_tensor_list *params, cords_arch *a, const char *what);
 /* Gradient tensors (zero) for every f32 tensor of params but meta. */
 void tc_grads(const cords_tensor_list *params, cords_tensor_list *grads);
 /* Carry the batch stream's dataset and normalisation into the model's meta. */
