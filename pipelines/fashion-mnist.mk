@@ -51,9 +51,10 @@
 #     too 86.97 % (0.5 / 2: 86.32 %), in the linear stage as well 86.87 %;
 #     2 slope steps and 17,920 finetune images 86.72 %; T = 20 stimulus steps
 #     with 1.5x the images in every RNN stage 86.69 % (85.64 % without the
-#     teacher). Anneal and finetune with the teacher and 17,920 finetune
-#     images (this schedule): 87.04 %.
-#   This schedule (session 6): 89.53 % / 87.04 % in 9 min 58 s (9 min 40 s
+#     teacher).
+#   This schedule (the teacher in the anneal and the finetune, 17,920
+#     finetune images; session 6): 89.53 % / 87.04 % in 9 min 15 s from a
+#     fresh clone, 9 min 58 s in a slow hour of the host (9 min 40 s
 #     in the run before, which also tested the CNN after every epoch); as an
 #     R2: 87.31 % / 84.75 % in 4 min 17 s.
 # R4 at 28x28 costs about 2.2x R2 and needs Winograd (oneDNN has it with
