@@ -141,6 +141,18 @@ int main(void)
 		for (int i = 0; i < 6; i++)
 			be->free(be, all[i]);
 	}
+	CASE("batch_sum over blocks of elements (a partial last one), accumulating with beta") {
+		const int B = 3, per = 16 * 7 * 7; /* 784: more than one block of the sum */
+		cords_buf *z = buf(CORDS_BUF_ACT, B, 16, 7, 7, hx), *s = buf(CORDS_BUF_ACT, 1, 16, 7, 7, hy);
+		CHECK(be->batch_sum(be, z, s, 0.5f) == 0, "%s", cords_errmsg());
+		be->download(be, s, tmp);
+		double e = 0;
+		for (int i = 0; i < per; i++)
+			e = fmax(e, fabs(tmp[i] - (0.5 * hy[i] + hx[i] + hx[per + i] + hx[2 * per + i])));
+		CHECK(e < 1e-5, "batch_sum error %g", e);
+		be->free(be, z);
+		be->free(be, s);
+	}
 	CASE("a view of batch items shares its buffer's memory (blocked layout); bad ranges refused") {
 		float h[4 * 8 * 4], out[4 * 8 * 4]; /* buf fills h with random values */
 		cords_buf *b = buf(CORDS_BUF_ACT, 4, 8, 2, 2, h), *v = be->view(be, b, 1, 2);
