@@ -12,6 +12,18 @@ enum { KMAX = 16 };
 #define AT(p, b, cb, k) (((int64_t)(b) * (p)->C + (int64_t)(cb) * (k)) * (p)->M)
 #define BLOCK(p) ((p)->k > 1 ? (p)->k : 1)
 
+/* y = a x + sh on block cb, channel by channel */
+static void scale_shift(const cords_bn *p, int cb, int k, const float *a, const float *sh, const float *x, float *y)
+{
+	for (int b = 0; b < p->B; b++) {
+		const float *xb = x + AT(p, b, cb, k);
+		float *yb = y + AT(p, b, cb, k);
+		for (int64_t m = 0; m < p->M; m++)
+			for (int l = 0; l < k; l++)
+				yb[m * k + l] = xb[m * k + l] * a[l] + sh[l];
+	}
+}
+
 void cords_bn_train_forward_cpu(const cords_bn *p, const float *x, const float *gamma, const float *beta,
 				float *rmean, float *rvar, float *save_mean, float *save_invstd, float *y)
 {
@@ -48,13 +60,7 @@ void cords_bn_train_forward_cpu(const cords_bn *p, const float *x, const float *
 			}
 			a[l] = (float)(gamma[c] * inv), sh[l] = (float)(beta[c] - mean[l] * gamma[c] * inv);
 		}
-		for (int b = 0; b < p->B; b++) {
-			const float *xb = x + AT(p, b, cb, k);
-			float *yb = y + AT(p, b, cb, k);
-			for (int64_t m = 0; m < p->M; m++)
-				for (int l = 0; l < k; l++)
-					yb[m * k + l] = xb[m * k + l] * a[l] + sh[l];
-		}
+		scale_shift(p, cb, k, a, sh, x, y);
 	}
 }
 
@@ -70,13 +76,7 @@ void cords_bn_eval_forward_cpu(const cords_bn *p, const float *x, const float *g
 			double inv = 1 / sqrt((double)rvar[c] + p->eps);
 			a[l] = (float)(gamma[c] * inv), sh[l] = (float)(beta[c] - rmean[c] * gamma[c] * inv);
 		}
-		for (int b = 0; b < p->B; b++) {
-			const float *xb = x + AT(p, b, cb, k);
-			float *yb = y + AT(p, b, cb, k);
-			for (int64_t m = 0; m < p->M; m++)
-				for (int l = 0; l < k; l++)
-					yb[m * k + l] = xb[m * k + l] * a[l] + sh[l];
-		}
+		scale_shift(p, cb, k, a, sh, x, y);
 	}
 }
 
