@@ -6,7 +6,12 @@
  * memory); weights are plain [O,I,kh,kw], which is cuDNN's NCHW filter layout.
  * Convolution plans (descriptors and the algorithm cuDNN found fastest) are
  * made once per shape and kept; one workspace, grown to the largest plan's
- * need, serves them all. */
+ * need, serves them all.
+ *
+ * The device is made current once, in the thread that makes the backend;
+ * the operations do not select it again. So a backend is used from that
+ * thread, one CUDA backend per process (the tools make one); the eig
+ * operator, which runs in threads of its own, selects its device per call. */
 #ifndef CORDS_KERNELS_CUDA_H
 #define CORDS_KERNELS_CUDA_H
 

@@ -12,6 +12,9 @@ int cu_check(cudaError_t e, const char *what)
 {
 	if (e == cudaSuccess)
 		return 0;
+	/* A failed call is also the runtime's "last error": reset it (when it is
+	 * not sticky), or the next cu_launched would report it again. */
+	cudaGetLastError();
 	return cords_err("CUDA: %s: %s", what, cudaGetErrorString(e));
 }
 
@@ -100,10 +103,11 @@ static void cu_free(cords_backend *be, cords_buf *buf)
 	cu_buf *b = CU_BUF(buf);
 	if (!b)
 		return;
-	/* Queued work may still use the buffer. */
-	cudaStreamSynchronize(CU_IMPL(be)->stream);
-	if (!b->view)
+	/* Queued work may still use the buffer; a view owns no memory. */
+	if (!b->view) {
+		cudaStreamSynchronize(CU_IMPL(be)->stream);
 		cudaFree(b->d);
+	}
 	free(b);
 }
 

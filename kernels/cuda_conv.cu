@@ -1,8 +1,9 @@
 /* Convolutions through cuDNN (NCHW f32): forward, backward data and backward
  * filter. A plan (tensor, filter and convolution descriptors, and for each
  * direction the algorithm cudnnFind measured fastest among those the
- * precision allows; deterministic ones only for the backward passes, so
- * training is reproducible) is made once per shape and kept in a list on the
+ * precision allows; deterministic ones only for the backward passes, so a
+ * run repeats itself; another process may measure another algorithm fastest
+ * and round differently) is made once per shape and kept in a list on the
  * backend; the shared workspace grows to the largest need. */
 #include "cuda.h"
 
@@ -137,23 +138,29 @@ static int find(cu_impl *c, cu_plan *p, int dir)
 	return i >= 0;
 }
 
-/* When cudnnFind offers nothing usable: the implicit-GEMM algorithms, which
- * are deterministic and take every shape, with the math the precision asks. */
+/* When cudnnFind fails or offers nothing usable, or its choice's workspace
+ * does not fit: for direction dir, the implicit-GEMM algorithm, which is
+ * deterministic, takes every shape and needs little workspace, with the math
+ * the precision asks. */
 static int fallback(cu_impl *c, cu_plan *p, int dir)
 {
 	p->math[dir] = base_math(c);
-	p->fwd = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
-	p->bwd_data = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
-	p->bwd_filter = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
 	const char *what = "workspace size";
-	if (dir == FWD)
+	if (cu_dnn(cudnnSetConvolutionMathType(p->conv, p->math[dir]), "math type"))
+		return -1;
+	if (dir == FWD) {
+		p->fwd = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
 		return cu_dnn(cudnnGetConvolutionForwardWorkspaceSize(c->dnn, p->x, p->w, p->conv, p->y, p->fwd,
 								       &p->ws[dir]),
 			      what);
-	if (dir == BWD_DATA)
+	}
+	if (dir == BWD_DATA) {
+		p->bwd_data = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
 		return cu_dnn(cudnnGetConvolutionBackwardDataWorkspaceSize(c->dnn, p->w, p->y, p->conv, p->x,
 									    p->bwd_data, &p->ws[dir]),
 			      what);
+	}
+	p->bwd_filter = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
 	return cu_dnn(cudnnGetConvolutionBackwardFilterWorkspaceSize(c->dnn, p->x, p->y, p->conv, p->w,
 								      p->bwd_filter, &p->ws[dir]),
 		      what);
@@ -167,8 +174,7 @@ static int plan_algo(cu_impl *c, cu_plan *p, int dir)
 	if (!p->have[dir]) {
 		if (cu_dnn(cudnnSetConvolutionMathType(p->conv, base_math(c)), "math type"))
 			return -1;
-		int found = find(c, p, dir);
-		if (found < 0 || (!found && fallback(c, p, dir)))
+		if ((find(c, p, dir) <= 0 || (p->ws[dir] && !cu_workspace(c, p->ws[dir]))) && fallback(c, p, dir))
 			return -1;
 		p->have[dir] = 1;
 	}

@@ -44,12 +44,13 @@ __global__ void k_relu_add(const float *a, const float *b, int relu_b, float *y,
 	}
 }
 
-/* One block per (b,c) row of hw floats: y[row] = mean of the row. */
+/* One block per (b,c) row of hw floats: y[row] = mean of the row, summed in
+ * double as the CPU does (rows of 50,176 at 224x224). */
 __global__ void k_row_mean(const float *x, float *y, size_t hw)
 {
-	__shared__ float part[CU_THREADS];
+	__shared__ double part[CU_THREADS];
 	const float *p = x + blockIdx.x * hw;
-	float s = 0;
+	double s = 0;
 	for (size_t i = threadIdx.x; i < hw; i += blockDim.x)
 		s += p[i];
 	part[threadIdx.x] = s;
@@ -60,7 +61,7 @@ __global__ void k_row_mean(const float *x, float *y, size_t hw)
 		__syncthreads();
 	}
 	if (threadIdx.x == 0)
-		y[blockIdx.x] = part[0] / (float)hw;
+		y[blockIdx.x] = (float)(part[0] / (double)hw);
 }
 
 /* y [B,C,HW] += bias[c] */

@@ -100,6 +100,13 @@ struct bn_geo {
 	double momentum, eps;
 };
 
+/* The elements of channel c, index i, block-strided within each batch item
+ * (no 64-bit division per element). */
+#define BN_EACH(i)                        \
+	for (int b_ = 0; b_ < g.B; b_++)  \
+		for (size_t m_ = threadIdx.x, i = ((size_t)b_ * g.C + c) * g.M + m_; m_ < g.M; \
+		     m_ += blockDim.x, i += blockDim.x)
+
 /* One block per channel: batch statistics, running update, y. */
 __global__ void k_bn_train(const bn_geo g, const float *x, const float *gamma, const float *beta, float *rmean,
 			   float *rvar, float *smean, float *sinv, float *y)
@@ -110,13 +117,12 @@ __global__ void k_bn_train(const bn_geo g, const float *x, const float *gamma, c
 	double mean = 0, ss = 0;
 	{
 		double s = 0;
-		size_t n = (size_t)g.B * g.M;
-		for (size_t j = threadIdx.x; j < n; j += blockDim.x)
-			s += x[((j / g.M) * g.C + c) * g.M + j % g.M];
+		BN_EACH(i) s += x[i];
 		mean = block_sum(s, part) / cnt;
 		s = 0;
-		for (size_t j = threadIdx.x; j < n; j += blockDim.x) {
-			double d = x[((j / g.M) * g.C + c) * g.M + j % g.M] - mean;
+		BN_EACH(i)
+		{
+			double d = x[i] - mean;
 			s += d * d;
 		}
 		ss = block_sum(s, part);
@@ -131,10 +137,7 @@ __global__ void k_bn_train(const bn_geo g, const float *x, const float *gamma, c
 		}
 	}
 	float a = (float)(gamma[c] * inv), sh = (float)(beta[c] - mean * gamma[c] * inv);
-	for (size_t j = threadIdx.x; j < (size_t)g.B * g.M; j += blockDim.x) {
-		size_t i = ((j / g.M) * g.C + c) * g.M + j % g.M;
-		y[i] = x[i] * a + sh;
-	}
+	BN_EACH(i) y[i] = x[i] * a + sh;
 }
 
 __global__ void k_bn_eval(const bn_geo g, const float *x, const float *gamma, const float *beta, const float *rmean,
@@ -163,8 +166,8 @@ __global__ void k_bn_bwd(const bn_geo g, int train, const float *x, const float 
 	const double cnt = (double)n, mean = mean_c[c];
 	const double inv = train ? (double)inv_c[c] : 1 / sqrt((double)rvar[c] + g.eps);
 	double sdy = 0, sdyx = 0;
-	for (size_t j = threadIdx.x; j < n; j += blockDim.x) {
-		size_t i = ((j / g.M) * g.C + c) * g.M + j % g.M;
+	BN_EACH(i)
+	{
 		sdy += dy[i];
 		sdyx += dy[i] * (x[i] - mean) * inv;
 	}
@@ -175,8 +178,8 @@ __global__ void k_bn_bwd(const bn_geo g, int train, const float *x, const float 
 		dgamma[c] = (float)sdyx + beta * dgamma[c];
 	}
 	const double k = gamma[c] * inv;
-	for (size_t j = threadIdx.x; j < n; j += blockDim.x) {
-		size_t i = ((j / g.M) * g.C + c) * g.M + j % g.M;
+	BN_EACH(i)
+	{
 		if (train)
 			dx[i] = (float)(k * (dy[i] - sdy / cnt - (x[i] - mean) * inv * sdyx / cnt));
 		else
