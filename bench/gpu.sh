@@ -87,7 +87,7 @@ else
 	export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$nvlibs"
 	units=$(for f in test/unit/*.c; do n=${f#test/unit/}; echo "build/test/${n%.c}"; done)
 	say "building with CUDA=1"
-	if ! timeout "$(tmo 300)" make -j"$(nproc)" CUDA=1 all bench $units >"$work/build.log" 2>&1; then
+	if ! timeout -k 10 "$(tmo 300)" make -j"$(nproc)" CUDA=1 all bench $units >"$work/build.log" 2>&1; then
 		tail -n 30 "$work/build.log" >&2
 		echo "gpu.sh: the CUDA build failed" >&2
 		exit 1
@@ -95,27 +95,33 @@ else
 	build="built here ($(git rev-parse --short HEAD 2>/dev/null))"
 fi
 export TESTDATA=$top/testdata
+# A library the loader cannot find fails every binary with 127: name it.
+miss=$(ldd "$BUILD/test/backend_cuda" "$BUILD/bench/gpu_infer" "$BIN/cords-infer" 2>&1 | awk '/not found/ { print $1 }' |
+	sort -u | paste -sd' ')
+[ -n "$miss" ] && row "missing libraries" "$miss"
 
 device=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -n 1)
 row "device" "${device:-unknown (no nvidia-smi)}"
 row "build" "$build"
-row "torch" "$(LD_LIBRARY_PATH=$ld0 timeout "$(tmo 60)" "$PYTHON" -c 'import torch; print(torch.__version__, "cuDNN", torch.backends.cudnn.version())' 2>&1 | tail -n 1)"
+row "torch" "$(LD_LIBRARY_PATH=$ld0 timeout -k 10 "$(tmo 60)" "$PYTHON" -c 'import torch; print(torch.__version__, "cuDNN", torch.backends.cudnn.version())' 2>&1 | tail -n 1)"
 
 # 1. Unit tests on the GPU.
 say "unit tests"
-timeout "$(tmo 120)" "$BUILD/test/backend_cuda" >"$work/unit.out" 2>"$work/unit.err"
+timeout -k 10 "$(tmo 120)" "$BUILD/test/backend_cuda" >"$work/unit.out" 2>"$work/unit.err"
 rc=$?
 status=$((rc != 0)) # the script's exit status: did the GPU tests pass
 cat "$work/unit.out" "$work/unit.err" >&2
 row "unit tests: backend_cuda (exit $rc)" "$(grep -c '^PASS' "$work/unit.out") passed, $(grep -c '^FAIL' "$work/unit.out") failed $(grep -o 'skipped.*' "$work/unit.err")"
-timeout "$(tmo 60)" "$BUILD/test/model" >"$work/model.out" 2>&1
+# On a GPU machine, tests that skip (no usable device) are a failure too.
+[ "$DEVICE" = cpu ] || grep -q '^PASS' "$work/unit.out" || status=1
+timeout -k 10 "$(tmo 60)" "$BUILD/test/model" >"$work/model.out" 2>&1
 row "unit tests: model (CPU, exit $?)" "$(grep -c '^PASS' "$work/model.out") passed, $(grep -c '^FAIL' "$work/model.out") failed"
 
 # 2. Inference, R8 at 224.
 d=$work/r8
 cords() { # label, precision
 	say "cords $1"
-	CORDS_PRECISION=$2 timeout "$(tmo 150)" "$BUILD/bench/gpu_infer" "$DEVICE" "$d" "$BATCH" "$BATCHES" "$STEPS" "$STEPS" 8 224 \
+	CORDS_PRECISION=$2 timeout -k 10 "$(tmo 150)" "$BUILD/bench/gpu_infer" "$DEVICE" "$d" "$BATCH" "$BATCHES" "$STEPS" "$STEPS" 8 224 \
 		>"$work/$1.out" 2>&1
 	cat "$work/$1.out" >&2
 	[ -f "$d/logits-$DEVICE.f32" ] && mv "$d/logits-$DEVICE.f32" "$d/logits-$2.f32"
@@ -123,7 +129,7 @@ cords() { # label, precision
 }
 torch() { # label, flags, logits to compare
 	say "torch $1"
-	LD_LIBRARY_PATH=$ld0 timeout "$(tmo 150)" "$PYTHON" bench/gpu_torch.py "$d" --batches "$BATCHES" --spont "$STEPS" --stim "$STEPS" $2 \
+	LD_LIBRARY_PATH=$ld0 timeout -k 10 "$(tmo 150)" "$PYTHON" bench/gpu_torch.py "$d" --batches "$BATCHES" --spont "$STEPS" --stim "$STEPS" $2 \
 		--compare "$3" >"$work/$1.out" 2>&1
 	cat "$work/$1.out" >&2
 	row "PyTorch literal, $1: images/s" "$(value images_per_s "$work/$1.out")"
@@ -148,7 +154,7 @@ row "ratio cords fp32 / torch default (tf32)" "$(ratio "$f" "$pt")"
 if [ -x "$BIN/cords-infer" ]; then
 	say "cords-infer --device cuda"
 	t0=$(date +%s.%N)
-	if timeout "$(tmo 150)" "$BIN/cords-infer" -m "$d/model.tzst" --device "$DEVICE" --spont "$STEPS" --stim "$STEPS" \
+	if timeout -k 10 "$(tmo 150)" "$BIN/cords-infer" -m "$d/model.tzst" --device "$DEVICE" --spont "$STEPS" --stim "$STEPS" \
 		<"$d/x.tzst" >"$work/infer.tzst" 2>"$work/infer.err"; then
 		row "cords-infer --device cuda: images/s (wall, with start-up)" \
 			"$(awk -v t0="$t0" -v t1="$(date +%s.%N)" -v n="$((BATCH * BATCHES))" 'BEGIN { printf "%.2f", n / (t1 - t0) }')"
@@ -169,7 +175,8 @@ for t in anneal finetune; do
 done
 train_run() { # steps -> seconds (or nothing on failure)
 	t0=$(date +%s.%N)
-	timeout "$(tmo 240)" "$BIN/$tool" -m "$d/model.tzst" --device "$DEVICE" --epochs 1 --steps "$1" \
+	timeout -k 10 "$(tmo 240)" "$BIN/$tool" -m "$d/model.tzst" --device "$DEVICE" --epochs 1 --steps "$1" \
+		--spont-steps "$STEPS" --stim-steps "$STEPS" --blank-steps "$STEPS" --readouts $((STEPS < 30 ? STEPS : 30)) \
 		--checkpoint "$work/ckpt.tzst" -o "$work/trained.tzst" "$d/train.tzst" >"$work/train$1.out" 2>&1 &&
 		awk -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.3f", t1 - t0 }'
 }
@@ -188,7 +195,7 @@ fi
 for mode in "fp32:" "TF32 (torch default):--tf32"; do
 	label=${mode%%:*} flags=${mode#*:}
 	say "torch training step, $label"
-	LD_LIBRARY_PATH=$ld0 timeout "$(tmo 200)" "$PYTHON" bench/gpu_torch.py "$d" --train 8 --batches 2 --spont "$STEPS" \
+	LD_LIBRARY_PATH=$ld0 timeout -k 10 "$(tmo 200)" "$PYTHON" bench/gpu_torch.py "$d" --train 8 --batches 2 --spont "$STEPS" \
 		--stim "$STEPS" $flags >"$work/train-$label.out" 2>&1
 	cat "$work/train-$label.out" >&2
 	row "PyTorch literal training step, batch 8, $label: s/step" \
@@ -202,7 +209,7 @@ if [ -f "$d/model.tzst" ]; then
 	for dev in "$DEVICE" cpu; do
 		say "cords-eig --device $dev"
 		t0=$(date +%s.%N)
-		if timeout "$(tmo 120)" "$BIN/cords-eig" -m "$d/model.tzst" -a 0 --top 10 --tsv --device "$dev" \
+		if timeout -k 10 "$(tmo 120)" "$BIN/cords-eig" -m "$d/model.tzst" -a 0 --top 10 --tsv --device "$dev" \
 			-o "$work/eig-$dev.tsv" 2>"$work/eig-$dev.err"; then
 			row "cords-eig R8 area 0, 300 steps, --device $dev: s (wall)" \
 				"$(awk -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.2f", t1 - t0 }') ($(grep -o '[0-9.]* s operator, [0-9.]* s orthogonalisation' "$work/eig-$dev.err"))"

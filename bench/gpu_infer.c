@@ -178,11 +178,15 @@ int main(int argc, char **argv)
 	cords_arch a;
 	cords_tensor_list l = {0};
 	cords_model *m = NULL;
-	cords_backend *be = cords_backend_get(dev);
-	if (!be || cords_arch_init(&a, depth, 3, size, size, 1000))
+	if (cords_arch_init(&a, depth, 3, size, size, 1000))
 		cli_die_lib();
+	/* The model and the streams first: PyTorch's rows need them even when
+	 * the device cannot be used. */
 	int got = load(dir, &l);
 	if (got < 0 || (got > 0 && (make(&a, batch, dir, &l) || write_streams(dir, &a, &l, batches))))
+		cli_die_lib();
+	cords_backend *be = cords_backend_get(dev);
+	if (!be)
 		cli_die_lib();
 	cords_tensor *meta = cords_meta_new();
 	if (!meta || cords_arch_to_meta(&a, meta) || !(m = cords_model_new(&l, meta, be)))

@@ -493,7 +493,10 @@ static void eig_device(int c, int h, int w, int jacobian, int always_reorth)
 	CHECK(!cords_arnoldi(&host, &o, &rh), "host arnoldi: %s", cords_errmsg());
 	o.device = 0;
 	CHECK(!cords_arnoldi(&gpu_op, &o, &rd), "device arnoldi: %s", cords_errmsg());
-	CHECK(rd.k == rh.k && rd.nconv >= 5, "steps %d / %d, %d converged", rd.k, rh.k, rd.nconv);
+	/* 60 steps on a random operator converge nothing (nconv 0 on the host for
+	 * these sizes): the device must take the same steps and see the same Ritz
+	 * values, converged or not. */
+	CHECK(rd.k == rh.k && rd.nconv == rh.nconv, "steps %d / %d, converged %d / %d", rd.k, rh.k, rd.nconv, rh.nconv);
 	double radius = hypot(rh.re[0], rh.im[0]), worst = 0;
 	for (int i = 0; i < 5 && i < rd.k && i < rh.k; i++)
 		worst = fmax(worst, hypot(rd.re[i] - rh.re[i], rd.im[i] - rh.im[i]));
