@@ -9,7 +9,8 @@
 #   3. a stage-5 training step (anneal), batch 8: cords-anneal --device cuda
 #      (when the build has it) against the literal PyTorch model with autograd;
 #   4. cords-eig on R8's first area, 300 Arnoldi steps, GPU against CPU.
-# Exits 1 when the GPU unit tests fail (or the build does), else 0.
+# Exits 1 when the GPU unit tests fail or skip on a GPU machine (or the build
+# fails), else 0.
 # Usage, from anywhere:
 #   bench/gpu.sh                        builds with CUDA=1 here, then runs
 #   CORDS_PREBUILT=DIR bench/gpu.sh     runs binaries built elsewhere:
@@ -19,7 +20,12 @@
 # Environment: PYTHON (default: the torch venv's python, else python3),
 #   BATCH (64), BATCHES (timed batches, 2), STEPS (100: spont = stim = STEPS),
 #   DEVICE (cuda; cpu makes a dry run of the script where there is no GPU),
-#   LIMIT (450: seconds for everything; every phase is cut to what is left).
+#   LIMIT (450: seconds for the timed phases; every phase is cut to what is
+#   left). Unpacking and start-up come on top: allow about 560 s in all.
+# On a borrowed GPU machine: `sh bench/gpu-pack.sh .gpu/prebuilt.tar.xz` here
+# (.gpu/ is not ignored, so it travels with the tree), then there
+# `CORDS_PREBUILT=.gpu/prebuilt.tar.xz bash bench/gpu.sh`; a dry run here:
+# `DEVICE=cpu BATCH=2 BATCHES=1 STEPS=5 PYTHON=/usr/bin/python3 CORDS_PREBUILT=... bash bench/gpu.sh`.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
