@@ -495,18 +495,7 @@ static int host_grads(cords_cnn *c, cords_tensor_list *params, cords_tensor_list
 		free(dW);
 		return cords_err("gradient of out_fc missing");
 	}
-	for (int n = 0; n < N; n++) {
-		double sb = 0;
-		for (int b = 0; b < B; b++)
-			sb += dl[b * N + n];
-		((float *)db->data)[n] = (float)sb;
-		for (int k = 0; k < C; k++) {
-			double s = 0;
-			for (int b = 0; b < B; b++)
-				s += (double)dl[b * N + n] * feat[b * C + k];
-			dW[n * C + k] = (float)s;
-		}
-	}
+	cords_fc_dw_cpu(dl, feat, B, C, N, dW, db->data);
 	cords_wnorm_backward_cpu(g->data, v->data, dW, N, C, dg->data, dv->data);
 	free(dW);
 	return 0;
@@ -523,13 +512,7 @@ static int backward(cords_cnn *c, cords_tensor_list *params, cords_tensor_list *
 		free(df);
 		return df ? -1 : cords_err("out of memory");
 	}
-	for (int b = 0; b < B; b++)
-		for (int k = 0; k < C; k++) {
-			double s = 0;
-			for (int n = 0; n < N; n++)
-				s += (double)dl[b * N + n] * c->fcw[n * C + k];
-			df[b * C + k] = (float)s;
-		}
+	cords_fc_dx_cpu(dl, c->fcw, B, C, N, df);
 	int rc = CALL(upload, c->dfeat, df) || CALL(readout_bwd_add, c->x[D - 1], c->dfeat, c->dx[D - 1]) ||
 		 CALL(readout_bwd_add, c->x[D - 2], c->dfeat, c->dx[D - 2]);
 	free(df);
@@ -595,14 +578,7 @@ double cords_cnn_step(cords_cnn *c, cords_tensor_list *params, int train, int B,
 	}
 	if (forward(c, train && !c->folded, x, feat) || (train && !c->folded && running_home(c, params)))
 		goto done;
-	const float *fb = need(params, "out_fc.bias")->data;
-	for (int b = 0; b < B; b++)
-		for (int n = 0; n < N; n++) {
-			double s = fb[n];
-			for (int k = 0; k < C; k++)
-				s += (double)feat[b * C + k] * c->fcw[n * C + k];
-			lg[b * N + n] = (float)s;
-		}
+	cords_fc_forward_cpu(feat, c->fcw, need(params, "out_fc.bias")->data, B, C, N, lg);
 	if (logits)
 		memcpy(logits, lg, (size_t)B * N * sizeof *lg);
 	if (!y.hard && !y.soft) {

@@ -95,3 +95,47 @@ void cords_time_weights(int R, double *w)
 		w[t] = pow(10.0, e) / R;
 	}
 }
+
+/* Below this many products a loop is not worth the threads. */
+#define FC_THREADS(B, C, N) ((int64_t)(B) * (C) * (N) >= (1 << 18))
+
+void cords_fc_forward_cpu(const float *x, const float *W, const float *b, int B, int C, int N, float *y)
+{
+#pragma omp parallel for collapse(2) schedule(static) if (FC_THREADS(B, C, N))
+	for (int i = 0; i < B; i++)
+		for (int n = 0; n < N; n++) {
+			double s = b[n];
+			for (int c = 0; c < C; c++)
+				s += (double)x[(int64_t)i * C + c] * W[(int64_t)n * C + c];
+			y[(int64_t)i * N + n] = (float)s;
+		}
+}
+
+void cords_fc_dx_cpu(const float *dy, const float *W, int B, int C, int N, float *dx)
+{
+#pragma omp parallel for collapse(2) schedule(static) if (FC_THREADS(B, C, N))
+	for (int i = 0; i < B; i++)
+		for (int c = 0; c < C; c++) {
+			double s = 0;
+			for (int n = 0; n < N; n++)
+				s += (double)dy[(int64_t)i * N + n] * W[(int64_t)n * C + c];
+			dx[(int64_t)i * C + c] = (float)s;
+		}
+}
+
+void cords_fc_dw_cpu(const float *dy, const float *x, int B, int C, int N, float *dW, float *db)
+{
+#pragma omp parallel for schedule(static) if (FC_THREADS(B, C, N))
+	for (int n = 0; n < N; n++) {
+		double sb = 0;
+		for (int i = 0; i < B; i++)
+			sb += dy[(int64_t)i * N + n];
+		db[n] = (float)sb;
+		for (int c = 0; c < C; c++) {
+			double s = 0;
+			for (int i = 0; i < B; i++)
+				s += (double)dy[(int64_t)i * N + n] * x[(int64_t)i * C + c];
+			dW[(int64_t)n * C + c] = (float)s;
+		}
+	}
+}

@@ -30,6 +30,15 @@ int cords_label_class(cords_labels y, int b, int N);
 /* Images whose argmax of logits equals the class of the label. */
 int cords_correct_cpu(const float *logits, int B, int N, cords_labels y);
 
+/* The read-out layer y = x W^T + b on the host (the trainers bring the
+ * features x [B,C] down from the device): its forward, dx = dy W and
+ * dW = dy^T x, db = column sums of dy. Sums in double, each in a fixed order;
+ * big ones (ImageNet's 1000 classes) run in threads, one per output element,
+ * so the bits do not depend on the thread count. */
+void cords_fc_forward_cpu(const float *x, const float *W, const float *b, int B, int C, int N, float *y);
+void cords_fc_dx_cpu(const float *dy, const float *W, int B, int C, int N, float *dx);
+void cords_fc_dw_cpu(const float *dy, const float *x, int B, int C, int N, float *dW, float *db);
+
 /* Weights of R read-outs for loss = sum_t w_t CE_t: w_t = ramp_t / R with
  * ramp = 10^linspace(-3, 0, R) (the mean over t is folded in). */
 void cords_time_weights(int R, double *w);

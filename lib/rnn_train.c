@@ -303,18 +303,6 @@ static int spontaneous(cords_rnn_trainer *t)
 	return rc ? -1 : 0;
 }
 
-/* Host logits [B,N] = feat W^T + b. */
-static void fc_host(const float *feat, const float *W, const float *b, int B, int C, int N, float *out)
-{
-	for (int i = 0; i < B; i++)
-		for (int n = 0; n < N; n++) {
-			double s = b[n];
-			for (int c = 0; c < C; c++)
-				s += (double)feat[i * C + c] * W[n * C + c];
-			out[i * N + n] = (float)s;
-		}
-}
-
 /* Read-out j at state s: features, logits, CE and its gradient (host). */
 static int readout(cords_rnn_trainer *t, const cords_state *s, int j, const float *fcb, cords_labels y,
 		   cords_rnn_stats *st, int *hit)
@@ -328,7 +316,7 @@ static int readout(cords_rnn_trainer *t, const cords_state *s, int j, const floa
 	int rc = CALL(relu_add, s->r[D - 1], s->r[D - 2], 1, t->sum) || CALL(spatial_mean, t->sum, t->feat) ||
 		 CALL(download, t->feat, feat);
 	if (!rc) {
-		fc_host(feat, t->fcw, fcb, B, C, N, logits);
+		cords_fc_forward_cpu(feat, t->fcw, fcb, B, C, N, logits);
 		double ce = cords_xent_cpu(logits, B, N, y, (float)t->ramp[j], dl);
 		st->loss += t->ramp[j] * ce;
 		for (int b = 0; b < B; b++) {
@@ -427,13 +415,7 @@ static int loss_bwd(cords_rnn_trainer *t, int step, const cords_state *s)
 		float *df = malloc((size_t)B * C * sizeof *df);
 		if (!df)
 			return cords_err("out of memory");
-		for (int b = 0; b < B; b++) /* dfeat = dlogits W */
-			for (int c = 0; c < C; c++) {
-				double g = 0;
-				for (int n = 0; n < N; n++)
-					g += (double)dl[b * N + n] * t->fcw[n * C + c];
-				df[b * C + c] = (float)g;
-			}
+		cords_fc_dx_cpu(dl, t->fcw, B, C, N, df);
 		int rc = CALL(upload, t->dfeat, df) || CALL(readout_bwd_add, s->r[D - 1], t->dfeat, t->dr[D - 1]) ||
 			 CALL(readout_bwd_add, s->r[D - 2], t->dfeat, t->dr[D - 2]);
 		free(df);
@@ -575,21 +557,7 @@ static int host_grads(cords_rnn_trainer *t, const cords_tensor_list *params, cor
 		free(dW);
 		return cords_err("gradient of out_fc: out of memory or missing");
 	}
-	float *db = dbt->data;
-	for (int n = 0; n < N; n++) {
-		double sb = 0;
-		for (int c = 0; c < C; c++) {
-			double s = 0;
-			for (int j = 0; j < R; j++)
-				for (int b = 0; b < B; b++)
-					s += (double)t->dlog[((size_t)j * B + b) * N + n] * t->featv[((size_t)j * B + b) * C + c];
-			dW[n * C + c] = (float)s;
-		}
-		for (int j = 0; j < R; j++)
-			for (int b = 0; b < B; b++)
-				sb += t->dlog[((size_t)j * B + b) * N + n];
-		db[n] = (float)sb;
-	}
+	cords_fc_dw_cpu(t->dlog, t->featv, R * B, C, N, dW, dbt->data); /* the R read-outs as rows */
 	rc = wn_grad(t, params, grads, "out_fc", dW);
 	free(dW);
 	return rc;

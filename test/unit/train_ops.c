@@ -173,6 +173,48 @@ int main(void)
 		int64_t t[2] = {1, 0}; /* soft labels whose own classes are not their argmax */
 		CHECK(cords_correct_cpu(z, 2, 3, (cords_labels){NULL, s, t}) == 2, "soft with truth");
 	}
+	CASE("read-out layer on the host: forward, dx, dW, db equal plain loops bit for bit (threaded and not)") {
+		const int sizes[2][3] = {{5, 256, 300}, {3, 16, 10}}; /* above and below the threads' threshold */
+		for (int k = 0; k < 2; k++) {
+			const int B = sizes[k][0], C = sizes[k][1], N = sizes[k][2];
+			float *x = malloc(sizeof(float) * B * C), *W = malloc(sizeof(float) * N * C), *b = malloc(sizeof(float) * N);
+			float *dy = malloc(sizeof(float) * B * N), *y = malloc(sizeof(float) * B * N), *dx = malloc(sizeof(float) * B * C);
+			float *dW = malloc(sizeof(float) * N * C), *db = malloc(sizeof(float) * N);
+			randn(x, B * C, 1), randn(W, N * C, 0.1), randn(b, N, 1), randn(dy, B * N, 1);
+			cords_fc_forward_cpu(x, W, b, B, C, N, y);
+			cords_fc_dx_cpu(dy, W, B, C, N, dx);
+			cords_fc_dw_cpu(dy, x, B, C, N, dW, db);
+			int same = 1;
+			for (int i = 0; i < B; i++)
+				for (int n = 0; n < N; n++) {
+					double s = b[n];
+					for (int c = 0; c < C; c++)
+						s += (double)x[i * C + c] * W[n * C + c];
+					same &= y[i * N + n] == (float)s;
+				}
+			for (int i = 0; i < B; i++)
+				for (int c = 0; c < C; c++) {
+					double s = 0;
+					for (int n = 0; n < N; n++)
+						s += (double)dy[i * N + n] * W[n * C + c];
+					same &= dx[i * C + c] == (float)s;
+				}
+			for (int n = 0; n < N; n++) {
+				double sb = 0;
+				for (int i = 0; i < B; i++)
+					sb += dy[i * N + n];
+				same &= db[n] == (float)sb;
+				for (int c = 0; c < C; c++) {
+					double s = 0;
+					for (int i = 0; i < B; i++)
+						s += (double)dy[i * N + n] * x[i * C + c];
+					same &= dW[n * C + c] == (float)s;
+				}
+			}
+			CHECK(same, "B %d C %d N %d: the read-out differs from the plain loops", B, C, N);
+			free(x), free(W), free(b), free(dy), free(y), free(dx), free(dW), free(db);
+		}
+	}
 	CASE("read-out weights: 10^linspace(-3,0,R) / R") {
 		double w[30];
 		cords_time_weights(30, w);
