@@ -151,6 +151,12 @@ static int cu_download(cords_backend *be, const cords_buf *buf, float *host)
 		       : 0;
 }
 
+static int cu_mem_free(cords_backend *be, size_t *bytes)
+{
+	size_t total;
+	return cu_check(cudaMemGetInfo(bytes, &total), "free memory");
+}
+
 static int cu_sync(cords_backend *be)
 {
 	return cu_check(cudaStreamSynchronize(CU_IMPL(be)->stream), "synchronize");
@@ -237,6 +243,7 @@ extern "C" cords_backend *cords_backend_cuda_new(int device)
 	be->alloc = cu_alloc;
 	be->free = cu_free;
 	be->view = cu_view;
+	be->mem_free = cu_mem_free;
 	be->upload = cu_upload;
 	be->download = cu_download;
 	be->fill = cu_fill;

@@ -154,6 +154,10 @@ struct cords_backend {
 	 * buffer [n,...] of its own that shares b's memory: writing through it
 	 * writes b. Free it with free (b's memory stays b's); b outlives it. */
 	cords_buf *(*view)(cords_backend *be, cords_buf *b, int64_t at, int64_t n);
+	/* The bytes free for buffers now: a device's free memory. NULL where
+	 * there is no such limit to ask (the CPU). The trainers size what they
+	 * keep for backpropagation by it. */
+	int (*mem_free)(cords_backend *be, size_t *bytes);
 };
 
 /* "cpu", or "cuda" / "cuda:N" (an error "built without CUDA" unless the CUDA

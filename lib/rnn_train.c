@@ -111,12 +111,19 @@ static double state_bytes(const cords_arch *a, int B)
 	return n;
 }
 
-/* k: every state if that fits in 1 GiB, else about sqrt(steps). */
+/* k: every state if they fit in 1 GiB, or on a device in half its free
+ * memory (no recomputed steps: a quarter fewer convolutions), else about
+ * sqrt(steps). */
 static int choose_k(const cords_rnn_trainer *t, int B)
 {
 	if (t->cfg.ckpt_every > 0)
 		return t->cfg.ckpt_every < t->total ? t->cfg.ckpt_every : t->total;
-	if (state_bytes(&t->m->arch, B) * t->total <= 1073741824.0)
+	cords_backend *be = t->m->be;
+	double budget = 1073741824.0;
+	size_t avail;
+	if (be->mem_free && !be->mem_free(be, &avail) && avail / 2.0 > budget)
+		budget = avail / 2.0;
+	if (state_bytes(&t->m->arch, B) * t->total <= budget)
 		return t->total;
 	int k = (int)ceil(sqrt((double)t->total));
 	return k < 1 ? 1 : k;
