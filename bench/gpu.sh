@@ -8,6 +8,7 @@
 #      logits agree;
 #   3. a stage-5 training step (anneal), batch 8: cords-anneal --device cuda
 #      (when the build has it) against the literal PyTorch model with autograd;
+#      and one step at batch 16 with the device's peak memory in use;
 #   4. cords-eig on R8's first area, 300 Arnoldi steps, GPU against CPU.
 # Exits 1 when the GPU unit tests fail or skip on a GPU machine (or the build
 # fails), else 0.
@@ -209,6 +210,25 @@ for mode in "fp32:" "TF32 (torch default):--tf32"; do
 	[ -n "${ct:-}" ] && row "  ratio torch $label / cords" \
 		"$(awk -v a="$(field seconds_per_step "$work/train-$label.out")" -v b="$ct" 'BEGIN { if (a > 0 && b > 0) printf "%.2fx", a / b; else print "n/a" }')"
 done
+# Issue 7's memory target: R8 at 224 trains with batch 16 within 80 GB. One
+# step at batch 16 while nvidia-smi samples the memory in use on the device.
+if [ -n "$tool" ] && [ -f "$d/train16.tzst" ] && command -v nvidia-smi >/dev/null; then
+	say "$tool --device cuda, batch 16: peak memory"
+	timeout -k 10 "$(tmo 120)" "$BIN/$tool" -m "$d/model.tzst" --device "$DEVICE" --epochs 1 --steps 1 \
+		--spont-steps "$STEPS" --stim-steps "$STEPS" --blank-steps "$STEPS" --readouts $((STEPS < 30 ? STEPS : 30)) \
+		-o "$work/trained16.tzst" "$d/train16.tzst" >"$work/train16.out" 2>&1 &
+	pid=$! peak=0
+	while kill -0 "$pid" 2>/dev/null; do
+		u=$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits 2>/dev/null | head -n 1 | tr -d ' ')
+		case $u in '' | *[!0-9]*) ;; *) [ "$u" -gt "$peak" ] && peak=$u ;; esac
+		sleep 0.2
+	done
+	if wait "$pid"; then
+		row "$tool --device cuda, batch 16: peak memory in use" "$peak MiB (nvidia-smi every 0.2 s, whole device)"
+	else
+		row "$tool --device cuda, batch 16" "failed: $(tail -n 1 "$work/train16.out" | cut -c1-100)"
+	fi
+fi
 # 4. cords-eig on R8's first area (64 x 56 x 56 = 200,704 unknowns, 300 Arnoldi
 # steps, CGS2): the basis and the operator on the GPU, against the CPU.
 if [ -f "$d/model.tzst" ]; then

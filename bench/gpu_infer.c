@@ -112,23 +112,44 @@ static int make(const cords_arch *a, int batch, const char *dir, cords_tensor_li
 	return fclose(man) || rc ? -1 : 0;
 }
 
+/* Training batches: 4 of the first tb images of x, labels spread over the
+ * classes, in dir/name. */
+static int write_train(const char *dir, const char *name, const cords_tensor *x, int64_t tb, int classes)
+{
+	char path[1024];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	int64_t ts[4] = {tb, x->shape[1], x->shape[2], x->shape[3]};
+	cords_tensor *tx = cords_tensor_new("x", CORDS_F32, 4, ts), *ty = cords_tensor_new("y", CORDS_I64, 1, &tb);
+	FILE *f = tx && ty ? fopen(path, "wb") : NULL;
+	cords_writer *w = f ? cords_writer_new(f, path, 1) : NULL;
+	int rc = !w;
+	if (!rc) {
+		memcpy(tx->data, x->data, (size_t)cords_tensor_numel(tx) * sizeof(float));
+		for (int64_t i = 0; i < tb; i++)
+			((int64_t *)ty->data)[i] = (i * 7919) % classes;
+	}
+	for (int b = 0; !rc && b < 4; b++)
+		rc = cords_write_tensor(w, tx) || cords_write_tensor(w, ty);
+	if (w && cords_writer_close(w))
+		rc = -1;
+	if (f && fclose(f))
+		rc = -1;
+	cords_tensor_free(tx);
+	cords_tensor_free(ty);
+	return rc ? cords_err("%s: cannot write", path) : 0;
+}
+
 /* The model file (meta + parameters), the batch stream for cords-infer and
- * the training batches. */
+ * the training batches: train.tzst of 8 images (the timed step), and
+ * train16.tzst of 16 (issue 7's memory target) when there are 16. */
 static int write_streams(const char *dir, const cords_arch *a, const cords_tensor_list *l, int batches)
 {
 	char path[1024];
 	const cords_tensor *x = cords_list_find(l, "x");
-	int64_t tb = x->shape[0] < 8 ? x->shape[0] : 8, ts[4] = {tb, x->shape[1], x->shape[2], x->shape[3]};
-	cords_tensor *tx = cords_tensor_new("x", CORDS_F32, 4, ts), *ty = cords_tensor_new("y", CORDS_I64, 1, &tb);
 	cords_tensor *meta = cords_meta_new();
-	int rc = !tx || !ty || !meta || cords_arch_to_meta(a, meta);
-	if (!rc) {
-		memcpy(tx->data, x->data, (size_t)cords_tensor_numel(tx) * sizeof(float));
-		for (int64_t i = 0; i < tb; i++)
-			((int64_t *)ty->data)[i] = (i * 7919) % a->classes;
-	}
-	for (int which = 0; which < 3 && !rc; which++) {
-		snprintf(path, sizeof path, "%s/%s", dir, which == 0 ? "model.tzst" : which == 1 ? "x.tzst" : "train.tzst");
+	int rc = !meta || cords_arch_to_meta(a, meta);
+	for (int which = 0; which < 2 && !rc; which++) {
+		snprintf(path, sizeof path, "%s/%s", dir, which == 0 ? "model.tzst" : "x.tzst");
 		FILE *f = fopen(path, "wb");
 		cords_writer *w = f ? cords_writer_new(f, path, 1) : NULL;
 		rc = !w || (which == 0 && cords_write_tensor(w, meta));
@@ -137,17 +158,18 @@ static int write_streams(const char *dir, const cords_arch *a, const cords_tenso
 				rc = cords_write_tensor(w, l->items[i]);
 		for (int b = 0; !rc && which == 1 && b < batches; b++)
 			rc = cords_write_tensor(w, x);
-		for (int b = 0; !rc && which == 2 && b < 4; b++)
-			rc = cords_write_tensor(w, tx) || cords_write_tensor(w, ty);
 		if (w && cords_writer_close(w))
 			rc = -1;
 		if (!f || fclose(f))
 			rc = -1;
 	}
 	cords_tensor_free(meta);
-	cords_tensor_free(tx);
-	cords_tensor_free(ty);
-	return rc ? cords_err("%s: cannot write", path) : 0;
+	if (rc)
+		return cords_err("%s: cannot write", path);
+	return write_train(dir, "train.tzst", x, x->shape[0] < 8 ? x->shape[0] : 8, a->classes) ||
+		       (x->shape[0] >= 16 && write_train(dir, "train16.tzst", x, 16, a->classes))
+		       ? -1
+		       : 0;
 }
 
 /* cords-infer's path: the spontaneous phase once (cords_infer_new), then
