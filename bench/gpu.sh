@@ -180,10 +180,12 @@ tool=
 for t in anneal finetune; do
 	if [ -x "$BIN/cords-$t" ] && "$BIN/cords-$t" --help 2>&1 | grep -q -- '--device'; then tool=cords-$t; break; fi
 done
+# the protocol the torch step uses (at STEPS=100: SPEC's, and cords-anneal's defaults)
+proto="--spont-steps $STEPS --stim-steps $STEPS --blank-steps $STEPS --readouts $((STEPS < 30 ? STEPS : 30))"
 train_run() { # steps -> seconds (or nothing on failure)
 	t0=$(date +%s.%N)
 	timeout -k 10 "$(tmo 240)" "$BIN/$tool" -m "$d/model.tzst" --device "$DEVICE" --epochs 1 --steps "$1" \
-		--spont-steps "$STEPS" --stim-steps "$STEPS" --blank-steps "$STEPS" --readouts $((STEPS < 30 ? STEPS : 30)) \
+		$proto \
 		--checkpoint "$work/ckpt.tzst" -o "$work/trained.tzst" "$d/train.tzst" >"$work/train$1.out" 2>&1 &&
 		awk -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.3f", t1 - t0 }'
 }
@@ -215,7 +217,7 @@ done
 if [ -n "$tool" ] && [ -f "$d/train16.tzst" ] && command -v nvidia-smi >/dev/null; then
 	say "$tool --device cuda, batch 16: peak memory"
 	timeout -k 10 "$(tmo 120)" "$BIN/$tool" -m "$d/model.tzst" --device "$DEVICE" --epochs 1 --steps 1 \
-		--spont-steps "$STEPS" --stim-steps "$STEPS" --blank-steps "$STEPS" --readouts $((STEPS < 30 ? STEPS : 30)) \
+		$proto \
 		-o "$work/trained16.tzst" "$d/train16.tzst" >"$work/train16.out" 2>&1 &
 	pid=$! peak=0
 	while kill -0 "$pid" 2>/dev/null; do
