@@ -110,6 +110,14 @@ static void buffers(void)
 	SAME(b, "copy broadcast [1,...] -> [3,...]");
 	RUN(fill, X(b), 0.375f);
 	SAME(b, "fill");
+	/* free memory: a 64 MiB buffer takes at least that much; the CPU has no limit to report */
+	size_t before = 0, after = 0;
+	int64_t big = (int64_t)16 << 20;
+	CHECK(!cpu->mem_free && gpu->mem_free && !gpu->mem_free(gpu, &before), "mem_free: %s", cords_errmsg());
+	cords_buf *mb = gpu->alloc(gpu, CORDS_BUF_ACT, 1, &big);
+	CHECK(mb && !gpu->mem_free(gpu, &after) && before >= after + ((size_t)64 << 20),
+	      "mem_free: %zu bytes before a 64 MiB buffer, %zu after", before, after);
+	gpu->free(gpu, mb);
 	/* a view of items 1..2 of a, written through: a changes there only */
 	cords_buf *vc = cpu->view(cpu, a.c, 1, 2), *vg = gpu->view(gpu, a.g, 1, 2);
 	CHECK(vc && vg, "view: %s", cords_errmsg());
@@ -521,7 +529,7 @@ int main(void)
 		return 0;
 	}
 	cords_rng_seed(&rng, 7);
-	CASE("buffers: upload, download, copy, broadcast, fill, view") buffers();
+	CASE("buffers: upload, download, copy, broadcast, fill, free memory, view") buffers();
 	CASE("conv2d: odd sizes, strides 1 and 2, padding, bias, accumulation")
 	{
 		const conv_case cs[] = {
