@@ -6,12 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Channel blocks of 16 floats where oneDNN's JIT uses AVX-512, of 8 where it
+ * uses AVX2: its JIT convolutions take only their own ISA's block, and any other
+ * layout falls to its reference code, ~100x slower. oneDNN's effective ISA, not
+ * the CPU's flags, because DNNL_MAX_CPU_ISA may cap it. */
 int cpu_block(void)
 {
 	static int blk;
 	if (!blk) {
-		__builtin_cpu_init();
-		blk = __builtin_cpu_supports("avx512f") ? 16 : 8;
+		dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+		blk = (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core ? 16 : 8;
 	}
 	return blk;
 }

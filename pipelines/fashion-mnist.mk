@@ -60,9 +60,11 @@
 #     weights and shuffles; session 7): SEED=1 89.25 % / 87.19 %, SEED=2
 #     89.49 % / 86.83 % (below 87 %), SEED=3 89.45 % / 87.02 % (8 min 33 s):
 #     over four seeds 89.43 % / 87.02 %.
-# R4 at 28x28 costs about 2.2x R2 and needs Winograd (oneDNN has it with
-# AVX-512) to fit in 10 minutes on 2 cores: on a CPU without AVX-512 the demo
-# trains an R2 instead (see DEPTH). Each stage reads its own freshly shuffled
+# R4 at 28x28 costs about 2.2x R2 and needs oneDNN's AVX-512 convolutions to
+# fit in 10 minutes on 2 cores: its AVX2 ones take 1.7x as long (session 8, the
+# Zen 4 under DNNL_MAX_CPU_ISA=AVX2), so on a CPU without AVX-512 the demo
+# trains an R2 instead (see DEPTH): under that cap 87.51 % / 84.96 % in 8 min
+# 32 s. Each stage reads its own freshly shuffled
 # passes over the training set through a pipe. Every number is a variable:
 # e.g. `make demo DEPTH=2 CNN_EPOCHS=8`. QUICK=1 shrinks everything to a smoke
 # test of the wiring (minutes, low accuracy).
@@ -75,9 +77,12 @@ BIN ?= bin
 DATA ?= /usr/share/datasets/fashion-mnist
 OUT ?= demo
 DEVICE ?= cpu
-# CordsNet-R4 where it fits in 10 minutes on 2 cores: on a GPU, or on a CPU with
-# AVX-512 (oneDNN's Winograd convolutions); an R2 on other CPUs (R4 takes ~2x there)
-DEPTH ?= $(if $(filter cpu,$(DEVICE)),$(if $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo y),4,2),4)
+# CordsNet-R4 where it fits in 10 minutes on 2 cores: on a GPU, or on a CPU where
+# oneDNN uses AVX-512 (not capped by DNNL_MAX_CPU_ISA); an R2 on other CPUs (R4 takes
+# ~1.7x there)
+AVX512 := $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && \
+	{ [ -z "$$DNNL_MAX_CPU_ISA" ] || echo "$$DNNL_MAX_CPU_ISA" | grep -qi -e avx512 -e '^all$$'; } && echo y)
+DEPTH ?= $(if $(filter cpu,$(DEVICE)),$(if $(AVX512),4,2),4)
 $(info fashion-mnist.mk: CordsNet-R$(DEPTH) on $(DEVICE) (make DEPTH=... to choose))
 SEED ?= 0
 # training-set augmentation (cords-prep --augment; the paper's recipe has flip, affine and
