@@ -70,14 +70,13 @@ int main(void)
 	be = cords_backend_get("cpu");
 	if (!be)
 		return 1;
-	CASE("activations in oneDNN's JIT layout: channel blocks of 8 under DNNL_MAX_CPU_ISA=AVX2") {
-		/* any other block there sends every convolution to oneDNN's reference code */
-		const char *isa = getenv("DNNL_MAX_CPU_ISA");
-		if (isa && !strcmp(isa, "AVX2"))
+	/* Under the cap (test/run.sh reruns this test so), any other block sends
+	 * every convolution to oneDNN's reference code. */
+	const char *isa = getenv("DNNL_MAX_CPU_ISA");
+	if (isa && !strcmp(isa, "AVX2"))
+		CASE("activations in oneDNN's JIT layout: channel blocks of 8 under DNNL_MAX_CPU_ISA=AVX2") {
 			CHECK(cpu_block() == 8, "block %d", cpu_block());
-		else
-			CHECK(cpu_block() == 8 || cpu_block() == 16, "block %d", cpu_block());
-	}
+		}
 	CASE("conv backward = adjoint: 3x3 stride 1, blocked channels") conv_case(16, 16, 5, 3, 1, 1);
 	CASE("conv backward = adjoint: 3x3 stride 2 on an odd map") conv_case(16, 32, 7, 3, 2, 1);
 	CASE("conv backward = adjoint: 1x1 stride 2 (skip)") conv_case(16, 32, 5, 1, 2, 0);
