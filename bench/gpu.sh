@@ -8,7 +8,9 @@
 #      logits agree;
 #   3. a stage-5 training step (anneal), batch 8: cords-anneal --device cuda
 #      (when the build has it) against the literal PyTorch model with autograd;
-#      and one step at batch 16 with the device's peak memory in use;
+#      and one step at batch 16 with the device's peak memory in use; and
+#      2 steps with every backend call timed (CORDS_PROFILE), printed before
+#      the table;
 #   4. cords-eig on R8's first area, 300 Arnoldi steps, GPU against CPU.
 # Exits 1 when the GPU unit tests fail or skip on a GPU machine (or the build
 # fails), else 0.
@@ -37,6 +39,11 @@ BATCH=${BATCH:-64} BATCHES=${BATCHES:-2} STEPS=${STEPS:-100} DEVICE=${DEVICE:-cu
 # The table, also when a phase ends the run early.
 finish() {
 	row "total seconds" "$(($(date +%s) - start))"
+	if [ -s "$work/profile" ]; then
+		echo
+		echo "== where a cords training step's time goes (CORDS_PROFILE, 2 steps, every call synchronised)"
+		cat "$work/profile"
+	fi
 	echo
 	echo "== cords GPU benchmark (R8 224x224, batch $BATCH, $STEPS + $STEPS steps, $BATCHES timed batches)"
 	cat "$table"
@@ -198,6 +205,11 @@ if [ -n "$tool" ] && [ -f "$d/train.tzst" ]; then
 	else
 		row "$tool --device cuda, batch 8" "failed: $(tail -n 1 "$work"/train*.out | tail -n 1 | cut -c1-100)"
 	fi
+	# The same steps with every backend call timed (cords(7), CORDS_PROFILE): the
+	# table's training row says how fast, this says where the time goes.
+	say "$tool --device cuda under CORDS_PROFILE"
+	CORDS_PROFILE=1 timeout -k 10 "$(tmo 120)" "$BIN/$tool" -m "$d/model.tzst" --device "$DEVICE" --epochs 1 \
+		--steps 2 $proto -o "$work/trained-prof.tzst" "$d/train.tzst" 2>&1 | grep '^cords-profile' >"$work/profile"
 else
 	row "training step, stage 5, batch 8 (cords)" "not measured: no training tool with --device cuda in this build"
 fi

@@ -35,6 +35,14 @@ int cords_device_index(const char *device, int *index)
 	return parse_cuda(device, index);
 }
 
+/* With CORDS_PROFILE set (and not "0"), the backend comes wrapped in the
+ * profiler (lib/backend_prof.c). */
+static cords_backend *maybe_profiled(cords_backend *be)
+{
+	const char *p = getenv("CORDS_PROFILE");
+	return be && p && *p && strcmp(p, "0") ? cords_backend_profiled(be) : be;
+}
+
 /* Backends live for the whole process: created on first use, never freed
  * (the operating system reclaims them), so callers need not track them. */
 cords_backend *cords_backend_get(const char *device)
@@ -44,11 +52,11 @@ cords_backend *cords_backend_get(const char *device)
 		return NULL;
 	if (dev < 0) {
 		if (!cpu)
-			cpu = cords_backend_cpu_new();
+			cpu = maybe_profiled(cords_backend_cpu_new());
 		return cpu;
 	}
 	if (!cuda[dev])
-		cuda[dev] = cords_backend_cuda_new(dev);
+		cuda[dev] = maybe_profiled(cords_backend_cuda_new(dev));
 	return cuda[dev];
 }
 

@@ -168,6 +168,11 @@ cords_backend *cords_backend_get(const char *device);
  * message (returned) when the name is none of them. */
 int cords_device_index(const char *device, int *index);
 
+/* be wrapped so that every call is synchronised and timed, per operation
+ * and shape, with a table on stderr at exit: what cords_backend_get returns
+ * when CORDS_PROFILE is set (cords(7)). */
+cords_backend *cords_backend_profiled(cords_backend *be);
+
 /* The two constructors behind it. cords_backend_cuda_new lives in kernels/:
  * kernels/absent.c (no CUDA) or the CUDA objects define it. */
 cords_backend *cords_backend_cpu_new(void);
