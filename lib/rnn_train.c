@@ -494,8 +494,9 @@ static int bwd_step(cords_rnn_trainer *t, int step, const cords_state *prev, con
 }
 
 /* Segment (t0, t1]: recompute its states from checkpoint t0/k (unless the
- * forward kept them: the last segment), then go back through it. */
-static int segment_bwd(cords_rnn_trainer *t, int t0, int t1)
+ * forward kept them: the last segment), then go back through it, down to
+ * step stop + 1. */
+static int segment_bwd(cords_rnn_trainer *t, int t0, int t1, int stop)
 {
 	const cords_state *prev = t->ckpt[t0 / t->k];
 	for (int s = t0 + 1; s <= t1 && t0 != t->tl; s++) {
@@ -503,7 +504,7 @@ static int segment_bwd(cords_rnn_trainer *t, int t0, int t1)
 			return -1;
 		prev = t->seg[s - t0 - 1];
 	}
-	for (int s = t1; s > t0; s--) {
+	for (int s = t1; s > t0 && s > stop; s--) {
 		const cords_state *cur = t->seg[s - t0 - 1];
 		const cords_state *before = s - 1 == t0 ? t->ckpt[t0 / t->k] : t->seg[s - t0 - 2];
 		if (loss_bwd(t, s, cur) || bwd_step(t, s, before, cur))
@@ -631,9 +632,10 @@ int cords_rnn_grad(cords_rnn_trainer *t, const cords_tensor_list *params, int B,
 		return 0;
 	if (zero_grads(t))
 		return -1;
-	for (int t1 = t->total; t1 > 0;) {
+	const int stop = t->cfg.bptt_window > 0 && t->cfg.bptt_window < t->total ? t->total - t->cfg.bptt_window : 0;
+	for (int t1 = t->total; t1 > stop;) {
 		int t0 = (t1 - 1) / t->k * t->k;
-		if (segment_bwd(t, t0, t1))
+		if (segment_bwd(t, t0, t1, stop))
 			return -1;
 		t1 = t0;
 	}

@@ -10,7 +10,9 @@
  * spont = sum_{t, areas j} mean((r_j - b_j)^2) / (window D), added with
  * `spont_weight`. BPTT keeps the states of every `ckpt_every`-th step and
  * recomputes the others segment by segment, so memory holds
- * (steps/k + k) states instead of all of them. */
+ * (steps/k + k) states instead of all of them. With `bptt_window` W, the
+ * backward goes through the last W steps only (truncated BPTT): the states
+ * before them are constants. */
 #ifndef CORDS_RNN_TRAIN_H
 #define CORDS_RNN_TRAIN_H
 
@@ -24,6 +26,7 @@ typedef struct {
 	int spont_window;   /* 1..blank_steps (ignored without blank steps) */
 	double spont_weight;
 	int ckpt_every;     /* k; 0 = automatic */
+	int bptt_window;    /* back through the last this many steps only; 0 = all */
 } cords_rnn_loss;
 
 typedef struct {

@@ -195,6 +195,7 @@ static const struct option rnn_opts[] = {
 	{"stim-steps", required_argument, 0, O_STIM}, {"readouts", required_argument, 0, O_READ},
 	{"blank-steps", required_argument, 0, O_BLANK}, {"spont-window", required_argument, 0, O_WINDOW},
 	{"spont-weight", required_argument, 0, O_SPW}, {"bptt-checkpoint", required_argument, 0, O_BPTT},
+	{"bptt-window", required_argument, 0, O_BPTTW},
 	{"phi", required_argument, 0, O_PHI}, {"slope", required_argument, 0, O_SLOPE},
 	{"slope-start", required_argument, 0, O_SLOPE0}, {"slope-step", required_argument, 0, O_SLOPED},
 	{"fresh-optimizer", no_argument, 0, O_FRESH}, {"cosine", no_argument, 0, O_COSINE},
@@ -231,6 +232,7 @@ static const char rnn_help_fmt[] =
 	"      --slope-step X      annealing: decrease per epoch (default 0.05)\n"
 	"      --fresh-optimizer   a fresh optimiser every epoch\n"
 	"      --bptt-checkpoint K keep every K-th state, recompute the rest (default: automatic)\n"
+	"      --bptt-window W     back through the last W steps only (default 0: all)\n"
 	"      --teacher FILE      distil from a BN CNN (cords-cnn's model, same architecture): each\n"
 	"                          label becomes W softmax(teacher logits / T) + (1 - W) label\n"
 	"      --teacher-mix W     the teacher's share W, 0 to 1 (default 0.5)\n"
@@ -359,6 +361,7 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 		case O_BLANK: cfg.loss.blank_steps = (int)cli_int(optarg, "--blank-steps", 0, 100000); break;
 		case O_WINDOW: cfg.loss.spont_window = (int)cli_int(optarg, "--spont-window", 1, 100000); break;
 		case O_SPW: cfg.loss.spont_weight = cli_double(optarg, "--spont-weight", 0, 1e6); break;
+		case O_BPTTW: cfg.loss.bptt_window = (int)cli_int(optarg, "--bptt-window", 0, 100000); break;
 		case O_BPTT: cfg.loss.ckpt_every = (int)cli_int(optarg, "--bptt-checkpoint", 1, 100000); break;
 		case O_SLOPE0: cfg.slope_start = cli_double(optarg, "--slope-start", 0, 1); break;
 		case O_SLOPED: cfg.slope_step = cli_double(optarg, "--slope-step", 0, 1); break;

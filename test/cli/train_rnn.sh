@@ -11,6 +11,14 @@ check "log has a header and 12 steps" sh -c "[ \$(grep -c '^train' '$T/log.tsv')
 check "model records stage and protocol" sh -c "cords-cat -m '$T/lin.tzst' | grep -q '^stage=linear' && cords-cat -m '$T/lin.tzst' | grep -q '^stim_steps=3' && cords-cat -m '$T/lin.tzst' | grep -q '^norm_mean=0.5'"
 check "no checkpoint left behind when none was asked for" test ! -e "$T/lin.tzst.ckpt"
 
+# --bptt-window: the last W steps only (test/unit/train_rnn.c checks its gradients against torch)
+cords-finetune -m "$D/params.tzst" $P --epochs 1 --steps 2 -o "$T/full.tzst" "$D/batches.tzst" 2>/dev/null
+expect_exit 0 "finetune --bptt-window 2" cords-finetune -m "$D/params.tzst" $P --epochs 1 --steps 2 --bptt-window 2 -o "$T/w2.tzst" "$D/batches.tzst"
+check "a window shorter than the protocol trains another model" sh -c "! cmp -s '$T/full.tzst' '$T/w2.tzst'"
+expect_exit 0 "--bptt-window longer than the protocol" cords-finetune -m "$D/params.tzst" $P --epochs 1 --steps 2 --bptt-window 1000 -o "$T/w50.tzst" "$D/batches.tzst"
+check "a window longer than the protocol changes nothing" cmp "$T/full.tzst" "$T/w50.tzst"
+expect_exit 2 "--bptt-window -1 is refused" cords-finetune -m "$D/params.tzst" --bptt-window -1 -o "$T/x.tzst" "$D/batches.tzst"
+
 # Resume: 5 steps straight == 2 steps, checkpoint, then resumed to 5.
 cords-linear -m "$D/params.tzst" $P --epochs 2 --steps 5 -o "$T/a.tzst" "$D/batches.tzst" 2>/dev/null
 expect_exit 0 "first part of an interrupted run" cords-linear -m "$D/params.tzst" $P --epochs 2 --steps 2 --checkpoint "$T/ck" -o "$T/b1.tzst" "$D/batches.tzst"

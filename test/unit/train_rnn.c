@@ -1,7 +1,8 @@
 /* One training step of the RNN stages (linear, anneal, finetune) against
  * the PyTorch fixtures of testdata/train/gen.py: the loss and the gradient of
  * every parameter within 1e-4 (relative to the tensor's largest entry), with
- * every state kept and with BPTT checkpoints every 1 and 4 steps. */
+ * every state kept and with BPTT checkpoints every 1 and 4 steps; and the
+ * finetune step back-propagated through a window of its last steps. */
 #include "arch.h"
 #include "backend.h"
 #include "err.h"
@@ -72,7 +73,8 @@ static void stage(const char *file, int k)
 	char *phi = cords_meta_get(meta, "phi");
 	cords_rnn_loss cfg = {.readouts = (int)meta_num(meta, "readouts"), .blank_steps = (int)meta_num(meta, "blank_steps"),
 			      .spont_window = (int)meta_num(meta, "spont_window"),
-			      .spont_weight = meta_num(meta, "spont_weight"), .ckpt_every = k};
+			      .spont_weight = meta_num(meta, "spont_weight"), .ckpt_every = k,
+			      .bptt_window = (int)meta_num(meta, "bptt_window")};
 	cfg.dyn.alpha = (float)meta_num(meta, "alpha");
 	cfg.dyn.spont_steps = (int)meta_num(meta, "spont_steps");
 	cfg.dyn.stim_steps = (int)meta_num(meta, "stim_steps");
@@ -115,6 +117,10 @@ int main(void)
 	CASE("finetune stage (ReLU, soft labels): gradients equal torch") stage("finetune.tzst", 0);
 	CASE("BPTT checkpoints every step give the same gradients") stage("anneal.tzst", 1);
 	CASE("BPTT checkpoints every 4 steps give the same gradients") stage("finetune.tzst", 4);
+	CASE("--bptt-window 6 of 11 steps: gradients equal torch's with the states up to step 5 detached")
+	stage("finetune-window.tzst", 0);
+	CASE("the window with checkpoints every 4 steps (it ends inside a segment)") stage("finetune-window.tzst", 4);
+	CASE("the window with checkpoints every step") stage("finetune-window.tzst", 1);
 	cords_list_free(&params);
 	T_DONE();
 }

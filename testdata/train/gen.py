@@ -8,6 +8,7 @@ Writes cords streams (man 5 cords-stream; one zstd frame per record, made with t
   params.tzst   the shared RNN parameters (a cords model file; values on a coarse grid so they
                 compress and are exact in f32)
   cnn.tzst fold.tzst inverse.tzst linear.tzst anneal.tzst finetune.tzst   one stage each
+  finetune-window.tzst   the finetune step back-propagated through its last 6 steps only
   ops.tzst      AdamW, SGD + warm-up, clipping, BatchNorm against torch (float32)
   batches.tzst  a tiny batch stream for the command-line tests (bad_size, huge: bad ones)
 Each stage file: `meta` (stage, protocol), its inputs (x, y, extra tensors), and its outputs:
@@ -102,9 +103,12 @@ def step(P, r, p, phi, slope):
     return new
 def readout(P, r): return fc(P, (F.relu(r[-1]) + F.relu(r[-2])).mean((2, 3)))
 def ce(logits, y): return F.cross_entropy(logits, y)  # y: class indices or probabilities
-def rnn_loss(P, x, y, phi, slope, spont, stim, reads, blank, window, spont_w):
+def rnn_loss(P, x, y, phi, slope, spont, stim, reads, blank, window, spont_w, detach_after=0):
     """Time-weighted loss (SPEC §3): spontaneous phase without gradient, stimulus phase with
-    `reads` read-outs at its end, then a blank phase whose last `window` steps give `spont`."""
+    `reads` read-outs at its end, then a blank phase whose last `window` steps give `spont`.
+    detach_after=s > 0: the states up to step s (1-based over stimulus and blank) are constants,
+    as cords' --bptt-window makes them: read-outs there reach the read-out layer alone."""
+    cut = lambda r, t: [u.detach() for u in r] if t <= detach_after else r
     zero = lambda b: [torch.zeros(b, CH[i + 1], SZ[i], SZ[i]) for i in range(D)]
     KINK[0] = 1.0
     with torch.no_grad():
@@ -113,14 +117,14 @@ def rnn_loss(P, x, y, phi, slope, spont, stim, reads, blank, window, spont_w):
     base = [t.detach() for t in r]; r = [t.expand(len(x), -1, -1, -1) for t in base]
     p = pool(stem(P, x)); outs = []
     for t in range(stim):
-        r = step(P, r, p, phi, slope)
+        r = cut(step(P, r, p, phi, slope), t + 1)
         if t >= stim - reads: outs.append(readout(P, r))
     ramp = torch.logspace(-3, 0, reads)
     cel = torch.stack([ce(o, y) for o in outs]); loss = (ramp * cel).mean(); sp = torch.zeros(())
     if blank:
         pb = torch.zeros_like(p)
         for t in range(blank):
-            r = step(P, r, pb, phi, slope)
+            r = cut(step(P, r, pb, phi, slope), stim + t + 1)
             if t >= blank - window: sp = sp + sum(((r[j] - base[j]) ** 2).mean() for j in range(D))
         sp = sp / (window * D); loss = loss + spont_w * sp
     return loss, cel, sp, outs[-1]
@@ -288,6 +292,17 @@ def main():
         recs = [('meta', m)] + xy + [('loss', np.array([loss.item()])), ('ce', f32(cel)),
                                      ('spont', np.array([spv.item()])), ('logits', f32(last))]
         write(name + '.tzst', recs + grads(P, order))
+    # finetune back-propagated through its last 6 of 11 steps only (--bptt-window 6): the states
+    # up to step 5 constants; of the read-outs at steps 4, 5, 6 the first two reach the read-out
+    # layer's gradient alone
+    P = leaf(P0)
+    loss, cel, spv, last = rnn_loss(P, x, ysoft, 'relu', 0.0, 5, 6, 3, 5, 2, 1e-3, detach_after=5)
+    loss.backward()
+    m = meta(stage='finetune', phi='relu', prelu_slope=0.0, alpha=ALPHA, spont_steps=5, stim_steps=6, readouts=3,
+             blank_steps=5, spont_window=2, spont_weight=1e-3, bptt_window=6)
+    recs = [('meta', m)] + xsoft + [('loss', np.array([loss.item()])), ('ce', f32(cel)),
+                                    ('spont', np.array([spv.item()])), ('logits', f32(last))]
+    write('finetune-window.tzst', recs + grads(P, order))
     ops()
     batches()
 
