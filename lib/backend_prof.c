@@ -29,7 +29,6 @@ enum { MAX_KEYS = 512, KEY_LEN = 96 };
 enum { OPS(OP_ENUM) OP_COUNT };
 static const char *const op_names[] = {OPS(OP_NAME)};
 
-
 typedef struct {
 	char key[KEY_LEN];
 	int op; /* index into the op names: per-op totals */
