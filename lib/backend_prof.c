@@ -312,10 +312,8 @@ cords_backend *cords_backend_profiled(cords_backend *in)
 	be->impl = p;
 	/* the same members present as in the real backend: NULL stays "not provided" */
 #define SET(m) be->m = in->m ? w_##m : NULL;
-	SET(alloc) SET(free) SET(upload) SET(download) SET(fill) SET(copy) SET(conv2d) SET(avgpool) SET(leaky)
-	SET(relu_add) SET(spatial_mean) SET(linear) SET(sync) SET(destroy) SET(conv2d_bwd_data)
-	SET(conv2d_bwd_weights) SET(avgpool_bwd) SET(leaky_bwd) SET(relu_bwd_add) SET(readout_bwd_add)
-	SET(batch_sum) SET(axpby) SET(sqdiff_sum) SET(batchnorm) SET(batchnorm_bwd) SET(view) SET(mem_free)
+	OPS(SET) /* the timed ones, then those passed through untimed */
+	SET(alloc) SET(free) SET(sync) SET(destroy) SET(view) SET(mem_free)
 #undef SET
 	if (!nwrapped)
 		atexit(report);
