@@ -8,9 +8,10 @@
 #      logits agree;
 #   3. a stage-5 training step (anneal), batch 8: cords-anneal --device cuda
 #      (when the build has it) against the literal PyTorch model with autograd;
-#      and one step at batch 16 with the device's peak memory in use; and
-#      2 steps with every backend call timed (CORDS_PROFILE), printed before
-#      the table;
+#      and one step at batch 16 with the device's peak memory in use; one
+#      step with its gradients summed by NCCL over one rank (CORDS_NCCL=1)
+#      against the step without; and 2 steps with every backend call timed
+#      (CORDS_PROFILE), printed before the table;
 #   4. cords-eig on R8's first area, 300 Arnoldi steps, GPU against CPU.
 # Exits 1 when the GPU unit tests fail or skip on a GPU machine (or the build
 # fails), else 0.
@@ -58,11 +59,12 @@ field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" "$2" | tail -n 1; } # key, file
 # key, file: the value, or why there is none (the output's last line).
 value() { v=$(field "$1" "$2"); l=$(tail -n 1 "$2" | cut -c1-120); echo "${v:-failed: ${l:-no output (out of time?)}}"; }
 
-# The torch venv: its python, and its nvidia/*/lib folders (cuDNN, cuBLAS, runtime).
+# The torch venv: its python, and its nvidia/*/lib folders (cuDNN, cuBLAS, runtime, NCCL).
 venv=${TORCH_VENV:-/opt/torch/.venv}
 PYTHON=${PYTHON:-$( [ -x "$venv/bin/python" ] && echo "$venv/bin/python" || command -v python3)}
 nvlibs=$(find "$venv" -path '*nvidia*' \( -name 'libcudnn.so*' -o -name 'libcublas.so*' -o -name 'libcudart.so*' \
-	-o -name 'libcublasLt.so*' -o -name 'libnvrtc.so*' -o -name 'libnvJitLink.so*' \) -printf '%h\n' 2>/dev/null |
+	-o -name 'libcublasLt.so*' -o -name 'libnvrtc.so*' -o -name 'libnvJitLink.so*' -o -name 'libnccl.so*' \) \
+	-printf '%h\n' 2>/dev/null |
 	sort -u | paste -sd:)
 
 ld0=${LD_LIBRARY_PATH:-} # for python: torch brings its own libraries
@@ -189,6 +191,16 @@ for t in anneal finetune; do
 done
 # the protocol the torch step uses (at STEPS=100: SPEC's, and cords-anneal's defaults)
 proto="--spont-steps $STEPS --stim-steps $STEPS --blank-steps $STEPS --readouts $((STEPS < 30 ? STEPS : 30))"
+models_differ() { # two models -> their largest relative difference, per tensor, as "max rel diff X"
+	"$BIN/cords-cat" --npz "$work/a.npz" "$1" && "$BIN/cords-cat" --npz "$work/b.npz" "$2" &&
+		LD_LIBRARY_PATH=$ld0 "$PYTHON" - "$work/a.npz" "$work/b.npz" <<'PY' 2>&1 | tail -n 1
+import sys, numpy as np
+a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
+w = max((np.abs(a[k].astype(np.float64) - b[k]).max(initial=0) / (np.abs(a[k]).max(initial=0) + 1e-12)
+         for k in a.files if a[k].dtype.kind == 'f'), default=0)
+print("max rel diff %.3g over %d tensors%s" % (w, len(a.files), "" if sorted(a.files) == sorted(b.files) else " (names differ)"))
+PY
+}
 train_run() { # steps -> seconds (or nothing on failure)
 	t0=$(date +%s.%N)
 	timeout -k 10 "$(tmo 240)" "$BIN/$tool" -m "$d/model.tzst" --device "$DEVICE" --epochs 1 --steps "$1" \
@@ -198,12 +210,21 @@ train_run() { # steps -> seconds (or nothing on failure)
 }
 if [ -n "$tool" ] && [ -f "$d/train.tzst" ]; then
 	say "$tool --device cuda"
-	t1=$(train_run 1) && t3=$(train_run 3)
+	t1=$(train_run 1) && cp "$work/trained.tzst" "$work/trained1.tzst" && t3=$(train_run 3)
 	if [ -n "${t3:-}" ]; then
 		ct=$(awk -v a="$t1" -v b="$t3" 'BEGIN { printf "%.3f", (b - a) / 2 }')
 		row "$tool --device cuda, batch 8: s/step" "$ct (1 step: ${t1}s, 3 steps: ${t3}s wall)"
 	else
 		row "$tool --device cuda, batch 8" "failed: $(tail -n 1 "$work"/train*.out | tail -n 1 | cut -c1-100)"
+	fi
+	# The gradients summed by NCCL over a one-rank communicator (CORDS_NCCL=1):
+	# the same step as without, within the rounding of cudnnFind's choices.
+	say "$tool --device cuda, CORDS_NCCL=1"
+	if CORDS_NCCL=1 timeout -k 10 "$(tmo 60)" "$BIN/$tool" -m "$d/model.tzst" --device "$DEVICE" --epochs 1 --steps 1 \
+		$proto -o "$work/trained-nccl.tzst" "$d/train.tzst" >"$work/train-nccl.out" 2>&1; then
+		row "NCCL (CORDS_NCCL=1, one rank): 1 step, model vs without" "$(models_differ "$work/trained1.tzst" "$work/trained-nccl.tzst")"
+	else
+		row "NCCL (CORDS_NCCL=1, one rank)" "failed: $(tail -n 1 "$work/train-nccl.out" | cut -c1-100)"
 	fi
 	# The same steps with every backend call timed (cords(7), CORDS_PROFILE): the
 	# table's training row says how fast, this says where the time goes.

@@ -38,6 +38,7 @@ typedef struct {
 } cu_buf;
 
 typedef struct cu_plan cu_plan; /* a cached convolution (cuda_conv.cu) */
+typedef struct cu_nccl cu_nccl; /* NCCL, loaded when first needed (cuda_nccl.cu) */
 
 typedef struct {
 	int device;
@@ -48,6 +49,7 @@ typedef struct {
 	void *work; /* the shared cuDNN workspace */
 	size_t work_bytes;
 	cu_plan *plans;
+	cu_nccl *nccl;
 	char name[16]; /* "cuda:N" */
 } cu_impl;
 
@@ -107,6 +109,9 @@ int cu_batchnorm_bwd(cords_backend *be, const cords_bn_mode *m, const cords_buf 
 		     const cords_buf *gamma, const cords_buf *save_mean, const cords_buf *save_invstd,
 		     const cords_buf *rmean, const cords_buf *rvar, cords_buf *dx, cords_buf *dgamma, cords_buf *dbeta,
 		     float beta);
+/* Across ranks (cuda_nccl.cu). */
+int cu_allreduce(cords_backend *be, float *host, size_t n);
+void cu_nccl_free(cu_nccl *n);
 /* y [B,C,H,W] += bias [C] (cuda_eltwise.cu; the convolution's bias). */
 int cu_bias_channels(cu_impl *c, const cu_buf *bias, cu_buf *y);
 

@@ -1,7 +1,8 @@
 /* The CUDA backend: the device, its stream and library handles, buffers
  * (upload, download), error helpers, and the table that makes it a
  * cords_backend. The operations live in cuda_eltwise.cu, cuda_conv.cu,
- * cuda_pool.cu, cuda_linear.cu and (training) cuda_train.cu. */
+ * cuda_pool.cu, cuda_linear.cu, (training) cuda_train.cu and (many GPUs)
+ * cuda_nccl.cu. */
 #include "cuda.h"
 
 #include <stdio.h>
@@ -167,6 +168,7 @@ static void cu_destroy(cords_backend *be)
 	cu_impl *c = CU_IMPL(be);
 	cudaStreamSynchronize(c->stream);
 	cu_plans_free(c);
+	cu_nccl_free(c->nccl);
 	cudaFree(c->work);
 	if (c->blas)
 		cublasDestroy(c->blas);
@@ -267,5 +269,6 @@ extern "C" cords_backend *cords_backend_cuda_new(int device)
 	be->sqdiff_sum = cu_sqdiff_sum;
 	be->batchnorm = cu_batchnorm;
 	be->batchnorm_bwd = cu_batchnorm_bwd;
+	be->allreduce = cu_allreduce;
 	return be;
 }

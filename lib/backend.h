@@ -158,6 +158,11 @@ struct cords_backend {
 	 * there is no such limit to ask (the CPU). The trainers size what they
 	 * keep for backpropagation by it. */
 	int (*mem_free)(cords_backend *be, size_t *bytes);
+	/* host[0..n) = its sum over the ranks of an mpirun (lib/dist.h), through
+	 * the device's own collectives (NCCL on CUDA), staged through device
+	 * memory; with one rank, a single-rank communicator. NULL where the
+	 * backend has none: the trainers then sum over MPI on the host. */
+	int (*allreduce)(cords_backend *be, float *host, size_t n);
 };
 
 /* "cpu", or "cuda" / "cuda:N" (an error "built without CUDA" unless the CUDA

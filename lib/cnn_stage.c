@@ -85,6 +85,7 @@ static cords_stage *stage_of(cnn_ctx *c, const char *name)
 	}
 	s->ctx = c;
 	s->name = name;
+	s->be = c->be;
 	return s;
 }
 

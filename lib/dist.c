@@ -4,11 +4,20 @@
 
 #include <mpi.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int active, rank, size = 1;
+static enum { NCCL_AUTO, NCCL_OFF, NCCL_ON } nccl;
 
 int cords_dist_init(int *argc, char ***argv)
 {
+	const char *e = getenv("CORDS_NCCL");
+	if (!e || !*e || !strcmp(e, "auto"))
+		nccl = NCCL_AUTO;
+	else if (!strcmp(e, "0") || !strcmp(e, "1"))
+		nccl = *e == '0' ? NCCL_OFF : NCCL_ON;
+	else
+		return cords_err("CORDS_NCCL=%s: expected auto, 0 or 1", e);
 	if (!getenv("OMPI_COMM_WORLD_SIZE") && !getenv("PMIX_RANK") && !getenv("PMI_RANK"))
 		return 0;
 	if (MPI_Init(argc, argv) != MPI_SUCCESS)
@@ -43,6 +52,31 @@ static int sum(void *buf, size_t n, MPI_Datatype t, size_t es)
 
 int cords_dist_sum_f32(float *buf, size_t n) { return sum(buf, n, MPI_FLOAT, sizeof *buf); }
 int cords_dist_sum_f64(double *buf, size_t n) { return sum(buf, n, MPI_DOUBLE, sizeof *buf); }
+
+int cords_dist_bcast(void *buf, size_t bytes)
+{
+	if (!active || size < 2)
+		return 0;
+	if (bytes > (size_t)1 << 30 || MPI_Bcast(buf, (int)bytes, MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+		return cords_err("MPI_Bcast of %zu bytes failed", bytes);
+	return 0;
+}
+
+int cords_dist_sums(const cords_backend *be)
+{
+	if (nccl == NCCL_ON && !(be && be->allreduce))
+		return cords_err("CORDS_NCCL=1: NCCL sums gradients on a CUDA device only (--device cuda in a CUDA build); "
+				 "this run is on %s",
+				 be ? be->name : "no backend");
+	return size > 1 || nccl == NCCL_ON;
+}
+
+int cords_dist_sum_grad(cords_backend *be, float *buf, size_t n)
+{
+	if (nccl != NCCL_OFF && be && be->allreduce)
+		return be->allreduce(be, buf, n);
+	return cords_dist_sum_f32(buf, n);
+}
 
 void cords_dist_slice(int64_t n, int64_t *lo, int64_t *hi)
 {

@@ -118,7 +118,7 @@ cords_stage *cords_rnn_stage_new(const char *name, cords_model *m, cords_tensor_
 		free(c);
 		return NULL;
 	}
-	*s = (cords_stage){.ctx = c, .name = name, .extra_names = {"acc_any", "ce_last", "spont", NULL},
+	*s = (cords_stage){.ctx = c, .name = name, .be = m->be, .extra_names = {"acc_any", "ce_last", "spont", NULL},
 			   .grad = grad, .eval = eval, .update = update, .epoch_begin = epoch_begin};
 	return s;
 }

@@ -148,8 +148,9 @@ static int next_batch(loop_state *L, cords_batches *data, cords_batch *b)
  * summed with weights B_r / B, so every rank ends with the same numbers. */
 static int batch_grad(loop_state *L, const cords_batch *b, cords_step_stats *st)
 {
-	if (cords_dist_size() == 1)
-		return L->s->grad(L->s->ctx, b, st);
+	int sums = cords_dist_sums(L->s->be);
+	if (sums <= 0)
+		return sums < 0 ? -1 : L->s->grad(L->s->ctx, b, st);
 	int64_t lo, hi, px = (int64_t)b->C * b->H * b->W;
 	cords_dist_slice(b->B, &lo, &hi);
 	if (hi <= lo)
@@ -168,7 +169,7 @@ static int batch_grad(loop_state *L, const cords_batch *b, cords_step_stats *st)
 		int64_t n = cords_tensor_numel(L->opt->g[i]);
 		for (int64_t k = 0; k < n; k++)
 			g[k] *= (float)w;
-		if (cords_dist_sum_f32(g, (size_t)n))
+		if (cords_dist_sum_grad(L->s->be, g, (size_t)n))
 			return -1;
 	}
 	if (cords_dist_sum_f64(stats, 2 + CORDS_MAX_EXTRA))

@@ -13,6 +13,7 @@
 #ifndef CORDS_TRAINLOOP_H
 #define CORDS_TRAINLOOP_H
 
+#include "backend.h"
 #include "batch.h"
 #include "optset.h"
 #include "tensor.h"
@@ -27,6 +28,7 @@ typedef struct {
 typedef struct {
 	void *ctx;
 	const char *name;                            /* "linear", ... */
+	cords_backend *be;                           /* where grad runs: its allreduce sums across ranks */
 	const char *extra_names[CORDS_MAX_EXTRA];    /* NULL-terminated */
 	int (*grad)(void *ctx, const cords_batch *b, cords_step_stats *st);
 	int (*eval)(void *ctx, const cords_batch *b, int *correct); /* NULL: no evaluation */

@@ -4,6 +4,13 @@
 . "$(dirname "$0")/lib.sh"
 D=$TESTDATA/train
 P="--stim-steps 3 --readouts 2 --lr 1e-3 --clip 1 --epochs 2"
+# How gradients are summed (CORDS_NCCL, cords(7)): NCCL needs a CUDA device,
+# and a value that is none of auto, 0, 1 is refused before any work.
+expect_exit 1 "CORDS_NCCL=1 on the CPU is an error" env CORDS_NCCL=1 cords-linear -m "$D/params.tzst" $P -o "$T/nccl.tzst" "$D/batches.tzst"
+check "  which names CORDS_NCCL and the device" grep -q "CORDS_NCCL=1: NCCL sums gradients on a CUDA device only.*on cpu" "$T/.err"
+check "  and no model is written" test ! -e "$T/nccl.tzst"
+expect_exit 1 "CORDS_NCCL=yes is refused" env CORDS_NCCL=yes cords-linear -m "$D/params.tzst" $P -o "$T/nccl.tzst" "$D/batches.tzst"
+check "  naming the variable" grep -q "CORDS_NCCL=yes: expected auto, 0 or 1" "$T/.err"
 if ! command -v mpirun >/dev/null; then
 	echo "mpi.sh: no mpirun; skipped" >&2
 	exit 0

@@ -6,7 +6,8 @@
  * the PyTorch fixtures. Within 1e-4 relative (to the
  * element, with an absolute floor of 1e-5 of the largest reference value).
  * Then cords-eig's device side (double): area_conv as an operator, and
- * Arnoldi with its basis on the device, against the host's.
+ * Arnoldi with its basis on the device, against the host's; and the
+ * all-reduce (NCCL) over this one process, whose sum is the array itself.
  * Without a GPU, or built without CUDA, it says so on stderr and checks
  * nothing (no PASS lines). */
 #include "t.h"
@@ -518,6 +519,23 @@ static void eig_device(int c, int h, int w, int jacobian, int always_reorth)
 	free(yd);
 }
 
+/* One rank: the sum is the array, bit for bit, through a staging buffer
+ * that grows (10, then 300,000 floats) and is then reused. */
+static void allreduce(void)
+{
+	const size_t sizes[] = {10, 300000, 1000};
+	for (int k = 0; k < 3; k++) {
+		size_t n = sizes[k];
+		float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+		for (size_t i = 0; i < n; i++)
+			a[i] = b[i] = (float)cords_rng_range(&rng, -1e3, 1e3);
+		CHECK(!gpu->allreduce(gpu, a, n), "allreduce of %zu floats: %s", n, cords_errmsg());
+		CHECK(!memcmp(a, b, n * sizeof *a), "allreduce of %zu floats over one rank changed them", n);
+		free(a);
+		free(b);
+	}
+}
+
 int main(void)
 {
 	cpu = cords_backend_get("cpu");
@@ -600,6 +618,17 @@ int main(void)
 		CASE("whole model R2 28x28: CUDA = CPU = PyTorch") whole_model("r2", phis[k]);
 		CASE("whole model R4 20x24: CUDA = CPU = PyTorch") whole_model("r4", phis[k]);
 	}
+	/* A machine without libnccl.so.2 skips this case; any other failure fails it. */
+	float probe = 1;
+	int rc = gpu->allreduce ? gpu->allreduce(gpu, &probe, 1) : -1;
+	if (rc && gpu->allreduce && strstr(cords_errmsg(), "cannot load libnccl"))
+		fprintf(stderr, "backend_cuda: allreduce skipped: %s\n", cords_errmsg());
+	else
+		CASE("allreduce (NCCL) over one rank: the array itself, staging buffer grown and reused")
+		{
+			CHECK(!rc && probe == 1, "allreduce of one float: %s", rc ? cords_errmsg() : "changed");
+			allreduce();
+		}
 	CASE("cords-eig on the device: area_conv and Arnoldi (CGS2, DGKS) equal the host's")
 	{
 		eig_device(16, 9, 7, 0, 1);
