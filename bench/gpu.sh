@@ -5,9 +5,10 @@
 #      weights and input: images/s of our CUDA backend (fp32, and tf32) against
 #      the literal PyTorch model (testdata/model/cordsnet.py) on the same GPU,
 #      with cuDNN TF32 off (fp32) and on (PyTorch's default), and how far the
-#      logits agree;
+#      logits agree; and fp32 with the areas on one stream (CORDS_LANES=0);
 #   3. a stage-5 training step (anneal), batch 8: cords-anneal --device cuda
-#      (when the build has it) against the literal PyTorch model with autograd;
+#      (when the build has it) against the literal PyTorch model with autograd,
+#      and with the areas on one stream (CORDS_LANES=0) against in lanes;
 #      and one step at batch 16 with the device's peak memory in use; one
 #      step with its gradients summed by NCCL over one rank (CORDS_NCCL=1)
 #      against the step without; and 2 steps with every backend call timed
@@ -135,13 +136,13 @@ row "unit tests: model (CPU, exit $?)" "$(grep -c '^PASS' "$work/model.out") pas
 
 # 2. Inference, R8 at 224.
 d=$work/r8
-cords() { # label, precision
+cords() { # label, precision[, CORDS_LANES]
 	say "cords $1"
-	CORDS_PRECISION=$2 timeout -k 10 "$(tmo 150)" "$BUILD/bench/gpu_infer" "$DEVICE" "$d" "$BATCH" "$BATCHES" "$STEPS" "$STEPS" 8 224 \
+	CORDS_LANES=${3:-1} CORDS_PRECISION=$2 timeout -k 10 "$(tmo 150)" "$BUILD/bench/gpu_infer" "$DEVICE" "$d" "$BATCH" "$BATCHES" "$STEPS" "$STEPS" 8 224 \
 		>"$work/$1.out" 2>&1
 	cat "$work/$1.out" >&2
 	[ -f "$d/logits-$DEVICE.f32" ] && mv "$d/logits-$DEVICE.f32" "$d/logits-$2.f32"
-	row "cords CUDA $2: images/s" "$(value images_per_s "$work/$1.out")"
+	row "cords CUDA $1: images/s" "$(value images_per_s "$work/$1.out")"
 }
 torch() { # label, flags, logits to compare
 	say "torch $1"
@@ -164,6 +165,10 @@ pt=$(field images_per_s "$work/TF32 (torch default).out")
 row "ratio cords fp32 / torch fp32" "$(ratio "$f" "$pf")"
 row "ratio cords tf32 / torch default (tf32)" "$(ratio "$t" "$pt")"
 row "ratio cords fp32 / torch default (tf32)" "$(ratio "$f" "$pt")"
+# The areas of a step in lanes (streams) of their own, against one stream.
+cords "fp32, one stream (CORDS_LANES=0)" fp32 0
+o=$(field images_per_s "$work/fp32, one stream (CORDS_LANES=0).out")
+row "  lanes' gain: fp32 / fp32 one stream" "$(ratio "$f" "$o")"
 
 # cords-infer itself, when this build has it: the same model and batches
 # (gpu_infer wrote them), wall time from start to exit.
@@ -201,9 +206,9 @@ w = max((np.abs(a[k].astype(np.float64) - b[k]).max(initial=0) / (np.abs(a[k]).m
 print("max rel diff %.3g over %d tensors%s" % (w, len(a.files), "" if sorted(a.files) == sorted(b.files) else " (names differ)"))
 PY
 }
-train_run() { # steps -> seconds (or nothing on failure)
+train_run() { # steps [CORDS_LANES] -> seconds (or nothing on failure)
 	t0=$(date +%s.%N)
-	timeout -k 10 "$(tmo 240)" "$BIN/$tool" -m "$d/model.tzst" --device "$DEVICE" --epochs 1 --steps "$1" \
+	CORDS_LANES=${2:-1} timeout -k 10 "$(tmo 240)" "$BIN/$tool" -m "$d/model.tzst" --device "$DEVICE" --epochs 1 --steps "$1" \
 		$proto \
 		--checkpoint "$work/ckpt.tzst" -o "$work/trained.tzst" "$d/train.tzst" >"$work/train$1.out" 2>&1 &&
 		awk -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.3f", t1 - t0 }'
@@ -217,6 +222,16 @@ if [ -n "$tool" ] && [ -f "$d/train.tzst" ]; then
 	else
 		row "$tool --device cuda, batch 8" "failed: $(tail -n 1 "$work"/train*.out | tail -n 1 | cut -c1-100)"
 	fi
+	say "$tool --device cuda, one stream (CORDS_LANES=0)"
+	u1=$(train_run 1 0) && cp "$work/trained.tzst" "$work/trained1-one.tzst" && u3=$(train_run 3 0)
+	if [ -n "${u3:-}" ]; then
+		cu=$(awk -v a="$u1" -v b="$u3" 'BEGIN { printf "%.3f", (b - a) / 2 }')
+		row "  one stream (CORDS_LANES=0): s/step" "$cu (lanes' gain $(ratio "$cu" "${ct:-0}"))"
+	else
+		row "  one stream (CORDS_LANES=0)" "failed: $(tail -n 1 "$work/train3.out" | cut -c1-100)"
+	fi
+	[ -f "$work/trained1-one.tzst" ] && [ -f "$work/trained1.tzst" ] &&
+		row "  1 step: model in lanes vs on one stream" "$(models_differ "$work/trained1.tzst" "$work/trained1-one.tzst")"
 	# The gradients summed by NCCL over a one-rank communicator (CORDS_NCCL=1):
 	# the same step as without, within the rounding of cudnnFind's choices.
 	say "$tool --device cuda, CORDS_NCCL=1"

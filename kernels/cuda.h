@@ -1,12 +1,13 @@
 /* Internals of the CUDA backend, shared by the kernels/ sources (never by the model
  * code, which sees only lib/backend.h).
  *
- * One device, one stream, one cuDNN and one cuBLAS handle bound to it. Every
+ * One device, one main stream (and a stream for each lane the model code
+ * asks for), one cuDNN and one cuBLAS handle bound to the current one. Every
  * buffer is plain row-major NCHW f32 in cudaMalloc'ed memory (never managed
  * memory); weights are plain [O,I,kh,kw], which is cuDNN's NCHW filter layout.
  * Convolution plans (descriptors and the algorithm cuDNN found fastest) are
- * made once per shape and kept; one workspace, grown to the largest plan's
- * need, serves them all.
+ * made once per shape and kept; a workspace per lane, grown to the largest
+ * plan's need, serves them.
  *
  * The device is made current once, in the thread that makes the backend;
  * the operations do not select it again. So a backend is used from that
@@ -40,14 +41,26 @@ typedef struct {
 typedef struct cu_plan cu_plan; /* a cached convolution (cuda_conv.cu) */
 typedef struct cu_nccl cu_nccl; /* NCCL, loaded when first needed (cuda_nccl.cu) */
 
+/* A lane (lib/backend.h): a stream, and a cuDNN workspace of its own, since
+ * lanes run convolutions at the same time. Lane 0 is the main stream. */
+enum { CU_LANES = 16 };
+typedef struct {
+	cudaStream_t stream; /* made when the lane is first used */
+	cudaEvent_t done;    /* recorded on it at a join, for the main stream to wait on */
+	void *work;
+	size_t work_bytes;
+} cu_lane;
+
 typedef struct {
 	int device;
 	cu_precision precision;
-	cudaStream_t stream;
+	cudaStream_t stream; /* the current lane's: every operation queues here */
 	cudnnHandle_t dnn;
 	cublasHandle_t blas;
-	void *work; /* the shared cuDNN workspace */
-	size_t work_bytes;
+	cu_lane lane[CU_LANES];
+	int cur;            /* the current lane */
+	unsigned forked;    /* lanes (bits) started since the last join */
+	cudaEvent_t fork;   /* where on the main stream they started */
 	cu_plan *plans;
 	cu_nccl *nccl;
 	char name[16]; /* "cuda:N" */
@@ -70,8 +83,12 @@ int cu_launched(const char *what);
 int cu_same_shape(const cords_buf *a, const cords_buf *b, const char *what);
 /* src [1,...] against dst [B,...] with equal trailing dims? */
 int cu_broadcasts(const cords_buf *src, const cords_buf *dst);
-/* The workspace, grown to at least bytes (NULL with a message if it cannot). */
+/* The current lane's workspace, grown to at least bytes (NULL with a
+ * message if it cannot). */
 void *cu_workspace(cu_impl *c, size_t bytes);
+/* Back to the main stream, after the lanes' work (lib/backend.h): what the
+ * operations that reach the host do first. */
+int cu_join(cu_impl *c);
 /* Grid size for n threads in blocks of CU_THREADS, capped for grid-stride loops. */
 enum { CU_THREADS = 256 };
 unsigned cu_blocks(size_t n);

@@ -62,19 +62,73 @@ int cu_broadcasts(const cords_buf *src, const cords_buf *dst)
 
 void *cu_workspace(cu_impl *c, size_t bytes)
 {
-	if (bytes <= c->work_bytes)
-		return c->work;
-	/* Queued work may still use the old workspace. */
+	cu_lane *l = &c->lane[c->cur];
+	if (bytes <= l->work_bytes)
+		return l->work;
+	/* Queued work may still use the old workspace (only this lane's uses it). */
 	if (cu_check(cudaStreamSynchronize(c->stream), "synchronize"))
 		return NULL;
-	cudaFree(c->work);
-	c->work = NULL;
-	c->work_bytes = 0;
-	if (cu_check(cudaMalloc(&c->work, bytes), "workspace"))
+	cudaFree(l->work);
+	l->work = NULL;
+	l->work_bytes = 0;
+	if (cu_check(cudaMalloc(&l->work, bytes), "workspace"))
 		return NULL;
-	c->work_bytes = bytes;
-	return c->work;
+	l->work_bytes = bytes;
+	return l->work;
 }
+
+/* ---- lanes (lib/backend.h) */
+
+static int set_lane(cu_impl *c, int k)
+{
+	c->cur = k;
+	c->stream = c->lane[k].stream;
+	return cu_dnn(cudnnSetStream(c->dnn, c->stream), "stream") ||
+			       cu_blas(cublasSetStream(c->blas, c->stream), "stream")
+		       ? -1
+		       : 0;
+}
+
+int cu_join(cu_impl *c)
+{
+	for (int k = 1; k < CU_LANES; k++)
+		if ((c->forked >> k & 1) && (cu_check(cudaEventRecord(c->lane[k].done, c->lane[k].stream), "joining lanes") ||
+					    cu_check(cudaStreamWaitEvent(c->lane[0].stream, c->lane[k].done, 0), "joining lanes")))
+			return -1;
+	c->forked = 0;
+	return c->cur ? set_lane(c, 0) : 0;
+}
+
+static int cu_lane_to(cords_backend *be, int k)
+{
+	cu_impl *c = CU_IMPL(be);
+	if (k < 0 || k >= CU_LANES)
+		return cords_err("lane %d: expected 0 to %d", k, CU_LANES - 1);
+	if (k == 0)
+		return cu_join(c);
+	if (k == c->cur)
+		return 0;
+	cu_lane *l = &c->lane[k];
+	if (!l->stream && cu_check(cudaStreamCreateWithFlags(&l->stream, cudaStreamNonBlocking), "lane stream"))
+		return -1;
+	if (!l->done && cu_check(cudaEventCreateWithFlags(&l->done, cudaEventDisableTiming), "lane event"))
+		return -1;
+	if (!c->forked && cu_check(cudaEventRecord(c->fork, c->lane[0].stream), "starting lanes"))
+		return -1;
+	if (!(c->forked >> k & 1)) {
+		if (cu_check(cudaStreamWaitEvent(l->stream, c->fork, 0), "starting lanes"))
+			return -1;
+		c->forked |= 1u << k;
+	}
+	return set_lane(c, k);
+}
+
+/* What reaches the host, or changes what exists, waits for the lanes. */
+#define JOIN(c)                               \
+	do {                                  \
+		if ((c)->forked && cu_join(c)) \
+			return -1;            \
+	} while (0)
 
 static cords_buf *cu_alloc(cords_backend *be, cords_buf_kind kind, int ndim, const int64_t *shape)
 {
@@ -82,6 +136,9 @@ static cords_buf *cu_alloc(cords_backend *be, cords_buf_kind kind, int ndim, con
 		cords_err("buffer of %d dimensions (1 to 4 supported)", ndim);
 		return NULL;
 	}
+	cu_impl *c = CU_IMPL(be);
+	if (c->forked && cu_join(c))
+		return NULL;
 	cu_buf *b = (cu_buf *)calloc(1, sizeof *b);
 	if (!b) {
 		cords_err("out of memory");
@@ -89,9 +146,8 @@ static cords_buf *cu_alloc(cords_backend *be, cords_buf_kind kind, int ndim, con
 	}
 	b->n = cords_buf_head_init(&b->h, kind, ndim, shape);
 	size_t bytes = (b->n ? b->n : 1) * sizeof(float);
-	cudaStream_t s = CU_IMPL(be)->stream;
 	if (cu_check(cudaMalloc((void **)&b->d, bytes), "allocating device memory") ||
-	    cu_check(cudaMemsetAsync(b->d, 0, bytes, s), "zeroing a buffer")) {
+	    cu_check(cudaMemsetAsync(b->d, 0, bytes, c->stream), "zeroing a buffer")) {
 		cudaFree(b->d);
 		free(b);
 		return NULL;
@@ -104,9 +160,12 @@ static void cu_free(cords_backend *be, cords_buf *buf)
 	cu_buf *b = CU_BUF(buf);
 	if (!b)
 		return;
-	/* Queued work may still use the buffer; a view owns no memory. */
+	/* Queued work, in any lane, may still use the buffer; a view owns no memory. */
 	if (!b->view) {
-		cudaStreamSynchronize(CU_IMPL(be)->stream);
+		cu_impl *c = CU_IMPL(be);
+		if (c->forked)
+			cu_join(c);
+		cudaStreamSynchronize(c->stream);
 		cudaFree(b->d);
 	}
 	free(b);
@@ -134,6 +193,7 @@ static int cu_upload(cords_backend *be, cords_buf *buf, const float *host)
 {
 	cu_impl *c = CU_IMPL(be);
 	cu_buf *b = CU_BUF(buf);
+	JOIN(c);
 	return cu_check(cudaMemcpyAsync(b->d, host, b->n * sizeof(float), cudaMemcpyHostToDevice, c->stream),
 			"upload") ||
 	       cu_check(cudaStreamSynchronize(c->stream), "upload")
@@ -145,6 +205,7 @@ static int cu_download(cords_backend *be, const cords_buf *buf, float *host)
 {
 	cu_impl *c = CU_IMPL(be);
 	const cu_buf *b = CU_CBUF(buf);
+	JOIN(c);
 	return cu_check(cudaMemcpyAsync(host, b->d, b->n * sizeof(float), cudaMemcpyDeviceToHost, c->stream),
 			"download") ||
 	       cu_check(cudaStreamSynchronize(c->stream), "download")
@@ -160,23 +221,46 @@ static int cu_mem_free(cords_backend *be, size_t *bytes)
 
 static int cu_sync(cords_backend *be)
 {
-	return cu_check(cudaStreamSynchronize(CU_IMPL(be)->stream), "synchronize");
+	cu_impl *c = CU_IMPL(be);
+	JOIN(c);
+	return cu_check(cudaStreamSynchronize(c->stream), "synchronize");
 }
 
 static void cu_destroy(cords_backend *be)
 {
 	cu_impl *c = CU_IMPL(be);
-	cudaStreamSynchronize(c->stream);
+	cudaDeviceSynchronize();
 	cu_plans_free(c);
 	cu_nccl_free(c->nccl);
-	cudaFree(c->work);
 	if (c->blas)
 		cublasDestroy(c->blas);
 	if (c->dnn)
 		cudnnDestroy(c->dnn);
-	cudaStreamDestroy(c->stream);
+	for (int k = 0; k < CU_LANES; k++) {
+		cu_lane *l = &c->lane[k];
+		cudaFree(l->work);
+		if (l->done)
+			cudaEventDestroy(l->done);
+		if (l->stream)
+			cudaStreamDestroy(l->stream);
+	}
+	if (c->fork)
+		cudaEventDestroy(c->fork);
 	free(c);
 	free(be);
+}
+
+/* CORDS_LANES=0: no lanes, one stream (to compare). */
+static int parse_lanes(int *on)
+{
+	const char *s = getenv("CORDS_LANES");
+	if (!s || !*s || !strcmp(s, "1"))
+		*on = 1;
+	else if (!strcmp(s, "0"))
+		*on = 0;
+	else
+		return cords_err("CORDS_LANES=%s: expected 0 or 1", s);
+	return 0;
 }
 
 static int parse_precision(cu_precision *p)
@@ -205,10 +289,13 @@ int cu_select(int device)
 	return cu_check(cudaSetDevice(device), "selecting the device");
 }
 
-/* The device, the stream and the handles bound to it. */
+/* The device, the main stream and the handles bound to it. */
 static int open_device(cu_impl *c, int device)
 {
 	if (cu_select(device) || cu_check(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "stream"))
+		return -1;
+	c->lane[0].stream = c->stream;
+	if (cu_check(cudaEventCreateWithFlags(&c->fork, cudaEventDisableTiming), "event"))
 		return -1;
 	if (cu_dnn(cudnnCreate(&c->dnn), "handle") || cu_dnn(cudnnSetStream(c->dnn, c->stream), "stream"))
 		return -1;
@@ -231,8 +318,9 @@ extern "C" cords_backend *cords_backend_cuda_new(int device)
 	}
 	c->device = device;
 	be->impl = c;
-	if (parse_precision(&c->precision) || open_device(c, device)) {
-		if (c->stream)
+	int lanes = 1;
+	if (parse_precision(&c->precision) || parse_lanes(&lanes) || open_device(c, device)) {
+		if (c->lane[0].stream)
 			cu_destroy(be);
 		else {
 			free(c);
@@ -270,5 +358,6 @@ extern "C" cords_backend *cords_backend_cuda_new(int device)
 	be->batchnorm = cu_batchnorm;
 	be->batchnorm_bwd = cu_batchnorm_bwd;
 	be->allreduce = cu_allreduce;
+	be->lane = lanes ? cu_lane_to : NULL;
 	return be;
 }

@@ -4,7 +4,7 @@
  * precision allows; deterministic ones only for the backward passes, so a
  * run repeats itself; another process may measure another algorithm fastest
  * and round differently) is made once per shape and kept in a list on the
- * backend; the shared workspace grows to the largest need. */
+ * backend; each lane's workspace grows to the largest need there. */
 #include "cuda.h"
 
 #include <stdlib.h>
@@ -172,7 +172,9 @@ static int fallback(cu_impl *c, cu_plan *p, int dir)
 static int plan_algo(cu_impl *c, cu_plan *p, int dir)
 {
 	if (!p->have[dir]) {
-		if (cu_dnn(cudnnSetConvolutionMathType(p->conv, base_math(c)), "math type"))
+		/* cudnnFind times its trials: on an idle device, not beside other lanes' work. */
+		if (cu_check(cudaDeviceSynchronize(), "synchronize") ||
+		    cu_dnn(cudnnSetConvolutionMathType(p->conv, base_math(c)), "math type"))
 			return -1;
 		if ((find(c, p, dir) <= 0 || (p->ws[dir] && !cu_workspace(c, p->ws[dir]))) && fallback(c, p, dir))
 			return -1;
@@ -242,7 +244,7 @@ int cu_conv2d(cords_backend *be, const cords_conv *cv, const cords_buf *xb, cons
 	if (!p || plan_algo(c, p, FWD))
 		return -1;
 	const float one = 1.0f, beta = cv->beta;
-	if (cu_dnn(cudnnConvolutionForward(c->dnn, &one, p->x, x->d, p->w, w->d, p->conv, p->fwd, c->work,
+	if (cu_dnn(cudnnConvolutionForward(c->dnn, &one, p->x, x->d, p->w, w->d, p->conv, p->fwd, c->lane[c->cur].work,
 					   p->ws[FWD], &beta, p->y, y->d),
 		   "convolution"))
 		return -1;
@@ -262,7 +264,7 @@ int cu_conv2d_bwd_data(cords_backend *be, const cords_conv *cv, const cords_buf 
 		return -1;
 	const float one = 1.0f, beta = cv->beta;
 	return cu_dnn(cudnnConvolutionBackwardData(c->dnn, &one, p->w, w->d, p->y, dy->d, p->conv, p->bwd_data,
-						   c->work, p->ws[BWD_DATA], &beta, p->x, dx->d),
+						   c->lane[c->cur].work, p->ws[BWD_DATA], &beta, p->x, dx->d),
 		      "convolution backward data");
 }
 
@@ -279,6 +281,6 @@ int cu_conv2d_bwd_weights(cords_backend *be, const cords_conv *cv, const cords_b
 		return -1;
 	const float one = 1.0f, beta = cv->beta;
 	return cu_dnn(cudnnConvolutionBackwardFilter(c->dnn, &one, p->x, x->d, p->y, dy->d, p->conv, p->bwd_filter,
-						     c->work, p->ws[BWD_FILTER], &beta, p->w, dw->d),
+						     c->lane[c->cur].work, p->ws[BWD_FILTER], &beta, p->w, dw->d),
 		      "convolution backward filter");
 }

@@ -89,6 +89,8 @@ int cu_allreduce(cords_backend *be, float *host, size_t count)
 		return cords_err_prefix("summing gradients over %d rank%s: ", cords_dist_size(),
 					cords_dist_size() == 1 ? "" : "s");
 	cu_nccl *n = c->nccl;
+	if (c->forked && cu_join(c))
+		return -1;
 	if (count > n->cap) {
 		/* The previous sum finished (we waited for it): the old buffer is free. */
 		cudaFree(n->d);

@@ -163,7 +163,22 @@ struct cords_backend {
 	 * memory; with one rank, a single-rank communicator. NULL where the
 	 * backend has none: the trainers then sum over MPI on the host. */
 	int (*allreduce)(cords_backend *be, float *host, size_t n);
+	/* Concurrency, as a hint. Calls made after lane(be, k), k >= 1, may run
+	 * alongside those of the other lanes, after everything queued before
+	 * the first of them; lane(be, 0) joins: what follows waits for every
+	 * lane. Until the join, a lane writes nothing another lane reads or
+	 * writes (test/unit/lanes.c checks the model code for it). upload,
+	 * download, sync, sqdiff_sum, allreduce, alloc and free of a buffer
+	 * (not of a view) join first. k < 16. NULL: one queue in call order
+	 * (the CPU). */
+	int (*lane)(cords_backend *be, int k);
 };
+
+/* lane(be, k) where the backend has lanes; nothing where it has not. */
+static inline int cords_be_lane(cords_backend *be, int k)
+{
+	return be->lane ? be->lane(be, k) : 0;
+}
 
 /* "cpu", or "cuda" / "cuda:N" (an error "built without CUDA" unless the CUDA
  * backend is linked). The backend is created once per name and shared;

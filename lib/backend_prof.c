@@ -237,6 +237,11 @@ static int w_mem_free(cords_backend *be, size_t *bytes)
 	return P(be)->in->mem_free(P(be)->in, bytes);
 }
 
+static int w_lane(cords_backend *be, int k)
+{
+	return P(be)->in->lane(P(be)->in, k);
+}
+
 static int by_seconds(const void *a, const void *b)
 {
 	double x = ((const prof_row *)a)->seconds, y = ((const prof_row *)b)->seconds;
@@ -317,7 +322,7 @@ cords_backend *cords_backend_profiled(cords_backend *in)
 	/* the same members present as in the real backend: NULL stays "not provided" */
 #define SET(m) be->m = in->m ? w_##m : NULL;
 	OPS(SET) /* the timed ones, then those passed through untimed */
-	SET(alloc) SET(free) SET(sync) SET(destroy) SET(view) SET(mem_free)
+	SET(alloc) SET(free) SET(sync) SET(destroy) SET(view) SET(mem_free) SET(lane)
 #undef SET
 	if (!nwrapped)
 		atexit(report);

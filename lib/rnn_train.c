@@ -393,21 +393,33 @@ static int area_input(cords_rnn_trainer *t, const cords_buf *p, const cords_stat
 		       : 0;
 }
 
-/* du_i (in t->du[i]) into the gradients of what made u_i. */
-static int input_bwd(cords_rnn_trainer *t, const cords_buf *p, const cords_state *s, int i)
+/* du_i (in t->du[i]) into the gradients of what made u_i, in two parts.
+ * The area's own (in its lane): the skip convolution's weight gradient and
+ * its input gradient into t->dq[i-2]. The rest adds into other areas'
+ * gradients, after the join. */
+static int input_bwd_own(cords_rnn_trainer *t, int i)
 {
 	cords_backend *be = t->m->be;
 	const cords_conv c1 = {2, 0, 1, 0}, c1d = {2, 0, 0, 0};
+	if (i < 3 || i % 2 == 0)
+		return 0;
+	wconv *sk = &t->sk[(i - 3) / 2];
+	return CALL(conv2d_bwd_weights, &c1, t->q[i - 2], t->du[i], sk->dw) ||
+			       CALL(conv2d_bwd_data, &c1d, t->du[i], sk->w, t->dq[i - 2])
+		       ? -1
+		       : 0;
+}
+
+static int input_bwd_join(cords_rnn_trainer *t, const cords_buf *p, const cords_state *s, int i)
+{
+	cords_backend *be = t->m->be;
 	const cords_buf *du = t->du[i];
 	if (i == 1) /* inp_skip(p) is the same at every step: its gradient is summed, pushed back once */
 		return CALL(relu_bwd_add, s->r[0], du, t->dprev[0]) || (p && CALL(axpby, 1, du, 1, t->dskip)) ? -1 : 0;
 	if (i % 2 == 0)
 		return CALL(relu_bwd_add, s->r[i - 1], du, t->dprev[i - 1]) ||
 		       CALL(relu_bwd_add, s->r[i - 2], du, t->dprev[i - 2]) ? -1 : 0;
-	wconv *sk = &t->sk[(i - 3) / 2];
 	return CALL(relu_bwd_add, s->r[i - 1], du, t->dprev[i - 1]) ||
-	       CALL(conv2d_bwd_weights, &c1, t->q[i - 2], du, sk->dw) ||
-	       CALL(conv2d_bwd_data, &c1d, du, sk->w, t->dq[i - 2]) ||
 	       CALL(relu_bwd_add, s->r[i - 2], t->dq[i - 2], t->dprev[i - 2]) ? -1 : 0;
 }
 
@@ -448,19 +460,24 @@ static int flush_group(cords_rnn_trainer *t)
 	const cords_conv rec = {1, 1, 1, 0};
 	int rc = 0;
 	t->ng = 0;
-	for (int i = 0; i < m->arch.depth && n && !rc; i++) { /* views of the group's n steps */
+	for (int i = 0; i < m->arch.depth && n && !rc; i++) { /* views of the group's n steps, an area a lane */
 		const cords_conv ff = {m->arch.stride[i], 1, 1, 0};
 		const int64_t items = (int64_t)n * B;
 		cords_buf *x = be->view(be, t->gx[i], 0, items), *z = be->view(be, t->gz[i], 0, items);
 		cords_buf *u = i ? be->view(be, t->gu[i], 0, items) : NULL;
-		rc = !x || !z || (i && !u) || CALL(batch_sum, z, t->dbias[i], 1) ||
+		rc = !x || !z || (i && !u) || cords_be_lane(be, i + 1) || CALL(batch_sum, z, t->dbias[i], 1) ||
 		     CALL(conv2d_bwd_weights, &rec, x, z, t->ac[i].dw) || (i && CALL(conv2d_bwd_weights, &ff, u, z, t->aa[i].dw));
 		CALL(free, x), CALL(free, z), CALL(free, u);
 	}
-	return rc ? -1 : 0;
+	return rc || cords_be_lane(be, 0) ? -1 : 0;
 }
 
-/* Back through step t: dr holds dL/d(state after t); leaves dL/d(state before t) in dr. */
+/* Back through step t: dr holds dL/d(state after t); leaves dL/d(state before t) in dr.
+ * Each area's own work runs in a lane of its own (it writes its dz, its
+ * dprev, du, the skip's dq and weight gradient); what an area's input adds
+ * into the gradients of the areas below it waits for the join, and is added
+ * in the same order as a one-lane run, so the answers do not depend on the
+ * lanes. */
 static int bwd_step(cords_rnn_trainer *t, int step, const cords_state *prev, const cords_state *cur)
 {
 	const cords_model *m = t->m;
@@ -468,13 +485,12 @@ static int bwd_step(cords_rnn_trainer *t, int step, const cords_state *prev, con
 	const cords_buf *p = step <= t->cfg.dyn.stim_steps ? t->p : NULL;
 	const cords_conv recd = {1, 1, 1, 0};
 	const int g = t->ng;
-	for (int i = 0; i < m->arch.depth; i++)
-		if (CALL(leaky_bwd, t->cfg.dyn.alpha, t->cfg.dyn.phi, cur->z[i], t->dr[i], t->vz[i][g], t->dprev[i], 0))
-			return -1;
 	for (int i = 0; i < m->arch.depth; i++) {
 		const cords_conv ffd = {m->arch.stride[i], 1, 0, 0};
 		cords_buf *dz = t->vz[i][g];
-		if (CALL(copy, t->vx[i][g], prev->r[i]) || CALL(conv2d_bwd_data, &recd, dz, m->area_conv[i], t->dprev[i]))
+		if (cords_be_lane(be, i + 1) ||
+		    CALL(leaky_bwd, t->cfg.dyn.alpha, t->cfg.dyn.phi, cur->z[i], t->dr[i], dz, t->dprev[i], 0) ||
+		    CALL(copy, t->vx[i][g], prev->r[i]) || CALL(conv2d_bwd_data, &recd, dz, m->area_conv[i], t->dprev[i]))
 			return -1;
 		if (i == 0) { /* u_0 = p: both convolutions are linear in dz, done once per batch on the sum */
 			if (p && CALL(axpby, 1, dz, 1, t->dz0))
@@ -482,9 +498,14 @@ static int bwd_step(cords_rnn_trainer *t, int step, const cords_state *prev, con
 			continue;
 		}
 		if (area_input(t, p, prev, i, t->vu[i][g]) ||
-		    CALL(conv2d_bwd_data, &ffd, dz, m->area_area[i], t->du[i]) || input_bwd(t, p, prev, i))
+		    CALL(conv2d_bwd_data, &ffd, dz, m->area_area[i], t->du[i]) || input_bwd_own(t, i))
 			return -1;
 	}
+	if (cords_be_lane(be, 0))
+		return -1;
+	for (int i = 1; i < m->arch.depth; i++)
+		if (input_bwd_join(t, p, prev, i))
+			return -1;
 	for (int i = 0; i < m->arch.depth; i++) {
 		cords_buf *x = t->dr[i];
 		t->dr[i] = t->dprev[i];

@@ -201,11 +201,13 @@ int cords_model_step(const cords_model *m, const cords_dynamics *dyn, cords_work
 {
 	if (in == out)
 		return cords_err("model step: the input and output states must differ");
+	/* The areas of a step depend only on the state before it: each in a
+	 * lane of its own (area i writes its z, r, u_i and, for odd i, q[i-2]). */
 	for (int i = 0; i < m->arch.depth; i++)
-		if (area_drive(m, w, d, in, i, out->z[i]) ||
+		if (cords_be_lane(m->be, i + 1) || area_drive(m, w, d, in, i, out->z[i]) ||
 		    CALL(m, leaky, dyn->alpha, dyn->phi, in->r[i], out->z[i], m->conv_bias[i], out->r[i]))
 			return -1;
-	return 0;
+	return cords_be_lane(m->be, 0);
 }
 
 int cords_model_readout(const cords_model *m, cords_work *w, const cords_state *s, cords_buf *logits)

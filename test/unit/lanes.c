@@ -1,0 +1,450 @@
+/* The model code's lanes (lib/backend.h) on a checking backend: the CPU's,
+ * wrapped so that it keeps, from the first lane to the join, what each lane
+ * reads and writes (buffers, and batch items of views), and counts every
+ * write that meets another lane's read or write of the same items. The CPU
+ * runs everything in order, so a conflict would change nothing here; on a
+ * GPU, where lanes are streams, it would be a race. The cases: a model step,
+ * and RNN training steps (every state kept, BPTT checkpoints, a window),
+ * whose gradients must also still equal the PyTorch fixtures; and a
+ * deliberate conflict, which the checker must see. */
+#include "arch.h"
+#include "backend.h"
+#include "err.h"
+#include "model.h"
+#include "rnn_train.h"
+#include "stream.h"
+#include "t.h"
+
+static cords_backend *in, chk;
+
+/* A view's place in the buffer it shares memory with (items [lo, lo + n)). */
+enum { MAX_VIEWS = 4096, MAX_LOG = 1 << 16 };
+static struct {
+	const cords_buf *view, *root;
+	int64_t lo;
+} views[MAX_VIEWS];
+static int nviews;
+
+typedef struct {
+	const cords_buf *root;
+	int64_t lo, hi;
+	int lane, write;
+} access;
+static access log_[MAX_LOG];
+static int nlog, cur;
+static long conflicts, epochs, lane_calls, unmodelled, overflow;
+static unsigned lanes_seen;
+static char first_conflict[200];
+
+static void join(void)
+{
+	nlog = 0;
+	cur = 0;
+}
+
+static void touch(const cords_buf *b, int write, const char *op)
+{
+	if (!b || !cur)
+		return;
+	access a = {b, 0, cords_buf_shape(b)[0], cur, write};
+	for (int i = 0; i < nviews; i++)
+		if (views[i].view == b) {
+			a.root = views[i].root;
+			a.lo = views[i].lo;
+			a.hi = a.lo + cords_buf_shape(b)[0];
+		}
+	for (int i = 0; i < nlog; i++) {
+		const access *o = &log_[i];
+		if (o->root == a.root && o->lane != a.lane && (o->write || a.write) && o->lo < a.hi && a.lo < o->hi) {
+			if (!conflicts++)
+				snprintf(first_conflict, sizeof first_conflict, "%s in lane %d %s a buffer lane %d %s", op,
+					 a.lane, a.write ? "writes" : "reads", o->lane, o->write ? "writes" : "reads");
+			break;
+		}
+	}
+	if (nlog < MAX_LOG)
+		log_[nlog++] = a;
+	else
+		overflow++;
+}
+
+#define R(b) touch((b), 0, __func__)
+#define W(b) touch((b), 1, __func__)
+
+static int c_lane(cords_backend *be, int k)
+{
+	(void)be;
+	lane_calls++;
+	if (k == 0) {
+		join();
+		return 0;
+	}
+	if (!cur)
+		epochs++;
+	lanes_seen |= 1u << k;
+	cur = k;
+	return 0;
+}
+
+/* Operations that reach the host join, as the CUDA backend's do. */
+static cords_buf *c_alloc(cords_backend *be, cords_buf_kind kind, int ndim, const int64_t *shape)
+{
+	(void)be;
+	join();
+	return in->alloc(in, kind, ndim, shape);
+}
+static void c_free(cords_backend *be, cords_buf *b)
+{
+	(void)be;
+	int view = 0;
+	for (int i = 0; i < nviews; i++)
+		if (views[i].view == b) {
+			views[i] = views[--nviews];
+			view = 1;
+			break;
+		}
+	if (!view)
+		join();
+	in->free(in, b);
+}
+static cords_buf *c_view(cords_backend *be, cords_buf *b, int64_t at, int64_t n)
+{
+	(void)be;
+	cords_buf *v = in->view(in, b, at, n);
+	if (v && nviews < MAX_VIEWS) {
+		const cords_buf *root = b;
+		int64_t lo = at;
+		for (int i = 0; i < nviews; i++)
+			if (views[i].view == b)
+				root = views[i].root, lo += views[i].lo;
+		views[nviews].view = v, views[nviews].root = root, views[nviews].lo = lo, nviews++;
+	}
+	return v;
+}
+static int c_upload(cords_backend *be, cords_buf *b, const float *h)
+{
+	(void)be;
+	join();
+	return in->upload(in, b, h);
+}
+static int c_download(cords_backend *be, const cords_buf *b, float *h)
+{
+	(void)be;
+	join();
+	return in->download(in, b, h);
+}
+static int c_sync(cords_backend *be)
+{
+	(void)be;
+	join();
+	return in->sync(in);
+}
+static int c_sqdiff_sum(cords_backend *be, const cords_buf *x, const cords_buf *y, double *out)
+{
+	(void)be;
+	join();
+	return in->sqdiff_sum(in, x, y, out);
+}
+static int c_fill(cords_backend *be, cords_buf *b, float v)
+{
+	(void)be;
+	W(b);
+	return in->fill(in, b, v);
+}
+static int c_copy(cords_backend *be, cords_buf *d, const cords_buf *s)
+{
+	(void)be;
+	R(s), W(d);
+	return in->copy(in, d, s);
+}
+static int c_conv2d(cords_backend *be, const cords_conv *c, const cords_buf *x, const cords_buf *w,
+		    const cords_buf *b, cords_buf *y)
+{
+	(void)be;
+	R(x), R(w), R(b), W(y);
+	return in->conv2d(in, c, x, w, b, y);
+}
+static int c_avgpool(cords_backend *be, const cords_pool *p, const cords_buf *x, cords_buf *y)
+{
+	(void)be;
+	R(x), W(y);
+	return in->avgpool(in, p, x, y);
+}
+static int c_leaky(cords_backend *be, float a, cords_phi phi, const cords_buf *r, cords_buf *z, const cords_buf *b,
+		   cords_buf *ro)
+{
+	(void)be;
+	R(r), R(b), W(z), W(ro);
+	return in->leaky(in, a, phi, r, z, b, ro);
+}
+static int c_relu_add(cords_backend *be, const cords_buf *a, const cords_buf *b, int rb, cords_buf *y)
+{
+	(void)be;
+	R(a), R(b), W(y);
+	return in->relu_add(in, a, b, rb, y);
+}
+static int c_spatial_mean(cords_backend *be, const cords_buf *x, cords_buf *y)
+{
+	(void)be;
+	R(x), W(y);
+	return in->spatial_mean(in, x, y);
+}
+static int c_linear(cords_backend *be, const cords_buf *x, const cords_buf *w, const cords_buf *b, cords_buf *y)
+{
+	(void)be;
+	R(x), R(w), R(b), W(y);
+	return in->linear(in, x, w, b, y);
+}
+static int c_bwd_data(cords_backend *be, const cords_conv *c, const cords_buf *dy, const cords_buf *w, cords_buf *dx)
+{
+	(void)be;
+	R(dy), R(w), W(dx);
+	return in->conv2d_bwd_data(in, c, dy, w, dx);
+}
+static int c_bwd_weights(cords_backend *be, const cords_conv *c, const cords_buf *x, const cords_buf *dy,
+			 cords_buf *dw)
+{
+	(void)be;
+	R(x), R(dy), W(dw);
+	return in->conv2d_bwd_weights(in, c, x, dy, dw);
+}
+static int c_avgpool_bwd(cords_backend *be, const cords_pool *p, const cords_buf *dy, cords_buf *dx)
+{
+	(void)be;
+	R(dy), W(dx);
+	return in->avgpool_bwd(in, p, dy, dx);
+}
+static int c_leaky_bwd(cords_backend *be, float a, cords_phi phi, const cords_buf *z, const cords_buf *dout,
+		       cords_buf *dz, cords_buf *dr, float beta)
+{
+	(void)be;
+	R(z), R(dout), W(dz), W(dr);
+	return in->leaky_bwd(in, a, phi, z, dout, dz, dr, beta);
+}
+static int c_relu_bwd_add(cords_backend *be, const cords_buf *x, const cords_buf *dy, cords_buf *dx)
+{
+	(void)be;
+	R(x), R(dy), W(dx);
+	return in->relu_bwd_add(in, x, dy, dx);
+}
+static int c_readout_bwd_add(cords_backend *be, const cords_buf *x, const cords_buf *dy, cords_buf *dx)
+{
+	(void)be;
+	R(x), R(dy), W(dx);
+	return in->readout_bwd_add(in, x, dy, dx);
+}
+static int c_batch_sum(cords_backend *be, const cords_buf *dz, cords_buf *db, float beta)
+{
+	(void)be;
+	R(dz), W(db);
+	return in->batch_sum(in, dz, db, beta);
+}
+static int c_axpby(cords_backend *be, float a, const cords_buf *x, float b, cords_buf *y)
+{
+	(void)be;
+	R(x), W(y);
+	return in->axpby(in, a, x, b, y);
+}
+/* BatchNorm is the CNN's, which has no lanes: inside one it is a finding. */
+static int c_batchnorm(cords_backend *be, const cords_bn_mode *m, const cords_buf *x, const cords_buf *g,
+		       const cords_buf *b, cords_buf *rm, cords_buf *rv, cords_buf *sm, cords_buf *si, cords_buf *y)
+{
+	(void)be;
+	unmodelled += cur != 0;
+	return in->batchnorm(in, m, x, g, b, rm, rv, sm, si, y);
+}
+static int c_batchnorm_bwd(cords_backend *be, const cords_bn_mode *m, const cords_buf *x, const cords_buf *dy,
+			   const cords_buf *g, const cords_buf *sm, const cords_buf *si, const cords_buf *rm,
+			   const cords_buf *rv, cords_buf *dx, cords_buf *dg, cords_buf *db, float beta)
+{
+	(void)be;
+	unmodelled += cur != 0;
+	return in->batchnorm_bwd(in, m, x, dy, g, sm, si, rm, rv, dx, dg, db, beta);
+}
+
+static cords_backend *checker(void)
+{
+	in = cords_backend_cpu_new();
+	chk = *in;
+	chk.name = "lane-checker";
+	chk.alloc = c_alloc, chk.free = c_free, chk.view = c_view, chk.upload = c_upload, chk.download = c_download;
+	chk.sync = c_sync, chk.sqdiff_sum = c_sqdiff_sum, chk.fill = c_fill, chk.copy = c_copy, chk.conv2d = c_conv2d;
+	chk.avgpool = c_avgpool, chk.leaky = c_leaky, chk.relu_add = c_relu_add, chk.spatial_mean = c_spatial_mean;
+	chk.linear = c_linear, chk.conv2d_bwd_data = c_bwd_data, chk.conv2d_bwd_weights = c_bwd_weights;
+	chk.avgpool_bwd = c_avgpool_bwd, chk.leaky_bwd = c_leaky_bwd, chk.relu_bwd_add = c_relu_bwd_add;
+	chk.readout_bwd_add = c_readout_bwd_add, chk.batch_sum = c_batch_sum, chk.axpby = c_axpby;
+	chk.batchnorm = c_batchnorm, chk.batchnorm_bwd = c_batchnorm_bwd, chk.lane = c_lane;
+	chk.allreduce = NULL;
+	return &chk;
+}
+
+static void reset(void)
+{
+	join();
+	conflicts = epochs = lane_calls = unmodelled = overflow = 0;
+	lanes_seen = 0;
+	first_conflict[0] = 0;
+}
+
+static char dir[4096];
+static cords_tensor_list params;
+
+static cords_tensor_list load(const char *name)
+{
+	char path[4200];
+	cords_tensor_list l = {0};
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (cords_read_file(path, &l)) {
+		printf("FAIL: lanes: %s\n", cords_errmsg());
+		exit(1);
+	}
+	return l;
+}
+
+static double meta_num(const cords_tensor *m, const char *key)
+{
+	char *v = cords_meta_get(m, key);
+	double d = v ? atof(v) : 0;
+	free(v);
+	return d;
+}
+
+/* What every case asserts of the checker's findings: lanes were used (one
+ * per area), and nothing met. */
+static void clean(const char *what, int depth)
+{
+	CHECK(epochs > 0 && lanes_seen == ((1u << (depth + 1)) - 2), "%s: lanes 1..%d not all used (%ld forks, lanes %#x)",
+	      what, depth, epochs, lanes_seen);
+	CHECK(conflicts == 0, "%s: %ld conflicts, the first: %s", what, conflicts, first_conflict);
+	CHECK(unmodelled == 0 && overflow == 0, "%s: %ld unchecked calls in lanes, %ld accesses past the log", what,
+	      unmodelled, overflow);
+}
+
+static void model_step(void)
+{
+	cords_model *m = cords_model_new(&params, cords_list_find(&params, "meta"), &chk);
+	CHECK(m != NULL, "%s", cords_errmsg());
+	if (!m)
+		return;
+	const int B = 3, H = m->arch.height, W = m->arch.width, C = m->arch.in_ch;
+	float *x = malloc((size_t)B * C * H * W * sizeof *x);
+	for (int i = 0; i < B * C * H * W; i++)
+		x[i] = (float)((i * 7919) % 101) / 50.0f - 1.0f;
+	cords_state *a = cords_state_new(m, B), *b = cords_state_new(m, B);
+	cords_work *w = cords_work_new(m, B);
+	cords_drive d = {0};
+	cords_buf *xb = cords_model_alloc_input(m, B);
+	cords_dynamics dyn = {.alpha = 0.2f, .phi = {CORDS_PHI_RELU, 0}};
+	reset();
+	int rc = !a || !b || !w || !xb || cords_drive_alloc(m, B, &d) || chk.upload(&chk, xb, x) ||
+		 cords_model_drive(m, w, xb, &d) || cords_model_step(m, &dyn, w, &d, a, b) ||
+		 cords_model_step(m, &dyn, w, NULL, b, a);
+	CHECK(!rc, "%s", cords_errmsg());
+	clean("a model step with input and one without", m->arch.depth);
+	cords_drive_free(m, &d);
+	chk.free(&chk, xb);
+	cords_work_free(m, w);
+	cords_state_free(m, a);
+	cords_state_free(m, b);
+	free(x);
+	cords_model_free(m);
+}
+
+/* A training step of testdata/train/gen.py's fixture `file`, BPTT
+ * checkpoints every k steps (0: every state kept). */
+static void train_step(const char *file, int k)
+{
+	cords_tensor_list fx = load(file);
+	const cords_tensor *meta = cords_list_find(&fx, "meta"), *x = cords_list_find(&fx, "x"), *y = cords_list_find(&fx, "y");
+	cords_model *m = cords_model_new(&params, cords_list_find(&params, "meta"), &chk);
+	CHECK(m != NULL, "%s", cords_errmsg());
+	if (!m)
+		return;
+	char *phi = cords_meta_get(meta, "phi");
+	cords_rnn_loss cfg = {.readouts = (int)meta_num(meta, "readouts"), .blank_steps = (int)meta_num(meta, "blank_steps"),
+			      .spont_window = (int)meta_num(meta, "spont_window"),
+			      .spont_weight = meta_num(meta, "spont_weight"), .ckpt_every = k,
+			      .bptt_window = (int)meta_num(meta, "bptt_window")};
+	cfg.dyn.alpha = (float)meta_num(meta, "alpha");
+	cfg.dyn.spont_steps = (int)meta_num(meta, "spont_steps");
+	cfg.dyn.stim_steps = (int)meta_num(meta, "stim_steps");
+	cords_phi_parse(phi, (float)meta_num(meta, "prelu_slope"), &cfg.dyn.phi);
+	free(phi);
+	int B = (int)x->shape[0];
+	cords_labels lab = {y->dtype == CORDS_I64 ? y->data : NULL, y->dtype == CORDS_F32 ? y->data : NULL, NULL};
+	cords_tensor_list grads = {0};
+	for (int i = 0; i < params.n; i++)
+		if (strcmp(params.items[i]->name, "meta"))
+			cords_list_push(&grads, cords_tensor_new(params.items[i]->name, CORDS_F32, params.items[i]->ndim,
+								 params.items[i]->shape));
+	reset();
+	cords_rnn_trainer *t = cords_rnn_trainer_new(m, B, &cfg);
+	cords_rnn_stats st;
+	CHECK(t && cords_rnn_grad(t, &params, B, x->data, lab, &grads, &st) == 0, "%s", cords_errmsg());
+	clean(file, m->arch.depth);
+	/* The same answers as without lanes: the PyTorch fixture's loss and gradients. */
+	CHECK_CLOSE(st.loss, *(double *)cords_list_find(&fx, "loss")->data, 2e-5, 0);
+	double worst = 0;
+	for (int i = 0; i < grads.n; i++) {
+		char key[300];
+		snprintf(key, sizeof key, "grad.%s", grads.items[i]->name);
+		const cords_tensor *want = cords_list_find(&fx, key);
+		if (!want || cords_tensor_numel(want) != cords_tensor_numel(grads.items[i]))
+			continue;
+		const float *g = grads.items[i]->data, *wv = want->data;
+		double err = 0, scale = 1e-30;
+		for (int64_t j = 0; j < cords_tensor_numel(want); j++)
+			err = fmax(err, fabs(g[j] - wv[j])), scale = fmax(scale, fabs(wv[j]));
+		worst = fmax(worst, err / scale);
+	}
+	CHECK(worst < 1e-4, "%s k=%d: gradient error %g against torch", file, k, worst);
+	cords_rnn_trainer_free(t);
+	cords_list_free(&grads);
+	cords_model_free(m);
+	cords_list_free(&fx);
+}
+
+/* The checker itself: two lanes writing one buffer, and one writing items
+ * of a view another reads, are seen; disjoint items of one buffer are not. */
+static void deliberate(void)
+{
+	int64_t s[2] = {4, 8};
+	cords_buf *a = chk.alloc(&chk, CORDS_BUF_ACT, 2, s), *b = chk.alloc(&chk, CORDS_BUF_ACT, 2, s);
+	reset();
+	chk.lane(&chk, 1), chk.fill(&chk, a, 1);
+	chk.lane(&chk, 2), chk.copy(&chk, b, a);
+	chk.lane(&chk, 0);
+	CHECK(conflicts == 1, "lane 2 reading what lane 1 wrote: %ld conflicts seen", conflicts);
+	reset();
+	cords_buf *v0 = chk.view(&chk, a, 0, 2), *v1 = chk.view(&chk, a, 2, 2), *v01 = chk.view(&chk, a, 1, 2);
+	chk.lane(&chk, 1), chk.fill(&chk, v0, 1);
+	chk.lane(&chk, 2), chk.fill(&chk, v1, 2);
+	CHECK(conflicts == 0, "disjoint items of one buffer: %ld conflicts seen", conflicts);
+	chk.lane(&chk, 3), chk.axpby(&chk, 1, v01, 0, b);
+	CHECK(conflicts == 1, "lane 3 reading items 1..2, written by lanes 1 and 2: %ld conflicts seen", conflicts);
+	chk.lane(&chk, 0);
+	reset();
+	chk.lane(&chk, 1), chk.fill(&chk, a, 1);
+	chk.lane(&chk, 0);
+	chk.lane(&chk, 2), chk.fill(&chk, a, 2);
+	chk.lane(&chk, 0);
+	CHECK(conflicts == 0, "writes on either side of a join: %ld conflicts seen", conflicts);
+	chk.free(&chk, v0), chk.free(&chk, v1), chk.free(&chk, v01);
+	chk.free(&chk, a), chk.free(&chk, b);
+}
+
+int main(void)
+{
+	snprintf(dir, sizeof dir, "%s/train", getenv("TESTDATA") ? getenv("TESTDATA") : "testdata");
+	params = load("params.tzst");
+	checker();
+	CASE("the checker sees lanes that meet, and only those") deliberate();
+	CASE("a model step: one lane per area, none meets another") model_step();
+	CASE("linear training step, every state kept: lanes clean, gradients equal torch") train_step("linear.tzst", 0);
+	CASE("anneal training step (spont penalty), BPTT checkpoints every step") train_step("anneal.tzst", 1);
+	CASE("finetune training step, BPTT checkpoints every 4 steps") train_step("finetune.tzst", 4);
+	CASE("finetune with a BPTT window, checkpoints every 4 steps") train_step("finetune-window.tzst", 4);
+	cords_list_free(&params);
+	in->destroy(in);
+	T_DONE();
+}
