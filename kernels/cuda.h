@@ -54,6 +54,7 @@ typedef struct {
 typedef struct {
 	int device;
 	cu_precision precision;
+	int deterministic; /* backward convolutions: deterministic algorithms only (CORDS_DETERMINISTIC) */
 	cudaStream_t stream; /* the current lane's: every operation queues here */
 	cudnnHandle_t dnn;
 	cublasHandle_t blas;

@@ -250,16 +250,16 @@ static void cu_destroy(cords_backend *be)
 	free(be);
 }
 
-/* CORDS_LANES=0: no lanes, one stream (to compare). */
-static int parse_lanes(int *on)
+/* A switch from the environment: unset, empty or 1 is on, 0 off. */
+static int env_switch(const char *name, int *on)
 {
-	const char *s = getenv("CORDS_LANES");
+	const char *s = getenv(name);
 	if (!s || !*s || !strcmp(s, "1"))
 		*on = 1;
 	else if (!strcmp(s, "0"))
 		*on = 0;
 	else
-		return cords_err("CORDS_LANES=%s: expected 0 or 1", s);
+		return cords_err("%s=%s: expected 0 or 1", name, s);
 	return 0;
 }
 
@@ -319,7 +319,8 @@ extern "C" cords_backend *cords_backend_cuda_new(int device)
 	c->device = device;
 	be->impl = c;
 	int lanes = 1;
-	if (parse_precision(&c->precision) || parse_lanes(&lanes) || open_device(c, device)) {
+	if (parse_precision(&c->precision) || env_switch("CORDS_LANES", &lanes) ||
+	    env_switch("CORDS_DETERMINISTIC", &c->deterministic) || open_device(c, device)) {
 		if (c->lane[0].stream)
 			cu_destroy(be);
 		else {

@@ -2,7 +2,7 @@
  * filter. A plan (tensor, filter and convolution descriptors, and for each
  * direction the algorithm cudnnFind measured fastest among those the
  * precision allows; deterministic ones only for the backward passes, so a
- * run repeats itself; another process may measure another algorithm fastest
+ * run repeats itself, unless CORDS_DETERMINISTIC=0; another process may measure another algorithm fastest
  * and round differently) is made once per shape and kept in a list on the
  * backend; each lane's workspace grows to the largest need there. */
 #include "cuda.h"
@@ -87,7 +87,8 @@ static cudnnMathType_t base_math(const cu_impl *c)
 }
 
 /* Of perf results (fastest first), the first usable one: successful, in fp32
- * not on tensor cores, for the backward passes deterministic. Fills the
+ * not on tensor cores, for the backward passes deterministic (unless
+ * CORDS_DETERMINISTIC=0). Fills the
  * plan's math type and workspace for direction dir; the index, or -1. */
 template <typename Perf> static int pick(cu_impl *c, cu_plan *p, int dir, const Perf *perf, int n)
 {
@@ -96,7 +97,7 @@ template <typename Perf> static int pick(cu_impl *c, cu_plan *p, int dir, const 
 			continue;
 		if (c->precision == CU_FP32 && is_tensor_op(perf[i].mathType))
 			continue;
-		if (dir != FWD && perf[i].determinism != CUDNN_DETERMINISTIC)
+		if (dir != FWD && c->deterministic && perf[i].determinism != CUDNN_DETERMINISTIC)
 			continue;
 		p->math[dir] = c->precision == CU_FP32 ? CUDNN_FMA_MATH : perf[i].mathType;
 		p->ws[dir] = perf[i].memory;
