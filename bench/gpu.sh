@@ -5,11 +5,13 @@
 #      weights and input: images/s of our CUDA backend (fp32, and tf32) against
 #      the literal PyTorch model (testdata/model/cordsnet.py) on the same GPU,
 #      with cuDNN TF32 off (fp32) and on (PyTorch's default), and how far the
-#      logits agree; and fp32 with the areas on one stream (CORDS_LANES=0);
+#      logits agree; and fp32 with the areas on one stream (CORDS_LANES=0),
+#      and without CUDA graphs (CORDS_GRAPHS=0);
 #   3. a stage-5 training step (anneal), batch 8: cords-anneal --device cuda
 #      (when the build has it) against the literal PyTorch model with autograd,
 #      and with the areas on one stream (CORDS_LANES=0) against in lanes,
-#      and with cuDNN's non-deterministic backward algorithms allowed;
+#      without CUDA graphs (and the models compared), and with cuDNN's
+#      non-deterministic backward algorithms allowed;
 #      and one step at batch 16 with the device's peak memory in use; one
 #      step with its gradients summed by NCCL over one rank (CORDS_NCCL=1)
 #      against the step without; and 2 steps with every backend call timed
@@ -137,9 +139,9 @@ row "unit tests: model (CPU, exit $?)" "$(grep -c '^PASS' "$work/model.out") pas
 
 # 2. Inference, R8 at 224.
 d=$work/r8
-cords() { # label, precision[, CORDS_LANES]
+cords() { # label, precision[, CORDS_LANES[, CORDS_GRAPHS]]
 	say "cords $1"
-	CORDS_LANES=${3:-1} CORDS_PRECISION=$2 timeout -k 10 "$(tmo 150)" "$BUILD/bench/gpu_infer" "$DEVICE" "$d" "$BATCH" "$BATCHES" "$STEPS" "$STEPS" 8 224 \
+	CORDS_LANES=${3:-1} CORDS_GRAPHS=${4:-1} CORDS_PRECISION=$2 timeout -k 10 "$(tmo 150)" "$BUILD/bench/gpu_infer" "$DEVICE" "$d" "$BATCH" "$BATCHES" "$STEPS" "$STEPS" 8 224 \
 		>"$work/$1.out" 2>&1
 	cat "$work/$1.out" >&2
 	[ -f "$d/logits-$DEVICE.f32" ] && mv "$d/logits-$DEVICE.f32" "$d/logits-$2.f32"
@@ -170,6 +172,11 @@ row "ratio cords fp32 / torch default (tf32)" "$(ratio "$f" "$pt")"
 cords "fp32, one stream (CORDS_LANES=0)" fp32 0
 o=$(field images_per_s "$work/fp32, one stream (CORDS_LANES=0).out")
 row "  lanes' gain: fp32 / fp32 one stream" "$(ratio "$f" "$o")"
+cords "fp32, no CUDA graphs (CORDS_GRAPHS=0)" fp32 1 0
+o=$(field images_per_s "$work/fp32, no CUDA graphs (CORDS_GRAPHS=0).out")
+row "  graphs' gain: fp32 / fp32 no graphs" "$(ratio "$f" "$o")"
+off=$(grep -h 'CUDA graphs off' "$work"/*.out "$work/unit.err" 2>/dev/null | head -n 1 | cut -c1-120)
+[ -n "$off" ] && row "  CUDA graphs" "$off"
 
 # cords-infer itself, when this build has it: the same model and batches
 # (gpu_infer wrote them), wall time from start to exit.
@@ -216,7 +223,8 @@ train_run() { # steps [CORDS_LANES] -> seconds (or nothing on failure)
 }
 if [ -n "$tool" ] && [ -f "$d/train.tzst" ]; then
 	say "$tool --device cuda"
-	t1=$(train_run 1) && cp "$work/trained.tzst" "$work/trained1.tzst" && t3=$(train_run 3)
+	t1=$(train_run 1) && cp "$work/trained.tzst" "$work/trained1.tzst" && t3=$(train_run 3) &&
+		cp "$work/trained.tzst" "$work/trained3.tzst"
 	if [ -n "${t3:-}" ]; then
 		ct=$(awk -v a="$t1" -v b="$t3" 'BEGIN { printf "%.3f", (b - a) / 2 }')
 		row "$tool --device cuda, batch 8: s/step" "$ct (1 step: ${t1}s, 3 steps: ${t3}s wall)"
@@ -231,6 +239,18 @@ if [ -n "$tool" ] && [ -f "$d/train.tzst" ]; then
 	else
 		row "  one stream (CORDS_LANES=0)" "failed: $(tail -n 1 "$work/train3.out" | cut -c1-100)"
 	fi
+	say "$tool --device cuda, CORDS_GRAPHS=0"
+	h1=$(CORDS_GRAPHS=0 train_run 1) && h3=$(CORDS_GRAPHS=0 train_run 3) && cp "$work/trained.tzst" "$work/trained3-nographs.tzst"
+	if [ -n "${h3:-}" ]; then
+		ch=$(awk -v a="$h1" -v b="$h3" 'BEGIN { printf "%.3f", (b - a) / 2 }')
+		row "  no CUDA graphs (CORDS_GRAPHS=0): s/step" "$ch (graphs' gain $(ratio "$ch" "${ct:-0}"))"
+		[ -f "$work/trained3.tzst" ] &&
+			row "  3 steps: model with graphs vs without" "$(models_differ "$work/trained3.tzst" "$work/trained3-nographs.tzst")"
+	else
+		row "  CORDS_GRAPHS=0" "failed: $(tail -n 1 "$work/train3.out" | cut -c1-100)"
+	fi
+	off=$(grep -h 'CUDA graphs off' "$work"/train*.out 2>/dev/null | head -n 1 | cut -c1-120)
+	[ -n "$off" ] && row "  CUDA graphs in training" "$off"
 	say "$tool --device cuda, CORDS_DETERMINISTIC=0"
 	n1=$(CORDS_DETERMINISTIC=0 train_run 1) && n3=$(CORDS_DETERMINISTIC=0 train_run 3)
 	if [ -n "${n3:-}" ]; then

@@ -40,6 +40,7 @@ typedef struct {
 
 typedef struct cu_plan cu_plan; /* a cached convolution (cuda_conv.cu) */
 typedef struct cu_nccl cu_nccl; /* NCCL, loaded when first needed (cuda_nccl.cu) */
+typedef struct cu_graph cu_graph; /* a replay's key and its CUDA graph (cuda_graph.cu) */
 
 /* A lane (lib/backend.h): a stream, and a cuDNN workspace of its own, since
  * lanes run convolutions at the same time. Lane 0 is the main stream. */
@@ -64,6 +65,9 @@ typedef struct {
 	cudaEvent_t fork;   /* where on the main stream they started */
 	cu_plan *plans;
 	cu_nccl *nccl;
+	cu_graph **graphs; /* hash buckets of the replays' graphs */
+	int graphs_on;     /* CORDS_GRAPHS, until a capture fails */
+	int capturing;
 	char name[16]; /* "cuda:N" */
 } cu_impl;
 
@@ -127,6 +131,13 @@ int cu_batchnorm_bwd(cords_backend *be, const cords_bn_mode *m, const cords_buf 
 		     const cords_buf *gamma, const cords_buf *save_mean, const cords_buf *save_invstd,
 		     const cords_buf *rmean, const cords_buf *rvar, cords_buf *dx, cords_buf *dgamma, cords_buf *dbeta,
 		     float beta);
+/* No lanes open, the main stream current, whatever state the lanes were in
+ * (after a failed capture). */
+void cu_lanes_reset(cu_impl *c);
+/* Replays as CUDA graphs (cuda_graph.cu); every graph dropped (they hold
+ * device addresses: after a free or a workspace grown). */
+int cu_replay(cords_backend *be, const void *key, size_t n, int (*fn)(void *), void *arg);
+void cu_graphs_drop(cu_impl *c);
 /* Across ranks (cuda_nccl.cu). */
 int cu_allreduce(cords_backend *be, float *host, size_t n);
 void cu_nccl_free(cu_nccl *n);

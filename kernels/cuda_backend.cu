@@ -1,8 +1,8 @@
 /* The CUDA backend: the device, its stream and library handles, buffers
  * (upload, download), error helpers, and the table that makes it a
  * cords_backend. The operations live in cuda_eltwise.cu, cuda_conv.cu,
- * cuda_pool.cu, cuda_linear.cu, (training) cuda_train.cu and (many GPUs)
- * cuda_nccl.cu. */
+ * cuda_pool.cu, cuda_linear.cu, (training) cuda_train.cu, (CUDA graphs)
+ * cuda_graph.cu and (many GPUs) cuda_nccl.cu. */
 #include "cuda.h"
 
 #include <stdio.h>
@@ -68,6 +68,7 @@ void *cu_workspace(cu_impl *c, size_t bytes)
 	/* Queued work may still use the old workspace (only this lane's uses it). */
 	if (cu_check(cudaStreamSynchronize(c->stream), "synchronize"))
 		return NULL;
+	cu_graphs_drop(c);
 	cudaFree(l->work);
 	l->work = NULL;
 	l->work_bytes = 0;
@@ -123,6 +124,12 @@ static int cu_lane_to(cords_backend *be, int k)
 	return set_lane(c, k);
 }
 
+void cu_lanes_reset(cu_impl *c)
+{
+	c->forked = 0;
+	set_lane(c, 0);
+}
+
 /* What reaches the host, or changes what exists, waits for the lanes. */
 #define JOIN(c)                               \
 	do {                                  \
@@ -166,6 +173,7 @@ static void cu_free(cords_backend *be, cords_buf *buf)
 		if (c->forked)
 			cu_join(c);
 		cudaStreamSynchronize(c->stream);
+		cu_graphs_drop(c);
 		cudaFree(b->d);
 	}
 	free(b);
@@ -230,6 +238,7 @@ static void cu_destroy(cords_backend *be)
 {
 	cu_impl *c = CU_IMPL(be);
 	cudaDeviceSynchronize();
+	cu_graphs_drop(c);
 	cu_plans_free(c);
 	cu_nccl_free(c->nccl);
 	if (c->blas)
@@ -320,7 +329,8 @@ extern "C" cords_backend *cords_backend_cuda_new(int device)
 	be->impl = c;
 	int lanes = 1;
 	if (parse_precision(&c->precision) || env_switch("CORDS_LANES", &lanes) ||
-	    env_switch("CORDS_DETERMINISTIC", &c->deterministic) || open_device(c, device)) {
+	    env_switch("CORDS_DETERMINISTIC", &c->deterministic) || env_switch("CORDS_GRAPHS", &c->graphs_on) ||
+	    open_device(c, device)) {
 		if (c->lane[0].stream)
 			cu_destroy(be);
 		else {
@@ -360,5 +370,6 @@ extern "C" cords_backend *cords_backend_cuda_new(int device)
 	be->batchnorm_bwd = cu_batchnorm_bwd;
 	be->allreduce = cu_allreduce;
 	be->lane = lanes ? cu_lane_to : NULL;
+	be->replay = cu_replay;
 	return be;
 }

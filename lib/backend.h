@@ -172,7 +172,23 @@ struct cords_backend {
 	 * (not of a view) join first. k < 16. NULL: one queue in call order
 	 * (the CPU). */
 	int (*lane)(cords_backend *be, int k);
+	/* fn(arg) queues work on be through its operations and lanes, ends
+	 * joined, and calls nothing that reaches the host (upload, download,
+	 * sync, sqdiff_sum, allreduce, alloc, free of a buffer). A backend may
+	 * record what fn queues under key (key_size bytes of everything fn's
+	 * calls depend on: buffers by their owners, numbers) and, while no
+	 * buffer is freed, replay the record instead of calling fn when the key
+	 * comes again (CUDA graphs). test/unit/lanes.c checks that the model
+	 * code's keys say it all. NULL: fn(arg), every time. */
+	int (*replay)(cords_backend *be, const void *key, size_t key_size, int (*fn)(void *arg), void *arg);
 };
+
+/* replay(be, ...) where the backend has it, else fn(arg). */
+static inline int cords_be_replay(cords_backend *be, const void *key, size_t key_size, int (*fn)(void *arg),
+				  void *arg)
+{
+	return be->replay ? be->replay(be, key, key_size, fn, arg) : fn(arg);
+}
 
 /* lane(be, k) where the backend has lanes; nothing where it has not. */
 static inline int cords_be_lane(cords_backend *be, int k)

@@ -324,6 +324,9 @@ cords_backend *cords_backend_profiled(cords_backend *in)
 	OPS(SET) /* the timed ones, then those passed through untimed */
 	SET(alloc) SET(free) SET(sync) SET(destroy) SET(view) SET(mem_free) SET(lane)
 #undef SET
+	/* no replay: a timed call waits for its work, which a recording forbids,
+	 * and a replayed record would hide the calls the table counts */
+	be->replay = NULL;
 	if (!nwrapped)
 		atexit(report);
 	wrapped[nwrapped++] = be;

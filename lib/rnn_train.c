@@ -36,6 +36,8 @@ struct cords_rnn_trainer {
 	cords_state **ckpt;            /* states at t = 0, k, 2k, ... */
 	cords_state **seg;             /* states t0+1 .. t0+k of the segment being replayed */
 	cords_state *base, *tmp1;      /* the spontaneous state (batch 1) and scratch */
+	cords_state *base_next;        /* the spontaneous phase's next state, and its work (batch 1), */
+	cords_work *base_work;         /* kept: a buffer freed would drop the backend's replays */
 	cords_drive drive; /* the image's drive; p aliases drive.p */
 	cords_buf *x, *p, *dp, *dskip, *dstem, *stem; /* dskip: gradient of inp_skip(p), summed over steps */
 	cords_buf *dz0; /* area 0's dz summed over the stimulus steps: its input p is constant there */
@@ -249,7 +251,8 @@ cords_rnn_trainer *cords_rnn_trainer_new(cords_model *m, int batch, const cords_
 		ok = !init_wconv(be, &t->sk[k], base, m->skip[k]);
 	}
 	int R = cfg->readouts;
-	ok = ok && (t->base = cords_state_new(m, 1)) && (t->ramp = malloc((size_t)R * sizeof *t->ramp)) &&
+	ok = ok && (t->base = cords_state_new(m, 1)) && (t->base_next = cords_state_new(m, 1)) &&
+	     (t->base_work = cords_work_new(m, 1)) && (t->ramp = malloc((size_t)R * sizeof *t->ramp)) &&
 	     (t->fcw = malloc((size_t)a->classes * a->c[a->depth - 1] * sizeof(float)));
 	if (!ok || alloc_batch_bufs(t, batch)) {
 		cords_rnn_trainer_free(t);
@@ -268,6 +271,8 @@ void cords_rnn_trainer_free(cords_rnn_trainer *t)
 	cords_backend *be = t->m->be;
 	free_batch_bufs(t);
 	cords_state_free(t->m, t->base);
+	cords_state_free(t->m, t->base_next);
+	cords_work_free(t->m, t->base_work);
 	wconv *all[] = {&t->inp, &t->skip0};
 	for (int i = 0; i < 2; i++)
 		CALL(free, all[i]->dw);
@@ -299,14 +304,10 @@ static const float *param(const cords_tensor_list *l, const char *name)
 static int spontaneous(cords_rnn_trainer *t)
 {
 	const cords_model *m = t->m;
-	cords_state *s = t->base, *o = cords_state_new(m, 1);
-	cords_work *w = cords_work_new(m, 1);
-	int rc = !o || !w || cords_state_zero(m, s);
-	for (int k = 0; !rc && k < t->cfg.dyn.spont_steps; k++) {
-		rc = cords_model_step(m, &t->cfg.dyn, w, NULL, s, o) || cords_state_copy(m, s, o);
-	}
-	cords_state_free(m, o);
-	cords_work_free(m, w);
+	cords_state *s = t->base, *o = t->base_next;
+	int rc = cords_state_zero(m, s);
+	for (int k = 0; !rc && k < t->cfg.dyn.spont_steps; k++)
+		rc = cords_model_step(m, &t->cfg.dyn, t->base_work, NULL, s, o) || cords_state_copy(m, s, o);
 	return rc ? -1 : 0;
 }
 
@@ -472,41 +473,69 @@ static int flush_group(cords_rnn_trainer *t)
 	return rc || cords_be_lane(be, 0) ? -1 : 0;
 }
 
-/* Back through step t: dr holds dL/d(state after t); leaves dL/d(state before t) in dr.
- * Each area's own work runs in a lane of its own (it writes its dz, its
- * dprev, du, the skip's dq and weight gradient); what an area's input adds
- * into the gradients of the areas below it waits for the join, and is added
- * in the same order as a one-lane run, so the answers do not depend on the
- * lanes. */
-static int bwd_step(cords_rnn_trainer *t, int step, const cords_state *prev, const cords_state *cur)
+typedef struct {
+	cords_rnn_trainer *t;
+	const cords_buf *p;
+	const cords_state *prev, *cur;
+} bwd_args;
+
+/* The device's part of going back through a step (bwd_step). Each area's
+ * own work runs in a lane of its own (it writes its dz, its dprev, du, the
+ * skip's dq and weight gradient); what an area's input adds into the
+ * gradients of the areas below it waits for the join, and is added in the
+ * same order as a one-lane run, so the answers do not depend on the lanes. */
+static int bwd_areas(void *arg)
 {
+	const bwd_args *a = arg;
+	cords_rnn_trainer *t = a->t;
 	const cords_model *m = t->m;
 	cords_backend *be = m->be;
-	const cords_buf *p = step <= t->cfg.dyn.stim_steps ? t->p : NULL;
 	const cords_conv recd = {1, 1, 1, 0};
 	const int g = t->ng;
 	for (int i = 0; i < m->arch.depth; i++) {
 		const cords_conv ffd = {m->arch.stride[i], 1, 0, 0};
 		cords_buf *dz = t->vz[i][g];
 		if (cords_be_lane(be, i + 1) ||
-		    CALL(leaky_bwd, t->cfg.dyn.alpha, t->cfg.dyn.phi, cur->z[i], t->dr[i], dz, t->dprev[i], 0) ||
-		    CALL(copy, t->vx[i][g], prev->r[i]) || CALL(conv2d_bwd_data, &recd, dz, m->area_conv[i], t->dprev[i]))
+		    CALL(leaky_bwd, t->cfg.dyn.alpha, t->cfg.dyn.phi, a->cur->z[i], t->dr[i], dz, t->dprev[i], 0) ||
+		    CALL(copy, t->vx[i][g], a->prev->r[i]) ||
+		    CALL(conv2d_bwd_data, &recd, dz, m->area_conv[i], t->dprev[i]))
 			return -1;
 		if (i == 0) { /* u_0 = p: both convolutions are linear in dz, done once per batch on the sum */
-			if (p && CALL(axpby, 1, dz, 1, t->dz0))
+			if (a->p && CALL(axpby, 1, dz, 1, t->dz0))
 				return -1;
 			continue;
 		}
-		if (area_input(t, p, prev, i, t->vu[i][g]) ||
+		if (area_input(t, a->p, a->prev, i, t->vu[i][g]) ||
 		    CALL(conv2d_bwd_data, &ffd, dz, m->area_area[i], t->du[i]) || input_bwd_own(t, i))
 			return -1;
 	}
 	if (cords_be_lane(be, 0))
 		return -1;
 	for (int i = 1; i < m->arch.depth; i++)
-		if (input_bwd_join(t, p, prev, i))
+		if (input_bwd_join(t, a->p, a->prev, i))
 			return -1;
-	for (int i = 0; i < m->arch.depth; i++) {
+	return 0;
+}
+
+/* Back through step t: dr holds dL/d(state after t); leaves dL/d(state before t) in dr. */
+static int bwd_step(cords_rnn_trainer *t, int step, const cords_state *prev, const cords_state *cur)
+{
+	bwd_args a = {t, step <= t->cfg.dyn.stim_steps ? t->p : NULL, prev, cur};
+	/* What bwd_areas' calls depend on (cords_be_replay): the states, the
+	 * input, the group slot, which of each dr/dprev pair holds dr (they
+	 * swap together), and the dynamics' numbers. */
+	struct {
+		const void *what, *t, *p, *prev, *cur, *dr;
+		int g, phi;
+		float alpha, slope;
+	} key;
+	static const char tag;
+	memset(&key, 0, sizeof key);
+	key.what = &tag, key.t = t, key.p = a.p, key.prev = prev, key.cur = cur, key.dr = t->dr[0];
+	key.g = t->ng, key.phi = (int)t->cfg.dyn.phi.kind, key.alpha = t->cfg.dyn.alpha, key.slope = t->cfg.dyn.phi.slope;
+	if (cords_be_replay(t->m->be, &key, sizeof key, bwd_areas, &a))
+		return -1;
+	for (int i = 0; i < t->m->arch.depth; i++) {
 		cords_buf *x = t->dr[i];
 		t->dr[i] = t->dprev[i];
 		t->dprev[i] = x;

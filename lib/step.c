@@ -4,6 +4,7 @@
 #include "err.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct cords_work {
 	int batch;
@@ -196,18 +197,46 @@ int cords_model_preact(const cords_model *m, cords_work *w, const cords_drive *d
 	return 0;
 }
 
+typedef struct {
+	const cords_model *m;
+	const cords_dynamics *dyn;
+	cords_work *w;
+	const cords_drive *d;
+	const cords_state *in;
+	cords_state *out;
+} step_args;
+
+/* The areas of a step depend only on the state before it: each in a lane
+ * of its own (area i writes its z, r, u_i and, for odd i, q[i-2]). */
+static int step_areas(void *arg)
+{
+	const step_args *a = arg;
+	const cords_model *m = a->m;
+	for (int i = 0; i < m->arch.depth; i++)
+		if (cords_be_lane(m->be, i + 1) || area_drive(m, a->w, a->d, a->in, i, a->out->z[i]) ||
+		    CALL(m, leaky, a->dyn->alpha, a->dyn->phi, a->in->r[i], a->out->z[i], m->conv_bias[i], a->out->r[i]))
+			return -1;
+	return cords_be_lane(m->be, 0);
+}
+
 int cords_model_step(const cords_model *m, const cords_dynamics *dyn, cords_work *w, const cords_drive *d,
 		     const cords_state *in, cords_state *out)
 {
 	if (in == out)
 		return cords_err("model step: the input and output states must differ");
-	/* The areas of a step depend only on the state before it: each in a
-	 * lane of its own (area i writes its z, r, u_i and, for odd i, q[i-2]). */
-	for (int i = 0; i < m->arch.depth; i++)
-		if (cords_be_lane(m->be, i + 1) || area_drive(m, w, d, in, i, out->z[i]) ||
-		    CALL(m, leaky, dyn->alpha, dyn->phi, in->r[i], out->z[i], m->conv_bias[i], out->r[i]))
-			return -1;
-	return cords_be_lane(m->be, 0);
+	step_args a = {m, dyn, w, d, in, out};
+	/* What the step's calls depend on (cords_be_replay): the buffers, by
+	 * the structs that own them, and the dynamics' numbers. */
+	struct {
+		const void *what, *m, *w, *d, *in, *out;
+		float alpha, slope;
+		int phi;
+	} key;
+	memset(&key, 0, sizeof key); /* the padding too: the key is compared as bytes */
+	static const char tag; /* this function's keys, apart from other callers' */
+	key.what = &tag, key.m = m, key.w = w, key.d = d, key.in = in, key.out = out;
+	key.alpha = dyn->alpha, key.slope = dyn->phi.slope, key.phi = (int)dyn->phi.kind;
+	return cords_be_replay(m->be, &key, sizeof key, step_areas, &a);
 }
 
 int cords_model_readout(const cords_model *m, cords_work *w, const cords_state *s, cords_buf *logits)

@@ -1,7 +1,8 @@
 /* The CUDA backend against the CPU backend: every operation on random inputs
  * (odd sizes, strides 1 and 2, padding, bias, accumulation, broadcast,
- * aliasing), the training operations likewise, one RNN training step's loss
- * and gradients against the PyTorch fixtures (testdata/train), then whole
+ * aliasing), the training operations likewise, RNN training steps' loss and
+ * gradients against the PyTorch fixtures (testdata/train; three passes, so
+ * the steps run as they are, captured as CUDA graphs and replayed), then whole
  * models (testdata/model R2 and R4, every phi) against the CPU backend and
  * the PyTorch fixtures. Within 1e-4 relative (to the
  * element, with an absolute floor of 1e-5 of the largest reference value).
@@ -433,17 +434,40 @@ static void train_step(const char *file)
 				cords_list_push(&grads, cords_tensor_new(params.items[i]->name, CORDS_F32,
 									 params.items[i]->ndim, params.items[i]->shape));
 		cords_rnn_trainer *t = cords_rnn_trainer_new(m, B, &cfg);
-		cords_rnn_stats st;
-		CHECK(t && cords_rnn_grad(t, &params, B, x->data, lab, &grads, &st) == 0, "%s", cords_errmsg());
-		CHECK_CLOSE(st.loss, *(double *)cords_list_find(&fx, "loss")->data, 2e-5, 0);
-		double worst = 0;
-		const char *where = "";
-		for (int i = 0; i < grads.n; i++) {
-			double e = grad_err(grads.items[i], &fx);
-			if (e > worst)
-				worst = e, where = grads.items[i]->name;
+		/* Three passes: the steps as they are, then captured as CUDA graphs,
+		 * then replayed (cuda_graph.cu): each equals torch, and the later
+		 * ones the first, bit for bit. */
+		float *first = NULL;
+		size_t total = 0;
+		for (int i = 0; i < grads.n; i++)
+			total += (size_t)cords_tensor_numel(grads.items[i]);
+		for (int pass = 0; pass < 3 && t; pass++) {
+			cords_rnn_stats st;
+			CHECK(cords_rnn_grad(t, &params, B, x->data, lab, &grads, &st) == 0, "%s", cords_errmsg());
+			CHECK_CLOSE(st.loss, *(double *)cords_list_find(&fx, "loss")->data, 2e-5, 0);
+			double worst = 0;
+			const char *where = "";
+			for (int i = 0; i < grads.n; i++) {
+				double e = grad_err(grads.items[i], &fx);
+				if (e > worst)
+					worst = e, where = grads.items[i]->name;
+			}
+			CHECK(worst < 1e-4, "%s pass %d: gradient error %g in %s", file, pass + 1, worst, where);
+			float *all = malloc(total * sizeof *all), *at = all;
+			for (int i = 0; i < grads.n; i++) {
+				size_t n = (size_t)cords_tensor_numel(grads.items[i]);
+				memcpy(at, grads.items[i]->data, n * sizeof *at);
+				at += n;
+			}
+			if (!first)
+				first = all;
+			else {
+				CHECK(!memcmp(first, all, total * sizeof *all), "%s: pass %d's gradients differ from the first's",
+				      file, pass + 1);
+				free(all);
+			}
 		}
-		CHECK(worst < 1e-4, "%s: gradient error %g in %s", file, worst, where);
+		free(first);
 		cords_rnn_trainer_free(t);
 	}
 	cords_model_free(m);
@@ -607,7 +631,7 @@ int main(void)
 		batchnorm(1, 0);
 		batchnorm(0, 1);
 	}
-	CASE("training step on the GPU: loss and gradients equal torch's (linear, anneal, finetune)")
+	CASE("training steps on the GPU (as they are, captured, replayed): loss and gradients equal torch's")
 	{
 		train_step("linear.tzst");
 		train_step("anneal.tzst");

@@ -1,12 +1,18 @@
-/* The model code's lanes (lib/backend.h) on a checking backend: the CPU's,
- * wrapped so that it keeps, from the first lane to the join, what each lane
- * reads and writes (buffers, and batch items of views), and counts every
- * write that meets another lane's read or write of the same items. The CPU
- * runs everything in order, so a conflict would change nothing here; on a
- * GPU, where lanes are streams, it would be a race. The cases: a model step,
- * and RNN training steps (every state kept, BPTT checkpoints, a window),
- * whose gradients must also still equal the PyTorch fixtures; and a
- * deliberate conflict, which the checker must see. */
+/* The model code's lanes and replays (lib/backend.h) on a checking backend:
+ * the CPU's, wrapped so that it
+ *  - keeps, from the first lane to the join, what each lane reads and
+ *    writes (buffers, and batch items of views), and counts every write that
+ *    meets another lane's read or write of the same items. The CPU runs
+ *    everything in order, so a conflict would change nothing here; on a GPU,
+ *    where lanes are streams, it would be a race;
+ *  - fingerprints the calls each replayed function makes (operations,
+ *    buffers, numbers) and counts a key that comes again with other calls
+ *    (on a GPU, a CUDA graph replayed where the code meant something else),
+ *    calls that reach the host inside one, and one that ends unjoined.
+ * The cases: a deliberate conflict and mismatch, which the checker must see;
+ * model steps; and RNN training steps (every state kept, BPTT checkpoints, a
+ * window, and a second batch, which replays the first), whose gradients must
+ * also still equal the PyTorch fixtures. */
 #include "arch.h"
 #include "backend.h"
 #include "err.h"
@@ -33,8 +39,31 @@ typedef struct {
 static access log_[MAX_LOG];
 static int nlog, cur;
 static long conflicts, epochs, lane_calls, unmodelled, overflow;
+/* replays: the fingerprint of the calls while a replayed function runs */
+static int recording;
+static uint64_t sig;
+static long replays, mismatches, host_calls, unjoined, nested;
+
+static void mix(const void *p, size_t n)
+{
+	for (size_t i = 0; recording && i < n; i++)
+		sig = (sig ^ ((const unsigned char *)p)[i]) * 1099511628211ull;
+}
+#define S(v) mix(&(v), sizeof(v))
+/* An operation that reaches the host: inside a replayed function, a finding. */
+#define HOST() (host_calls += recording)
 static unsigned lanes_seen;
 static char first_conflict[200];
+
+/* A record per key, and the fingerprint of the calls that made it. */
+enum { MAX_KEYS = 4096, KEY_MAX = 128 };
+static struct {
+	unsigned char key[KEY_MAX];
+	size_t n;
+	uint64_t sig;
+} keys[MAX_KEYS];
+static int nkeys;
+
 
 static void join(void)
 {
@@ -44,6 +73,7 @@ static void join(void)
 
 static void touch(const cords_buf *b, int write, const char *op)
 {
+	S(b), S(write), S(op);
 	if (!b || !cur)
 		return;
 	access a = {b, 0, cords_buf_shape(b)[0], cur, write};
@@ -71,10 +101,39 @@ static void touch(const cords_buf *b, int write, const char *op)
 #define R(b) touch((b), 0, __func__)
 #define W(b) touch((b), 1, __func__)
 
+static int c_replay(cords_backend *be, const void *key, size_t n, int (*fn)(void *), void *arg)
+{
+	(void)be;
+	nested += recording;
+	if (n > KEY_MAX) {
+		overflow++;
+		return fn(arg);
+	}
+	recording = 1;
+	sig = 14695981039346656037ull;
+	int rc = fn(arg);
+	recording = 0;
+	unjoined += cur != 0;
+	for (int i = 0; i < nkeys; i++)
+		if (keys[i].n == n && !memcmp(keys[i].key, key, n)) {
+			replays++;
+			mismatches += keys[i].sig != sig;
+			return rc;
+		}
+	if (nkeys < MAX_KEYS) {
+		memcpy(keys[nkeys].key, key, n);
+		keys[nkeys].n = n;
+		keys[nkeys++].sig = sig;
+	} else
+		overflow++;
+	return rc;
+}
+
 static int c_lane(cords_backend *be, int k)
 {
 	(void)be;
 	lane_calls++;
+	S(k);
 	if (k == 0) {
 		join();
 		return 0;
@@ -90,12 +149,15 @@ static int c_lane(cords_backend *be, int k)
 static cords_buf *c_alloc(cords_backend *be, cords_buf_kind kind, int ndim, const int64_t *shape)
 {
 	(void)be;
+	HOST();
 	join();
 	return in->alloc(in, kind, ndim, shape);
 }
 static void c_free(cords_backend *be, cords_buf *b)
 {
 	(void)be;
+	if (!b)
+		return;
 	int view = 0;
 	for (int i = 0; i < nviews; i++)
 		if (views[i].view == b) {
@@ -103,8 +165,11 @@ static void c_free(cords_backend *be, cords_buf *b)
 			view = 1;
 			break;
 		}
-	if (!view)
+	if (!view) { /* as a GPU would: a buffer freed drops every record */
+		HOST();
 		join();
+		nkeys = 0;
+	}
 	in->free(in, b);
 }
 static cords_buf *c_view(cords_backend *be, cords_buf *b, int64_t at, int64_t n)
@@ -124,31 +189,35 @@ static cords_buf *c_view(cords_backend *be, cords_buf *b, int64_t at, int64_t n)
 static int c_upload(cords_backend *be, cords_buf *b, const float *h)
 {
 	(void)be;
+	HOST();
 	join();
 	return in->upload(in, b, h);
 }
 static int c_download(cords_backend *be, const cords_buf *b, float *h)
 {
 	(void)be;
+	HOST();
 	join();
 	return in->download(in, b, h);
 }
 static int c_sync(cords_backend *be)
 {
 	(void)be;
+	HOST();
 	join();
 	return in->sync(in);
 }
 static int c_sqdiff_sum(cords_backend *be, const cords_buf *x, const cords_buf *y, double *out)
 {
 	(void)be;
+	HOST();
 	join();
 	return in->sqdiff_sum(in, x, y, out);
 }
 static int c_fill(cords_backend *be, cords_buf *b, float v)
 {
 	(void)be;
-	W(b);
+	W(b), S(v);
 	return in->fill(in, b, v);
 }
 static int c_copy(cords_backend *be, cords_buf *d, const cords_buf *s)
@@ -161,26 +230,26 @@ static int c_conv2d(cords_backend *be, const cords_conv *c, const cords_buf *x, 
 		    const cords_buf *b, cords_buf *y)
 {
 	(void)be;
-	R(x), R(w), R(b), W(y);
+	R(x), R(w), R(b), W(y), S(*c);
 	return in->conv2d(in, c, x, w, b, y);
 }
 static int c_avgpool(cords_backend *be, const cords_pool *p, const cords_buf *x, cords_buf *y)
 {
 	(void)be;
-	R(x), W(y);
+	R(x), W(y), S(*p);
 	return in->avgpool(in, p, x, y);
 }
 static int c_leaky(cords_backend *be, float a, cords_phi phi, const cords_buf *r, cords_buf *z, const cords_buf *b,
 		   cords_buf *ro)
 {
 	(void)be;
-	R(r), R(b), W(z), W(ro);
+	R(r), R(b), W(z), W(ro), S(a), S(phi);
 	return in->leaky(in, a, phi, r, z, b, ro);
 }
 static int c_relu_add(cords_backend *be, const cords_buf *a, const cords_buf *b, int rb, cords_buf *y)
 {
 	(void)be;
-	R(a), R(b), W(y);
+	R(a), R(b), W(y), S(rb);
 	return in->relu_add(in, a, b, rb, y);
 }
 static int c_spatial_mean(cords_backend *be, const cords_buf *x, cords_buf *y)
@@ -198,27 +267,27 @@ static int c_linear(cords_backend *be, const cords_buf *x, const cords_buf *w, c
 static int c_bwd_data(cords_backend *be, const cords_conv *c, const cords_buf *dy, const cords_buf *w, cords_buf *dx)
 {
 	(void)be;
-	R(dy), R(w), W(dx);
+	R(dy), R(w), W(dx), S(*c);
 	return in->conv2d_bwd_data(in, c, dy, w, dx);
 }
 static int c_bwd_weights(cords_backend *be, const cords_conv *c, const cords_buf *x, const cords_buf *dy,
 			 cords_buf *dw)
 {
 	(void)be;
-	R(x), R(dy), W(dw);
+	R(x), R(dy), W(dw), S(*c);
 	return in->conv2d_bwd_weights(in, c, x, dy, dw);
 }
 static int c_avgpool_bwd(cords_backend *be, const cords_pool *p, const cords_buf *dy, cords_buf *dx)
 {
 	(void)be;
-	R(dy), W(dx);
+	R(dy), W(dx), S(*p);
 	return in->avgpool_bwd(in, p, dy, dx);
 }
 static int c_leaky_bwd(cords_backend *be, float a, cords_phi phi, const cords_buf *z, const cords_buf *dout,
 		       cords_buf *dz, cords_buf *dr, float beta)
 {
 	(void)be;
-	R(z), R(dout), W(dz), W(dr);
+	R(z), R(dout), W(dz), W(dr), S(a), S(phi), S(beta);
 	return in->leaky_bwd(in, a, phi, z, dout, dz, dr, beta);
 }
 static int c_relu_bwd_add(cords_backend *be, const cords_buf *x, const cords_buf *dy, cords_buf *dx)
@@ -236,13 +305,13 @@ static int c_readout_bwd_add(cords_backend *be, const cords_buf *x, const cords_
 static int c_batch_sum(cords_backend *be, const cords_buf *dz, cords_buf *db, float beta)
 {
 	(void)be;
-	R(dz), W(db);
+	R(dz), W(db), S(beta);
 	return in->batch_sum(in, dz, db, beta);
 }
 static int c_axpby(cords_backend *be, float a, const cords_buf *x, float b, cords_buf *y)
 {
 	(void)be;
-	R(x), W(y);
+	R(x), W(y), S(a), S(b);
 	return in->axpby(in, a, x, b, y);
 }
 /* BatchNorm is the CNN's, which has no lanes: inside one it is a finding. */
@@ -273,7 +342,7 @@ static cords_backend *checker(void)
 	chk.linear = c_linear, chk.conv2d_bwd_data = c_bwd_data, chk.conv2d_bwd_weights = c_bwd_weights;
 	chk.avgpool_bwd = c_avgpool_bwd, chk.leaky_bwd = c_leaky_bwd, chk.relu_bwd_add = c_relu_bwd_add;
 	chk.readout_bwd_add = c_readout_bwd_add, chk.batch_sum = c_batch_sum, chk.axpby = c_axpby;
-	chk.batchnorm = c_batchnorm, chk.batchnorm_bwd = c_batchnorm_bwd, chk.lane = c_lane;
+	chk.batchnorm = c_batchnorm, chk.batchnorm_bwd = c_batchnorm_bwd, chk.lane = c_lane, chk.replay = c_replay;
 	chk.allreduce = NULL;
 	return &chk;
 }
@@ -282,6 +351,8 @@ static void reset(void)
 {
 	join();
 	conflicts = epochs = lane_calls = unmodelled = overflow = 0;
+	replays = mismatches = host_calls = unjoined = nested = 0;
+	nkeys = 0;
 	lanes_seen = 0;
 	first_conflict[0] = 0;
 }
@@ -316,8 +387,11 @@ static void clean(const char *what, int depth)
 	CHECK(epochs > 0 && lanes_seen == ((1u << (depth + 1)) - 2), "%s: lanes 1..%d not all used (%ld forks, lanes %#x)",
 	      what, depth, epochs, lanes_seen);
 	CHECK(conflicts == 0, "%s: %ld conflicts, the first: %s", what, conflicts, first_conflict);
-	CHECK(unmodelled == 0 && overflow == 0, "%s: %ld unchecked calls in lanes, %ld accesses past the log", what,
+	CHECK(unmodelled == 0 && overflow == 0, "%s: %ld unchecked calls in lanes, %ld past the tables", what,
 	      unmodelled, overflow);
+	CHECK(mismatches == 0 && host_calls == 0 && unjoined == 0 && nested == 0,
+	      "%s: replays: %ld keys came again with other calls, %ld calls reached the host, %ld ended unjoined, "
+	      "%ld nested", what, mismatches, host_calls, unjoined, nested);
 }
 
 static void model_step(void)
@@ -337,10 +411,15 @@ static void model_step(void)
 	cords_dynamics dyn = {.alpha = 0.2f, .phi = {CORDS_PHI_RELU, 0}};
 	reset();
 	int rc = !a || !b || !w || !xb || cords_drive_alloc(m, B, &d) || chk.upload(&chk, xb, x) ||
-		 cords_model_drive(m, w, xb, &d) || cords_model_step(m, &dyn, w, &d, a, b) ||
-		 cords_model_step(m, &dyn, w, NULL, b, a);
+		 cords_model_drive(m, w, xb, &d);
+	reset();
+	/* 5 steps with the image and 5 without: each key (from, to, input) comes
+	 * again from the third step on */
+	rc = rc || cords_model_run(m, &dyn, w, &d, &a, &b, 5, 0, NULL, NULL) ||
+	     cords_model_run(m, &dyn, w, NULL, &a, &b, 5, 5, NULL, NULL);
 	CHECK(!rc, "%s", cords_errmsg());
-	clean("a model step with input and one without", m->arch.depth);
+	clean("10 model steps, with the image and without", m->arch.depth);
+	CHECK(replays == 6, "10 steps of 4 keys: %ld replays, expected 6", replays);
 	cords_drive_free(m, &d);
 	chk.free(&chk, xb);
 	cords_work_free(m, w);
@@ -377,11 +456,17 @@ static void train_step(const char *file, int k)
 		if (strcmp(params.items[i]->name, "meta"))
 			cords_list_push(&grads, cords_tensor_new(params.items[i]->name, CORDS_F32, params.items[i]->ndim,
 								 params.items[i]->shape));
-	reset();
 	cords_rnn_trainer *t = cords_rnn_trainer_new(m, B, &cfg);
 	cords_rnn_stats st;
+	/* Two batches: the second replays the first's keys, unless a buffer was
+	 * freed between them. */
+	reset();
+	CHECK(t && cords_rnn_grad(t, &params, B, x->data, lab, &grads, &st) == 0, "%s", cords_errmsg());
+	long first = replays;
 	CHECK(t && cords_rnn_grad(t, &params, B, x->data, lab, &grads, &st) == 0, "%s", cords_errmsg());
 	clean(file, m->arch.depth);
+	CHECK(replays > first && replays - first >= nkeys / 2, "%s: the second batch replayed %ld of %d keys", file,
+	      replays - first, nkeys);
 	/* The same answers as without lanes: the PyTorch fixture's loss and gradients. */
 	CHECK_CLOSE(st.loss, *(double *)cords_list_find(&fx, "loss")->data, 2e-5, 0);
 	double worst = 0;
@@ -402,6 +487,20 @@ static void train_step(const char *file, int k)
 	cords_list_free(&grads);
 	cords_model_free(m);
 	cords_list_free(&fx);
+}
+
+static cords_buf *deliberate_a;
+static float deliberate_v;
+static int fill_a(void *arg)
+{
+	(void)arg;
+	return chk.fill(&chk, deliberate_a, deliberate_v);
+}
+static int upload_a(void *arg)
+{
+	(void)arg;
+	float h[32] = {0};
+	return chk.upload(&chk, deliberate_a, h);
 }
 
 /* The checker itself: two lanes writing one buffer, and one writing items
@@ -430,7 +529,25 @@ static void deliberate(void)
 	chk.lane(&chk, 0);
 	CHECK(conflicts == 0, "writes on either side of a join: %ld conflicts seen", conflicts);
 	chk.free(&chk, v0), chk.free(&chk, v1), chk.free(&chk, v01);
-	chk.free(&chk, a), chk.free(&chk, b);
+	/* a key that comes again with other calls, and an upload inside a replay */
+	reset();
+	deliberate_a = a, deliberate_v = 1;
+	int key = 7;
+	chk.replay(&chk, &key, sizeof key, fill_a, NULL);
+	chk.replay(&chk, &key, sizeof key, fill_a, NULL);
+	CHECK(replays == 1 && mismatches == 0, "the same calls again: %ld replays, %ld mismatches", replays, mismatches);
+	deliberate_v = 2;
+	chk.replay(&chk, &key, sizeof key, fill_a, NULL);
+	CHECK(mismatches == 1, "the same key with another fill value: %ld mismatches seen", mismatches);
+	chk.replay(&chk, &key, sizeof key, upload_a, NULL);
+	CHECK(host_calls == 1, "an upload inside a replay: %ld host calls seen", host_calls);
+	reset();
+	chk.replay(&chk, &key, sizeof key, fill_a, NULL);
+	chk.free(&chk, b);
+	chk.replay(&chk, &key, sizeof key, fill_a, NULL);
+	CHECK(replays == 0, "after a buffer is freed nothing replays: %ld replays", replays);
+	chk.free(&chk, a);
+	reset();
 }
 
 int main(void)
@@ -438,9 +555,11 @@ int main(void)
 	snprintf(dir, sizeof dir, "%s/train", getenv("TESTDATA") ? getenv("TESTDATA") : "testdata");
 	params = load("params.tzst");
 	checker();
-	CASE("the checker sees lanes that meet, and only those") deliberate();
-	CASE("a model step: one lane per area, none meets another") model_step();
-	CASE("linear training step, every state kept: lanes clean, gradients equal torch") train_step("linear.tzst", 0);
+	CASE("the checker sees lanes that meet, and replays whose calls differ or reach the host") deliberate();
+	CASE("model steps: one lane per area, none meets another; keys that come again, the same calls")
+	model_step();
+	CASE("linear training steps, every state kept: lanes and replays clean, gradients equal torch")
+	train_step("linear.tzst", 0);
 	CASE("anneal training step (spont penalty), BPTT checkpoints every step") train_step("anneal.tzst", 1);
 	CASE("finetune training step, BPTT checkpoints every 4 steps") train_step("finetune.tzst", 4);
 	CASE("finetune with a BPTT window, checkpoints every 4 steps") train_step("finetune-window.tzst", 4);
