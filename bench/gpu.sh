@@ -239,6 +239,8 @@ if [ -n "$tool" ] && [ -f "$d/train.tzst" ]; then
 	else
 		row "  one stream (CORDS_LANES=0)" "failed: $(tail -n 1 "$work/train3.out" | cut -c1-100)"
 	fi
+	[ -f "$work/trained1-one.tzst" ] && [ -f "$work/trained1.tzst" ] &&
+		row "  1 step: model in lanes vs on one stream" "$(models_differ "$work/trained1.tzst" "$work/trained1-one.tzst")"
 	say "$tool --device cuda, CORDS_GRAPHS=0"
 	h1=$(CORDS_GRAPHS=0 train_run 1) && h3=$(CORDS_GRAPHS=0 train_run 3) && cp "$work/trained.tzst" "$work/trained3-nographs.tzst"
 	if [ -n "${h3:-}" ]; then
@@ -259,8 +261,6 @@ if [ -n "$tool" ] && [ -f "$d/train.tzst" ]; then
 	else
 		row "  CORDS_DETERMINISTIC=0" "failed: $(tail -n 1 "$work/train3.out" | cut -c1-100)"
 	fi
-	[ -f "$work/trained1-one.tzst" ] && [ -f "$work/trained1.tzst" ] &&
-		row "  1 step: model in lanes vs on one stream" "$(models_differ "$work/trained1.tzst" "$work/trained1-one.tzst")"
 	# The gradients summed by NCCL over a one-rank communicator (CORDS_NCCL=1):
 	# the same step as without, within the rounding of cudnnFind's choices.
 	say "$tool --device cuda, CORDS_NCCL=1"
