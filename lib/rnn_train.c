@@ -131,7 +131,9 @@ static int choose_k(const cords_rnn_trainer *t, int B)
 	return k < 1 ? 1 : k;
 }
 
-/* G: up to GROUP_MAX steps, within 256 MiB of stacked buffers. */
+/* G: up to GROUP_MAX steps, within 256 MiB of stacked buffers, or on a
+ * device within a sixteenth of its free memory if that is more: there the
+ * larger weight-gradient convolutions keep more of a GPU busy. */
 static int choose_group(const cords_rnn_trainer *t, int B)
 {
 	const cords_arch *a = &t->m->arch;
@@ -140,8 +142,13 @@ static int choose_group(const cords_rnn_trainer *t, int B)
 		int j = i ? i - 1 : 0;
 		n += (2.0 * a->c[i] * a->h[i] * a->w[i] + (i ? (double)a->cin[i] * a->h[j] * a->w[j] : 0)) * B * sizeof(float);
 	}
+	double cap = 268435456.0;
+	size_t avail;
+	cords_backend *be = t->m->be;
+	if (be->mem_free && !be->mem_free(be, &avail) && avail / 16.0 > cap)
+		cap = avail / 16.0;
 	int G = GROUP_MAX;
-	while (G > 1 && G * n > 268435456.0)
+	while (G > 1 && G * n > cap)
 		G--;
 	return G < t->total ? G : t->total;
 }
