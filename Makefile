@@ -109,7 +109,7 @@ $(BIN)/cords-%: $(BUILD)/cmd/%.o $(LIBA)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
 
-$(BUILD)/test/%: test/unit/%.c test/unit/t.h $(LIBA)
+$(BUILD)/test/%: test/unit/%.c $(wildcard test/unit/*.h) $(LIBA)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itest/unit -o $@ $< $(LIBA) $(LDLIBS)

@@ -12,6 +12,7 @@
  * Without a GPU, or built without CUDA, it says so on stderr and checks
  * nothing (no PASS lines). */
 #include "t.h"
+#include "train_fixture.h"
 
 #include "backend.h"
 #include "conv_op.h"
@@ -378,14 +379,6 @@ static void whole_model(const char *model, const char *phi)
  * fixtures of testdata/train, which the CPU backend matches: the loss, and
  * every parameter's gradient within 1e-4 of its largest entry (a sample for
  * large tensors, as the fixture keeps). */
-static double meta_num(const cords_tensor *m, const char *key)
-{
-	char *v = cords_meta_get(m, key);
-	double d = v ? atof(v) : 0;
-	free(v);
-	return d;
-}
-
 static double grad_err(const cords_tensor *got, const cords_tensor_list *fx)
 {
 	char key[300];
@@ -417,22 +410,10 @@ static void train_step(const char *file)
 	cords_model *m = rc ? NULL : cords_model_new(&params, cords_list_find(&params, "meta"), gpu);
 	CHECK(m != NULL, "%s", cords_errmsg());
 	if (m) {
-		char *phi = cords_meta_get(meta, "phi");
-		cords_rnn_loss cfg = {.readouts = (int)meta_num(meta, "readouts"),
-				      .blank_steps = (int)meta_num(meta, "blank_steps"),
-				      .spont_window = (int)meta_num(meta, "spont_window"),
-				      .spont_weight = meta_num(meta, "spont_weight")};
-		cfg.dyn.alpha = (float)meta_num(meta, "alpha");
-		cfg.dyn.spont_steps = (int)meta_num(meta, "spont_steps");
-		cfg.dyn.stim_steps = (int)meta_num(meta, "stim_steps");
-		cords_phi_parse(phi, (float)meta_num(meta, "prelu_slope"), &cfg.dyn.phi);
-		free(phi);
+		cords_rnn_loss cfg = fx_loss(meta, 0);
 		int B = (int)x->shape[0];
-		cords_labels lab = {y->dtype == CORDS_I64 ? y->data : NULL, y->dtype == CORDS_F32 ? y->data : NULL, NULL};
-		for (int i = 0; i < params.n; i++)
-			if (strcmp(params.items[i]->name, "meta"))
-				cords_list_push(&grads, cords_tensor_new(params.items[i]->name, CORDS_F32,
-									 params.items[i]->ndim, params.items[i]->shape));
+		cords_labels lab = fx_labels(y);
+		grads = fx_grads(&params);
 		cords_rnn_trainer *t = cords_rnn_trainer_new(m, B, &cfg);
 		/* Three passes: the steps as they are, then captured as CUDA graphs,
 		 * then replayed (cuda_graph.cu): each equals torch, and the later

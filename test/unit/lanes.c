@@ -20,6 +20,7 @@
 #include "rnn_train.h"
 #include "stream.h"
 #include "t.h"
+#include "train_fixture.h"
 
 static cords_backend *in, chk;
 
@@ -357,28 +358,7 @@ static void reset(void)
 	first_conflict[0] = 0;
 }
 
-static char dir[4096];
 static cords_tensor_list params;
-
-static cords_tensor_list load(const char *name)
-{
-	char path[4200];
-	cords_tensor_list l = {0};
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	if (cords_read_file(path, &l)) {
-		printf("FAIL: lanes: %s\n", cords_errmsg());
-		exit(1);
-	}
-	return l;
-}
-
-static double meta_num(const cords_tensor *m, const char *key)
-{
-	char *v = cords_meta_get(m, key);
-	double d = v ? atof(v) : 0;
-	free(v);
-	return d;
-}
 
 /* What every case asserts of the checker's findings: lanes were used (one
  * per area), and nothing met. */
@@ -433,29 +413,16 @@ static void model_step(void)
  * checkpoints every k steps (0: every state kept). */
 static void train_step(const char *file, int k)
 {
-	cords_tensor_list fx = load(file);
+	cords_tensor_list fx = fx_load(file);
 	const cords_tensor *meta = cords_list_find(&fx, "meta"), *x = cords_list_find(&fx, "x"), *y = cords_list_find(&fx, "y");
 	cords_model *m = cords_model_new(&params, cords_list_find(&params, "meta"), &chk);
 	CHECK(m != NULL, "%s", cords_errmsg());
 	if (!m)
 		return;
-	char *phi = cords_meta_get(meta, "phi");
-	cords_rnn_loss cfg = {.readouts = (int)meta_num(meta, "readouts"), .blank_steps = (int)meta_num(meta, "blank_steps"),
-			      .spont_window = (int)meta_num(meta, "spont_window"),
-			      .spont_weight = meta_num(meta, "spont_weight"), .ckpt_every = k,
-			      .bptt_window = (int)meta_num(meta, "bptt_window")};
-	cfg.dyn.alpha = (float)meta_num(meta, "alpha");
-	cfg.dyn.spont_steps = (int)meta_num(meta, "spont_steps");
-	cfg.dyn.stim_steps = (int)meta_num(meta, "stim_steps");
-	cords_phi_parse(phi, (float)meta_num(meta, "prelu_slope"), &cfg.dyn.phi);
-	free(phi);
+	cords_rnn_loss cfg = fx_loss(meta, k);
 	int B = (int)x->shape[0];
-	cords_labels lab = {y->dtype == CORDS_I64 ? y->data : NULL, y->dtype == CORDS_F32 ? y->data : NULL, NULL};
-	cords_tensor_list grads = {0};
-	for (int i = 0; i < params.n; i++)
-		if (strcmp(params.items[i]->name, "meta"))
-			cords_list_push(&grads, cords_tensor_new(params.items[i]->name, CORDS_F32, params.items[i]->ndim,
-								 params.items[i]->shape));
+	cords_labels lab = fx_labels(y);
+	cords_tensor_list grads = fx_grads(&params);
 	cords_rnn_trainer *t = cords_rnn_trainer_new(m, B, &cfg);
 	cords_rnn_stats st;
 	/* Two batches: the second replays the first's keys, unless a buffer was
@@ -552,8 +519,7 @@ static void deliberate(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof dir, "%s/train", getenv("TESTDATA") ? getenv("TESTDATA") : "testdata");
-	params = load("params.tzst");
+	params = fx_load("params.tzst");
 	checker();
 	CASE("the checker sees lanes that meet, and replays whose calls differ or reach the host") deliberate();
 	CASE("model steps: one lane per area, none meets another; keys that come again, the same calls")
