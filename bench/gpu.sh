@@ -5,13 +5,14 @@
 #      weights and input: images/s of our CUDA backend (fp32, and tf32) against
 #      the literal PyTorch model (testdata/model/cordsnet.py) on the same GPU,
 #      with cuDNN TF32 off (fp32) and on (PyTorch's default), and how far the
-#      logits agree; and fp32 with the areas on one stream (CORDS_LANES=0),
-#      and without CUDA graphs (CORDS_GRAPHS=0);
+#      logits agree; bf16 (and how far its logits are from fp32's); and fp32
+#      with the areas on one stream (CORDS_LANES=0), and without CUDA graphs
+#      (CORDS_GRAPHS=0);
 #   3. a stage-5 training step (anneal), batch 8: cords-anneal --device cuda
 #      (when the build has it) against the literal PyTorch model with autograd,
 #      and with the areas on one stream (CORDS_LANES=0) against in lanes,
-#      without CUDA graphs (and the models compared), and with cuDNN's
-#      non-deterministic backward algorithms allowed;
+#      in bf16, without CUDA graphs (and the models compared), and with
+#      cuDNN's non-deterministic backward algorithms allowed;
 #      and one step at batch 16 with the device's peak memory in use; one
 #      step with its gradients summed by NCCL over one rank (CORDS_NCCL=1)
 #      against the step without; and 2 steps with every backend call timed
@@ -158,6 +159,7 @@ torch() { # label, flags, logits to compare
 }
 cords fp32 fp32
 cords tf32 tf32
+cords bf16 bf16
 torch "cuDNN fp32" "" logits-fp32.f32
 torch "TF32 (torch default)" "--tf32" logits-tf32.f32
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
@@ -168,6 +170,18 @@ pt=$(field images_per_s "$work/TF32 (torch default).out")
 row "ratio cords fp32 / torch fp32" "$(ratio "$f" "$pf")"
 row "ratio cords tf32 / torch default (tf32)" "$(ratio "$t" "$pt")"
 row "ratio cords fp32 / torch default (tf32)" "$(ratio "$f" "$pt")"
+# bf16: how far its logits are from fp32's (both cords), and its speed.
+if [ -f "$d/logits-bf16.f32" ] && [ -f "$d/logits-fp32.f32" ]; then
+	row "  bf16 logits vs fp32: max |diff| / max |logit|, argmax agree" "$(LD_LIBRARY_PATH=$ld0 "$PYTHON" - \
+		"$d/logits-bf16.f32" "$d/logits-fp32.f32" "$BATCH" <<'PY' 2>&1 | tail -n 1
+import sys, numpy as np
+a, b = (np.fromfile(f, np.float32).reshape(int(sys.argv[3]), -1) for f in sys.argv[1:3])
+print("%.3g %.3f" % (np.abs(a - b).max() / np.abs(b).max(), (a.argmax(1) == b.argmax(1)).mean()))
+PY
+)"
+	b16=$(field images_per_s "$work/bf16.out")
+	row "ratio cords bf16 / torch default (tf32)" "$(ratio "$b16" "$pt")"
+fi
 # The areas of a step in lanes (streams) of their own, against one stream.
 cords "fp32, one stream (CORDS_LANES=0)" fp32 0
 o=$(field images_per_s "$work/fp32, one stream (CORDS_LANES=0).out")
@@ -241,6 +255,13 @@ if [ -n "$tool" ] && [ -f "$d/train.tzst" ]; then
 	fi
 	[ -f "$work/trained1-one.tzst" ] && [ -f "$work/trained1.tzst" ] &&
 		row "  1 step: model in lanes vs on one stream" "$(models_differ "$work/trained1.tzst" "$work/trained1-one.tzst")"
+	say "$tool --device cuda, --precision bf16"
+	b1=$(CORDS_PRECISION=bf16 train_run 1) && b3=$(CORDS_PRECISION=bf16 train_run 3)
+	if [ -n "${b3:-}" ]; then
+		row "  bf16 (CORDS_PRECISION=bf16): s/step" "$(awk -v a="$b1" -v b="$b3" 'BEGIN { printf "%.3f", (b - a) / 2 }')"
+	else
+		row "  bf16" "failed: $(tail -n 1 "$work/train3.out" | cut -c1-100)"
+	fi
 	say "$tool --device cuda, CORDS_GRAPHS=0"
 	h1=$(CORDS_GRAPHS=0 train_run 1) && h3=$(CORDS_GRAPHS=0 train_run 3) && cp "$work/trained.tzst" "$work/trained3-nographs.tzst"
 	if [ -n "${h3:-}" ]; then

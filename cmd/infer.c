@@ -31,7 +31,7 @@ static const char help[] =
 	"      --seed K           seed of the noise (default 0)\n"
 	"      --spont-cache FILE keep the spontaneous state in FILE (reused when it matches)\n"
 	"      --device DEV       cpu (default), cuda or cuda:N\n"
-	"      --precision P      fp32 (default) or tf32 (CUDA convolutions and GEMMs)\n"
+	"      --precision P      fp32 (default), tf32 or bf16 (CUDA convolutions, GEMMs)\n"
 	"  -o, --output FILE      write to FILE (atomically) instead of stdout\n"
 	"  -q, --quiet            no messages but errors\n"
 	"  -v, --verbose          more messages\n"

@@ -27,9 +27,12 @@ extern "C" {
 #include <stddef.h>
 
 /* Math the convolutions and the read-out may use: exact f32 FMA (the
- * default, so GPU and CPU answers agree) or TF32 tensor cores. Chosen by the
- * environment variable CORDS_PRECISION=fp32|tf32 when the backend is made. */
-typedef enum { CU_FP32 = 0, CU_TF32 = 1 } cu_precision;
+ * default, so GPU and CPU answers agree), TF32 tensor cores, or bf16 ones
+ * (the convolutions' operands rounded to bf16 on the way in, their f32 sums
+ * rounded to bf16 on the way out; the read-out then in TF32). Chosen by the
+ * environment variable CORDS_PRECISION=fp32|tf32|bf16 when the backend is
+ * made. Buffers stay f32 in every case. */
+typedef enum { CU_FP32 = 0, CU_TF32 = 1, CU_BF16 = 2 } cu_precision;
 
 typedef struct {
 	cords_buf_head h;
@@ -50,6 +53,8 @@ typedef struct {
 	cudaEvent_t done;    /* recorded on it at a join, for the main stream to wait on */
 	void *work;
 	size_t work_bytes;
+	void *bf[3]; /* bf16 copies of a convolution's operands and result (CU_BF16) */
+	size_t bf_n[3];
 } cu_lane;
 
 typedef struct {
@@ -91,6 +96,9 @@ int cu_broadcasts(const cords_buf *src, const cords_buf *dst);
 /* The current lane's workspace, grown to at least bytes (NULL with a
  * message if it cannot). */
 void *cu_workspace(cu_impl *c, size_t bytes);
+/* The current lane's bf16 scratch `slot` (0..2), grown to at least n
+ * values (NULL with a message if it cannot). */
+void *cu_bf16_scratch(cu_impl *c, int slot, size_t n);
 /* Back to the main stream, after the lanes' work (lib/backend.h): what the
  * operations that reach the host do first. */
 int cu_join(cu_impl *c);

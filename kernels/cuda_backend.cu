@@ -78,6 +78,23 @@ void *cu_workspace(cu_impl *c, size_t bytes)
 	return l->work;
 }
 
+void *cu_bf16_scratch(cu_impl *c, int slot, size_t n)
+{
+	cu_lane *l = &c->lane[c->cur];
+	if (n <= l->bf_n[slot])
+		return l->bf[slot];
+	if (cu_check(cudaStreamSynchronize(c->stream), "synchronize"))
+		return NULL;
+	cu_graphs_drop(c);
+	cudaFree(l->bf[slot]);
+	l->bf[slot] = NULL;
+	l->bf_n[slot] = 0;
+	if (cu_check(cudaMalloc(&l->bf[slot], n * 2), "bf16 scratch"))
+		return NULL;
+	l->bf_n[slot] = n;
+	return l->bf[slot];
+}
+
 /* ---- lanes (lib/backend.h) */
 
 static int set_lane(cu_impl *c, int k)
@@ -248,6 +265,8 @@ static void cu_destroy(cords_backend *be)
 	for (int k = 0; k < CU_LANES; k++) {
 		cu_lane *l = &c->lane[k];
 		cudaFree(l->work);
+		for (int i = 0; i < 3; i++)
+			cudaFree(l->bf[i]);
 		if (l->done)
 			cudaEventDestroy(l->done);
 		if (l->stream)
@@ -279,8 +298,10 @@ static int parse_precision(cu_precision *p)
 		*p = CU_FP32;
 	else if (!strcmp(s, "tf32"))
 		*p = CU_TF32;
+	else if (!strcmp(s, "bf16"))
+		*p = CU_BF16;
 	else
-		return cords_err("CORDS_PRECISION=%s: expected fp32 or tf32", s);
+		return cords_err("CORDS_PRECISION=%s: expected fp32, tf32 or bf16", s);
 	return 0;
 }
 
@@ -308,7 +329,7 @@ static int open_device(cu_impl *c, int device)
 		return -1;
 	if (cu_dnn(cudnnCreate(&c->dnn), "handle") || cu_dnn(cudnnSetStream(c->dnn, c->stream), "stream"))
 		return -1;
-	cublasMath_t math = c->precision == CU_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH;
+	cublasMath_t math = c->precision != CU_FP32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH;
 	return cu_blas(cublasCreate(&c->blas), "handle") || cu_blas(cublasSetStream(c->blas, c->stream), "stream") ||
 			       cu_blas(cublasSetMathMode(c->blas, math), "math mode")
 		       ? -1

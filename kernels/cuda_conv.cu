@@ -4,9 +4,14 @@
  * precision allows; deterministic ones only for the backward passes, so a
  * run repeats itself, unless CORDS_DETERMINISTIC=0; another process may measure another algorithm fastest
  * and round differently) is made once per shape and kept in a list on the
- * backend; each lane's workspace grows to the largest need there. */
+ * backend; each lane's workspace grows to the largest need there.
+ *
+ * In bf16 (CU_BF16) a convolution's two operands are rounded to bf16 copies
+ * in the lane's scratch, cuDNN sums in f32 on tensor cores into a bf16
+ * result, and our kernel widens that into the f32 output (with beta). */
 #include "cuda.h"
 
+#include <cuda_bf16.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,8 +19,11 @@ struct cu_plan {
 	int64_t key[10]; /* x shape, w shape, stride, pad */
 	cudnnTensorDescriptor_t x, y;
 	cudnnFilterDescriptor_t w;
+	cudnnTensorDescriptor_t x16, y16; /* the same shapes in bf16 (CU_BF16 only) */
+	cudnnFilterDescriptor_t w16;
 	cudnnConvolutionDescriptor_t conv;
 	int have[3]; /* algorithm found: forward, backward data, backward filter */
+	int f32[3];  /* CU_BF16, but cuDNN has no bf16 algorithm for this shape: f32 operands, TF32 */
 	cudnnConvolutionFwdAlgo_t fwd;
 	cudnnConvolutionBwdDataAlgo_t bwd_data;
 	cudnnConvolutionBwdFilterAlgo_t bwd_filter;
@@ -32,6 +40,12 @@ static void plan_free(cu_plan *p)
 		cudnnDestroyTensorDescriptor(p->y);
 	if (p->w)
 		cudnnDestroyFilterDescriptor(p->w);
+	if (p->x16)
+		cudnnDestroyTensorDescriptor(p->x16);
+	if (p->y16)
+		cudnnDestroyTensorDescriptor(p->y16);
+	if (p->w16)
+		cudnnDestroyFilterDescriptor(p->w16);
 	if (p->conv)
 		cudnnDestroyConvolutionDescriptor(p->conv);
 	free(p);
@@ -51,26 +65,34 @@ static int is_tensor_op(cudnnMathType_t m)
 	return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
 }
 
-static int tensor4(cudnnTensorDescriptor_t *d, const int64_t *s)
+static int tensor4(cudnnTensorDescriptor_t *d, const int64_t *s, cudnnDataType_t t)
 {
 	return cu_dnn(cudnnCreateTensorDescriptor(d), "tensor descriptor") ||
-			       cu_dnn(cudnnSetTensor4dDescriptor(*d, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)s[0],
-								 (int)s[1], (int)s[2], (int)s[3]),
+			       cu_dnn(cudnnSetTensor4dDescriptor(*d, CUDNN_TENSOR_NCHW, t, (int)s[0], (int)s[1], (int)s[2],
+								 (int)s[3]),
 				      "tensor descriptor")
 		       ? -1
 		       : 0;
 }
 
-/* The descriptors of one shape. */
-static int plan_describe(cu_plan *p, const cords_conv *cv, const cu_buf *x, const cu_buf *w,
-			 const cu_buf *y)
+static int filter4(cudnnFilterDescriptor_t *d, const int64_t *s, cudnnDataType_t t)
 {
-	const int64_t *ws = w->h.shape;
-	return tensor4(&p->x, x->h.shape) || tensor4(&p->y, y->h.shape) ||
-			       cu_dnn(cudnnCreateFilterDescriptor(&p->w), "filter descriptor") ||
-			       cu_dnn(cudnnSetFilter4dDescriptor(p->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, (int)ws[0],
-								 (int)ws[1], (int)ws[2], (int)ws[3]),
-				      "filter descriptor") ||
+	return cu_dnn(cudnnCreateFilterDescriptor(d), "filter descriptor") ||
+			       cu_dnn(cudnnSetFilter4dDescriptor(*d, t, CUDNN_TENSOR_NCHW, (int)s[0], (int)s[1], (int)s[2],
+								 (int)s[3]),
+				      "filter descriptor")
+		       ? -1
+		       : 0;
+}
+
+/* The descriptors of one shape (and their bf16 twins when bf16 asks). */
+static int plan_describe(cu_plan *p, const cords_conv *cv, const cu_buf *x, const cu_buf *w,
+			 const cu_buf *y, int half)
+{
+	const cudnnDataType_t F = CUDNN_DATA_FLOAT, H = CUDNN_DATA_BFLOAT16;
+	return tensor4(&p->x, x->h.shape, F) || tensor4(&p->y, y->h.shape, F) || filter4(&p->w, w->h.shape, F) ||
+			       (half && (tensor4(&p->x16, x->h.shape, H) || tensor4(&p->y16, y->h.shape, H) ||
+					 filter4(&p->w16, w->h.shape, H))) ||
 			       cu_dnn(cudnnCreateConvolutionDescriptor(&p->conv), "convolution descriptor") ||
 			       cu_dnn(cudnnSetConvolution2dDescriptor(p->conv, cv->pad, cv->pad, cv->stride, cv->stride,
 								      1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
@@ -79,11 +101,30 @@ static int plan_describe(cu_plan *p, const cords_conv *cv, const cu_buf *x, cons
 		       : 0;
 }
 
+/* Whether direction dir runs on bf16 copies (CU_BF16, and cuDNN has an
+ * algorithm for it), and the descriptors it runs on. */
+static int bf16(const cu_impl *c, const cu_plan *p, int dir)
+{
+	return c->precision == CU_BF16 && !p->f32[dir];
+}
+static cudnnTensorDescriptor_t xdesc(const cu_impl *c, const cu_plan *p, int dir)
+{
+	return bf16(c, p, dir) ? p->x16 : p->x;
+}
+static cudnnTensorDescriptor_t ydesc(const cu_impl *c, const cu_plan *p, int dir)
+{
+	return bf16(c, p, dir) ? p->y16 : p->y;
+}
+static cudnnFilterDescriptor_t wdesc(const cu_impl *c, const cu_plan *p, int dir)
+{
+	return bf16(c, p, dir) ? p->w16 : p->w;
+}
+
 enum { FWD = 0, BWD_DATA = 1, BWD_FILTER = 2 };
 
 static cudnnMathType_t base_math(const cu_impl *c)
 {
-	return c->precision == CU_TF32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+	return c->precision == CU_FP32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
 }
 
 /* Of perf results (fastest first), the first usable one: successful, in fp32
@@ -111,9 +152,11 @@ static int find(cu_impl *c, cu_plan *p, int dir)
 {
 	int n = 0, i = -1;
 	const char *what = "finding a convolution algorithm";
+	const cudnnTensorDescriptor_t x = xdesc(c, p, dir), y = ydesc(c, p, dir);
+	const cudnnFilterDescriptor_t w = wdesc(c, p, dir);
 	if (dir == FWD) {
 		cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-		if (cu_dnn(cudnnFindConvolutionForwardAlgorithm(c->dnn, p->x, p->w, p->conv, p->y,
+		if (cu_dnn(cudnnFindConvolutionForwardAlgorithm(c->dnn, x, w, p->conv, y,
 								 CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf),
 			   what))
 			return -1;
@@ -121,7 +164,7 @@ static int find(cu_impl *c, cu_plan *p, int dir)
 			p->fwd = perf[i].algo;
 	} else if (dir == BWD_DATA) {
 		cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-		if (cu_dnn(cudnnFindConvolutionBackwardDataAlgorithm(c->dnn, p->w, p->y, p->conv, p->x,
+		if (cu_dnn(cudnnFindConvolutionBackwardDataAlgorithm(c->dnn, w, y, p->conv, x,
 								      CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf),
 			   what))
 			return -1;
@@ -129,7 +172,7 @@ static int find(cu_impl *c, cu_plan *p, int dir)
 			p->bwd_data = perf[i].algo;
 	} else {
 		cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-		if (cu_dnn(cudnnFindConvolutionBackwardFilterAlgorithm(c->dnn, p->x, p->y, p->conv, p->w,
+		if (cu_dnn(cudnnFindConvolutionBackwardFilterAlgorithm(c->dnn, x, y, p->conv, w,
 									CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf),
 			   what))
 			return -1;
@@ -145,24 +188,27 @@ static int find(cu_impl *c, cu_plan *p, int dir)
  * the precision asks. */
 static int fallback(cu_impl *c, cu_plan *p, int dir)
 {
+	p->f32[dir] = c->precision == CU_BF16; /* implicit GEMM takes every shape in f32 */
 	p->math[dir] = base_math(c);
 	const char *what = "workspace size";
+	const cudnnTensorDescriptor_t x = xdesc(c, p, dir), y = ydesc(c, p, dir);
+	const cudnnFilterDescriptor_t w = wdesc(c, p, dir);
 	if (cu_dnn(cudnnSetConvolutionMathType(p->conv, p->math[dir]), "math type"))
 		return -1;
 	if (dir == FWD) {
 		p->fwd = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
-		return cu_dnn(cudnnGetConvolutionForwardWorkspaceSize(c->dnn, p->x, p->w, p->conv, p->y, p->fwd,
+		return cu_dnn(cudnnGetConvolutionForwardWorkspaceSize(c->dnn, x, w, p->conv, y, p->fwd,
 								       &p->ws[dir]),
 			      what);
 	}
 	if (dir == BWD_DATA) {
 		p->bwd_data = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
-		return cu_dnn(cudnnGetConvolutionBackwardDataWorkspaceSize(c->dnn, p->w, p->y, p->conv, p->x,
+		return cu_dnn(cudnnGetConvolutionBackwardDataWorkspaceSize(c->dnn, w, y, p->conv, x,
 									    p->bwd_data, &p->ws[dir]),
 			      what);
 	}
 	p->bwd_filter = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
-	return cu_dnn(cudnnGetConvolutionBackwardFilterWorkspaceSize(c->dnn, p->x, p->y, p->conv, p->w,
+	return cu_dnn(cudnnGetConvolutionBackwardFilterWorkspaceSize(c->dnn, x, y, p->conv, w,
 								      p->bwd_filter, &p->ws[dir]),
 		      what);
 }
@@ -177,7 +223,12 @@ static int plan_algo(cu_impl *c, cu_plan *p, int dir)
 		if (cu_check(cudaDeviceSynchronize(), "synchronize") ||
 		    cu_dnn(cudnnSetConvolutionMathType(p->conv, base_math(c)), "math type"))
 			return -1;
-		if ((find(c, p, dir) <= 0 || (p->ws[dir] && !cu_workspace(c, p->ws[dir]))) && fallback(c, p, dir))
+		int found = find(c, p, dir);
+		if (found <= 0 && c->precision == CU_BF16) { /* no bf16 algorithm: f32 operands on TF32 */
+			p->f32[dir] = 1;
+			found = find(c, p, dir);
+		}
+		if ((found <= 0 || (p->ws[dir] && !cu_workspace(c, p->ws[dir]))) && fallback(c, p, dir))
 			return -1;
 		p->have[dir] = 1;
 	}
@@ -203,7 +254,7 @@ static cu_plan *plan_get(cu_impl *c, const cords_conv *cv, const cu_buf *x, cons
 		return NULL;
 	}
 	memcpy(p->key, key, sizeof key);
-	if (plan_describe(p, cv, x, w, y)) {
+	if (plan_describe(p, cv, x, w, y, c->precision == CU_BF16)) {
 		plan_free(p);
 		return NULL;
 	}
@@ -233,6 +284,55 @@ static int conv_check(const char *op, const cords_conv *cv, const cu_buf *x, con
 	return 0;
 }
 
+#define FOR_EACH(i, n) \
+	for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)blockDim.x * gridDim.x)
+
+__global__ static void k_to_bf16(const float *x, __nv_bfloat16 *y, size_t n)
+{
+	FOR_EACH(i, n) y[i] = __float2bfloat16(x[i]);
+}
+
+/* y = widened x + beta y; beta 0 overwrites (whatever y held). */
+__global__ static void k_from_bf16(const __nv_bfloat16 *x, float *y, size_t n, float beta)
+{
+	FOR_EACH(i, n) y[i] = beta != 0.0f ? __bfloat162float(x[i]) + beta * y[i] : __bfloat162float(x[i]);
+}
+
+/* Where a convolution reads its two operands and writes its result, and
+ * the beta it adds with: the f32 buffers themselves, or in CU_BF16 bf16
+ * copies in the lane's scratch (result with beta 0, widened by finish). */
+typedef struct {
+	const void *a, *b;
+	void *out;
+	float beta;
+} operands;
+
+static int operands_for(cu_impl *c, int half, const cu_buf *a, const cu_buf *b, cu_buf *out, float beta,
+			operands *o)
+{
+	if (!half) {
+		*o = {a->d, b->d, out->d, beta};
+		return 0;
+	}
+	void *ah, *bh, *oh;
+	if (!(ah = cu_bf16_scratch(c, 0, a->n)) || !(bh = cu_bf16_scratch(c, 1, b->n)) ||
+	    !(oh = cu_bf16_scratch(c, 2, out->n)))
+		return -1;
+	k_to_bf16<<<cu_blocks(a->n), CU_THREADS, 0, c->stream>>>(a->d, (__nv_bfloat16 *)ah, a->n);
+	k_to_bf16<<<cu_blocks(b->n), CU_THREADS, 0, c->stream>>>(b->d, (__nv_bfloat16 *)bh, b->n);
+	*o = {ah, bh, oh, 0.0f};
+	return cu_launched("rounding to bf16");
+}
+
+static int finish(cu_impl *c, int half, const operands *o, cu_buf *out, float beta)
+{
+	if (!half)
+		return 0;
+	k_from_bf16<<<cu_blocks(out->n), CU_THREADS, 0, c->stream>>>((const __nv_bfloat16 *)o->out, out->d, out->n,
+								       beta);
+	return cu_launched("widening from bf16");
+}
+
 int cu_conv2d(cords_backend *be, const cords_conv *cv, const cords_buf *xb, const cords_buf *wb,
 	      const cords_buf *bb, cords_buf *yb)
 {
@@ -244,10 +344,14 @@ int cu_conv2d(cords_backend *be, const cords_conv *cv, const cords_buf *xb, cons
 	cu_plan *p = plan_get(c, cv, x, w, y);
 	if (!p || plan_algo(c, p, FWD))
 		return -1;
-	const float one = 1.0f, beta = cv->beta;
-	if (cu_dnn(cudnnConvolutionForward(c->dnn, &one, p->x, x->d, p->w, w->d, p->conv, p->fwd, c->lane[c->cur].work,
-					   p->ws[FWD], &beta, p->y, y->d),
-		   "convolution"))
+	const int half = bf16(c, p, FWD);
+	const float one = 1.0f;
+	operands o;
+	if (operands_for(c, half, x, w, y, cv->beta, &o) ||
+	    cu_dnn(cudnnConvolutionForward(c->dnn, &one, xdesc(c, p, FWD), o.a, wdesc(c, p, FWD), o.b, p->conv, p->fwd,
+					   c->lane[c->cur].work, p->ws[FWD], &o.beta, ydesc(c, p, FWD), o.out),
+		   "convolution") ||
+	    finish(c, half, &o, y, cv->beta))
 		return -1;
 	return b ? cu_bias_channels(c, b, y) : 0;
 }
@@ -263,10 +367,18 @@ int cu_conv2d_bwd_data(cords_backend *be, const cords_conv *cv, const cords_buf 
 	cu_plan *p = plan_get(c, cv, dx, w, dy);
 	if (!p || plan_algo(c, p, BWD_DATA))
 		return -1;
-	const float one = 1.0f, beta = cv->beta;
-	return cu_dnn(cudnnConvolutionBackwardData(c->dnn, &one, p->w, w->d, p->y, dy->d, p->conv, p->bwd_data,
-						   c->lane[c->cur].work, p->ws[BWD_DATA], &beta, p->x, dx->d),
-		      "convolution backward data");
+	const int half = bf16(c, p, BWD_DATA);
+	const float one = 1.0f;
+	operands o;
+	return operands_for(c, half, dy, w, dx, cv->beta, &o) ||
+			       cu_dnn(cudnnConvolutionBackwardData(c->dnn, &one, wdesc(c, p, BWD_DATA), o.b,
+								   ydesc(c, p, BWD_DATA), o.a, p->conv, p->bwd_data,
+								   c->lane[c->cur].work, p->ws[BWD_DATA], &o.beta,
+								   xdesc(c, p, BWD_DATA), o.out),
+				      "convolution backward data") ||
+			       finish(c, half, &o, dx, cv->beta)
+		       ? -1
+		       : 0;
 }
 
 int cu_conv2d_bwd_weights(cords_backend *be, const cords_conv *cv, const cords_buf *xb, const cords_buf *dyb,
@@ -280,8 +392,16 @@ int cu_conv2d_bwd_weights(cords_backend *be, const cords_conv *cv, const cords_b
 	cu_plan *p = plan_get(c, cv, x, dw, dy);
 	if (!p || plan_algo(c, p, BWD_FILTER))
 		return -1;
-	const float one = 1.0f, beta = cv->beta;
-	return cu_dnn(cudnnConvolutionBackwardFilter(c->dnn, &one, p->x, x->d, p->y, dy->d, p->conv, p->bwd_filter,
-						     c->lane[c->cur].work, p->ws[BWD_FILTER], &beta, p->w, dw->d),
-		      "convolution backward filter");
+	const int half = bf16(c, p, BWD_FILTER);
+	const float one = 1.0f;
+	operands o;
+	return operands_for(c, half, x, dy, dw, cv->beta, &o) ||
+			       cu_dnn(cudnnConvolutionBackwardFilter(c->dnn, &one, xdesc(c, p, BWD_FILTER), o.a,
+								     ydesc(c, p, BWD_FILTER), o.b, p->conv, p->bwd_filter,
+								     c->lane[c->cur].work, p->ws[BWD_FILTER], &o.beta,
+								     wdesc(c, p, BWD_FILTER), o.out),
+				      "convolution backward filter") ||
+			       finish(c, half, &o, dw, cv->beta)
+		       ? -1
+		       : 0;
 }

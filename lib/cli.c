@@ -45,10 +45,10 @@ void cli_precision(const char *precision, const char *device)
 {
 	if (!precision)
 		return;
-	if (strcmp(precision, "fp32") && strcmp(precision, "tf32"))
-		cli_usage("--precision: '%s' is neither fp32 nor tf32", precision);
-	if (!strcmp(precision, "tf32") && strncmp(device, "cuda", 4))
-		cli_usage("--precision tf32 needs --device cuda (the CPU backend computes in fp32)");
+	if (strcmp(precision, "fp32") && strcmp(precision, "tf32") && strcmp(precision, "bf16"))
+		cli_usage("--precision: '%s' is none of fp32, tf32, bf16", precision);
+	if (strcmp(precision, "fp32") && strncmp(device, "cuda", 4))
+		cli_usage("--precision %s needs --device cuda (the CPU backend computes in fp32)", precision);
 	if (setenv("CORDS_PRECISION", precision, 1))
 		cli_die("cannot set CORDS_PRECISION: %s", strerror(errno));
 }

@@ -53,8 +53,9 @@ void cli_close_in(FILE *f);
 void cli_progress(const char *fmt, ...) CORDS_PRINTF(1, 2);
 void cli_progress_end(void);
 double cli_now(void); /* monotonic seconds */
-/* --precision fp32|tf32 (NULL: not given) for --device: tf32 needs a CUDA
- * device; handed to the CUDA backend as CORDS_PRECISION. Exit 2 if bad. */
+/* --precision fp32|tf32|bf16 (NULL: not given) for --device: all but fp32
+ * need a CUDA device; handed to the CUDA backend as CORDS_PRECISION. Exit 2
+ * if bad. */
 void cli_precision(const char *precision, const char *device);
 
 #endif

@@ -50,7 +50,7 @@ enum {
 	"      --eval-every N      evaluate after every N-th epoch and the last (default 1)\n" \
 	"      --log FILE          metrics per step as TSV\n"                              \
 	"      --device DEV        cpu (default) or cuda[:N]\n"                            \
-	"      --precision P       fp32 (default) or tf32 (CUDA convolutions and GEMMs)\n" \
+	"      --precision P       fp32 (default), tf32 or bf16 (CUDA convolutions, GEMMs)\n" \
 	"      --norm-mean LIST    normalisation of u8 pixels when the stream has none\n"  \
 	"      --norm-std LIST\n"                                                          \
 	"  -o, --output FILE       write the model to FILE (atomically)\n"                 \

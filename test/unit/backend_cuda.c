@@ -73,13 +73,30 @@ static double worst(const float *g, const float *c, int64_t n)
 	return w;
 }
 
+/* > 0 while the GPU side computes in bf16: |g - c| within this much of
+ * max |c| passes. */
+static double bf16_tol;
+
+static double worst_bf16(const float *g, const float *c, int64_t n)
+{
+	double scale = 1e-30, w = 0;
+	for (int64_t i = 0; i < n; i++)
+		scale = fmax(scale, fabs(c[i]));
+	for (int64_t i = 0; i < n; i++) {
+		double e = fabs((double)g[i] - c[i]);
+		if (!(e <= w))
+			w = e;
+	}
+	return w / (bf16_tol * scale);
+}
+
 /* Download both sides of p and compare. */
 static double diff(const pair *p)
 {
 	float *c = malloc((size_t)p->n * sizeof *c), *g = malloc((size_t)p->n * sizeof *g);
 	double w = 1e30;
 	if (!cpu->download(cpu, p->c, c) && !gpu->download(gpu, p->g, g))
-		w = worst(g, c, p->n);
+		w = bf16_tol > 0 ? worst_bf16(g, c, p->n) : worst(g, c, p->n);
 	free(c);
 	free(g);
 	return w;
@@ -599,6 +616,30 @@ int main(void)
 		for (size_t i = 0; i < sizeof cs / sizeof *cs; i++)
 			conv_bwd(cs[i]);
 	}
+	/* bf16: a second backend on the same device, its convolutions against
+	 * the CPU's f32 ones. */
+	setenv("CORDS_PRECISION", "bf16", 1);
+	cords_backend *half = cords_backend_cuda_new(atoi(gpu->name + 5));
+	unsetenv("CORDS_PRECISION");
+	CASE("bf16 convolutions, forward and backward: within 2e-2 of the largest f32 output")
+	{
+		const conv_case cs[] = {
+			{2, 3, 17, 15, 8, 7, 2, 3, 1, 0}, {3, 8, 9, 11, 16, 3, 1, 1, 0, 1}, {2, 16, 13, 13, 32, 3, 2, 1, 1, 1},
+			{2, 16, 13, 13, 32, 1, 2, 0, 0, 0}, {1, 5, 6, 7, 3, 3, 1, 0, 1, 1}, {4, 64, 14, 14, 64, 3, 1, 1, 0, 1},
+		};
+		CHECK(half != NULL, "a bf16 backend: %s", cords_errmsg());
+		cords_backend *f32 = gpu;
+		gpu = half ? half : gpu;
+		bf16_tol = 2e-2;
+		for (size_t i = 0; half && i < sizeof cs / sizeof *cs; i++) {
+			conv(cs[i]);
+			conv_bwd(cs[i]);
+		}
+		bf16_tol = 0;
+		gpu = f32;
+	}
+	if (half)
+		half->destroy(half);
 	CASE("avgpool backward")
 	{
 		pool_bwd(2, 8, 17, 15, 3, 2, 1);
