@@ -54,7 +54,7 @@ typedef struct {
 	void *work;
 	size_t work_bytes;
 	void *bf[3]; /* bf16 copies of a convolution's operands and result (CU_BF16) */
-	size_t bf_n[3];
+	size_t bf_bytes[3];
 } cu_lane;
 
 typedef struct {
@@ -93,6 +93,10 @@ int cu_launched(const char *what);
 int cu_same_shape(const cords_buf *a, const cords_buf *b, const char *what);
 /* src [1,...] against dst [B,...] with equal trailing dims? */
 int cu_broadcasts(const cords_buf *src, const cords_buf *dst);
+/* *buf (of *have bytes), grown to at least bytes for work on the current
+ * stream; growing waits for that stream and drops every graph. NULL with a
+ * message naming what, if it cannot. */
+void *cu_grow(cu_impl *c, void **buf, size_t *have, size_t bytes, const char *what);
 /* The current lane's workspace, grown to at least bytes (NULL with a
  * message if it cannot). */
 void *cu_workspace(cu_impl *c, size_t bytes);

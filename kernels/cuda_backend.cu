@@ -60,39 +60,34 @@ int cu_broadcasts(const cords_buf *src, const cords_buf *dst)
 	return !memcmp(s->shape + 1, d->shape + 1, (size_t)(s->ndim - 1) * sizeof(int64_t));
 }
 
-void *cu_workspace(cu_impl *c, size_t bytes)
+void *cu_grow(cu_impl *c, void **buf, size_t *have, size_t bytes, const char *what)
 {
-	cu_lane *l = &c->lane[c->cur];
-	if (bytes <= l->work_bytes)
-		return l->work;
-	/* Queued work may still use the old workspace (only this lane's uses it). */
+	if (bytes <= *have)
+		return *buf;
+	/* Work queued on this stream may still use the old buffer, and graphs
+	 * hold its address. */
 	if (cu_check(cudaStreamSynchronize(c->stream), "synchronize"))
 		return NULL;
 	cu_graphs_drop(c);
-	cudaFree(l->work);
-	l->work = NULL;
-	l->work_bytes = 0;
-	if (cu_check(cudaMalloc(&l->work, bytes), "workspace"))
+	cudaFree(*buf);
+	*buf = NULL;
+	*have = 0;
+	if (cu_check(cudaMalloc(buf, bytes), what))
 		return NULL;
-	l->work_bytes = bytes;
-	return l->work;
+	*have = bytes;
+	return *buf;
+}
+
+void *cu_workspace(cu_impl *c, size_t bytes)
+{
+	cu_lane *l = &c->lane[c->cur];
+	return cu_grow(c, &l->work, &l->work_bytes, bytes, "workspace");
 }
 
 void *cu_bf16_scratch(cu_impl *c, int slot, size_t n)
 {
 	cu_lane *l = &c->lane[c->cur];
-	if (n <= l->bf_n[slot])
-		return l->bf[slot];
-	if (cu_check(cudaStreamSynchronize(c->stream), "synchronize"))
-		return NULL;
-	cu_graphs_drop(c);
-	cudaFree(l->bf[slot]);
-	l->bf[slot] = NULL;
-	l->bf_n[slot] = 0;
-	if (cu_check(cudaMalloc(&l->bf[slot], n * 2), "bf16 scratch"))
-		return NULL;
-	l->bf_n[slot] = n;
-	return l->bf[slot];
+	return cu_grow(c, &l->bf[slot], &l->bf_bytes[slot], n * 2, "bf16 scratch");
 }
 
 /* ---- lanes (lib/backend.h) */

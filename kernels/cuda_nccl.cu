@@ -25,7 +25,7 @@ struct cu_nccl {
 	decltype(&ncclCommDestroy) comm_destroy;
 	decltype(&ncclGetErrorString) error_string;
 	ncclComm_t comm;
-	float *d; /* the staging buffer, cap floats */
+	void *d; /* the staging buffer, of cap bytes */
 	size_t cap;
 };
 
@@ -91,16 +91,9 @@ int cu_allreduce(cords_backend *be, float *host, size_t count)
 	cu_nccl *n = c->nccl;
 	if (c->forked && cu_join(c))
 		return -1;
-	if (count > n->cap) {
-		/* The previous sum finished (we waited for it): the old buffer is free. */
-		cudaFree(n->d);
-		n->d = NULL;
-		n->cap = 0;
-		if (cu_check(cudaMalloc((void **)&n->d, count * sizeof *host), "NCCL staging buffer"))
-			return -1;
-		n->cap = count;
-	}
 	const size_t bytes = count * sizeof *host;
+	if (!cu_grow(c, &n->d, &n->cap, bytes, "NCCL staging buffer"))
+		return -1;
 	return cu_check(cudaMemcpyAsync(n->d, host, bytes, cudaMemcpyHostToDevice, c->stream), "to the device") ||
 			       nccl_check(n, n->all_reduce(n->d, n->d, count, ncclFloat, ncclSum, n->comm, c->stream),
 					  "all-reduce") ||
