@@ -228,66 +228,62 @@ w = max((np.abs(a[k].astype(np.float64) - b[k]).max(initial=0) / (np.abs(a[k]).m
 print("max rel diff %.3g over %d tensors%s" % (w, len(a.files), "" if sorted(a.files) == sorted(b.files) else " (names differ)"))
 PY
 }
-train_run() { # steps [CORDS_LANES] -> seconds (or nothing on failure)
+train_run() { # steps -> seconds (or nothing on failure); the run's log is $work/log<steps>.tsv
 	t0=$(date +%s.%N)
-	CORDS_LANES=${2:-1} timeout -k 10 "$(tmo 240)" "$BIN/$tool" -m "$d/model.tzst" --device "$DEVICE" --epochs 1 --steps "$1" \
-		$proto \
+	timeout -k 10 "$(tmo 240)" "$BIN/$tool" -m "$d/model.tzst" --device "$DEVICE" --epochs 1 --steps "$1" \
+		$proto --log "$work/log$1.tsv" \
 		--checkpoint "$work/ckpt.tzst" -o "$work/trained.tzst" "$d/train.tzst" >"$work/train$1.out" 2>&1 &&
 		awk -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.3f", t1 - t0 }'
 }
+# One configuration (its switches in the environment): 1 step and 3 steps.
+# Sets per (the wall time of steps 2 and 3, halved: start-up and loading
+# cancel; step 2 captures the CUDA graphs), last (step 3 by its own log,
+# images / img_s: a replayed step alone) and wall; keeps the models as
+# $work/trained1-TAG.tzst and trained3-TAG.tzst. (The log's images column
+# counts up: a step's images are its difference.)
+steps_of() { # tag
+	per= last= wall=
+	local a b
+	a=$(train_run 1) && cp "$work/trained.tzst" "$work/trained1-$1.tzst" && b=$(train_run 3) &&
+		cp "$work/trained.tzst" "$work/trained3-$1.tzst" || return 1
+	per=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", (b - a) / 2 }')
+	last=$(awk -F'\t' '$1 == "kind" { for (i = 1; i <= NF; i++) if ($i == "img_s") c = i }
+		$1 == "train" && c { s = ($5 - n) / $c; n = $5 } END { if (s) printf "%.3f", s }' "$work/log3.tsv")
+	wall="1 step: ${a}s, 3 steps: ${b}s wall"
+}
+# A variant against the default: tag, label.
+variant() {
+	say "$tool --device cuda, $2"
+	if steps_of "$1"; then
+		row "  $2: s/step" "$per (step 3 by its log ${last}s: the default's is $(ratio "$last" "${ct_last:-0}") as fast)"
+	else
+		row "  $2" "failed: $(tail -n 1 "$work/train3.out" | cut -c1-100)"
+	fi
+}
 if [ -n "$tool" ] && [ -f "$d/train.tzst" ]; then
 	say "$tool --device cuda"
-	t1=$(train_run 1) && cp "$work/trained.tzst" "$work/trained1.tzst" && t3=$(train_run 3) &&
-		cp "$work/trained.tzst" "$work/trained3.tzst"
-	if [ -n "${t3:-}" ]; then
-		ct=$(awk -v a="$t1" -v b="$t3" 'BEGIN { printf "%.3f", (b - a) / 2 }')
-		row "$tool --device cuda, batch 8: s/step" "$ct (1 step: ${t1}s, 3 steps: ${t3}s wall)"
+	if steps_of default; then
+		ct=$per ct_last=$last
+		row "$tool --device cuda, batch 8: s/step" "$ct ($wall; step 3 by its log ${last}s)"
 	else
 		row "$tool --device cuda, batch 8" "failed: $(tail -n 1 "$work"/train*.out | tail -n 1 | cut -c1-100)"
 	fi
-	say "$tool --device cuda, one stream (CORDS_LANES=0)"
-	u1=$(train_run 1 0) && cp "$work/trained.tzst" "$work/trained1-one.tzst" && u3=$(train_run 3 0)
-	if [ -n "${u3:-}" ]; then
-		cu=$(awk -v a="$u1" -v b="$u3" 'BEGIN { printf "%.3f", (b - a) / 2 }')
-		row "  one stream (CORDS_LANES=0): s/step" "$cu (lanes' gain $(ratio "$cu" "${ct:-0}"))"
-	else
-		row "  one stream (CORDS_LANES=0)" "failed: $(tail -n 1 "$work/train3.out" | cut -c1-100)"
-	fi
-	[ -f "$work/trained1-one.tzst" ] && [ -f "$work/trained1.tzst" ] &&
-		row "  1 step: model in lanes vs on one stream" "$(models_differ "$work/trained1.tzst" "$work/trained1-one.tzst")"
-	say "$tool --device cuda, --precision bf16"
-	b1=$(CORDS_PRECISION=bf16 train_run 1) && b3=$(CORDS_PRECISION=bf16 train_run 3)
-	if [ -n "${b3:-}" ]; then
-		row "  bf16 (CORDS_PRECISION=bf16): s/step" "$(awk -v a="$b1" -v b="$b3" 'BEGIN { printf "%.3f", (b - a) / 2 }')"
-	else
-		row "  bf16" "failed: $(tail -n 1 "$work/train3.out" | cut -c1-100)"
-	fi
-	say "$tool --device cuda, CORDS_GRAPHS=0"
-	h1=$(CORDS_GRAPHS=0 train_run 1) && h3=$(CORDS_GRAPHS=0 train_run 3) && cp "$work/trained.tzst" "$work/trained3-nographs.tzst"
-	if [ -n "${h3:-}" ]; then
-		ch=$(awk -v a="$h1" -v b="$h3" 'BEGIN { printf "%.3f", (b - a) / 2 }')
-		row "  no CUDA graphs (CORDS_GRAPHS=0): s/step" "$ch (graphs' gain $(ratio "$ch" "${ct:-0}"))"
-		[ -f "$work/trained3.tzst" ] &&
-			row "  3 steps: model with graphs vs without" "$(models_differ "$work/trained3.tzst" "$work/trained3-nographs.tzst")"
-	else
-		row "  CORDS_GRAPHS=0" "failed: $(tail -n 1 "$work/train3.out" | cut -c1-100)"
-	fi
+	CORDS_LANES=0 variant one "one stream (CORDS_LANES=0)"
+	CORDS_GRAPHS=0 variant nographs "no CUDA graphs (CORDS_GRAPHS=0)"
+	CORDS_PRECISION=bf16 variant bf16 "bf16 (CORDS_PRECISION=bf16)"
+	CORDS_DETERMINISTIC=0 variant nondet "non-deterministic backward allowed (CORDS_DETERMINISTIC=0)"
+	[ -f "$work/trained1-one.tzst" ] && [ -f "$work/trained1-default.tzst" ] &&
+		row "  1 step: model in lanes vs on one stream" "$(models_differ "$work/trained1-default.tzst" "$work/trained1-one.tzst")"
+	[ -f "$work/trained3-nographs.tzst" ] && [ -f "$work/trained3-default.tzst" ] &&
+		row "  3 steps: model with graphs vs without" "$(models_differ "$work/trained3-default.tzst" "$work/trained3-nographs.tzst")"
 	off=$(grep -h 'CUDA graphs off' "$work"/train*.out 2>/dev/null | head -n 1 | cut -c1-120)
 	[ -n "$off" ] && row "  CUDA graphs in training" "$off"
-	say "$tool --device cuda, CORDS_DETERMINISTIC=0"
-	n1=$(CORDS_DETERMINISTIC=0 train_run 1) && n3=$(CORDS_DETERMINISTIC=0 train_run 3)
-	if [ -n "${n3:-}" ]; then
-		cn=$(awk -v a="$n1" -v b="$n3" 'BEGIN { printf "%.3f", (b - a) / 2 }')
-		row "  non-deterministic backward allowed (CORDS_DETERMINISTIC=0): s/step" "$cn"
-	else
-		row "  CORDS_DETERMINISTIC=0" "failed: $(tail -n 1 "$work/train3.out" | cut -c1-100)"
-	fi
 	# The gradients summed by NCCL over a one-rank communicator (CORDS_NCCL=1):
 	# the same step as without, within the rounding of cudnnFind's choices.
 	say "$tool --device cuda, CORDS_NCCL=1"
 	if CORDS_NCCL=1 timeout -k 10 "$(tmo 60)" "$BIN/$tool" -m "$d/model.tzst" --device "$DEVICE" --epochs 1 --steps 1 \
 		$proto -o "$work/trained-nccl.tzst" "$d/train.tzst" >"$work/train-nccl.out" 2>&1; then
-		row "NCCL (CORDS_NCCL=1, one rank): 1 step, model vs without" "$(models_differ "$work/trained1.tzst" "$work/trained-nccl.tzst")"
+		row "NCCL (CORDS_NCCL=1, one rank): 1 step, model vs without" "$(models_differ "$work/trained1-default.tzst" "$work/trained-nccl.tzst")"
 	else
 		row "NCCL (CORDS_NCCL=1, one rank)" "failed: $(tail -n 1 "$work/train-nccl.out" | cut -c1-100)"
 	fi
