@@ -396,23 +396,6 @@ static void whole_model(const char *model, const char *phi)
  * fixtures of testdata/train, which the CPU backend matches: the loss, and
  * every parameter's gradient within 1e-4 of its largest entry (a sample for
  * large tensors, as the fixture keeps). */
-static double grad_err(const cords_tensor *got, const cords_tensor_list *fx)
-{
-	char key[300];
-	snprintf(key, sizeof key, "grad.%s", got->name);
-	const cords_tensor *want = cords_list_find(fx, key);
-	if (!want)
-		return 1e9;
-	const float *g = got->data, *w = want->data;
-	int64_t n = cords_tensor_numel(got), m = cords_tensor_numel(want);
-	double err = 0, scale = 1e-30;
-	for (int64_t k = 0; k < m; k++) {
-		err = fmax(err, fabs(g[m == n ? k : k * n / m] - w[k]));
-		scale = fmax(scale, fabs(w[k]));
-	}
-	return err / scale;
-}
-
 static void train_step(const char *file)
 {
 	char path[1024];
@@ -443,14 +426,10 @@ static void train_step(const char *file)
 			cords_rnn_stats st;
 			CHECK(cords_rnn_grad(t, &params, B, x->data, lab, &grads, &st) == 0, "%s", cords_errmsg());
 			CHECK_CLOSE(st.loss, *(double *)cords_list_find(&fx, "loss")->data, 2e-5, 0);
-			double worst = 0;
-			const char *where = "";
-			for (int i = 0; i < grads.n; i++) {
-				double e = grad_err(grads.items[i], &fx);
-				if (e > worst)
-					worst = e, where = grads.items[i]->name;
-			}
-			CHECK(worst < 1e-4, "%s pass %d: gradient error %g in %s", file, pass + 1, worst, where);
+			const char *where;
+			double norm_err, worst = fx_grad_err(&grads, &fx, &where, &norm_err);
+			CHECK(worst < 1e-4 && norm_err < 1e-4, "%s pass %d: gradient error %g in %s, norm error %g", file,
+			      pass + 1, worst, where, norm_err);
 			float *all = malloc(total * sizeof *all), *at = all;
 			for (int i = 0; i < grads.n; i++) {
 				size_t n = (size_t)cords_tensor_numel(grads.items[i]);

@@ -436,20 +436,10 @@ static void train_step(const char *file, int k)
 	      replays - first, nkeys);
 	/* The same answers as without lanes: the PyTorch fixture's loss and gradients. */
 	CHECK_CLOSE(st.loss, *(double *)cords_list_find(&fx, "loss")->data, 2e-5, 0);
-	double worst = 0;
-	for (int i = 0; i < grads.n; i++) {
-		char key[300];
-		snprintf(key, sizeof key, "grad.%s", grads.items[i]->name);
-		const cords_tensor *want = cords_list_find(&fx, key);
-		if (!want || cords_tensor_numel(want) != cords_tensor_numel(grads.items[i]))
-			continue;
-		const float *g = grads.items[i]->data, *wv = want->data;
-		double err = 0, scale = 1e-30;
-		for (int64_t j = 0; j < cords_tensor_numel(want); j++)
-			err = fmax(err, fabs(g[j] - wv[j])), scale = fmax(scale, fabs(wv[j]));
-		worst = fmax(worst, err / scale);
-	}
-	CHECK(worst < 1e-4, "%s k=%d: gradient error %g against torch", file, k, worst);
+	const char *where;
+	double norm_err, worst = fx_grad_err(&grads, &fx, &where, &norm_err);
+	CHECK(worst < 1e-4 && norm_err < 1e-4, "%s k=%d: gradient error %g in %s, norm error %g against torch", file, k,
+	      worst, where, norm_err);
 	cords_rnn_trainer_free(t);
 	cords_list_free(&grads);
 	cords_model_free(m);

@@ -1,6 +1,7 @@
 /* The RNN training fixtures of testdata/train/gen.py, for the tests that
  * run their steps (train_rnn.c, lanes.c, backend_cuda.c): reading one, its
- * loss settings and labels, and zero gradients shaped like the parameters. */
+ * loss settings and labels, zero gradients shaped like the parameters, and
+ * how far computed gradients are from the fixture's. */
 #ifndef CORDS_TEST_TRAIN_FIXTURE_H
 #define CORDS_TEST_TRAIN_FIXTURE_H
 
@@ -10,6 +11,7 @@
 #include "stream.h"
 #include "tensor.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +71,42 @@ static inline cords_tensor_list fx_grads(const cords_tensor_list *params)
 			cords_list_push(&grads, cords_tensor_new(params->items[i]->name, CORDS_F32, params->items[i]->ndim,
 								 params->items[i]->shape));
 	return grads;
+}
+
+/* The worst gradient error over grads: max |got - want| / max |want| per
+ * tensor (on the fixture's sample, (k n) / S, where it keeps one), naming
+ * the tensor in *where; *norm_err: the worst relative error of a sampled
+ * tensor's full norm (gnorm.NAME). A gradient the fixture lacks is 1e9. */
+static inline double fx_grad_err(const cords_tensor_list *grads, const cords_tensor_list *fx, const char **where,
+				 double *norm_err)
+{
+	double worst = 0;
+	*where = "";
+	*norm_err = 0;
+	for (int t = 0; t < grads->n; t++) {
+		const cords_tensor *got = grads->items[t];
+		char key[300];
+		snprintf(key, sizeof key, "grad.%s", got->name);
+		const cords_tensor *want = cords_list_find(fx, key);
+		const float *g = got->data, *w = want ? want->data : NULL;
+		int64_t n = cords_tensor_numel(got), m = want ? cords_tensor_numel(want) : 0;
+		double err = want ? 0 : 1e9, scale = 1e-30;
+		for (int64_t k = 0; k < m; k++) {
+			err = fmax(err, fabs(g[m == n ? k : k * n / m] - w[k]));
+			scale = fmax(scale, fabs(w[k]));
+		}
+		if (err / scale > worst)
+			worst = err / scale, *where = got->name;
+		if (want && m != n) {
+			snprintf(key, sizeof key, "gnorm.%s", got->name);
+			const cords_tensor *nt = cords_list_find(fx, key);
+			double sq = 0;
+			for (int64_t i = 0; i < n; i++)
+				sq += (double)g[i] * g[i];
+			*norm_err = fmax(*norm_err, nt ? fabs(sqrt(sq) - *(double *)nt->data) / *(double *)nt->data : 1e9);
+		}
+	}
+	return worst;
 }
 
 #endif

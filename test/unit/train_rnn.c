@@ -14,34 +14,6 @@
 
 static cords_tensor_list params;
 
-/* max |got - want| / max |want| over the fixture's elements (a sample of
- * (k n) / S for large tensors) and the relative error of the full norm. */
-static double compare(const cords_tensor *got, const cords_tensor_list *fx, const char *name, double *norm_err)
-{
-	char key[300];
-	snprintf(key, sizeof key, "grad.%s", name);
-	const cords_tensor *want = cords_list_find(fx, key);
-	if (!want)
-		return 1e9;
-	const float *g = got->data, *w = want->data;
-	int64_t n = cords_tensor_numel(got), m = cords_tensor_numel(want);
-	double err = 0, scale = 1e-30, sq = 0;
-	for (int64_t k = 0; k < m; k++) {
-		int64_t i = m == n ? k : k * n / m;
-		err = fmax(err, fabs(g[i] - w[k]));
-		scale = fmax(scale, fabs(w[k]));
-	}
-	*norm_err = 0;
-	if (m != n) {
-		snprintf(key, sizeof key, "gnorm.%s", name);
-		const cords_tensor *nt = cords_list_find(fx, key);
-		for (int64_t i = 0; i < n; i++)
-			sq += (double)g[i] * g[i];
-		*norm_err = nt ? fabs(sqrt(sq) - *(double *)nt->data) / *(double *)nt->data : 1e9;
-	}
-	return err / scale;
-}
-
 static void stage(const char *file, int k)
 {
 	cords_tensor_list fx = fx_load(file);
@@ -59,14 +31,8 @@ static void stage(const char *file, int k)
 	CHECK(t && cords_rnn_grad(t, &params, B, x->data, lab, &grads, &st) == 0, "%s", cords_errmsg());
 	CHECK_CLOSE(st.loss, *(double *)cords_list_find(&fx, "loss")->data, 2e-5, 0);
 	CHECK_CLOSE(st.spont, *(double *)cords_list_find(&fx, "spont")->data, 1e-4, 1e-12);
-	double worst = 0, worst_norm = 0;
-	const char *where = "";
-	for (int i = 0; i < grads.n; i++) {
-		double ne = 0, e = compare(grads.items[i], &fx, grads.items[i]->name, &ne);
-		if (e > worst)
-			worst = e, where = grads.items[i]->name;
-		worst_norm = fmax(worst_norm, ne);
-	}
+	const char *where;
+	double worst_norm, worst = fx_grad_err(&grads, &fx, &where, &worst_norm);
 	CHECK(worst < 1e-4, "%s k=%d: gradient error %g in %s", file, k, worst, where);
 	CHECK(worst_norm < 1e-4, "%s k=%d: gradient norm error %g", file, k, worst_norm);
 	cords_rnn_trainer_free(t);
