@@ -104,7 +104,7 @@ void *cu_workspace(cu_impl *c, size_t bytes);
  * values (NULL with a message if it cannot). */
 void *cu_bf16_scratch(cu_impl *c, int slot, size_t n);
 /* Back to the main stream, after the lanes' work (lib/backend.h): what the
- * operations that reach the host do first. */
+ * operations that reach the host do first; nothing when no lane is open. */
 int cu_join(cu_impl *c);
 /* Grid size for n threads in blocks of CU_THREADS, capped for grid-stride loops. */
 enum { CU_THREADS = 256 };

@@ -142,13 +142,6 @@ void cu_lanes_reset(cu_impl *c)
 	set_lane(c, 0);
 }
 
-/* What reaches the host, or changes what exists, waits for the lanes. */
-#define JOIN(c)                               \
-	do {                                  \
-		if ((c)->forked && cu_join(c)) \
-			return -1;            \
-	} while (0)
-
 static cords_buf *cu_alloc(cords_backend *be, cords_buf_kind kind, int ndim, const int64_t *shape)
 {
 	if (ndim < 1 || ndim > 4) {
@@ -156,7 +149,7 @@ static cords_buf *cu_alloc(cords_backend *be, cords_buf_kind kind, int ndim, con
 		return NULL;
 	}
 	cu_impl *c = CU_IMPL(be);
-	if (c->forked && cu_join(c))
+	if (cu_join(c))
 		return NULL;
 	cu_buf *b = (cu_buf *)calloc(1, sizeof *b);
 	if (!b) {
@@ -182,8 +175,7 @@ static void cu_free(cords_backend *be, cords_buf *buf)
 	/* Queued work, in any lane, may still use the buffer; a view owns no memory. */
 	if (!b->view) {
 		cu_impl *c = CU_IMPL(be);
-		if (c->forked)
-			cu_join(c);
+		cu_join(c);
 		cudaStreamSynchronize(c->stream);
 		cu_graphs_drop(c);
 		cudaFree(b->d);
@@ -213,7 +205,8 @@ static int cu_upload(cords_backend *be, cords_buf *buf, const float *host)
 {
 	cu_impl *c = CU_IMPL(be);
 	cu_buf *b = CU_BUF(buf);
-	JOIN(c);
+	if (cu_join(c))
+		return -1;
 	return cu_check(cudaMemcpyAsync(b->d, host, b->n * sizeof(float), cudaMemcpyHostToDevice, c->stream),
 			"upload") ||
 	       cu_check(cudaStreamSynchronize(c->stream), "upload")
@@ -225,7 +218,8 @@ static int cu_download(cords_backend *be, const cords_buf *buf, float *host)
 {
 	cu_impl *c = CU_IMPL(be);
 	const cu_buf *b = CU_CBUF(buf);
-	JOIN(c);
+	if (cu_join(c))
+		return -1;
 	return cu_check(cudaMemcpyAsync(host, b->d, b->n * sizeof(float), cudaMemcpyDeviceToHost, c->stream),
 			"download") ||
 	       cu_check(cudaStreamSynchronize(c->stream), "download")
@@ -242,7 +236,8 @@ static int cu_mem_free(cords_backend *be, size_t *bytes)
 static int cu_sync(cords_backend *be)
 {
 	cu_impl *c = CU_IMPL(be);
-	JOIN(c);
+	if (cu_join(c))
+		return -1;
 	return cu_check(cudaStreamSynchronize(c->stream), "synchronize");
 }
 

@@ -333,25 +333,42 @@ static int finish(cu_impl *c, int half, const operands *o, cu_buf *out, float be
 	return cu_launched("widening from bf16");
 }
 
+/* Direction dir of a planned convolution: out (+ beta out) = the
+ * convolution of a and b, which are x and w (FWD), dy and w (BWD_DATA), or
+ * x and dy (BWD_FILTER), in the math the precision asks. */
+static int run(cu_impl *c, cu_plan *p, int dir, const cu_buf *a, const cu_buf *b, cu_buf *out, float beta)
+{
+	static const char *const what[] = {"convolution", "convolution backward data", "convolution backward filter"};
+	if (!p || plan_algo(c, p, dir))
+		return -1;
+	const int half = bf16(c, p, dir);
+	const float one = 1.0f;
+	operands o;
+	if (operands_for(c, half, a, b, out, beta, &o))
+		return -1;
+	void *work = c->lane[c->cur].work;
+	const cudnnTensorDescriptor_t x = xdesc(c, p, dir), y = ydesc(c, p, dir);
+	const cudnnFilterDescriptor_t w = wdesc(c, p, dir);
+	cudnnStatus_t st;
+	if (dir == FWD)
+		st = cudnnConvolutionForward(c->dnn, &one, x, o.a, w, o.b, p->conv, p->fwd, work, p->ws[dir], &o.beta, y,
+					     o.out);
+	else if (dir == BWD_DATA)
+		st = cudnnConvolutionBackwardData(c->dnn, &one, w, o.b, y, o.a, p->conv, p->bwd_data, work, p->ws[dir],
+						  &o.beta, x, o.out);
+	else
+		st = cudnnConvolutionBackwardFilter(c->dnn, &one, x, o.a, y, o.b, p->conv, p->bwd_filter, work, p->ws[dir],
+						    &o.beta, w, o.out);
+	return cu_dnn(st, what[dir]) || finish(c, half, &o, out, beta) ? -1 : 0;
+}
+
 int cu_conv2d(cords_backend *be, const cords_conv *cv, const cords_buf *xb, const cords_buf *wb,
 	      const cords_buf *bb, cords_buf *yb)
 {
 	cu_impl *c = CU_IMPL(be);
 	const cu_buf *x = CU_CBUF(xb), *w = CU_CBUF(wb), *b = CU_CBUF(bb);
 	cu_buf *y = CU_BUF(yb);
-	if (conv_check("conv2d", cv, x, w, b, y))
-		return -1;
-	cu_plan *p = plan_get(c, cv, x, w, y);
-	if (!p || plan_algo(c, p, FWD))
-		return -1;
-	const int half = bf16(c, p, FWD);
-	const float one = 1.0f;
-	operands o;
-	if (operands_for(c, half, x, w, y, cv->beta, &o) ||
-	    cu_dnn(cudnnConvolutionForward(c->dnn, &one, xdesc(c, p, FWD), o.a, wdesc(c, p, FWD), o.b, p->conv, p->fwd,
-					   c->lane[c->cur].work, p->ws[FWD], &o.beta, ydesc(c, p, FWD), o.out),
-		   "convolution") ||
-	    finish(c, half, &o, y, cv->beta))
+	if (conv_check("conv2d", cv, x, w, b, y) || run(c, plan_get(c, cv, x, w, y), FWD, x, w, y, cv->beta))
 		return -1;
 	return b ? cu_bias_channels(c, b, y) : 0;
 }
@@ -362,21 +379,8 @@ int cu_conv2d_bwd_data(cords_backend *be, const cords_conv *cv, const cords_buf 
 	cu_impl *c = CU_IMPL(be);
 	const cu_buf *dy = CU_CBUF(dyb), *w = CU_CBUF(wb);
 	cu_buf *dx = CU_BUF(dxb);
-	if (conv_check("conv2d_bwd_data", cv, dx, w, NULL, dy))
-		return -1;
-	cu_plan *p = plan_get(c, cv, dx, w, dy);
-	if (!p || plan_algo(c, p, BWD_DATA))
-		return -1;
-	const int half = bf16(c, p, BWD_DATA);
-	const float one = 1.0f;
-	operands o;
-	return operands_for(c, half, dy, w, dx, cv->beta, &o) ||
-			       cu_dnn(cudnnConvolutionBackwardData(c->dnn, &one, wdesc(c, p, BWD_DATA), o.b,
-								   ydesc(c, p, BWD_DATA), o.a, p->conv, p->bwd_data,
-								   c->lane[c->cur].work, p->ws[BWD_DATA], &o.beta,
-								   xdesc(c, p, BWD_DATA), o.out),
-				      "convolution backward data") ||
-			       finish(c, half, &o, dx, cv->beta)
+	return conv_check("conv2d_bwd_data", cv, dx, w, NULL, dy) ||
+			       run(c, plan_get(c, cv, dx, w, dy), BWD_DATA, dy, w, dx, cv->beta)
 		       ? -1
 		       : 0;
 }
@@ -387,21 +391,8 @@ int cu_conv2d_bwd_weights(cords_backend *be, const cords_conv *cv, const cords_b
 	cu_impl *c = CU_IMPL(be);
 	const cu_buf *x = CU_CBUF(xb), *dy = CU_CBUF(dyb);
 	cu_buf *dw = CU_BUF(dwb);
-	if (conv_check("conv2d_bwd_weights", cv, x, dw, NULL, dy))
-		return -1;
-	cu_plan *p = plan_get(c, cv, x, dw, dy);
-	if (!p || plan_algo(c, p, BWD_FILTER))
-		return -1;
-	const int half = bf16(c, p, BWD_FILTER);
-	const float one = 1.0f;
-	operands o;
-	return operands_for(c, half, x, dy, dw, cv->beta, &o) ||
-			       cu_dnn(cudnnConvolutionBackwardFilter(c->dnn, &one, xdesc(c, p, BWD_FILTER), o.a,
-								     ydesc(c, p, BWD_FILTER), o.b, p->conv, p->bwd_filter,
-								     c->lane[c->cur].work, p->ws[BWD_FILTER], &o.beta,
-								     wdesc(c, p, BWD_FILTER), o.out),
-				      "convolution backward filter") ||
-			       finish(c, half, &o, dw, cv->beta)
+	return conv_check("conv2d_bwd_weights", cv, x, dw, NULL, dy) ||
+			       run(c, plan_get(c, cv, x, dw, dy), BWD_FILTER, x, dy, dw, cv->beta)
 		       ? -1
 		       : 0;
 }

@@ -95,7 +95,7 @@ int cu_replay(cords_backend *be, const void *key, size_t n, int (*fn)(void *), v
 	cu_impl *c = CU_IMPL(be);
 	if (!c->graphs_on || n > KEY_MAX || c->capturing)
 		return fn(arg);
-	if (c->forked && cu_join(c))
+	if (cu_join(c))
 		return -1;
 	int added;
 	cu_graph *g = entry(c, key, n, &added);
@@ -110,7 +110,7 @@ int cu_replay(cords_backend *be, const void *key, size_t n, int (*fn)(void *), v
 	}
 	c->capturing = 1;
 	int rc = fn(arg);
-	if (!rc && c->forked)
+	if (!rc)
 		rc = cu_join(c);
 	c->capturing = 0;
 	cudaGraph_t graph = NULL;

@@ -89,7 +89,7 @@ int cu_allreduce(cords_backend *be, float *host, size_t count)
 		return cords_err_prefix("summing gradients over %d rank%s: ", cords_dist_size(),
 					cords_dist_size() == 1 ? "" : "s");
 	cu_nccl *n = c->nccl;
-	if (c->forked && cu_join(c))
+	if (cu_join(c))
 		return -1;
 	const size_t bytes = count * sizeof *host;
 	if (!cu_grow(c, &n->d, &n->cap, bytes, "NCCL staging buffer"))

@@ -254,7 +254,7 @@ int cu_sqdiff_sum(cords_backend *be, const cords_buf *xb, const cords_buf *yb, d
 	const cu_buf *x = CU_CBUF(xb), *y = CU_CBUF(yb);
 	if (y && cu_same_shape(xb, yb, "sqdiff_sum") && !cu_broadcasts(yb, xb))
 		return cords_err("sqdiff_sum: y must have x's shape or be its [1,...] slice");
-	if (c->forked && cu_join(c)) /* the answer goes to the host */
+	if (cu_join(c)) /* the answer goes to the host */
 		return -1;
 	const size_t chunk = 16384;
 	int nb = (int)((x->n + chunk - 1) / chunk);
