@@ -31,7 +31,10 @@ enum { GROUP_MAX = 8 };
 struct cords_rnn_trainer {
 	cords_model *m;
 	cords_rnn_loss cfg;
-	int batch, k, nckpt, total, tl; /* tl: start of the last segment, kept from the forward */
+	/* The backward goes through steps (t0, total]: t0 is 0, or where a
+	 * --bptt-window starts. Checkpoints hold the states t0, t0 + k, ...;
+	 * tl starts the last segment, whose states the forward keeps. */
+	int batch, k, nckpt, total, t0, tl;
 	cords_work *work;
 	cords_state **ckpt;            /* states at t = 0, k, 2k, ... */
 	cords_state **seg;             /* states t0+1 .. t0+k of the segment being replayed */
@@ -113,21 +116,23 @@ static double state_bytes(const cords_arch *a, int B)
 	return n;
 }
 
-/* k: every state if they fit in 1 GiB, or on a device in half its free
- * memory (no recomputed steps: a quarter fewer convolutions), else about
- * sqrt(steps). */
+/* k: every state the backward reads if they fit in 1 GiB, or on a device
+ * in half its free memory (no recomputed steps: a quarter fewer
+ * convolutions), else about sqrt(steps). Only the steps after t0 count:
+ * those before a window are run and dropped. */
 static int choose_k(const cords_rnn_trainer *t, int B)
 {
+	const int L = t->total - t->t0;
 	if (t->cfg.ckpt_every > 0)
-		return t->cfg.ckpt_every < t->total ? t->cfg.ckpt_every : t->total;
+		return t->cfg.ckpt_every < L ? t->cfg.ckpt_every : L;
 	cords_backend *be = t->m->be;
 	double budget = 1073741824.0;
 	size_t avail;
 	if (be->mem_free && !be->mem_free(be, &avail) && avail / 2.0 > budget)
 		budget = avail / 2.0;
-	if (state_bytes(&t->m->arch, B) * t->total <= budget)
-		return t->total;
-	int k = (int)ceil(sqrt((double)t->total));
+	if (state_bytes(&t->m->arch, B) * L <= budget)
+		return L;
+	int k = (int)ceil(sqrt((double)L));
 	return k < 1 ? 1 : k;
 }
 
@@ -150,7 +155,7 @@ static int choose_group(const cords_rnn_trainer *t, int B)
 	int G = GROUP_MAX;
 	while (G > 1 && G * n > cap)
 		G--;
-	return G < t->total ? G : t->total;
+	return G < t->total - t->t0 ? G : t->total - t->t0;
 }
 
 static int alloc_batch_bufs(cords_rnn_trainer *t, int B)
@@ -163,8 +168,8 @@ static int alloc_batch_bufs(cords_rnn_trainer *t, int B)
 	t->k = choose_k(t, B);
 	t->G = choose_group(t, B);
 	t->ng = 0;
-	t->tl = (t->total - 1) / t->k * t->k;
-	t->nckpt = t->tl / t->k + 1;
+	t->tl = t->t0 + (t->total - t->t0 - 1) / t->k * t->k;
+	t->nckpt = (t->tl - t->t0) / t->k + 1;
 	t->ckpt = calloc((size_t)t->nckpt, sizeof *t->ckpt);
 	t->seg = calloc((size_t)t->k, sizeof *t->seg);
 	int ok = t->ckpt && t->seg && (t->work = cords_work_new(m, B)) && (t->tmp1 = cords_state_new(m, B));
@@ -245,6 +250,7 @@ cords_rnn_trainer *cords_rnn_trainer_new(cords_model *m, int batch, const cords_
 	t->m = m;
 	t->cfg = *cfg;
 	t->total = cfg->dyn.stim_steps + cfg->blank_steps;
+	t->t0 = cfg->bptt_window > 0 && cfg->bptt_window < t->total ? t->total - cfg->bptt_window : 0;
 	int ok = !init_wconv(be, &t->inp, "inp_conv", m->inp_conv) && !init_wconv(be, &t->skip0, "inp_skip", m->inp_skip);
 	for (int i = 0; ok && i < a->depth; i++) {
 		snprintf(base, sizeof base, "area_conv.%d", i);
@@ -550,20 +556,19 @@ static int bwd_step(cords_rnn_trainer *t, int step, const cords_state *prev, con
 	return ++t->ng == t->G ? flush_group(t) : 0;
 }
 
-/* Segment (t0, t1]: recompute its states from checkpoint t0/k (unless the
- * forward kept them: the last segment), then go back through it, down to
- * step stop + 1. */
-static int segment_bwd(cords_rnn_trainer *t, int t0, int t1, int stop)
+/* Segment (a, b]: recompute its states from the checkpoint of state a
+ * (unless the forward kept them: the last segment), then go back through it. */
+static int segment_bwd(cords_rnn_trainer *t, int a, int b)
 {
-	const cords_state *prev = t->ckpt[t0 / t->k];
-	for (int s = t0 + 1; s <= t1 && t0 != t->tl; s++) {
-		if (fwd_step(t, s, prev, t->seg[s - t0 - 1]))
+	const cords_state *start = t->ckpt[(a - t->t0) / t->k], *prev = start;
+	for (int s = a + 1; s <= b && a != t->tl; s++) {
+		if (fwd_step(t, s, prev, t->seg[s - a - 1]))
 			return -1;
-		prev = t->seg[s - t0 - 1];
+		prev = t->seg[s - a - 1];
 	}
-	for (int s = t1; s > t0 && s > stop; s--) {
-		const cords_state *cur = t->seg[s - t0 - 1];
-		const cords_state *before = s - 1 == t0 ? t->ckpt[t0 / t->k] : t->seg[s - t0 - 2];
+	for (int s = b; s > a; s--) {
+		const cords_state *cur = t->seg[s - a - 1];
+		const cords_state *before = s - 1 == a ? start : t->seg[s - a - 2];
 		if (loss_bwd(t, s, cur) || bwd_step(t, s, before, cur))
 			return -1;
 	}
@@ -655,11 +660,14 @@ static int forward(cords_rnn_trainer *t, const cords_tensor_list *params, cords_
 	if (!hit)
 		return cords_err("out of memory");
 	double spont = 0;
-	int rc = cords_state_copy(m, t->ckpt[0], t->base);
-	cords_state *prev = t->ckpt[0];
+	/* the states before t0 are dropped: tmp1 and seg[0] in turn (the last
+	 * segment, which uses seg, starts at t0 or later) */
+	cords_state *prev = t->t0 ? t->tmp1 : t->ckpt[0];
+	int rc = cords_state_copy(m, prev, t->base);
 	for (int s = 1; s <= t->total && !rc; s++) {
 		cords_state *out = s > t->tl ? t->seg[s - t->tl - 1]
-				   : s % t->k == 0 ? t->ckpt[s / t->k] : (prev == t->tmp1 ? t->seg[0] : t->tmp1);
+				   : s >= t->t0 && (s - t->t0) % t->k == 0 ? t->ckpt[(s - t->t0) / t->k]
+				   : prev == t->tmp1 ? t->seg[0] : t->tmp1;
 		int j = readout_index(t, s);
 		rc = fwd_step(t, s, prev, out) || (j >= 0 && readout(t, out, j, fcb, y, st, hit)) ||
 		     (in_window(t, s) && spont_term(t, out, &spont));
@@ -682,6 +690,7 @@ int cords_rnn_grad(cords_rnn_trainer *t, const cords_tensor_list *params, int B,
 	if (B != t->batch && (free_batch_bufs(t), alloc_batch_bufs(t, B)))
 		return -1;
 	st->ckpt_every = t->k;
+	st->states_kept = t->nckpt + t->k;
 	if (cords_labels_check(y, B, m->arch.classes) || spontaneous(t) || CALL(upload, t->x, x) ||
 	    cords_model_drive(m, t->work, t->x, &t->drive) || forward(t, params, y, st))
 		return -1;
@@ -689,12 +698,11 @@ int cords_rnn_grad(cords_rnn_trainer *t, const cords_tensor_list *params, int B,
 		return 0;
 	if (zero_grads(t))
 		return -1;
-	const int stop = t->cfg.bptt_window > 0 && t->cfg.bptt_window < t->total ? t->total - t->cfg.bptt_window : 0;
-	for (int t1 = t->total; t1 > stop;) {
-		int t0 = (t1 - 1) / t->k * t->k;
-		if (segment_bwd(t, t0, t1, stop))
+	for (int b = t->total; b > t->t0;) {
+		int a = t->t0 + (b - 1 - t->t0) / t->k * t->k;
+		if (segment_bwd(t, a, b))
 			return -1;
-		t1 = t0;
+		b = a;
 	}
 	if (flush_group(t))
 		return -1;

@@ -12,7 +12,7 @@
  * recomputes the others segment by segment, so memory holds
  * (steps/k + k) states instead of all of them. With `bptt_window` W, the
  * backward goes through the last W steps only (truncated BPTT): the states
- * before them are constants. */
+ * before them are constants, and are not kept (steps = W above). */
 #ifndef CORDS_RNN_TRAIN_H
 #define CORDS_RNN_TRAIN_H
 
@@ -33,6 +33,7 @@ typedef struct {
 	double loss, ce_last, spont; /* total loss, CE of the last read-out, spont (unweighted) */
 	int correct_last, correct_any; /* right at the last read-out / at any read-out */
 	int ckpt_every;                /* the k used */
+	int states_kept;               /* states held for the backward: checkpoints and one segment */
 } cords_rnn_stats;
 
 typedef struct cords_rnn_trainer cords_rnn_trainer;
