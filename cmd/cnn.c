@@ -100,7 +100,7 @@ int main(int argc, char **argv)
 	o.loop.epochs = per_round * nrounds;
 	tc_default_checkpoint(&o, "cnn");
 
-	cords_tensor_list p = {0}, grads = {0};
+	cords_tensor_list p = {0};
 	cords_arch a;
 	start(&o, depth, classes, in_ch, size, seed, &p, &a);
 	cords_backend *be = cords_backend_get(o.device);
@@ -113,12 +113,15 @@ int main(int argc, char **argv)
 		if (o.opt.decay < 1)
 			cli_usage("--cosine: the warm-up (%lld batches) fills the whole round", (long long)o.opt.warmup);
 	}
-	tc_grads(&p, &grads);
-	cords_opt *opt = cords_opt_new(&o.opt, &p, &grads, NULL);
-	cords_stage *s = opt ? cords_cnn_stage_new(&a, be, &p, &grads, rounds, nrounds, per_round) : NULL;
+	cords_params *ps = cords_params_new(be, &p, cords_params_all);
+	cords_opt *opt = ps ? cords_opt_new(&o.opt, ps) : NULL;
+	cords_stage *s = opt ? cords_cnn_stage_new(&a, ps, rounds, nrounds, per_round) : NULL;
 	if (!s)
 		cli_die_lib();
 	tc_run(s, &p, opt, data, &o);
+	cords_cnn_stage_free(s);
+	cords_opt_free(opt);
+	cords_params_free(ps);
 	/* the BN CNN has no per-unit biases: drop an initial model's conv_bias */
 	for (int i = 0; i < p.n; i++)
 		if (!strncmp(p.items[i]->name, "conv_bias.", 10))
@@ -135,10 +138,7 @@ int main(int argc, char **argv)
 	tc_meta_set(&out, "train_epochs_per_round", "%d", per_round);
 	tc_meta_set(&out, "train_rounds", "%d", nrounds);
 	tc_write(cli_output, &out);
-	cords_cnn_stage_free(s);
-	cords_opt_free(opt);
 	cords_batches_close(data);
-	cords_list_free(&grads);
 	cords_list_free(&out);
 	return 0;
 }

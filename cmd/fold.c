@@ -44,7 +44,8 @@ static double check(const cords_arch *a, const char *dev, const char *path, int 
 	cords_backend *be = cords_backend_get(dev);
 	cords_batches *d = be ? cords_batches_open(path, NULL, NULL) : NULL;
 	cords_cnn *f = d ? cords_cnn_new(a, be, 1, 1) : NULL, *b = f ? cords_cnn_new(a, be, 0, 1) : NULL;
-	if (!b || cords_cnn_set_params(f, folded) || cords_cnn_set_params(b, bn))
+	cords_params *fp = b ? cords_params_new(be, folded, NULL) : NULL, *bp = fp ? cords_params_new(be, bn, NULL) : NULL;
+	if (!bp || cords_cnn_set_params(f, fp) || cords_cnn_set_params(b, bp))
 		cli_die_lib();
 	cords_batch x = {0};
 	double worst = 0;
@@ -54,8 +55,8 @@ static double check(const cords_arch *a, const char *dev, const char *path, int 
 		if (cords_batch_fits(&x, a->in_ch, a->height, a->width, a->classes))
 			cli_die("%s: %s", path, cords_errmsg());
 		float *l1 = malloc((size_t)x.B * a->classes * sizeof *l1), *l2 = malloc((size_t)x.B * a->classes * sizeof *l2);
-		if (!l1 || !l2 || isnan(cords_cnn_step(f, folded, 0, x.B, x.x, none, NULL, l1)) ||
-		    isnan(cords_cnn_step(b, bn, 0, x.B, x.x, none, NULL, l2)))
+		if (!l1 || !l2 || isnan(cords_cnn_step(f, fp, 0, x.B, x.x, none, 0, l1)) ||
+		    isnan(cords_cnn_step(b, bp, 0, x.B, x.x, none, 0, l2)))
 			cli_die_lib();
 		for (int i = 0; i < x.B * a->classes; i++)
 			worst = fmax(worst, fabs(l1[i] - l2[i]));
@@ -65,6 +66,8 @@ static double check(const cords_arch *a, const char *dev, const char *path, int 
 	cords_batch_free(&x);
 	cords_cnn_free(f);
 	cords_cnn_free(b);
+	cords_params_free(fp);
+	cords_params_free(bp);
 	cords_batches_close(d);
 	return worst;
 }

@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	}
 	tc_args_done(&o, argc, argv, "-m FOLDED");
 	tc_default_checkpoint(&o, "inverse");
-	cords_tensor_list folded = {0}, rnn = {0}, grads = {0};
+	cords_tensor_list folded = {0}, rnn = {0};
 	tc_load(o.model, &folded);
 	cords_tensor *meta = cords_list_find(&folded, "meta");
 	char *stage = cords_meta_get(meta, "stage");
@@ -107,13 +107,11 @@ int main(int argc, char **argv)
 	cords_batches *data = be ? cords_batches_open(o.data, o.norm_mean, o.norm_std) : NULL;
 	if (!data)
 		cli_die_lib();
-	tc_grads(&rnn, &grads);
 	cords_rnn_loss ev = {.dyn = {.alpha = 0.2f, .phi = {CORDS_PHI_IDENTITY, 0}, .stim_steps = stim},
 			     .readouts = reads < stim ? reads : stim};
-	cords_opt *opt = cords_opt_new(&o.opt, &rnn, &grads, cords_inverse_trained);
-	cords_stage *s = opt ? cords_inverse_stage_new(&a, be, &folded, &rnn, &grads, iters, eigw,
-						       o.loop.eval_path ? &ev : NULL)
-			     : NULL;
+	cords_params *ps = cords_params_new(be, &rnn, cords_inverse_trained);
+	cords_opt *opt = ps ? cords_opt_new(&o.opt, ps) : NULL;
+	cords_stage *s = opt ? cords_inverse_stage_new(&a, &folded, ps, iters, eigw, o.loop.eval_path ? &ev : NULL) : NULL;
 	if (!s)
 		cli_die_lib();
 	tc_run(s, &rnn, opt, data, &o);
@@ -123,8 +121,8 @@ int main(int argc, char **argv)
 	tc_write(cli_output, &rnn);
 	cords_cnn_stage_free(s);
 	cords_opt_free(opt);
+	cords_params_free(ps);
 	cords_batches_close(data);
-	cords_list_free(&grads);
 	cords_list_free(&rnn);
 	cords_list_free(&folded);
 	return 0;

@@ -377,6 +377,9 @@ extern "C" cords_backend *cords_backend_cuda_new(int device)
 	be->batch_sum = cu_batch_sum;
 	be->axpby = cu_axpby;
 	be->sqdiff_sum = cu_sqdiff_sum;
+	be->wnorm = cu_wnorm;
+	be->wnorm_bwd = cu_wnorm_bwd;
+	be->optim = cu_optim;
 	be->batchnorm = cu_batchnorm;
 	be->batchnorm_bwd = cu_batchnorm_bwd;
 	be->allreduce = cu_allreduce;

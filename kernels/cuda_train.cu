@@ -317,3 +317,110 @@ int cu_batchnorm_bwd(cords_backend *be, const cords_bn_mode *m, const cords_buf 
 							      DEV(dxb), DEV(dgb), DEV(dbb), beta);
 	return cu_launched("batchnorm_bwd");
 }
+
+/* ---- parameters: weight norm and the optimiser (lib/wnorm.c and
+ * lib/optim.c's arithmetic; one block per row of a weight) */
+
+__global__ void k_wnorm(const float *g, const float *v, float *w, size_t K)
+{
+	__shared__ double part[CU_THREADS];
+	const size_t o = blockIdx.x;
+	const float *vo = v + o * K;
+	double s = 0;
+	for (size_t k = threadIdx.x; k < K; k += blockDim.x)
+		s += (double)vo[k] * vo[k];
+	const float scale = (float)(g[o] / sqrt(block_sum(s, part)));
+	for (size_t k = threadIdx.x; k < K; k += blockDim.x)
+		w[o * K + k] = scale * vo[k];
+}
+
+__global__ void k_wnorm_bwd(const float *g, const float *v, const float *dw, float *dg, float *dv, size_t K)
+{
+	__shared__ double part[CU_THREADS];
+	const size_t o = blockIdx.x;
+	const float *vo = v + o * K, *d = dw + o * K;
+	double ss = 0, dot = 0;
+	for (size_t k = threadIdx.x; k < K; k += blockDim.x)
+		ss += (double)vo[k] * vo[k], dot += (double)d[k] * vo[k];
+	const double n = sqrt(block_sum(ss, part)), gg = block_sum(dot, part) / n, s = g[o] / n;
+	if (threadIdx.x == 0)
+		dg[o] = (float)gg;
+	for (size_t k = threadIdx.x; k < K; k += blockDim.x)
+		dv[o * K + k] = (float)(s * (d[k] - gg * vo[k] / n));
+}
+
+struct adamw_k {
+	float scale, decay, b1, b2, omb1, omb2, step_size, bc2_sqrt, eps;
+};
+__global__ void k_adamw(adamw_k a, float *p, float *g, float *m, float *v, size_t n)
+{
+	FOR_EACH(i, n) {
+		float gi = a.scale != 1 ? g[i] * a.scale : g[i];
+		g[i] = gi;
+		float pi = p[i] * a.decay, mi = m[i] * a.b1 + gi * a.omb1, vi = v[i] * a.b2 + gi * gi * a.omb2;
+		m[i] = mi, v[i] = vi;
+		p[i] = pi - a.step_size * (mi / (sqrtf(vi) / a.bc2_sqrt + a.eps));
+	}
+}
+
+__global__ void k_sgd(float scale, float wd, float mom, float lr, int first, float *p, float *g, float *buf, size_t n)
+{
+	FOR_EACH(i, n) {
+		float gi = scale != 1 ? g[i] * scale : g[i];
+		g[i] = gi;
+		float d = gi + wd * p[i];
+		float b = first || mom == 0 ? d : mom * buf[i] + d;
+		buf[i] = b;
+		p[i] -= lr * b;
+	}
+}
+
+static int wn_rows(const cords_buf *gb, const cords_buf *vb, const cords_buf *wb, const char *what, size_t *K)
+{
+	const cu_buf *g = CU_CBUF(gb), *v = CU_CBUF(vb), *w = CU_CBUF(wb);
+	if (!g->n || v->n % g->n || w->n != v->n)
+		return cords_err("%s: g [O] and v, w [O,...], v and w alike", what);
+	*K = v->n / g->n;
+	return 0;
+}
+
+int cu_wnorm(cords_backend *be, const cords_buf *gb, const cords_buf *vb, cords_buf *wb)
+{
+	size_t K = 0;
+	if (wn_rows(gb, vb, wb, "wnorm", &K))
+		return -1;
+	k_wnorm<<<(unsigned)CU_CBUF(gb)->n, CU_THREADS, 0, CU_IMPL(be)->stream>>>(CU_CBUF(gb)->d, CU_CBUF(vb)->d,
+										   CU_BUF(wb)->d, K);
+	return cu_launched("wnorm");
+}
+
+int cu_wnorm_bwd(cords_backend *be, const cords_buf *gb, const cords_buf *vb, const cords_buf *dwb, cords_buf *dgb,
+		 cords_buf *dvb)
+{
+	size_t K = 0;
+	if (wn_rows(gb, vb, dwb, "wnorm_bwd", &K) || wn_rows(dgb, dvb, dwb, "wnorm_bwd", &K) ||
+	    CU_CBUF(dgb)->n != CU_CBUF(gb)->n)
+		return -1;
+	k_wnorm_bwd<<<(unsigned)CU_CBUF(gb)->n, CU_THREADS, 0, CU_IMPL(be)->stream>>>(
+		CU_CBUF(gb)->d, CU_CBUF(vb)->d, CU_CBUF(dwb)->d, CU_BUF(dgb)->d, CU_BUF(dvb)->d, K);
+	return cu_launched("wnorm_bwd");
+}
+
+int cu_optim(cords_backend *be, const cords_optim *o, cords_buf *pb, cords_buf *gb, cords_buf *mb, cords_buf *vb)
+{
+	cu_buf *p = CU_BUF(pb), *g = CU_BUF(gb), *m = CU_BUF(mb), *v = vb ? CU_BUF(vb) : NULL;
+	if (g->n != p->n || m->n != p->n || (o->adamw && (!v || v->n != p->n)))
+		return cords_err("optim: gradient and state must have the parameter's shape");
+	cudaStream_t st = CU_IMPL(be)->stream;
+	if (o->adamw) { /* the constants as lib/optim.c makes them */
+		const float b1 = (float)o->beta1, b2 = (float)o->beta2;
+		const double bc1 = 1 - pow(o->beta1, (double)o->step), bc2 = 1 - pow(o->beta2, (double)o->step);
+		adamw_k a = {o->scale, (float)(1 - o->lr * o->weight_decay), b1, b2, 1 - b1, 1 - b2,
+			     (float)(o->lr / bc1), (float)sqrt(bc2), (float)o->eps};
+		k_adamw<<<cu_blocks(p->n), CU_THREADS, 0, st>>>(a, p->d, g->d, m->d, v->d, p->n);
+	} else {
+		k_sgd<<<cu_blocks(p->n), CU_THREADS, 0, st>>>(o->scale, (float)o->weight_decay, (float)o->momentum,
+							      (float)o->lr, o->step == 1, p->d, g->d, m->d, p->n);
+	}
+	return cu_launched("optim");
+}

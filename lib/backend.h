@@ -73,6 +73,16 @@ typedef struct {
 	float momentum, eps; /* 0.1, 1e-5 */
 } cords_bn_mode;
 
+/* One optimiser step's settings (the backends' optim). */
+typedef struct {
+	int adamw;         /* 1: AdamW, 0: SGD */
+	double lr, weight_decay;
+	double beta1, beta2, eps; /* AdamW */
+	double momentum;          /* SGD */
+	int64_t step;             /* 1-based: AdamW's bias correction; SGD's first step fills its buffer */
+	float scale;              /* the gradient's factor (clipping), 1 for none */
+} cords_optim;
+
 struct cords_backend {
 	const char *name; /* "cpu", "cuda:0" */
 	void *impl;       /* the backend's own state */
@@ -181,6 +191,21 @@ struct cords_backend {
 	 * comes again (CUDA graphs). test/unit/lanes.c checks that the model
 	 * code's keys say it all. NULL: fn(arg), every time. */
 	int (*replay)(cords_backend *be, const void *key, size_t key_size, int (*fn)(void *arg), void *arg);
+
+	/* ---- Parameters: weight norm and the optimiser, where the weights live. ---- */
+	/* Weight norm (SPEC §2), row by row: w[o,:] = g[o] v[o,:] / ||v[o,:]||,
+	 * O = numel(g) rows of numel(v) / O. g, v plain (not [B,C,H,W] with
+	 * blocked channels: give them as [O] and [O,K]); w of v's element
+	 * count, kind WEIGHT or plain. */
+	int (*wnorm)(cords_backend *be, const cords_buf *g, const cords_buf *v, cords_buf *w);
+	/* Its backward from dw (like w): dg[o] = dw[o,:].v[o,:] / ||v[o,:]||,
+	 * dv = g/||v|| (dw - dg v/||v||); both overwritten. */
+	int (*wnorm_bwd)(cords_backend *be, const cords_buf *g, const cords_buf *v, const cords_buf *dw,
+			 cords_buf *dg, cords_buf *dv);
+	/* One optimiser step (lib/optim.h's arithmetic) on p: g is first scaled
+	 * in place by o->scale (clipping), then AdamW (moments m, v) or SGD
+	 * (momentum buffer m; v unused, may be NULL). All of p's shape. */
+	int (*optim)(cords_backend *be, const cords_optim *o, cords_buf *p, cords_buf *g, cords_buf *m, cords_buf *v);
 };
 
 /* replay(be, ...) where the backend has it, else fn(arg). */

@@ -320,6 +320,9 @@ cords_backend *cords_backend_cpu_new(void)
 		.sqdiff_sum = cpu_sqdiff_sum,
 		.batchnorm = cpu_batchnorm,
 		.batchnorm_bwd = cpu_batchnorm_bwd,
+		.wnorm = cpu_wnorm,
+		.wnorm_bwd = cpu_wnorm_bwd,
+		.optim = cpu_optim,
 	};
 	return be;
 }

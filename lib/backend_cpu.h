@@ -103,6 +103,10 @@ int cpu_readout_bwd_add(cords_backend *be, const cords_buf *x, const cords_buf *
 int cpu_batch_sum(cords_backend *be, const cords_buf *dz, cords_buf *db, float beta);
 int cpu_axpby(cords_backend *be, float a, const cords_buf *x, float b, cords_buf *y);
 int cpu_sqdiff_sum(cords_backend *be, const cords_buf *x, const cords_buf *y, double *out);
+int cpu_wnorm(cords_backend *be, const cords_buf *g, const cords_buf *v, cords_buf *w);
+int cpu_wnorm_bwd(cords_backend *be, const cords_buf *g, const cords_buf *v, const cords_buf *dw, cords_buf *dg,
+		  cords_buf *dv);
+int cpu_optim(cords_backend *be, const cords_optim *o, cords_buf *p, cords_buf *g, cords_buf *m, cords_buf *v);
 int cpu_batchnorm(cords_backend *be, const cords_bn_mode *m, const cords_buf *x, const cords_buf *gamma,
 		  const cords_buf *beta, cords_buf *rmean, cords_buf *rvar, cords_buf *save_mean,
 		  cords_buf *save_invstd, cords_buf *y);

@@ -23,7 +23,8 @@ enum { MAX_KEYS = 512, KEY_LEN = 96 };
 #define OPS(X)                                                                                                   \
 	X(upload) X(download) X(fill) X(copy) X(conv2d) X(avgpool) X(leaky) X(relu_add) X(spatial_mean) X(linear) \
 		X(conv2d_bwd_data) X(conv2d_bwd_weights) X(avgpool_bwd) X(leaky_bwd) X(relu_bwd_add)            \
-			X(readout_bwd_add) X(batch_sum) X(axpby) X(sqdiff_sum) X(batchnorm) X(batchnorm_bwd) X(allreduce)
+			X(readout_bwd_add) X(batch_sum) X(axpby) X(sqdiff_sum) X(batchnorm) X(batchnorm_bwd) X(allreduce) \
+				X(wnorm) X(wnorm_bwd) X(optim)
 #define OP_ENUM(o) OP_##o,
 #define OP_NAME(o) #o,
 enum { OPS(OP_ENUM) OP_COUNT };
@@ -227,6 +228,19 @@ static int w_batchnorm_bwd(cords_backend *be, const cords_bn_mode *m, const cord
 static int w_allreduce(cords_backend *be, float *host, size_t n)
 {
 	TIMED(allreduce, NULL, NULL, host, n);
+}
+static int w_wnorm(cords_backend *be, const cords_buf *g, const cords_buf *v, cords_buf *w)
+{
+	TIMED(wnorm, v, NULL, g, v, w);
+}
+static int w_wnorm_bwd(cords_backend *be, const cords_buf *g, const cords_buf *v, const cords_buf *dw, cords_buf *dg,
+		       cords_buf *dv)
+{
+	TIMED(wnorm_bwd, v, NULL, g, v, dw, dg, dv);
+}
+static int w_optim(cords_backend *be, const cords_optim *o, cords_buf *p, cords_buf *g, cords_buf *m, cords_buf *v)
+{
+	TIMED(optim, p, NULL, o, p, g, m, v);
 }
 static cords_buf *w_view(cords_backend *be, cords_buf *b, int64_t at, int64_t n)
 {

@@ -11,8 +11,7 @@
 typedef struct {
 	cords_arch a;
 	cords_backend *be;
-	cords_tensor_list *params, *grads;
-	const cords_tensor_list *folded;
+	cords_params *ps;
 	cords_cnn *cnn;
 	cords_inverse *inv;
 	double rounds[16];
@@ -38,7 +37,7 @@ static int cnn_grad(void *ctx, const cords_batch *b, cords_step_stats *st)
 	cords_labels y = cords_batch_labels(b);
 	int rc = fits(c, b) || cords_labels_check(y, b->B, c->a.classes);
 	if (!rc) {
-		st->loss = cords_cnn_step(c->cnn, c->params, 1, b->B, b->x, y, c->grads, lg);
+		st->loss = cords_cnn_step(c->cnn, c->ps, 1, b->B, b->x, y, 1, lg);
 		st->acc = (double)cords_correct_cpu(lg, b->B, c->a.classes, y) / b->B;
 	}
 	free(lg);
@@ -50,7 +49,7 @@ static int cnn_eval(void *ctx, const cords_batch *b, int *correct)
 	cnn_ctx *c = ctx;
 	float *lg = malloc((size_t)b->B * c->a.classes * sizeof *lg);
 	cords_labels none = {0};
-	int rc = !lg || fits(c, b) || isnan(cords_cnn_step(c->cnn, c->params, 0, b->B, b->x, none, NULL, lg));
+	int rc = !lg || fits(c, b) || isnan(cords_cnn_step(c->cnn, c->ps, 0, b->B, b->x, none, 0, lg));
 	if (!rc)
 		*correct = cords_correct_cpu(lg, b->B, c->a.classes, cords_batch_labels(b));
 	free(lg);
@@ -60,7 +59,7 @@ static int cnn_eval(void *ctx, const cords_batch *b, int *correct)
 static int cnn_update(void *ctx)
 {
 	cnn_ctx *c = ctx;
-	return cords_cnn_set_params(c->cnn, c->params);
+	return cords_cnn_set_params(c->cnn, c->ps);
 }
 
 static int cnn_epoch(void *ctx, int epoch, int resumed, cords_opt *opt, char *note, size_t n)
@@ -70,10 +69,9 @@ static int cnn_epoch(void *ctx, int epoch, int resumed, cords_opt *opt, char *no
 	if (r >= c->nrounds)
 		r = c->nrounds - 1;
 	opt->cfg.lr = c->rounds[r];
-	if (!resumed && epoch % c->per_round == 0)
-		cords_opt_reset(opt); /* a fresh optimiser (and warm-up) per round */
 	snprintf(note, n, "round=%d", r);
-	return 0;
+	/* a fresh optimiser (and warm-up) per round */
+	return !resumed && epoch % c->per_round == 0 ? cords_opt_reset(opt) : 0;
 }
 
 static cords_stage *stage_of(cnn_ctx *c, const char *name)
@@ -89,8 +87,8 @@ static cords_stage *stage_of(cnn_ctx *c, const char *name)
 	return s;
 }
 
-cords_stage *cords_cnn_stage_new(const cords_arch *a, cords_backend *be, cords_tensor_list *params,
-				 cords_tensor_list *grads, const double *rounds, int nrounds, int per_round)
+cords_stage *cords_cnn_stage_new(const cords_arch *a, cords_params *ps, const double *rounds, int nrounds,
+				 int per_round)
 {
 	cnn_ctx *c = calloc(1, sizeof *c);
 	if (!c || nrounds < 1 || nrounds > 16 || per_round < 1) {
@@ -98,10 +96,10 @@ cords_stage *cords_cnn_stage_new(const cords_arch *a, cords_backend *be, cords_t
 		cords_err(c ? "1 to 16 rounds of at least one epoch" : "out of memory");
 		return NULL;
 	}
-	c->a = *a, c->be = be, c->params = params, c->grads = grads, c->nrounds = nrounds, c->per_round = per_round;
+	c->a = *a, c->be = ps->be, c->ps = ps, c->nrounds = nrounds, c->per_round = per_round;
 	memcpy(c->rounds, rounds, (size_t)nrounds * sizeof *rounds);
 	cords_stage *s = NULL;
-	if (!(c->cnn = cords_cnn_new(a, be, 0, 1)) || cords_cnn_set_params(c->cnn, params) || !(s = stage_of(c, "cnn"))) {
+	if (!(c->cnn = cords_cnn_new(a, c->be, 0, 1)) || cords_cnn_set_params(c->cnn, ps) || !(s = stage_of(c, "cnn"))) {
 		cords_cnn_free(c->cnn);
 		free(c);
 		return NULL;
@@ -123,7 +121,7 @@ static int inv_grad(void *ctx, const cords_batch *b, cords_step_stats *st)
 	cnn_ctx *c = ctx;
 	if (fits(c, b))
 		return -1;
-	st->loss = cords_inverse_step(c->inv, c->params, b->B, b->x, c->grads, &st->extra[0], &st->extra[1]);
+	st->loss = cords_inverse_step(c->inv, c->ps, b->B, b->x, 1, &st->extra[0], &st->extra[1]);
 	st->acc = NAN;
 	return 0;
 }
@@ -132,7 +130,7 @@ static int inv_eval(void *ctx, const cords_batch *b, int *correct)
 {
 	cnn_ctx *c = ctx;
 	cords_rnn_stats r;
-	if (fits(c, b) || cords_rnn_grad(c->t, c->params, b->B, b->x, cords_batch_labels(b), NULL, &r))
+	if (fits(c, b) || cords_rnn_grad(c->t, c->ps, b->B, b->x, cords_batch_labels(b), 0, &r))
 		return -1;
 	*correct = r.correct_last;
 	return 0;
@@ -141,12 +139,11 @@ static int inv_eval(void *ctx, const cords_batch *b, int *correct)
 static int inv_update(void *ctx)
 {
 	cnn_ctx *c = ctx;
-	return c->m ? cords_model_set_params(c->m, c->params) : 0;
+	return c->m ? cords_model_use_params(c->m, c->ps) : 0;
 }
 
-cords_stage *cords_inverse_stage_new(const cords_arch *a, cords_backend *be, const cords_tensor_list *folded,
-				     cords_tensor_list *rnn, cords_tensor_list *grads, int iterations,
-				     double eig_weight, const cords_rnn_loss *eval)
+cords_stage *cords_inverse_stage_new(const cords_arch *a, const cords_tensor_list *folded, cords_params *rnn,
+				     int iterations, double eig_weight, const cords_rnn_loss *eval)
 {
 	cnn_ctx *c = calloc(1, sizeof *c);
 	cords_stage *s = NULL;
@@ -154,11 +151,12 @@ cords_stage *cords_inverse_stage_new(const cords_arch *a, cords_backend *be, con
 		cords_err("out of memory");
 		return NULL;
 	}
-	c->a = *a, c->be = be, c->params = rnn, c->grads = grads, c->folded = folded;
+	cords_backend *be = rnn->be;
+	c->a = *a, c->be = be, c->ps = rnn;
 	int ok = (c->inv = cords_inverse_new(a, be, folded, 1, iterations, eig_weight)) != NULL;
 	if (ok && eval) {
 		c->eval_cfg = *eval;
-		ok = (c->m = cords_model_new(rnn, cords_list_find(rnn, "meta"), be)) &&
+		ok = (c->m = cords_model_new(rnn->host, cords_list_find(rnn->host, "meta"), be)) &&
 		     (c->t = cords_rnn_trainer_new(c->m, 1, &c->eval_cfg));
 	}
 	if (!ok || !(s = stage_of(c, "inverse"))) {

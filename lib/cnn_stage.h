@@ -11,13 +11,13 @@
 #include "trainloop.h"
 
 /* rounds: learning rates of the rounds; epochs_per_round epochs each. */
-cords_stage *cords_cnn_stage_new(const cords_arch *a, cords_backend *be, cords_tensor_list *params,
-				 cords_tensor_list *grads, const double *rounds, int nrounds, int epochs_per_round);
+/* ps: the BN CNN's parameters on their backend, its trained ones trained. */
+cords_stage *cords_cnn_stage_new(const cords_arch *a, cords_params *ps, const double *rounds, int nrounds,
+				 int epochs_per_round);
 /* Inverse: folded CNN -> the RNN params. eval (may be NULL): a linear-RNN
  * protocol to measure accuracy with after each epoch. */
-cords_stage *cords_inverse_stage_new(const cords_arch *a, cords_backend *be, const cords_tensor_list *folded,
-				     cords_tensor_list *rnn, cords_tensor_list *grads, int iterations,
-				     double eig_weight, const cords_rnn_loss *eval);
+cords_stage *cords_inverse_stage_new(const cords_arch *a, const cords_tensor_list *folded, cords_params *rnn,
+				     int iterations, double eig_weight, const cords_rnn_loss *eval);
 void cords_cnn_stage_free(cords_stage *s);
 /* Only area_conv.* and conv_bias.* (the trained tensors of inverse). */
 int cords_inverse_trained(const char *name);

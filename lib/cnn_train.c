@@ -50,6 +50,7 @@ struct cords_cnn {
 	cords_buf *du[CORDS_MAX_DEPTH], *df[CORDS_MAX_DEPTH], *dx[CORDS_MAX_DEPTH], *dh[CORDS_MAX_DEPTH],
 		*dg[CORDS_MAX_DEPTH], *dsk[CORDS_MAX_DEPTH], *da[CORDS_MAX_DEPTH];
 	cords_buf *sum, *feat, *dfeat;
+	cords_buf *fcdw; /* the read-out's dW [N,C], up for weight norm's backward */
 	float *fcw;
 };
 
@@ -184,7 +185,8 @@ static int bn_bufs(cords_backend *be, bnbuf *b, const cords_arch *a, int j)
 static void free_all(cords_cnn *c)
 {
 	cords_backend *be = c->be;
-	cords_buf **one[] = {&c->xin, &c->s, &c->sn, &c->p, &c->ds, &c->dsn, &c->dp, &c->sum, &c->feat, &c->dfeat};
+	cords_buf **one[] = {&c->xin, &c->s,   &c->sn,   &c->p,     &c->ds,  &c->dsn,
+			     &c->dp,  &c->sum, &c->feat, &c->dfeat, &c->fcdw};
 	for (size_t i = 0; i < sizeof one / sizeof *one; i++)
 		CALL(free, *one[i]);
 	for (int i = 0; i < CORDS_MAX_DEPTH; i++) {
@@ -226,6 +228,7 @@ cords_cnn *cords_cnn_new(const cords_arch *a, cords_backend *be, int folded, int
 		 (c->dsn = act(be, B, 64, a->stem_h, a->stem_w)) && (c->p = act(be, B, 64, a->h[0], a->w[0])) &&
 		 (c->dp = act(be, B, 64, a->h[0], a->w[0])) && (c->sum = act(be, B, C, a->h[D - 1], a->w[D - 1])) &&
 		 (c->feat = act(be, B, C, 0, 0)) && (c->dfeat = act(be, B, C, 0, 0)) &&
+		 (c->fcdw = act(be, a->classes, C, 0, 0)) &&
 		 (c->fcw = malloc((size_t)a->classes * C * sizeof(float)));
 	for (int i = 0; ok && i < D; i++) {
 		int j = i ? i - 1 : 0, ci = a->c[i], hi = a->h[i], wi = a->w[i];
@@ -269,73 +272,70 @@ void cords_cnn_free(cords_cnn *c)
 	free(c);
 }
 
-/* ---- parameters */
+/* ---- parameters (params.h), resolved on the backend */
 
-static const cords_tensor *need(const cords_tensor_list *l, const char *name)
+/* The read-out's W [N,C] on the host, where the read-out runs. */
+static int fc_weights(cords_cnn *c, cords_params *ps)
 {
-	const cords_tensor *t = cords_list_find(l, name);
-	if (!t || t->dtype != CORDS_F32)
-		cords_err("model lacks f32 tensor %s", name);
-	return t && t->dtype == CORDS_F32 ? t : NULL;
+	const float *g = cords_params_host(ps, "out_fc" WN "0"), *v = cords_params_host(ps, "out_fc" WN "1");
+	if (!g || !v || !cords_params_host(ps, "out_fc.bias"))
+		return -1;
+	cords_wnorm_forward_cpu(g, v, c->a.classes, c->a.c[c->a.depth - 1], c->fcw);
+	return 0;
 }
 
-static int up_conv(cords_backend *be, const cords_tensor_list *l, cbuf *c)
+static int wn_names(const char *base, char *gn, char *vn)
+{
+	snprintf(gn, 80, "%s" WN "0", base);
+	snprintf(vn, 80, "%s" WN "1", base);
+	return 0;
+}
+
+static int up_conv(cords_backend *be, const cords_params *ps, cbuf *c)
 {
 	char gn[80], vn[80];
-	snprintf(gn, sizeof gn, "%s" WN "0", c->base);
-	snprintf(vn, sizeof vn, "%s" WN "1", c->base);
-	const cords_tensor *g = need(l, gn), *v = need(l, vn);
-	if (!g || !v)
-		return -1;
-	int64_t O = v->shape[0], K = cords_tensor_numel(v) / O;
-	float *w = malloc((size_t)(O * K) * sizeof *w);
-	if (!w)
-		return cords_err("out of memory");
-	cords_wnorm_forward_cpu(g->data, v->data, (int)O, K, w);
-	int rc = CALL(upload, c->w, w);
-	free(w);
-	return rc;
+	wn_names(c->base, gn, vn);
+	const cords_buf *g = cords_params_buf(ps, gn), *v = cords_params_buf(ps, vn);
+	return g && v ? CALL(wnorm, g, v, c->w) : -1;
 }
 
-static int up_plain(cords_backend *be, const cords_tensor_list *l, const char *name, cords_buf *b)
+static int up_plain(cords_backend *be, const cords_params *ps, const char *name, cords_buf *b)
 {
-	const cords_tensor *t = need(l, name);
-	if (t && cords_tensor_numel(t) != cords_buf_numel(b))
-		return cords_err("tensor %s has %lld elements, expected %lld", name, (long long)cords_tensor_numel(t),
+	const cords_buf *t = cords_params_buf(ps, name);
+	if (t && cords_buf_numel(t) != cords_buf_numel(b))
+		return cords_err("tensor %s has %lld elements, expected %lld", name, (long long)cords_buf_numel(t),
 				 (long long)cords_buf_numel(b));
-	return t ? CALL(upload, b, t->data) : -1;
+	return t ? CALL(copy, b, t) : -1;
 }
 
-int cords_cnn_set_params(cords_cnn *c, const cords_tensor_list *l)
+int cords_cnn_set_params(cords_cnn *c, cords_params *ps)
 {
 	cords_backend *be = c->be;
 	const cords_arch *a = &c->a;
 	char name[80];
-	int rc = up_conv(be, l, &c->inp) || up_conv(be, l, &c->skip0);
+	int rc = up_conv(be, ps, &c->inp) || up_conv(be, ps, &c->skip0);
 	for (int i = 0; i < a->depth && !rc; i++) {
-		rc = up_conv(be, l, &c->aa[i]) || up_conv(be, l, &c->ac[i]);
+		rc = up_conv(be, ps, &c->aa[i]) || up_conv(be, ps, &c->ac[i]);
 		if (c->folded && !rc) {
 			snprintf(name, sizeof name, "area_bias.%d", i);
-			rc = up_plain(be, l, name, c->abias[i]);
+			rc = up_plain(be, ps, name, c->abias[i]);
 			snprintf(name, sizeof name, "conv_bias.%d", i);
-			rc = rc || up_plain(be, l, name, c->cbias[i]);
+			rc = rc || up_plain(be, ps, name, c->cbias[i]);
 		}
 	}
 	for (int k = 0; k < a->nskip && !rc; k++)
-		rc = up_conv(be, l, &c->sk[k]);
+		rc = up_conv(be, ps, &c->sk[k]);
 	for (int j = 0; j < cords_cnn_nbn(a) && !rc && !c->folded; j++) {
 		bnbuf *b = &c->bn[j];
 		cords_buf *dst[4] = {b->gamma, b->beta, b->rm, b->rv};
 		for (int f = 0; f < 4 && !rc; f++) {
 			snprintf(name, sizeof name, "%s.%s", b->name, bn_fields[f]);
-			rc = up_plain(be, l, name, dst[f]);
+			rc = up_plain(be, ps, name, dst[f]);
 		}
 	}
-	const cords_tensor *g = need(l, "out_fc" WN "0"), *v = need(l, "out_fc" WN "1");
-	if (rc || !g || !v || !need(l, "out_fc.bias"))
+	if (rc)
 		return -1;
-	cords_weight_norm(a->classes, a->c[a->depth - 1], g->data, v->data, c->fcw);
-	return 0;
+	return fc_weights(c, ps);
 }
 
 /* ---- forward */
@@ -444,65 +444,57 @@ static int zero(cords_cnn *c)
 	return rc ? -1 : 0;
 }
 
-static int grad_conv(cords_cnn *c, const cords_tensor_list *params, cords_tensor_list *grads, cbuf *cb)
+static int grad_wn(cords_cnn *c, cords_params *ps, const char *base, const cords_buf *dW)
 {
 	char gn[80], vn[80];
-	snprintf(gn, sizeof gn, "%s" WN "0", cb->base);
-	snprintf(vn, sizeof vn, "%s" WN "1", cb->base);
-	const cords_tensor *g = need(params, gn), *v = need(params, vn);
-	cords_tensor *dg = cords_list_find(grads, gn), *dv = cords_list_find(grads, vn);
-	if (!g || !v || !dg || !dv)
-		return cords_err("gradient of %s missing", cb->base);
-	int64_t O = v->shape[0], K = cords_tensor_numel(v) / O;
-	float *dW = malloc((size_t)(O * K) * sizeof *dW);
-	int rc = !dW ? cords_err("out of memory") : c->be->download(c->be, cb->dw, dW);
-	if (!rc)
-		cords_wnorm_backward_cpu(g->data, v->data, dW, (int)O, K, dg->data, dv->data);
-	free(dW);
-	return rc;
+	wn_names(base, gn, vn);
+	const cords_buf *g = cords_params_buf(ps, gn), *v = cords_params_buf(ps, vn);
+	cords_buf *dg = cords_params_grad(ps, gn), *dv = cords_params_grad(ps, vn);
+	if (!g || !v)
+		return -1;
+	if (!dg != !dv)
+		return cords_err("%s: g and v must be trained together", base);
+	return dg ? c->be->wnorm_bwd(c->be, g, v, dW, dg, dv) : 0;
 }
 
-static int down_named(cords_backend *be, cords_tensor_list *l, const char *base, const char *field, cords_buf *b)
+/* The buffer b into the gradient of base.field, if it is trained. */
+static int grad_plain(cords_cnn *c, cords_params *ps, const char *base, const char *field, const cords_buf *b)
 {
 	char name[80];
 	snprintf(name, sizeof name, "%s.%s", base, field);
-	cords_tensor *t = cords_list_find(l, name);
-	if (!t)
-		return cords_err("tensor %s missing", name);
-	return CALL(download, b, t->data);
+	cords_buf *d = cords_params_grad(ps, name);
+	return d ? c->be->copy(c->be, d, b) : 0;
 }
 
-static int host_grads(cords_cnn *c, cords_tensor_list *params, cords_tensor_list *grads, const float *feat,
-		      const float *dl, int B)
+static int param_grads(cords_cnn *c, cords_params *ps, const float *feat, const float *dl, int B)
 {
 	const cords_arch *a = &c->a;
 	const int N = a->classes, C = a->c[a->depth - 1];
-	int rc = grad_conv(c, params, grads, &c->inp) || grad_conv(c, params, grads, &c->skip0);
+	int rc = grad_wn(c, ps, c->inp.base, c->inp.dw) || grad_wn(c, ps, c->skip0.base, c->skip0.dw);
 	for (int i = 0; i < a->depth && !rc; i++)
-		rc = grad_conv(c, params, grads, &c->aa[i]) || grad_conv(c, params, grads, &c->ac[i]);
+		rc = grad_wn(c, ps, c->aa[i].base, c->aa[i].dw) || grad_wn(c, ps, c->ac[i].base, c->ac[i].dw);
 	for (int k = 0; k < a->nskip && !rc; k++)
-		rc = grad_conv(c, params, grads, &c->sk[k]);
+		rc = grad_wn(c, ps, c->sk[k].base, c->sk[k].dw);
 	for (int j = 0; j < cords_cnn_nbn(a) && !rc; j++)
-		rc = down_named(c->be, grads, c->bn[j].name, "weight", c->bn[j].dgamma) ||
-		     down_named(c->be, grads, c->bn[j].name, "bias", c->bn[j].dbeta);
+		rc = grad_plain(c, ps, c->bn[j].name, "weight", c->bn[j].dgamma) ||
+		     grad_plain(c, ps, c->bn[j].name, "bias", c->bn[j].dbeta);
 	if (rc)
 		return -1;
-	float *dW = malloc((size_t)N * C * sizeof *dW);
-	cords_tensor *db = cords_list_find(grads, "out_fc.bias");
-	const cords_tensor *g = need(params, "out_fc" WN "0"), *v = need(params, "out_fc" WN "1");
-	cords_tensor *dg = cords_list_find(grads, "out_fc" WN "0"), *dv = cords_list_find(grads, "out_fc" WN "1");
-	if (!dW || !db || !g || !v || !dg || !dv) {
-		free(dW);
-		return cords_err("gradient of out_fc missing");
+	/* the read-out, on the host */
+	float *dW = malloc((size_t)N * C * sizeof *dW), *db = malloc((size_t)N * sizeof *db);
+	cords_buf *dbb = cords_params_grad(ps, "out_fc.bias");
+	rc = !dW || !db ? cords_err("out of memory") : 0;
+	if (!rc) {
+		cords_fc_dw_cpu(dl, feat, B, C, N, dW, db);
+		rc = c->be->upload(c->be, c->fcdw, dW) || grad_wn(c, ps, "out_fc", c->fcdw) ||
+		     (dbb && c->be->upload(c->be, dbb, db));
 	}
-	cords_fc_dw_cpu(dl, feat, B, C, N, dW, db->data);
-	cords_wnorm_backward_cpu(g->data, v->data, dW, N, C, dg->data, dv->data);
 	free(dW);
-	return 0;
+	free(db);
+	return rc ? -1 : 0;
 }
 
-static int backward(cords_cnn *c, cords_tensor_list *params, cords_tensor_list *grads, const float *feat,
-		    const float *dl, int B)
+static int backward(cords_cnn *c, cords_params *ps, const float *feat, const float *dl, int B)
 {
 	cords_backend *be = c->be;
 	const cords_arch *a = &c->a;
@@ -522,26 +514,31 @@ static int backward(cords_cnn *c, cords_tensor_list *params, cords_tensor_list *
 	const cords_conv stem = {2, 3, 1, 0};
 	rc = rc || CALL(avgpool_bwd, &pool, c->dp, c->dsn) || norm_bwd(c, 0, c->s, c->dsn, c->ds) ||
 	     CALL(conv2d_bwd_weights, &stem, c->xin, c->ds, c->inp.dw);
-	return rc ? -1 : host_grads(c, params, grads, feat, dl, B);
+	return rc ? -1 : param_grads(c, ps, feat, dl, B);
 }
 
-/* Train mode updated the running statistics on the device: bring them home. */
-static int running_home(cords_cnn *c, cords_tensor_list *params)
+/* Train mode updated the running statistics in the net's buffers: into the
+ * parameters' (their host copies are brought down when asked for). */
+static int running_home(cords_cnn *c, cords_params *ps)
 {
+	char name[80];
 	for (int j = 0; j < cords_cnn_nbn(&c->a); j++)
-		if (down_named(c->be, params, c->bn[j].name, "running_mean", c->bn[j].rm) ||
-		    down_named(c->be, params, c->bn[j].name, "running_var", c->bn[j].rv))
-			return -1;
+		for (int f = 2; f < 4; f++) {
+			snprintf(name, sizeof name, "%s.%s", c->bn[j].name, bn_fields[f]);
+			cords_buf *d = cords_params_buf(ps, name);
+			if (!d || c->be->copy(c->be, d, f == 2 ? c->bn[j].rm : c->bn[j].rv) || cords_params_changed(ps, name))
+				return -1;
+		}
 	return 0;
 }
 
 /* Buffers for batch B (re-made when the batch size changes). */
-static int ensure_batch(cords_cnn *c, const cords_tensor_list *params, int B)
+static int ensure_batch(cords_cnn *c, cords_params *ps, int B)
 {
 	if (B == c->batch)
 		return 0;
 	cords_cnn *n = cords_cnn_new(&c->a, c->be, c->folded, B);
-	if (!n || cords_cnn_set_params(n, params)) {
+	if (!n || cords_cnn_set_params(n, ps)) {
 		cords_cnn_free(n);
 		return -1;
 	}
@@ -552,10 +549,10 @@ static int ensure_batch(cords_cnn *c, const cords_tensor_list *params, int B)
 	return 0;
 }
 
-int cords_cnn_forward(cords_cnn *c, const cords_tensor_list *params, int B, const float *x)
+int cords_cnn_forward(cords_cnn *c, cords_params *ps, int B, const float *x)
 {
 	float *feat = malloc((size_t)B * c->a.c[c->a.depth - 1] * sizeof *feat);
-	int rc = !feat ? cords_err("out of memory") : ensure_batch(c, params, B) || forward(c, 0, x, feat);
+	int rc = !feat ? cords_err("out of memory") : ensure_batch(c, ps, B) || forward(c, 0, x, feat);
 	free(feat);
 	return rc ? -1 : 0;
 }
@@ -563,11 +560,11 @@ int cords_cnn_forward(cords_cnn *c, const cords_tensor_list *params, int B, cons
 const cords_buf *cords_cnn_ff(const cords_cnn *c, int i) { return c->f[i]; }
 const cords_buf *cords_cnn_pre(const cords_cnn *c, int i) { return c->h[i]; }
 
-double cords_cnn_step(cords_cnn *c, cords_tensor_list *params, int train, int B, const float *x, cords_labels y,
-		      cords_tensor_list *grads, float *logits)
+double cords_cnn_step(cords_cnn *c, cords_params *ps, int train, int B, const float *x, cords_labels y, int grads,
+		      float *logits)
 {
 	const int N = c->a.classes, C = c->a.c[c->a.depth - 1];
-	if (ensure_batch(c, params, B))
+	if (ensure_batch(c, ps, B))
 		return NAN;
 	float *feat = malloc((size_t)B * C * sizeof *feat), *lg = malloc((size_t)B * N * sizeof *lg),
 	      *dl = malloc((size_t)B * N * sizeof *dl);
@@ -576,9 +573,12 @@ double cords_cnn_step(cords_cnn *c, cords_tensor_list *params, int train, int B,
 		cords_err("out of memory");
 		goto done;
 	}
-	if (forward(c, train && !c->folded, x, feat) || (train && !c->folded && running_home(c, params)))
+	if (forward(c, train && !c->folded, x, feat) || (train && !c->folded && running_home(c, ps)))
 		goto done;
-	cords_fc_forward_cpu(feat, c->fcw, need(params, "out_fc.bias")->data, B, C, N, lg);
+	const float *fcb = cords_params_host(ps, "out_fc.bias");
+	if (!fcb)
+		goto done;
+	cords_fc_forward_cpu(feat, c->fcw, fcb, B, C, N, lg);
 	if (logits)
 		memcpy(logits, lg, (size_t)B * N * sizeof *lg);
 	if (!y.hard && !y.soft) {
@@ -589,7 +589,7 @@ double cords_cnn_step(cords_cnn *c, cords_tensor_list *params, int train, int B,
 	if (grads && (c->folded || !train)) {
 		cords_err("gradients need the BN CNN in train mode");
 		loss = NAN;
-	} else if (grads && backward(c, params, grads, feat, dl, B)) {
+	} else if (grads && backward(c, ps, feat, dl, B)) {
 		loss = NAN;
 	}
 done:

@@ -14,25 +14,26 @@
 #include "arch.h"
 #include "backend.h"
 #include "loss.h"
+#include "params.h"
 
 typedef struct cords_cnn cords_cnn;
 
 /* folded: the folded net (area_bias/conv_bias) instead of the BN one. */
 cords_cnn *cords_cnn_new(const cords_arch *a, cords_backend *be, int folded, int batch);
 void cords_cnn_free(cords_cnn *c);
-/* Upload the parameters (host, f32, the names above). */
-int cords_cnn_set_params(cords_cnn *c, const cords_tensor_list *params);
-/* Forward (train: batch statistics, running ones updated in params) and,
- * with grads non-NULL, the backward of the batch-mean cross-entropy into
- * grads (tensors named as the parameters, overwritten). logits [B,N] host
- * (may be NULL). Returns the loss (NaN on error, with a message). */
-double cords_cnn_step(cords_cnn *c, cords_tensor_list *params, int train, int B, const float *x, cords_labels y,
-		      cords_tensor_list *grads, float *logits);
+/* Resolve the parameters (on c's backend, the names above) into the net. */
+int cords_cnn_set_params(cords_cnn *c, cords_params *ps);
+/* Forward (train: batch statistics, running ones updated in ps) and, with
+ * grads, the backward of the batch-mean cross-entropy into the gradients of
+ * ps's trained tensors (overwritten). logits [B,N] host (may be NULL).
+ * Returns the loss (NaN on error, with a message). */
+double cords_cnn_step(cords_cnn *c, cords_params *ps, int train, int B, const float *x, cords_labels y, int grads,
+		      float *logits);
 
 /* Forward only (eval mode / the folded net) for a batch, keeping the
  * activities: then cords_cnn_ff(i) = area_area_i(u_i) (before any bias or
  * BN) and cords_cnn_pre(i) = the pre-ReLU activity of area i. */
-int cords_cnn_forward(cords_cnn *c, const cords_tensor_list *params, int B, const float *x);
+int cords_cnn_forward(cords_cnn *c, cords_params *ps, int B, const float *x);
 const cords_buf *cords_cnn_ff(const cords_cnn *c, int i);
 const cords_buf *cords_cnn_pre(const cords_cnn *c, int i);
 

@@ -7,6 +7,8 @@
 #include "backend_cpu.h"
 #include "bnorm.h"
 #include "err.h"
+#include "optim.h"
+#include "wnorm.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -196,5 +198,65 @@ int cpu_batchnorm_bwd(cords_backend *be, const cords_bn_mode *m, const cords_buf
 	}
 	free(dg);
 	free(db);
+	return 0;
+}
+
+/* ---- parameters: weight norm and the optimiser, lib/wnorm.c's and
+ * lib/optim.c's loops on the buffers' memory */
+
+static int wn_rows(const cords_buf *gb, const cords_buf *vb, const cords_buf *wb, const char *what, int *O,
+		   int64_t *K)
+{
+	const cpu_buf *g = CPU_CBUF(gb), *v = CPU_CBUF(vb), *w = CPU_CBUF(wb);
+	if (g->blocked || v->blocked || w->blocked || !g->n || v->n % g->n || w->n != v->n)
+		return cords_err("%s: g [O] and v, w [O,...] plain, v and w alike", what);
+	*O = (int)g->n;
+	*K = (int64_t)(v->n / g->n);
+	return 0;
+}
+
+int cpu_wnorm(cords_backend *be, const cords_buf *g, const cords_buf *v, cords_buf *w)
+{
+	(void)be;
+	int O = 0;
+	int64_t K = 0;
+	if (wn_rows(g, v, w, "wnorm", &O, &K))
+		return -1;
+	cords_wnorm_forward_cpu(CPU_CBUF(g)->data, CPU_CBUF(v)->data, O, K, CPU_BUF(w)->data);
+	CPU_BUF(w)->version++; /* convolutions repack the weights */
+	return 0;
+}
+
+int cpu_wnorm_bwd(cords_backend *be, const cords_buf *g, const cords_buf *v, const cords_buf *dw, cords_buf *dg,
+		  cords_buf *dv)
+{
+	(void)be;
+	int O = 0;
+	int64_t K = 0;
+	if (wn_rows(g, v, dw, "wnorm_bwd", &O, &K) || wn_rows(dg, dv, dw, "wnorm_bwd", &O, &K) ||
+	    CPU_BUF(dg)->n != CPU_CBUF(g)->n)
+		return -1;
+	cords_wnorm_backward_cpu(CPU_CBUF(g)->data, CPU_CBUF(v)->data, CPU_CBUF(dw)->data, O, K, CPU_BUF(dg)->data,
+				 CPU_BUF(dv)->data);
+	return 0;
+}
+
+int cpu_optim(cords_backend *be, const cords_optim *o, cords_buf *pb, cords_buf *gb, cords_buf *mb, cords_buf *vb)
+{
+	(void)be;
+	cpu_buf *p = CPU_BUF(pb), *g = CPU_BUF(gb), *m = CPU_BUF(mb), *v = vb ? CPU_BUF(vb) : NULL;
+	if (g->n != p->n || m->n != p->n || (o->adamw && (!v || v->n != p->n)) || g->blocked != p->blocked ||
+	    m->blocked != p->blocked || (v && v->blocked != p->blocked))
+		return cords_err("optim: gradient and state must have the parameter's shape");
+	const int64_t n = (int64_t)p->n;
+	cords_scale_cpu(g->data, n, o->scale);
+	if (o->adamw) {
+		cords_adamw a = {o->lr, o->beta1, o->beta2, o->eps, o->weight_decay};
+		cords_adamw_step_cpu(&a, o->step, p->data, g->data, m->data, v->data, n);
+	} else {
+		cords_sgd s = {o->lr, o->momentum, o->weight_decay};
+		cords_sgd_step_cpu(&s, o->step == 1, p->data, g->data, m->data, n);
+	}
+	p->version++;
 	return 0;
 }

@@ -5,7 +5,6 @@
 #include "inverse.h"
 #include "cnn_train.h"
 #include "err.h"
-#include "wnorm.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -18,7 +17,7 @@
 struct cords_inverse {
 	cords_arch a;
 	cords_backend *be;
-	const cords_tensor_list *folded;
+	cords_params *folded; /* the folded CNN's, on be */
 	cords_cnn *cnn;
 	int batch, K;
 	double eig_weight;
@@ -75,8 +74,9 @@ cords_inverse *cords_inverse_new(const cords_arch *a, cords_backend *be, const c
 		cords_err("out of memory");
 		return NULL;
 	}
-	v->a = *a, v->be = be, v->folded = folded, v->K = iterations, v->eig_weight = eig_weight;
-	int ok = (v->cnn = cords_cnn_new(a, be, 1, batch)) && !cords_cnn_set_params(v->cnn, folded);
+	v->a = *a, v->be = be, v->K = iterations, v->eig_weight = eig_weight;
+	int ok = (v->folded = cords_params_new(be, (cords_tensor_list *)folded, NULL)) &&
+		 (v->cnn = cords_cnn_new(a, be, 1, batch)) && !cords_cnn_set_params(v->cnn, v->folded);
 	for (int i = 0; ok && i < a->depth; i++) {
 		int64_t w[4] = {a->c[i], a->c[i], 3, 3};
 		ok = (v->A[i] = be->alloc(be, CORDS_BUF_WEIGHT, 4, w)) && (v->dA[i] = be->alloc(be, CORDS_BUF_WEIGHT, 4, w)) &&
@@ -102,35 +102,25 @@ void cords_inverse_free(cords_inverse *v)
 		CALL(free, v->dcb[i]);
 	}
 	cords_cnn_free(v->cnn);
+	cords_params_free(v->folded);
 	free(v);
 }
 
-static const cords_tensor *need(const cords_tensor_list *l, const char *name)
+static void area_names(int i, char *gn, char *vn, char *bn)
 {
-	const cords_tensor *t = cords_list_find(l, name);
-	if (!t || t->dtype != CORDS_F32)
-		cords_err("RNN parameters lack f32 tensor %s", name);
-	return t && t->dtype == CORDS_F32 ? t : NULL;
+	snprintf(gn, 80, "area_conv.%d" WN "0", i);
+	snprintf(vn, 80, "area_conv.%d" WN "1", i);
+	snprintf(bn, 40, "conv_bias.%d", i);
 }
 
-static int upload_rnn(cords_inverse *v, const cords_tensor_list *rnn, int i)
+/* Area i's recurrent weights and bias from the RNN's parameters. */
+static int resolve_rnn(cords_inverse *v, const cords_params *rnn, int i)
 {
 	cords_backend *be = v->be;
 	char gn[80], vn[80], bn[40];
-	snprintf(gn, sizeof gn, "area_conv.%d" WN "0", i);
-	snprintf(vn, sizeof vn, "area_conv.%d" WN "1", i);
-	snprintf(bn, sizeof bn, "conv_bias.%d", i);
-	const cords_tensor *g = need(rnn, gn), *vv = need(rnn, vn), *b = need(rnn, bn);
-	if (!g || !vv || !b)
-		return -1;
-	int64_t O = vv->shape[0], K = cords_tensor_numel(vv) / O;
-	float *w = malloc((size_t)(O * K) * sizeof *w);
-	if (!w)
-		return cords_err("out of memory");
-	cords_wnorm_forward_cpu(g->data, vv->data, (int)O, K, w);
-	int rc = CALL(upload, v->A[i], w) || CALL(upload, v->cb[i], b->data);
-	free(w);
-	return rc ? -1 : 0;
+	area_names(i, gn, vn, bn);
+	const cords_buf *g = cords_params_buf(rnn, gn), *vv = cords_params_buf(rnn, vn), *b = cords_params_buf(rnn, bn);
+	return g && vv && b && !CALL(wnorm, g, vv, v->A[i]) && !CALL(copy, v->cb[i], b) ? 0 : -1;
 }
 
 /* The chains of area i; *fit and *eig get its mse and stability term. */
@@ -191,27 +181,22 @@ static int area_bwd(cords_inverse *v, int i)
 	return CALL(batch_sum, g, v->dcb[i], 1);
 }
 
-static int grads_home(cords_inverse *v, const cords_tensor_list *rnn, cords_tensor_list *grads, int i)
+static int area_grads(cords_inverse *v, cords_params *rnn, int i)
 {
+	cords_backend *be = v->be;
 	char gn[80], vn[80], bn[40];
-	snprintf(gn, sizeof gn, "area_conv.%d" WN "0", i);
-	snprintf(vn, sizeof vn, "area_conv.%d" WN "1", i);
-	snprintf(bn, sizeof bn, "conv_bias.%d", i);
-	const cords_tensor *g = need(rnn, gn), *vv = need(rnn, vn);
-	cords_tensor *dg = cords_list_find(grads, gn), *dv = cords_list_find(grads, vn), *db = cords_list_find(grads, bn);
-	if (!g || !vv || !dg || !dv || !db)
-		return cords_err("inverse: gradient tensors of area %d missing", i);
-	int64_t O = vv->shape[0], K = cords_tensor_numel(vv) / O;
-	float *dW = malloc((size_t)(O * K) * sizeof *dW);
-	int rc = !dW ? cords_err("out of memory") : v->be->download(v->be, v->dA[i], dW) || v->be->download(v->be, v->dcb[i], db->data);
-	if (!rc)
-		cords_wnorm_backward_cpu(g->data, vv->data, dW, (int)O, K, dg->data, dv->data);
-	free(dW);
-	return rc ? -1 : 0;
+	area_names(i, gn, vn, bn);
+	const cords_buf *g = cords_params_buf(rnn, gn), *vv = cords_params_buf(rnn, vn);
+	cords_buf *dg = cords_params_grad(rnn, gn), *dv = cords_params_grad(rnn, vn), *db = cords_params_grad(rnn, bn);
+	if (!g || !vv)
+		return -1;
+	if (!dg || !dv || !db)
+		return cords_err("inverse: area_conv.%d and conv_bias.%d must be trained", i, i);
+	return CALL(wnorm_bwd, g, vv, v->dA[i], dg, dv) || CALL(copy, db, v->dcb[i]) ? -1 : 0;
 }
 
-double cords_inverse_step(cords_inverse *v, const cords_tensor_list *rnn, int B, const float *x,
-			  cords_tensor_list *grads, double *fit, double *eig)
+double cords_inverse_step(cords_inverse *v, cords_params *rnn, int B, const float *x, int grads, double *fit,
+			  double *eig)
 {
 	const int D = v->a.depth;
 	if (B != v->batch && (free_batch(v), alloc_batch(v, B)))
@@ -221,13 +206,13 @@ double cords_inverse_step(cords_inverse *v, const cords_tensor_list *rnn, int B,
 	double sf = 0, se = 0;
 	for (int i = 0; i < D; i++) {
 		double f, e;
-		if (upload_rnn(v, rnn, i) || area_fwd(v, i, &f, &e))
+		if (resolve_rnn(v, rnn, i) || area_fwd(v, i, &f, &e))
 			return NAN;
 		sf += f / D;
 		se += e / D;
 	}
 	for (int i = 0; grads && i < D; i++)
-		if (area_bwd(v, i) || grads_home(v, rnn, grads, i))
+		if (area_bwd(v, i) || area_grads(v, rnn, i))
 			return NAN;
 	*fit = sf;
 	*eig = se;

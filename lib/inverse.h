@@ -11,6 +11,7 @@
 
 #include "arch.h"
 #include "backend.h"
+#include "params.h"
 #include "tensor.h"
 
 typedef struct cords_inverse cords_inverse;
@@ -20,8 +21,9 @@ cords_inverse *cords_inverse_new(const cords_arch *a, cords_backend *be, const c
 				 int iterations, double eig_weight);
 void cords_inverse_free(cords_inverse *v);
 /* Loss (NaN with a message on error) for a batch x (host, normalised) and,
- * with grads, the gradients of rnn's area_conv.i g/v and conv_bias.i. */
-double cords_inverse_step(cords_inverse *v, const cords_tensor_list *rnn, int B, const float *x,
-			  cords_tensor_list *grads, double *fit, double *eig);
+ * with grads, the gradients of rnn's area_conv.i g/v and conv_bias.i (those
+ * it trains; params.h). */
+double cords_inverse_step(cords_inverse *v, cords_params *rnn, int B, const float *x, int grads, double *fit,
+			  double *eig);
 
 #endif

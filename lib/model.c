@@ -9,71 +9,26 @@
 
 #define WN ".parametrizations.weight.original"
 
-void cords_weight_norm(int64_t out, int64_t fan, const float *g, const float *v, float *w)
-{
-	for (int64_t o = 0; o < out; o++) {
-		const float *vr = v + o * fan;
-		double ss = 0;
-		for (int64_t i = 0; i < fan; i++)
-			ss += (double)vr[i] * vr[i];
-		float scale = (float)(g[o] / sqrt(ss));
-		for (int64_t i = 0; i < fan; i++)
-			w[o * fan + i] = vr[i] * scale;
-	}
-}
-
 static cords_buf *alloc4(const cords_model *m, cords_buf_kind k, int64_t a, int64_t b, int64_t c, int64_t d)
 {
 	int64_t s[4] = {a, b, c, d};
 	return m->be->alloc(m->be, k, 4, s);
 }
 
-/* The f32 values of a named tensor (converted if stored otherwise); *tmp
- * receives a converted copy to free. */
-static const float *param_f32(const cords_tensor_list *l, const char *name, cords_tensor **tmp)
+/* Resolve one weight-normalised layer `base` into b, on the backend. */
+static int resolve_wn(cords_model *m, const cords_params *ps, const char *base, cords_buf *b)
 {
-	const cords_tensor *t = cords_list_find(l, name);
-	*tmp = NULL;
-	if (!t) {
-		cords_err("missing tensor %s", name);
-		return NULL;
-	}
-	if (t->dtype == CORDS_F32)
-		return t->data;
-	*tmp = cords_tensor_to_f32(t);
-	return *tmp ? (*tmp)->data : NULL;
-}
-
-/* Resolve one weight-normalised layer `base` into b. */
-static int upload_wn(cords_model *m, const cords_tensor_list *l, const char *base, cords_buf *b)
-{
-	char gn[96], vn[96];
+	char gn[128], vn[128];
 	snprintf(gn, sizeof gn, "%s" WN "0", base);
 	snprintf(vn, sizeof vn, "%s" WN "1", base);
-	cords_tensor *gt, *vt;
-	const float *g = param_f32(l, gn, &gt), *v = param_f32(l, vn, &vt);
-	int64_t out = cords_buf_shape(b)[0], fan = cords_buf_numel(b) / out;
-	float *w = malloc((size_t)(out * fan) * sizeof *w);
-	int rc = -1;
-	if (g && v && w) {
-		cords_weight_norm(out, fan, g, v, w);
-		rc = m->be->upload(m->be, b, w);
-	} else if (!w) {
-		cords_err("out of memory");
-	}
-	free(w);
-	cords_tensor_free(gt);
-	cords_tensor_free(vt);
-	return rc;
+	const cords_buf *g = cords_params_buf(ps, gn), *v = cords_params_buf(ps, vn);
+	return g && v ? m->be->wnorm(m->be, g, v, b) : -1;
 }
 
-static int upload_plain(cords_model *m, const cords_tensor_list *l, const char *name, cords_buf *b)
+static int copy_plain(cords_model *m, const cords_params *ps, const char *name, cords_buf *b)
 {
-	cords_tensor *tmp;
-	const float *x = param_f32(l, name, &tmp);
-	int rc = x ? m->be->upload(m->be, b, x) : -1;
-	cords_tensor_free(tmp);
-	return rc;
+	const cords_buf *x = cords_params_buf(ps, name);
+	return x ? m->be->copy(m->be, b, x) : -1;
 }
 
 /* FNV-1a over the parameters' bytes, in checkpoint order. */
@@ -93,29 +48,38 @@ static uint64_t params_hash(const cords_arch *a, const cords_tensor_list *l)
 	return h;
 }
 
-int cords_model_set_params(cords_model *m, const cords_tensor_list *l)
+int cords_model_use_params(cords_model *m, const cords_params *ps)
 {
 	const cords_arch *a = &m->arch;
 	char base[64];
-	if (cords_arch_check(a, l))
-		return -1;
-	int rc = upload_wn(m, l, "inp_conv", m->inp_conv) || upload_wn(m, l, "inp_skip", m->inp_skip);
+	int rc = resolve_wn(m, ps, "inp_conv", m->inp_conv) || resolve_wn(m, ps, "inp_skip", m->inp_skip);
 	for (int i = 0; i < a->depth && !rc; i++) {
 		snprintf(base, sizeof base, "area_conv.%d", i);
-		rc = upload_wn(m, l, base, m->area_conv[i]);
+		rc = resolve_wn(m, ps, base, m->area_conv[i]);
 		snprintf(base, sizeof base, "area_area.%d", i);
-		rc = rc || upload_wn(m, l, base, m->area_area[i]);
+		rc = rc || resolve_wn(m, ps, base, m->area_area[i]);
 		snprintf(base, sizeof base, "conv_bias.%d", i);
-		rc = rc || upload_plain(m, l, base, m->conv_bias[i]);
+		rc = rc || copy_plain(m, ps, base, m->conv_bias[i]);
 	}
 	for (int k = 0; k < a->nskip && !rc; k++) {
 		snprintf(base, sizeof base, "skip_area.%d", k);
-		rc = upload_wn(m, l, base, m->skip[k]);
+		rc = resolve_wn(m, ps, base, m->skip[k]);
 	}
-	rc = rc || upload_wn(m, l, "out_fc", m->fc_w) || upload_plain(m, l, "out_fc.bias", m->fc_b);
-	if (!rc)
-		m->hash = params_hash(a, l);
+	rc = rc || resolve_wn(m, ps, "out_fc", m->fc_w) || copy_plain(m, ps, "out_fc.bias", m->fc_b);
+	m->hash = 0; /* unknown: the host copy may be stale */
 	return rc ? -1 : 0;
+}
+
+int cords_model_set_params(cords_model *m, const cords_tensor_list *l)
+{
+	if (cords_arch_check(&m->arch, l))
+		return -1;
+	cords_params *ps = cords_params_new(m->be, (cords_tensor_list *)l, NULL);
+	int rc = !ps || cords_model_use_params(m, ps) ? -1 : 0;
+	cords_params_free(ps);
+	if (!rc)
+		m->hash = params_hash(&m->arch, l);
+	return rc;
 }
 
 static int alloc_params(cords_model *m)

@@ -14,6 +14,7 @@
 
 #include "arch.h"
 #include "backend.h"
+#include "params.h"
 #include "tensor.h"
 
 typedef struct {
@@ -49,11 +50,11 @@ typedef struct {
 cords_model *cords_model_load(const char *path, cords_backend *be);
 cords_model *cords_model_new(const cords_tensor_list *params, const cords_tensor *meta, cords_backend *be);
 void cords_model_free(cords_model *m);
-/* Re-resolve and upload every parameter from host tensors (after training). */
+/* Re-resolve and upload every parameter from host tensors. */
 int cords_model_set_params(cords_model *m, const cords_tensor_list *params);
-
-/* Weight norm, on the host: w[o,:] = g[o] v[o,:] / ||v[o,:]||; g [O], v [O,fan]. */
-void cords_weight_norm(int64_t out, int64_t fan, const float *g, const float *v, float *w);
+/* The same from parameters already on the backend (training: after each
+ * step), through its weight norm. */
+int cords_model_use_params(cords_model *m, const cords_params *ps);
 
 /* The state of all areas for a batch. */
 typedef struct {

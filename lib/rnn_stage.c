@@ -8,7 +8,7 @@
 
 typedef struct {
 	cords_model *m;
-	cords_tensor_list *params, *grads;
+	cords_params *ps;
 	cords_rnn_stage_cfg cfg;
 	cords_rnn_trainer *t;
 	float *tlogits, *tlabels; /* the teacher's logits and labels [B,N] */
@@ -32,7 +32,7 @@ static int distill(rnn_ctx *c, const cords_batch *b, cords_labels *y)
 			return cords_err("out of memory");
 	}
 	if (cords_labels_check(*y, B, N) ||
-	    isnan(cords_cnn_step(c->cfg.teacher, c->cfg.teacher_params, 0, B, b->x, *y, NULL, c->tlogits)))
+	    isnan(cords_cnn_step(c->cfg.teacher, c->cfg.teacher_params, 0, B, b->x, *y, 0, c->tlogits)))
 		return cords_err_prefix("teacher: ");
 	const double mix = c->cfg.teacher_mix, temp = c->cfg.teacher_temp;
 	for (int i = 0; i < B; i++) {
@@ -60,7 +60,7 @@ static int grad(void *ctx, const cords_batch *b, cords_step_stats *st)
 	const cords_arch *a = &c->m->arch;
 	cords_labels y = cords_batch_labels(b);
 	if (cords_batch_fits(b, a->in_ch, a->height, a->width, a->classes) || (c->cfg.teacher && distill(c, b, &y)) ||
-	    cords_rnn_grad(c->t, c->params, b->B, b->x, y, c->grads, &r))
+	    cords_rnn_grad(c->t, c->ps, b->B, b->x, y, 1, &r))
 		return -1;
 	st->loss = r.loss;
 	st->acc = (double)r.correct_last / b->B;
@@ -76,7 +76,7 @@ static int eval(void *ctx, const cords_batch *b, int *correct)
 	cords_rnn_stats r;
 	const cords_arch *a = &c->m->arch;
 	if (cords_batch_fits(b, a->in_ch, a->height, a->width, a->classes) ||
-	    cords_rnn_grad(c->t, c->params, b->B, b->x, cords_batch_labels(b), NULL, &r))
+	    cords_rnn_grad(c->t, c->ps, b->B, b->x, cords_batch_labels(b), 0, &r))
 		return -1;
 	*correct = r.correct_last;
 	return 0;
@@ -85,7 +85,7 @@ static int eval(void *ctx, const cords_batch *b, int *correct)
 static int update(void *ctx)
 {
 	rnn_ctx *c = ctx;
-	return cords_model_set_params(c->m, c->params);
+	return cords_model_use_params(c->m, c->ps);
 }
 
 static int epoch_begin(void *ctx, int epoch, int resumed, cords_opt *opt, char *note, size_t n)
@@ -96,13 +96,11 @@ static int epoch_begin(void *ctx, int epoch, int resumed, cords_opt *opt, char *
 		cords_rnn_trainer_set_phi(c->t, phi);
 		snprintf(note, n, "slope=%g", phi.slope);
 	}
-	if (!resumed && c->cfg.fresh_per_epoch)
-		cords_opt_reset(opt);
-	return 0;
+	return !resumed && c->cfg.fresh_per_epoch ? cords_opt_reset(opt) : 0;
 }
 
-cords_stage *cords_rnn_stage_new(const char *name, cords_model *m, cords_tensor_list *params,
-				 cords_tensor_list *grads, const cords_rnn_stage_cfg *cfg, int batch)
+cords_stage *cords_rnn_stage_new(const char *name, cords_model *m, cords_params *ps, const cords_rnn_stage_cfg *cfg,
+				 int batch)
 {
 	cords_stage *s = calloc(1, sizeof *s);
 	rnn_ctx *c = calloc(1, sizeof *c);
@@ -112,7 +110,7 @@ cords_stage *cords_rnn_stage_new(const char *name, cords_model *m, cords_tensor_
 		cords_err("out of memory");
 		return NULL;
 	}
-	*c = (rnn_ctx){.m = m, .params = params, .grads = grads, .cfg = *cfg};
+	*c = (rnn_ctx){.m = m, .ps = ps, .cfg = *cfg};
 	if (!(c->t = cords_rnn_trainer_new(m, batch, &cfg->loss))) {
 		free(s);
 		free(c);

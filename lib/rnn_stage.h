@@ -18,14 +18,14 @@ typedef struct {
 	 * gives each training image the label mix * softmax(logits / temp) +
 	 * (1 - mix) * its own label; accuracy still counts its own class. */
 	cords_cnn *teacher;
-	cords_tensor_list *teacher_params;
+	cords_params *teacher_params;
 	double teacher_mix, teacher_temp;
 } cords_rnn_stage_cfg;
 
-/* The stage trains params (host, f32, SPEC names) of model m, writing
- * gradients into grads. Freed with cords_rnn_stage_free. */
-cords_stage *cords_rnn_stage_new(const char *name, cords_model *m, cords_tensor_list *params,
-				 cords_tensor_list *grads, const cords_rnn_stage_cfg *cfg, int batch);
+/* The stage trains the trained tensors of ps (f32, SPEC names, on m's
+ * backend), model m's parameters. Freed with cords_rnn_stage_free. */
+cords_stage *cords_rnn_stage_new(const char *name, cords_model *m, cords_params *ps, const cords_rnn_stage_cfg *cfg,
+				 int batch);
 void cords_rnn_stage_free(cords_stage *s);
 /* The slope of epoch e under cfg. */
 double cords_anneal_slope(const cords_rnn_stage_cfg *cfg, int epoch);

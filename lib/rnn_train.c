@@ -58,6 +58,7 @@ struct cords_rnn_trainer {
 	cords_buf *dbias[CORDS_MAX_DEPTH]; /* [1,c,h,w] */
 	wconv inp, skip0, ac[CORDS_MAX_DEPTH], aa[CORDS_MAX_DEPTH], sk[3];
 	float *fcw, *featv, *dlog;        /* host: W_fc [N,C], features [R][B,C], dlogits [R][B,N] */
+	cords_buf *fcdw;                  /* the read-out's dW [N,C], up for weight norm's backward */
 	double *ramp;
 };
 
@@ -266,7 +267,8 @@ cords_rnn_trainer *cords_rnn_trainer_new(cords_model *m, int batch, const cords_
 	int R = cfg->readouts;
 	ok = ok && (t->base = cords_state_new(m, 1)) && (t->base_next = cords_state_new(m, 1)) &&
 	     (t->base_work = cords_work_new(m, 1)) && (t->ramp = malloc((size_t)R * sizeof *t->ramp)) &&
-	     (t->fcw = malloc((size_t)a->classes * a->c[a->depth - 1] * sizeof(float)));
+	     (t->fcw = malloc((size_t)a->classes * a->c[a->depth - 1] * sizeof(float))) &&
+	     (t->fcdw = act(be, a->classes, a->c[a->depth - 1], 0, 0));
 	if (!ok || alloc_batch_bufs(t, batch)) {
 		cords_rnn_trainer_free(t);
 		return NULL;
@@ -297,21 +299,12 @@ void cords_rnn_trainer_free(cords_rnn_trainer *t)
 	for (int k = 0; k < 3; k++)
 		CALL(free, t->sk[k].dw);
 	free(t->ramp);
+	CALL(free, t->fcdw);
 	free(t->fcw);
 	free(t);
 }
 
 /* ---- forward pieces */
-
-static const float *param(const cords_tensor_list *l, const char *name)
-{
-	const cords_tensor *x = cords_list_find(l, name);
-	if (!x || x->dtype != CORDS_F32) {
-		cords_err("training parameters lack f32 tensor %s", name);
-		return NULL;
-	}
-	return x->data;
-}
 
 /* The spontaneous state (batch 1, no gradient) into t->base. */
 static int spontaneous(cords_rnn_trainer *t)
@@ -575,62 +568,52 @@ static int segment_bwd(cords_rnn_trainer *t, int a, int b)
 	return 0;
 }
 
-/* ---- gradients to the host, through weight norm */
+/* ---- the gradients, through weight norm, into the parameters' (params.h) */
 
-static int wn_grad(cords_rnn_trainer *t, const cords_tensor_list *params, cords_tensor_list *grads, const char *base,
-		   const float *dW)
+/* dg, dv of the weight-normalised layer base from dW (on the backend); a
+ * layer not trained gets none. */
+static int wn_grad(cords_rnn_trainer *t, cords_params *ps, const char *base, const cords_buf *dW)
 {
 	char gn[80], vn[80];
 	snprintf(gn, sizeof gn, "%s" WN "0", base);
 	snprintf(vn, sizeof vn, "%s" WN "1", base);
-	const cords_tensor *v = cords_list_find(params, vn);
-	cords_tensor *dg = cords_list_find(grads, gn), *dv = cords_list_find(grads, vn);
-	const float *g = param(params, gn);
-	if (!v || !g || !dg || !dv)
-		return cords_err("gradient of %s: tensors missing", base);
-	int64_t O = v->shape[0], K = cords_tensor_numel(v) / O;
-	cords_wnorm_backward_cpu(g, v->data, dW, (int)O, K, dg->data, dv->data);
-	return 0;
+	cords_buf *dg = cords_params_grad(ps, gn), *dv = cords_params_grad(ps, vn);
+	const cords_buf *g = cords_params_buf(ps, gn), *v = cords_params_buf(ps, vn);
+	if (!g || !v)
+		return -1;
+	if (!dg != !dv)
+		return cords_err("%s: g and v must be trained together", base);
+	return dg ? t->m->be->wnorm_bwd(t->m->be, g, v, dW, dg, dv) : 0;
 }
 
-static int conv_grad(cords_rnn_trainer *t, const cords_tensor_list *params, cords_tensor_list *grads, wconv *c)
-{
-	cords_backend *be = t->m->be;
-	float *dW = malloc((size_t)cords_buf_numel(c->dw) * sizeof *dW);
-	int rc = !dW ? cords_err("out of memory") : CALL(download, c->dw, dW) || wn_grad(t, params, grads, c->base, dW);
-	free(dW);
-	return rc ? -1 : 0;
-}
-
-static int host_grads(cords_rnn_trainer *t, const cords_tensor_list *params, cords_tensor_list *grads)
+static int param_grads(cords_rnn_trainer *t, cords_params *ps)
 {
 	const cords_arch *a = &t->m->arch;
 	cords_backend *be = t->m->be;
 	const int D = a->depth, B = t->batch, C = a->c[D - 1], N = a->classes, R = t->cfg.readouts;
-	int rc = conv_grad(t, params, grads, &t->inp) || conv_grad(t, params, grads, &t->skip0);
+	int rc = wn_grad(t, ps, t->inp.base, t->inp.dw) || wn_grad(t, ps, t->skip0.base, t->skip0.dw);
 	for (int i = 0; i < D && !rc; i++) {
 		char name[32];
 		snprintf(name, sizeof name, "conv_bias.%d", i);
-		cords_tensor *db = cords_list_find(grads, name);
-		rc = !db ? cords_err("gradient of %s missing", name)
-			 : conv_grad(t, params, grads, &t->ac[i]) || conv_grad(t, params, grads, &t->aa[i]) ||
-				   CALL(download, t->dbias[i], db->data);
+		cords_buf *db = cords_params_grad(ps, name);
+		rc = wn_grad(t, ps, t->ac[i].base, t->ac[i].dw) || wn_grad(t, ps, t->aa[i].base, t->aa[i].dw) ||
+		     (db && CALL(copy, db, t->dbias[i]));
 	}
 	for (int k = 0; k < a->nskip && !rc; k++)
-		rc = conv_grad(t, params, grads, &t->sk[k]);
+		rc = wn_grad(t, ps, t->sk[k].base, t->sk[k].dw);
 	if (rc)
 		return -1;
-	/* read-out: dW = sum_j dlogits_j^T feat_j, db = sum_j sum_b dlogits_j */
-	float *dW = calloc((size_t)N * C, sizeof *dW);
-	cords_tensor *dbt = cords_list_find(grads, "out_fc.bias");
-	if (!dW || !dbt) {
-		free(dW);
-		return cords_err("gradient of out_fc: out of memory or missing");
+	/* read-out, on the host: dW = sum_j dlogits_j^T feat_j, db = sum_j sum_b dlogits_j */
+	float *dW = calloc((size_t)N * C, sizeof *dW), *db = calloc((size_t)N, sizeof *db);
+	cords_buf *dbb = cords_params_grad(ps, "out_fc.bias");
+	rc = !dW || !db ? cords_err("out of memory") : 0;
+	if (!rc) {
+		cords_fc_dw_cpu(t->dlog, t->featv, R * B, C, N, dW, db); /* the R read-outs as rows */
+		rc = CALL(upload, t->fcdw, dW) || wn_grad(t, ps, "out_fc", t->fcdw) || (dbb && CALL(upload, dbb, db));
 	}
-	cords_fc_dw_cpu(t->dlog, t->featv, R * B, C, N, dW, dbt->data); /* the R read-outs as rows */
-	rc = wn_grad(t, params, grads, "out_fc", dW);
 	free(dW);
-	return rc;
+	free(db);
+	return rc ? -1 : 0;
 }
 
 static int zero_grads(cords_rnn_trainer *t)
@@ -647,15 +630,15 @@ static int zero_grads(cords_rnn_trainer *t)
 	return rc ? -1 : 0;
 }
 
-static int forward(cords_rnn_trainer *t, const cords_tensor_list *params, cords_labels y, cords_rnn_stats *st)
+static int forward(cords_rnn_trainer *t, cords_params *ps, cords_labels y, cords_rnn_stats *st)
 {
 	const cords_model *m = t->m;
 	const int N = m->arch.classes, C = m->arch.c[m->arch.depth - 1];
-	const float *g = param(params, "out_fc" WN "0"), *v = param(params, "out_fc" WN "1");
-	const float *fcb = param(params, "out_fc.bias");
+	const float *g = cords_params_host(ps, "out_fc" WN "0"), *v = cords_params_host(ps, "out_fc" WN "1");
+	const float *fcb = cords_params_host(ps, "out_fc.bias");
 	if (!g || !v || !fcb)
 		return -1;
-	cords_weight_norm(N, C, g, v, t->fcw);
+	cords_wnorm_forward_cpu(g, v, N, C, t->fcw);
 	int *hit = calloc((size_t)t->batch, sizeof *hit);
 	if (!hit)
 		return cords_err("out of memory");
@@ -681,8 +664,8 @@ static int forward(cords_rnn_trainer *t, const cords_tensor_list *params, cords_
 	return rc;
 }
 
-int cords_rnn_grad(cords_rnn_trainer *t, const cords_tensor_list *params, int B, const float *x, cords_labels y,
-		   cords_tensor_list *grads, cords_rnn_stats *st)
+int cords_rnn_grad(cords_rnn_trainer *t, cords_params *ps, int B, const float *x, cords_labels y, int grads,
+		   cords_rnn_stats *st)
 {
 	const cords_model *m = t->m;
 	cords_backend *be = m->be;
@@ -692,7 +675,7 @@ int cords_rnn_grad(cords_rnn_trainer *t, const cords_tensor_list *params, int B,
 	st->ckpt_every = t->k;
 	st->states_kept = t->nckpt + t->k;
 	if (cords_labels_check(y, B, m->arch.classes) || spontaneous(t) || CALL(upload, t->x, x) ||
-	    cords_model_drive(m, t->work, t->x, &t->drive) || forward(t, params, y, st))
+	    cords_model_drive(m, t->work, t->x, &t->drive) || forward(t, ps, y, st))
 		return -1;
 	if (!grads)
 		return 0;
@@ -715,5 +698,5 @@ int cords_rnn_grad(cords_rnn_trainer *t, const cords_tensor_list *params, int B,
 	    CALL(conv2d_bwd_data, &c3, t->dskip, t->m->inp_skip, t->dp) || CALL(avgpool_bwd, &pool, t->dp, t->dstem) ||
 	    CALL(conv2d_bwd_weights, &stem, t->x, t->dstem, t->inp.dw))
 		return -1;
-	return host_grads(t, params, grads);
+	return param_grads(t, ps);
 }

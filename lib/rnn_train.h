@@ -44,10 +44,10 @@ void cords_rnn_trainer_free(cords_rnn_trainer *t);
 /* Change phi (the annealing schedule sets the PReLU slope per epoch). */
 void cords_rnn_trainer_set_phi(cords_rnn_trainer *t, cords_phi phi);
 /* Loss and gradients for one batch x [B,Cin,H,W] (host, normalised) with
- * labels y. params: the host parameters m was made from (SPEC names, f32);
- * grads: tensors of the same names and shapes, overwritten (NULL: forward
- * only, for evaluation). */
-int cords_rnn_grad(cords_rnn_trainer *t, const cords_tensor_list *params, int B, const float *x,
-		   cords_labels y, cords_tensor_list *grads, cords_rnn_stats *st);
+ * labels y. ps: the parameters m's weights were resolved from (SPEC names,
+ * f32, on m's backend); grads: overwrite the gradients of its trained
+ * tensors (0: forward only, for evaluation). */
+int cords_rnn_grad(cords_rnn_trainer *t, cords_params *ps, int B, const float *x, cords_labels y, int grads,
+		   cords_rnn_stats *st);
 
 #endif

@@ -56,18 +56,6 @@ void tc_load_bn_cnn(const char *path, cords_tensor_list *params, cords_arch *a, 
 		cli_die("%s: %s", path, cords_errmsg());
 }
 
-void tc_grads(const cords_tensor_list *params, cords_tensor_list *grads)
-{
-	for (int i = 0; i < params->n; i++) {
-		const cords_tensor *p = params->items[i];
-		if (p->dtype != CORDS_F32 || !strcmp(p->name, "meta"))
-			continue;
-		cords_tensor *g = cords_tensor_new(p->name, CORDS_F32, p->ndim, p->shape);
-		if (!g || cords_list_push(grads, g))
-			cli_die_lib();
-	}
-}
-
 void tc_meta_set(cords_tensor_list *params, const char *key, const char *fmt, ...)
 {
 	char v[256];
@@ -322,7 +310,7 @@ static void check_rnn_model(const cords_tensor_list *params, const char *tool)
 
 /* The --teacher model: a BN CNN with the student's architecture, in eval mode. */
 static cords_cnn *load_teacher(const char *path, const cords_arch *student, cords_backend *be,
-			       cords_tensor_list *params)
+			       cords_tensor_list *params, cords_params **ps)
 {
 	cords_arch a;
 	tc_load_bn_cnn(path, params, &a, "the teacher must be a BatchNorm CNN from cords-cnn");
@@ -332,7 +320,7 @@ static cords_cnn *load_teacher(const char *path, const cords_arch *student, cord
 			a.depth, a.in_ch, a.height, a.width, a.classes, student->depth, student->in_ch, student->height,
 			student->width, student->classes);
 	cords_cnn *c = cords_cnn_new(&a, be, 0, 1);
-	if (!c || cords_cnn_set_params(c, params))
+	if (!c || !(*ps = cords_params_new(be, params, NULL)) || cords_cnn_set_params(c, *ps))
 		cli_die("%s: %s", path, cords_errmsg());
 	return c;
 }
@@ -384,7 +372,7 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 		cfg.loss.spont_window = cfg.loss.blank_steps;
 	tc_default_checkpoint(&o, t->stage);
 
-	cords_tensor_list params = {0}, grads = {0}, tparams = {0};
+	cords_tensor_list params = {0}, tparams = {0};
 	tc_load(o.model, &params);
 	check_rnn_model(&params, t->stage);
 	cords_backend *be = cords_backend_get(o.device);
@@ -394,7 +382,7 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 	if (!m)
 		cli_die("%s: %s", o.model, cords_errmsg());
 	if (teacher)
-		cfg.teacher = load_teacher(teacher, &m->arch, be, &tparams), cfg.teacher_params = &tparams;
+		cfg.teacher = load_teacher(teacher, &m->arch, be, &tparams, &cfg.teacher_params);
 	cords_batches *data = cords_batches_open(o.data, o.norm_mean, o.norm_std);
 	if (!data)
 		cli_die_lib();
@@ -404,9 +392,9 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 			cli_usage("--cosine: the warm-up (%lld batches) fills the optimiser's %lld", (long long)o.opt.warmup,
 				  (long long)life);
 	}
-	tc_grads(&params, &grads);
-	cords_opt *opt = cords_opt_new(&o.opt, &params, &grads, NULL);
-	cords_stage *s = opt ? cords_rnn_stage_new(t->stage, m, &params, &grads, &cfg, 1) : NULL;
+	cords_params *ps = cords_params_new(be, &params, cords_params_all);
+	cords_opt *opt = ps ? cords_opt_new(&o.opt, ps) : NULL;
+	cords_stage *s = opt ? cords_rnn_stage_new(t->stage, m, ps, &cfg, 1) : NULL;
 	if (!s)
 		cli_die_lib();
 	tc_run(s, &params, opt, data, &o);
@@ -432,11 +420,12 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 	tc_write(cli_output, &params);
 	cords_rnn_stage_free(s);
 	cords_opt_free(opt);
+	cords_params_free(ps);
 	cords_batches_close(data);
 	cords_model_free(m);
 	cords_cnn_free(cfg.teacher);
+	cords_params_free(cfg.teacher_params);
 	cords_list_free(&tparams);
-	cords_list_free(&grads);
 	cords_list_free(&params);
 	return 0;
 }

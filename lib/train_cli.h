@@ -83,8 +83,6 @@ void tc_load(const char *path, cords_tensor_list *l);
 /* Load a BN CNN (cords-cnn's model: BatchNorm statistics) and its
  * architecture; anything else is fatal: "PATH: model of stage S: WHAT". */
 void tc_load_bn_cnn(const char *path, cords_tensor_list *params, cords_arch *a, const char *what);
-/* Gradient tensors (zero) for every f32 tensor of params but meta. */
-void tc_grads(const cords_tensor_list *params, cords_tensor_list *grads);
 /* Carry the batch stream's dataset and normalisation into the model's meta. */
 void tc_meta_from_data(cords_tensor_list *params, cords_batches *data);
 void tc_meta_set(cords_tensor_list *params, const char *key, const char *fmt, ...) CORDS_PRINTF(3, 4);

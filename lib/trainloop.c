@@ -89,7 +89,7 @@ static int resume(const char *path, cords_tensor_list *params, cords_opt *opt, i
 		*epoch = (int)meta_i64(meta, "ckpt_epoch");
 		*batch = meta_i64(meta, "ckpt_batch");
 		*step = meta_i64(meta, "ckpt_step");
-		rc = cords_opt_restore(opt, &l);
+		rc = cords_opt_restore(opt, &l) || cords_params_push(opt->ps);
 		opt->step = meta_i64(meta, "ckpt_opt_step");
 	}
 	cords_list_free(&l);
@@ -130,7 +130,7 @@ static int save(loop_state *L)
 {
 	if (!L->cfg->checkpoint || cords_dist_rank() != 0)
 		return 0;
-	if (cords_checkpoint_save(L->cfg->checkpoint, L->params, L->opt, L->epoch, L->batch, L->step))
+	if (cords_params_pull(L->opt->ps) || cords_opt_pull(L->opt) || cords_checkpoint_save(L->cfg->checkpoint, L->params, L->opt, L->epoch, L->batch, L->step))
 		return cords_err_prefix("checkpoint: ");
 	return 0;
 }
@@ -164,12 +164,17 @@ static int batch_grad(loop_state *L, const cords_batch *b, cords_step_stats *st)
 	double stats[2 + CORDS_MAX_EXTRA] = {st->loss * w, st->acc * w};
 	for (int i = 0; i < CORDS_MAX_EXTRA; i++)
 		stats[2 + i] = st->extra[i] * w;
-	for (int i = 0; i < L->opt->n; i++) {
-		float *g = L->opt->g[i]->data;
-		int64_t n = cords_tensor_numel(L->opt->g[i]);
-		for (int64_t k = 0; k < n; k++)
+	cords_backend *be = L->opt->ps->be;
+	for (int i = 0; i < L->opt->n; i++) { /* through the host: MPI (or NCCL's staging) sums host arrays */
+		cords_buf *gb = L->opt->ps->g[L->opt->idx[i]];
+		int64_t n = cords_buf_numel(gb);
+		float *g = malloc((size_t)n * sizeof *g);
+		int rc = !g ? cords_err("out of memory") : be->download(be, gb, g);
+		for (int64_t k = 0; !rc && k < n; k++)
 			g[k] *= (float)w;
-		if (cords_dist_sum_grad(L->s->be, g, (size_t)n))
+		rc = rc || cords_dist_sum_grad(L->s->be, g, (size_t)n) || be->upload(be, gb, g);
+		free(g);
+		if (rc)
 			return -1;
 	}
 	if (cords_dist_sum_f64(stats, 2 + CORDS_MAX_EXTRA))
@@ -244,7 +249,7 @@ int cords_train_loop(const cords_stage *s, cords_tensor_list *params, cords_opt 
 			int sig = cords_stop_signal();
 			if (!rc && sig) {
 				cords_batch_free(&b);
-				return save(&L) ? -1 : sig;
+				return save(&L) || cords_params_pull(opt->ps) ? -1 : sig;
 			}
 		}
 		if (!rc && got < 0)
@@ -264,5 +269,6 @@ int cords_train_loop(const cords_stage *s, cords_tensor_list *params, cords_opt 
 	cords_batch_free(&b);
 	if (!rc && L.epoch >= cfg->epochs)
 		L.batch = 0;
-	return rc ? -1 : save(&L);
+	/* the caller writes the host list: bring it up to date */
+	return rc || cords_params_pull(opt->ps) ? -1 : save(&L);
 }

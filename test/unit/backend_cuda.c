@@ -413,18 +413,21 @@ static void train_step(const char *file)
 		cords_rnn_loss cfg = fx_loss(meta, 0);
 		int B = (int)x->shape[0];
 		cords_labels lab = fx_labels(y);
-		grads = fx_grads(&params);
-		cords_rnn_trainer *t = cords_rnn_trainer_new(m, B, &cfg);
+		cords_params *ps = cords_params_new(gpu, &params, cords_params_all);
+		cords_rnn_trainer *t = ps ? cords_rnn_trainer_new(m, B, &cfg) : NULL;
 		/* Three passes: the steps as they are, then captured as CUDA graphs,
 		 * then replayed (cuda_graph.cu): each equals torch, and the later
 		 * ones the first, bit for bit. */
 		float *first = NULL;
 		size_t total = 0;
-		for (int i = 0; i < grads.n; i++)
-			total += (size_t)cords_tensor_numel(grads.items[i]);
 		for (int pass = 0; pass < 3 && t; pass++) {
 			cords_rnn_stats st;
-			CHECK(cords_rnn_grad(t, &params, B, x->data, lab, &grads, &st) == 0, "%s", cords_errmsg());
+			CHECK(cords_rnn_grad(t, ps, B, x->data, lab, 1, &st) == 0, "%s", cords_errmsg());
+			cords_list_free(&grads);
+			grads = fx_grads(ps);
+			total = 0;
+			for (int i = 0; i < grads.n; i++)
+				total += (size_t)cords_tensor_numel(grads.items[i]);
 			CHECK_CLOSE(st.loss, *(double *)cords_list_find(&fx, "loss")->data, 2e-5, 0);
 			const char *where;
 			double norm_err, worst = fx_grad_err(&grads, &fx, &where, &norm_err);
@@ -446,6 +449,7 @@ static void train_step(const char *file)
 		}
 		free(first);
 		cords_rnn_trainer_free(t);
+		cords_params_free(ps);
 	}
 	cords_model_free(m);
 	cords_list_free(&grads);

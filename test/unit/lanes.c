@@ -422,15 +422,16 @@ static void train_step(const char *file, int k)
 	cords_rnn_loss cfg = fx_loss(meta, k);
 	int B = (int)x->shape[0];
 	cords_labels lab = fx_labels(y);
-	cords_tensor_list grads = fx_grads(&params);
+	cords_params *ps = cords_params_new(&chk, &params, cords_params_all);
 	cords_rnn_trainer *t = cords_rnn_trainer_new(m, B, &cfg);
 	cords_rnn_stats st;
 	/* Two batches: the second replays the first's keys, unless a buffer was
 	 * freed between them. */
 	reset();
-	CHECK(t && cords_rnn_grad(t, &params, B, x->data, lab, &grads, &st) == 0, "%s", cords_errmsg());
+	CHECK(ps && t && cords_rnn_grad(t, ps, B, x->data, lab, 1, &st) == 0, "%s", cords_errmsg());
 	long first = replays;
-	CHECK(t && cords_rnn_grad(t, &params, B, x->data, lab, &grads, &st) == 0, "%s", cords_errmsg());
+	CHECK(ps && t && cords_rnn_grad(t, ps, B, x->data, lab, 1, &st) == 0, "%s", cords_errmsg());
+	cords_tensor_list grads = fx_grads(ps);
 	clean(file, m->arch.depth);
 	CHECK(replays > first && replays - first >= nkeys / 2, "%s: the second batch replayed %ld of %d keys", file,
 	      replays - first, nkeys);
@@ -441,6 +442,7 @@ static void train_step(const char *file, int k)
 	CHECK(worst < 1e-4 && norm_err < 1e-4, "%s k=%d: gradient error %g in %s, norm error %g against torch", file, k,
 	      worst, where, norm_err);
 	cords_rnn_trainer_free(t);
+	cords_params_free(ps);
 	cords_list_free(&grads);
 	cords_model_free(m);
 	cords_list_free(&fx);

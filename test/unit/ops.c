@@ -1,6 +1,7 @@
 /* Every backend operation against a slow, obvious reference loop: strides 1
  * and 2, padding, odd sizes, plain and channel-blocked layouts, batch 1 and 3. */
 #include "t.h"
+#include "wnorm.h"
 
 #include "backend.h"
 #include "err.h"
@@ -344,7 +345,7 @@ int main(void)
 	CASE("weight norm: w = g v / ||v||")
 	{
 		float g[2] = {2, -1}, v[6] = {3, 4, 0, 1, 1, 1}, w[6];
-		cords_weight_norm(2, 3, g, v, w);
+		cords_wnorm_forward_cpu(g, v, 2, 3, w);
 		CHECK_CLOSE(w[0], 1.2, 1e-6, 1e-7);
 		CHECK_CLOSE(w[1], 1.6, 1e-6, 1e-7);
 		CHECK_CLOSE(w[4], -1 / sqrt(3), 1e-6, 1e-7);

@@ -9,6 +9,7 @@
 #include "inverse.h"
 #include "stream.h"
 #include "t.h"
+#include "train_fixture.h"
 
 static char dir[4096];
 
@@ -69,16 +70,17 @@ int main(void)
 	cords_arch_from_meta(cords_list_find(&P, "meta"), &a);
 	cords_backend *be = cords_backend_get("cpu");
 	CASE("BN CNN, train mode: loss, logits, gradients and running statistics equal torch") {
-		cords_tensor_list fx = load("cnn.tzst"), prm = {0}, grads = {0};
+		cords_tensor_list fx = load("cnn.tzst"), prm = {0};
 		cnn_params(&P, &fx, &prm);
-		for (int i = 0; i < prm.n; i++)
-			cords_list_push(&grads, cords_tensor_new(prm.items[i]->name, CORDS_F32, prm.items[i]->ndim, prm.items[i]->shape));
+		cords_params *ps = cords_params_new(be, &prm, cords_params_all);
 		const cords_tensor *x = cords_list_find(&fx, "x"), *y = cords_list_find(&fx, "y");
 		int B = (int)x->shape[0];
 		float logits[64];
 		cords_cnn *c = cords_cnn_new(&a, be, 0, B);
-		CHECK(c && cords_cnn_set_params(c, &prm) == 0, "%s", cords_errmsg());
-		double loss = cords_cnn_step(c, &prm, 1, B, x->data, (cords_labels){y->data, NULL, NULL}, &grads, logits);
+		CHECK(ps && c && cords_cnn_set_params(c, ps) == 0, "%s", cords_errmsg());
+		double loss = cords_cnn_step(c, ps, 1, B, x->data, (cords_labels){y->data, NULL, NULL}, 1, logits);
+		cords_tensor_list grads = fx_grads(ps);
+		CHECK(cords_params_pull(ps) == 0, "%s", cords_errmsg()); /* the running statistics */
 		CHECK_CLOSE(loss, *(double *)cords_list_find(&fx, "loss")->data, 1e-5, 0);
 		cords_tensor lt = {.dtype = CORDS_F32, .ndim = 1, .shape = {B * a.classes}, .data = logits};
 		CHECK(rel(&lt, cords_list_find(&fx, "logits")) < 1e-4, "logits");
@@ -113,6 +115,7 @@ int main(void)
 		}
 		CHECK(worst < 1e-5, "running statistics error %g", worst);
 		cords_cnn_free(c);
+		cords_params_free(ps);
 		cords_list_free(&prm);
 		cords_list_free(&grads);
 		cords_list_free(&fx);
@@ -135,10 +138,12 @@ int main(void)
 		int B = (int)x->shape[0];
 		float lf[64], lb[64];
 		cords_cnn *f = cords_cnn_new(&a, be, 1, B), *b = cords_cnn_new(&a, be, 0, B);
-		CHECK(f && b && cords_cnn_set_params(f, &folded) == 0 && cords_cnn_set_params(b, &prm) == 0, "%s", cords_errmsg());
+		cords_params *fp = cords_params_new(be, &folded, NULL), *bp = cords_params_new(be, &prm, NULL);
+		CHECK(f && b && fp && bp && cords_cnn_set_params(f, fp) == 0 && cords_cnn_set_params(b, bp) == 0, "%s",
+		      cords_errmsg());
 		cords_labels none = {0};
-		cords_cnn_step(f, &folded, 0, B, x->data, none, NULL, lf);
-		cords_cnn_step(b, &prm, 0, B, x->data, none, NULL, lb);
+		cords_cnn_step(f, fp, 0, B, x->data, none, 0, lf);
+		cords_cnn_step(b, bp, 0, B, x->data, none, 0, lb);
 		cords_tensor tb = {.dtype = CORDS_F32, .ndim = 1, .shape = {B * a.classes}, .data = lb};
 		const cords_tensor *want = cords_list_find(&fx, "logits");
 		CHECK(rel(&tb, want) < 1e-4, "BN CNN eval logits differ from torch: %g", rel(&tb, want));
@@ -148,12 +153,14 @@ int main(void)
 		CHECK(md < 1e-4, "folded logits differ from the BN CNN's by %g", md);
 		cords_cnn_free(f);
 		cords_cnn_free(b);
+		cords_params_free(fp);
+		cords_params_free(bp);
 		cords_list_free(&prm);
 		cords_list_free(&folded);
 		cords_list_free(&fx);
 	}
 	CASE("inverse: loss and gradients of area_conv and conv_bias equal torch") {
-		cords_tensor_list fx = load("inverse.tzst"), folded = {0}, rnn = {0}, grads = {0};
+		cords_tensor_list fx = load("inverse.tzst"), folded = {0}, rnn = {0};
 		char name[80];
 		for (int i = 0; i < P.n; i++) /* the folded CNN: params' convs + the fixture's biases */
 			if (strncmp(P.items[i]->name, "conv_bias", 9) && strcmp(P.items[i]->name, "meta"))
@@ -178,13 +185,13 @@ int main(void)
 				cords_list_push(&rnn, d);
 			}
 		}
-		for (int i = 0; i < rnn.n; i++)
-			cords_list_push(&grads, cords_tensor_new(rnn.items[i]->name, CORDS_F32, rnn.items[i]->ndim, rnn.items[i]->shape));
 		const cords_tensor *x = cords_list_find(&fx, "x");
 		int B = (int)x->shape[0];
 		double fit, eig;
 		cords_inverse *v = cords_inverse_new(&a, be, &folded, B, 3, 10);
-		double loss = v ? cords_inverse_step(v, &rnn, B, x->data, &grads, &fit, &eig) : NAN;
+		cords_params *ps = cords_params_new(be, &rnn, cords_params_all);
+		double loss = v && ps ? cords_inverse_step(v, ps, B, x->data, 1, &fit, &eig) : NAN;
+		cords_tensor_list grads = ps ? fx_grads(ps) : (cords_tensor_list){0};
 		CHECK_CLOSE(loss, *(double *)cords_list_find(&fx, "loss")->data, 1e-5, 0);
 		CHECK_CLOSE(fit, *(double *)cords_list_find(&fx, "fit")->data, 1e-5, 0);
 		CHECK_CLOSE(eig, *(double *)cords_list_find(&fx, "eig")->data, 1e-5, 1e-12);
@@ -199,6 +206,7 @@ int main(void)
 		}
 		CHECK(worst < 1e-4, "gradient error %g in %s", worst, where);
 		cords_inverse_free(v);
+		cords_params_free(ps);
 		cords_list_free(&folded);
 		cords_list_free(&rnn);
 		cords_list_free(&grads);

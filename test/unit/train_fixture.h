@@ -1,12 +1,13 @@
 /* The RNN training fixtures of testdata/train/gen.py, for the tests that
  * run their steps (train_rnn.c, lanes.c, backend_cuda.c): reading one, its
- * loss settings and labels, zero gradients shaped like the parameters, and
+ * loss settings and labels, the gradients brought to the host, and
  * how far computed gradients are from the fixture's. */
 #ifndef CORDS_TEST_TRAIN_FIXTURE_H
 #define CORDS_TEST_TRAIN_FIXTURE_H
 
 #include "err.h"
 #include "model.h"
+#include "params.h"
 #include "rnn_train.h"
 #include "stream.h"
 #include "tensor.h"
@@ -62,14 +63,18 @@ static inline cords_labels fx_labels(const cords_tensor *y)
 	return lab;
 }
 
-/* A zero gradient for every parameter but the metadata. */
-static inline cords_tensor_list fx_grads(const cords_tensor_list *params)
+/* The gradients of ps's trained tensors, brought to the host under their names. */
+static inline cords_tensor_list fx_grads(const cords_params *ps)
 {
 	cords_tensor_list grads = {0};
-	for (int i = 0; i < params->n; i++)
-		if (strcmp(params->items[i]->name, "meta"))
-			cords_list_push(&grads, cords_tensor_new(params->items[i]->name, CORDS_F32, params->items[i]->ndim,
-								 params->items[i]->shape));
+	for (int i = 0; i < ps->n; i++) {
+		if (!ps->g[i])
+			continue;
+		cords_tensor *t = cords_tensor_new(ps->t[i]->name, CORDS_F32, ps->t[i]->ndim, ps->t[i]->shape);
+		if (ps->be->download(ps->be, ps->g[i], t->data))
+			printf("FAIL: gradient of %s: %s\n", t->name, cords_errmsg());
+		cords_list_push(&grads, t);
+	}
 	return grads;
 }
 

@@ -26,10 +26,11 @@ static void stage(const char *file, int k, int kept)
 	cords_rnn_loss cfg = fx_loss(meta, k);
 	int B = (int)x->shape[0];
 	cords_labels lab = fx_labels(y);
-	cords_tensor_list grads = fx_grads(&params);
+	cords_params *ps = cords_params_new(m->be, &params, cords_params_all);
 	cords_rnn_trainer *t = cords_rnn_trainer_new(m, B, &cfg);
 	cords_rnn_stats st;
-	CHECK(t && cords_rnn_grad(t, &params, B, x->data, lab, &grads, &st) == 0, "%s", cords_errmsg());
+	CHECK(ps && t && cords_rnn_grad(t, ps, B, x->data, lab, 1, &st) == 0, "%s", cords_errmsg());
+	cords_tensor_list grads = fx_grads(ps);
 	CHECK(!kept || st.states_kept == kept, "%s k=%d: %d states kept, expected %d", file, k, st.states_kept, kept);
 	CHECK_CLOSE(st.loss, *(double *)cords_list_find(&fx, "loss")->data, 2e-5, 0);
 	CHECK_CLOSE(st.spont, *(double *)cords_list_find(&fx, "spont")->data, 1e-4, 1e-12);
@@ -38,6 +39,7 @@ static void stage(const char *file, int k, int kept)
 	CHECK(worst < 1e-4, "%s k=%d: gradient error %g in %s", file, k, worst, where);
 	CHECK(worst_norm < 1e-4, "%s k=%d: gradient norm error %g", file, k, worst_norm);
 	cords_rnn_trainer_free(t);
+	cords_params_free(ps);
 	cords_list_free(&grads);
 	cords_model_free(m);
 	cords_list_free(&fx);
