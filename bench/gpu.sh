@@ -16,7 +16,8 @@
 #      and one step at batch 16 with the device's peak memory in use; one
 #      step with its gradients summed by NCCL over one rank (CORDS_NCCL=1)
 #      against the step without; and 2 steps with every backend call timed
-#      (CORDS_PROFILE), printed before the table;
+#      (CORDS_PROFILE), printed before the table; and a stage-1 step
+#      (cords-cnn, batch 16) profiled, with the host's part of it;
 #   4. cords-eig on R8's first area, 300 Arnoldi steps, GPU against CPU.
 # Exits 1 when the GPU unit tests fail or skip on a GPU machine (or the build
 # fails), else 0.
@@ -323,6 +324,26 @@ if [ -n "$tool" ] && [ -f "$d/train16.tzst" ] && command -v nvidia-smi >/dev/nul
 		row "$tool --device cuda, batch 16: peak memory in use" "$peak MiB (nvidia-smi every 0.2 s, whole device)"
 	else
 		row "$tool --device cuda, batch 16" "failed: $(tail -n 1 "$work/train16.out" | cut -c1-100)"
+	fi
+fi
+# Stage 1 (cords-cnn: the BN CNN, SGD) at batch 16 under CORDS_PROFILE, 1
+# and 4 steps: a step's time (every call synchronised), and the host's part of
+# it (the read-out and loss, the norm's sum coming down). Weight norm, clipping
+# and the optimiser run on the device; this row says what the host still
+# costs where a step is short.
+if [ -x "$BIN/cords-cnn" ] && [ -f "$d/train16.tzst" ]; then
+	say "cords-cnn --device cuda, batch 16, under CORDS_PROFILE"
+	for n in 1 4; do
+		CORDS_PROFILE=1 timeout -k 10 "$(tmo 90)" "$BIN/cords-cnn" -m "$d/model.tzst" --device "$DEVICE" --steps $n \
+			--warmup 0 -o "$work/cnn.tzst" "$d/train16.tzst" >/dev/null 2>"$work/cnn$n.err"
+	done
+	prof() { sed -n "s/.*wall \([0-9.]*\) s:.*outside it \([0-9.]*\) s.*/\1 \2/p" "$1" | tail -n 1; } # -> wall host
+	a=$(prof "$work/cnn1.err") b=$(prof "$work/cnn4.err")
+	if [ -n "$a" ] && [ -n "$b" ]; then
+		row "cords-cnn --device cuda, batch 16 (profiled): s/step, host's part" \
+			"$(echo "$a $b" | awk '{ w = ($3 - $1) / 3; h = ($4 - $2) / 3; printf "%.3f, host %.3f (%.0f%%)", w, h, (w > 0 ? 100 * h / w : 0) }')"
+	else
+		row "cords-cnn --device cuda, batch 16" "failed: $(tail -n 1 "$work/cnn4.err" | cut -c1-100)"
 	fi
 fi
 # 4. cords-eig on R8's first area (64 x 56 x 56 = 200,704 unknowns, 300 Arnoldi

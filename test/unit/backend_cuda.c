@@ -313,6 +313,35 @@ static void eltwise_bwd(void)
 	drop(&one);
 }
 
+/* Weight norm into a weight buffer (and a convolution through it after),
+ * its backward, and AdamW and SGD steps with clipping's scale. */
+static void params_ops(void)
+{
+	pair g = act(1, 16, 0, 0, 0), v = act(2, 16, 8 * 9, 0, 0), w = mk(CORDS_BUF_WEIGHT, 4, 16, 8, 3, 3);
+	pair x = act(4, 2, 8, 6, 5), y = act(4, 2, 16, 6, 5), dg = act(1, 16, 0, 0, 0), dv = act(2, 16, 8 * 9, 0, 0);
+	const cords_conv c3 = {1, 1, 0, 0};
+	RUN(wnorm, X(g), X(v), X(w));
+	SAME(w, "wnorm");
+	RUN(conv2d, &c3, X(x), X(w), NULL, X(y));
+	SAME(y, "conv2d after wnorm");
+	RUN(wnorm_bwd, X(g), X(v), X(w), X(dg), X(dv));
+	SAME(dg, "wnorm_bwd: dg");
+	SAME(dv, "wnorm_bwd: dv");
+	for (int adamw = 0; adamw < 2; adamw++) {
+		pair p = act(1, 1000, 0, 0, 0), gr = act(1, 1000, 0, 0, 0), m = act(1, 1000, 0, 0, 0), s = act(1, 1000, 0, 0, 0);
+		RUN(fill, X(s), 0.5f);
+		for (int step = 1; step <= 3; step++) {
+			cords_optim o = {adamw, 1e-2, 0.01, 0.9, 0.999, 1e-8, 0.9, step, step == 2 ? 0.5f : 1.0f};
+			RUN(optim, &o, X(p), X(gr), X(m), X(s));
+			SAME(p, adamw ? "AdamW: parameter" : "SGD: parameter");
+			SAME(m, adamw ? "AdamW: first moment" : "SGD: momentum");
+			SAME(gr, "optim: gradient scaled");
+		}
+		drop(&p), drop(&gr), drop(&m), drop(&s);
+	}
+	drop(&g), drop(&v), drop(&w), drop(&x), drop(&y), drop(&dg), drop(&dv);
+}
+
 static void batchnorm(int train, int running)
 {
 	pair x = act(4, 4, 6, 5, 3), y = act(4, 4, 6, 5, 3), g = act(1, 6, 1, 1, 1), b = act(1, 6, 1, 1, 1);
@@ -630,6 +659,7 @@ int main(void)
 		pool_bwd(3, 5, 9, 6, 3, 1, 1);
 	}
 	CASE("leaky_bwd, relu_bwd_add, readout_bwd_add, batch_sum, axpby, sqdiff_sum") eltwise_bwd();
+	CASE("wnorm (and a convolution through its weights), wnorm_bwd, AdamW and SGD steps") params_ops();
 	CASE("batchnorm train (with and without running statistics) and eval, forward and backward")
 	{
 		batchnorm(1, 1);

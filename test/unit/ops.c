@@ -1,6 +1,7 @@
 /* Every backend operation against a slow, obvious reference loop: strides 1
  * and 2, padding, odd sizes, plain and channel-blocked layouts, batch 1 and 3. */
 #include "t.h"
+#include "optim.h"
 #include "wnorm.h"
 
 #include "backend.h"
@@ -349,6 +350,67 @@ int main(void)
 		CHECK_CLOSE(w[0], 1.2, 1e-6, 1e-7);
 		CHECK_CLOSE(w[1], 1.6, 1e-6, 1e-7);
 		CHECK_CLOSE(w[4], -1 / sqrt(3), 1e-6, 1e-7);
+	}
+	CASE("wnorm into a weight buffer a convolution has used: the convolution sees the new weights")
+	{
+		float *g = randv(8), *v = randv(8 * 72), *x = randv(1 * 8 * 5 * 5), *W = malloc(8 * 72 * sizeof *W);
+		cords_buf *gb = up(CORDS_BUF_ACT, 1, 8, 0, 0, 0, g), *vb = up(CORDS_BUF_ACT, 2, 8, 72, 0, 0, v);
+		cords_buf *w = up(CORDS_BUF_WEIGHT, 4, 8, 8, 3, 3, v), *w2 = up(CORDS_BUF_WEIGHT, 4, 8, 8, 3, 3, NULL);
+		cords_buf *xb = up(CORDS_BUF_ACT, 4, 1, 8, 5, 5, x), *y = up(CORDS_BUF_ACT, 4, 1, 8, 5, 5, NULL);
+		cords_buf *y2 = up(CORDS_BUF_ACT, 4, 1, 8, 5, 5, NULL);
+		cords_conv cv = {.stride = 1, .pad = 1};
+		CHECK(be->conv2d(be, &cv, xb, w, NULL, y) == 0, "%s", cords_errmsg()); /* packs v's values */
+		CHECK(be->wnorm(be, gb, vb, w) == 0 && be->conv2d(be, &cv, xb, w, NULL, y) == 0, "%s", cords_errmsg());
+		cords_wnorm_forward_cpu(g, v, 8, 72, W);
+		be->upload(be, w2, W);
+		be->conv2d(be, &cv, xb, w2, NULL, y2);
+		float *a = down(w), *b = down(y), *c = down(y2);
+		CHECK(!memcmp(a, W, 8 * 72 * sizeof *W), "wnorm differs from the host kernel");
+		CHECK(!memcmp(b, c, 8 * 25 * sizeof *b), "the convolution used stale weights after wnorm");
+		CHECK(be->wnorm(be, gb, y, w) == -1, "wnorm with v of the wrong size accepted");
+		free(a), free(b), free(c), free(g), free(v), free(x), free(W);
+		be->free(be, gb), be->free(be, vb), be->free(be, w), be->free(be, w2), be->free(be, xb), be->free(be, y);
+		be->free(be, y2);
+	}
+	CASE("wnorm_bwd and optim (AdamW, SGD, a clipping scale) equal the host kernels bit for bit")
+	{
+		float *g = randv(8), *v = randv(8 * 72), *dW = randv(8 * 72), dg[8], *dv = malloc(8 * 72 * sizeof *dv);
+		cords_buf *gb = up(CORDS_BUF_ACT, 1, 8, 0, 0, 0, g), *vb = up(CORDS_BUF_ACT, 2, 8, 72, 0, 0, v);
+		cords_buf *dwb = up(CORDS_BUF_WEIGHT, 4, 8, 8, 3, 3, dW), *dgb = up(CORDS_BUF_ACT, 1, 8, 0, 0, 0, NULL);
+		cords_buf *dvb = up(CORDS_BUF_ACT, 2, 8, 72, 0, 0, NULL);
+		CHECK(be->wnorm_bwd(be, gb, vb, dwb, dgb, dvb) == 0, "%s", cords_errmsg());
+		cords_wnorm_backward_cpu(g, v, dW, 8, 72, dg, dv);
+		float *a = down(dgb), *b = down(dvb);
+		CHECK(!memcmp(a, dg, sizeof dg) && !memcmp(b, dv, 8 * 72 * sizeof *dv), "wnorm_bwd differs from the host kernel");
+		free(a), free(b), free(g), free(v), free(dW), free(dv);
+		be->free(be, gb), be->free(be, vb), be->free(be, dwb), be->free(be, dgb), be->free(be, dvb);
+		for (int adamw = 0; adamw < 2; adamw++) {
+			const int n = 100;
+			float *p = randv(n), *gr = randv(n), *m = calloc(n, sizeof *m), *s = calloc(n, sizeof *s);
+			cords_buf *pb = up(CORDS_BUF_ACT, 1, n, 0, 0, 0, p), *grb = up(CORDS_BUF_ACT, 1, n, 0, 0, 0, gr);
+			cords_buf *mb = up(CORDS_BUF_ACT, 1, n, 0, 0, 0, m), *sb = up(CORDS_BUF_ACT, 1, n, 0, 0, 0, s);
+			for (int step = 1; step <= 3; step++) {
+				const float scale = step == 2 ? 0.5f : 1.0f;
+				cords_optim o = {adamw, 1e-2, 0.01, 0.9, 0.999, 1e-8, 0.9, step, scale};
+				CHECK(be->optim(be, &o, pb, grb, mb, sb) == 0, "%s", cords_errmsg());
+				cords_scale_cpu(gr, n, scale);
+				if (adamw) {
+					cords_adamw h = {1e-2, 0.9, 0.999, 1e-8, 0.01};
+					cords_adamw_step_cpu(&h, step, p, gr, m, s, n);
+				} else {
+					cords_sgd h = {1e-2, 0.9, 0.01};
+					cords_sgd_step_cpu(&h, step == 1, p, gr, m, n);
+				}
+				float *dp = down(pb), *dgr = down(grb), *dm = down(mb);
+				CHECK(!memcmp(dp, p, n * sizeof *p) && !memcmp(dgr, gr, n * sizeof *gr) && !memcmp(dm, m, n * sizeof *m),
+				      "%s step %d differs from the host kernel", adamw ? "AdamW" : "SGD", step);
+				free(dp), free(dgr), free(dm);
+			}
+			cords_optim bad = {1, 1e-2, 0, 0.9, 0.999, 1e-8, 0, 1, 1};
+			CHECK(be->optim(be, &bad, pb, grb, mb, NULL) == -1, "AdamW without a second moment accepted");
+			free(p), free(gr), free(m), free(s);
+			be->free(be, pb), be->free(be, grb), be->free(be, mb), be->free(be, sb);
+		}
 	}
 	T_DONE();
 }
