@@ -113,7 +113,7 @@ int main(int argc, char **argv)
 		if (o.opt.decay < 1)
 			cli_usage("--cosine: the warm-up (%lld batches) fills the whole round", (long long)o.opt.warmup);
 	}
-	cords_params *ps = cords_params_new(be, &p, cords_params_all);
+	cords_params *ps = cords_params_new(be, &p, cords_cnn_trained);
 	cords_opt *opt = ps ? cords_opt_new(&o.opt, ps) : NULL;
 	cords_stage *s = opt ? cords_cnn_stage_new(&a, ps, rounds, nrounds, per_round) : NULL;
 	if (!s)

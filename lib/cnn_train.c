@@ -54,6 +54,13 @@ struct cords_cnn {
 	float *fcw;
 };
 
+int cords_cnn_trained(const char *name)
+{
+	size_t n = strlen(name);
+	return strncmp(name, "conv_bias.", 10) && !(n > 13 && !strcmp(name + n - 13, ".running_mean")) &&
+	       !(n > 12 && !strcmp(name + n - 12, ".running_var"));
+}
+
 int cords_cnn_nbn(const cords_arch *a) { return 1 + 2 * a->depth + a->nskip; }
 
 int cords_cnn_bn_name(const cords_arch *a, int j, char *name, size_t n, int *channels)

@@ -37,6 +37,10 @@ int cords_cnn_forward(cords_cnn *c, cords_params *ps, int B, const float *x);
 const cords_buf *cords_cnn_ff(const cords_cnn *c, int i);
 const cords_buf *cords_cnn_pre(const cords_cnn *c, int i);
 
+/* What the BN CNN trains: everything but BatchNorm's running statistics
+ * (buffers, not parameters: no weight decay) and an RNN's conv_bias it
+ * started from (the BN CNN has none). */
+int cords_cnn_trained(const char *name);
 /* The BN tensors of a fresh CNN (weight 1, bias 0, mean 0, var 1) appended
  * to l for those missing; names as above. */
 int cords_cnn_add_bn(const cords_arch *a, cords_tensor_list *l);

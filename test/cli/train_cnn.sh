@@ -56,6 +56,16 @@ err_has "naming both" "teacher is an R2 .* the model an R4"
 expect_exit 2 "--teacher-mix above 1 is refused" cords-finetune -m "$T/inv.tzst" --teacher "$T/cnn.tzst" --teacher-mix 1.5 "$B"
 check "no model written by the refused runs" test ! -e "$T/x.tzst"
 
+# BatchNorm's running statistics are buffers: weight decay leaves them alone
+for wd in 0 1; do
+	cords-cnn --depth 2 --size 12 --epochs 1 --steps 1 --warmup 0 --weight-decay $wd -o "$T/wd$wd.tzst" "$B" 2>/dev/null
+	cords-cat -n bn_area_conv.1.running_var -n bn_inp.running_mean "$T/wd$wd.tzst" >"$T/wd$wd.run"
+	cords-cat -n area_conv.1.parametrizations.weight.original1 "$T/wd$wd.tzst" >"$T/wd$wd.v"
+done
+check "running statistics do not depend on --weight-decay" cmp "$T/wd0.run" "$T/wd1.run"
+check "the weights do" sh -c "! cmp -s '$T/wd0.v' '$T/wd1.v'"
+check "and the statistics were written" test -s "$T/wd0.run"
+
 expect_exit 1 "fold refuses a model without BN statistics" cords-fold "$T/inv.tzst" -o "$T/x.tzst"
 err_has "naming its stage" "stage inverse"
 expect_exit 1 "inverse refuses a BN CNN" cords-inverse -m "$T/cnn.tzst" -o "$T/x.tzst" "$B"
