@@ -5,8 +5,8 @@
  * included, where the calls are asynchronous and a wall clock alone says
  * nothing. The synchronisation removes the overlap of host and device work,
  * so a profiled run is slower than a plain one; the time outside the
- * backend (the host's own work: losses, the read-out's FC layer, the
- * optimiser) is the wall time less the backend's.
+ * backend (the host's own work: losses, the read-out's FC layer) is the
+ * wall time less the backend's.
  *
  * Calls come from one thread (the tools call the backend from their main
  * thread; the backends parallelise inside a call). */

@@ -60,9 +60,10 @@ typedef struct {
 
 typedef int (*cords_loop_cb)(void *ctx, const cords_loop_event *e);
 
-/* params: meta record first, then the tensors (updated in place); grads:
- * gradients of the trained ones. Returns 0 when done, -1 on error, or the
- * signal number after saving a checkpoint on SIGINT/SIGTERM. */
+/* params: meta record first, then the tensors: the host list of opt->ps,
+ * whose trained tensors opt steps on the backend; it is brought up to date
+ * for each checkpoint and when the loop returns. Returns 0 when done, -1 on
+ * error, or the signal number after saving a checkpoint on SIGINT/SIGTERM. */
 int cords_train_loop(const cords_stage *s, cords_tensor_list *params, cords_opt *opt, cords_batches *data,
 		     const cords_loop_cfg *cfg, cords_loop_cb cb, void *cbctx);
 
