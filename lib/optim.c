@@ -47,22 +47,6 @@ double cords_cosine_lr(double lr, int64_t k, int64_t K)
 	return k >= K ? 0 : lr * 0.5 * (1 + cos(M_PI * (double)k / (double)K));
 }
 
-double cords_sumsq_cpu(const float *g, int64_t n)
-{
-	/* Fixed chunks summed in order: the same result for any thread count. */
-	enum { CHUNK = 4096 };
-	int64_t nc = (n + CHUNK - 1) / CHUNK;
-	double total = 0;
-	for (int64_t c = 0; c < nc; c++) {
-		double s = 0;
-		int64_t end = (c + 1) * CHUNK < n ? (c + 1) * CHUNK : n;
-		for (int64_t i = c * CHUNK; i < end; i++)
-			s += (double)g[i] * g[i];
-		total += s;
-	}
-	return total;
-}
-
 double cords_clip_factor(double norm, double max_norm)
 {
 	if (max_norm <= 0)

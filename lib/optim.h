@@ -32,8 +32,6 @@ double cords_warmup_lr(double lr, int64_t k, int64_t K, double f0);
 /* Cosine decay from lr at k = 0 to 0 at k = K (and after). */
 double cords_cosine_lr(double lr, int64_t k, int64_t K);
 
-/* Sum of squares of g [n], in double (deterministic order). */
-double cords_sumsq_cpu(const float *g, int64_t n);
 /* The factor clip_grad_norm_ multiplies every gradient by, given the global
  * norm: min(1, max_norm / (norm + 1e-6)); max_norm <= 0 means no clipping. */
 double cords_clip_factor(double norm, double max_norm);
