@@ -155,7 +155,7 @@ void cu_lanes_reset(cu_impl *c);
 int cu_replay(cords_backend *be, const void *key, size_t n, int (*fn)(void *), void *arg);
 void cu_graphs_drop(cu_impl *c);
 /* Across ranks (cuda_nccl.cu). */
-int cu_allreduce(cords_backend *be, float *host, size_t n);
+int cu_allreduce(cords_backend *be, cords_buf *b);
 void cu_nccl_free(cu_nccl *n);
 /* y [B,C,H,W] += bias [C] (cuda_eltwise.cu; the convolution's bias). */
 int cu_bias_channels(cu_impl *c, const cu_buf *bias, cu_buf *y);

@@ -1,6 +1,5 @@
-/* The backend's allreduce (lib/backend.h): a host array summed over the
- * ranks of an mpirun with NCCL, through one device buffer on the backend's
- * stream. The communicator is made on first use, with the unique id rank 0
+/* The backend's allreduce (lib/backend.h): a buffer summed in place over
+ * the ranks of an mpirun with NCCL, on the backend's stream. The communicator is made on first use, with the unique id rank 0
  * draws sent to the others over MPI (lib/dist.h), one rank per GPU.
  *
  * libnccl.so.2 is opened then, not linked: the tools load and run on
@@ -25,8 +24,6 @@ struct cu_nccl {
 	decltype(&ncclCommDestroy) comm_destroy;
 	decltype(&ncclGetErrorString) error_string;
 	ncclComm_t comm;
-	void *d; /* the staging buffer, of cap bytes */
-	size_t cap;
 };
 
 static int nccl_check(const cu_nccl *n, ncclResult_t r, const char *what)
@@ -42,7 +39,6 @@ void cu_nccl_free(cu_nccl *n)
 		return;
 	if (n->comm)
 		n->comm_destroy(n->comm);
-	cudaFree(n->d);
 	if (n->lib)
 		dlclose(n->lib);
 	free(n);
@@ -82,24 +78,15 @@ static cu_nccl *nccl_open(void)
 	return n;
 }
 
-int cu_allreduce(cords_backend *be, float *host, size_t count)
+int cu_allreduce(cords_backend *be, cords_buf *b)
 {
 	cu_impl *c = CU_IMPL(be);
 	if (!c->nccl && !(c->nccl = nccl_open()))
 		return cords_err_prefix("summing gradients over %d rank%s: ", cords_dist_size(),
 					cords_dist_size() == 1 ? "" : "s");
 	cu_nccl *n = c->nccl;
-	if (cu_join(c))
+	cu_buf *d = CU_BUF(b);
+	if (cu_join(c)) /* what the lanes wrote into b is in */
 		return -1;
-	const size_t bytes = count * sizeof *host;
-	if (!cu_grow(c, &n->d, &n->cap, bytes, "NCCL staging buffer"))
-		return -1;
-	return cu_check(cudaMemcpyAsync(n->d, host, bytes, cudaMemcpyHostToDevice, c->stream), "to the device") ||
-			       nccl_check(n, n->all_reduce(n->d, n->d, count, ncclFloat, ncclSum, n->comm, c->stream),
-					  "all-reduce") ||
-			       cu_check(cudaMemcpyAsync(host, n->d, bytes, cudaMemcpyDeviceToHost, c->stream),
-					"from the device") ||
-			       cu_check(cudaStreamSynchronize(c->stream), "all-reduce")
-		       ? -1
-		       : 0;
+	return nccl_check(n, n->all_reduce(d->d, d->d, d->n, ncclFloat, ncclSum, n->comm, c->stream), "all-reduce");
 }

@@ -168,11 +168,11 @@ struct cords_backend {
 	 * there is no such limit to ask (the CPU). The trainers size what they
 	 * keep for backpropagation by it. */
 	int (*mem_free)(cords_backend *be, size_t *bytes);
-	/* host[0..n) = its sum over the ranks of an mpirun (lib/dist.h), through
-	 * the device's own collectives (NCCL on CUDA), staged through device
-	 * memory; with one rank, a single-rank communicator. NULL where the
-	 * backend has none: the trainers then sum over MPI on the host. */
-	int (*allreduce)(cords_backend *be, float *host, size_t n);
+	/* b = its sum over the ranks of an mpirun (lib/dist.h), in place, by
+	 * the device's own collectives (NCCL on CUDA); with one rank, a
+	 * single-rank communicator. NULL where the backend has none: the
+	 * trainers then sum over MPI on the host. */
+	int (*allreduce)(cords_backend *be, cords_buf *b);
 	/* Concurrency, as a hint. Calls made after lane(be, k), k >= 1, may run
 	 * alongside those of the other lanes, after everything queued before
 	 * the first of them; lane(be, 0) joins: what follows waits for every

@@ -225,9 +225,9 @@ static int w_batchnorm_bwd(cords_backend *be, const cords_bn_mode *m, const cord
 	TIMED(batchnorm_bwd, x, NULL, m, x, dy, gamma, save_mean, save_invstd, rmean, rvar, dx, dgamma, dbeta,
 	      beta);
 }
-static int w_allreduce(cords_backend *be, float *host, size_t n)
+static int w_allreduce(cords_backend *be, cords_buf *b)
 {
-	TIMED(allreduce, NULL, NULL, host, n);
+	TIMED(allreduce, b, NULL, b);
 }
 static int w_wnorm(cords_backend *be, const cords_buf *g, const cords_buf *v, cords_buf *w)
 {

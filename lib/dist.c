@@ -71,11 +71,16 @@ int cords_dist_sums(const cords_backend *be)
 	return size > 1 || nccl == NCCL_ON;
 }
 
-int cords_dist_sum_grad(cords_backend *be, float *buf, size_t n)
+int cords_dist_sum_buf(cords_backend *be, cords_buf *b)
 {
-	if (nccl != NCCL_OFF && be && be->allreduce)
-		return be->allreduce(be, buf, n);
-	return cords_dist_sum_f32(buf, n);
+	if (nccl != NCCL_OFF && be->allreduce)
+		return be->allreduce(be, b);
+	/* MPI sums host arrays */
+	size_t n = (size_t)cords_buf_numel(b);
+	float *h = malloc(n * sizeof *h);
+	int rc = !h ? cords_err("out of memory") : be->download(be, b, h) || cords_dist_sum_f32(h, n) || be->upload(be, b, h);
+	free(h);
+	return rc ? -1 : 0;
 }
 
 void cords_dist_slice(int64_t n, int64_t *lo, int64_t *hi)

@@ -8,10 +8,10 @@
  * MPI is never initialised: one process, rank 0 of 1, and every call below
  * is a no-op, so the tools start as fast as without MPI.
  *
- * Gradients live on the host in the training loop. They are summed with
- * NCCL when the backend offers it (CUDA: staged through the device, so the
- * sum takes NVLink and InfiniBand as NCCL finds them), else with MPI on the
- * host. CORDS_NCCL chooses: unset or "auto" (NCCL where the backend has it,
+ * Gradients live on the backend (lib/params.h). They are summed with NCCL
+ * when the backend offers it (CUDA: in place on the device, so the sum
+ * takes NVLink and InfiniBand as NCCL finds them), else with MPI through
+ * the host. CORDS_NCCL chooses: unset or "auto" (NCCL where the backend has it,
  * with more than one rank), "0" (MPI always), "1" (NCCL, an error where
  * the backend has none; with one process too, as a one-rank communicator,
  * which checks the path on a single GPU). */
@@ -36,9 +36,9 @@ int cords_dist_bcast(void *buf, size_t bytes);
 /* Whether the trainers sum gradients: more than one rank, or CORDS_NCCL=1.
  * -1 with a message when CORDS_NCCL=1 and be has no allreduce. */
 int cords_dist_sums(const cords_backend *be);
-/* In place, a gradient computed on be: its sum over the ranks, by NCCL or
- * MPI as CORDS_NCCL says. */
-int cords_dist_sum_grad(cords_backend *be, float *buf, size_t n);
+/* In place, a buffer on be (a gradient): its sum over the ranks, by NCCL
+ * on the device or MPI through the host, as CORDS_NCCL says. */
+int cords_dist_sum_buf(cords_backend *be, cords_buf *b);
 /* This rank's slice [*lo, *hi) of a global batch of n items: contiguous,
  * sizes differing by at most one. */
 void cords_dist_slice(int64_t n, int64_t *lo, int64_t *hi);

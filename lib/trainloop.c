@@ -165,16 +165,9 @@ static int batch_grad(loop_state *L, const cords_batch *b, cords_step_stats *st)
 	for (int i = 0; i < CORDS_MAX_EXTRA; i++)
 		stats[2 + i] = st->extra[i] * w;
 	cords_backend *be = L->opt->ps->be;
-	for (int i = 0; i < L->opt->n; i++) { /* through the host: MPI (or NCCL's staging) sums host arrays */
-		cords_buf *gb = L->opt->ps->g[L->opt->idx[i]];
-		int64_t n = cords_buf_numel(gb);
-		float *g = malloc((size_t)n * sizeof *g);
-		int rc = !g ? cords_err("out of memory") : be->download(be, gb, g);
-		for (int64_t k = 0; !rc && k < n; k++)
-			g[k] *= (float)w;
-		rc = rc || cords_dist_sum_grad(L->s->be, g, (size_t)n) || be->upload(be, gb, g);
-		free(g);
-		if (rc)
+	for (int i = 0; i < L->opt->n; i++) {
+		cords_buf *g = L->opt->ps->g[L->opt->idx[i]];
+		if (be->axpby(be, (float)w, g, 0, g) || cords_dist_sum_buf(be, g))
 			return -1;
 	}
 	if (cords_dist_sum_f64(stats, 2 + CORDS_MAX_EXTRA))

@@ -553,20 +553,18 @@ static void eig_device(int c, int h, int w, int jacobian, int always_reorth)
 	free(yd);
 }
 
-/* One rank: the sum is the array, bit for bit, through a staging buffer
- * that grows (10, then 300,000 floats) and is then reused. */
+/* One rank: the sum is the buffer, bit for bit, in place. */
 static void allreduce(void)
 {
-	const size_t sizes[] = {10, 300000, 1000};
+	const int64_t sizes[] = {10, 300000, 1000};
 	for (int k = 0; k < 3; k++) {
-		size_t n = sizes[k];
-		float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
-		for (size_t i = 0; i < n; i++)
-			a[i] = b[i] = (float)cords_rng_range(&rng, -1e3, 1e3);
-		CHECK(!gpu->allreduce(gpu, a, n), "allreduce of %zu floats: %s", n, cords_errmsg());
-		CHECK(!memcmp(a, b, n * sizeof *a), "allreduce of %zu floats over one rank changed them", n);
-		free(a);
-		free(b);
+		pair p = act(1, sizes[k], 0, 0, 0);
+		CHECK(!gpu->allreduce(gpu, p.g), "allreduce of %lld floats: %s", (long long)sizes[k], cords_errmsg());
+		float *g = malloc((size_t)p.n * sizeof *g);
+		CHECK(!gpu->download(gpu, p.g, g) && !memcmp(g, p.h, (size_t)p.n * sizeof *g),
+		      "allreduce of %lld floats over one rank changed them", (long long)sizes[k]);
+		free(g);
+		drop(&p);
 	}
 }
 
@@ -678,12 +676,16 @@ int main(void)
 		CASE("whole model R4 20x24: CUDA = CPU = PyTorch") whole_model("r4", phis[k]);
 	}
 	/* A machine without libnccl.so.2 skips this case; any other failure fails it. */
+	int64_t one = 1;
 	float probe = 1;
-	int rc = gpu->allreduce ? gpu->allreduce(gpu, &probe, 1) : -1;
+	cords_buf *pb = gpu->alloc(gpu, CORDS_BUF_ACT, 1, &one);
+	int rc = pb && !gpu->upload(gpu, pb, &probe) && gpu->allreduce ? gpu->allreduce(gpu, pb) : -1;
+	rc = rc || gpu->download(gpu, pb, &probe);
+	gpu->free(gpu, pb);
 	if (rc && gpu->allreduce && strstr(cords_errmsg(), "cannot load libnccl"))
 		fprintf(stderr, "backend_cuda: allreduce skipped: %s\n", cords_errmsg());
 	else
-		CASE("allreduce (NCCL) over one rank: the array itself, staging buffer grown and reused")
+		CASE("allreduce (NCCL) over one rank: the buffer itself, in place")
 		{
 			CHECK(!rc && probe == 1, "allreduce of one float: %s", rc ? cords_errmsg() : "changed");
 			allreduce();
