@@ -291,21 +291,6 @@ static int fc_weights(cords_cnn *c, cords_params *ps)
 	return 0;
 }
 
-static int wn_names(const char *base, char *gn, char *vn)
-{
-	snprintf(gn, 80, "%s" WN "0", base);
-	snprintf(vn, 80, "%s" WN "1", base);
-	return 0;
-}
-
-static int up_conv(cords_backend *be, const cords_params *ps, cbuf *c)
-{
-	char gn[80], vn[80];
-	wn_names(c->base, gn, vn);
-	const cords_buf *g = cords_params_buf(ps, gn), *v = cords_params_buf(ps, vn);
-	return g && v ? CALL(wnorm, g, v, c->w) : -1;
-}
-
 static int up_plain(cords_backend *be, const cords_params *ps, const char *name, cords_buf *b)
 {
 	const cords_buf *t = cords_params_buf(ps, name);
@@ -320,9 +305,9 @@ int cords_cnn_set_params(cords_cnn *c, cords_params *ps)
 	cords_backend *be = c->be;
 	const cords_arch *a = &c->a;
 	char name[80];
-	int rc = up_conv(be, ps, &c->inp) || up_conv(be, ps, &c->skip0);
+	int rc = cords_params_wnorm(ps, c->inp.base, c->inp.w) || cords_params_wnorm(ps, c->skip0.base, c->skip0.w);
 	for (int i = 0; i < a->depth && !rc; i++) {
-		rc = up_conv(be, ps, &c->aa[i]) || up_conv(be, ps, &c->ac[i]);
+		rc = cords_params_wnorm(ps, c->aa[i].base, c->aa[i].w) || cords_params_wnorm(ps, c->ac[i].base, c->ac[i].w);
 		if (c->folded && !rc) {
 			snprintf(name, sizeof name, "area_bias.%d", i);
 			rc = up_plain(be, ps, name, c->abias[i]);
@@ -331,7 +316,7 @@ int cords_cnn_set_params(cords_cnn *c, cords_params *ps)
 		}
 	}
 	for (int k = 0; k < a->nskip && !rc; k++)
-		rc = up_conv(be, ps, &c->sk[k]);
+		rc = cords_params_wnorm(ps, c->sk[k].base, c->sk[k].w);
 	for (int j = 0; j < cords_cnn_nbn(a) && !rc && !c->folded; j++) {
 		bnbuf *b = &c->bn[j];
 		cords_buf *dst[4] = {b->gamma, b->beta, b->rm, b->rv};
@@ -451,19 +436,6 @@ static int zero(cords_cnn *c)
 	return rc ? -1 : 0;
 }
 
-static int grad_wn(cords_cnn *c, cords_params *ps, const char *base, const cords_buf *dW)
-{
-	char gn[80], vn[80];
-	wn_names(base, gn, vn);
-	const cords_buf *g = cords_params_buf(ps, gn), *v = cords_params_buf(ps, vn);
-	cords_buf *dg = cords_params_grad(ps, gn), *dv = cords_params_grad(ps, vn);
-	if (!g || !v)
-		return -1;
-	if (!dg != !dv)
-		return cords_err("%s: g and v must be trained together", base);
-	return dg ? c->be->wnorm_bwd(c->be, g, v, dW, dg, dv) : 0;
-}
-
 /* The buffer b into the gradient of base.field, if it is trained. */
 static int grad_plain(cords_cnn *c, cords_params *ps, const char *base, const char *field, const cords_buf *b)
 {
@@ -477,11 +449,11 @@ static int param_grads(cords_cnn *c, cords_params *ps, const float *feat, const 
 {
 	const cords_arch *a = &c->a;
 	const int N = a->classes, C = a->c[a->depth - 1];
-	int rc = grad_wn(c, ps, c->inp.base, c->inp.dw) || grad_wn(c, ps, c->skip0.base, c->skip0.dw);
+	int rc = cords_params_wnorm_bwd(ps, c->inp.base, c->inp.dw) || cords_params_wnorm_bwd(ps, c->skip0.base, c->skip0.dw);
 	for (int i = 0; i < a->depth && !rc; i++)
-		rc = grad_wn(c, ps, c->aa[i].base, c->aa[i].dw) || grad_wn(c, ps, c->ac[i].base, c->ac[i].dw);
+		rc = cords_params_wnorm_bwd(ps, c->aa[i].base, c->aa[i].dw) || cords_params_wnorm_bwd(ps, c->ac[i].base, c->ac[i].dw);
 	for (int k = 0; k < a->nskip && !rc; k++)
-		rc = grad_wn(c, ps, c->sk[k].base, c->sk[k].dw);
+		rc = cords_params_wnorm_bwd(ps, c->sk[k].base, c->sk[k].dw);
 	for (int j = 0; j < cords_cnn_nbn(a) && !rc; j++)
 		rc = grad_plain(c, ps, c->bn[j].name, "weight", c->bn[j].dgamma) ||
 		     grad_plain(c, ps, c->bn[j].name, "bias", c->bn[j].dbeta);
@@ -493,7 +465,7 @@ static int param_grads(cords_cnn *c, cords_params *ps, const float *feat, const 
 	rc = !dW || !db ? cords_err("out of memory") : 0;
 	if (!rc) {
 		cords_fc_dw_cpu(dl, feat, B, C, N, dW, db);
-		rc = c->be->upload(c->be, c->fcdw, dW) || grad_wn(c, ps, "out_fc", c->fcdw) ||
+		rc = c->be->upload(c->be, c->fcdw, dW) || cords_params_wnorm_bwd(ps, "out_fc", c->fcdw) ||
 		     (dbb && c->be->upload(c->be, dbb, db));
 	}
 	free(dW);

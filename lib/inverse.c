@@ -11,7 +11,6 @@
 #include <stdlib.h>
 
 #define CALL(op, ...) (be->op(be, __VA_ARGS__))
-#define WN ".parametrizations.weight.original"
 #define MAXK 8
 
 struct cords_inverse {
@@ -106,21 +105,16 @@ void cords_inverse_free(cords_inverse *v)
 	free(v);
 }
 
-static void area_names(int i, char *gn, char *vn, char *bn)
-{
-	snprintf(gn, 80, "area_conv.%d" WN "0", i);
-	snprintf(vn, 80, "area_conv.%d" WN "1", i);
-	snprintf(bn, 40, "conv_bias.%d", i);
-}
-
 /* Area i's recurrent weights and bias from the RNN's parameters. */
 static int resolve_rnn(cords_inverse *v, const cords_params *rnn, int i)
 {
-	cords_backend *be = v->be;
-	char gn[80], vn[80], bn[40];
-	area_names(i, gn, vn, bn);
-	const cords_buf *g = cords_params_buf(rnn, gn), *vv = cords_params_buf(rnn, vn), *b = cords_params_buf(rnn, bn);
-	return g && vv && b && !CALL(wnorm, g, vv, v->A[i]) && !CALL(copy, v->cb[i], b) ? 0 : -1;
+	char base[40];
+	snprintf(base, sizeof base, "area_conv.%d", i);
+	if (cords_params_wnorm(rnn, base, v->A[i]))
+		return -1;
+	snprintf(base, sizeof base, "conv_bias.%d", i);
+	const cords_buf *b = cords_params_buf(rnn, base);
+	return b ? v->be->copy(v->be, v->cb[i], b) : -1;
 }
 
 /* The chains of area i; *fit and *eig get its mse and stability term. */
@@ -183,16 +177,13 @@ static int area_bwd(cords_inverse *v, int i)
 
 static int area_grads(cords_inverse *v, cords_params *rnn, int i)
 {
-	cords_backend *be = v->be;
-	char gn[80], vn[80], bn[40];
-	area_names(i, gn, vn, bn);
-	const cords_buf *g = cords_params_buf(rnn, gn), *vv = cords_params_buf(rnn, vn);
-	cords_buf *dg = cords_params_grad(rnn, gn), *dv = cords_params_grad(rnn, vn), *db = cords_params_grad(rnn, bn);
-	if (!g || !vv)
-		return -1;
-	if (!dg || !dv || !db)
-		return cords_err("inverse: area_conv.%d and conv_bias.%d must be trained", i, i);
-	return CALL(wnorm_bwd, g, vv, v->dA[i], dg, dv) || CALL(copy, db, v->dcb[i]) ? -1 : 0;
+	char base[40], bn[40];
+	snprintf(base, sizeof base, "area_conv.%d", i);
+	snprintf(bn, sizeof bn, "conv_bias.%d", i);
+	cords_buf *db = cords_params_grad(rnn, bn);
+	if (!db)
+		return cords_err("inverse: %s is not trained", bn);
+	return cords_params_wnorm_bwd(rnn, base, v->dA[i]) || v->be->copy(v->be, db, v->dcb[i]) ? -1 : 0;
 }
 
 double cords_inverse_step(cords_inverse *v, cords_params *rnn, int B, const float *x, int grads, double *fit,

@@ -7,22 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WN ".parametrizations.weight.original"
 
 static cords_buf *alloc4(const cords_model *m, cords_buf_kind k, int64_t a, int64_t b, int64_t c, int64_t d)
 {
 	int64_t s[4] = {a, b, c, d};
 	return m->be->alloc(m->be, k, 4, s);
-}
-
-/* Resolve one weight-normalised layer `base` into b, on the backend. */
-static int resolve_wn(cords_model *m, const cords_params *ps, const char *base, cords_buf *b)
-{
-	char gn[128], vn[128];
-	snprintf(gn, sizeof gn, "%s" WN "0", base);
-	snprintf(vn, sizeof vn, "%s" WN "1", base);
-	const cords_buf *g = cords_params_buf(ps, gn), *v = cords_params_buf(ps, vn);
-	return g && v ? m->be->wnorm(m->be, g, v, b) : -1;
 }
 
 static int copy_plain(cords_model *m, const cords_params *ps, const char *name, cords_buf *b)
@@ -52,20 +41,20 @@ int cords_model_use_params(cords_model *m, const cords_params *ps)
 {
 	const cords_arch *a = &m->arch;
 	char base[64];
-	int rc = resolve_wn(m, ps, "inp_conv", m->inp_conv) || resolve_wn(m, ps, "inp_skip", m->inp_skip);
+	int rc = cords_params_wnorm(ps, "inp_conv", m->inp_conv) || cords_params_wnorm(ps, "inp_skip", m->inp_skip);
 	for (int i = 0; i < a->depth && !rc; i++) {
 		snprintf(base, sizeof base, "area_conv.%d", i);
-		rc = resolve_wn(m, ps, base, m->area_conv[i]);
+		rc = cords_params_wnorm(ps, base, m->area_conv[i]);
 		snprintf(base, sizeof base, "area_area.%d", i);
-		rc = rc || resolve_wn(m, ps, base, m->area_area[i]);
+		rc = rc || cords_params_wnorm(ps, base, m->area_area[i]);
 		snprintf(base, sizeof base, "conv_bias.%d", i);
 		rc = rc || copy_plain(m, ps, base, m->conv_bias[i]);
 	}
 	for (int k = 0; k < a->nskip && !rc; k++) {
 		snprintf(base, sizeof base, "skip_area.%d", k);
-		rc = resolve_wn(m, ps, base, m->skip[k]);
+		rc = cords_params_wnorm(ps, base, m->skip[k]);
 	}
-	rc = rc || resolve_wn(m, ps, "out_fc", m->fc_w) || copy_plain(m, ps, "out_fc.bias", m->fc_b);
+	rc = rc || cords_params_wnorm(ps, "out_fc", m->fc_w) || copy_plain(m, ps, "out_fc.bias", m->fc_b);
 	m->hash = 0; /* unknown: the host copy may be stale */
 	return rc ? -1 : 0;
 }

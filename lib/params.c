@@ -2,6 +2,7 @@
 #include "params.h"
 #include "err.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,6 +106,33 @@ cords_buf *cords_params_grad(const cords_params *ps, const char *name)
 {
 	int i = find(ps, name);
 	return i < 0 ? NULL : ps->g[i];
+}
+
+static void wn_names(const char *base, char *gn, char *vn, size_t n)
+{
+	snprintf(gn, n, "%s.parametrizations.weight.original0", base);
+	snprintf(vn, n, "%s.parametrizations.weight.original1", base);
+}
+
+int cords_params_wnorm(const cords_params *ps, const char *base, cords_buf *w)
+{
+	char gn[CORDS_NAME_MAX + 1], vn[CORDS_NAME_MAX + 1];
+	wn_names(base, gn, vn, sizeof gn);
+	const cords_buf *g = cords_params_buf(ps, gn), *v = cords_params_buf(ps, vn);
+	return g && v ? ps->be->wnorm(ps->be, g, v, w) : -1;
+}
+
+int cords_params_wnorm_bwd(cords_params *ps, const char *base, const cords_buf *dw)
+{
+	char gn[CORDS_NAME_MAX + 1], vn[CORDS_NAME_MAX + 1];
+	wn_names(base, gn, vn, sizeof gn);
+	const cords_buf *g = cords_params_buf(ps, gn), *v = cords_params_buf(ps, vn);
+	cords_buf *dg = cords_params_grad(ps, gn), *dv = cords_params_grad(ps, vn);
+	if (!g || !v)
+		return -1;
+	if (!dg != !dv)
+		return cords_err("%s: g and v must be trained together", base);
+	return dg ? ps->be->wnorm_bwd(ps->be, g, v, dw, dg, dv) : 0;
 }
 
 static int pull(cords_params *ps, int i)

@@ -44,6 +44,11 @@ const float *cords_params_host(cords_params *ps, const char *name);
  * trained one): the host copy is stale. */
 int cords_params_changed(cords_params *ps, const char *name);
 void cords_params_changed_trained(cords_params *ps);
+/* Weight norm of layer `base` (SPEC names: base.parametrizations.weight.
+ * original0 and 1, g and v) into w on the backend; and its backward from dw
+ * into their gradients (nothing where the layer is not trained). */
+int cords_params_wnorm(const cords_params *ps, const char *base, cords_buf *w);
+int cords_params_wnorm_bwd(cords_params *ps, const char *base, const cords_buf *dw);
 /* Every stale host copy brought down. */
 int cords_params_pull(cords_params *ps);
 /* The host list changed (a checkpoint restored): upload it all. */

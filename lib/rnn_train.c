@@ -36,8 +36,8 @@ struct cords_rnn_trainer {
 	 * tl starts the last segment, whose states the forward keeps. */
 	int batch, k, nckpt, total, t0, tl;
 	cords_work *work;
-	cords_state **ckpt;            /* states at t = 0, k, 2k, ... */
-	cords_state **seg;             /* states t0+1 .. t0+k of the segment being replayed */
+	cords_state **ckpt;            /* states at t0, t0 + k, t0 + 2k, ... */
+	cords_state **seg;             /* states a+1 .. a+k of the segment (a, a+k] being replayed */
 	cords_state *base, *tmp1;      /* the spontaneous state (batch 1) and scratch */
 	cords_state *base_next;        /* the spontaneous phase's next state, and its work (batch 1), */
 	cords_work *base_work;         /* kept: a buffer freed would drop the backend's replays */
@@ -570,37 +570,21 @@ static int segment_bwd(cords_rnn_trainer *t, int a, int b)
 
 /* ---- the gradients, through weight norm, into the parameters' (params.h) */
 
-/* dg, dv of the weight-normalised layer base from dW (on the backend); a
- * layer not trained gets none. */
-static int wn_grad(cords_rnn_trainer *t, cords_params *ps, const char *base, const cords_buf *dW)
-{
-	char gn[80], vn[80];
-	snprintf(gn, sizeof gn, "%s" WN "0", base);
-	snprintf(vn, sizeof vn, "%s" WN "1", base);
-	cords_buf *dg = cords_params_grad(ps, gn), *dv = cords_params_grad(ps, vn);
-	const cords_buf *g = cords_params_buf(ps, gn), *v = cords_params_buf(ps, vn);
-	if (!g || !v)
-		return -1;
-	if (!dg != !dv)
-		return cords_err("%s: g and v must be trained together", base);
-	return dg ? t->m->be->wnorm_bwd(t->m->be, g, v, dW, dg, dv) : 0;
-}
-
 static int param_grads(cords_rnn_trainer *t, cords_params *ps)
 {
 	const cords_arch *a = &t->m->arch;
 	cords_backend *be = t->m->be;
 	const int D = a->depth, B = t->batch, C = a->c[D - 1], N = a->classes, R = t->cfg.readouts;
-	int rc = wn_grad(t, ps, t->inp.base, t->inp.dw) || wn_grad(t, ps, t->skip0.base, t->skip0.dw);
+	int rc = cords_params_wnorm_bwd(ps, t->inp.base, t->inp.dw) || cords_params_wnorm_bwd(ps, t->skip0.base, t->skip0.dw);
 	for (int i = 0; i < D && !rc; i++) {
 		char name[32];
 		snprintf(name, sizeof name, "conv_bias.%d", i);
 		cords_buf *db = cords_params_grad(ps, name);
-		rc = wn_grad(t, ps, t->ac[i].base, t->ac[i].dw) || wn_grad(t, ps, t->aa[i].base, t->aa[i].dw) ||
+		rc = cords_params_wnorm_bwd(ps, t->ac[i].base, t->ac[i].dw) || cords_params_wnorm_bwd(ps, t->aa[i].base, t->aa[i].dw) ||
 		     (db && CALL(copy, db, t->dbias[i]));
 	}
 	for (int k = 0; k < a->nskip && !rc; k++)
-		rc = wn_grad(t, ps, t->sk[k].base, t->sk[k].dw);
+		rc = cords_params_wnorm_bwd(ps, t->sk[k].base, t->sk[k].dw);
 	if (rc)
 		return -1;
 	/* read-out, on the host: dW = sum_j dlogits_j^T feat_j, db = sum_j sum_b dlogits_j */
@@ -609,7 +593,7 @@ static int param_grads(cords_rnn_trainer *t, cords_params *ps)
 	rc = !dW || !db ? cords_err("out of memory") : 0;
 	if (!rc) {
 		cords_fc_dw_cpu(t->dlog, t->featv, R * B, C, N, dW, db); /* the R read-outs as rows */
-		rc = CALL(upload, t->fcdw, dW) || wn_grad(t, ps, "out_fc", t->fcdw) || (dbb && CALL(upload, dbb, db));
+		rc = CALL(upload, t->fcdw, dW) || cords_params_wnorm_bwd(ps, "out_fc", t->fcdw) || (dbb && CALL(upload, dbb, db));
 	}
 	free(dW);
 	free(db);
