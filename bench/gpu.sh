@@ -11,7 +11,7 @@
 #   3. a stage-5 training step (anneal), batch 8: cords-anneal --device cuda
 #      (when the build has it) against the literal PyTorch model with autograd,
 #      and with the areas on one stream (CORDS_LANES=0) against in lanes,
-#      in bf16, without CUDA graphs (and the models compared), and with
+#      in tf32 (also against torch's TF32 default) and bf16, without CUDA graphs (and the models compared), and with
 #      cuDNN's non-deterministic backward algorithms allowed;
 #      and one step at batch 16 with the device's peak memory in use; one
 #      step with its gradients summed by NCCL over one rank (CORDS_NCCL=1)
@@ -271,6 +271,8 @@ if [ -n "$tool" ] && [ -f "$d/train.tzst" ]; then
 	fi
 	CORDS_LANES=0 variant one "one stream (CORDS_LANES=0)"
 	CORDS_GRAPHS=0 variant nographs "no CUDA graphs (CORDS_GRAPHS=0)"
+	CORDS_PRECISION=tf32 variant tf32 "tf32 (CORDS_PRECISION=tf32)"
+	ct_tf32=$per # against torch's default, which is TF32 too
 	CORDS_PRECISION=bf16 variant bf16 "bf16 (CORDS_PRECISION=bf16)"
 	CORDS_DETERMINISTIC=0 variant nondet "non-deterministic backward allowed (CORDS_DETERMINISTIC=0)"
 	[ -f "$work/trained1-one.tzst" ] && [ -f "$work/trained1-default.tzst" ] &&
@@ -304,8 +306,9 @@ for mode in "fp32:" "TF32 (torch default):--tf32"; do
 	cat "$work/train-$label.out" >&2
 	row "PyTorch literal training step, batch 8, $label: s/step" \
 		"$(value seconds_per_step "$work/train-$label.out") (peak $(field peak_gib "$work/train-$label.out") GiB)"
-	[ -n "${ct:-}" ] && row "  ratio torch $label / cords" \
-		"$(awk -v a="$(field seconds_per_step "$work/train-$label.out")" -v b="$ct" 'BEGIN { if (a > 0 && b > 0) printf "%.2fx", a / b; else print "n/a" }')"
+	tt=$(field seconds_per_step "$work/train-$label.out")
+	[ -n "${ct:-}" ] && row "  ratio torch $label / cords" "$(ratio "$tt" "$ct")"
+	[ -n "${ct_tf32:-}" ] && [ -n "$flags" ] && row "  ratio torch $label / cords tf32" "$(ratio "$tt" "$ct_tf32")"
 done
 # Issue 7's memory target: R8 at 224 trains with batch 16 within 80 GB. One
 # step at batch 16 while nvidia-smi samples the memory in use on the device.
