@@ -305,9 +305,11 @@ int cords_cnn_set_params(cords_cnn *c, cords_params *ps)
 	cords_backend *be = c->be;
 	const cords_arch *a = &c->a;
 	char name[80];
-	int rc = cords_params_wnorm(ps, c->inp.base, c->inp.w) || cords_params_wnorm(ps, c->skip0.base, c->skip0.w);
+	int rc = cords_params_wnorm(ps, c->inp.base, c->inp.w) ||
+		 cords_params_wnorm(ps, c->skip0.base, c->skip0.w);
 	for (int i = 0; i < a->depth && !rc; i++) {
-		rc = cords_params_wnorm(ps, c->aa[i].base, c->aa[i].w) || cords_params_wnorm(ps, c->ac[i].base, c->ac[i].w);
+		rc = cords_params_wnorm(ps, c->aa[i].base, c->aa[i].w) ||
+		     cords_params_wnorm(ps, c->ac[i].base, c->ac[i].w);
 		if (c->folded && !rc) {
 			snprintf(name, sizeof name, "area_bias.%d", i);
 			rc = up_plain(be, ps, name, c->abias[i]);
@@ -449,9 +451,11 @@ static int param_grads(cords_cnn *c, cords_params *ps, const float *feat, const 
 {
 	const cords_arch *a = &c->a;
 	const int N = a->classes, C = a->c[a->depth - 1];
-	int rc = cords_params_wnorm_bwd(ps, c->inp.base, c->inp.dw) || cords_params_wnorm_bwd(ps, c->skip0.base, c->skip0.dw);
+	int rc = cords_params_wnorm_bwd(ps, c->inp.base, c->inp.dw) ||
+		 cords_params_wnorm_bwd(ps, c->skip0.base, c->skip0.dw);
 	for (int i = 0; i < a->depth && !rc; i++)
-		rc = cords_params_wnorm_bwd(ps, c->aa[i].base, c->aa[i].dw) || cords_params_wnorm_bwd(ps, c->ac[i].base, c->ac[i].dw);
+		rc = cords_params_wnorm_bwd(ps, c->aa[i].base, c->aa[i].dw) ||
+		     cords_params_wnorm_bwd(ps, c->ac[i].base, c->ac[i].dw);
 	for (int k = 0; k < a->nskip && !rc; k++)
 		rc = cords_params_wnorm_bwd(ps, c->sk[k].base, c->sk[k].dw);
 	for (int j = 0; j < cords_cnn_nbn(a) && !rc; j++)

@@ -575,12 +575,14 @@ static int param_grads(cords_rnn_trainer *t, cords_params *ps)
 	const cords_arch *a = &t->m->arch;
 	cords_backend *be = t->m->be;
 	const int D = a->depth, B = t->batch, C = a->c[D - 1], N = a->classes, R = t->cfg.readouts;
-	int rc = cords_params_wnorm_bwd(ps, t->inp.base, t->inp.dw) || cords_params_wnorm_bwd(ps, t->skip0.base, t->skip0.dw);
+	int rc = cords_params_wnorm_bwd(ps, t->inp.base, t->inp.dw) ||
+		 cords_params_wnorm_bwd(ps, t->skip0.base, t->skip0.dw);
 	for (int i = 0; i < D && !rc; i++) {
 		char name[32];
 		snprintf(name, sizeof name, "conv_bias.%d", i);
 		cords_buf *db = cords_params_grad(ps, name);
-		rc = cords_params_wnorm_bwd(ps, t->ac[i].base, t->ac[i].dw) || cords_params_wnorm_bwd(ps, t->aa[i].base, t->aa[i].dw) ||
+		rc = cords_params_wnorm_bwd(ps, t->ac[i].base, t->ac[i].dw) ||
+		     cords_params_wnorm_bwd(ps, t->aa[i].base, t->aa[i].dw) ||
 		     (db && CALL(copy, db, t->dbias[i]));
 	}
 	for (int k = 0; k < a->nskip && !rc; k++)

@@ -130,7 +130,8 @@ static int save(loop_state *L)
 {
 	if (!L->cfg->checkpoint || cords_dist_rank() != 0)
 		return 0;
-	if (cords_params_pull(L->opt->ps) || cords_opt_pull(L->opt) || cords_checkpoint_save(L->cfg->checkpoint, L->params, L->opt, L->epoch, L->batch, L->step))
+	if (cords_params_pull(L->opt->ps) || cords_opt_pull(L->opt) ||
+	    cords_checkpoint_save(L->cfg->checkpoint, L->params, L->opt, L->epoch, L->batch, L->step))
 		return cords_err_prefix("checkpoint: ");
 	return 0;
 }
