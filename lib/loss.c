@@ -161,7 +161,8 @@ void cords_fc_dw_cpu(const float *dy, const float *x, int B, int C, int N, float
 			for (int i = 0; i < B; i++) {
 				const double d = dy[(int64_t)i * N + n];
 				const float *xi = x + (int64_t)i * C + c0;
-				sb += dy[(int64_t)i * N + n];
+				if (cb == 0) /* the bias's sum, once per n */
+					sb += dy[(int64_t)i * N + n];
 				for (int k = 0; k < m; k++)
 					s[k] += d * xi[k];
 			}
