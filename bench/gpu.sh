@@ -331,9 +331,9 @@ if [ -n "$tool" ] && [ -f "$d/train16.tzst" ] && command -v nvidia-smi >/dev/nul
 fi
 # Stage 1 (cords-cnn: the BN CNN, SGD) at batch 16 under CORDS_PROFILE, 1
 # and 4 steps: a step's time (every call synchronised), and the host's part of
-# it (the read-out and loss, the norm's sum coming down). Weight norm, clipping
-# and the optimiser run on the device; this row says what the host still
-# costs where a step is short.
+# it (the batch read, the norm's sum and the losses coming down). Weight norm,
+# clipping, the optimiser, the read-out and the loss run on the device; this
+# row says what the host still costs where a step is short.
 if [ -x "$BIN/cords-cnn" ] && [ -f "$d/train16.tzst" ]; then
 	say "cords-cnn --device cuda, batch 16, under CORDS_PROFILE"
 	for n in 1 4; do

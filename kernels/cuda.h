@@ -123,6 +123,10 @@ int cu_relu_add(cords_backend *be, const cords_buf *a, const cords_buf *b, int r
 int cu_spatial_mean(cords_backend *be, const cords_buf *x, cords_buf *y);
 int cu_linear(cords_backend *be, const cords_buf *x, const cords_buf *w, const cords_buf *bias,
 	      cords_buf *y);
+int cu_linear_bwd_data(cords_backend *be, const cords_buf *dy, const cords_buf *w, cords_buf *dx);
+int cu_linear_bwd_weights(cords_backend *be, const cords_buf *dy, const cords_buf *x, cords_buf *dw, cords_buf *db);
+int cu_xent(cords_backend *be, const cords_buf *logits, const cords_buf *hard, const cords_buf *soft, float scale,
+	    cords_buf *dlogits, cords_buf *out);
 /* Training (cuda_conv.cu, cuda_pool.cu, cuda_train.cu). */
 int cu_conv2d_bwd_data(cords_backend *be, const cords_conv *c, const cords_buf *dy, const cords_buf *w,
 		       cords_buf *dx);

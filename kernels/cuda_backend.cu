@@ -380,6 +380,9 @@ extern "C" cords_backend *cords_backend_cuda_new(int device)
 	be->wnorm = cu_wnorm;
 	be->wnorm_bwd = cu_wnorm_bwd;
 	be->optim = cu_optim;
+	be->linear_bwd_data = cu_linear_bwd_data;
+	be->linear_bwd_weights = cu_linear_bwd_weights;
+	be->xent = cu_xent;
 	be->batchnorm = cu_batchnorm;
 	be->batchnorm_bwd = cu_batchnorm_bwd;
 	be->allreduce = cu_allreduce;

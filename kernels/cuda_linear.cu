@@ -1,6 +1,6 @@
 /* The fully connected read-out on cuBLAS: y [B,N] = x [B,K] w^T + bias, with
- * w [N,K] row-major. The handle's math mode keeps it f32 (or TF32 when asked,
- * see cuda.h). Kernel first, launcher after. */
+ * w [N,K] row-major, and its backward. The handle's math mode keeps it f32
+ * (or TF32 when asked, see cuda.h). Kernels first, launchers after. */
 #include "cuda.h"
 
 /* y [B,N] = bias [N] in every row. */
@@ -8,6 +8,17 @@ __global__ void k_rows(float *y, const float *bias, size_t n, size_t N)
 {
 	for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
 		y[i] = bias[i % N];
+}
+
+/* db [N] = the column sums of dy [B,N], in double. */
+__global__ void k_colsum(const float *dy, float *db, int B, int N)
+{
+	for (int n = blockIdx.x * blockDim.x + threadIdx.x; n < N; n += gridDim.x * blockDim.x) {
+		double s = 0;
+		for (int b = 0; b < B; b++)
+			s += dy[(size_t)b * N + n];
+		db[n] = (float)s;
+	}
 }
 
 int cu_linear(cords_backend *be, const cords_buf *xb, const cords_buf *wb, const cords_buf *bb, cords_buf *yb)
@@ -30,4 +41,42 @@ int cu_linear(cords_backend *be, const cords_buf *xb, const cords_buf *wb, const
 	const float one = 1.0f, beta = b ? 1.0f : 0.0f;
 	return cu_blas(cublasSgemm(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, N, B, K, &one, w->d, K, x->d, K, &beta, y->d, N),
 		       "linear");
+}
+
+int cu_linear_bwd_data(cords_backend *be, const cords_buf *dyb, const cords_buf *wb, cords_buf *dxb)
+{
+	cu_impl *c = CU_IMPL(be);
+	const cu_buf *dy = CU_CBUF(dyb), *w = CU_CBUF(wb);
+	cu_buf *dx = CU_BUF(dxb);
+	if (dy->h.ndim != 2 || w->h.ndim != 2 || dx->h.ndim != 2 || dy->h.shape[0] != dx->h.shape[0] ||
+	    dy->h.shape[1] != w->h.shape[0] || dx->h.shape[1] != w->h.shape[1])
+		return cords_err("linear_bwd_data: expects dy [B,N], w [N,K], dx [B,K]");
+	const int B = (int)dy->h.shape[0], N = (int)w->h.shape[0], K = (int)w->h.shape[1];
+	/* Column-major: dx^T [K,B] = (w^T [K,N]) (dy^T [N,B]); row-major w [N,K]
+	 * is w^T column-major (ld K), dy [B,N] is dy^T (ld N). */
+	const float one = 1.0f, zero = 0.0f;
+	return cu_blas(cublasSgemm(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, K, B, N, &one, w->d, K, dy->d, N, &zero, dx->d, K),
+		       "linear_bwd_data");
+}
+
+int cu_linear_bwd_weights(cords_backend *be, const cords_buf *dyb, const cords_buf *xb, cords_buf *dwb, cords_buf *dbb)
+{
+	cu_impl *c = CU_IMPL(be);
+	const cu_buf *dy = CU_CBUF(dyb), *x = CU_CBUF(xb);
+	cu_buf *dw = CU_BUF(dwb), *db = dbb ? CU_BUF(dbb) : NULL;
+	if (dy->h.ndim != 2 || x->h.ndim != 2 || dw->h.ndim != 2 || dy->h.shape[0] != x->h.shape[0] ||
+	    dy->h.shape[1] != dw->h.shape[0] || x->h.shape[1] != dw->h.shape[1] ||
+	    (db && (db->h.ndim != 1 || db->h.shape[0] != dw->h.shape[0])))
+		return cords_err("linear_bwd_weights: expects dy [B,N], x [B,K], dw [N,K], db [N]");
+	const int B = (int)dy->h.shape[0], N = (int)dw->h.shape[0], K = (int)dw->h.shape[1];
+	/* Column-major: dw^T [K,N] = (x^T [K,B]) (dy [B,N]); row-major x [B,K]
+	 * is x^T (ld K), row-major dy [B,N] is dy^T (ld N), hence op T. */
+	const float one = 1.0f, zero = 0.0f;
+	if (cu_blas(cublasSgemm(c->blas, CUBLAS_OP_N, CUBLAS_OP_T, K, N, B, &one, x->d, K, dy->d, N, &zero, dw->d, K),
+		    "linear_bwd_weights"))
+		return -1;
+	if (!db)
+		return 0;
+	k_colsum<<<cu_blocks((size_t)N), CU_THREADS, 0, c->stream>>>(dy->d, db->d, B, N);
+	return cu_launched("linear_bwd_weights bias");
 }

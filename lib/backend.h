@@ -206,6 +206,21 @@ struct cords_backend {
 	 * in place by o->scale (clipping), then AdamW (moments m, v) or SGD
 	 * (momentum buffer m; v unused, may be NULL). All of p's shape. */
 	int (*optim)(cords_backend *be, const cords_optim *o, cords_buf *p, cords_buf *g, cords_buf *m, cords_buf *v);
+
+	/* ---- The read-out's backward and its loss, where the features live. ---- */
+	/* dx [B,K] = dy [B,N] w [N,K] (w plain), overwritten: linear's backward. */
+	int (*linear_bwd_data)(cords_backend *be, const cords_buf *dy, const cords_buf *w, cords_buf *dx);
+	/* dw [N,K] = dy^T x (x [B,K]) and db [N] (or NULL) = the column sums of
+	 * dy, both overwritten. */
+	int (*linear_bwd_weights)(cords_backend *be, const cords_buf *dy, const cords_buf *x, cords_buf *dw,
+				  cords_buf *db);
+	/* Cross-entropy of each row of logits [B,N] (lib/loss.h): against hard
+	 * [B] (class indices, as floats) or soft [B,N] labels, exactly one of
+	 * them given. out [2,B]: out[0,b] = CE of row b, out[1,b] = the index of
+	 * its largest logit (the first of equals). dlogits [B,N] (or NULL) =
+	 * scale/B times d(sum_b CE_b)/d(logits), overwritten. Sums in double. */
+	int (*xent)(cords_backend *be, const cords_buf *logits, const cords_buf *hard, const cords_buf *soft, float scale,
+		    cords_buf *dlogits, cords_buf *out);
 };
 
 /* replay(be, ...) where the backend has it, else fn(arg). */

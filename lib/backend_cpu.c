@@ -323,6 +323,9 @@ cords_backend *cords_backend_cpu_new(void)
 		.wnorm = cpu_wnorm,
 		.wnorm_bwd = cpu_wnorm_bwd,
 		.optim = cpu_optim,
+		.linear_bwd_data = cpu_linear_bwd_data,
+		.linear_bwd_weights = cpu_linear_bwd_weights,
+		.xent = cpu_xent,
 	};
 	return be;
 }

@@ -88,6 +88,11 @@ int cpu_relu_add(cords_backend *be, const cords_buf *a, const cords_buf *b, int 
 int cpu_spatial_mean(cords_backend *be, const cords_buf *x, cords_buf *y);
 int cpu_linear(cords_backend *be, const cords_buf *x, const cords_buf *w, const cords_buf *bias,
 	       cords_buf *y);
+int cpu_linear_bwd_data(cords_backend *be, const cords_buf *dy, const cords_buf *w, cords_buf *dx);
+int cpu_linear_bwd_weights(cords_backend *be, const cords_buf *dy, const cords_buf *x, cords_buf *dw,
+			   cords_buf *db);
+int cpu_xent(cords_backend *be, const cords_buf *logits, const cords_buf *hard, const cords_buf *soft, float scale,
+	     cords_buf *dlogits, cords_buf *out);
 
 /* Training (cpu_conv_bwd.c, cpu_train_eltwise.c). Scratch slot i of at least n floats. */
 float *cpu_scratch(cpu_impl *c, int i, size_t n);

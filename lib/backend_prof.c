@@ -5,8 +5,8 @@
  * included, where the calls are asynchronous and a wall clock alone says
  * nothing. The synchronisation removes the overlap of host and device work,
  * so a profiled run is slower than a plain one; the time outside the
- * backend (the host's own work: losses, the read-out's FC layer) is the
- * wall time less the backend's.
+ * backend (the host's own work: reading batches, logging) is the wall time
+ * less the backend's.
  *
  * Calls come from one thread (the tools call the backend from their main
  * thread; the backends parallelise inside a call). */
@@ -24,7 +24,7 @@ enum { MAX_KEYS = 512, KEY_LEN = 96 };
 	X(upload) X(download) X(fill) X(copy) X(conv2d) X(avgpool) X(leaky) X(relu_add) X(spatial_mean) X(linear) \
 		X(conv2d_bwd_data) X(conv2d_bwd_weights) X(avgpool_bwd) X(leaky_bwd) X(relu_bwd_add)            \
 			X(readout_bwd_add) X(batch_sum) X(axpby) X(sqdiff_sum) X(batchnorm) X(batchnorm_bwd) X(allreduce) \
-				X(wnorm) X(wnorm_bwd) X(optim)
+				X(wnorm) X(wnorm_bwd) X(optim) X(linear_bwd_data) X(linear_bwd_weights) X(xent)
 #define OP_ENUM(o) OP_##o,
 #define OP_NAME(o) #o,
 enum { OPS(OP_ENUM) OP_COUNT };
@@ -241,6 +241,20 @@ static int w_wnorm_bwd(cords_backend *be, const cords_buf *g, const cords_buf *v
 static int w_optim(cords_backend *be, const cords_optim *o, cords_buf *p, cords_buf *g, cords_buf *m, cords_buf *v)
 {
 	TIMED(optim, p, NULL, o, p, g, m, v);
+}
+static int w_linear_bwd_data(cords_backend *be, const cords_buf *dy, const cords_buf *w, cords_buf *dx)
+{
+	TIMED(linear_bwd_data, dy, w, dy, w, dx);
+}
+static int w_linear_bwd_weights(cords_backend *be, const cords_buf *dy, const cords_buf *x, cords_buf *dw,
+				cords_buf *db)
+{
+	TIMED(linear_bwd_weights, dy, x, dy, x, dw, db);
+}
+static int w_xent(cords_backend *be, const cords_buf *logits, const cords_buf *hard, const cords_buf *soft, float scale,
+		  cords_buf *dlogits, cords_buf *out)
+{
+	TIMED(xent, logits, NULL, logits, hard, soft, scale, dlogits, out);
 }
 static cords_buf *w_view(cords_backend *be, cords_buf *b, int64_t at, int64_t n)
 {

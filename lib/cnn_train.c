@@ -11,10 +11,10 @@
  * the top down, so each x_i's gradient is complete when its area is reached. */
 #include "cnn_train.h"
 #include "err.h"
+#include "loss.h"
 #include "model.h"
 #include "rng.h"
 #include "stream.h"
-#include "wnorm.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -50,8 +50,10 @@ struct cords_cnn {
 	cords_buf *du[CORDS_MAX_DEPTH], *df[CORDS_MAX_DEPTH], *dx[CORDS_MAX_DEPTH], *dh[CORDS_MAX_DEPTH],
 		*dg[CORDS_MAX_DEPTH], *dsk[CORDS_MAX_DEPTH], *da[CORDS_MAX_DEPTH];
 	cords_buf *sum, *feat, *dfeat;
-	cords_buf *fcdw; /* the read-out's dW [N,C], up for weight norm's backward */
-	float *fcw;
+	/* the read-out: W [N,C] and its gradient, logits and their gradient
+	 * [B,N], the labels (hard [B] or soft [B,N]), xent's answers [2,B] */
+	cords_buf *fcw, *fcdw, *logits, *dlog, *hard, *soft, *xout;
+	float *xout_host;
 };
 
 int cords_cnn_trained(const char *name)
@@ -193,7 +195,8 @@ static void free_all(cords_cnn *c)
 {
 	cords_backend *be = c->be;
 	cords_buf **one[] = {&c->xin, &c->s,   &c->sn,   &c->p,     &c->ds,  &c->dsn,
-			     &c->dp,  &c->sum, &c->feat, &c->dfeat, &c->fcdw};
+			     &c->dp,  &c->sum, &c->feat, &c->dfeat, &c->fcw,
+			     &c->fcdw, &c->logits, &c->dlog, &c->hard, &c->soft, &c->xout};
 	for (size_t i = 0; i < sizeof one / sizeof *one; i++)
 		CALL(free, *one[i]);
 	for (int i = 0; i < CORDS_MAX_DEPTH; i++) {
@@ -235,8 +238,11 @@ cords_cnn *cords_cnn_new(const cords_arch *a, cords_backend *be, int folded, int
 		 (c->dsn = act(be, B, 64, a->stem_h, a->stem_w)) && (c->p = act(be, B, 64, a->h[0], a->w[0])) &&
 		 (c->dp = act(be, B, 64, a->h[0], a->w[0])) && (c->sum = act(be, B, C, a->h[D - 1], a->w[D - 1])) &&
 		 (c->feat = act(be, B, C, 0, 0)) && (c->dfeat = act(be, B, C, 0, 0)) &&
-		 (c->fcdw = act(be, a->classes, C, 0, 0)) &&
-		 (c->fcw = malloc((size_t)a->classes * C * sizeof(float)));
+		 (c->fcw = act(be, a->classes, C, 0, 0)) && (c->fcdw = act(be, a->classes, C, 0, 0)) &&
+		 (c->logits = act(be, B, a->classes, 0, 0)) && (c->dlog = act(be, B, a->classes, 0, 0)) &&
+		 (c->hard = be->alloc(be, CORDS_BUF_ACT, 1, (int64_t[]){B})) &&
+		 (c->soft = act(be, B, a->classes, 0, 0)) && (c->xout = act(be, 2, B, 0, 0)) &&
+		 (c->xout_host = malloc((size_t)2 * B * sizeof(float)));
 	for (int i = 0; ok && i < D; i++) {
 		int j = i ? i - 1 : 0, ci = a->c[i], hi = a->h[i], wi = a->w[i];
 		snprintf(base, sizeof base, "area_area.%d", i);
@@ -275,21 +281,10 @@ void cords_cnn_free(cords_cnn *c)
 	if (!c)
 		return;
 	free_all(c);
-	free(c->fcw);
 	free(c);
 }
 
 /* ---- parameters (params.h), resolved on the backend */
-
-/* The read-out's W [N,C] on the host, where the read-out runs. */
-static int fc_weights(cords_cnn *c, cords_params *ps)
-{
-	const float *g = cords_params_host(ps, "out_fc" WN "0"), *v = cords_params_host(ps, "out_fc" WN "1");
-	if (!g || !v || !cords_params_host(ps, "out_fc.bias"))
-		return -1;
-	cords_wnorm_forward_cpu(g, v, c->a.classes, c->a.c[c->a.depth - 1], c->fcw);
-	return 0;
-}
 
 static int up_plain(cords_backend *be, const cords_params *ps, const char *name, cords_buf *b)
 {
@@ -327,9 +322,7 @@ int cords_cnn_set_params(cords_cnn *c, cords_params *ps)
 			rc = up_plain(be, ps, name, dst[f]);
 		}
 	}
-	if (rc)
-		return -1;
-	return fc_weights(c, ps);
+	return rc || cords_params_wnorm(ps, "out_fc", c->fcw) ? -1 : 0;
 }
 
 /* ---- forward */
@@ -370,7 +363,7 @@ static int area_fwd(cords_cnn *c, int train, int i)
 		       : 0;
 }
 
-static int forward(cords_cnn *c, int train, const float *x, float *feat)
+static int forward(cords_cnn *c, int train, const float *x)
 {
 	cords_backend *be = c->be;
 	const cords_conv stem = {2, 3, 0, train};
@@ -382,10 +375,7 @@ static int forward(cords_cnn *c, int train, const float *x, float *feat)
 	for (int i = 0; i < D; i++)
 		if (area_fwd(c, train, i))
 			return -1;
-	return CALL(relu_add, c->x[D - 1], c->x[D - 2], 1, c->sum) || CALL(spatial_mean, c->sum, c->feat) ||
-			       CALL(download, c->feat, feat)
-		       ? -1
-		       : 0;
+	return CALL(relu_add, c->x[D - 1], c->x[D - 2], 1, c->sum) || CALL(spatial_mean, c->sum, c->feat) ? -1 : 0;
 }
 
 /* ---- backward */
@@ -447,10 +437,10 @@ static int grad_plain(cords_cnn *c, cords_params *ps, const char *base, const ch
 	return d ? c->be->copy(c->be, d, b) : 0;
 }
 
-static int param_grads(cords_cnn *c, cords_params *ps, const float *feat, const float *dl, int B)
+static int param_grads(cords_cnn *c, cords_params *ps)
 {
 	const cords_arch *a = &c->a;
-	const int N = a->classes, C = a->c[a->depth - 1];
+	cords_backend *be = c->be;
 	int rc = cords_params_wnorm_bwd(ps, c->inp.base, c->inp.dw) ||
 		 cords_params_wnorm_bwd(ps, c->skip0.base, c->skip0.dw);
 	for (int i = 0; i < a->depth && !rc; i++)
@@ -461,43 +451,26 @@ static int param_grads(cords_cnn *c, cords_params *ps, const float *feat, const 
 	for (int j = 0; j < cords_cnn_nbn(a) && !rc; j++)
 		rc = grad_plain(c, ps, c->bn[j].name, "weight", c->bn[j].dgamma) ||
 		     grad_plain(c, ps, c->bn[j].name, "bias", c->bn[j].dbeta);
-	if (rc)
-		return -1;
-	/* the read-out, on the host */
-	float *dW = malloc((size_t)N * C * sizeof *dW), *db = malloc((size_t)N * sizeof *db);
-	cords_buf *dbb = cords_params_grad(ps, "out_fc.bias");
-	rc = !dW || !db ? cords_err("out of memory") : 0;
-	if (!rc) {
-		cords_fc_dw_cpu(dl, feat, B, C, N, dW, db);
-		rc = c->be->upload(c->be, c->fcdw, dW) || cords_params_wnorm_bwd(ps, "out_fc", c->fcdw) ||
-		     (dbb && c->be->upload(c->be, dbb, db));
-	}
-	free(dW);
-	free(db);
-	return rc ? -1 : 0;
+	return rc || CALL(linear_bwd_weights, c->dlog, c->feat, c->fcdw, cords_params_grad(ps, "out_fc.bias")) ||
+			       cords_params_wnorm_bwd(ps, "out_fc", c->fcdw)
+		       ? -1
+		       : 0;
 }
 
-static int backward(cords_cnn *c, cords_params *ps, const float *feat, const float *dl, int B)
+static int backward(cords_cnn *c, cords_params *ps)
 {
 	cords_backend *be = c->be;
-	const cords_arch *a = &c->a;
-	const int D = a->depth, N = a->classes, C = a->c[D - 1];
-	float *df = malloc((size_t)B * C * sizeof *df);
-	if (!df || zero(c)) {
-		free(df);
-		return df ? -1 : cords_err("out of memory");
-	}
-	cords_fc_dx_cpu(dl, c->fcw, B, C, N, df);
-	int rc = CALL(upload, c->dfeat, df) || CALL(readout_bwd_add, c->x[D - 1], c->dfeat, c->dx[D - 1]) ||
+	const int D = c->a.depth;
+	int rc = zero(c) || CALL(linear_bwd_data, c->dlog, c->fcw, c->dfeat) ||
+		 CALL(readout_bwd_add, c->x[D - 1], c->dfeat, c->dx[D - 1]) ||
 		 CALL(readout_bwd_add, c->x[D - 2], c->dfeat, c->dx[D - 2]);
-	free(df);
 	for (int i = D - 1; i >= 0 && !rc; i--)
 		rc = area_bwd(c, i);
 	const cords_pool pool = {3, 2, 1};
 	const cords_conv stem = {2, 3, 1, 0};
 	rc = rc || CALL(avgpool_bwd, &pool, c->dp, c->dsn) || norm_bwd(c, 0, c->s, c->dsn, c->ds) ||
 	     CALL(conv2d_bwd_weights, &stem, c->xin, c->ds, c->inp.dw);
-	return rc ? -1 : param_grads(c, ps, feat, dl, B);
+	return rc ? -1 : param_grads(c, ps);
 }
 
 /* Train mode updated the running statistics in the net's buffers: into the
@@ -526,7 +499,6 @@ static int ensure_batch(cords_cnn *c, cords_params *ps, int B)
 		return -1;
 	}
 	free_all(c);
-	free(c->fcw);
 	*c = *n;
 	free(n);
 	return 0;
@@ -534,10 +506,7 @@ static int ensure_batch(cords_cnn *c, cords_params *ps, int B)
 
 int cords_cnn_forward(cords_cnn *c, cords_params *ps, int B, const float *x)
 {
-	float *feat = malloc((size_t)B * c->a.c[c->a.depth - 1] * sizeof *feat);
-	int rc = !feat ? cords_err("out of memory") : ensure_batch(c, ps, B) || forward(c, 0, x, feat);
-	free(feat);
-	return rc ? -1 : 0;
+	return ensure_batch(c, ps, B) || forward(c, 0, x) ? -1 : 0;
 }
 
 const cords_buf *cords_cnn_ff(const cords_cnn *c, int i) { return c->f[i]; }
@@ -546,38 +515,20 @@ const cords_buf *cords_cnn_pre(const cords_cnn *c, int i) { return c->h[i]; }
 double cords_cnn_step(cords_cnn *c, cords_params *ps, int train, int B, const float *x, cords_labels y, int grads,
 		      float *logits)
 {
-	const int N = c->a.classes, C = c->a.c[c->a.depth - 1];
-	if (ensure_batch(c, ps, B))
+	cords_backend *be = c->be;
+	const int labelled = y.hard || y.soft;
+	const cords_buf *h = NULL, *s = NULL;
+	if (grads && (c->folded || !train || !labelled)) {
+		cords_err("gradients need the BN CNN in train mode, and labels");
 		return NAN;
-	float *feat = malloc((size_t)B * C * sizeof *feat), *lg = malloc((size_t)B * N * sizeof *lg),
-	      *dl = malloc((size_t)B * N * sizeof *dl);
-	double loss = NAN;
-	if (!feat || !lg || !dl) {
-		cords_err("out of memory");
-		goto done;
 	}
-	if (forward(c, train && !c->folded, x, feat) || (train && !c->folded && running_home(c, ps)))
-		goto done;
-	const float *fcb = cords_params_host(ps, "out_fc.bias");
-	if (!fcb)
-		goto done;
-	cords_fc_forward_cpu(feat, c->fcw, fcb, B, C, N, lg);
-	if (logits)
-		memcpy(logits, lg, (size_t)B * N * sizeof *lg);
-	if (!y.hard && !y.soft) {
-		loss = 0;
-		goto done;
-	}
-	loss = cords_xent_cpu(lg, B, N, y, 1, dl);
-	if (grads && (c->folded || !train)) {
-		cords_err("gradients need the BN CNN in train mode");
-		loss = NAN;
-	} else if (grads && backward(c, ps, feat, dl, B)) {
-		loss = NAN;
-	}
-done:
-	free(feat);
-	free(lg);
-	free(dl);
-	return loss;
+	/* everything queued before the first download: the backward need not wait for the host */
+	if (ensure_batch(c, ps, B) || forward(c, train && !c->folded, x) || (train && !c->folded && running_home(c, ps)) ||
+	    CALL(linear, c->feat, c->fcw, cords_params_buf(ps, "out_fc.bias"), c->logits) ||
+	    (labelled && (cords_labels_upload(be, y, c->hard, c->soft, &h, &s) ||
+			  CALL(xent, c->logits, h, s, 1, grads ? c->dlog : NULL, c->xout))) ||
+	    (grads && backward(c, ps)) || (logits && CALL(download, c->logits, logits)) ||
+	    (labelled && CALL(download, c->xout, c->xout_host)))
+		return NAN;
+	return labelled ? cords_xent_tally(c->xout_host, B, c->a.classes, y, NULL, NULL) : 0;
 }

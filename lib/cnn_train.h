@@ -26,7 +26,8 @@ int cords_cnn_set_params(cords_cnn *c, cords_params *ps);
 /* Forward (train: batch statistics, running ones updated in ps) and, with
  * grads, the backward of the batch-mean cross-entropy into the gradients of
  * ps's trained tensors (overwritten). logits [B,N] host (may be NULL).
- * Returns the loss (NaN on error, with a message). */
+ * Returns the loss, 0 without labels (y all NULL), NaN on error with a
+ * message. */
 double cords_cnn_step(cords_cnn *c, cords_params *ps, int train, int B, const float *x, cords_labels y, int grads,
 		      float *logits);
 

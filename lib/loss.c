@@ -3,6 +3,7 @@
 #include "err.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 /* log-sum-exp of one row, stable. */
 static double row_lse(const float *z, int N)
@@ -15,32 +16,66 @@ static double row_lse(const float *z, int N)
 	return mx + log(s);
 }
 
-double cords_xent_cpu(const float *logits, int B, int N, cords_labels y, float scale, float *dlogits)
+void cords_xent_cpu(const float *logits, int B, int N, const float *hard, const float *soft, float scale,
+		    float *dlogits, float *out)
 {
-	double total = 0;
 	for (int b = 0; b < B; b++) {
 		const float *z = logits + (int64_t)b * N;
-		double lse = row_lse(z, N), mass = 1;
-		if (y.hard) {
-			total += lse - z[y.hard[b]];
+		const float *t = soft ? soft + (int64_t)b * N : NULL;
+		const int k = hard ? (int)hard[b] : -1;
+		double lse = row_lse(z, N), mass = 1, ce = 0;
+		if (!t) {
+			ce = lse - z[k];
 		} else {
-			const float *t = y.soft + (int64_t)b * N;
 			mass = 0;
 			for (int n = 0; n < N; n++) {
-				total += t[n] * (lse - z[n]);
+				ce += t[n] * (lse - z[n]);
 				mass += t[n];
 			}
 		}
+		out[b] = (float)ce;
+		out[B + b] = (float)cords_argmax(z, N);
 		if (!dlogits)
 			continue;
 		/* d/dz of -sum_n t_n log softmax_n = softmax * sum(t) - t */
 		float *d = dlogits + (int64_t)b * N;
-		for (int n = 0; n < N; n++) {
-			double t = y.hard ? (n == y.hard[b]) : y.soft[(int64_t)b * N + n];
-			d[n] = (float)(scale * (exp(z[n] - lse) * mass - t) / B);
-		}
+		for (int n = 0; n < N; n++)
+			d[n] = (float)(scale * (exp(z[n] - lse) * mass - (t ? t[n] : n == k)) / B);
 	}
-	return total / B;
+}
+
+int cords_labels_upload(cords_backend *be, cords_labels y, cords_buf *hard, cords_buf *soft, const cords_buf **h,
+			const cords_buf **s)
+{
+	*h = y.soft ? NULL : hard;
+	*s = y.soft ? soft : NULL;
+	if (y.soft)
+		return be->upload(be, soft, y.soft);
+	const int64_t B = cords_buf_numel(hard);
+	float *f = malloc((size_t)B * sizeof *f);
+	if (!f)
+		return cords_err("out of memory");
+	for (int64_t b = 0; b < B; b++)
+		f[b] = (float)y.hard[b];
+	int rc = be->upload(be, hard, f);
+	free(f);
+	return rc;
+}
+
+double cords_xent_tally(const float *out, int B, int N, cords_labels y, int *correct, int *hit)
+{
+	double s = 0;
+	int ok = 0;
+	for (int b = 0; b < B; b++) {
+		s += out[b];
+		int right = (int)out[B + b] == cords_label_class(y, b, N);
+		ok += right;
+		if (hit)
+			hit[b] |= right;
+	}
+	if (correct)
+		*correct = ok;
+	return s / B;
 }
 
 int cords_labels_check(cords_labels y, int B, int N)
@@ -116,7 +151,7 @@ void cords_fc_forward_cpu(const float *x, const float *W, const float *b, int B,
 			const int n0 = nb * FC_LANES, m = N - n0 < FC_LANES ? N - n0 : FC_LANES;
 			double s[FC_LANES];
 			for (int k = 0; k < m; k++)
-				s[k] = b[n0 + k];
+				s[k] = b ? b[n0 + k] : 0;
 			if (m == FC_LANES) {
 				for (int c = 0; c < C; c++)
 					for (int k = 0; k < FC_LANES; k++)
@@ -166,7 +201,7 @@ void cords_fc_dw_cpu(const float *dy, const float *x, int B, int C, int N, float
 				for (int k = 0; k < m; k++)
 					s[k] += d * xi[k];
 			}
-			if (cb == 0)
+			if (cb == 0 && db)
 				db[n] = (float)sb;
 			for (int k = 0; k < m; k++)
 				dW[(int64_t)n * C + c0 + k] = (float)s[k];

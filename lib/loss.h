@@ -1,9 +1,12 @@
-/* Losses of the training stages (SPEC §3), plain CPU float kernels that the
- * backends wrap: cross-entropy with hard (class index) or soft (distribution)
- * labels averaged over the batch, its gradient, the time-weighted ramp of the
- * read-outs and accuracy. Sums are taken in double. */
+/* Losses of the training stages (SPEC §3): the read-out layer and
+ * cross-entropy with hard (class index) or soft (distribution) labels as
+ * plain CPU float kernels (the CPU backend's), what the host makes of the
+ * backends' answers (mean loss, accuracy), and the time-weighted ramp of the
+ * read-outs. Sums are taken in double. */
 #ifndef CORDS_LOSS_H
 #define CORDS_LOSS_H
+
+#include "backend.h"
 
 #include <stdint.h>
 
@@ -16,10 +19,13 @@ typedef struct {
 	const int64_t *truth;
 } cords_labels;
 
-/* Mean over the batch of CE(logits [B,N], labels). If dlogits [B,N] is not
- * NULL it receives scale * d(loss)/d(logits) (overwritten). Hard labels out of
- * range are the caller's to check (cords_labels_check). */
-double cords_xent_cpu(const float *logits, int B, int N, cords_labels y, float scale, float *dlogits);
+/* The backends' xent on the host (lib/backend.h): for each row b of logits
+ * [B,N], against hard [B] (class indices as floats) or soft [B,N] labels,
+ * out[b] = CE of row b and out[B + b] = its argmax; dlogits [B,N] (or NULL)
+ * = scale/B d(sum_b CE_b)/d(logits). Labels out of range are the caller's to
+ * check (cords_labels_check). */
+void cords_xent_cpu(const float *logits, int B, int N, const float *hard, const float *soft, float scale,
+		    float *dlogits, float *out);
 /* -1 with a message if a hard label is outside [0,N) or a soft row is not a
  * distribution (negative entries, or a sum not within 1e-3 of 1). */
 int cords_labels_check(cords_labels y, int B, int N);
@@ -30,14 +36,24 @@ int cords_label_class(cords_labels y, int b, int N);
 /* Images whose argmax of logits equals the class of the label. */
 int cords_correct_cpu(const float *logits, int B, int N, cords_labels y);
 
-/* The read-out layer y = x W^T + b on the host (the trainers bring the
- * features x [B,C] down from the device): its forward, dx = dy W and
- * dW = dy^T x, db = column sums of dy. Sums in double, each in a fixed order;
- * big ones (ImageNet's 1000 classes) run in threads, one per output element,
- * so the bits do not depend on the thread count. */
+/* The read-out layer y = x W^T + b (b may be NULL) on the host, the CPU
+ * backend's linear and its backward: the forward, dx = dy W and dW = dy^T x,
+ * db (or NULL) = column sums of dy. Sums in double, each in a fixed order; big ones
+ * (ImageNet's 1000 classes) run in threads, one per output element, so the
+ * bits do not depend on the thread count. */
 void cords_fc_forward_cpu(const float *x, const float *W, const float *b, int B, int C, int N, float *y);
 void cords_fc_dx_cpu(const float *dy, const float *W, int B, int C, int N, float *dx);
 void cords_fc_dw_cpu(const float *dy, const float *x, int B, int C, int N, float *dW, float *db);
+
+/* The labels of a batch into a backend's buffers for its xent: hard labels
+ * into hard [B] (as floats: exact, as classes are fewer than 2^24), soft
+ * ones into soft [B,N]. *h and *s: the one filled, and NULL. */
+int cords_labels_upload(cords_backend *be, cords_labels y, cords_buf *hard, cords_buf *soft, const cords_buf **h,
+			const cords_buf **s);
+/* What xent's out [2,B] (brought to the host) says of a batch: returns the
+ * mean CE; *correct (if not NULL) = the items whose argmax is the class of
+ * their label, and hit[b] |= whether item b's is (hit may be NULL). */
+double cords_xent_tally(const float *out, int B, int N, cords_labels y, int *correct, int *hit);
 
 /* Weights of R read-outs for loss = sum_t w_t CE_t: w_t = ramp_t / R with
  * ramp = 10^linspace(-3, 0, R) (the mean over t is folded in). */

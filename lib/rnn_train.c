@@ -6,10 +6,11 @@
  *   relu(r_{i-1}), relu(r_{i-2}) or skip(relu(r_{i-2})), inp_skip(p), p.
  * The stem drive p is the same at every stimulus step, so its gradient is
  * summed over the steps and pushed through the pool and the stem conv once.
- * The read-out's fully connected layer (B x C x N) runs on the host. */
+ * The read-outs and their loss run on the backend too; the host sees their
+ * losses and argmaxes once per batch. */
 #include "rnn_train.h"
 #include "err.h"
-#include "wnorm.h"
+#include "loss.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -54,11 +55,18 @@ struct cords_rnn_trainer {
 	int G, ng;
 	cords_buf *gx[CORDS_MAX_DEPTH], *gz[CORDS_MAX_DEPTH], *gu[CORDS_MAX_DEPTH];
 	cords_buf *vx[CORDS_MAX_DEPTH][GROUP_MAX], *vz[CORDS_MAX_DEPTH][GROUP_MAX], *vu[CORDS_MAX_DEPTH][GROUP_MAX];
-	cords_buf *sum, *feat, *dfeat;
+	cords_buf *sum, *dfeat;
 	cords_buf *dbias[CORDS_MAX_DEPTH]; /* [1,c,h,w] */
 	wconv inp, skip0, ac[CORDS_MAX_DEPTH], aa[CORDS_MAX_DEPTH], sk[3];
-	float *fcw, *featv, *dlog;        /* host: W_fc [N,C], features [R][B,C], dlogits [R][B,N] */
-	cords_buf *fcdw;                  /* the read-out's dW [N,C], up for weight norm's backward */
+	/* The R read-outs: features and dlogits stacked [R*B,C] and [R*B,N]
+	 * (dW is one call on all of them) and xent's answers [2R,B] (one
+	 * download), with each read-out's views into them; its logits [B,N]; the
+	 * batch's labels (one of yh, ys set); the answers on the host. */
+	cords_buf *featv, *dlog, *xout, *logits, *hard, *soft;
+	cords_buf **vfeat, **vdlog, **vout;
+	const cords_buf *yh, *ys;
+	float *xout_host;
+	cords_buf *fcdw; /* the read-out's dW [N,C], for weight norm's backward */
 	double *ramp;
 };
 
@@ -86,7 +94,12 @@ static void free_batch_bufs(cords_rnn_trainer *t)
 	t->work = NULL;
 	cords_drive_free(m, &t->drive);
 	t->p = NULL;
-	cords_buf **all[] = {&t->x, &t->dp, &t->dskip, &t->dz0, &t->dstem, &t->stem, &t->sum, &t->feat, &t->dfeat};
+	for (int j = 0; t->vfeat && j < t->cfg.readouts; j++)
+		CALL(free, t->vfeat[j]), CALL(free, t->vdlog[j]), CALL(free, t->vout[j]);
+	free(t->vfeat), free(t->vdlog), free(t->vout);
+	t->vfeat = t->vdlog = t->vout = NULL;
+	cords_buf **all[] = {&t->x,   &t->dp,    &t->dskip,  &t->dz0,    &t->dstem, &t->stem, &t->sum, &t->dfeat,
+			     &t->featv, &t->dlog, &t->xout, &t->logits, &t->hard, &t->soft};
 	for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
 		CALL(free, *all[i]);
 		*all[i] = NULL;
@@ -102,9 +115,8 @@ static void free_batch_bufs(cords_rnn_trainer *t)
 			*b[j] = NULL;
 		}
 	}
-	free(t->featv);
-	free(t->dlog);
-	t->featv = t->dlog = NULL;
+	free(t->xout_host);
+	t->xout_host = NULL;
 	t->batch = 0;
 }
 
@@ -183,7 +195,7 @@ static int alloc_batch_bufs(cords_rnn_trainer *t, int B)
 	     (t->dskip = act(be, B, 64, a->h[0], a->w[0])) && (t->dz0 = act(be, B, a->c[0], a->h[0], a->w[0])) &&
 	     (t->stem = act(be, B, 64, a->stem_h, a->stem_w)) &&
 	     (t->dstem = act(be, B, 64, a->stem_h, a->stem_w)) && (t->sum = act(be, B, C, a->h[D - 1], a->w[D - 1])) &&
-	     (t->feat = act(be, B, C, 0, 0)) && (t->dfeat = act(be, B, C, 0, 0));
+	     (t->dfeat = act(be, B, C, 0, 0));
 	for (int i = 0; ok && i < D; i++) {
 		int j = i ? i - 1 : 0;
 		ok = (t->dr[i] = act(be, B, a->c[i], a->h[i], a->w[i])) &&
@@ -199,9 +211,17 @@ static int alloc_batch_bufs(cords_rnn_trainer *t, int B)
 			     (t->vz[i][g] = be->view(be, t->gz[i], (int64_t)g * B, B)) &&
 			     (!i || (t->vu[i][g] = be->view(be, t->gu[i], (int64_t)g * B, B)));
 	}
-	int R = t->cfg.readouts;
-	ok = ok && (t->featv = malloc((size_t)R * B * C * sizeof(float))) &&
-	     (t->dlog = malloc((size_t)R * B * N * sizeof(float)));
+	const int R = t->cfg.readouts;
+	ok = ok && (t->featv = act(be, (int64_t)R * B, C, 0, 0)) && (t->dlog = act(be, (int64_t)R * B, N, 0, 0)) &&
+	     (t->xout = act(be, 2 * R, B, 0, 0)) && (t->logits = act(be, B, N, 0, 0)) &&
+	     (t->hard = be->alloc(be, CORDS_BUF_ACT, 1, (int64_t[]){B})) && (t->soft = act(be, B, N, 0, 0)) &&
+	     (t->xout_host = malloc((size_t)2 * R * B * sizeof(float))) &&
+	     (t->vfeat = calloc((size_t)R, sizeof *t->vfeat)) && (t->vdlog = calloc((size_t)R, sizeof *t->vdlog)) &&
+	     (t->vout = calloc((size_t)R, sizeof *t->vout));
+	for (int j = 0; ok && j < R; j++)
+		ok = (t->vfeat[j] = be->view(be, t->featv, (int64_t)j * B, B)) &&
+		     (t->vdlog[j] = be->view(be, t->dlog, (int64_t)j * B, B)) &&
+		     (t->vout[j] = be->view(be, t->xout, 2 * j, 2));
 	if (!ok) {
 		free_batch_bufs(t);
 		return cords_err_prefix("training buffers for batch %d: ", B);
@@ -267,7 +287,6 @@ cords_rnn_trainer *cords_rnn_trainer_new(cords_model *m, int batch, const cords_
 	int R = cfg->readouts;
 	ok = ok && (t->base = cords_state_new(m, 1)) && (t->base_next = cords_state_new(m, 1)) &&
 	     (t->base_work = cords_work_new(m, 1)) && (t->ramp = malloc((size_t)R * sizeof *t->ramp)) &&
-	     (t->fcw = malloc((size_t)a->classes * a->c[a->depth - 1] * sizeof(float))) &&
 	     (t->fcdw = act(be, a->classes, a->c[a->depth - 1], 0, 0));
 	if (!ok || alloc_batch_bufs(t, batch)) {
 		cords_rnn_trainer_free(t);
@@ -300,7 +319,6 @@ void cords_rnn_trainer_free(cords_rnn_trainer *t)
 		CALL(free, t->sk[k].dw);
 	free(t->ramp);
 	CALL(free, t->fcdw);
-	free(t->fcw);
 	free(t);
 }
 
@@ -317,33 +335,39 @@ static int spontaneous(cords_rnn_trainer *t)
 	return rc ? -1 : 0;
 }
 
-/* Read-out j at state s: features, logits, CE and its gradient (host). */
-static int readout(cords_rnn_trainer *t, const cords_state *s, int j, const float *fcb, cords_labels y,
-		   cords_rnn_stats *st, int *hit)
+/* Read-out j at state s: features, logits, CE, its gradient and argmax,
+ * on the backend (the host tallies them after the forward: tally). */
+static int readout(cords_rnn_trainer *t, const cords_state *s, int j)
+{
+	const cords_model *m = t->m;
+	cords_backend *be = m->be;
+	const int D = m->arch.depth;
+	return CALL(relu_add, s->r[D - 1], s->r[D - 2], 1, t->sum) || CALL(spatial_mean, t->sum, t->vfeat[j]) ||
+			       CALL(linear, t->vfeat[j], m->fc_w, m->fc_b, t->logits) ||
+			       CALL(xent, t->logits, t->yh, t->ys, (float)t->ramp[j], t->vdlog[j], t->vout[j])
+		       ? -1
+		       : 0;
+}
+
+/* The read-outs' losses and hits, from xent's answers. */
+static int tally(cords_rnn_trainer *t, cords_labels y, cords_rnn_stats *st)
 {
 	cords_backend *be = t->m->be;
-	const int D = t->m->arch.depth, B = t->batch, C = t->m->arch.c[D - 1], N = t->m->arch.classes;
-	float *feat = t->featv + (size_t)j * B * C, *dl = t->dlog + (size_t)j * B * N;
-	float *logits = malloc((size_t)B * N * sizeof *logits);
-	if (!logits)
+	const int B = t->batch, N = t->m->arch.classes, R = t->cfg.readouts;
+	int *hit = calloc((size_t)B, sizeof *hit);
+	if (!hit)
 		return cords_err("out of memory");
-	int rc = CALL(relu_add, s->r[D - 1], s->r[D - 2], 1, t->sum) || CALL(spatial_mean, t->sum, t->feat) ||
-		 CALL(download, t->feat, feat);
-	if (!rc) {
-		cords_fc_forward_cpu(feat, t->fcw, fcb, B, C, N, logits);
-		double ce = cords_xent_cpu(logits, B, N, y, (float)t->ramp[j], dl);
+	int rc = CALL(download, t->xout, t->xout_host);
+	for (int j = 0; j < R && !rc; j++) {
+		int correct;
+		double ce = cords_xent_tally(t->xout_host + (size_t)2 * j * B, B, N, y, &correct, hit);
 		st->loss += t->ramp[j] * ce;
-		for (int b = 0; b < B; b++) {
-			int want = cords_label_class(y, b, N);
-			int ok = cords_argmax(logits + (size_t)b * N, N) == want;
-			hit[b] |= ok;
-			if (j == t->cfg.readouts - 1)
-				st->correct_last += ok;
-		}
-		if (j == t->cfg.readouts - 1)
-			st->ce_last = ce;
+		if (j == R - 1)
+			st->ce_last = ce, st->correct_last = correct;
 	}
-	free(logits);
+	for (int b = 0; b < B; b++)
+		st->correct_any += hit[b];
+	free(hit);
 	return rc ? -1 : 0;
 }
 
@@ -434,20 +458,12 @@ static int input_bwd_join(cords_rnn_trainer *t, const cords_buf *p, const cords_
 static int loss_bwd(cords_rnn_trainer *t, int step, const cords_state *s)
 {
 	cords_backend *be = t->m->be;
-	const int D = t->m->arch.depth, B = t->batch, C = t->m->arch.c[D - 1], N = t->m->arch.classes;
+	const int D = t->m->arch.depth;
 	int j = readout_index(t, step);
-	if (j >= 0) {
-		const float *dl = t->dlog + (size_t)j * B * N;
-		float *df = malloc((size_t)B * C * sizeof *df);
-		if (!df)
-			return cords_err("out of memory");
-		cords_fc_dx_cpu(dl, t->fcw, B, C, N, df);
-		int rc = CALL(upload, t->dfeat, df) || CALL(readout_bwd_add, s->r[D - 1], t->dfeat, t->dr[D - 1]) ||
-			 CALL(readout_bwd_add, s->r[D - 2], t->dfeat, t->dr[D - 2]);
-		free(df);
-		if (rc)
-			return -1;
-	}
+	if (j >= 0 && (CALL(linear_bwd_data, t->vdlog[j], t->m->fc_w, t->dfeat) ||
+		       CALL(readout_bwd_add, s->r[D - 1], t->dfeat, t->dr[D - 1]) ||
+		       CALL(readout_bwd_add, s->r[D - 2], t->dfeat, t->dr[D - 2])))
+		return -1;
 	if (in_window(t, step) && t->cfg.spont_weight != 0)
 		for (int a = 0; a < D; a++) { /* d/dr of w mean((r - b)^2) / (W D) */
 			float c = (float)(2 * t->cfg.spont_weight * spont_scale(t) / (double)cords_buf_numel(s->r[a]));
@@ -574,7 +590,7 @@ static int param_grads(cords_rnn_trainer *t, cords_params *ps)
 {
 	const cords_arch *a = &t->m->arch;
 	cords_backend *be = t->m->be;
-	const int D = a->depth, B = t->batch, C = a->c[D - 1], N = a->classes, R = t->cfg.readouts;
+	const int D = a->depth;
 	int rc = cords_params_wnorm_bwd(ps, t->inp.base, t->inp.dw) ||
 		 cords_params_wnorm_bwd(ps, t->skip0.base, t->skip0.dw);
 	for (int i = 0; i < D && !rc; i++) {
@@ -587,19 +603,11 @@ static int param_grads(cords_rnn_trainer *t, cords_params *ps)
 	}
 	for (int k = 0; k < a->nskip && !rc; k++)
 		rc = cords_params_wnorm_bwd(ps, t->sk[k].base, t->sk[k].dw);
-	if (rc)
-		return -1;
-	/* read-out, on the host: dW = sum_j dlogits_j^T feat_j, db = sum_j sum_b dlogits_j */
-	float *dW = calloc((size_t)N * C, sizeof *dW), *db = calloc((size_t)N, sizeof *db);
-	cords_buf *dbb = cords_params_grad(ps, "out_fc.bias");
-	rc = !dW || !db ? cords_err("out of memory") : 0;
-	if (!rc) {
-		cords_fc_dw_cpu(t->dlog, t->featv, R * B, C, N, dW, db); /* the R read-outs as rows */
-		rc = CALL(upload, t->fcdw, dW) || cords_params_wnorm_bwd(ps, "out_fc", t->fcdw) || (dbb && CALL(upload, dbb, db));
-	}
-	free(dW);
-	free(db);
-	return rc ? -1 : 0;
+	/* the read-out: dW = sum_j dlogits_j^T feat_j, db = sum_j sum_b dlogits_j (the R read-outs as rows) */
+	return rc || CALL(linear_bwd_weights, t->dlog, t->featv, t->fcdw, cords_params_grad(ps, "out_fc.bias")) ||
+			       cords_params_wnorm_bwd(ps, "out_fc", t->fcdw)
+		       ? -1
+		       : 0;
 }
 
 static int zero_grads(cords_rnn_trainer *t)
@@ -616,18 +624,11 @@ static int zero_grads(cords_rnn_trainer *t)
 	return rc ? -1 : 0;
 }
 
-static int forward(cords_rnn_trainer *t, cords_params *ps, cords_labels y, cords_rnn_stats *st)
+static int forward(cords_rnn_trainer *t, cords_labels y, cords_rnn_stats *st)
 {
 	const cords_model *m = t->m;
-	const int N = m->arch.classes, C = m->arch.c[m->arch.depth - 1];
-	const float *g = cords_params_host(ps, "out_fc" WN "0"), *v = cords_params_host(ps, "out_fc" WN "1");
-	const float *fcb = cords_params_host(ps, "out_fc.bias");
-	if (!g || !v || !fcb)
+	if (cords_labels_upload(m->be, y, t->hard, t->soft, &t->yh, &t->ys))
 		return -1;
-	cords_wnorm_forward_cpu(g, v, N, C, t->fcw);
-	int *hit = calloc((size_t)t->batch, sizeof *hit);
-	if (!hit)
-		return cords_err("out of memory");
 	double spont = 0;
 	/* the states before t0 are dropped: tmp1 and seg[0] in turn (the last
 	 * segment, which uses seg, starts at t0 or later) */
@@ -638,16 +639,15 @@ static int forward(cords_rnn_trainer *t, cords_params *ps, cords_labels y, cords
 				   : s >= t->t0 && (s - t->t0) % t->k == 0 ? t->ckpt[(s - t->t0) / t->k]
 				   : prev == t->tmp1 ? t->seg[0] : t->tmp1;
 		int j = readout_index(t, s);
-		rc = fwd_step(t, s, prev, out) || (j >= 0 && readout(t, out, j, fcb, y, st, hit)) ||
+		rc = fwd_step(t, s, prev, out) || (j >= 0 && readout(t, out, j)) ||
 		     (in_window(t, s) && spont_term(t, out, &spont));
 		prev = out;
 	}
-	for (int b = 0; b < t->batch; b++)
-		st->correct_any += hit[b];
-	free(hit);
+	if (rc || tally(t, y, st))
+		return -1;
 	st->spont = spont;
 	st->loss += t->cfg.spont_weight * spont;
-	return rc;
+	return 0;
 }
 
 int cords_rnn_grad(cords_rnn_trainer *t, cords_params *ps, int B, const float *x, cords_labels y, int grads,
@@ -661,7 +661,7 @@ int cords_rnn_grad(cords_rnn_trainer *t, cords_params *ps, int B, const float *x
 	st->ckpt_every = t->k;
 	st->states_kept = t->nckpt + t->k;
 	if (cords_labels_check(y, B, m->arch.classes) || spontaneous(t) || CALL(upload, t->x, x) ||
-	    cords_model_drive(m, t->work, t->x, &t->drive) || forward(t, ps, y, st))
+	    cords_model_drive(m, t->work, t->x, &t->drive) || forward(t, y, st))
 		return -1;
 	if (!grads)
 		return 0;

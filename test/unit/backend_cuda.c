@@ -1,6 +1,7 @@
 /* The CUDA backend against the CPU backend: every operation on random inputs
  * (odd sizes, strides 1 and 2, padding, bias, accumulation, broadcast,
- * aliasing), the training operations likewise, RNN training steps' loss and
+ * aliasing), the training operations likewise (the read-out's backward and
+ * cross-entropy included), RNN training steps' loss and
  * gradients against the PyTorch fixtures (testdata/train; three passes, so
  * the steps run as they are, captured as CUDA graphs and replayed), then whole
  * models (testdata/model R2 and R4, every phi) against the CPU backend and
@@ -342,6 +343,58 @@ static void params_ops(void)
 	drop(&g), drop(&v), drop(&w), drop(&x), drop(&y), drop(&dg), drop(&dv);
 }
 
+/* p's contents set to h on both sides. */
+static void set(pair *p, const float *h)
+{
+	memcpy(p->h, h, (size_t)p->n * sizeof *h);
+	cpu->upload(cpu, p->c, p->h);
+	gpu->upload(gpu, p->g, p->h);
+}
+
+/* The read-out's backward (cuBLAS) and its cross-entropy, at ImageNet's
+ * 1000 classes and 512 features, 3 read-outs of batch 8 as rows. */
+static void readout_ops(void)
+{
+	enum { B = 24, K = 512, N = 1000 };
+	pair x = act(2, B, K, 0, 0), w = act(2, N, K, 0, 0), dy = act(2, B, N, 0, 0), dx = act(2, B, K, 0, 0);
+	pair dw = act(2, N, K, 0, 0), db = act(1, N, 0, 0, 0), lg = act(2, B, N, 0, 0), dl = act(2, B, N, 0, 0);
+	pair hard = act(1, B, 0, 0, 0), soft = act(2, B, N, 0, 0), out = act(2, 2, B, 0, 0);
+	RUN(linear_bwd_data, X(dy), X(w), X(dx));
+	SAME(dx, "linear_bwd_data");
+	RUN(linear_bwd_weights, X(dy), X(x), X(dw), X(db));
+	SAME(dw, "linear_bwd_weights: dw");
+	SAME(db, "linear_bwd_weights: db");
+	RUN(linear_bwd_weights, X(dy), X(x), X(dw), NULL);
+	SAME(dw, "linear_bwd_weights without db");
+	float *h = malloc((size_t)B * N * sizeof *h);
+	for (int b = 0; b < B; b++)
+		h[b] = (float)((b * 397) % N);
+	set(&hard, h);
+	for (int b = 0; b < B; b++) { /* a distribution per row */
+		double t = 0;
+		for (int n = 0; n < N; n++)
+			t += h[b * N + n] = (float)cords_rng_range(&rng, 0, 1);
+		for (int n = 0; n < N; n++)
+			h[b * N + n] = (float)(h[b * N + n] / t);
+	}
+	set(&soft, h);
+	for (int i = 0; i < B * N; i++) /* logits of a trained net's spread */
+		h[i] = 8 * lg.h[i];
+	set(&lg, h);
+	RUN(xent, X(lg), X(hard), NULL, 0.25f, X(dl), X(out));
+	SAME(dl, "xent hard: dlogits");
+	SAME(out, "xent hard: CE and argmax");
+	RUN(xent, X(lg), NULL, X(soft), 1.0f, X(dl), X(out));
+	SAME(dl, "xent soft: dlogits");
+	SAME(out, "xent soft: CE and argmax");
+	RUN(xent, X(lg), X(hard), NULL, 1.0f, NULL, X(out));
+	SAME(out, "xent without dlogits");
+	free(h);
+	pair *all[] = {&x, &w, &dy, &dx, &dw, &db, &lg, &dl, &hard, &soft, &out};
+	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+		drop(all[i]);
+}
+
 static void batchnorm(int train, int running)
 {
 	pair x = act(4, 4, 6, 5, 3), y = act(4, 4, 6, 5, 3), g = act(1, 6, 1, 1, 1), b = act(1, 6, 1, 1, 1);
@@ -658,6 +711,7 @@ int main(void)
 	}
 	CASE("leaky_bwd, relu_bwd_add, readout_bwd_add, batch_sum, axpby, sqdiff_sum") eltwise_bwd();
 	CASE("wnorm (and a convolution through its weights), wnorm_bwd, AdamW and SGD steps") params_ops();
+	CASE("read-out: linear_bwd_data, linear_bwd_weights (cuBLAS), xent with hard and soft labels") readout_ops();
 	CASE("batchnorm train (with and without running statistics) and eval, forward and backward")
 	{
 		batchnorm(1, 1);

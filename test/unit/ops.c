@@ -1,6 +1,7 @@
 /* Every backend operation against a slow, obvious reference loop: strides 1
  * and 2, padding, odd sizes, plain and channel-blocked layouts, batch 1 and 3. */
 #include "t.h"
+#include "loss.h"
 #include "optim.h"
 #include "wnorm.h"
 
@@ -411,6 +412,52 @@ int main(void)
 			free(p), free(gr), free(m), free(s);
 			be->free(be, pb), be->free(be, grb), be->free(be, mb), be->free(be, sb);
 		}
+	}
+	CASE("read-out: linear_bwd_data, linear_bwd_weights and xent equal the host kernels bit for bit")
+	{
+		const int B = 6, K = 200, N = 30; /* 3 read-outs of batch 2 as rows, as the trainers stack them */
+		float *x = randv(B * K), *w = randv(N * K), *dy = randv(B * N), *lg = randv(B * N), *soft = randv(B * N);
+		float dx[6 * 200], dw[30 * 200], db[30], dl[6 * 30], out[12], hard[6];
+		for (int i = 0; i < B * N; i++)
+			soft[i] = soft[i] * soft[i] / (float)N; /* rows need not sum to 1 here */
+		for (int b = 0; b < B; b++)
+			hard[b] = (float)(b * 7 % N);
+		cords_buf *bx = up(CORDS_BUF_ACT, 2, B, K, 0, 0, x), *bw = up(CORDS_BUF_ACT, 2, N, K, 0, 0, w);
+		cords_buf *bdy = up(CORDS_BUF_ACT, 2, B, N, 0, 0, dy), *bdx = up(CORDS_BUF_ACT, 2, B, K, 0, 0, NULL);
+		cords_buf *bdw = up(CORDS_BUF_ACT, 2, N, K, 0, 0, NULL), *bdb = up(CORDS_BUF_ACT, 1, N, 0, 0, 0, NULL);
+		cords_buf *blg = up(CORDS_BUF_ACT, 2, B, N, 0, 0, lg), *bs = up(CORDS_BUF_ACT, 2, B, N, 0, 0, soft);
+		cords_buf *bh = up(CORDS_BUF_ACT, 1, B, 0, 0, 0, hard), *bdl = up(CORDS_BUF_ACT, 2, B, N, 0, 0, NULL);
+		cords_buf *bo = up(CORDS_BUF_ACT, 2, 2, B, 0, 0, NULL);
+		CHECK(!be->linear_bwd_data(be, bdy, bw, bdx), "%s", cords_errmsg());
+		cords_fc_dx_cpu(dy, w, B, K, N, dx);
+		float *h = down(bdx);
+		CHECK(!memcmp(h, dx, sizeof dx), "linear_bwd_data differs from the host kernel");
+		free(h);
+		for (int with_db = 1; with_db >= 0; with_db--) {
+			CHECK(!be->fill(be, bdb, 7) && !be->linear_bwd_weights(be, bdy, bx, bdw, with_db ? bdb : NULL), "%s",
+			      cords_errmsg());
+			cords_fc_dw_cpu(dy, x, B, K, N, dw, db);
+			float *a = down(bdw), *b = down(bdb);
+			CHECK(!memcmp(a, dw, sizeof dw), "linear_bwd_weights (db %d): dw differs", with_db);
+			CHECK(with_db ? !memcmp(b, db, sizeof db) : b[0] == 7 && b[N - 1] == 7, "linear_bwd_weights: db %s",
+			      with_db ? "differs" : "written though not given");
+			free(a), free(b);
+		}
+		for (int s = 0; s < 2; s++) {
+			CHECK(!be->xent(be, blg, s ? NULL : bh, s ? bs : NULL, 0.5f, bdl, bo), "%s", cords_errmsg());
+			cords_xent_cpu(lg, B, N, s ? NULL : hard, s ? soft : NULL, 0.5f, dl, out);
+			float *a = down(bdl), *b = down(bo);
+			CHECK(!memcmp(a, dl, sizeof dl) && !memcmp(b, out, sizeof out), "xent (%s labels) differs", s ? "soft" : "hard");
+			free(a), free(b);
+		}
+		CHECK(be->xent(be, blg, bh, bs, 1, bdl, bo) == -1, "xent with both hard and soft labels accepted");
+		CHECK(be->xent(be, blg, NULL, NULL, 1, bdl, bo) == -1, "xent without labels accepted");
+		CHECK(be->linear_bwd_data(be, bdy, bw, bdw) == -1, "linear_bwd_data into the wrong shape accepted");
+		CHECK(be->linear_bwd_weights(be, bdy, bx, bdx, NULL) == -1, "linear_bwd_weights into the wrong shape accepted");
+		cords_buf *all[] = {bx, bw, bdy, bdx, bdw, bdb, blg, bs, bh, bdl, bo};
+		for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+			be->free(be, all[i]);
+		free(x), free(w), free(dy), free(lg), free(soft);
 	}
 	T_DONE();
 }

@@ -151,13 +151,26 @@ int main(void)
 			soft[b * XN + b] = 0.7f, soft[b * XN + (b + 2) % XN] = 0.3f;
 		for (int i = 0; i < XB * XN; i++)
 			zd[i] = z[i];
+		const float hf[XB] = {2, 0, 4};
 		for (int s = 0; s < 2; s++) {
 			cords_labels y = {s ? NULL : hard, s ? soft : NULL, NULL};
-			double L = cords_xent_cpu(z, XB, XN, y, 1, dz);
+			float out[2 * XB];
+			cords_xent_cpu(z, XB, XN, s ? NULL : hf, s ? soft : NULL, 1, dz, out);
+			int correct = -1, hit[XB] = {0};
+			double L = cords_xent_tally(out, XB, XN, y, &correct, hit);
 			CHECK_CLOSE(L, ref_xent(zd, &s), 1e-6, 0);
 			double e = fd_err(ref_xent, zd, XB * XN, dz, &s);
 			CHECK(e < 1e-5, "%s labels: gradient error %g", s ? "soft" : "hard", e);
-			cords_xent_cpu(z, XB, XN, y, 0.5f, dz);
+			int want = 0;
+			for (int b = 0; b < XB; b++) {
+				CHECK(out[XB + b] == cords_argmax(z + b * XN, XN), "row %d: argmax %g", b, out[XB + b]);
+				int ok = cords_argmax(z + b * XN, XN) == cords_label_class(y, b, XN);
+				CHECK(hit[b] == ok, "row %d: hit %d, expected %d", b, hit[b], ok);
+				want += ok;
+			}
+			CHECK(correct == want && correct == cords_correct_cpu(z, XB, XN, y), "correct %d, expected %d",
+			      correct, want);
+			cords_xent_cpu(z, XB, XN, s ? NULL : hf, s ? soft : NULL, 0.5f, dz, out);
 			CHECK(fd_err(ref_xent, zd, XB * XN, dz, &s) > 0.1, "scale ignored");
 		}
 		cords_labels y = {hard, NULL, NULL};
