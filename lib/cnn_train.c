@@ -199,6 +199,7 @@ static void free_all(cords_cnn *c)
 			     &c->fcdw, &c->logits, &c->dlog, &c->hard, &c->soft, &c->xout};
 	for (size_t i = 0; i < sizeof one / sizeof *one; i++)
 		CALL(free, *one[i]);
+	free(c->xout_host);
 	for (int i = 0; i < CORDS_MAX_DEPTH; i++) {
 		cords_buf *per[] = {c->u[i], c->f[i], c->an[i], c->g[i], c->h[i], c->x[i], c->sk_raw[i], c->sk_n[i],
 				    c->du[i], c->df[i], c->dx[i], c->dh[i], c->dg[i], c->dsk[i], c->da[i], c->abias[i],
