@@ -19,6 +19,8 @@ cords_backend *cords_backend_cuda_new(int device)
 	return NULL;
 }
 
+int cords_cuda_device_count(void) { return 0; }
+
 /* cords-eig --device cuda (kernels/cuda_eig.cu) */
 int cords_basis_init_cuda(cords_basis *B, int64_t n, int k, int device)
 {

@@ -72,8 +72,15 @@ void *cu_grow(cu_impl *c, void **buf, size_t *have, size_t bytes, const char *wh
 	cudaFree(*buf);
 	*buf = NULL;
 	*have = 0;
-	if (cu_check(cudaMalloc(buf, bytes), what))
+	cudaError_t e = cudaMalloc(buf, bytes);
+	if (e != cudaSuccess) {
+		/* Callers may fall back to a smaller need: clear the error, or the
+		 * next launch's check (cudaGetLastError) would report it. */
+		cudaGetLastError();
+		cu_check(e, what);
+		*buf = NULL;
 		return NULL;
+	}
 	*have = bytes;
 	return *buf;
 }
@@ -293,6 +300,16 @@ static int parse_precision(cu_precision *p)
 	else
 		return cords_err("CORDS_PRECISION=%s: expected fp32, tf32 or bf16", s);
 	return 0;
+}
+
+extern "C" int cords_cuda_device_count(void)
+{
+	int n = 0;
+	if (cudaGetDeviceCount(&n) != cudaSuccess) {
+		cudaGetLastError();
+		return 0;
+	}
+	return n;
 }
 
 int cu_select(int device)

@@ -232,10 +232,13 @@ static int plan_algo(cu_impl *c, cu_plan *p, int dir)
 			return -1;
 		p->have[dir] = 1;
 	}
-	return cu_dnn(cudnnSetConvolutionMathType(p->conv, p->math[dir]), "math type") ||
-			       (p->ws[dir] && !cu_workspace(c, p->ws[dir]))
-		       ? -1
-		       : 0;
+	if (cu_dnn(cudnnSetConvolutionMathType(p->conv, p->math[dir]), "math type"))
+		return -1;
+	if (!p->ws[dir] || cu_workspace(c, p->ws[dir]))
+		return 0;
+	/* Found on another lane, whose workspace could grow: this lane's cannot
+	 * (the memory is the activations' now). The plan falls back for good. */
+	return fallback(c, p, dir) || (p->ws[dir] && !cu_workspace(c, p->ws[dir])) ? -1 : 0;
 }
 
 static cu_plan *plan_get(cu_impl *c, const cords_conv *cv, const cu_buf *x, const cu_buf *w, const cu_buf *y)

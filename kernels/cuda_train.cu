@@ -399,9 +399,10 @@ int cu_wnorm_bwd(cords_backend *be, const cords_buf *gb, const cords_buf *vb, co
 		 cords_buf *dvb)
 {
 	size_t K = 0;
-	if (wn_rows(gb, vb, dwb, "wnorm_bwd", &K) || wn_rows(dgb, dvb, dwb, "wnorm_bwd", &K) ||
-	    CU_CBUF(dgb)->n != CU_CBUF(gb)->n)
+	if (wn_rows(gb, vb, dwb, "wnorm_bwd", &K) || wn_rows(dgb, dvb, dwb, "wnorm_bwd", &K))
 		return -1;
+	if (CU_CBUF(dgb)->n != CU_CBUF(gb)->n)
+		return cords_err("wnorm_bwd: dg must have g's size");
 	k_wnorm_bwd<<<(unsigned)CU_CBUF(gb)->n, CU_THREADS, 0, CU_IMPL(be)->stream>>>(
 		CU_CBUF(gb)->d, CU_CBUF(vb)->d, CU_CBUF(dwb)->d, CU_BUF(dgb)->d, CU_BUF(dvb)->d, K);
 	return cu_launched("wnorm_bwd");
@@ -492,6 +493,8 @@ int cu_xent(cords_backend *be, const cords_buf *lb, const cords_buf *hb, const c
 	    (s && (s->h.ndim != 2 || s->n != l->n)) || (d && d->n != l->n) || o->h.ndim != 2 || o->h.shape[0] != 2 ||
 	    o->h.shape[1] != B)
 		return cords_err("xent: expects logits [B,N], hard [B] or soft [B,N], dlogits [B,N], out [2,B]");
+	if (!B) /* no grid of 0 blocks */
+		return 0;
 	k_xent<<<(unsigned)B, CU_THREADS, 0, CU_IMPL(be)->stream>>>(l->d, h ? h->d : NULL, s ? s->d : NULL, scale,
 								     d ? d->d : NULL, o->d, (int)B, (int)N);
 	return cu_launched("xent");

@@ -12,9 +12,16 @@ static cords_backend *cpu, *cuda[MAX_CUDA];
 static int parse_cuda(const char *device, int *dev)
 {
 	if (!strcmp(device, "cuda")) {
-		/* Under mpirun, one rank per GPU: plain "cuda" is the rank's local index. */
-		const char *local = getenv("OMPI_COMM_WORLD_LOCAL_RANK");
-		*dev = local ? atoi(local) % MAX_CUDA : 0;
+		/* Under mpirun, one rank per GPU: plain "cuda" is the rank's local
+		 * index among the devices it sees (one each, where the launcher
+		 * sets CUDA_VISIBLE_DEVICES per rank). */
+		static const char *const vars[] = {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID",
+						   "PMI_LOCAL_RANK"};
+		const char *local = NULL;
+		for (size_t i = 0; !local && i < sizeof vars / sizeof *vars; i++)
+			local = getenv(vars[i]);
+		int n = local ? cords_cuda_device_count() : 0;
+		*dev = n > 0 ? atoi(local) % (n < MAX_CUDA ? n : MAX_CUDA) : 0;
 		return 0;
 	}
 	char *end;

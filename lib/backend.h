@@ -253,6 +253,8 @@ cords_backend *cords_backend_profiled(cords_backend *be);
  * kernels/absent.c (no CUDA) or the CUDA objects define it. */
 cords_backend *cords_backend_cpu_new(void);
 cords_backend *cords_backend_cuda_new(int device);
+/* The CUDA devices this process sees (0 without any, or without CUDA). */
+int cords_cuda_device_count(void);
 
 /* Logical shape of a buffer (any backend): ndim, and shape[0..ndim-1]. */
 int cords_buf_ndim(const cords_buf *b);

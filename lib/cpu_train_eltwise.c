@@ -233,9 +233,10 @@ int cpu_wnorm_bwd(cords_backend *be, const cords_buf *g, const cords_buf *v, con
 	(void)be;
 	int O = 0;
 	int64_t K = 0;
-	if (wn_rows(g, v, dw, "wnorm_bwd", &O, &K) || wn_rows(dg, dv, dw, "wnorm_bwd", &O, &K) ||
-	    CPU_BUF(dg)->n != CPU_CBUF(g)->n)
+	if (wn_rows(g, v, dw, "wnorm_bwd", &O, &K) || wn_rows(dg, dv, dw, "wnorm_bwd", &O, &K))
 		return -1;
+	if (CPU_BUF(dg)->n != CPU_CBUF(g)->n)
+		return cords_err("wnorm_bwd: dg must have g's size");
 	cords_wnorm_backward_cpu(CPU_CBUF(g)->data, CPU_CBUF(v)->data, CPU_CBUF(dw)->data, O, K, CPU_BUF(dg)->data,
 				 CPU_BUF(dv)->data);
 	return 0;

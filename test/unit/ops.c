@@ -219,6 +219,18 @@ int main(void)
 		CHECK(!cords_backend_get("tpu"), "tpu accepted");
 		CHECK(!cords_backend_get("cuda:x"), "cuda:x accepted");
 	}
+	CASE("plain cuda under mpirun: the local rank modulo the devices seen")
+	{
+		const int n = cords_cuda_device_count();
+		int dev = -2;
+		setenv("OMPI_COMM_WORLD_LOCAL_RANK", "3", 1);
+		CHECK(!cords_device_index("cuda", &dev) && dev == (n > 0 ? 3 % n : 0), "rank 3 of %d devices: cuda:%d", n, dev);
+		unsetenv("OMPI_COMM_WORLD_LOCAL_RANK");
+		setenv("SLURM_LOCALID", "5", 1);
+		CHECK(!cords_device_index("cuda", &dev) && dev == (n > 0 ? 5 % n : 0), "SLURM local 5 of %d: cuda:%d", n, dev);
+		unsetenv("SLURM_LOCALID");
+		CHECK(!cords_device_index("cuda:2", &dev) && dev == 2, "cuda:2 gave %d", dev);
+	}
 	CASE("upload/download round trip, plain and blocked")
 	{
 		int64_t shapes[3][4] = {{2, 3, 5, 7}, {3, 16, 3, 5}, {1, 64, 1, 1}};
