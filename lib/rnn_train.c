@@ -349,7 +349,9 @@ static int readout(cords_rnn_trainer *t, const cords_state *s, int j)
 		       : 0;
 }
 
-/* The read-outs' losses and hits, from xent's answers. */
+/* The read-outs' losses and hits, from xent's answers, and the loss with
+ * the spontaneous term (forward's st->spont). Called after the backward is
+ * queued: the device need not wait for the host in between. */
 static int tally(cords_rnn_trainer *t, cords_labels y, cords_rnn_stats *st)
 {
 	cords_backend *be = t->m->be;
@@ -367,6 +369,7 @@ static int tally(cords_rnn_trainer *t, cords_labels y, cords_rnn_stats *st)
 	}
 	for (int b = 0; b < B; b++)
 		st->correct_any += hit[b];
+	st->loss += t->cfg.spont_weight * st->spont;
 	free(hit);
 	return rc ? -1 : 0;
 }
@@ -643,11 +646,8 @@ static int forward(cords_rnn_trainer *t, cords_labels y, cords_rnn_stats *st)
 		     (in_window(t, s) && spont_term(t, out, &spont));
 		prev = out;
 	}
-	if (rc || tally(t, y, st))
-		return -1;
 	st->spont = spont;
-	st->loss += t->cfg.spont_weight * spont;
-	return 0;
+	return rc;
 }
 
 int cords_rnn_grad(cords_rnn_trainer *t, cords_params *ps, int B, const float *x, cords_labels y, int grads,
@@ -664,7 +664,7 @@ int cords_rnn_grad(cords_rnn_trainer *t, cords_params *ps, int B, const float *x
 	    cords_model_drive(m, t->work, t->x, &t->drive) || forward(t, y, st))
 		return -1;
 	if (!grads)
-		return 0;
+		return tally(t, y, st);
 	if (zero_grads(t))
 		return -1;
 	for (int b = t->total; b > t->t0;) {
@@ -684,5 +684,5 @@ int cords_rnn_grad(cords_rnn_trainer *t, cords_params *ps, int B, const float *x
 	    CALL(conv2d_bwd_data, &c3, t->dskip, t->m->inp_skip, t->dp) || CALL(avgpool_bwd, &pool, t->dp, t->dstem) ||
 	    CALL(conv2d_bwd_weights, &stem, t->x, t->dstem, t->inp.dw))
 		return -1;
-	return param_grads(t, ps);
+	return param_grads(t, ps) || tally(t, y, st) ? -1 : 0;
 }
