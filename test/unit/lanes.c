@@ -315,6 +315,44 @@ static int c_axpby(cords_backend *be, float a, const cords_buf *x, float b, cord
 	R(x), W(y), S(a), S(b);
 	return in->axpby(in, a, x, b, y);
 }
+static int c_lin_bwd_data(cords_backend *be, const cords_buf *dy, const cords_buf *w, cords_buf *dx)
+{
+	(void)be;
+	R(dy), R(w), W(dx);
+	return in->linear_bwd_data(in, dy, w, dx);
+}
+static int c_lin_bwd_weights(cords_backend *be, const cords_buf *dy, const cords_buf *x, cords_buf *dw, cords_buf *db)
+{
+	(void)be;
+	R(dy), R(x), W(dw), W(db);
+	return in->linear_bwd_weights(in, dy, x, dw, db);
+}
+static int c_xent(cords_backend *be, const cords_buf *lg, const cords_buf *h, const cords_buf *sf, float scale,
+		  cords_buf *dl, cords_buf *out)
+{
+	(void)be;
+	R(lg), R(h), R(sf), W(dl), W(out), S(scale);
+	return in->xent(in, lg, h, sf, scale, dl, out);
+}
+static int c_wnorm(cords_backend *be, const cords_buf *g, const cords_buf *v, cords_buf *w)
+{
+	(void)be;
+	R(g), R(v), W(w);
+	return in->wnorm(in, g, v, w);
+}
+static int c_wnorm_bwd(cords_backend *be, const cords_buf *g, const cords_buf *v, const cords_buf *dw, cords_buf *dg,
+		       cords_buf *dv)
+{
+	(void)be;
+	R(g), R(v), R(dw), W(dg), W(dv);
+	return in->wnorm_bwd(in, g, v, dw, dg, dv);
+}
+static int c_optim(cords_backend *be, const cords_optim *o, cords_buf *p, cords_buf *g, cords_buf *m, cords_buf *v)
+{
+	(void)be;
+	W(p), W(g), W(m), W(v), S(o->step), S(o->scale);
+	return in->optim(in, o, p, g, m, v);
+}
 /* BatchNorm is the CNN's, which has no lanes: inside one it is a finding. */
 static int c_batchnorm(cords_backend *be, const cords_bn_mode *m, const cords_buf *x, const cords_buf *g,
 		       const cords_buf *b, cords_buf *rm, cords_buf *rv, cords_buf *sm, cords_buf *si, cords_buf *y)
@@ -344,6 +382,8 @@ static cords_backend *checker(void)
 	chk.avgpool_bwd = c_avgpool_bwd, chk.leaky_bwd = c_leaky_bwd, chk.relu_bwd_add = c_relu_bwd_add;
 	chk.readout_bwd_add = c_readout_bwd_add, chk.batch_sum = c_batch_sum, chk.axpby = c_axpby;
 	chk.batchnorm = c_batchnorm, chk.batchnorm_bwd = c_batchnorm_bwd, chk.lane = c_lane, chk.replay = c_replay;
+	chk.linear_bwd_data = c_lin_bwd_data, chk.linear_bwd_weights = c_lin_bwd_weights, chk.xent = c_xent;
+	chk.wnorm = c_wnorm, chk.wnorm_bwd = c_wnorm_bwd, chk.optim = c_optim;
 	chk.allreduce = NULL;
 	return &chk;
 }
