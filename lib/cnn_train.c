@@ -518,14 +518,16 @@ double cords_cnn_step(cords_cnn *c, cords_params *ps, int train, int B, const fl
 {
 	cords_backend *be = c->be;
 	const int labelled = y.hard || y.soft;
-	const cords_buf *h = NULL, *s = NULL;
+	const cords_buf *h = NULL, *s = NULL, *fcb = cords_params_buf(ps, "out_fc.bias");
+	if (!fcb)
+		return NAN;
 	if (grads && (c->folded || !train || !labelled)) {
 		cords_err("gradients need the BN CNN in train mode, and labels");
 		return NAN;
 	}
 	/* everything queued before the first download: the backward need not wait for the host */
 	if (ensure_batch(c, ps, B) || forward(c, train && !c->folded, x) || (train && !c->folded && running_home(c, ps)) ||
-	    CALL(linear, c->feat, c->fcw, cords_params_buf(ps, "out_fc.bias"), c->logits) ||
+	    CALL(linear, c->feat, c->fcw, fcb, c->logits) ||
 	    (labelled && (cords_labels_upload(be, y, c->hard, c->soft, &h, &s) ||
 			  CALL(xent, c->logits, h, s, 1, grads ? c->dlog : NULL, c->xout))) ||
 	    (grads && backward(c, ps)) || (logits && CALL(download, c->logits, logits)) ||
