@@ -18,7 +18,6 @@
 #include <string.h>
 
 #define CALL(op, ...) (be->op(be, __VA_ARGS__))
-#define WN ".parametrizations.weight.original"
 
 /* A weight-normalised conv or the read-out: device weights and gradient. */
 typedef struct {
