@@ -31,8 +31,9 @@ static int distill(rnn_ctx *c, const cords_batch *b, cords_labels *y)
 		if (!c->tcap)
 			return cords_err("out of memory");
 	}
+	const cords_labels none = {0}; /* the teacher's logits only, not its loss */
 	if (cords_labels_check(*y, B, N) ||
-	    isnan(cords_cnn_step(c->cfg.teacher, c->cfg.teacher_params, 0, B, b->x, *y, 0, c->tlogits)))
+	    isnan(cords_cnn_step(c->cfg.teacher, c->cfg.teacher_params, 0, B, b->x, none, 0, c->tlogits)))
 		return cords_err_prefix("teacher: ");
 	const double mix = c->cfg.teacher_mix, temp = c->cfg.teacher_temp;
 	for (int i = 0; i < B; i++) {
