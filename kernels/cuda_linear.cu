@@ -26,9 +26,7 @@ int cu_linear(cords_backend *be, const cords_buf *xb, const cords_buf *wb, const
 	cu_impl *c = CU_IMPL(be);
 	const cu_buf *x = CU_CBUF(xb), *w = CU_CBUF(wb), *b = CU_CBUF(bb);
 	cu_buf *y = CU_BUF(yb);
-	if (x->h.ndim != 2 || w->h.ndim != 2 || y->h.ndim != 2 || x->h.shape[1] != w->h.shape[1] ||
-	    y->h.shape[0] != x->h.shape[0] || y->h.shape[1] != w->h.shape[0] ||
-	    (b && (b->h.ndim != 1 || b->h.shape[0] != w->h.shape[0])))
+	if (!cords_fc_fits(xb, wb, bb, yb))
 		return cords_err("linear: expects x [B,K], w [N,K], bias [N], y [B,N]");
 	const int B = (int)x->h.shape[0], K = (int)x->h.shape[1], N = (int)w->h.shape[0];
 	if (b) {
@@ -48,8 +46,7 @@ int cu_linear_bwd_data(cords_backend *be, const cords_buf *dyb, const cords_buf 
 	cu_impl *c = CU_IMPL(be);
 	const cu_buf *dy = CU_CBUF(dyb), *w = CU_CBUF(wb);
 	cu_buf *dx = CU_BUF(dxb);
-	if (dy->h.ndim != 2 || w->h.ndim != 2 || dx->h.ndim != 2 || dy->h.shape[0] != dx->h.shape[0] ||
-	    dy->h.shape[1] != w->h.shape[0] || dx->h.shape[1] != w->h.shape[1])
+	if (!cords_fc_fits(dxb, wb, NULL, dyb))
 		return cords_err("linear_bwd_data: expects dy [B,N], w [N,K], dx [B,K]");
 	const int B = (int)dy->h.shape[0], N = (int)w->h.shape[0], K = (int)w->h.shape[1];
 	/* Column-major: dx^T [K,B] = (w^T [K,N]) (dy^T [N,B]); row-major w [N,K]
@@ -64,9 +61,7 @@ int cu_linear_bwd_weights(cords_backend *be, const cords_buf *dyb, const cords_b
 	cu_impl *c = CU_IMPL(be);
 	const cu_buf *dy = CU_CBUF(dyb), *x = CU_CBUF(xb);
 	cu_buf *dw = CU_BUF(dwb), *db = dbb ? CU_BUF(dbb) : NULL;
-	if (dy->h.ndim != 2 || x->h.ndim != 2 || dw->h.ndim != 2 || dy->h.shape[0] != x->h.shape[0] ||
-	    dy->h.shape[1] != dw->h.shape[0] || x->h.shape[1] != dw->h.shape[1] ||
-	    (db && (db->h.ndim != 1 || db->h.shape[0] != dw->h.shape[0])))
+	if (!cords_fc_fits(xb, dwb, dbb, dyb))
 		return cords_err("linear_bwd_weights: expects dy [B,N], x [B,K], dw [N,K], db [N]");
 	const int B = (int)dy->h.shape[0], N = (int)dw->h.shape[0], K = (int)dw->h.shape[1];
 	/* Column-major: dw^T [K,N] = (x^T [K,B]) (dy [B,N]); row-major x [B,K]

@@ -489,9 +489,7 @@ int cu_xent(cords_backend *be, const cords_buf *lb, const cords_buf *hb, const c
 	const cu_buf *l = CU_CBUF(lb), *h = hb ? CU_CBUF(hb) : NULL, *s = sb ? CU_CBUF(sb) : NULL;
 	cu_buf *d = db ? CU_BUF(db) : NULL, *o = CU_BUF(ob);
 	const int64_t B = l->h.shape[0], N = l->h.shape[1];
-	if (l->h.ndim != 2 || !h == !s || (h && (h->h.ndim != 1 || h->h.shape[0] != B)) ||
-	    (s && (s->h.ndim != 2 || s->n != l->n)) || (d && d->n != l->n) || o->h.ndim != 2 || o->h.shape[0] != 2 ||
-	    o->h.shape[1] != B)
+	if (!cords_xent_fits(lb, hb, sb, db, ob))
 		return cords_err("xent: expects logits [B,N], hard [B] or soft [B,N], dlogits [B,N], out [2,B]");
 	if (!B) /* no grid of 0 blocks */
 		return 0;

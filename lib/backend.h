@@ -272,6 +272,13 @@ typedef struct {
 /* Fill a backend's buffer header from a logical shape; returns the element
  * count. */
 size_t cords_buf_head_init(cords_buf_head *h, cords_buf_kind kind, int ndim, const int64_t *shape);
+/* Shape checks both backends make: x [B,K], w [N,K], y [B,N] and b [N]
+ * (or NULL), as linear and its backward pass them (1: they fit); and
+ * xent's arguments (as its comment above says). */
+int cords_fc_fits(const cords_buf *x, const cords_buf *w, const cords_buf *b, const cords_buf *y);
+int cords_xent_fits(const cords_buf *logits, const cords_buf *hard, const cords_buf *soft, const cords_buf *dlogits,
+		    const cords_buf *out);
+
 /* For the view op: checks items [at, at + n) of b, fills the view's header,
  * its element count and its offset in b's elements. -1 with a message. */
 int cords_buf_view_head(const cords_buf_head *b, int64_t at, int64_t n, cords_buf_head *v, size_t *offset,

@@ -128,21 +128,12 @@ int cpu_spatial_mean(cords_backend *be, const cords_buf *xb, cords_buf *yb)
 	return 0;
 }
 
-/* A [B,K] x and [N,K] w (plain: 2-D buffers are never blocked), y [B,N],
- * bias [N] or NULL. */
-static int fc_shapes(const cpu_buf *x, const cpu_buf *w, const cpu_buf *b, const cpu_buf *y)
-{
-	return x->h.ndim == 2 && w->h.ndim == 2 && y->h.ndim == 2 && x->h.shape[1] == w->h.shape[1] &&
-	       y->h.shape[0] == x->h.shape[0] && y->h.shape[1] == w->h.shape[0] &&
-	       (!b || (b->h.ndim == 1 && b->h.shape[0] == w->h.shape[0]));
-}
-
 int cpu_linear(cords_backend *be, const cords_buf *xb, const cords_buf *wb, const cords_buf *bb, cords_buf *yb)
 {
 	(void)be;
 	const cpu_buf *x = CPU_CBUF(xb), *w = CPU_CBUF(wb), *b = CPU_CBUF(bb);
 	cpu_buf *y = CPU_BUF(yb);
-	if (!fc_shapes(x, w, b, y))
+	if (!cords_fc_fits(xb, wb, bb, yb))
 		return cords_err("linear: expects x [B,K], w [N,K], bias [N], y [B,N]");
 	cords_fc_forward_cpu(x->data, w->data, b ? b->data : NULL, (int)x->h.shape[0], (int)x->h.shape[1],
 			     (int)w->h.shape[0], y->data);
@@ -154,7 +145,7 @@ int cpu_linear_bwd_data(cords_backend *be, const cords_buf *dyb, const cords_buf
 	(void)be;
 	const cpu_buf *dy = CPU_CBUF(dyb), *w = CPU_CBUF(wb);
 	cpu_buf *dx = CPU_BUF(dxb);
-	if (!fc_shapes(dx, w, NULL, dy))
+	if (!cords_fc_fits(dxb, wb, NULL, dyb))
 		return cords_err("linear_bwd_data: expects dy [B,N], w [N,K], dx [B,K]");
 	cords_fc_dx_cpu(dy->data, w->data, (int)dx->h.shape[0], (int)dx->h.shape[1], (int)w->h.shape[0], dx->data);
 	return 0;
@@ -166,7 +157,7 @@ int cpu_linear_bwd_weights(cords_backend *be, const cords_buf *dyb, const cords_
 	(void)be;
 	const cpu_buf *dy = CPU_CBUF(dyb), *x = CPU_CBUF(xb);
 	cpu_buf *dw = CPU_BUF(dwb), *db = CPU_BUF(dbb);
-	if (!fc_shapes(x, dw, db, dy))
+	if (!cords_fc_fits(xb, dwb, dbb, dyb))
 		return cords_err("linear_bwd_weights: expects dy [B,N], x [B,K], dw [N,K], db [N]");
 	cords_fc_dw_cpu(dy->data, x->data, (int)x->h.shape[0], (int)x->h.shape[1], (int)dw->h.shape[0], dw->data,
 			db ? db->data : NULL);
@@ -179,12 +170,9 @@ int cpu_xent(cords_backend *be, const cords_buf *lb, const cords_buf *hb, const 
 	(void)be;
 	const cpu_buf *l = CPU_CBUF(lb), *h = CPU_CBUF(hb), *s = CPU_CBUF(sb);
 	cpu_buf *d = CPU_BUF(db), *o = CPU_BUF(ob);
-	const int64_t B = l->h.shape[0], N = l->h.shape[1];
-	if (l->h.ndim != 2 || !h == !s || (h && (h->h.ndim != 1 || h->h.shape[0] != B)) ||
-	    (s && (s->h.ndim != 2 || s->n != l->n)) || (d && d->n != l->n) ||
-	    o->h.ndim != 2 || o->h.shape[0] != 2 || o->h.shape[1] != B)
+	if (!cords_xent_fits(lb, hb, sb, db, ob))
 		return cords_err("xent: expects logits [B,N], hard [B] or soft [B,N], dlogits [B,N], out [2,B]");
-	cords_xent_cpu(l->data, (int)B, (int)N, h ? h->data : NULL, s ? s->data : NULL, scale, d ? d->data : NULL,
-		       o->data);
+	cords_xent_cpu(l->data, (int)l->h.shape[0], (int)l->h.shape[1], h ? h->data : NULL, s ? s->data : NULL, scale,
+		       d ? d->data : NULL, o->data);
 	return 0;
 }
