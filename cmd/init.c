@@ -1,7 +1,7 @@
 /* cords-init: a default-initialised CordsNet model, reproducible from a seed. */
 #include "cli.h"
+#include "cnn_train.h"
 #include "dataset.h"
-#include "init.h"
 #include "stream.h"
 
 #include <stdlib.h>

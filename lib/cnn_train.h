@@ -50,7 +50,8 @@ int cords_cnn_nbn(const cords_arch *a);
 int cords_cnn_bn_name(const cords_arch *a, int j, char *name, size_t n, int *channels);
 
 /* Default initialisation of the RNN parameters (SPEC §2: v uniform in
- * +-1/sqrt(fan_in), g = ||v||, conv_bias 0, fc bias uniform), from seed. */
+ * +-1/sqrt(fan_in), g = ||v||, conv_bias 0, fc bias uniform), from seed:
+ * one stream, drawn parameter by parameter (cords-init(1)). */
 int cords_init_params(const cords_arch *a, uint64_t seed, cords_tensor_list *l);
 
 #endif
