@@ -48,13 +48,14 @@ CFLAGS ?= $(OPT) $(MARCH) -g
 ALL_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -DCORDS_VERSION='"$(VERSION)"' \
 	$(WARN) $(OMP) -Ilib $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
 LDLIBS := -Wl,--as-needed $(PKG_LIBS) -ldnnl -lz -lm $(OMP)
+EMU_LDLIBS := $(LDLIBS) -lstdc++
 
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CMD_SRC := $(wildcard cmd/*.c)
 TOOLS := $(CMD_SRC:cmd/%.c=$(BIN)/cords-%)
 UNIT_SRC := $(wildcard test/unit/*.c)
-UNITS := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
+UNITS := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%) $(BUILD)/test/backend_cuda_emu
 # Fuzz targets: test/fuzz/NAME.c defines LLVMFuzzerTestOneInput; make check
 # replays testdata/fuzz/NAME/* through each with test/fuzz/driver.c.
 FUZZ_NAMES := $(filter-out driver,$(patsubst test/fuzz/%.c,%,$(wildcard test/fuzz/*.c)))
@@ -113,6 +114,33 @@ $(BUILD)/test/%: test/unit/%.c $(wildcard test/unit/*.h) $(LIBA)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itest/unit -o $@ $< $(LIBA) $(LDLIBS)
+
+# The CUDA backend's tests on the CPU, nvcc or not: kernels/*.cu as C++ with
+# each launch k<<<...>>>(args) rewritten as emu_launch(k, ...)(args), on the
+# emulated runtime, cuDNN, cuBLAS and NCCL of test/cuda_emu/ (its
+# cuda_runtime.h says what that shows and what not).
+EMU_OBJ := $(patsubst kernels/%.cu,$(BUILD)/emu/%.o,$(wildcard kernels/*.cu)) $(BUILD)/emu/emu.o
+EMU_CXXFLAGS := -std=c++17 $(WARN) -Wno-missing-field-initializers -Itest/cuda_emu -Ikernels -Ilib $(SANFLAGS) \
+	$(if $(SANFLAGS),-O1,-O2) -g
+
+$(BUILD)/emu/%.cc: kernels/%.cu
+	@mkdir -p $(@D)
+	$(Q)perl -pe 's/(\w+)<<<(.*?)>>>\(/emu_launch($$1, $$2)(/g' $< >$@
+
+$(BUILD)/emu/%.o: $(BUILD)/emu/%.cc $(wildcard lib/*.h kernels/*.h test/cuda_emu/*.h) Makefile
+	@$(if $(Q),echo "  CXX     $(<:$(BUILD)/emu/%.cc=kernels/%.cu) (emulated)")
+	$(Q)$(CXX) $(EMU_CXXFLAGS) $(if $(findstring cuda_nccl,$<),-Ddlopen=emu_dlopen -Ddlsym=emu_dlsym \
+		-Ddlclose=emu_dlclose -Ddlerror=emu_dlerror) -c -o $@ $<
+
+$(BUILD)/emu/emu.o: test/cuda_emu/emu.cc $(wildcard test/cuda_emu/*.h) Makefile
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CXX     $<")
+	$(Q)$(CXX) $(EMU_CXXFLAGS) -c -o $@ $<
+
+$(BUILD)/test/backend_cuda_emu: test/unit/backend_cuda.c $(wildcard test/unit/*.h) $(LIB_OBJ) $(EMU_OBJ)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -Itest/unit -o $@ $< $(LIB_OBJ) $(EMU_OBJ) $(EMU_LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(LIBA)
 	@mkdir -p $(@D)

@@ -2,10 +2,12 @@
  * and of the read-out, batch sums, axpby, the sum of squared differences and
  * BatchNorm forward and backward (PyTorch's semantics, lib/bnorm.h), weight
  * norm, the optimisers and the read-out's cross-entropy.
- * Reductions run in a fixed order (one block per output, a fixed tree), so
- * results are the same from run to run; per-channel sums in double, as the
- * CPU's. Kernels first, launchers after. */
+ * Reductions run in a fixed order (a block's in a fixed tree, partial sums
+ * added in index order), so results are the same from run to run;
+ * per-channel sums in double, as the CPU's. Kernels first, launchers after. */
 #include "cuda.h"
+
+#include <limits.h>
 
 #define FOR_EACH(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); \
 			    i += (size_t)gridDim.x * blockDim.x)
@@ -94,97 +96,154 @@ __global__ void k_sum(const double *v, int n, double *out)
 		*out = s;
 }
 
-/* BatchNorm geometry: x [B,C,M]; channel c of item b starts at (b C + c) M. */
+/* BatchNorm on x [B,C,M] in planes: block p = b C + c of a plane grid holds
+ * channel c of item b, so a layer's statistics use B C blocks, not C (64
+ * channels would leave most of a GPU idle). Per-plane sums in double are
+ * added over b in order by one thread per channel: the same answer on
+ * every run. */
 struct bn_geo {
 	int B, C;
 	size_t M;
 	double momentum, eps;
 };
 
-/* The elements of channel c, index i, block-strided within each batch item
- * (no 64-bit division per element). */
-#define BN_EACH(i)                        \
-	for (int b_ = 0; b_ < g.B; b_++)  \
-		for (size_t m_ = threadIdx.x, i = ((size_t)b_ * g.C + c) * g.M + m_; m_ < g.M; \
-		     m_ += blockDim.x, i += blockDim.x)
+#define BN_PLANE(m) for (size_t m = threadIdx.x; m < g.M; m += blockDim.x)
 
-/* One block per channel: batch statistics, running update, y. */
-__global__ void k_bn_train(const bn_geo g, const float *x, const float *gamma, const float *beta, float *rmean,
-			   float *rvar, float *smean, float *sinv, float *y)
+/* part[p] = the plane's sum of x, or of (x - mean[c])^2 when mean is given */
+__global__ void k_bn_plane_sum(const bn_geo g, const float *x, const double *mean, double *part)
 {
-	__shared__ double part[CU_THREADS];
-	const int c = blockIdx.x;
-	const double cnt = (double)g.B * g.M;
-	double mean = 0, ss = 0;
-	{
-		double s = 0;
-		BN_EACH(i) s += x[i];
-		mean = block_sum(s, part) / cnt;
-		s = 0;
-		BN_EACH(i)
+	__shared__ double sh[CU_THREADS];
+	const size_t p = blockIdx.x;
+	const float *xp = x + p * g.M;
+	double s = 0;
+	if (mean) {
+		const double mu = mean[p % g.C];
+		BN_PLANE(m)
 		{
-			double d = x[i] - mean;
+			double d = xp[m] - mu;
 			s += d * d;
 		}
-		ss = block_sum(s, part);
+	} else {
+		BN_PLANE(m) s += xp[m];
 	}
-	double var = ss / cnt, inv = 1 / sqrt(var + g.eps);
-	if (threadIdx.x == 0) {
-		smean[c] = (float)mean;
+	s = block_sum(s, sh);
+	if (threadIdx.x == 0)
+		part[p] = s;
+}
+
+/* One thread per channel: sum[c] = sum over b of part[b C + c] (k = 1 or 2
+ * values a plane, interleaved). */
+__device__ double bn_over_batch(const bn_geo g, const double *part, int k, int j, int c)
+{
+	double s = 0;
+	for (int b = 0; b < g.B; b++)
+		s += part[((size_t)b * g.C + c) * k + j];
+	return s;
+}
+
+__global__ void k_bn_mean(const bn_geo g, const double *part, double *mean)
+{
+	for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < g.C; c += gridDim.x * blockDim.x)
+		mean[c] = bn_over_batch(g, part, 1, 0, c) / ((double)g.B * g.M);
+}
+
+/* Training's statistics from the planes' squared deviations: save_*, the
+ * running update, and y = a x + sh's coefficients (ab [2C]). */
+__global__ void k_bn_stats(const bn_geo g, const double *part, const double *mean, const float *gamma,
+			   const float *beta, float *rmean, float *rvar, float *smean, float *sinv, float *ab)
+{
+	const double cnt = (double)g.B * g.M;
+	for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < g.C; c += gridDim.x * blockDim.x) {
+		const double ss = bn_over_batch(g, part, 1, 0, c), mu = mean[c];
+		const double var = ss / cnt, inv = 1 / sqrt(var + g.eps);
+		smean[c] = (float)mu;
 		sinv[c] = (float)inv;
 		if (rmean) {
-			rmean[c] = (float)((1 - g.momentum) * rmean[c] + g.momentum * mean);
+			rmean[c] = (float)((1 - g.momentum) * rmean[c] + g.momentum * mu);
 			rvar[c] = (float)((1 - g.momentum) * rvar[c] + g.momentum * (cnt > 1 ? ss / (cnt - 1) : var));
 		}
-	}
-	float a = (float)(gamma[c] * inv), sh = (float)(beta[c] - mean * gamma[c] * inv);
-	BN_EACH(i) y[i] = x[i] * a + sh;
-}
-
-__global__ void k_bn_eval(const bn_geo g, const float *x, const float *gamma, const float *beta, const float *rmean,
-			  const float *rvar, float *y, size_t n)
-{
-	FOR_EACH(i, n)
-	{
-		int c = (int)(i / g.M % g.C);
-		double inv = 1 / sqrt((double)rvar[c] + g.eps);
-		float a = (float)(gamma[c] * inv), sh = (float)(beta[c] - rmean[c] * gamma[c] * inv);
-		y[i] = x[i] * a + sh;
+		ab[2 * c] = (float)(gamma[c] * inv);
+		ab[2 * c + 1] = (float)(beta[c] - mu * gamma[c] * inv);
 	}
 }
 
-/* One block per channel. Train (train = 1): mean/inv from save_*, dx = gamma
- * inv (dy - mean(dy) - xhat mean(dy xhat)). Eval: mean/inv from the running
- * statistics, dx = gamma inv dy. dgamma = sum dy xhat, dbeta = sum dy (+ beta
- * times the old values). */
-__global__ void k_bn_bwd(const bn_geo g, int train, const float *x, const float *dy, const float *gamma,
-			 const float *mean_c, const float *inv_c, const float *rvar, float *dx, float *dgamma,
-			 float *dbeta, float beta)
+/* Evaluation's coefficients, from the running statistics. */
+__global__ void k_bn_eval_ab(const bn_geo g, const float *gamma, const float *beta, const float *rmean,
+			     const float *rvar, float *ab)
 {
-	__shared__ double part[CU_THREADS];
-	const int c = blockIdx.x;
-	const size_t n = (size_t)g.B * g.M;
-	const double cnt = (double)n, mean = mean_c[c];
-	const double inv = train ? (double)inv_c[c] : 1 / sqrt((double)rvar[c] + g.eps);
+	for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < g.C; c += gridDim.x * blockDim.x) {
+		const double inv = 1 / sqrt((double)rvar[c] + g.eps);
+		ab[2 * c] = (float)(gamma[c] * inv);
+		ab[2 * c + 1] = (float)(beta[c] - rmean[c] * gamma[c] * inv);
+	}
+}
+
+/* y = a x + sh, a plane a block */
+__global__ void k_bn_affine(const bn_geo g, const float *x, const float *ab, float *y)
+{
+	const size_t p = blockIdx.x;
+	const int c = (int)(p % g.C);
+	const float a = ab[2 * c], sh = ab[2 * c + 1];
+	BN_PLANE(m) y[p * g.M + m] = x[p * g.M + m] * a + sh;
+}
+
+/* The statistics the backward normalises with: training's saved ones, or
+ * evaluation's running ones. */
+__device__ double bn_inv(const bn_geo g, int train, const float *inv_c, const float *rvar, int c)
+{
+	return train ? (double)inv_c[c] : 1 / sqrt((double)rvar[c] + g.eps);
+}
+
+/* part[2p], part[2p+1] = the plane's sums of dy and of dy xhat */
+__global__ void k_bn_bwd_plane(const bn_geo g, int train, const float *x, const float *dy, const float *mean_c,
+			       const float *inv_c, const float *rvar, double *part)
+{
+	__shared__ double sh[CU_THREADS];
+	const size_t p = blockIdx.x;
+	const int c = (int)(p % g.C);
+	const double mean = mean_c[c], inv = bn_inv(g, train, inv_c, rvar, c);
+	const float *xp = x + p * g.M, *dp = dy + p * g.M;
 	double sdy = 0, sdyx = 0;
-	BN_EACH(i)
+	BN_PLANE(m)
 	{
-		sdy += dy[i];
-		sdyx += dy[i] * (x[i] - mean) * inv;
+		sdy += dp[m];
+		sdyx += dp[m] * (xp[m] - mean) * inv;
 	}
-	sdy = block_sum(sdy, part);
-	sdyx = block_sum(sdyx, part);
-	if (threadIdx.x == 0) {
+	sdy = block_sum(sdy, sh);
+	sdyx = block_sum(sdyx, sh);
+	if (threadIdx.x == 0)
+		part[2 * p] = sdy, part[2 * p + 1] = sdyx;
+}
+
+/* dbeta = sum dy, dgamma = sum dy xhat (+ beta times the old values); the
+ * two sums kept in sums [2C] for dx. */
+__global__ void k_bn_bwd_sums(const bn_geo g, const double *part, float *dgamma, float *dbeta, float beta, double *sums)
+{
+	for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < g.C; c += gridDim.x * blockDim.x) {
+		const double sdy = bn_over_batch(g, part, 2, 0, c), sdyx = bn_over_batch(g, part, 2, 1, c);
 		dbeta[c] = (float)sdy + beta * dbeta[c];
 		dgamma[c] = (float)sdyx + beta * dgamma[c];
+		sums[2 * c] = sdy, sums[2 * c + 1] = sdyx;
 	}
+}
+
+/* Train: dx = gamma inv (dy - mean(dy) - xhat mean(dy xhat)). Eval: dx =
+ * gamma inv dy. A plane a block. */
+__global__ void k_bn_bwd_dx(const bn_geo g, int train, const float *x, const float *dy, const float *gamma,
+			    const float *mean_c, const float *inv_c, const float *rvar, const double *sums, float *dx)
+{
+	const size_t p = blockIdx.x;
+	const int c = (int)(p % g.C);
+	const double cnt = (double)g.B * g.M, mean = mean_c[c], inv = bn_inv(g, train, inv_c, rvar, c);
 	const double k = gamma[c] * inv;
-	BN_EACH(i)
-	{
-		if (train)
-			dx[i] = (float)(k * (dy[i] - sdy / cnt - (x[i] - mean) * inv * sdyx / cnt));
-		else
-			dx[i] = dy[i] * (float)k;
+	const float *xp = x + p * g.M, *dp = dy + p * g.M;
+	float *dxp = dx + p * g.M;
+	if (train) {
+		const double mdy = sums[2 * c] / cnt, mdyx = sums[2 * c + 1] / cnt;
+		BN_PLANE(m) dxp[m] = (float)(k * (dp[m] - mdy - (xp[m] - mean) * inv * mdyx));
+	} else {
+		const float kf = (float)k;
+		BN_PLANE(m) dxp[m] = dp[m] * kf;
 	}
 }
 
@@ -288,20 +347,57 @@ static int bn_geometry(const cu_buf *x, const cords_buf *y, const cords_buf *gam
 
 #define DEV(b) ((b) ? CU_BUF((cords_buf *)(b))->d : NULL)
 
+/* Threads for a plane of M: a power of two (block_sum's tree), no more than M needs. */
+static unsigned bn_threads(size_t M)
+{
+	unsigned t = 32;
+	while (t < CU_THREADS && t < M)
+		t *= 2;
+	return t;
+}
+
+/* The layer's scratch in the lane's workspace: the planes' partial sums
+ * (2 B C), then per channel the mean, the backward's two sums and the
+ * coefficients of y = a x + sh (4 C, in doubles). */
+static double *bn_scratch(cu_impl *c, const bn_geo *g, double **mean, double **sums, float **ab)
+{
+	const size_t P = (size_t)g->B * g->C, C = (size_t)g->C;
+	double *w = (double *)cu_workspace(c, (2 * P + 4 * C) * sizeof(double));
+	if (w) {
+		*mean = w + 2 * P;
+		*sums = *mean + C;
+		*ab = (float *)(*sums + 2 * C);
+	}
+	return w;
+}
+
 int cu_batchnorm(cords_backend *be, const cords_bn_mode *m, const cords_buf *xb, const cords_buf *gb,
 		 const cords_buf *bb, cords_buf *rm, cords_buf *rv, cords_buf *sm, cords_buf *si, cords_buf *yb)
 {
+	cu_impl *c = CU_IMPL(be);
 	const cu_buf *x = CU_CBUF(xb);
-	cudaStream_t s = CU_IMPL(be)->stream;
-	bn_geo g;
+	bn_geo g = {};
+	double *part, *mean, *sums;
+	float *ab;
 	if (bn_geometry(x, yb, gb, m, &g))
 		return -1;
-	if (m->train)
-		k_bn_train<<<g.C, CU_THREADS, 0, s>>>(g, x->d, DEV(gb), DEV(bb), DEV(rm), DEV(rv), DEV(sm), DEV(si),
-						      DEV(yb));
-	else
-		k_bn_eval<<<cu_blocks(x->n), CU_THREADS, 0, s>>>(g, x->d, DEV(gb), DEV(bb), DEV(rm), DEV(rv), DEV(yb),
-								 x->n);
+	const unsigned P = (unsigned)((size_t)g.B * g.C), T = bn_threads(g.M), cb = cu_blocks((size_t)g.C);
+	if (!P || !g.M) /* nothing to normalise (and no grid of 0 blocks) */
+		return 0;
+	if ((size_t)g.B * g.C > INT_MAX)
+		return cords_err("batchnorm: %d x %d planes are more than a grid holds", g.B, g.C);
+	if (!(part = bn_scratch(c, &g, &mean, &sums, &ab)))
+		return -1;
+	if (m->train) {
+		k_bn_plane_sum<<<P, T, 0, c->stream>>>(g, x->d, NULL, part);
+		k_bn_mean<<<cb, CU_THREADS, 0, c->stream>>>(g, part, mean);
+		k_bn_plane_sum<<<P, T, 0, c->stream>>>(g, x->d, mean, part);
+		k_bn_stats<<<cb, CU_THREADS, 0, c->stream>>>(g, part, mean, DEV(gb), DEV(bb), DEV(rm), DEV(rv), DEV(sm),
+							     DEV(si), ab);
+	} else {
+		k_bn_eval_ab<<<cb, CU_THREADS, 0, c->stream>>>(g, DEV(gb), DEV(bb), DEV(rm), DEV(rv), ab);
+	}
+	k_bn_affine<<<P, T, 0, c->stream>>>(g, x->d, ab, DEV(yb));
 	return cu_launched("batchnorm");
 }
 
@@ -309,13 +405,23 @@ int cu_batchnorm_bwd(cords_backend *be, const cords_bn_mode *m, const cords_buf 
 		     const cords_buf *gb, const cords_buf *sm, const cords_buf *si, const cords_buf *rm,
 		     const cords_buf *rv, cords_buf *dxb, cords_buf *dgb, cords_buf *dbb, float beta)
 {
+	cu_impl *c = CU_IMPL(be);
 	const cu_buf *x = CU_CBUF(xb);
-	bn_geo g;
+	bn_geo g = {};
+	double *part, *mean, *sums;
+	float *ab;
 	if (bn_geometry(x, dyb, gb, m, &g) || cu_same_shape(xb, dxb, "batchnorm_bwd"))
 		return -1;
-	k_bn_bwd<<<g.C, CU_THREADS, 0, CU_IMPL(be)->stream>>>(g, m->train, x->d, DEV(dyb), DEV(gb),
-							      m->train ? DEV(sm) : DEV(rm), DEV(si), DEV(rv),
-							      DEV(dxb), DEV(dgb), DEV(dbb), beta);
+	const unsigned P = (unsigned)((size_t)g.B * g.C), T = bn_threads(g.M), cb = cu_blocks((size_t)g.C);
+	if (!P || !g.M)
+		return 0;
+	if (!(part = bn_scratch(c, &g, &mean, &sums, &ab)))
+		return -1;
+	const float *mu = m->train ? DEV(sm) : DEV(rm);
+	k_bn_bwd_plane<<<P, T, 0, c->stream>>>(g, m->train, x->d, DEV(dyb), mu, DEV(si), DEV(rv), part);
+	k_bn_bwd_sums<<<cb, CU_THREADS, 0, c->stream>>>(g, part, DEV(dgb), DEV(dbb), beta, sums);
+	k_bn_bwd_dx<<<P, T, 0, c->stream>>>(g, m->train, x->d, DEV(dyb), DEV(gb), mu, DEV(si), DEV(rv), sums,
+					   DEV(dxb));
 	return cu_launched("batchnorm_bwd");
 }
 

@@ -11,7 +11,8 @@
  * Arnoldi with its basis on the device, against the host's; and the
  * all-reduce (NCCL) over this one process, whose sum is the array itself.
  * Without a GPU, or built without CUDA, it says so on stderr and checks
- * nothing (no PASS lines). */
+ * nothing (no PASS lines); build/test/backend_cuda_emu runs all of it on
+ * the CPU, on the emulated CUDA of test/cuda_emu/. */
 #include "t.h"
 #include "train_fixture.h"
 
@@ -26,6 +27,12 @@
 
 static cords_backend *cpu, *gpu;
 static cords_rng rng;
+
+/* Defined by the emulation (build/test/backend_cuda_emu, test/cuda_emu/):
+ * graphs launched, and captures that failed (which on a GPU turn graphs off
+ * for the run, with one line on stderr, and nothing else shows it). */
+int cords_cuda_emu_graph_launches(void) __attribute__((weak));
+int cords_cuda_emu_failed_captures(void) __attribute__((weak));
 
 /* A buffer pair (same contents on both backends) and its host copy. */
 typedef struct {
@@ -395,11 +402,12 @@ static void readout_ops(void)
 		drop(all[i]);
 }
 
-static void batchnorm(int train, int running)
+/* x [B,C,H,W]: planes of H W smaller than a block, and larger, not a multiple of it. */
+static void batchnorm(int train, int running, int B, int C, int H, int W)
 {
-	pair x = act(4, 4, 6, 5, 3), y = act(4, 4, 6, 5, 3), g = act(1, 6, 1, 1, 1), b = act(1, 6, 1, 1, 1);
-	pair rm = act(1, 6, 1, 1, 1), rv = act(1, 6, 1, 1, 1), sm = act(1, 6, 1, 1, 1), si = act(1, 6, 1, 1, 1);
-	pair dy = act(4, 4, 6, 5, 3), dx = act(4, 4, 6, 5, 3), dg = act(1, 6, 1, 1, 1), db = act(1, 6, 1, 1, 1);
+	pair x = act(4, B, C, H, W), y = act(4, B, C, H, W), g = act(1, C, 1, 1, 1), b = act(1, C, 1, 1, 1);
+	pair rm = act(1, C, 1, 1, 1), rv = act(1, C, 1, 1, 1), sm = act(1, C, 1, 1, 1), si = act(1, C, 1, 1, 1);
+	pair dy = act(4, B, C, H, W), dx = act(4, B, C, H, W), dg = act(1, C, 1, 1, 1), db = act(1, C, 1, 1, 1);
 	RUN(fill, X(rv), 0.7f);
 	cords_bn_mode m = {train, 0.1f, 1e-5f};
 	RUN(batchnorm, &m, X(x), X(g), X(b), running ? X(rm) : NULL, running ? X(rv) : NULL, X(sm), X(si), X(y));
@@ -714,15 +722,22 @@ int main(void)
 	CASE("read-out: linear_bwd_data, linear_bwd_weights (cuBLAS), xent with hard and soft labels") readout_ops();
 	CASE("batchnorm train (with and without running statistics) and eval, forward and backward")
 	{
-		batchnorm(1, 1);
-		batchnorm(1, 0);
-		batchnorm(0, 1);
+		for (int k = 0; k < 2; k++) {
+			const int sz[2][4] = {{4, 6, 5, 3}, {3, 5, 37, 29}};
+			batchnorm(1, 1, sz[k][0], sz[k][1], sz[k][2], sz[k][3]);
+			batchnorm(1, 0, sz[k][0], sz[k][1], sz[k][2], sz[k][3]);
+			batchnorm(0, 1, sz[k][0], sz[k][1], sz[k][2], sz[k][3]);
+		}
 	}
 	CASE("training steps on the GPU (as they are, captured, replayed): loss and gradients equal torch's")
 	{
 		train_step("linear.tzst");
 		train_step("anneal.tzst");
 		train_step("finetune.tzst");
+		if (cords_cuda_emu_graph_launches)
+			CHECK(cords_cuda_emu_graph_launches() > 0 && !cords_cuda_emu_failed_captures(),
+			      "emulated: %d graphs launched, %d captures failed", cords_cuda_emu_graph_launches(),
+			      cords_cuda_emu_failed_captures());
 	}
 	const char *phis[] = {"relu", "identity", "prelu"};
 	for (int k = 0; k < 3; k++) {
