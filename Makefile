@@ -56,6 +56,8 @@ CMD_SRC := $(wildcard cmd/*.c)
 TOOLS := $(CMD_SRC:cmd/%.c=$(BIN)/cords-%)
 UNIT_SRC := $(wildcard test/unit/*.c)
 UNITS := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%) $(BUILD)/test/backend_cuda_emu
+# The tools test/cli/cuda_emu.sh runs with --device cuda on the emulation.
+EMU_TOOLS := $(patsubst %,$(BUILD)/emu/bin/cords-%,infer linear anneal cnn eig)
 # Fuzz targets: test/fuzz/NAME.c defines LLVMFuzzerTestOneInput; make check
 # replays testdata/fuzz/NAME/* through each with test/fuzz/driver.c.
 FUZZ_NAMES := $(filter-out driver,$(patsubst test/fuzz/%.c,%,$(wildcard test/fuzz/*.c)))
@@ -142,6 +144,11 @@ $(BUILD)/test/backend_cuda_emu: test/unit/backend_cuda.c $(wildcard test/unit/*.
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itest/unit -o $@ $< $(LIB_OBJ) $(EMU_OBJ) $(EMU_LDLIBS)
 
+$(BUILD)/emu/bin/cords-%: $(BUILD)/cmd/%.o $(LIB_OBJ) $(EMU_OBJ)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJ) $(EMU_OBJ) $(EMU_LDLIBS)
+
 $(BUILD)/bench/%: bench/%.c $(LIBA)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
@@ -176,7 +183,7 @@ fuzz-run: $(FUZZ_NAMES:%=$(BUILD)/fuzzer/%)
 # Benchmark programs (bench/*.c); the scripts under bench/ say how to run them.
 bench: $(TOOLS) $(BENCHES)
 
-check test: $(TOOLS) $(UNITS) $(REPLAYS)
+check test: $(TOOLS) $(UNITS) $(EMU_TOOLS) $(REPLAYS)
 	@BIN=$(CURDIR)/$(BIN) BUILD=$(CURDIR)/$(BUILD) SANITIZE=$(SANITIZE) sh test/run.sh
 
 install: $(TOOLS)

@@ -894,17 +894,30 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void *alpha,
 	return conv(h, BWD_FILTER, alpha, xd, x, dwd, nullptr, dyd, dy, c, ws, ws_bytes, beta, dw);
 }
 
-/* ---- NCCL over one rank, reached through emu_dlopen (cuda_nccl.cu is
- * compiled with dlopen, dlsym, dlclose and dlerror renamed to these) */
+/* ---- NCCL, reached through emu_dlopen (cuda_nccl.cu is compiled with
+ * dlopen, dlsym, dlclose and dlerror renamed to these): the ranks of an
+ * mpirun sum over MPI (lib/dist.h), on the host memory that is the device's
+ * here, when the stream runs the all-reduce. Every rank runs its stream's
+ * items in stream order, so the ranks' sums meet in the same order. */
+
+extern "C" {
+#include "dist.h"
+}
 
 struct emu_nccl_comm {
 	int ranks;
 };
 extern "C" {
-ncclResult_t ncclGetUniqueId(ncclUniqueId *id) { return memset(id, 0, sizeof *id), ncclSuccess; }
-ncclResult_t ncclCommInitRank(ncclComm_t *comm, int nranks, ncclUniqueId, int rank)
+ncclResult_t ncclGetUniqueId(ncclUniqueId *id)
 {
-	if (nranks != 1 || rank != 0) /* one process: the emulation has no peers */
+	memset(id, 0, sizeof *id);
+	memcpy(id->internal, "cords-emu", 9);
+	return ncclSuccess;
+}
+ncclResult_t ncclCommInitRank(ncclComm_t *comm, int nranks, ncclUniqueId id, int rank)
+{
+	/* the id rank 0 drew, broadcast by the caller; the ranks mpirun started */
+	if (memcmp(id.internal, "cords-emu", 9) || nranks != cords_dist_size() || rank != cords_dist_rank())
 		return ncclInvalidUsage;
 	*comm = new emu_nccl_comm{nranks};
 	return ncclSuccess;
@@ -914,8 +927,12 @@ ncclResult_t ncclAllReduce(const void *send, void *recv, size_t count, ncclDataT
 {
 	if (!comm || type != ncclFloat || op != ncclSum)
 		return ncclInvalidArgument;
-	if (send != recv)
-		emu::enqueue(stream, [=]() { memmove(recv, send, count * sizeof(float)); });
+	emu::enqueue(stream, [=]() {
+		if (send != recv)
+			memmove(recv, send, count * sizeof(float));
+		if (comm->ranks > 1 && cords_dist_sum_f32((float *)recv, count))
+			die("the all-reduce over MPI failed");
+	});
 	return ncclSuccess;
 }
 ncclResult_t ncclCommDestroy(ncclComm_t comm) { return delete comm, ncclSuccess; }
