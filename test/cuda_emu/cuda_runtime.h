@@ -113,6 +113,11 @@ cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec);
 namespace emu {
 /* Queue work on a stream: run now, or add it to the stream's capture. */
 cudaError_t enqueue(cudaStream_t s, op f);
+/* p is NULL or in memory cudaMalloc gave (what a GPU can address); else
+ * the emulation stops, naming what. */
+void device_ptr(const void *p, const char *what);
+template <typename T> void device_arg(const T &) {}
+template <typename T> void device_arg(T *p) { device_ptr(p, "a kernel's pointer argument"); }
 /* A launch's grid and block are valid; else the launch error is set. */
 bool launchable(dim3 grid, dim3 block);
 /* Run body as every thread of every block of the grid; key names the kernel. */
@@ -126,6 +131,7 @@ template <typename... P> struct launcher {
 	{
 		void (*kk)(P...) = k;
 		const dim3 g = grid, b = block;
+		(device_arg(a), ...);
 		if (launchable(g, b))
 			enqueue(stream, [=]() { run_grid((const void *)kk, g, b, [&]() { kk(a...); }); });
 	}

@@ -502,6 +502,18 @@ static const size_t device_bytes = (size_t)8 << 30;
 static std::map<void *, size_t> allocations;
 static size_t allocated;
 
+void emu::device_ptr(const void *p, const char *what)
+{
+	if (!p)
+		return;
+	std::lock_guard<std::mutex> g(emu::lock);
+	auto it = allocations.upper_bound((void *)p);
+	if (it == allocations.begin() || (const char *)p > (const char *)(--it)->first + it->second) {
+		fprintf(stderr, "cuda emulation: %s (%p) is not device memory\n", what, p);
+		abort();
+	}
+}
+
 cudaError_t cudaMalloc(void **p, size_t bytes)
 {
 	*p = nullptr;
@@ -543,6 +555,9 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpy
 {
 	if (kind != cudaMemcpyDeviceToDevice && capturing(s))
 		return unsupported(s);
+	emu::device_ptr(kind == cudaMemcpyDeviceToHost ? src : dst, "a copy's device side");
+	if (kind == cudaMemcpyDeviceToDevice)
+		emu::device_ptr(src, "a copy's device source");
 	if (kind == cudaMemcpyHostToDevice) {
 		auto data = std::make_shared<std::vector<char>>((const char *)src, (const char *)src + bytes);
 		return emu::enqueue(s, [=]() { memcpy(dst, data->data(), bytes); });
@@ -557,6 +572,7 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpy
 }
 cudaError_t cudaMemsetAsync(void *p, int v, size_t bytes, cudaStream_t s)
 {
+	emu::device_ptr(p, "cudaMemset's memory");
 	return emu::enqueue(s, [=]() { memset(p, v, bytes); });
 }
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind)
@@ -609,6 +625,7 @@ static cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperati
 	if (m < 0 || n < 0 || k < 0 || lda < std::max(1, ta ? k : m) || ldb < std::max(1, tb ? n : k) ||
 	    ldc < std::max(1, m))
 		return CUBLAS_STATUS_INVALID_VALUE;
+	emu::device_ptr(A, "a gemm's A"), emu::device_ptr(B, "a gemm's B"), emu::device_ptr(C, "a gemm's C");
 	emu::enqueue(h->stream, [=]() {
 		for (int j = 0; j < n; j++)
 			for (int i = 0; i < m; i++) {
@@ -647,6 +664,7 @@ cublasStatus_t cublasDnrm2(cublasHandle_t h, int n, const double *x, int incx, d
 {
 	if (incx != 1 || capturing(h->stream))
 		return CUBLAS_STATUS_INVALID_VALUE;
+	emu::device_ptr(x, "dnrm2's x");
 	if (h->stream)
 		drain(h->stream); /* a result on the host: the stream's work first */
 	double s = 0;
@@ -660,6 +678,7 @@ cublasStatus_t cublasDaxpy(cublasHandle_t h, int n, const double *alpha, const d
 {
 	if (incx != 1 || incy != 1)
 		return CUBLAS_STATUS_INVALID_VALUE;
+	emu::device_ptr(x, "daxpy's x"), emu::device_ptr(y, "daxpy's y");
 	const double a = *alpha;
 	emu::enqueue(h->stream, [=]() {
 		for (int i = 0; i < n; i++)
@@ -827,6 +846,9 @@ static cudnnStatus_t conv(cudnnHandle_t h, int dir, const void *alpha, const emu
 		return CUDNN_STATUS_BAD_PARAM;
 	if (ws_bytes < need(xd) || (need(xd) && !ws))
 		return CUDNN_STATUS_BAD_PARAM; /* the workspace the algorithm asked for */
+	emu::device_ptr(x, "a convolution's x"), emu::device_ptr(w, "a convolution's w");
+	emu::device_ptr(y, "a convolution's y"), emu::device_ptr(ws, "a convolution's workspace");
+	emu::device_ptr(out, "a convolution's result");
 	const emu_desc X = *xd, W = *wd, Y = *yd;
 	const emu_conv_desc C = *cd;
 	const double a = *(const float *)alpha, b = *(const float *)beta;
@@ -927,6 +949,7 @@ ncclResult_t ncclAllReduce(const void *send, void *recv, size_t count, ncclDataT
 {
 	if (!comm || type != ncclFloat || op != ncclSum)
 		return ncclInvalidArgument;
+	emu::device_ptr(send, "an all-reduce's input"), emu::device_ptr(recv, "an all-reduce's output");
 	emu::enqueue(stream, [=]() {
 		if (send != recv)
 			memmove(recv, send, count * sizeof(float));
