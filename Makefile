@@ -57,7 +57,7 @@ TOOLS := $(CMD_SRC:cmd/%.c=$(BIN)/cords-%)
 UNIT_SRC := $(wildcard test/unit/*.c)
 UNITS := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%) $(BUILD)/test/backend_cuda_emu
 # The tools test/cli/cuda_emu.sh runs with --device cuda on the emulation.
-EMU_TOOLS := $(patsubst %,$(BUILD)/emu/bin/cords-%,infer linear anneal cnn eig)
+EMU_TOOLS := $(patsubst %,$(BUILD)/emu/bin/cords-%,infer linear anneal finetune cnn fold inverse eig)
 # Fuzz targets: test/fuzz/NAME.c defines LLVMFuzzerTestOneInput; make check
 # replays testdata/fuzz/NAME/* through each with test/fuzz/driver.c.
 FUZZ_NAMES := $(filter-out driver,$(patsubst test/fuzz/%.c,%,$(wildcard test/fuzz/*.c)))

@@ -1,4 +1,4 @@
-# The tools with --device cuda, run on the emulated CUDA (build/emu/bin,
+# The training chain and the analysis with --device cuda, run on the emulated CUDA (build/emu/bin,
 # linked with test/cuda_emu/; cords-cuda(7), TESTING): the same answers as
 # on the CPU, and gradients summed by NCCL across the ranks of an mpirun,
 # the path a GPU cluster takes (here NCCL's sum is MPI's, on the host).
@@ -30,6 +30,20 @@ C="--depth 4 --size 12 --epochs 1 --rounds 0.1 --warmup 2"
 expect_exit 0 "cords-cnn --device cuda (BatchNorm, SGD)" "$E/cords-cnn" --device cuda $C -o "$T/c-cuda.tzst" "$B"
 cords-cnn $C -o "$T/c-cpu.tzst" "$B" 2>/dev/null
 check "  model equals the CPU's (within 1e-4)" compare "$T/c-cpu.tzst" "$T/c-cuda.tzst" 1e-4
+# The rest of the chain from the CPU's CNN: fold (its check runs the BN CNN
+# in eval mode and the folded RNN on the device), inverse, and finetune
+# distilled from the CNN as teacher.
+expect_exit 0 "cords-fold --check --device cuda" "$E/cords-fold" "$T/c-cpu.tzst" --check "$B" --device cuda -o "$T/f-cuda.tzst"
+cords-fold "$T/c-cpu.tzst" --check "$B" -o "$T/f-cpu.tzst" 2>/dev/null
+check "  folded model equals the CPU's (within 1e-6)" compare "$T/f-cpu.tzst" "$T/f-cuda.tzst" 1e-6
+I="--epochs 1 --stim-steps 3 --readouts 2"
+expect_exit 0 "cords-inverse --device cuda" "$E/cords-inverse" -m "$T/f-cpu.tzst" $I --device cuda -o "$T/v-cuda.tzst" "$B"
+cords-inverse -m "$T/f-cpu.tzst" $I -o "$T/v-cpu.tzst" "$B" 2>/dev/null
+check "  model equals the CPU's (within 1e-4)" compare "$T/v-cpu.tzst" "$T/v-cuda.tzst" 1e-4
+F="--epochs 1 --stim-steps 3 --readouts 2 --steps 3 --lr 1e-3 --clip 1 --teacher $T/c-cpu.tzst"
+expect_exit 0 "cords-finetune --teacher --device cuda" "$E/cords-finetune" -m "$T/v-cpu.tzst" $F --device cuda -o "$T/t-cuda.tzst" "$B"
+cords-finetune -m "$T/v-cpu.tzst" $F -o "$T/t-cpu.tzst" "$B" 2>/dev/null
+check "  model equals the CPU's (within 1e-4)" compare "$T/t-cpu.tzst" "$T/t-cuda.tzst" 1e-4
 
 M=$TESTDATA/model/r2.model.tzst
 expect_exit 0 "cords-eig --device cuda" "$E/cords-eig" -m "$M" -a 0 --tsv --top 10 --device cuda -o "$T/e-cuda.tsv"
