@@ -13,37 +13,26 @@ if ! have_python numpy; then
 	exit 0
 fi
 
-expect_exit 0 "cords-infer --device cuda" "$E/cords-infer" -m "$D/params.tzst" --device cuda --spont 10 --stim 10 -o "$T/i-cuda.tzst" "$B"
-cords-infer -m "$D/params.tzst" --spont 10 --stim 10 -o "$T/i-cpu.tzst" "$B" 2>/dev/null
-check "  logits equal the CPU's (within 1e-4)" compare "$T/i-cpu.tzst" "$T/i-cuda.tzst" 1e-4
-
-expect_exit 0 "cords-linear --device cuda" "$E/cords-linear" -m "$D/params.tzst" $P --device cuda -o "$T/l-cuda.tzst" "$B"
-cords-linear -m "$D/params.tzst" $P -o "$T/l-cpu.tzst" "$B" 2>/dev/null
-check "  model equals the CPU's (within 1e-4)" compare "$T/l-cpu.tzst" "$T/l-cuda.tzst" 1e-4
-
+# twin NAME TOL TOOL ARG...: cords-TOOL ARG... with --device cuda on the
+# emulation, and on the CPU, each writing $T/NAME-{cuda,cpu}.tzst; the two
+# equal within TOL.
+twin() {
+	name=$1 tol=$2 tool=$3; shift 3
+	expect_exit 0 "cords-$tool --device cuda ($name)" "$E/cords-$tool" "$@" --device cuda -o "$T/$name-cuda.tzst"
+	cords-$tool "$@" -o "$T/$name-cpu.tzst" 2>/dev/null
+	check "  equals the CPU's (within $tol)" compare "$T/$name-cpu.tzst" "$T/$name-cuda.tzst" "$tol"
+}
+twin logits 1e-4 infer -m "$D/params.tzst" --spont 10 --stim 10 "$B"
+twin linear 1e-4 linear -m "$D/params.tzst" $P "$B"
 A="$P --spont-steps 2 --blank-steps 2 --spont-window 1"
-expect_exit 0 "cords-anneal --device cuda (spontaneous and blank phases)" "$E/cords-anneal" -m "$D/params.tzst" $A --device cuda -o "$T/a-cuda.tzst" "$B"
-cords-anneal -m "$D/params.tzst" $A -o "$T/a-cpu.tzst" "$B" 2>/dev/null
-check "  model equals the CPU's (within 1e-4)" compare "$T/a-cpu.tzst" "$T/a-cuda.tzst" 1e-4
-
-C="--depth 4 --size 12 --epochs 1 --rounds 0.1 --warmup 2"
-expect_exit 0 "cords-cnn --device cuda (BatchNorm, SGD)" "$E/cords-cnn" --device cuda $C -o "$T/c-cuda.tzst" "$B"
-cords-cnn $C -o "$T/c-cpu.tzst" "$B" 2>/dev/null
-check "  model equals the CPU's (within 1e-4)" compare "$T/c-cpu.tzst" "$T/c-cuda.tzst" 1e-4
+twin anneal 1e-4 anneal -m "$D/params.tzst" $A "$B"
+twin cnn 1e-4 cnn --depth 4 --size 12 --epochs 1 --rounds 0.1 --warmup 2 "$B"
 # The rest of the chain from the CPU's CNN: fold (its check runs the BN CNN
 # in eval mode and the folded RNN on the device), inverse, and finetune
 # distilled from the CNN as teacher.
-expect_exit 0 "cords-fold --check --device cuda" "$E/cords-fold" "$T/c-cpu.tzst" --check "$B" --device cuda -o "$T/f-cuda.tzst"
-cords-fold "$T/c-cpu.tzst" --check "$B" -o "$T/f-cpu.tzst" 2>/dev/null
-check "  folded model equals the CPU's (within 1e-6)" compare "$T/f-cpu.tzst" "$T/f-cuda.tzst" 1e-6
-I="--epochs 1 --stim-steps 3 --readouts 2"
-expect_exit 0 "cords-inverse --device cuda" "$E/cords-inverse" -m "$T/f-cpu.tzst" $I --device cuda -o "$T/v-cuda.tzst" "$B"
-cords-inverse -m "$T/f-cpu.tzst" $I -o "$T/v-cpu.tzst" "$B" 2>/dev/null
-check "  model equals the CPU's (within 1e-4)" compare "$T/v-cpu.tzst" "$T/v-cuda.tzst" 1e-4
-F="--epochs 1 --stim-steps 3 --readouts 2 --steps 3 --lr 1e-3 --clip 1 --teacher $T/c-cpu.tzst"
-expect_exit 0 "cords-finetune --teacher --device cuda" "$E/cords-finetune" -m "$T/v-cpu.tzst" $F --device cuda -o "$T/t-cuda.tzst" "$B"
-cords-finetune -m "$T/v-cpu.tzst" $F -o "$T/t-cpu.tzst" "$B" 2>/dev/null
-check "  model equals the CPU's (within 1e-4)" compare "$T/t-cpu.tzst" "$T/t-cuda.tzst" 1e-4
+twin fold 1e-6 fold "$T/cnn-cpu.tzst" --check "$B"
+twin inverse 1e-4 inverse -m "$T/fold-cpu.tzst" --epochs 1 --stim-steps 3 --readouts 2 "$B"
+twin teacher 1e-4 finetune -m "$T/inverse-cpu.tzst" $P --steps 3 --teacher "$T/cnn-cpu.tzst" "$B"
 
 M=$TESTDATA/model/r2.model.tzst
 expect_exit 0 "cords-eig --device cuda" "$E/cords-eig" -m "$M" -a 0 --tsv --top 10 --device cuda -o "$T/e-cuda.tsv"
@@ -53,7 +42,7 @@ check "  top 10 equal the CPU's (within 1e-9)" sh -c "paste '$T/e-cuda.tsv' '$T/
 
 # NCCL: one rank (CORDS_NCCL=1, a one-rank communicator) is the step without it.
 expect_exit 0 "cords-linear --device cuda, CORDS_NCCL=1 over one rank" env CORDS_NCCL=1 "$E/cords-linear" -m "$D/params.tzst" $P --device cuda -o "$T/n1.tzst" "$B"
-check "  model equals the one without NCCL (within 1e-6)" compare "$T/l-cuda.tzst" "$T/n1.tzst" 1e-6
+check "  model equals the one without NCCL (within 1e-6)" compare "$T/linear-cuda.tzst" "$T/n1.tzst" 1e-6
 if ! command -v mpirun >/dev/null; then
 	echo "cuda_emu.sh: no mpirun; NCCL across ranks skipped" >&2
 	exit 0
@@ -61,6 +50,6 @@ fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" # OpenMPI's plugins leak at exit (mpi.sh)
 MPI="mpirun --allow-run-as-root --oversubscribe -np 2 -x OMP_NUM_THREADS=1 -x ASAN_OPTIONS"
 expect_exit 0 "cords-linear --device cuda under mpirun -np 2 (NCCL)" $MPI "$E/cords-linear" -m "$D/params.tzst" $P --device cuda -o "$T/n2.tzst" "$B"
-check "  same model as one process (within 1e-5)" compare "$T/l-cuda.tzst" "$T/n2.tzst" 1e-5
+check "  same model as one process (within 1e-5)" compare "$T/linear-cuda.tzst" "$T/n2.tzst" 1e-5
 expect_exit 0 "cords-anneal --device cuda under mpirun -np 2 (NCCL, AdamW)" $MPI "$E/cords-anneal" -m "$D/params.tzst" $A --device cuda -o "$T/n3.tzst" "$B"
-check "  same model as one process (within 1e-4)" compare "$T/a-cuda.tzst" "$T/n3.tzst" 1e-4
+check "  same model as one process (within 1e-4)" compare "$T/anneal-cuda.tzst" "$T/n3.tzst" 1e-4
