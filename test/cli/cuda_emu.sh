@@ -26,6 +26,17 @@ twin logits 1e-4 infer -m "$D/params.tzst" --spont 10 --stim 10 "$B"
 twin linear 1e-4 linear -m "$D/params.tzst" $P "$B"
 A="$P --spont-steps 2 --blank-steps 2 --spont-window 1"
 twin anneal 1e-4 anneal -m "$D/params.tzst" $A "$B"
+# The switches of cords(7) and cords-cuda(7): on one stream, without graphs,
+# and profiled, the same model bit for bit (the answers never depend on
+# them); non-deterministic backward algorithms and bf16 run.
+for v in CORDS_LANES=0 CORDS_GRAPHS=0 CORDS_PROFILE=1; do
+	expect_exit 0 "cords-anneal --device cuda with $v" env $v "$E/cords-anneal" -m "$D/params.tzst" $A --device cuda -o "$T/$v.tzst" "$B"
+	check "  the same model, bit for bit" cmp "$T/anneal-cuda.tzst" "$T/$v.tzst"
+done
+check "CORDS_PROFILE=1 prints the table of calls" grep -q '^cords-profile: .*conv2d_bwd_data' "$T/.err"
+for v in CORDS_DETERMINISTIC=0 CORDS_PRECISION=tf32 CORDS_PRECISION=bf16; do
+	expect_exit 0 "cords-anneal --device cuda with $v" env $v "$E/cords-anneal" -m "$D/params.tzst" $A --device cuda -o "$T/$v.tzst" "$B"
+done
 twin cnn 1e-4 cnn --depth 4 --size 12 --epochs 1 --rounds 0.1 --warmup 2 "$B"
 # The rest of the chain from the CPU's CNN: fold (its check runs the BN CNN
 # in eval mode and the folded RNN on the device), inverse, and finetune
