@@ -123,7 +123,7 @@ $(BUILD)/test/%: test/unit/%.c $(wildcard test/unit/*.h) $(LIBA)
 # cuda_runtime.h says what that shows and what not).
 EMU_OBJ := $(patsubst kernels/%.cu,$(BUILD)/emu/%.o,$(wildcard kernels/*.cu)) $(BUILD)/emu/emu.o
 EMU_CXXFLAGS := -std=c++17 $(WARN) -Wno-missing-field-initializers -Itest/cuda_emu -Ikernels -Ilib $(SANFLAGS) \
-	$(if $(SANFLAGS),-O1,-O2) -g
+	-O2 -g
 
 $(BUILD)/emu/%.cc: kernels/%.cu
 	@mkdir -p $(@D)

@@ -22,8 +22,8 @@
 #include <ucontext.h>
 #include <vector>
 
-thread_local uint3 threadIdx, blockIdx;
-thread_local dim3 blockDim, gridDim;
+uint3 threadIdx, blockIdx;
+dim3 blockDim, gridDim;
 
 [[noreturn]] static void die(const char *what)
 {
@@ -45,14 +45,16 @@ namespace emu {
 struct need_fibers {};
 static std::mutex lock; /* the allocations and the kernels' kinds: eig's threads share them */
 static std::set<const void *> fiber_kernels;
-/* A host thread's fibers (cords-eig's operator runs kernels in threads of
- * its own). A fiber is made once (makecontext) and then loops: run the
+/* The fibers, and the kernel's indices above: one launch at a time runs
+ * (cords-eig's operator launches from threads of its own), and no thread-
+ * local state, which code on a makecontext stack may not reach. A fiber is
+ * made once (makecontext) and then loops: run the
  * block's body as its thread, then wait for the next block. Switches are
  * _setjmp/_longjmp (swapcontext would make a system call at each one, and a
  * block of 256 threads switches thousands of times); AddressSanitizer is
  * told of each stack switch. */
-static thread_local bool in_fiber;
-enum { STACK = 256 * 1024 };
+static bool in_fiber;
+enum { STACK = 64 * 1024 };
 struct fiber {
 	ucontext_t start;
 	jmp_buf at;
@@ -61,18 +63,18 @@ struct fiber {
 	int state; /* 0 running, 1 at a barrier, 2 done with the block */
 	void *fake; /* AddressSanitizer's fake stack */
 };
-static thread_local std::vector<std::unique_ptr<fiber>> fibs;
-static thread_local jmp_buf sched;
-static thread_local unsigned cur;
-static thread_local const std::function<void()> *body;
+static std::vector<std::unique_ptr<fiber>> fibs;
+static jmp_buf sched;
+static unsigned cur;
+static const std::function<void()> *body;
 
 /* AddressSanitizer's view of the stack switches (nothing without it): a
  * switch starts on one stack and finishes on the other. */
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/common_interface_defs.h>
-static thread_local const void *sched_bottom;
-static thread_local size_t sched_size;
-static thread_local void *sched_fake;
+static const void *sched_bottom;
+static size_t sched_size;
+static void *sched_fake;
 #define TO_FIBER(f) __sanitizer_start_switch_fiber(&sched_fake, (f)->stack.get(), STACK)
 #define IN_FIBER() __sanitizer_finish_switch_fiber(fibs[cur]->fake, &sched_bottom, &sched_size)
 #define TO_SCHED() __sanitizer_start_switch_fiber(&fibs[cur]->fake, sched_bottom, sched_size)
@@ -189,7 +191,8 @@ bool launchable(dim3 grid, dim3 block)
 
 void run_grid(const void *key, dim3 grid, dim3 block, const std::function<void()> &f)
 {
-	const dim3 gd = gridDim, bd = blockDim; /* a launch inside a launch: none here, but keep them */
+	static std::mutex one_launch;
+	std::lock_guard<std::mutex> running(one_launch);
 	gridDim = grid, blockDim = block;
 	const unsigned T = block.x * block.y * block.z;
 	bool fibers;
@@ -217,7 +220,6 @@ void run_grid(const void *key, dim3 grid, dim3 block, const std::function<void()
 				if (fibers)
 					block_as_fibers(f, T);
 			}
-	gridDim = gd, blockDim = bd;
 }
 } // namespace emu
 
@@ -273,9 +275,11 @@ static bool runnable(cudaStream_t s)
  * until done() holds. */
 template <typename Done> static void run_until(Done done)
 {
-	static bool running;
+	static thread_local bool running;
+	static std::mutex one; /* cords-eig's threads copy (and so wait) too */
 	if (running) /* an item's work queues nothing on a stream */
 		die("stream work run from stream work");
+	std::lock_guard<std::mutex> g(one);
 	running = true;
 	std::vector<cudaStream_t> ready;
 	while (!done()) {
