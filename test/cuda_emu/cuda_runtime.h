@@ -7,15 +7,18 @@
  * `emu_launch(k, grid, block, shmem, stream)(args)`. A launch's blocks run
  * one after another; a block's threads run one after another as plain calls,
  * or, in a kernel that declares __shared__ memory, as fibers that switch at
- * each __syncthreads (so shared memory is a static array, shared by the
- * block's threads). Streams run their work when it is queued, in program
- * order, except while captured into a graph; events, capture and graphs
- * keep CUDA's rules (a lane that joins a capture must be joined back; no
- * synchronising call while capturing), so a mistake there fails here too.
+ * each __syncthreads, in a new random order each time (so shared memory is a
+ * static array, shared by the block's threads, and a missing barrier reads
+ * stale or early data). Streams queue their work and run it, interleaved at
+ * random but in CUDA's order (each stream in turn, waits after their events),
+ * when the host waits for it; events, capture and graphs keep CUDA's rules
+ * (a lane that joins a capture must be joined back; no synchronising call
+ * while capturing), so a mistake there fails here too (emu.cc says more).
  *
- * What this does not show: speed, the memory model of real concurrency
- * (lanes run in program order), cuDNN (convolutions run on the CPU
- * backend, test/cuda_emu/emu.cc) and cuBLAS (a plain double loop). */
+ * What this does not show: speed; races inside one kernel other than at its
+ * barriers (threads, warps and blocks never run at once); cuDNN's and
+ * cuBLAS's own code (they are loops in double here, emu.cc: what is checked
+ * is how we call them). */
 #ifndef CORDS_CUDA_EMU_RUNTIME_H
 #define CORDS_CUDA_EMU_RUNTIME_H
 

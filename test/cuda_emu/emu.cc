@@ -157,13 +157,25 @@ static void block_as_fibers(const std::function<void()> &f, unsigned T)
 		n->start.uc_link = nullptr; /* fiber_main never returns */
 		makecontext(&n->start, fiber_main, 0);
 	}
+	static std::vector<unsigned> perm;
+	static uint64_t rng = 0x9e3779b97f4a7c15ull;
+	perm.resize(T);
 	for (unsigned t = 0; t < T; t++)
-		fibs[t]->state = 0;
+		fibs[t]->state = 0, perm[t] = t;
 	body = &f;
 	in_fiber = true;
 	for (unsigned live = T; live;) {
 		unsigned waiting = 0, ended = 0;
-		for (unsigned t = 0; t < T; t++) {
+		/* Each stretch between barriers runs the threads in a new random
+		 * order (seeded: a run repeats itself): a missing __syncthreads,
+		 * a thread reading what another writes in the same stretch, then
+		 * reads stale or fresh data by the order and so gives a wrong
+		 * answer, whichever way round the two threads are. */
+		for (unsigned i = T; i > 1; i--) {
+			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+			std::swap(perm[i - 1], perm[rng % i]);
+		}
+		for (unsigned t : perm) {
 			if (fibs[t]->state == 2)
 				continue;
 			fibs[t]->state = 0;
