@@ -25,6 +25,13 @@
 uint3 threadIdx, blockIdx;
 dim3 blockDim, gridDim;
 
+/* The emulation's random orders (xorshift64: seeded, so a run repeats itself). */
+static uint64_t next_random(uint64_t &s)
+{
+	s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+	return s;
+}
+
 [[noreturn]] static void die(const char *what)
 {
 	fprintf(stderr, "cuda emulation: %s\n", what);
@@ -167,14 +174,11 @@ static void block_as_fibers(const std::function<void()> &f, unsigned T)
 	for (unsigned live = T; live;) {
 		unsigned waiting = 0, ended = 0;
 		/* Each stretch between barriers runs the threads in a new random
-		 * order (seeded: a run repeats itself): a missing __syncthreads,
-		 * a thread reading what another writes in the same stretch, then
-		 * reads stale or fresh data by the order and so gives a wrong
-		 * answer, whichever way round the two threads are. */
-		for (unsigned i = T; i > 1; i--) {
-			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-			std::swap(perm[i - 1], perm[rng % i]);
-		}
+		 * order: where a __syncthreads is missing, a thread that reads what
+		 * another writes in the same stretch gets stale or fresh data by
+		 * the order, a wrong answer whichever way round the two are. */
+		for (unsigned i = T; i > 1; i--)
+			std::swap(perm[i - 1], perm[next_random(rng) % i]);
 		for (unsigned t : perm) {
 			if (fibs[t]->state == 2)
 				continue;
@@ -301,8 +305,7 @@ template <typename Done> static void run_until(Done done)
 				ready.push_back(s);
 		if (ready.empty())
 			die("streams wait for work that never comes (a cycle of events)");
-		order ^= order << 13, order ^= order >> 7, order ^= order << 17;
-		cudaStream_t s = ready[order % ready.size()];
+		cudaStream_t s = ready[next_random(order) % ready.size()];
 		emu_item it = std::move(s->queue.front());
 		s->queue.pop_front();
 		if (it.f)
