@@ -43,16 +43,23 @@ SANFLAGS :=
 endif
 OMP ?= -fopenmp
 
+# lib/ is one folder a layer (lib/README); every folder is on the include path.
+LIB_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard lib/*/*.h))))
+LIB_INC := $(LIB_DIRS:%=-I%) -Icmd/common
+LIB_HDR := $(wildcard lib/*/*.h)
+
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS ?= $(OPT) $(MARCH) -g
 ALL_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -DCORDS_VERSION='"$(VERSION)"' \
-	$(WARN) $(OMP) -Ilib $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
+	$(WARN) $(OMP) $(LIB_INC) $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
 LDLIBS := -Wl,--as-needed $(PKG_LIBS) -ldnnl -lz -lm $(OMP)
 EMU_LDLIBS := $(LDLIBS) -lstdc++
 
-LIB_SRC := $(wildcard lib/*.c)
+LIB_SRC := $(wildcard lib/*/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CMD_SRC := $(wildcard cmd/*.c)
+# cmd/common: the command-line helpers the tools share (they print and exit).
+CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/common/*.c))
 TOOLS := $(CMD_SRC:cmd/%.c=$(BIN)/cords-%)
 UNIT_SRC := $(wildcard test/unit/*.c)
 UNITS := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%) $(BUILD)/test/backend_cuda_emu
@@ -71,7 +78,7 @@ LIBA := $(BUILD)/libcords.a
 ifeq ($(CUDA),1)
 CU_SRC := $(wildcard kernels/*.cu)
 KERN_OBJ := $(if $(CU_SRC),$(CU_SRC:%.cu=$(BUILD)/%.o),$(BUILD)/kernels/absent.o)
-NVFLAGS ?= -O3 -std=c++17 -arch=sm_90 -Xcompiler -Wall,-Werror -Ilib
+NVFLAGS ?= -O3 -std=c++17 -arch=sm_90 -Xcompiler -Wall,-Werror $(LIB_INC)
 LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++
 else
 KERN_OBJ := $(if $(wildcard kernels/absent.c),$(BUILD)/kernels/absent.o)
@@ -86,12 +93,12 @@ ifneq ($(V),1)
 Q := @
 endif
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h) Makefile
+$(BUILD)/%.o: %.c $(LIB_HDR) $(wildcard cmd/common/*.h) Makefile
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/kernels/%.o: kernels/%.cu $(wildcard lib/*.h kernels/*.h) Makefile
+$(BUILD)/kernels/%.o: kernels/%.cu $(LIB_HDR) $(wildcard kernels/*.h) Makefile
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  NVCC    $<")
 	$(Q)$(NVCC) $(NVFLAGS) -c -o $@ $<
@@ -107,10 +114,10 @@ $(LIBA): $(LIB_OBJ) $(KERN_OBJ) $(BUILD)/cuda-$(CUDA).stamp
 	@rm -f $@
 	$(Q)ar rcs $@ $(filter %.o,$^)
 
-$(BIN)/cords-%: $(BUILD)/cmd/%.o $(LIBA)
+$(BIN)/cords-%: $(BUILD)/cmd/%.o $(CLI_OBJ) $(LIBA)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(CLI_OBJ) $(LIBA) $(LDLIBS)
 
 $(BUILD)/test/%: test/unit/%.c $(wildcard test/unit/*.h) $(LIBA)
 	@mkdir -p $(@D)
@@ -122,14 +129,14 @@ $(BUILD)/test/%: test/unit/%.c $(wildcard test/unit/*.h) $(LIBA)
 # emulated runtime, cuDNN, cuBLAS and NCCL of test/cuda_emu/ (its
 # cuda_runtime.h says what that shows and what not).
 EMU_OBJ := $(patsubst kernels/%.cu,$(BUILD)/emu/%.o,$(wildcard kernels/*.cu)) $(BUILD)/emu/emu.o
-EMU_CXXFLAGS := -std=c++17 $(WARN) -Wno-missing-field-initializers -Itest/cuda_emu -Ikernels -Ilib $(SANFLAGS) \
+EMU_CXXFLAGS := -std=c++17 $(WARN) -Wno-missing-field-initializers -Itest/cuda_emu -Ikernels $(LIB_INC) $(SANFLAGS) \
 	-O2 -g
 
 $(BUILD)/emu/%.cc: kernels/%.cu
 	@mkdir -p $(@D)
 	$(Q)perl -pe 's/(\w+)<<<(.*?)>>>\(/emu_launch($$1, $$2)(/g' $< >$@
 
-$(BUILD)/emu/%.o: $(BUILD)/emu/%.cc $(wildcard lib/*.h kernels/*.h test/cuda_emu/*.h) Makefile
+$(BUILD)/emu/%.o: $(BUILD)/emu/%.cc $(LIB_HDR) $(wildcard kernels/*.h test/cuda_emu/*.h) Makefile
 	@$(if $(Q),echo "  CXX     $(<:$(BUILD)/emu/%.cc=kernels/%.cu) (emulated)")
 	$(Q)$(CXX) $(EMU_CXXFLAGS) $(if $(findstring cuda_nccl,$<),-Ddlopen=emu_dlopen -Ddlsym=emu_dlsym \
 		-Ddlclose=emu_dlclose -Ddlerror=emu_dlerror) -c -o $@ $<
@@ -144,15 +151,15 @@ $(BUILD)/test/backend_cuda_emu: test/unit/backend_cuda.c $(wildcard test/unit/*.
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itest/unit -o $@ $< $(LIB_OBJ) $(EMU_OBJ) $(EMU_LDLIBS)
 
-$(BUILD)/emu/bin/cords-%: $(BUILD)/cmd/%.o $(LIB_OBJ) $(EMU_OBJ)
+$(BUILD)/emu/bin/cords-%: $(BUILD)/cmd/%.o $(CLI_OBJ) $(LIB_OBJ) $(EMU_OBJ)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJ) $(EMU_OBJ) $(EMU_LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(CLI_OBJ) $(LIB_OBJ) $(EMU_OBJ) $(EMU_LDLIBS)
 
-$(BUILD)/bench/%: bench/%.c $(LIBA)
+$(BUILD)/bench/%: bench/%.c $(CLI_OBJ) $(LIBA)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(CLI_OBJ) $(LIBA) $(LDLIBS)
 
 $(BUILD)/fuzz/%: test/fuzz/%.c test/fuzz/driver.c $(LIBA)
 	@mkdir -p $(@D)
