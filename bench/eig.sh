@@ -8,11 +8,9 @@
 # Target (issue 6): under 5 s on a 2-core machine. Run from the repository
 # root: sh bench/eig.sh [k]   (about a minute on 2 quiet cores)
 set -e
-make -s build/libcords.a
-cc -std=c11 -D_DEFAULT_SOURCE -O3 -march=native -fopenmp -Ilib $(pkg-config --cflags openblas) \
-	-o build/bench-eig bench/eig.c build/libcords.a $(pkg-config --libs libzstd lapacke openblas) -lm -fopenmp
+make -s build/bench/eig
 k=${1:-300}
 for cfg in "cgs2 f64" "dgks f64" "dgks f32"; do
-	./build/bench-eig "$k" $cfg
+	./build/bench/eig "$k" $cfg
 	echo
 done

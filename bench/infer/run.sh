@@ -25,7 +25,7 @@ x = np.random.default_rng(0).integers(0, 256, (8, 3, 224, 224), dtype=np.uint8)
 cstream.write(t + "/b8.tzst", [("x", x)])
 cstream.write(t + "/one.tzst", [("x", x[:1])])
 PY
-cc -O2 -o "$T/convbench" "$top/bench/infer/convbench.c" -ldnnl
+make -s -C "$top" build/bench/convbench
 
 # wall seconds and peak RSS (MB) of a command, from /usr/bin/time -v
 timed() {
@@ -36,8 +36,8 @@ timed() {
 INFER="$BIN/cords-infer -q -m $T/r8.tzst"
 
 # Attainable: oneDNN alone, the step's convolutions in their best layouts.
-"$T/convbench" 8 5 > "$T/cb8"
-"$T/convbench" 1 10 > "$T/cb1"
+"$top/build/bench/convbench" 8 5 > "$T/cb8"
+"$top/build/bench/convbench" 1 10 > "$T/cb1"
 att8=$(awk '/step_total/ {print $(NF-1)}' "$T/cb8")
 att1=$(awk '/step_total/ {print $(NF-1)}' "$T/cb1")
 gf8=$(awk '/step_total/ {for (i = 1; i <= NF; i++) if ($i == "GFLOP") print $(i-1)}' "$T/cb8")
