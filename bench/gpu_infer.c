@@ -14,7 +14,7 @@
  * Written on the first run, read by later ones.
  *   build/bench/gpu_infer DEVICE DIR [batch 64] [batches 3] [spont 100] [stim 100] [depth 8] [size 224]
  * Prints one line: device, batch, seconds, images/s, timing the spontaneous
- * phase and `batches` batches through lib/infer.h (what cords-infer runs),
+ * phase and `batches` batches through lib/model/infer.h (what cords-infer runs),
  * after one untimed round that lets cuDNN choose its algorithms. */
 #include "cli.h"
 #include "model.h"

@@ -1,4 +1,4 @@
-/* The read-out layer on the host (lib/loss.h), as one RNN training step runs
+/* The read-out layer on the host (lib/train/loss.h), as one RNN training step runs
  * it: R read-outs of a batch of B (forward, and the gradient of the features)
  * and the weight gradient over all of them. Prints milliseconds per step,
  * the fastest of REPEAT; threads from OMP_NUM_THREADS.

@@ -1,5 +1,5 @@
 /* cords-finetune: Stage 6 (SPEC §3). All the work is the shared
- * RNN training command line (lib/train_cli.c); this file holds the stage's defaults. */
+ * RNN training command line (cmd/common/train_cli.c); this file holds the stage's defaults. */
 #include "train_cli.h"
 
 int main(int argc, char **argv)

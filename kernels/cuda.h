@@ -1,5 +1,5 @@
 /* Internals of the CUDA backend, shared by the kernels/ sources (never by the model
- * code, which sees only lib/backend.h).
+ * code, which sees only lib/core/backend.h).
  *
  * One device, one main stream (and a stream for each lane the model code
  * asks for), one cuDNN and one cuBLAS handle bound to the current one. Every
@@ -45,7 +45,7 @@ typedef struct cu_plan cu_plan; /* a cached convolution (cuda_conv.cu) */
 typedef struct cu_nccl cu_nccl; /* NCCL, loaded when first needed (cuda_nccl.cu) */
 typedef struct cu_graph cu_graph; /* a replay's key and its CUDA graph (cuda_graph.cu) */
 
-/* A lane (lib/backend.h): a stream, and a cuDNN workspace of its own, since
+/* A lane (lib/core/backend.h): a stream, and a cuDNN workspace of its own, since
  * lanes run convolutions at the same time. Lane 0 is the main stream. */
 enum { CU_LANES = 16 };
 typedef struct {
@@ -103,7 +103,7 @@ void *cu_workspace(cu_impl *c, size_t bytes);
 /* The current lane's bf16 scratch `slot` (0..2), grown to at least n
  * values (NULL with a message if it cannot). */
 void *cu_bf16_scratch(cu_impl *c, int slot, size_t n);
-/* Back to the main stream, after the lanes' work (lib/backend.h): what the
+/* Back to the main stream, after the lanes' work (lib/core/backend.h): what the
  * operations that reach the host do first; nothing when no lane is open. */
 int cu_join(cu_impl *c);
 /* Grid size for n threads in blocks of CU_THREADS, capped for grid-stride loops. */

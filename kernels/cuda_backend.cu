@@ -97,7 +97,7 @@ void *cu_bf16_scratch(cu_impl *c, int slot, size_t n)
 	return cu_grow(c, &l->bf[slot], &l->bf_bytes[slot], n * 2, "bf16 scratch");
 }
 
-/* ---- lanes (lib/backend.h) */
+/* ---- lanes (lib/core/backend.h) */
 
 static int set_lane(cu_impl *c, int k)
 {

@@ -1,5 +1,5 @@
 /* cords-eig on a CUDA device: the Krylov basis and its Gram-Schmidt
- * (lib/eig.h), and area_conv as a double-precision operator (lib/conv_op.h),
+ * (lib/eig/eig.h), and area_conv as a double-precision operator (lib/eig/conv_op.h),
  * by cuBLAS. Arnoldi itself stays on the host: per step one vector goes to
  * the device and one comes back, while the basis (300 x 200,704 doubles for
  * R8's first area) and the convolution's nine products stay there. Separate

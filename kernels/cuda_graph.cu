@@ -1,4 +1,4 @@
-/* The backend's replay (lib/backend.h) as CUDA graphs. The first time a key
+/* The backend's replay (lib/core/backend.h) as CUDA graphs. The first time a key
  * comes, fn runs as it is: its convolution plans are made, cudnnFind runs,
  * workspaces grow. The second time, what fn queues is captured on the main
  * stream (its lanes join the capture through their fork and join events)

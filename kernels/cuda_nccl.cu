@@ -1,7 +1,7 @@
-/* The backend's allreduce (lib/backend.h): a buffer summed in place over
+/* The backend's allreduce (lib/core/backend.h): a buffer summed in place over
  * the ranks of an mpirun with NCCL, on the backend's stream. The
  * communicator is made on first use, with the unique id rank 0 draws sent
- * to the others over MPI (lib/dist.h), one rank per GPU.
+ * to the others over MPI (lib/train/dist.h), one rank per GPU.
  *
  * libnccl.so.2 is opened then, not linked: the tools load and run on
  * machines without NCCL (the GPU machine's NCCL comes with its torch), and

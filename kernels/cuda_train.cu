@@ -1,6 +1,6 @@
 /* The training operations on the GPU: backward of the leaky update, of ReLU
  * and of the read-out, batch sums, axpby, the sum of squared differences and
- * BatchNorm forward and backward (PyTorch's semantics, lib/bnorm.h), weight
+ * BatchNorm forward and backward (PyTorch's semantics, lib/cpu/bnorm.h), weight
  * norm, the optimisers and the read-out's cross-entropy.
  * Reductions run in a fixed order (a block's in a fixed tree, partial sums
  * added in index order), so results are the same from run to run;
@@ -425,8 +425,8 @@ int cu_batchnorm_bwd(cords_backend *be, const cords_bn_mode *m, const cords_buf 
 	return cu_launched("batchnorm_bwd");
 }
 
-/* ---- parameters: weight norm and the optimiser (lib/wnorm.c and
- * lib/optim.c's arithmetic; one block per row of a weight) */
+/* ---- parameters: weight norm and the optimiser (lib/cpu/wnorm.c and
+ * lib/cpu/optim.c's arithmetic; one block per row of a weight) */
 
 __global__ void k_wnorm(const float *g, const float *v, float *w, size_t K)
 {
@@ -520,7 +520,7 @@ int cu_optim(cords_backend *be, const cords_optim *o, cords_buf *pb, cords_buf *
 	if (g->n != p->n || m->n != p->n || (o->adamw && (!v || v->n != p->n)))
 		return cords_err("optim: gradient and state must have the parameter's shape");
 	cudaStream_t st = CU_IMPL(be)->stream;
-	if (o->adamw) { /* the constants as lib/optim.c makes them */
+	if (o->adamw) { /* the constants as lib/cpu/optim.c makes them */
 		const float b1 = (float)o->beta1, b2 = (float)o->beta2;
 		const double bc1 = 1 - pow(o->beta1, (double)o->step), bc2 = 1 - pow(o->beta2, (double)o->step);
 		adamw_k a = {o->scale, (float)(1 - o->lr * o->weight_decay), b1, b2, 1 - b1, 1 - b2,
@@ -533,7 +533,7 @@ int cu_optim(cords_backend *be, const cords_optim *o, cords_buf *pb, cords_buf *
 	return cu_launched("optim");
 }
 
-/* ---- the read-out's loss: cross-entropy (lib/loss.c's cords_xent_cpu) */
+/* ---- the read-out's loss: cross-entropy (lib/train/loss.c's cords_xent_cpu) */
 
 /* One block per row of logits [B,N]: its CE against hard[b] (an index as a
  * float) or the soft row, its argmax (the first of equals) and, if dl is

@@ -46,7 +46,7 @@ for t in "$BUILD"/test/*; do
 	# otherwise stay direct): see CORDS_CONV in cords(7).
 	case "$t" in */train_*) run_one "unit/$(basename "$t") (winograd)" env CORDS_CONV=winograd "$t" ;; esac
 	# The CPU backend's tests again as on a CPU without AVX-512, where oneDNN's
-	# JIT takes channel blocks of 8, not 16 (lib/backend_cpu.c: cpu_block).
+	# JIT takes channel blocks of 8, not 16 (lib/cpu/backend_cpu.c: cpu_block).
 	if [ -n "$avx512" ]; then
 		case "$t" in */ops|*/backend_train|*/model|*/eig_net|*/train_*)
 			run_one "unit/$(basename "$t") (AVX2)" env DNNL_MAX_CPU_ISA=AVX2 "$t" ;;

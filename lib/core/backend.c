@@ -43,7 +43,7 @@ int cords_device_index(const char *device, int *index)
 }
 
 /* With CORDS_PROFILE set (and not "0"), the backend comes wrapped in the
- * profiler (lib/backend_prof.c). */
+ * profiler (lib/core/backend_prof.c). */
 static cords_backend *maybe_profiled(cords_backend *be)
 {
 	const char *p = getenv("CORDS_PROFILE");

@@ -1,6 +1,6 @@
 /* The backend interface: where the numbers live and the few operations the
  * model needs, behind a table of function pointers. The model code is written
- * once against it; lib/backend_cpu.c (oneDNN + our own OpenMP loops) and the
+ * once against it; lib/cpu/backend_cpu.c (oneDNN + our own OpenMP loops) and the
  * CUDA backend in kernels/ implement it.
  *
  * Buffers are opaque f32 tensors with a logical row-major shape. The backend
@@ -13,7 +13,7 @@
  * a member to struct cords_backend and implementing it in each backend;
  * existing members never change. A NULL member is an operation the backend
  * does not provide; call through the cords_be_* wrappers where that matters.
- * Every operation returns 0, or -1 with a message (lib/err.h). */
+ * Every operation returns 0, or -1 with a message (lib/core/err.h). */
 #ifndef CORDS_BACKEND_H
 #define CORDS_BACKEND_H
 
@@ -168,7 +168,7 @@ struct cords_backend {
 	 * there is no such limit to ask (the CPU). The trainers size what they
 	 * keep for backpropagation by it. */
 	int (*mem_free)(cords_backend *be, size_t *bytes);
-	/* b = its sum over the ranks of an mpirun (lib/dist.h), in place, by
+	/* b = its sum over the ranks of an mpirun (lib/train/dist.h), in place, by
 	 * the device's own collectives (NCCL on CUDA); with one rank, a
 	 * single-rank communicator. NULL where the backend has none: the
 	 * trainers then sum over MPI on the host. */
@@ -202,7 +202,7 @@ struct cords_backend {
 	 * dv = g/||v|| (dw - dg v/||v||); both overwritten. */
 	int (*wnorm_bwd)(cords_backend *be, const cords_buf *g, const cords_buf *v, const cords_buf *dw,
 			 cords_buf *dg, cords_buf *dv);
-	/* One optimiser step (lib/optim.h's arithmetic) on p: g is first scaled
+	/* One optimiser step (lib/cpu/optim.h's arithmetic) on p: g is first scaled
 	 * in place by o->scale (clipping), then AdamW (moments m, v) or SGD
 	 * (momentum buffer m; v unused, may be NULL). All of p's shape. */
 	int (*optim)(cords_backend *be, const cords_optim *o, cords_buf *p, cords_buf *g, cords_buf *m, cords_buf *v);
@@ -214,7 +214,7 @@ struct cords_backend {
 	 * dy, both overwritten. */
 	int (*linear_bwd_weights)(cords_backend *be, const cords_buf *dy, const cords_buf *x, cords_buf *dw,
 				  cords_buf *db);
-	/* Cross-entropy of each row of logits [B,N] (lib/loss.h): against hard
+	/* Cross-entropy of each row of logits [B,N] (lib/train/loss.h): against hard
 	 * [B] (class indices, as floats) or soft [B,N] labels, exactly one of
 	 * them given. out [2,B]: out[0,b] = CE of row b, out[1,b] = the index of
 	 * its largest logit (the first of equals). dlogits [B,N] (or NULL) =

@@ -201,8 +201,8 @@ int cpu_batchnorm_bwd(cords_backend *be, const cords_bn_mode *m, const cords_buf
 	return 0;
 }
 
-/* ---- parameters: weight norm and the optimiser, lib/wnorm.c's and
- * lib/optim.c's loops on the buffers' memory */
+/* ---- parameters: weight norm and the optimiser, lib/cpu/wnorm.c's and
+ * lib/cpu/optim.c's loops on the buffers' memory */
 
 static int wn_rows(const cords_buf *gb, const cords_buf *vb, const cords_buf *wb, const char *what, int *O,
 		   int64_t *K)

@@ -1,5 +1,5 @@
 /* The recurrent convolution of one area as a linear operator on its
- * c x h x w map, in double (for the eigen solvers, lib/eig.h):
+ * c x h x w map, in double (for the eigen solvers, lib/eig/eig.h):
  *   y = a x + b * d .* conv(x)
  * conv = 3x3, stride 1, zero padding 1, weight-normalised W = g v / ||v||
  * (||v|| over all axes but the first, SPEC §2). a = 0, b = 1, d = NULL is the

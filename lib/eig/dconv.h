@@ -1,7 +1,7 @@
 /* A general 2-D convolution in double, no bias: y [O,Ho,Wo] = W * x [In,H,W],
  * k x k, stride, zero padding; weight-normalised from (g, v) like every
- * CordsNet weight. For the network Jacobian (lib/net_op.h), where speed
- * matters less than for the recurrent convs (lib/conv_op.h). im2col + dgemm. */
+ * CordsNet weight. For the network Jacobian (lib/eig/net_op.h), where speed
+ * matters less than for the recurrent convs (lib/eig/conv_op.h). im2col + dgemm. */
 #ifndef CORDS_DCONV_H
 #define CORDS_DCONV_H
 

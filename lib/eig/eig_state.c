@@ -1,4 +1,4 @@
-/* The state for cords-eig --at, run with the model code (lib/model.h) on the
+/* The state for cords-eig --at, run with the model code (lib/model/model.h) on the
  * CPU backend; one extra step gives the pre-activations at the state and
  * the distance to a fixed point. */
 #include "eig_state.h"

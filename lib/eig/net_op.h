@@ -1,5 +1,5 @@
 /* Linearisations of CordsNet's one-step map r -> F(r) (SPEC §2) at a state
- * (lib/eig_state.h), as operators for the eigen solvers, in double.
+ * (lib/eig/eig_state.h), as operators for the eigen solvers, in double.
  *
  * One step: F_i(r) = (1 - alpha) r_i + alpha phi(z_i), with
  *   z_i = C_i r_i + b_i + A_i u_i,  C_i = area_conv_i, A_i = area_area_i,

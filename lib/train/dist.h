@@ -8,7 +8,7 @@
  * MPI is never initialised: one process, rank 0 of 1, and every call below
  * is a no-op, so the tools start as fast as without MPI.
  *
- * Gradients live on the backend (lib/params.h). They are summed with NCCL
+ * Gradients live on the backend (lib/model/params.h). They are summed with NCCL
  * when the backend offers it (CUDA: in place on the device, so the sum
  * takes NVLink and InfiniBand as NCCL finds them), else with MPI through
  * the host. CORDS_NCCL chooses: unset or "auto" (NCCL where the backend has it,

@@ -19,7 +19,7 @@ typedef struct {
 	const int64_t *truth;
 } cords_labels;
 
-/* The backends' xent on the host (lib/backend.h): for each row b of logits
+/* The backends' xent on the host (lib/core/backend.h): for each row b of logits
  * [B,N], against hard [B] (class indices as floats) or soft [B,N] labels,
  * out[b] = CE of row b and out[B + b] = its argmax; dlogits [B,N] (or NULL)
  * = scale/B d(sum_b CE_b)/d(logits). Labels out of range are the caller's to

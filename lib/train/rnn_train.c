@@ -1,5 +1,5 @@
 /* BPTT for the RNN stages (rnn_train.h). The forward is the model's own step
- * (lib/step.c); the backward of one step mirrors it area by area:
+ * (lib/model/step.c); the backward of one step mirrors it area by area:
  *   dz_i = alpha phi'(z_i) dr_i',   dr_i += (1 - alpha) dr_i'
  *   d conv_bias_i += sum_b dz_i,    d area_conv_i += dz_i (x) r_i,  dr_i += area_conv_i^T dz_i
  *   d area_area_i += dz_i (x) u_i,  du_i = area_area_i^T dz_i, then through u_i's sum of

@@ -937,7 +937,7 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void *alpha,
 
 /* ---- NCCL, reached through emu_dlopen (cuda_nccl.cu is compiled with
  * dlopen, dlsym, dlclose and dlerror renamed to these): the ranks of an
- * mpirun sum over MPI (lib/dist.h), on the host memory that is the device's
+ * mpirun sum over MPI (lib/train/dist.h), on the host memory that is the device's
  * here, when the stream runs the all-reduce. Every rank runs its stream's
  * items in stream order, so the ranks' sums meet in the same order. */
 

@@ -482,7 +482,7 @@ static void whole_model(const char *model, const char *phi)
 	cords_list_free(&c);
 }
 
-/* One RNN training step (lib/rnn_train.h) on the GPU against the PyTorch
+/* One RNN training step (lib/train/rnn_train.h) on the GPU against the PyTorch
  * fixtures of testdata/train, which the CPU backend matches: the loss, and
  * every parameter's gradient within 1e-4 of its largest entry (a sample for
  * large tensors, as the fixture keeps). */

@@ -1,4 +1,4 @@
-/* Eigen solvers (lib/eig.h) and the area_conv operator (lib/conv_op.h):
+/* Eigen solvers (lib/eig/eig.h) and the area_conv operator (lib/eig/conv_op.h):
  * apply() against a naive convolution, Arnoldi and power iteration against
  * dense LAPACK dgeev on random convolutions and constructed operators. */
 #include "conv_op.h"

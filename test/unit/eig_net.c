@@ -1,4 +1,4 @@
-/* The linearised CordsNet (lib/net_op.h) against PyTorch autograd: J v for
+/* The linearised CordsNet (lib/eig/net_op.h) against PyTorch autograd: J v for
  * r4's whole one-step map at the spontaneous state (testdata/eig/gen.py),
  * which exercises the feed-forward convs, the skip conv and the relu' and
  * phi' masks; and the per-area block against the whole operator. */

@@ -1,4 +1,4 @@
-/* The model code's lanes and replays (lib/backend.h) on a checking backend:
+/* The model code's lanes and replays (lib/core/backend.h) on a checking backend:
  * the CPU's, wrapped so that it
  *  - keeps, from the first lane to the join, what each lane reads and
  *    writes (buffers, and batch items of views), and counts every write that

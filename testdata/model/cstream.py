@@ -1,4 +1,4 @@
-"""Read and write cords tensor streams (lib/stream.h) from Python, for the
+"""Read and write cords tensor streams (lib/io/stream.h) from Python, for the
 fixture generators and CLI tests: one zstd frame per record, compressed by
 the zstd command."""
 import struct
