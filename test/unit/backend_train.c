@@ -34,7 +34,7 @@ static double dotb(const cords_buf *x, const float *h, float *tmp)
 	return s;
 }
 
-static float hx[1 << 16], hw[1 << 16], hy[1 << 16], tmp[1 << 16], tmp2[1 << 16];
+static float hx[1 << 16], hw[1 << 16], hy[1 << 16], tmp[1 << 16], tmp2[1 << 16], ref[1 << 16], ref2[1 << 16];
 
 static void conv_case(int C, int O, int H, int k, int stride, int pad)
 {
@@ -111,35 +111,34 @@ int main(void)
 		CHECK(be->leaky_bwd(be, 0.2f, ph, z, d, dz, dr, 1) == 0, "%s", cords_errmsg());
 		be->download(be, dz, tmp);
 		be->download(be, dr, tmp2);
-		double e = 0;
 		for (int i = 0; i < n; i++) {
-			e = fmax(e, fabs(tmp[i] - 0.2f * hy[i] * (hx[i] > 0 ? 1 : 0.3f)));
-			e = fmax(e, fabs(tmp2[i] - (0.8f * hy[i] + hw[i])));
+			ref[i] = 0.2f * hy[i] * (hx[i] > 0 ? 1 : 0.3f);
+			ref2[i] = 0.8f * hy[i] + hw[i];
 		}
-		CHECK(e < 1e-6, "leaky_bwd error %g", e);
+		t_worst e = {0, ""};
+		t_cmp(&e, "dz", tmp, ref, n, .abs = 1e-6);
+		t_cmp(&e, "dr", tmp2, ref2, n, .abs = 1e-6);
+		CHECK(e.err <= 1, "leaky_bwd: %s", e.at);
 		be->fill(be, dr, 0);
 		CHECK(be->relu_bwd_add(be, z, d, dr) == 0, "%s", cords_errmsg());
 		be->download(be, dr, tmp);
-		e = 0;
 		for (int i = 0; i < n; i++)
-			e = fmax(e, fabs(tmp[i] - (hx[i] > 0 ? hy[i] : 0)));
-		CHECK(e < 1e-7, "relu_bwd_add error %g", e);
+			ref[i] = hx[i] > 0 ? hy[i] : 0;
+		CHECK(t_cmp(&e, "dr", tmp, ref, n, .abs = 1e-7) <= 1, "relu_bwd_add: %s", e.at);
 		float g[32];
 		cords_buf *gy = buf(CORDS_BUF_ACT, 2, 16, 0, 0, g);
 		be->fill(be, dr, 0);
 		CHECK(be->readout_bwd_add(be, z, gy, dr) == 0, "%s", cords_errmsg());
 		be->download(be, dr, tmp);
-		e = 0;
 		for (int i = 0; i < n; i++)
-			e = fmax(e, fabs(tmp[i] - (hx[i] > 0 ? g[i / 9] / 9 : 0)));
-		CHECK(e < 1e-7, "readout_bwd_add error %g", e);
+			ref[i] = hx[i] > 0 ? g[i / 9] / 9 : 0;
+		CHECK(t_cmp(&e, "dr", tmp, ref, n, .abs = 1e-7) <= 1, "readout_bwd_add: %s", e.at);
 		cords_buf *s1 = buf(CORDS_BUF_ACT, 1, 16, 3, 3, tmp2);
 		CHECK(be->batch_sum(be, z, s1, 0) == 0, "%s", cords_errmsg());
 		be->download(be, s1, tmp);
-		e = 0;
 		for (int i = 0; i < n / 2; i++)
-			e = fmax(e, fabs(tmp[i] - (hx[i] + hx[i + n / 2])));
-		CHECK(e < 1e-6, "batch_sum error %g", e);
+			ref[i] = hx[i] + hx[i + n / 2];
+		CHECK(t_cmp(&e, "sum", tmp, ref, n / 2, .abs = 1e-6) <= 1, "batch_sum: %s", e.at);
 		double sq, want = 0;
 		for (int i = 0; i < n; i++)
 			want += pow((double)hx[i] - tmp[i % (n / 2)], 2);
@@ -147,10 +146,9 @@ int main(void)
 		CHECK_CLOSE(sq, want, 1e-6, 0);
 		CHECK(be->axpby(be, 2, s1, -1, d) == 0, "%s", cords_errmsg());
 		be->download(be, d, tmp2);
-		e = 0;
 		for (int i = 0; i < n; i++)
-			e = fmax(e, fabs(tmp2[i] - (2 * tmp[i % (n / 2)] - hy[i])));
-		CHECK(e < 1e-6, "axpby error %g", e);
+			ref[i] = 2 * tmp[i % (n / 2)] - hy[i];
+		CHECK(t_cmp(&e, "y", tmp2, ref, n, .abs = 1e-6) <= 1, "axpby: %s", e.at);
 		cords_buf *all[] = {z, d, dz, dr, gy, s1};
 		for (int i = 0; i < 6; i++)
 			be->free(be, all[i]);
@@ -160,10 +158,12 @@ int main(void)
 		cords_buf *z = buf(CORDS_BUF_ACT, B, 16, 7, 7, hx), *s = buf(CORDS_BUF_ACT, 1, 16, 7, 7, hy);
 		CHECK(be->batch_sum(be, z, s, 0.5f) == 0, "%s", cords_errmsg());
 		be->download(be, s, tmp);
-		double e = 0;
+		double *want = malloc(per * sizeof *want);
 		for (int i = 0; i < per; i++)
-			e = fmax(e, fabs(tmp[i] - (0.5 * hy[i] + hx[i] + hx[per + i] + hx[2 * per + i])));
-		CHECK(e < 1e-5, "batch_sum error %g", e);
+			want[i] = 0.5 * hy[i] + hx[i] + hx[per + i] + hx[2 * per + i];
+		t_worst e = {0, ""};
+		CHECK(t_cmp(&e, "sum", tmp, want, per, .abs = 1e-5) <= 1, "batch_sum: %s", e.at);
+		free(want);
 		be->free(be, z);
 		be->free(be, s);
 	}
@@ -172,13 +172,13 @@ int main(void)
 		cords_buf *b = buf(CORDS_BUF_ACT, 4, 8, 2, 2, h), *v = be->view(be, b, 1, 2);
 		CHECK(v && cords_buf_shape(v)[0] == 2 && cords_buf_shape(v)[1] == 8, "view shape");
 		be->download(be, v, out);
-		CHECK(!memcmp(out, h + 32, 64 * sizeof *out), "the view reads items 1 and 2");
+		t_worst e = {0, ""};
+		CHECK(!t_same(&e, "view", out, h + 32, 64), "the view reads items 1 and 2: %s", e.at);
 		be->fill(be, v, -1);
 		be->download(be, b, out);
-		int ok = 1;
 		for (int i = 0; i < 4 * 32; i++)
-			ok &= out[i] == (i >= 32 && i < 96 ? -1.0f : h[i]);
-		CHECK(ok, "writing the view writes items 1 and 2 only");
+			ref[i] = i >= 32 && i < 96 ? -1.0f : h[i];
+		CHECK(!t_same(&e, "buffer", out, ref, 4 * 32), "writing the view writes items 1 and 2 only: %s", e.at);
 		CHECK(!be->view(be, b, 3, 2) && !be->view(be, b, -1, 1) && !be->view(be, b, 0, 0), "out-of-range views refused");
 		be->free(be, v);
 		be->download(be, b, out);
@@ -204,16 +204,16 @@ int main(void)
 		cords_bn_train_backward_cpu(&p, hx, hy, g, sm, si, rdx, rdg, rdb);
 		CHECK(be->batchnorm(be, &md, x, gb, bb, rmb, rvb, smb, sib, y) == 0, "%s", cords_errmsg());
 		CHECK(be->batchnorm_bwd(be, &md, x, dy, gb, smb, sib, rmb, rvb, dx, dg, db, 0) == 0, "%s", cords_errmsg());
-		double e = 0;
+		t_worst e = {0, ""};
 		be->download(be, y, tmp);
 		be->download(be, dx, tmp2);
-		for (int i = 0; i < n; i++)
-			e = fmax(e, fmax(fabs(tmp[i] - ry[i]), fabs(tmp2[i] - rdx[i])));
+		t_cmp(&e, "y", tmp, ry, n, .abs = 1e-6);
+		t_cmp(&e, "dx", tmp2, rdx, n, .abs = 1e-6);
 		be->download(be, rvb, sm2);
 		be->download(be, dg, si2);
-		for (int c = 0; c < C; c++)
-			e = fmax(e, fmax(fabs(sm2[c] - rv[c]), fabs(si2[c] - rdg[c])));
-		CHECK(e < 1e-6, "batchnorm error %g", e);
+		t_cmp(&e, "running var", sm2, rv, C, .abs = 1e-6);
+		t_cmp(&e, "dgamma", si2, rdg, C, .abs = 1e-6);
+		CHECK(e.err <= 1, "batchnorm: %s", e.at);
 		cords_buf *all[] = {x, dy, y, dx, gb, bb, rmb, rvb, smb, sib, dg, db};
 		for (int i = 0; i < 12; i++)
 			be->free(be, all[i]);

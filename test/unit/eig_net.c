@@ -39,13 +39,10 @@ int main(void)
 		cords_tensor *v = cords_list_find(&ref, "v"), *jv = cords_list_find(&ref, "jv");
 		int64_t n = net.off[net.depth];
 		CHECK(v && jv && cords_tensor_numel(v) == n, "fixture does not fit: n = %lld", (long long)n);
-		double *y = calloc((size_t)n, sizeof *y), err = 0, big = 0;
+		double *y = calloc((size_t)n, sizeof *y);
 		CHECK(!cords_net_op_apply(&net, v->data, y), "%s", cords_errmsg());
-		for (int64_t i = 0; i < n; i++) {
-			err = fmax(err, fabs(y[i] - ((double *)jv->data)[i]));
-			big = fmax(big, fabs(((double *)jv->data)[i]));
-		}
-		CHECK(err <= 1e-5 * big, "max difference %g (max |Jv| %g)", err, big);
+		t_worst e = {0, ""};
+		CHECK(t_cmp(&e, "Jv", y, (const double *)jv->data, n, .of_max = 1e-5) <= 1, "%s", e.at);
 		free(y);
 	}
 	CASE("the per-area Jacobian is the diagonal block of the network one")
@@ -60,10 +57,8 @@ int main(void)
 			x[net.off[area] + i] = sin(0.37 * (double)i);
 		CHECK(!cords_net_op_apply(&net, x, y) && !cords_conv_op_apply(&J, x + net.off[area], ya), "%s",
 		      cords_errmsg());
-		double err = 0;
-		for (int64_t i = 0; i < na; i++)
-			err = fmax(err, fabs(ya[i] - y[net.off[area] + i]));
-		CHECK(err < 1e-12, "block differs by %g", err);
+		t_worst e = {0, ""};
+		CHECK(t_cmp(&e, "block", ya, y + net.off[area], na, .abs = 1e-12) <= 1, "%s", e.at);
 		/* lower areas do not see a perturbation of a higher one */
 		for (int64_t i = 0; i < net.off[area]; i++)
 			CHECK(y[i] == 0, "area below changed at %lld", (long long)i);

@@ -45,26 +45,16 @@ static void unload(fixture *f)
 	cords_list_free(&f->c);
 }
 
-/* Largest violation of |a-b| <= 1e-5 + 1e-4 |b| over n values, as a ratio (<= 1 passes). */
-static double worst(const float *a, const float *b, int64_t n)
-{
-	double w = 0;
-	for (int64_t i = 0; i < n; i++) {
-		double e = fabs((double)a[i] - b[i]) / (1e-5 + 1e-4 * fabs(b[i]));
-		if (!(e <= w))
-			w = e;
-	}
-	return w;
-}
-
-static double cmp_buf(const cords_model *m, const cords_buf *b, const float *want)
+/* b against want within 1e-5 absolute + 1e-4 relative, folded into *w. */
+static void cmp_buf(const cords_model *m, const cords_buf *b, const float *want, t_worst *w, const char *name)
 {
 	int64_t n = cords_buf_numel(b);
 	float *have = malloc((size_t)n * sizeof *have);
-	m->be->download(m->be, b, have);
-	double w = worst(have, want, n);
+	if (m->be->download(m->be, b, have))
+		t_fail(w, cords_errmsg());
+	else
+		t_cmp(w, name, have, want, n, .rel = 1e-4, .abs = 1e-5);
 	free(have);
-	return w;
 }
 
 /* Per-step comparison: the state of every area and the read-out. */
@@ -72,26 +62,28 @@ typedef struct {
 	fixture *f;
 	cords_work *w;
 	cords_buf *logits;
-	double worst_r, worst_l;
+	t_worst r, l;
+	int steps;
 } stepcheck;
 
 static int on_step(void *ctx, int t, const cords_state *s)
 {
 	stepcheck *c = ctx;
-	char name[16];
+	char name[16], at[40];
 	for (int i = 0; i < s->depth; i++) {
 		snprintf(name, sizeof name, "r%d", i);
 		const cords_tensor *r = cords_list_find(&c->f->c, name);
 		int64_t per = cords_tensor_numel(r) / r->shape[0];
-		double e = cmp_buf(c->f->m, s->r[i], (const float *)r->data + (t - 1) * per);
-		c->worst_r = e > c->worst_r ? e : c->worst_r;
+		snprintf(at, sizeof at, "r%d at step %d", i, t);
+		cmp_buf(c->f->m, s->r[i], (const float *)r->data + (t - 1) * per, &c->r, at);
 	}
 	const cords_tensor *lt = cords_list_find(&c->f->c, "logits_t");
 	int64_t per = cords_tensor_numel(lt) / lt->shape[0];
 	if (cords_model_readout(c->f->m, c->w, s, c->logits))
 		return -1;
-	double e = cmp_buf(c->f->m, c->logits, (const float *)lt->data + (t - 1) * per);
-	c->worst_l = e > c->worst_l ? e : c->worst_l;
+	snprintf(at, sizeof at, "read-out at step %d", t);
+	cmp_buf(c->f->m, c->logits, (const float *)lt->data + (t - 1) * per, &c->l, at);
+	c->steps++;
 	return 0;
 }
 
@@ -109,15 +101,15 @@ static void naive_case(const char *model, const char *phi)
 	cords_buf *x = cords_model_alloc_input(m, f.batch);
 	cords_drive p;
 	cords_drive_alloc(m, f.batch, &p);
-	stepcheck c = {&f, w, cords_model_alloc_logits(m, f.batch), 0, 0};
+	stepcheck c = {&f, w, cords_model_alloc_logits(m, f.batch), {0, ""}, {0, ""}, 0};
 	m->be->upload(m->be, x, cords_list_find(&f.c, "x")->data);
 	int rc = cords_model_run(m, &f.d, w, NULL, &s, &tmp, f.d.spont_steps, 0, on_step, &c);
 	rc = rc || cords_model_drive(m, w, x, &p);
 	rc = rc || cords_model_run(m, &f.d, w, &p, &s, &tmp, f.d.stim_steps, f.d.spont_steps, on_step, &c);
 	CHECK(!rc, "run: %s", cords_errmsg());
-	CHECK(c.worst_r <= 1, "%s-%s: states off by %.3g x tolerance", model, phi, c.worst_r);
-	CHECK(c.worst_l <= 1, "%s-%s: read-outs off by %.3g x tolerance", model, phi, c.worst_l);
-	CHECK(c.worst_r > 0, "states compared");
+	CHECK(c.r.err <= 1, "%s-%s: states: %s", model, phi, c.r.at);
+	CHECK(c.l.err <= 1, "%s-%s: read-outs: %s", model, phi, c.l.at);
+	CHECK(c.steps == f.d.spont_steps + f.d.stim_steps, "%s-%s: %d steps compared", model, phi, c.steps);
 	m->be->free(m->be, c.logits);
 	m->be->free(m->be, x);
 	cords_drive_free(m, &p);
@@ -127,8 +119,9 @@ static void naive_case(const char *model, const char *phi)
 	unload(&f);
 }
 
-/* The answer through the batch-1 spontaneous phase (and its cache). */
-static double fast_logits(fixture *f, const char *cache, int *from_cache)
+/* The answer through the batch-1 spontaneous phase (and its cache) against
+ * the fixture's logits: its worst error. */
+static double fast_logits(fixture *f, const char *cache, int *from_cache, t_worst *e)
 {
 	cords_model *m = f->m;
 	cords_state *s1 = cords_state_new(m, 1);
@@ -139,12 +132,13 @@ static double fast_logits(fixture *f, const char *cache, int *from_cache)
 	cords_drive_alloc(m, f->batch, &p);
 	cords_buf *lg = cords_model_alloc_logits(m, f->batch);
 	m->be->upload(m->be, x, cords_list_find(&f->c, "x")->data);
-	double e = 1e30;
 	if (!cords_spont(m, &f->d, cache, s1, from_cache, NULL, NULL) && !cords_state_copy(m, s, s1) &&
 	    !cords_model_drive(m, w, x, &p) &&
 	    !cords_model_run(m, &f->d, w, &p, &s, &tmp, f->d.stim_steps, 0, NULL, NULL) &&
 	    !cords_model_readout(m, w, s, lg))
-		e = cmp_buf(m, lg, cords_list_find(&f->c, "logits")->data);
+		cmp_buf(m, lg, cords_list_find(&f->c, "logits")->data, e, "logits");
+	else
+		t_fail(e, cords_errmsg());
 	m->be->free(m->be, lg);
 	m->be->free(m->be, x);
 	cords_drive_free(m, &p);
@@ -152,7 +146,7 @@ static double fast_logits(fixture *f, const char *cache, int *from_cache)
 	cords_state_free(m, s);
 	cords_state_free(m, tmp);
 	cords_work_free(m, w);
-	return e;
+	return e->err;
 }
 
 int main(void)
@@ -167,8 +161,10 @@ int main(void)
 		for (int k = 0; k < 3; k++) {
 			fixture f;
 			CHECK(!load(&f, "r4", phis[k]), "load: %s", cords_errmsg());
-			double e = f.m ? fast_logits(&f, NULL, NULL) : 1e30;
-			CHECK(e <= 1, "r4-%s: logits off by %.3g x tolerance", phis[k], e);
+			t_worst e = {0, ""};
+			if (f.m)
+				fast_logits(&f, NULL, NULL, &e);
+			CHECK(f.m && e.err <= 1, "r4-%s: logits: %s", phis[k], e.at);
 			unload(&f);
 		}
 	}
@@ -180,11 +176,13 @@ int main(void)
 		unlink(cache);
 		fixture f;
 		CHECK(!load(&f, "r2", "prelu"), "load: %s", cords_errmsg());
-		CHECK(fast_logits(&f, cache, &hit) <= 1 && hit == 0, "first run computes (hit %d)", hit);
+		t_worst e = {0, ""};
+		CHECK(fast_logits(&f, cache, &hit, &e) <= 1 && hit == 0, "first run computes (hit %d): %s", hit, e.at);
 		CHECK(access(cache, F_OK) == 0, "cache written");
-		CHECK(fast_logits(&f, cache, &hit) <= 1 && hit == 1, "second run reads it (hit %d)", hit);
+		CHECK(fast_logits(&f, cache, &hit, &e) <= 1 && hit == 1, "second run reads it (hit %d): %s", hit, e.at);
 		f.d.alpha = 0.25f;
-		fast_logits(&f, cache, &hit);
+		t_worst ignored = {0, ""};
+		fast_logits(&f, cache, &hit, &ignored);
 		CHECK(hit == 0, "another alpha recomputes");
 		unload(&f);
 		unlink(cache);

@@ -37,16 +37,10 @@ static float *down(const cords_buf *b)
 	return v;
 }
 
-/* Worst |a-b| / (1e-5 + 1e-4 |b|). */
-static double worst(const float *a, const float *b, int64_t n)
+/* have against want within 1e-5 + 1e-4 |want|: the worst error into *w. */
+static double close_to(t_worst *w, const char *name, const float *have, const float *want, int64_t n)
 {
-	double w = 0;
-	for (int64_t i = 0; i < n; i++) {
-		double e = fabs((double)a[i] - b[i]) / (1e-5 + 1e-4 * fabs(b[i]));
-		if (!(e <= w))
-			w = e;
-	}
-	return w;
+	return t_cmp(w, name, have, want, n, .rel = 1e-4, .abs = 1e-5);
 }
 
 static void conv_ref(int B, int I, int H, int W, int O, int k, int s, int p, const float *x, const float *w,
@@ -74,20 +68,11 @@ static void conv_ref(int B, int I, int H, int W, int O, int k, int s, int p, con
 
 /* Winograd's rounding error scales with the inputs, not with each output
  * (an output near 0 from large terms keeps their error), so its convolutions
- * are checked against the largest output: max |a-b| / (1e-5 max |b|). */
+ * are checked against the largest output: |a-b| <= 1e-5 max |b|. */
 static int normwise;
-static double normwise_err(const float *a, const float *b, int64_t n)
+static double conv_err(t_worst *w, const float *a, const float *b, int64_t n)
 {
-	double e = 0, m = 0;
-	for (int64_t i = 0; i < n; i++) {
-		e = fmax(e, fabs((double)a[i] - b[i]));
-		m = fmax(m, fabs(b[i]));
-	}
-	return e / (1e-5 * m);
-}
-static double conv_err(const float *a, const float *b, int64_t n)
-{
-	return normwise ? normwise_err(a, b, n) : worst(a, b, n);
+	return normwise ? t_cmp(w, "y", a, b, n, .of_max = 1e-5) : close_to(w, "y", a, b, n);
 }
 
 static void conv_case(int B, int I, int H, int W, int O, int k, int s, int p, int bias, float beta)
@@ -102,9 +87,10 @@ static void conv_case(int B, int I, int H, int W, int O, int k, int s, int p, in
 	cords_conv cv = {.stride = s, .pad = p, .beta = beta};
 	int rc = be->conv2d(be, &cv, bx, bw, bias ? bb : NULL, by);
 	float *have = down(by);
-	double e = conv_err(have, want, ny);
-	CHECK(!rc && e <= 1, "conv B%d I%d %dx%d O%d k%d s%d p%d bias%d beta%g: %s, off %.3g x tol", B, I, H, W, O, k,
-	      s, p, bias, beta, rc ? cords_errmsg() : "ok", e);
+	t_worst e = {0, ""};
+	conv_err(&e, have, want, ny);
+	CHECK(!rc && e.err <= 1, "conv B%d I%d %dx%d O%d k%d s%d p%d bias%d beta%g: %s", B, I, H, W, O, k, s, p, bias,
+	      beta, rc ? cords_errmsg() : e.at);
 	free(have);
 	/* Weights re-uploaded: the packed copy must follow. */
 	for (int64_t i = 0; i < nw; i++)
@@ -115,7 +101,8 @@ static void conv_case(int B, int I, int H, int W, int O, int k, int s, int p, in
 	conv_ref(B, I, H, W, O, k, s, p, x, w, bias ? b : NULL, beta, want);
 	rc = be->conv2d(be, &cv, bx, bw, bias ? bb : NULL, by);
 	have = down(by);
-	CHECK(!rc && conv_err(have, want, ny) <= 1, "conv after a weight upload");
+	e = (t_worst){0, ""};
+	CHECK(!rc && conv_err(&e, have, want, ny) <= 1, "conv after a weight upload: %s", e.at);
 	be->free(be, bx);
 	be->free(be, bw);
 	be->free(be, bb);
@@ -144,7 +131,8 @@ static void pool_case(int B, int C, int H, int W)
 	cords_pool pp = {3, 2, 1};
 	int rc = be->avgpool(be, &pp, bx, by);
 	float *have = down(by);
-	CHECK(!rc && worst(have, want, ny) <= 1, "avgpool B%d C%d %dx%d", B, C, H, W);
+	t_worst e = {0, ""};
+	CHECK(!rc && close_to(&e, "y", have, want, ny) <= 1, "avgpool B%d C%d %dx%d: %s", B, C, H, W, e.at);
 	be->free(be, bx);
 	be->free(be, by);
 	free(x), free(want), free(have);
@@ -164,8 +152,10 @@ static void leaky_case(int B, int C, int H, int W, cords_phi phi, int bias, int 
 	cords_buf *bb = up(CORDS_BUF_ACT, 4, 1, C, H, W, b), *bo = inplace ? br : up(CORDS_BUF_ACT, 4, B, C, H, W, NULL);
 	int rc = be->leaky(be, a, phi, br, bz, bias ? bb : NULL, bo);
 	float *hr = down(bo), *hz = down(bz);
-	CHECK(!rc && worst(hr, wr, n) <= 1 && worst(hz, wz, n) <= 1, "leaky phi %d bias %d inplace %d C%d", phi.kind,
-	      bias, inplace, C);
+	t_worst e = {0, ""};
+	close_to(&e, "r", hr, wr, n);
+	close_to(&e, "z", hz, wz, n);
+	CHECK(!rc && e.err <= 1, "leaky phi %d bias %d inplace %d C%d: %s", phi.kind, bias, inplace, C, e.at);
 	be->free(be, br);
 	be->free(be, bz);
 	be->free(be, bb);
@@ -183,7 +173,8 @@ static void relu_add_case(int C, int mode)
 	cords_buf *ba = up(CORDS_BUF_ACT, 4, 2, C, 5, 3, a), *bb = up(CORDS_BUF_ACT, 4, 2, C, 5, 3, b);
 	int rc = be->relu_add(be, ba, mode ? bb : NULL, mode == 1, bb); /* in place into b */
 	float *have = down(bb);
-	CHECK(!rc && worst(have, want, n) <= 1, "relu_add mode %d C%d", mode, C);
+	t_worst e = {0, ""};
+	CHECK(!rc && close_to(&e, "y", have, want, n) <= 1, "relu_add mode %d C%d: %s", mode, C, e.at);
 	be->free(be, ba);
 	be->free(be, bb);
 	free(a), free(b), free(want), free(have);
@@ -201,7 +192,8 @@ static void mean_case(int B, int C, int H, int W)
 	cords_buf *bx = up(CORDS_BUF_ACT, 4, B, C, H, W, x), *by = up(CORDS_BUF_ACT, 2, B, C, 0, 0, NULL);
 	int rc = be->spatial_mean(be, bx, by);
 	float *have = down(by);
-	CHECK(!rc && worst(have, want, B * C) <= 1, "spatial_mean B%d C%d %dx%d", B, C, H, W);
+	t_worst e = {0, ""};
+	CHECK(!rc && close_to(&e, "y", have, want, B * C) <= 1, "spatial_mean B%d C%d %dx%d: %s", B, C, H, W, e.at);
 	be->free(be, bx);
 	be->free(be, by);
 	free(x), free(want), free(have);
@@ -239,7 +231,8 @@ int main(void)
 			float *v = randv(n);
 			cords_buf *b = up(CORDS_BUF_ACT, 4, shapes[k][0], shapes[k][1], shapes[k][2], shapes[k][3], v);
 			float *w = down(b);
-			CHECK(!memcmp(v, w, (size_t)n * 4), "round trip %d", k);
+			t_worst e = {0, ""};
+			CHECK(!t_same(&e, "x", w, v, n), "round trip %d: %s", k, e.at);
 			be->free(be, b);
 			free(v), free(w);
 		}
@@ -326,7 +319,8 @@ int main(void)
 			cords_buf *bb = up(CORDS_BUF_ACT, 1, N, 0, 0, 0, b), *by = up(CORDS_BUF_ACT, 2, B, N, 0, 0, NULL);
 			int rc = be->linear(be, bx, bw, nb ? bb : NULL, by);
 			float *have = down(by);
-			CHECK(!rc && worst(have, want, B * N) <= 1, "linear bias %d", nb);
+			t_worst e = {0, ""};
+			CHECK(!rc && close_to(&e, "y", have, want, B * N) <= 1, "linear bias %d: %s", nb, e.at);
 			be->free(be, bx), be->free(be, bw), be->free(be, bb), be->free(be, by);
 			free(have);
 		}
@@ -339,7 +333,10 @@ int main(void)
 		CHECK(!be->copy(be, many, one), "broadcast: %s", cords_errmsg());
 		float *h = malloc(3 * 64 * 6 * 4);
 		be->download(be, many, h);
-		CHECK(!memcmp(h, v, 64 * 6 * 4) && !memcmp(h + 2 * 64 * 6, v, 64 * 6 * 4), "every item is the source");
+		t_worst e = {0, ""};
+		t_same(&e, "item 0", h, v, 64 * 6);
+		t_same(&e, "item 2", h + 2 * 64 * 6, v, 64 * 6);
+		CHECK(e.err == 0, "every item is the source: %s", e.at);
 		CHECK(be->copy(be, one, many), "copying a batch into batch 1 refused");
 		be->fill(be, many, 2.5f);
 		be->download(be, many, h);
@@ -378,8 +375,9 @@ int main(void)
 		be->upload(be, w2, W);
 		be->conv2d(be, &cv, xb, w2, NULL, y2);
 		float *a = down(w), *b = down(y), *c = down(y2);
-		CHECK(!memcmp(a, W, 8 * 72 * sizeof *W), "wnorm differs from the host kernel");
-		CHECK(!memcmp(b, c, 8 * 25 * sizeof *b), "the convolution used stale weights after wnorm");
+		t_worst e = {0, ""};
+		CHECK(!t_same(&e, "w", a, W, 8 * 72), "wnorm differs from the host kernel: %s", e.at);
+		CHECK(!t_same(&e, "y", b, c, 8 * 25), "the convolution used stale weights after wnorm: %s", e.at);
 		CHECK(be->wnorm(be, gb, y, w) == -1, "wnorm with v of the wrong size accepted");
 		free(a), free(b), free(c), free(g), free(v), free(x), free(W);
 		be->free(be, gb), be->free(be, vb), be->free(be, w), be->free(be, w2), be->free(be, xb), be->free(be, y);
@@ -394,7 +392,10 @@ int main(void)
 		CHECK(be->wnorm_bwd(be, gb, vb, dwb, dgb, dvb) == 0, "%s", cords_errmsg());
 		cords_wnorm_backward_cpu(g, v, dW, 8, 72, dg, dv);
 		float *a = down(dgb), *b = down(dvb);
-		CHECK(!memcmp(a, dg, sizeof dg) && !memcmp(b, dv, 8 * 72 * sizeof *dv), "wnorm_bwd differs from the host kernel");
+		t_worst e = {0, ""};
+		t_same(&e, "dg", a, dg, 8);
+		t_same(&e, "dv", b, dv, 8 * 72);
+		CHECK(e.err == 0, "wnorm_bwd differs from the host kernel: %s", e.at);
 		free(a), free(b), free(g), free(v), free(dW), free(dv);
 		be->free(be, gb), be->free(be, vb), be->free(be, dwb), be->free(be, dgb), be->free(be, dvb);
 		for (int adamw = 0; adamw < 2; adamw++) {
@@ -415,8 +416,11 @@ int main(void)
 					cords_sgd_step_cpu(&h, step == 1, p, gr, m, n);
 				}
 				float *dp = down(pb), *dgr = down(grb), *dm = down(mb);
-				CHECK(!memcmp(dp, p, n * sizeof *p) && !memcmp(dgr, gr, n * sizeof *gr) && !memcmp(dm, m, n * sizeof *m),
-				      "%s step %d differs from the host kernel", adamw ? "AdamW" : "SGD", step);
+				e = (t_worst){0, ""};
+				t_same(&e, "p", dp, p, n);
+				t_same(&e, "g", dgr, gr, n);
+				t_same(&e, "m", dm, m, n);
+				CHECK(e.err == 0, "%s step %d differs from the host kernel: %s", adamw ? "AdamW" : "SGD", step, e.at);
 				free(dp), free(dgr), free(dm);
 			}
 			cords_optim bad = {1, 1e-2, 0, 0.9, 0.999, 1e-8, 0, 1, 1};
@@ -443,23 +447,26 @@ int main(void)
 		CHECK(!be->linear_bwd_data(be, bdy, bw, bdx), "%s", cords_errmsg());
 		cords_fc_dx_cpu(dy, w, B, K, N, dx);
 		float *h = down(bdx);
-		CHECK(!memcmp(h, dx, sizeof dx), "linear_bwd_data differs from the host kernel");
+		t_worst e = {0, ""};
+		CHECK(!t_same(&e, "dx", h, dx, B * K), "linear_bwd_data differs from the host kernel: %s", e.at);
 		free(h);
 		for (int with_db = 1; with_db >= 0; with_db--) {
 			CHECK(!be->fill(be, bdb, 7) && !be->linear_bwd_weights(be, bdy, bx, bdw, with_db ? bdb : NULL), "%s",
 			      cords_errmsg());
 			cords_fc_dw_cpu(dy, x, B, K, N, dw, db);
 			float *a = down(bdw), *b = down(bdb);
-			CHECK(!memcmp(a, dw, sizeof dw), "linear_bwd_weights (db %d): dw differs", with_db);
-			CHECK(with_db ? !memcmp(b, db, sizeof db) : b[0] == 7 && b[N - 1] == 7, "linear_bwd_weights: db %s",
-			      with_db ? "differs" : "written though not given");
+			CHECK(!t_same(&e, "dw", a, dw, N * K), "linear_bwd_weights (db %d): %s", with_db, e.at);
+			CHECK(with_db ? !t_same(&e, "db", b, db, N) : b[0] == 7 && b[N - 1] == 7, "linear_bwd_weights: db %s",
+			      with_db ? e.at : "written though not given");
 			free(a), free(b);
 		}
 		for (int s = 0; s < 2; s++) {
 			CHECK(!be->xent(be, blg, s ? NULL : bh, s ? bs : NULL, 0.5f, bdl, bo), "%s", cords_errmsg());
 			cords_xent_cpu(lg, B, N, s ? NULL : hard, s ? soft : NULL, 0.5f, dl, out);
 			float *a = down(bdl), *b = down(bo);
-			CHECK(!memcmp(a, dl, sizeof dl) && !memcmp(b, out, sizeof out), "xent (%s labels) differs", s ? "soft" : "hard");
+			t_same(&e, "dlogits", a, dl, B * N);
+			t_same(&e, "loss and argmax", b, out, 2 * B);
+			CHECK(e.err == 0, "xent (%s labels): %s", s ? "soft" : "hard", e.at);
 			free(a), free(b);
 		}
 		CHECK(be->xent(be, blg, bh, bs, 1, bdl, bo) == -1, "xent with both hard and soft labels accepted");

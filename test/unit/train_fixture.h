@@ -11,6 +11,7 @@
 #include "rnn_train.h"
 #include "stream.h"
 #include "tensor.h"
+#include "t.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -78,40 +79,46 @@ static inline cords_tensor_list fx_grads(const cords_params *ps)
 	return grads;
 }
 
-/* The worst gradient error over grads: max |got - want| / max |want| per
- * tensor (on the fixture's sample, (k n) / S, where it keeps one), naming
- * the tensor in *where; *norm_err: the worst relative error of a sampled
- * tensor's full norm (gnorm.NAME). A gradient the fixture lacks is 1e9. */
-static inline double fx_grad_err(const cords_tensor_list *grads, const cords_tensor_list *fx, const char **where,
-				 double *norm_err)
+/* grads against the fixture's: |got - want| <= tol max |want| per tensor
+ * (on the fixture's sample, (k n) / S, where it keeps one), and a sampled
+ * tensor's full norm (gnorm.NAME) within tol of its own; the worst into *w.
+ * A gradient the fixture lacks fails. */
+static inline double fx_grad_cmp(const cords_tensor_list *grads, const cords_tensor_list *fx, double tol, t_worst *w)
 {
-	double worst = 0;
-	*where = "";
-	*norm_err = 0;
 	for (int t = 0; t < grads->n; t++) {
 		const cords_tensor *got = grads->items[t];
 		char key[300];
 		snprintf(key, sizeof key, "grad.%s", got->name);
 		const cords_tensor *want = cords_list_find(fx, key);
-		const float *g = got->data, *w = want ? want->data : NULL;
-		int64_t n = cords_tensor_numel(got), m = want ? cords_tensor_numel(want) : 0;
-		double err = want ? 0 : 1e9, scale = 1e-30;
-		for (int64_t k = 0; k < m; k++) {
-			err = fmax(err, fabs(g[m == n ? k : k * n / m] - w[k]));
-			scale = fmax(scale, fabs(w[k]));
+		if (!want) {
+			snprintf(key, sizeof key, "%s: no gradient in the fixture", got->name);
+			t_fail(w, key);
+			continue;
 		}
-		if (err / scale > worst)
-			worst = err / scale, *where = got->name;
-		if (want && m != n) {
-			snprintf(key, sizeof key, "gnorm.%s", got->name);
-			const cords_tensor *nt = cords_list_find(fx, key);
-			double sq = 0;
-			for (int64_t i = 0; i < n; i++)
-				sq += (double)g[i] * g[i];
-			*norm_err = fmax(*norm_err, nt ? fabs(sqrt(sq) - *(double *)nt->data) / *(double *)nt->data : 1e9);
+		const float *g = got->data;
+		int64_t n = cords_tensor_numel(got), m = cords_tensor_numel(want);
+		if (m == n) {
+			t_cmp(w, got->name, g, (const float *)want->data, n, .of_max = tol);
+			continue;
 		}
+		float *sample = malloc((size_t)m * sizeof *sample);
+		for (int64_t k = 0; k < m; k++)
+			sample[k] = g[k * n / m];
+		snprintf(key, sizeof key, "%s (sampled)", got->name);
+		t_cmp(w, key, sample, (const float *)want->data, m, .of_max = tol);
+		free(sample);
+		snprintf(key, sizeof key, "gnorm.%s", got->name);
+		const cords_tensor *nt = cords_list_find(fx, key);
+		double sq = 0;
+		for (int64_t i = 0; i < n; i++)
+			sq += (double)g[i] * g[i];
+		sq = sqrt(sq);
+		if (nt)
+			t_cmp(w, key, &sq, (const double *)nt->data, 1, .rel = tol);
+		else
+			t_fail(w, key);
 	}
-	return worst;
+	return w->err;
 }
 
 #endif

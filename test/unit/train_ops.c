@@ -33,16 +33,17 @@ static double fd(scalar_fn f, double *x, int64_t i, void *ctx)
 	x[i] = x0;
 	return (a - b) / (2 * H);
 }
-/* max_i |grad_i - fd_i| <= tol * max(1, max|fd|) */
-static double fd_err(scalar_fn f, double *x, int64_t n, const float *grad, void *ctx)
+/* max_i |grad_i - fd_i| / max(1e-3, max|fd|), the worst into *w (NULL: not kept) */
+static double fd_err(t_worst *w, scalar_fn f, double *x, int64_t n, const float *grad, void *ctx)
 {
-	double worst = 0, scale = 1e-3;
+	double *d = malloc((size_t)n * sizeof *d), scale = 1e-3;
 	for (int64_t i = 0; i < n; i++) {
-		double d = fd(f, x, i, ctx), e = fabs(d - grad[i]);
-		scale = fabs(d) > scale ? fabs(d) : scale;
-		worst = e > worst ? e : worst;
+		d[i] = fd(f, x, i, ctx);
+		scale = fmax(scale, fabs(d[i]));
 	}
-	return worst / scale;
+	double e = t_cmp(w, "gradient", grad, d, n, .abs = scale);
+	free(d);
+	return e;
 }
 
 /* ---- cross-entropy */
@@ -130,14 +131,13 @@ static const cords_tensor *need(const cords_tensor_list *l, const char *n)
 	}
 	return t;
 }
-static double max_rel(const float *a, const float *b, int64_t n)
+/* a against b: |a - b| <= tol max(1e-6, max |b|); the worst into *w */
+static double max_rel(t_worst *w, const char *name, const float *a, const float *b, int64_t n, double tol)
 {
-	double w = 0, s = 1e-6;
-	for (int64_t i = 0; i < n; i++) {
-		w = fmax(w, fabs(a[i] - b[i]));
+	double s = 1e-6;
+	for (int64_t i = 0; i < n; i++)
 		s = fmax(s, fabs(b[i]));
-	}
-	return w / s;
+	return t_cmp(w, name, a, b, n, .abs = tol * s);
 }
 
 int main(void)
@@ -159,8 +159,8 @@ int main(void)
 			int correct = -1, hit[XB] = {0};
 			double L = cords_xent_tally(out, XB, XN, y, &correct, hit);
 			CHECK_CLOSE(L, ref_xent(zd, &s), 1e-6, 0);
-			double e = fd_err(ref_xent, zd, XB * XN, dz, &s);
-			CHECK(e < 1e-5, "%s labels: gradient error %g", s ? "soft" : "hard", e);
+			t_worst e = {0, ""};
+			CHECK(fd_err(&e, ref_xent, zd, XB * XN, dz, &s) < 1e-5, "%s labels: %s", s ? "soft" : "hard", e.at);
 			int want = 0;
 			for (int b = 0; b < XB; b++) {
 				CHECK(out[XB + b] == cords_argmax(z + b * XN, XN), "row %d: argmax %g", b, out[XB + b]);
@@ -171,7 +171,7 @@ int main(void)
 			CHECK(correct == want && correct == cords_correct_cpu(z, XB, XN, y), "correct %d, expected %d",
 			      correct, want);
 			cords_xent_cpu(z, XB, XN, s ? NULL : hf, s ? soft : NULL, 0.5f, dz, out);
-			CHECK(fd_err(ref_xent, zd, XB * XN, dz, &s) > 0.1, "scale ignored");
+			CHECK(fd_err(NULL, ref_xent, zd, XB * XN, dz, &s) > 0.1, "scale ignored");
 		}
 		cords_labels y = {hard, NULL, NULL};
 		CHECK(cords_labels_check(y, XB, XN) == 0, "%s", cords_errmsg());
@@ -199,34 +199,41 @@ int main(void)
 			cords_fc_forward_cpu(x, W, b, B, C, N, y);
 			cords_fc_dx_cpu(dy, W, B, C, N, dx);
 			cords_fc_dw_cpu(dy, x, B, C, N, dW, db);
-			int same = 1;
+			float *ry = malloc(sizeof(float) * B * N), *rdx = malloc(sizeof(float) * B * C);
+			float *rdW = malloc(sizeof(float) * N * C), *rdb = malloc(sizeof(float) * N);
 			for (int i = 0; i < B; i++)
 				for (int n = 0; n < N; n++) {
 					double s = b[n];
 					for (int c = 0; c < C; c++)
 						s += (double)x[i * C + c] * W[n * C + c];
-					same &= y[i * N + n] == (float)s;
+					ry[i * N + n] = (float)s;
 				}
 			for (int i = 0; i < B; i++)
 				for (int c = 0; c < C; c++) {
 					double s = 0;
 					for (int n = 0; n < N; n++)
 						s += (double)dy[i * N + n] * W[n * C + c];
-					same &= dx[i * C + c] == (float)s;
+					rdx[i * C + c] = (float)s;
 				}
 			for (int n = 0; n < N; n++) {
 				double sb = 0;
 				for (int i = 0; i < B; i++)
 					sb += dy[i * N + n];
-				same &= db[n] == (float)sb;
+				rdb[n] = (float)sb;
 				for (int c = 0; c < C; c++) {
 					double s = 0;
 					for (int i = 0; i < B; i++)
 						s += (double)dy[i * N + n] * x[i * C + c];
-					same &= dW[n * C + c] == (float)s;
+					rdW[n * C + c] = (float)s;
 				}
 			}
-			CHECK(same, "B %d C %d N %d: the read-out differs from the plain loops", B, C, N);
+			t_worst e = {0, ""};
+			t_same(&e, "y", y, ry, B * N);
+			t_same(&e, "dx", dx, rdx, B * C);
+			t_same(&e, "dW", dW, rdW, N * C);
+			t_same(&e, "db", db, rdb, N);
+			CHECK(e.err == 0, "B %d C %d N %d: the read-out differs from the plain loops: %s", B, C, N, e.at);
+			free(ry), free(rdx), free(rdW), free(rdb);
 			free(x), free(W), free(b), free(dy), free(y), free(dx), free(dW), free(db);
 		}
 	}
@@ -269,8 +276,9 @@ int main(void)
 			memcpy(grad, dx, sizeof dx);
 			memcpy(grad + BX, dg, sizeof dg);
 			memcpy(grad + BX + BC, db, sizeof db);
-			double e = fd_err(ref_bn, p, BX + 2 * BC, grad, &train);
-			CHECK(e < 1e-4, "%s mode: gradient error %g", train ? "train" : "eval", e);
+			t_worst e = {0, ""};
+			CHECK(fd_err(&e, ref_bn, p, BX + 2 * BC, grad, &train) < 1e-4, "%s mode: %s", train ? "train" : "eval",
+			      e.at);
 		}
 	}
 	CASE("weight norm backward against finite differences") {
@@ -291,8 +299,8 @@ int main(void)
 		cords_wnorm_backward_cpu(g, v, wn_r, WO, WK, dg, dv);
 		memcpy(grad, dg, sizeof dg);
 		memcpy(grad + WO, dv, sizeof dv);
-		double e = fd_err(ref_wn, p, WO + WO * WK, grad, NULL);
-		CHECK(e < 1e-5, "gradient error %g", e);
+		t_worst e = {0, ""};
+		CHECK(fd_err(&e, ref_wn, p, WO + WO * WK, grad, NULL) < 1e-5, "%s", e.at);
 	}
 	CASE("phi backward: ReLU, identity, PReLU against finite differences") {
 		float z[16], dz[16];
@@ -304,8 +312,8 @@ int main(void)
 		}
 		for (int k = 0; k < 3; k++) {
 			cords_phi_backward_cpu(z, phi_r, dz, 16, (float)negs[k]);
-			double e = fd_err(ref_phi, zd, 16, dz, &negs[k]);
-			CHECK(e < 1e-6, "neg %g: gradient error %g", negs[k], e);
+			t_worst e = {0, ""};
+			CHECK(fd_err(&e, ref_phi, zd, 16, dz, &negs[k]) < 1e-6, "neg %g: %s", negs[k], e.at);
 		}
 	}
 	char path[4096];
@@ -326,8 +334,8 @@ int main(void)
 			char n[32];
 			cords_adamw_step_cpu(&o, k + 1, p, gs[k], m, v, 37);
 			snprintf(n, sizeof n, "adamw%d", k);
-			double e = max_rel(p, need(&l, n)->data, 37);
-			CHECK(e < 1e-6, "step %d: error %g", k + 1, e);
+			t_worst e = {0, ""};
+			CHECK(max_rel(&e, n, p, need(&l, n)->data, 37, 1e-6) <= 1, "step %d: %s", k + 1, e.at);
 		}
 	}
 	CASE("SGD momentum 0.9, weight decay 1e-4, warm-up from lr/3: equal torch") {
@@ -338,8 +346,8 @@ int main(void)
 			cords_sgd o = {cords_warmup_lr(0.1, k, 100, 1.0 / 3), 0.9, 1e-4};
 			cords_sgd_step_cpu(&o, k == 0, p, gs[k], buf, 37);
 			snprintf(n, sizeof n, "sgd%d", k);
-			double e = max_rel(p, need(&l, n)->data, 37);
-			CHECK(e < 1e-6, "step %d: error %g", k + 1, e);
+			t_worst e = {0, ""};
+			CHECK(max_rel(&e, n, p, need(&l, n)->data, 37, 1e-6) <= 1, "step %d: %s", k + 1, e.at);
 		}
 		CHECK_CLOSE(cords_warmup_lr(0.3, 100, 100, 1.0 / 3), 0.3, 1e-15, 0);
 	}
@@ -360,8 +368,10 @@ int main(void)
 			      !be->download(be, cords_params_grad(ps, "b"), b),
 		      "%s", cords_errmsg());
 		CHECK_CLOSE(norm, *(double *)need(&l, "clip_norm")->data, 1e-6, 0);
-		CHECK(max_rel(a, need(&l, "clip_a")->data, 15) < 1e-6, "a");
-		CHECK(max_rel(b, need(&l, "clip_b")->data, 4) < 1e-6, "b");
+		t_worst e = {0, ""};
+		max_rel(&e, "a", a, need(&l, "clip_a")->data, 15, 1e-6);
+		max_rel(&e, "b", b, need(&l, "clip_b")->data, 4, 1e-6);
+		CHECK(e.err <= 1, "%s", e.at);
 		CHECK(cords_clip_factor(0.1, 0.5) == 1, "small norms untouched");
 		cords_opt_free(o);
 		cords_params_free(ps);
@@ -375,12 +385,14 @@ int main(void)
 		const float *x = need(&l, "bn_x")->data, *g = need(&l, "bn_w")->data;
 		cords_bn_train_forward_cpu(&cfg, x, g, need(&l, "bn_b")->data, rm, rv, sm, si, y);
 		cords_bn_train_backward_cpu(&cfg, x, need(&l, "bn_dy")->data, g, sm, si, dx, dg, db);
-		CHECK(max_rel(y, need(&l, "bn_y")->data, 120) < 1e-5, "y");
-		CHECK(max_rel(rm, need(&l, "bn_new_rm")->data, 5) < 1e-6, "running mean");
-		CHECK(max_rel(rv, need(&l, "bn_new_rv")->data, 5) < 1e-6, "running var (unbiased)");
-		CHECK(max_rel(dx, need(&l, "bn_dx")->data, 120) < 1e-5, "dx");
-		CHECK(max_rel(dg, need(&l, "bn_dw")->data, 5) < 1e-5, "dgamma");
-		CHECK(max_rel(db, need(&l, "bn_db")->data, 5) < 1e-5, "dbeta");
+		t_worst e = {0, ""};
+		max_rel(&e, "y", y, need(&l, "bn_y")->data, 120, 1e-5);
+		max_rel(&e, "running mean", rm, need(&l, "bn_new_rm")->data, 5, 1e-6);
+		max_rel(&e, "running var (unbiased)", rv, need(&l, "bn_new_rv")->data, 5, 1e-6);
+		max_rel(&e, "dx", dx, need(&l, "bn_dx")->data, 120, 1e-5);
+		max_rel(&e, "dgamma", dg, need(&l, "bn_dw")->data, 5, 1e-5);
+		max_rel(&e, "dbeta", db, need(&l, "bn_db")->data, 5, 1e-5);
+		CHECK(e.err <= 1, "%s", e.at);
 	}
 	cords_list_free(&l);
 	T_DONE();
