@@ -1,8 +1,10 @@
 #!/bin/sh
 # Runs every unit test binary and every command-line test script, counts the
-# PASS:/FAIL: lines they print and ends with "N passed, N failed".
-# A binary or script that exits non-zero without printing a FAIL counts as one
-# failure, so crashes are never silent. TESTS=pattern runs a subset.
+# PASS:/FAIL:/SKIP: lines they print, lists each skip with its reason and ends
+# with "N passed, N failed, N skipped". A binary or script that exits non-zero
+# without printing a FAIL, or prints no line at all, counts as one failure, so
+# crashes and silent exits are never taken for success; a skip is never a
+# pass, and a run in which no test ran fails. TESTS=pattern runs a subset.
 : "${BIN:?}" "${BUILD:?}"
 export BIN BUILD
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +18,15 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
-pass=0 fail=0
+pass=0 fail=0 skip=0
+: > "$log/skips"
+for d in "$BIN" "$BUILD/test"; do
+	if [ ! -d "$d" ]; then
+		echo "FAIL: $d does not exist: build first (make check builds it)"
+		echo "0 passed, 1 failed, 0 skipped"
+		exit 1
+	fi
+done
 avx512=$(grep -m1 -ow avx512f /proc/cpuinfo 2>/dev/null)
 run_one() { # name, command...
 	name=$1; shift
@@ -25,6 +35,7 @@ run_one() { # name, command...
 	rc=$?
 	p=$(grep -c '^PASS: ' "$out")
 	f=$(grep -c '^FAIL: ' "$out")
+	s=$(grep -c '^SKIP: ' "$out")
 	grep '^FAIL: ' "$out"
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "FAIL: $name exited with status $rc"
@@ -32,10 +43,15 @@ run_one() { # name, command...
 		f=1
 	elif [ "$f" -ne 0 ]; then
 		tail -n 20 "$log/err" | sed 's/^/    /'
+	elif [ $((p + s)) -eq 0 ]; then
+		echo "FAIL: $name printed no PASS, FAIL or SKIP line"
+		tail -n 20 "$log/err" | sed 's/^/    /'
+		f=1
 	fi
-	[ -n "$VERBOSE" ] && cat "$out"
-	pass=$((pass + p)); fail=$((fail + f))
-	printf '%-40s %4d passed, %d failed\n' "$name" "$p" "$f" >&2
+	grep '^SKIP: ' "$out" | sed "s|^SKIP: |$name: |" >> "$log/skips"
+	[ -n "${VERBOSE:-}" ] && cat "$out"
+	pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+	printf '%-40s %4d passed, %d failed, %d skipped\n' "$name" "$p" "$f" "$s" >&2
 }
 for t in "$BUILD"/test/*; do
 	[ -x "$t" ] || continue
@@ -65,5 +81,13 @@ for t in "$top"/test/cli/*.sh; do
 	case "$t" in *${TESTS:-}*) ;; *) continue ;; esac
 	run_one "cli/$(basename "$t")" sh "$t"
 done
-echo "$pass passed, $fail failed"
+if [ -s "$log/skips" ]; then
+	echo "skipped:"
+	sed 's/^/  /' "$log/skips"
+fi
+if [ $((pass + fail + skip)) -eq 0 ]; then
+	echo "FAIL: no test ran${TESTS:+ (TESTS=$TESTS matches none)}"
+	fail=1
+fi
+echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
