@@ -7,6 +7,8 @@ SCRIPT=$(basename "$0" .sh)
 
 pass() { echo "PASS: $SCRIPT: $1"; }
 fail() { echo "FAIL: $SCRIPT: $1"; }
+# skip "what" "why": checks that cannot run here; test/run.sh lists them.
+skip() { echo "SKIP: $SCRIPT: $1: $2"; }
 check() { # description, then a shell condition/command
 	d=$1; shift
 	if "$@" >"$T/.cout" 2>"$T/.cerr"; then pass "$d"; else fail "$d"; sed "s/^/    /" "$T/.cerr" | head -5; fi
@@ -25,22 +27,16 @@ expect_exit() {
 		pass "$d"
 	fi
 }
+# not command...: succeeds when the command fails (for check; sh -c would not see these functions)
+not() { ! "$@"; }
 # stderr of the last expect_exit contains a pattern
 err_has() { if grep -q -- "$2" "$T/.err"; then pass "$1"; else fail "$1 (stderr lacks '$2')"; sed 's/^/    /' "$T/.err" | head -3; fi; }
 have_python() { /usr/bin/python3 -c "import $1" 2>/dev/null; }
-# compare A B RTOL: every parameter tensor of two models equal within RTOL (needs numpy)
+# worst.py: the one comparison of numbers (NaN and Inf fail); see its header.
+WORST="$(cd "$(dirname "$0")" && pwd)/worst.py"
+worst() { /usr/bin/python3 "$WORST" "$@"; }
+# compare A B TOL: every tensor of model B within TOL x the largest entry of
+# the same tensor of model A (integer tensors equal; needs numpy)
 compare() {
-	cords-cat --npz "$T/a.npz" "$1" && cords-cat --npz "$T/b.npz" "$2" && /usr/bin/python3 - "$T/a.npz" "$T/b.npz" "$3" <<'PY'
-import sys, numpy as np
-a, b, tol = np.load(sys.argv[1]), np.load(sys.argv[2]), float(sys.argv[3])
-assert sorted(a.files) == sorted(b.files), (a.files, b.files)
-worst = 0.0
-for k in a.files:
-    if a[k].dtype.kind != 'f':
-        continue
-    d = np.abs(a[k].astype(np.float64) - b[k]).max(initial=0) / (np.abs(a[k]).max(initial=0) + 1e-12)
-    worst = max(worst, d)
-print("max relative difference", worst, file=sys.stderr)
-assert worst <= tol, worst
-PY
+	cords-cat --npz "$T/a.npz" "$1" && cords-cat --npz "$T/b.npz" "$2" && worst "$T/b.npz" "$T/a.npz" --of-max "$3"
 }

@@ -12,7 +12,7 @@ check "  and no model is written" test ! -e "$T/nccl.tzst"
 expect_exit 1 "CORDS_NCCL=yes is refused" env CORDS_NCCL=yes cords-linear -m "$D/params.tzst" $P -o "$T/nccl.tzst" "$D/batches.tzst"
 check "  naming the variable" grep -q "CORDS_NCCL=yes: expected auto, 0 or 1" "$T/.err"
 if ! command -v mpirun >/dev/null; then
-	echo "mpi.sh: no mpirun; skipped" >&2
+	skip "training under mpirun -np 2" "no mpirun (apt-get install openmpi-bin)"
 	exit 0
 fi
 # LeakSanitizer (SANITIZE=1) is off under mpirun: OpenMPI's own plugins leak

@@ -43,6 +43,8 @@ if [ -d "$FM" ] && have_python numpy; then
 	check "shards concatenate to the whole" sh -c "cat '$T'/sh-0000?.tzst | cords-cat -n x -n y > '$T/shcat.tzst' && \
 		[ \"\$($PY '$RS' '$T/shcat.tzst' | awk '\$1==\"x\" {print \$6}')\" = \"\$($PY '$RS' '$T/fm-test.tzst' | awk '\$1==\"x\" {print \$6}')\" ]"
 	check "last shard holds 1000" sh -c "cords-cat -l '$T/sh-00003.tzst' | grep -q '^y .*\[232\]'"
+else
+	skip "Fashion-MNIST unpacked against numpy" "needs $FM and numpy"
 fi
 
 # Small IDX files made here: 5 images of 28x28, labels 0..4 (one bad label on request).
@@ -92,6 +94,8 @@ if have_python numpy; then
 	head -c 300 "$T/small/train-images-idx3-ubyte.gz" > "$T/trunc/train-images-idx3-ubyte.gz"
 	expect_exit 1 "truncated gzip" cords-unpack --dataset mnist --allow-partial "$T/trunc"
 	err_has "names the file" "train-images-idx3-ubyte.gz: "
+else
+	skip "small IDX files" "no numpy to write them"
 fi
 expect_exit 1 "missing source" cords-unpack --dataset mnist "$T/nope"
 expect_exit 1 "no test files in a train-only directory" cords-unpack --dataset mnist --split test "$T/small"
@@ -156,6 +160,8 @@ PYEOF
 	err_has "names member and item" "test_batch.bin: item 1: label 11 outside 0..9"
 	expect_exit 1 "CIFAR truncated record" cords-unpack --allow-partial --skip-bad --split test -o "$T/o.tzst" "$T/bad/cifar-10-binary.tar.gz"
 	err_has "says truncated record" "test_batch.bin: truncated record (101 of 3073 bytes)"
+else
+	skip "CIFAR tarballs against Python's tarfile" "no numpy"
 fi
 
 # CIFAR python tarballs (pickles through the whitelist unpickler): the same
@@ -180,4 +186,6 @@ with tarfile.open(sys.argv[1], 'w:gz') as t:
 PYEOF
 	expect_exit 1 "a pickle calling os.system is refused" cords-unpack --allow-partial --split test -o "$T/o.tzst" "$T/evil/cifar-10-python.tar.gz"
 	err_has "names the archive and the global" "cifar-10-python.tar.gz: batches.meta: .*os"
+else
+	skip "CIFAR python tarballs" "no $D/cifar-10-python.tar.gz"
 fi

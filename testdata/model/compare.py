@@ -1,16 +1,20 @@
 #!/usr/bin/python3
 """compare.py OUT CASE [--every K] [--names a,b] [--concat]: the records of
 cords-infer's output OUT against the PyTorch case file, within 1e-4 relative
-and 1e-5 absolute. Time series in CASE hold every step; OUT's every K-th.
---concat joins OUT's batches (logits only) before comparing."""
+and 1e-5 absolute (test/cli/worst.py: a NaN or Inf fails). Time series in
+CASE hold every step; OUT's every K-th. --concat joins OUT's batches (logits
+only) before comparing."""
 import argparse
 import os
 import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "cli"))
 import cstream  # noqa: E402
+import worst  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("out")
@@ -34,7 +38,7 @@ for name in a.names.split(","):
         print("%s: shape %s, expected %s" % (name, have.shape, want.shape))
         bad = 1
         continue
-    err = np.abs(have.astype(np.float64) - want) / (1e-5 + 1e-4 * np.abs(want))
-    print("%s: worst %.3g x tolerance" % (name, err.max()))
-    bad |= not err.max() <= 1
+    err, i = worst.error(have, want, rel=1e-4, abs=1e-5)
+    print(worst.describe(have, want, err, i, name) if i is not None else "%s: empty" % name)
+    bad |= not err <= 1
 sys.exit(bad)
