@@ -58,8 +58,11 @@ static double check(const cords_arch *a, const char *dev, const char *path, int 
 		if (!l1 || !l2 || isnan(cords_cnn_step(f, fp, 0, x.B, x.x, none, 0, l1)) ||
 		    isnan(cords_cnn_step(b, bp, 0, x.B, x.x, none, 0, l2)))
 			cli_die_lib();
-		for (int i = 0; i < x.B * a->classes; i++)
-			worst = fmax(worst, fabs(l1[i] - l2[i]));
+		for (int i = 0; i < x.B * a->classes; i++) { /* a NaN sticks (fmax would drop it) */
+			double e = fabs(l1[i] - l2[i]);
+			if (e > worst || isnan(e))
+				worst = e;
+		}
 		free(l1);
 		free(l2);
 	}
