@@ -135,16 +135,27 @@ void cords_contrast(cords_image *im, double f)
 		im->p[i] = cords_blend8(mean, im->p[i], (float)f);
 }
 
+void cords_jitter_draw(cords_rng *r, double b, double c, cords_jitter *j)
+{
+	j->brightness_first = cords_rng_below(r, 2) == 0;
+	j->brightness = cords_rng_range(r, 1 - b < 0 ? 0 : 1 - b, 1 + b);
+	j->contrast = cords_rng_range(r, 1 - c < 0 ? 0 : 1 - c, 1 + c);
+}
+
+void cords_jitter_apply(cords_image *im, const cords_jitter *j)
+{
+	if (j->brightness_first)
+		cords_brightness(im, j->brightness);
+	cords_contrast(im, j->contrast);
+	if (!j->brightness_first)
+		cords_brightness(im, j->brightness);
+}
+
 void cords_color_jitter(cords_image *im, cords_rng *r, double b, double c)
 {
-	int brightness_first = cords_rng_below(r, 2) == 0;
-	double fb = cords_rng_range(r, 1 - b < 0 ? 0 : 1 - b, 1 + b);
-	double fc = cords_rng_range(r, 1 - c < 0 ? 0 : 1 - c, 1 + c);
-	if (brightness_first)
-		cords_brightness(im, fb);
-	cords_contrast(im, fc);
-	if (!brightness_first)
-		cords_brightness(im, fb);
+	cords_jitter j;
+	cords_jitter_draw(r, b, c, &j);
+	cords_jitter_apply(im, &j);
 }
 
 void cords_random_flip(cords_image *im, cords_rng *r)

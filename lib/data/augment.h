@@ -33,7 +33,13 @@ int cords_random_affine(cords_image *im, cords_rng *r, double degrees, double tr
 void cords_brightness(cords_image *im, double f);
 void cords_contrast(cords_image *im, double f);
 /* ColorJitter(brightness=b, contrast=c): factors U(1-b, 1+b), U(1-c, 1+c),
- * applied in a random order. */
+ * applied in a random order: cords_jitter_draw then cords_jitter_apply. */
+typedef struct {
+	int brightness_first;
+	double brightness, contrast;
+} cords_jitter;
+void cords_jitter_draw(cords_rng *r, double b, double c, cords_jitter *j);
+void cords_jitter_apply(cords_image *im, const cords_jitter *j);
 void cords_color_jitter(cords_image *im, cords_rng *r, double b, double c);
 /* RandomHorizontalFlip(0.5). */
 void cords_random_flip(cords_image *im, cords_rng *r);

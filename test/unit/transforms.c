@@ -241,29 +241,59 @@ static void random_params(void)
 	check_dist("affine_shear", d, N, 0.15);
 }
 
-/* Jitter: the factor and order draws (as cords_color_jitter makes them, which
- * the flat-image case below pins down). */
+/* Jitter: the order and factor draws of cords_jitter_draw against
+ * torchvision's (its contrast factor is U(0.9, 1.1) as well), then
+ * cords_color_jitter applies those draws, in that order. */
 static void jitter_params(void)
 {
-	static double fb[N], first[N];
+	static double fb[N], fc[N], first[N];
 	cords_rng r;
 	for (int i = 0; i < N; i++) {
+		cords_jitter j;
 		cords_rng_split(&r, 9, (uint64_t)i);
-		first[i] = cords_rng_below(&r, 2) == 0;
-		fb[i] = cords_rng_range(&r, 0.9, 1.1);
+		cords_jitter_draw(&r, 0.1, 0.1, &j);
+		first[i] = j.brightness_first, fb[i] = j.brightness, fc[i] = j.contrast;
 	}
 	check_dist("jitter_brightness", fb, N, 0.004);
+	check_dist("jitter_contrast", fc, N, 0.004);
 	check_dist("jitter_first_is_brightness", first, N, 0.02);
+	CASE("colour jitter: brightness then contrast, or contrast then brightness, by its draws") {
+		cords_image im, want;
+		int orders[2] = {0, 0};
+		for (int k = 0; k < 40; k++) {
+			cords_image_alloc(&im, 3, 4, 5);
+			cords_image_alloc(&want, 3, 4, 5);
+			for (int i = 0; i < 60; i++) /* values clipped by either op in one order only */
+				im.p[i] = want.p[i] = (uint8_t)(i % 2 ? 250 - 3 * i : 5 * i);
+			cords_rng_seed(&r, 100 + (uint64_t)k);
+			cords_rng t = r;
+			cords_jitter j;
+			cords_jitter_draw(&t, 0.1, 0.1, &j);
+			if (j.brightness_first)
+				cords_brightness(&want, j.brightness);
+			cords_contrast(&want, j.contrast);
+			if (!j.brightness_first)
+				cords_brightness(&want, j.brightness);
+			orders[j.brightness_first]++;
+			cords_color_jitter(&im, &r, 0.1, 0.1);
+			CHECK(maxdiff(&im, &want) == 0, "seed %d: differs by %d from its draws applied", 100 + k, maxdiff(&im, &want));
+			CHECK(cords_rng_u64(&r) == cords_rng_u64(&t), "seed %d: another number of draws", 100 + k);
+			cords_image_free(&im);
+			cords_image_free(&want);
+		}
+		CHECK(orders[0] > 5 && orders[1] > 5, "orders drawn: %d, %d", orders[0], orders[1]);
+	}
 	CASE("jitter on a flat image is a brightness scaling") {
 		cords_image im;
 		cords_image_alloc(&im, 1, 4, 4);
 		memset(im.p, 200, 16);
 		cords_rng_seed(&r, 3);
 		cords_rng t = r;
-		cords_rng_below(&t, 2);
-		double f = cords_rng_range(&t, 0.9, 1.1);
+		cords_jitter j;
+		cords_jitter_draw(&t, 0.1, 0.1, &j);
 		cords_color_jitter(&im, &r, 0.1, 0.1);
-		CHECK(im.p[5] == cords_blend8(0, 200, (float)f), "got %d, want %d", im.p[5], cords_blend8(0, 200, (float)f));
+		CHECK(im.p[5] == cords_blend8(0, 200, (float)j.brightness), "got %d, want %d", im.p[5],
+		      cords_blend8(0, 200, (float)j.brightness));
 		cords_image_free(&im);
 	}
 }

@@ -76,6 +76,7 @@ def dist_fixture(n=20000):
     out += quantiles('affine_shear', [a[3][0] for a in aff])
     cj = [T.ColorJitter.get_params([0.9, 1.1], [0.9, 1.1], None, None) for _ in range(n)]
     out += quantiles('jitter_brightness', [c[1] for c in cj])
+    out += quantiles('jitter_contrast', [c[2] for c in cj])
     out += quantiles('jitter_first_is_brightness', [float(list(c[0]).index(0) < list(c[0]).index(1)) for c in cj])
     open(os.path.join(HERE, 'dist.txt'), 'w').write(out)
 
