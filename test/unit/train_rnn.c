@@ -1,8 +1,9 @@
 /* One training step of the RNN stages (linear, anneal, finetune) against
  * the PyTorch fixtures of testdata/train/gen.py: the loss and the gradient of
  * every parameter within 1e-4 (relative to the tensor's largest entry), with
- * every state kept and with BPTT checkpoints every 1 and 4 steps; and the
- * finetune step back-propagated through a window of its last steps. */
+ * every state kept and with BPTT checkpoints every 1 and 4 steps; the
+ * finetune step back-propagated through a window of its last steps, and
+ * through 60 steps. */
 #include "arch.h"
 #include "backend.h"
 #include "err.h"
@@ -57,6 +58,10 @@ int main(void)
 	CASE("the window with checkpoints every 4 steps (2 checkpoints in it, a segment of 4)")
 	stage("finetune-window.tzst", 4, 6);
 	CASE("the window with checkpoints every step") stage("finetune-window.tzst", 1, 7);
+	/* The long horizon, where float32's error accumulates: 60 steps back-propagated
+	 * against torch's float64, every state kept and with checkpoints every 8 steps. */
+	CASE("a 60-step BPTT (stimulus 50, blank 10): gradients equal torch's (float64)") stage("finetune-long.tzst", 0, 0);
+	CASE("the 60 steps with checkpoints every 8 steps") stage("finetune-long.tzst", 8, 0);
 	cords_list_free(&params);
 	T_DONE();
 }

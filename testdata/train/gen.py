@@ -9,6 +9,8 @@ Writes cords streams (man 5 cords-stream; one zstd frame per record, made with t
                 compress and are exact in f32)
   cnn.tzst fold.tzst inverse.tzst linear.tzst anneal.tzst finetune.tzst   one stage each
   finetune-window.tzst   the finetune step back-propagated through its last 6 steps only
+  finetune-long.tzst     a finetune step back-propagated through 60 steps (stimulus 50, blank 10;
+                the long horizon where errors accumulate), alone: gen.py DIR long
   ops.tzst      AdamW, SGD + warm-up, clipping, BatchNorm against torch (float32)
   batches.tzst  a tiny batch stream for the command-line tests (bad_size, huge: bad ones)
 Each stage file: `meta` (stage, protocol), its inputs (x, y, extra tensors), and its outputs:
@@ -305,6 +307,26 @@ def main():
     write('finetune-window.tzst', recs + grads(P, order))
     ops()
     batches()
+    long_stage()
+
+def long_stage():
+    """finetune-long.tzst: params.tzst's model and inputs (made again from the seed), 10 spontaneous
+    steps, then 50 stimulus and 10 blank steps, every one back-propagated."""
+    gen.manual_seed(1234)
+    P0 = make_params(); make_bn()
+    x = (torch.randint(-16, 17, (B, CIN, HW, HW), generator=gen) / 8.0)
+    y = torch.randint(0, NCLS, (B,), generator=gen)
+    lam = torch.randint(1, 16, (B,), generator=gen) / 16.0
+    ysoft = lam[:, None] * F.one_hot(y, NCLS) + (1 - lam[:, None]) * F.one_hot(y.roll(1), NCLS)
+    P = leaf(P0)
+    loss, cel, spv, last = rnn_loss(P, x, ysoft, 'relu', 0.0, 10, 50, 3, 10, 2, 1e-3)
+    loss.backward()
+    assert KINK[0] > 1e-6, KINK[0]
+    m = meta(stage='finetune', phi='relu', prelu_slope=0.0, alpha=ALPHA, spont_steps=10, stim_steps=50, readouts=3,
+             blank_steps=10, spont_window=2, spont_weight=1e-3)
+    recs = [('meta', m), ('x', f32(x)), ('y', f32(ysoft)), ('loss', np.array([loss.item()])), ('ce', f32(cel)),
+            ('spont', np.array([spv.item()])), ('logits', f32(last))]
+    write('finetune-long.tzst', recs + grads(P, list(P0.keys())))
 
 def batches():
     """batches.tzst: 6 batches of 4 u8 12x12 images with class labels (for the command-line tests)."""
@@ -345,4 +367,4 @@ def ops():
     write('ops.tzst', recs)
 
 if __name__ == '__main__':
-    main()
+    long_stage() if sys.argv[2:] == ['long'] else main()
