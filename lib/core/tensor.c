@@ -243,11 +243,11 @@ cords_tensor *cords_tensor_to_f32(const cords_tensor *x)
 		return NULL;
 	int64_t n = cords_tensor_numel(x);
 	float *d = y->data;
-	if (x->dtype == CORDS_F32)
-		memcpy(d, x->data, x->nbytes);
-	else
+	if (x->dtype != CORDS_F32)
 		for (int64_t i = 0; i < n; i++)
 			d[i] = (float)cords_get_f64(x, i);
+	else if (x->nbytes) /* an empty tensor's data may be NULL */
+		memcpy(d, x->data, x->nbytes);
 	return y;
 }
 
