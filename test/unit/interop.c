@@ -166,6 +166,36 @@ int main(void)
 	CASE("views into shared storages, f16, f64") check_crcs("r2_view.pth", cords_pth_parse, "r2_view.crc");
 	CASE("safetensors F32/F16/BF16/F64") check_crcs("r2.safetensors", st_reader, "r2_safetensors.crc");
 	CASE("npz (deflated) of f16/f32") check_crcs("r2.npz", cords_npz_parse, "r2_npz.crc");
+	CASE("safetensors by the safetensors library (gen_safetensors.py): every dtype, 0-d, empty, __metadata__") {
+		check_crcs("lib.safetensors", st_reader, "lib.crc");
+		cords_blob b = {0};
+		cords_tensor_list l = {0};
+		cords_tensor *meta = NULL;
+		CHECK(!cords_blob_load(fx("lib.safetensors"), &b) && !cords_safetensors_parse(b.p, b.n, &l, &meta), "%s",
+		      cords_errmsg());
+		FILE *f = fopen(fx("lib.meta"), "r");
+		char line[512];
+		int keys = 0;
+		while (f && meta && fgets(line, sizeof line, f)) {
+			line[strcspn(line, "\n")] = 0;
+			char *eq = strchr(line, '='), *v;
+			if (!eq)
+				continue;
+			*eq = 0;
+			v = cords_meta_get(meta, line);
+			CHECK(v && !strcmp(v, eq + 1), "__metadata__ %s: %s, expected %s", line, v ? v : "missing", eq + 1);
+			free(v);
+			keys++;
+		}
+		CHECK(keys == 3, "%d metadata keys compared", keys);
+		if (f)
+			fclose(f);
+		const cords_tensor *s = cords_list_find(&l, "scalar"), *e = cords_list_find(&l, "empty");
+		CHECK(s && s->ndim == 0 && e && e->ndim == 2 && e->shape[0] == 0 && e->shape[1] == 3, "0-d and empty shapes");
+		cords_tensor_free(meta);
+		cords_list_free(&l);
+		cords_blob_free(&b);
+	}
 
 	CASE("torch 2.x style zip: ZIP64, descriptors, CRC 0, byteorder") {
 		const char *files[] = {"torch2.pth", "torch2_big.pth"};
