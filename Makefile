@@ -66,7 +66,8 @@ UNITS := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%) $(BUILD)/test/backend_cuda_em
 # The tools test/cli/cuda_emu.sh runs with --device cuda on the emulation.
 EMU_TOOLS := $(patsubst %,$(BUILD)/emu/bin/cords-%,infer linear anneal finetune cnn fold inverse eig)
 # Fuzz targets: test/fuzz/NAME.c defines LLVMFuzzerTestOneInput; make check
-# replays testdata/fuzz/NAME/* through each with test/fuzz/driver.c.
+# replays testdata/fuzz/NAME/* through each with test/fuzz/driver.c, which
+# holds the inputs test/fuzz/outcomes names to what they must give.
 FUZZ_NAMES := $(filter-out driver,$(patsubst test/fuzz/%.c,%,$(wildcard test/fuzz/*.c)))
 REPLAYS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
@@ -161,12 +162,12 @@ $(BUILD)/bench/%: bench/%.c $(CLI_OBJ) $(LIBA)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(CLI_OBJ) $(LIBA) $(LDLIBS)
 
-$(BUILD)/fuzz/%: test/fuzz/%.c test/fuzz/driver.c $(LIBA)
+$(BUILD)/fuzz/%: test/fuzz/%.c test/fuzz/driver.c $(wildcard test/fuzz/*.h) $(LIBA)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< test/fuzz/driver.c $(LIBA) $(LDLIBS)
 
-$(BUILD)/fuzzer/%: test/fuzz/%.c $(LIBA)
+$(BUILD)/fuzzer/%: test/fuzz/%.c $(wildcard test/fuzz/*.h) $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBA) $(LDLIBS)
 

@@ -74,7 +74,7 @@ for t in "$BUILD"/fuzz/*; do
 	n=$(basename "$t")
 	case "fuzz-$n" in *${TESTS:-}*) ;; *) continue ;; esac
 	set -- "$top"/testdata/fuzz/"$n"/*
-	[ -e "$1" ] && run_one "fuzz/$n" "$t" "$@"
+	[ -e "$1" ] && run_one "fuzz/$n" "$t" --expect "$top/test/fuzz/outcomes" "$@"
 done
 for t in "$top"/test/cli/*.sh; do
 	case "$t" in */lib.sh) continue ;; esac

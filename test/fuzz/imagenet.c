@@ -3,6 +3,7 @@
  * meta.mat and ground truth) for the val reader with itself as the val tar. */
 #include "imagenet.h"
 #include "memfile.h"
+#include "outcome.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -12,11 +13,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	char *names = NULL;
 	cords_sink s = {.put = memfile_put, .bad = memfile_bad, .skip_bad = 1};
-	cords_imagenet_train(path, &names, &s);
+	fuzz_note("train", cords_imagenet_train(path, &names, &s) < 0);
 	free(names);
 	names = NULL;
 	cords_sink v = {.put = memfile_put, .bad = memfile_bad, .skip_bad = 1};
-	cords_imagenet_val(path, path, &names, &v);
+	fuzz_note("val", cords_imagenet_val(path, path, &names, &v) < 0);
 	free(names);
 	close(fd);
 	return 0;
