@@ -1,6 +1,6 @@
 # cords — one Makefile for the library, the tools, the CUDA backend, tests and install.
 #   make                 tools in bin/
-#   make check           unit and command-line tests (ends with "N passed, N failed")
+#   make check           unit and command-line tests (ends with "N passed, N failed, N skipped")
 #   make check SANITIZE=1  the same under AddressSanitizer + UBSan (build in build-san/)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deps            install the Debian packages the build and the tests need

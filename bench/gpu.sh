@@ -133,7 +133,7 @@ timeout -k 10 "$(tmo 120)" "$BUILD/test/backend_cuda" >"$work/unit.out" 2>"$work
 rc=$?
 status=$((rc != 0)) # the script's exit status: did the GPU tests pass
 cat "$work/unit.out" "$work/unit.err" >&2
-row "unit tests: backend_cuda (exit $rc)" "$(grep -c '^PASS' "$work/unit.out") passed, $(grep -c '^FAIL' "$work/unit.out") failed $(grep -o 'skipped.*' "$work/unit.err")"
+row "unit tests: backend_cuda (exit $rc)" "$(grep -c '^PASS' "$work/unit.out") passed, $(grep -c '^FAIL' "$work/unit.out") failed, $(grep -c '^SKIP' "$work/unit.out") skipped $(grep -m1 -o '^SKIP: .*' "$work/unit.out" | sed 's/.*: //')"
 # On a GPU machine, tests that skip (no usable device) are a failure too.
 [ "$DEVICE" = cpu ] || grep -q '^PASS' "$work/unit.out" || status=1
 timeout -k 10 "$(tmo 60)" "$BUILD/test/model" >"$work/model.out" 2>&1
