@@ -94,18 +94,19 @@ static int init_area(cords_net_op *op, const cords_tensor_list *params, const co
 {
 	char base[64];
 	cords_tensor *g, *v;
+	const cords_feed f = op->feed[i] = cords_arch_feed(a, i);
 	if (cords_area_conv_op(params, a, i, &op->rec[i]))
 		return -1;
-	if (i > 0) {
+	if (f.kind != CORDS_FEED_STEM) { /* p is fixed: A_0 drops out */
 		snprintf(base, sizeof base, "area_area.%d", i);
 		if (find_gv(params, base, &g, &v) ||
-		    cords_dconv_init(&op->ff[i], g, v, a->stride[i], 1, a->h[i - 1], a->w[i - 1]))
+		    cords_dconv_init(&op->ff[i], g, v, a->stride[i], 1, a->h[f.prev], a->w[f.prev]))
 			return -1;
 	}
-	if (i >= 3 && i % 2) {
-		int k = (i - 3) / 2;
-		snprintf(base, sizeof base, "skip_area.%d", k);
-		if (find_gv(params, base, &g, &v) || cords_dconv_init(&op->skip[k], g, v, 2, 0, a->h[i - 2], a->w[i - 2]))
+	if (f.kind == CORDS_FEED_SKIP) {
+		snprintf(base, sizeof base, "skip_area.%d", f.skip);
+		if (find_gv(params, base, &g, &v) ||
+		    cords_dconv_init(&op->skip[f.skip], g, v, 2, 0, a->h[f.side], a->w[f.side]))
 			return -1;
 	}
 	int64_t n = op->off[i + 1] - op->off[i];
@@ -134,25 +135,26 @@ int cords_net_op_init(cords_net_op *op, const cords_tensor_list *params, const c
 	return 0;
 }
 
-/* du_i into u (channels cin_i on area i-1's map), see net_op.h. */
+/* du_i into u (channels cin_i on area i-1's map), see net_op.h; not area 0. */
 static int input_deriv(const cords_net_op *op, int i, const double *x, double *u, double *tmp)
 {
-	int64_t n1 = op->off[i] - op->off[i - 1];
-	const double *x1 = x + op->off[i - 1], *m1 = op->drelu[i - 1];
+	const cords_feed f = op->feed[i];
+	int64_t n1 = op->off[f.prev + 1] - op->off[f.prev];
+	const double *x1 = x + op->off[f.prev], *m1 = op->drelu[f.prev];
 	for (int64_t k = 0; k < n1; k++)
 		u[k] = m1[k] * x1[k];
-	if (i < 2)
+	if (f.side < 0) /* inp_skip(p) is fixed */
 		return 0;
-	int64_t n2 = op->off[i - 1] - op->off[i - 2];
-	const double *x2 = x + op->off[i - 2], *m2 = op->drelu[i - 2];
-	if (i % 2 == 0) {
+	int64_t n2 = op->off[f.side + 1] - op->off[f.side];
+	const double *x2 = x + op->off[f.side], *m2 = op->drelu[f.side];
+	if (f.kind == CORDS_FEED_SAME) {
 		for (int64_t k = 0; k < n1 && k < n2; k++)
 			u[k] += m2[k] * x2[k];
 		return 0;
 	}
 	for (int64_t k = 0; k < n2; k++)
 		tmp[k] = m2[k] * x2[k];
-	return cords_dconv_apply(&op->skip[(i - 3) / 2], tmp, 1.0, u);
+	return cords_dconv_apply(&op->skip[f.skip], tmp, 1.0, u);
 }
 
 int cords_net_op_apply(void *ctx, const double *x, double *y)
@@ -169,7 +171,7 @@ int cords_net_op_apply(void *ctx, const double *x, double *y)
 		const double *xi = x + op->off[i];
 		double *yi = y + op->off[i];
 		rc = cords_conv_op_apply((void *)&op->rec[i], xi, t);
-		if (!rc && i > 0)
+		if (!rc && op->feed[i].kind != CORDS_FEED_STEM)
 			rc = input_deriv(op, i, x, u, tmp) || cords_dconv_apply(&op->ff[i], u, 1.0, t);
 		for (int64_t k = 0; !rc && k < n; k++)
 			yi[k] = (1 - op->alpha) * xi[k] + op->alpha * op->dphi[i][k] * t[k];

@@ -32,6 +32,7 @@ typedef struct {
 	cords_conv_op rec[CORDS_MAX_DEPTH]; /* C_i, plain */
 	cords_dconv ff[CORDS_MAX_DEPTH];    /* A_i (i >= 1) */
 	cords_dconv skip[3];                /* S_k */
+	cords_feed feed[CORDS_MAX_DEPTH];   /* what u_i reads */
 	double *dphi[CORDS_MAX_DEPTH];      /* phi'(z_i) */
 	double *drelu[CORDS_MAX_DEPTH];     /* relu'(r_i) */
 } cords_net_op;

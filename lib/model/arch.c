@@ -49,6 +49,27 @@ int cords_arch_init(cords_arch *a, int depth, int in_ch, int height, int width, 
 	return 0;
 }
 
+cords_feed cords_arch_feed(const cords_arch *a, int i)
+{
+	if (i == 0)
+		return (cords_feed){.kind = CORDS_FEED_STEM, .prev = -1, .side = -1, .skip = -1};
+	if (i == 1)
+		return (cords_feed){.kind = CORDS_FEED_STEM_SKIP, .prev = 0, .side = -1, .skip = -1};
+	/* r_{i-2} and r_{i-1} have one shape for even i; for odd i the channels
+	 * double and the map halves between them. */
+	if (i % 2 == 0)
+		return (cords_feed){.kind = CORDS_FEED_SAME, .prev = i - 1, .side = i - 2, .skip = -1};
+	return (cords_feed){.kind = CORDS_FEED_SKIP, .prev = i - 1, .side = i - 2, .skip = (i - 3) / 2};
+}
+
+int cords_skip_area(const cords_arch *a, int k)
+{
+	for (int i = 0; i < a->depth; i++)
+		if (cords_arch_feed(a, i).skip == k)
+			return i;
+	return -1;
+}
+
 int cords_arch_nparams(const cords_arch *a)
 {
 	return 4 + 5 * a->depth + 2 * a->nskip + 3;

@@ -30,8 +30,28 @@ extern const int cords_skip_ch[4]; /* 64,128,256,512 */
 static inline int cords_conv_out(int n, int k, int s, int pad) { return (n + 2 * pad - k) / s + 1; }
 
 int cords_arch_init(cords_arch *a, int depth, int in_ch, int height, int width, int classes);
-/* Area that skip conv k feeds: 2k + 3; it reads relu(r_{2k+1}). */
-static inline int cords_skip_area(int k) { return 2 * k + 3; }
+
+/* The wiring (SPEC §2): what area i reads. Its input u_i is relu(r_{i-1})
+ * plus a shortcut from the area two below, as it is or through a skip
+ * convolution (1x1, stride 2, where the channels double); area 0 reads the
+ * pooled stem p, and area 1's shortcut is inp_skip(p). */
+typedef enum {
+	CORDS_FEED_STEM,      /* area 0: u_0 = p */
+	CORDS_FEED_STEM_SKIP, /* area 1: u_1 = relu(r_0) + inp_skip(p) */
+	CORDS_FEED_SAME,      /* u_i = relu(r_prev) + relu(r_side) */
+	CORDS_FEED_SKIP,      /* u_i = relu(r_prev) + skip_area.k(relu(r_side)) */
+} cords_feed_kind;
+
+typedef struct {
+	cords_feed_kind kind;
+	int prev, side; /* the areas u_i reads (-1: none, p is read instead) */
+	int skip;       /* k of skip_area.k for CORDS_FEED_SKIP, else -1 */
+} cords_feed;
+
+/* Area i's feed, 0 <= i < a->depth. */
+cords_feed cords_arch_feed(const cords_arch *a, int i);
+/* The area skip conv k feeds (its inverse); -1 if none. */
+int cords_skip_area(const cords_arch *a, int k);
 
 /* The RNN's parameters, in checkpoint order: 5D + 2(D/2-1) + 7 of them
  * (53 for R8). Fills name and shape of parameter i; -1 if out of range. */

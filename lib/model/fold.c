@@ -176,7 +176,7 @@ int cords_fold(const cords_arch *a, const cords_tensor_list *cnn, cords_tensor_l
 		}
 	}
 	for (int k = 0; k < a->nskip && !rc; k++) { /* skip BN bias through area_area of area 2k+3 */
-		int i = cords_skip_area(k), C = a->skip_out[k], H = a->h[i - 1], W = a->w[i - 1];
+		int i = cords_skip_area(a, k), C = a->skip_out[k], H = a->h[i - 1], W = a->w[i - 1];
 		double *map = malloc((size_t)C * H * W * sizeof *map);
 		for (int c = 0; map && c < C; c++)
 			for (int j = 0; j < H * W; j++)

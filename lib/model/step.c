@@ -155,19 +155,22 @@ static int area_input(const cords_model *m, cords_work *w, const cords_drive *d,
 		      const cords_buf **u)
 {
 	const cords_conv c1 = {.stride = 2, .pad = 0};
-	if (i == 0) {
+	const cords_feed f = cords_arch_feed(&m->arch, i);
+	*u = w->u[i];
+	switch (f.kind) {
+	case CORDS_FEED_STEM:
 		*u = d ? d->p : NULL;
 		return 0;
+	case CORDS_FEED_STEM_SKIP:
+		return CALL(m, relu_add, s->r[f.prev], d ? d->skip : NULL, 0, w->u[i]);
+	case CORDS_FEED_SAME:
+		return CALL(m, relu_add, s->r[f.prev], s->r[f.side], 1, w->u[i]);
+	case CORDS_FEED_SKIP:
+		return CALL(m, relu_add, s->r[f.side], NULL, 0, w->q[f.side]) ||
+		       CALL(m, conv2d, &c1, w->q[f.side], m->skip[f.skip], NULL, w->u[i]) ||
+		       CALL(m, relu_add, s->r[f.prev], w->u[i], 0, w->u[i]) ? -1 : 0;
 	}
-	*u = w->u[i];
-	if (i == 1)
-		return CALL(m, relu_add, s->r[0], d ? d->skip : NULL, 0, w->u[1]);
-	if (i % 2 == 0)
-		return CALL(m, relu_add, s->r[i - 1], s->r[i - 2], 1, w->u[i]);
-	/* odd i >= 3: relu(r_{i-1}) + skip_k(relu(r_{i-2})), k = (i-3)/2 */
-	return CALL(m, relu_add, s->r[i - 2], NULL, 0, w->q[i - 2]) ||
-	       CALL(m, conv2d, &c1, w->q[i - 2], m->skip[(i - 3) / 2], NULL, w->u[i]) ||
-	       CALL(m, relu_add, s->r[i - 1], w->u[i], 0, w->u[i]) ? -1 : 0;
+	return cords_err("area %d: no feed", i);
 }
 
 /* z = area_conv_i(r_i) + area_area_i(u_i) (the bias comes with the update). */

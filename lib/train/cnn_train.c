@@ -256,7 +256,7 @@ cords_cnn *cords_cnn_new(const cords_arch *a, cords_backend *be, int folded, int
 			ok = (*per[k] = act(be, B, ci, hi, wi)) != NULL;
 		ok = ok && (c->u[i] = act(be, B, a->cin[i], a->h[j], a->w[j])) &&
 		     (c->du[i] = act(be, B, a->cin[i], a->h[j], a->w[j]));
-		if (ok && i >= 3 && i % 2) /* the skip output has u_i's shape */
+		if (ok && cords_arch_feed(a, i).kind == CORDS_FEED_SKIP) /* the skip output has u_i's shape */
 			ok = (c->sk_raw[i] = act(be, B, a->cin[i], a->h[j], a->w[j])) &&
 			     (c->sk_n[i] = act(be, B, a->cin[i], a->h[j], a->w[j])) &&
 			     (c->dsk[i] = act(be, B, a->cin[i], a->h[j], a->w[j]));
@@ -339,22 +339,31 @@ static int norm(cords_cnn *c, int train, int j, const cords_buf *x, cords_buf *b
 	return CALL(batchnorm, &m, x, b->gamma, b->beta, b->rm, b->rv, b->sm, b->si, y);
 }
 
-static int bn_skip(const cords_cnn *c, int i) { return 1 + 2 * c->a.depth + (i - 3) / 2; }
+/* The BatchNorm after skip conv k. */
+static int bn_skip(const cords_cnn *c, int k) { return 1 + 2 * c->a.depth + k; }
 
 static int area_fwd(cords_cnn *c, int train, int i)
 {
 	cords_backend *be = c->be;
 	const cords_conv c3 = {1, 1, 0, train}, c1 = {2, 0, 0, train}, ff = {c->a.stride[i], 1, 0, train};
+	const cords_feed f = cords_arch_feed(&c->a, i);
 	int rc = 0;
-	if (i == 1)
-		rc = CALL(conv2d, &c3, c->p, c->skip0.w, NULL, c->u[1]) || CALL(axpby, 1, c->x[0], 1, c->u[1]);
-	else if (i >= 2 && i % 2 == 0)
-		rc = CALL(copy, c->u[i], c->x[i - 1]) || CALL(axpby, 1, c->x[i - 2], 1, c->u[i]);
-	else if (i >= 3)
-		rc = CALL(conv2d, &c1, c->x[i - 2], c->sk[(i - 3) / 2].w, NULL, c->sk_raw[i]) ||
-		     norm(c, train, bn_skip(c, i), c->sk_raw[i], NULL, c->sk_n[i]) || CALL(copy, c->u[i], c->x[i - 1]) ||
-		     CALL(axpby, 1, c->sk_n[i], 1, c->u[i]);
-	const cords_buf *u = i == 0 ? c->p : c->u[i];
+	switch (f.kind) {
+	case CORDS_FEED_STEM:
+		break;
+	case CORDS_FEED_STEM_SKIP:
+		rc = CALL(conv2d, &c3, c->p, c->skip0.w, NULL, c->u[i]) || CALL(axpby, 1, c->x[f.prev], 1, c->u[i]);
+		break;
+	case CORDS_FEED_SAME:
+		rc = CALL(copy, c->u[i], c->x[f.prev]) || CALL(axpby, 1, c->x[f.side], 1, c->u[i]);
+		break;
+	case CORDS_FEED_SKIP:
+		rc = CALL(conv2d, &c1, c->x[f.side], c->sk[f.skip].w, NULL, c->sk_raw[i]) ||
+		     norm(c, train, bn_skip(c, f.skip), c->sk_raw[i], NULL, c->sk_n[i]) ||
+		     CALL(copy, c->u[i], c->x[f.prev]) || CALL(axpby, 1, c->sk_n[i], 1, c->u[i]);
+		break;
+	}
+	const cords_buf *u = f.kind == CORDS_FEED_STEM ? c->p : c->u[i];
 	return rc || CALL(conv2d, &ff, u, c->aa[i].w, NULL, c->f[i]) ||
 			       norm(c, train, 1 + 2 * i, c->f[i], c->abias[i], c->an[i]) ||
 			       CALL(conv2d, &c3, c->an[i], c->ac[i].w, NULL, c->g[i]) ||
@@ -407,15 +416,26 @@ static int area_bwd(cords_cnn *c, int i)
 	if (i == 0)
 		return 0;
 	const cords_buf *du = c->du[i];
-	if (i == 1)
-		return CALL(axpby, 1, du, 1, c->dx[0]) || CALL(conv2d_bwd_weights, &c3, c->p, du, c->skip0.dw) ||
+	const cords_feed f = cords_arch_feed(&c->a, i);
+	switch (f.kind) {
+	case CORDS_FEED_STEM:
+		break;
+	case CORDS_FEED_STEM_SKIP:
+		return CALL(axpby, 1, du, 1, c->dx[f.prev]) || CALL(conv2d_bwd_weights, &c3, c->p, du, c->skip0.dw) ||
 		       CALL(conv2d_bwd_data, &c3a, du, c->skip0.w, c->dp) ? -1 : 0;
-	if (i % 2 == 0)
-		return CALL(axpby, 1, du, 1, c->dx[i - 1]) || CALL(axpby, 1, du, 1, c->dx[i - 2]) ? -1 : 0;
-	cbuf *sk = &c->sk[(i - 3) / 2];
-	return CALL(axpby, 1, du, 1, c->dx[i - 1]) || norm_bwd(c, bn_skip(c, i), c->sk_raw[i], du, c->dsk[i]) ||
-	       CALL(conv2d_bwd_weights, &c1, c->x[i - 2], c->dsk[i], sk->dw) ||
-	       CALL(conv2d_bwd_data, &c1a, c->dsk[i], sk->w, c->dx[i - 2]) ? -1 : 0;
+	case CORDS_FEED_SAME:
+		return CALL(axpby, 1, du, 1, c->dx[f.prev]) || CALL(axpby, 1, du, 1, c->dx[f.side]) ? -1 : 0;
+	case CORDS_FEED_SKIP: {
+		cbuf *sk = &c->sk[f.skip];
+		return CALL(axpby, 1, du, 1, c->dx[f.prev]) ||
+				       norm_bwd(c, bn_skip(c, f.skip), c->sk_raw[i], du, c->dsk[i]) ||
+				       CALL(conv2d_bwd_weights, &c1, c->x[f.side], c->dsk[i], sk->dw) ||
+				       CALL(conv2d_bwd_data, &c1a, c->dsk[i], sk->w, c->dx[f.side])
+			       ? -1
+			       : 0;
+	}
+	}
+	return 0;
 }
 
 static int zero(cords_cnn *c)

@@ -416,14 +416,22 @@ static int area_input(cords_rnn_trainer *t, const cords_buf *p, const cords_stat
 {
 	cords_backend *be = t->m->be;
 	const cords_conv c1 = {2, 0, 0, 0};
-	if (i == 1) /* inp_skip(p) is the drive's, computed once per batch */
-		return CALL(relu_add, s->r[0], p ? t->drive.skip : NULL, 0, u);
-	if (i % 2 == 0)
-		return CALL(relu_add, s->r[i - 1], s->r[i - 2], 1, u);
-	return CALL(relu_add, s->r[i - 2], NULL, 0, t->q[i - 2]) ||
-	       CALL(conv2d, &c1, t->q[i - 2], t->m->skip[(i - 3) / 2], NULL, u) || CALL(relu_add, s->r[i - 1], u, 0, u)
-		       ? -1
-		       : 0;
+	const cords_feed f = cords_arch_feed(&t->m->arch, i);
+	switch (f.kind) {
+	case CORDS_FEED_STEM:
+		break;
+	case CORDS_FEED_STEM_SKIP: /* inp_skip(p) is the drive's, computed once per batch */
+		return CALL(relu_add, s->r[f.prev], p ? t->drive.skip : NULL, 0, u);
+	case CORDS_FEED_SAME:
+		return CALL(relu_add, s->r[f.prev], s->r[f.side], 1, u);
+	case CORDS_FEED_SKIP:
+		return CALL(relu_add, s->r[f.side], NULL, 0, t->q[f.side]) ||
+				       CALL(conv2d, &c1, t->q[f.side], t->m->skip[f.skip], NULL, u) ||
+				       CALL(relu_add, s->r[f.prev], u, 0, u)
+			       ? -1
+			       : 0;
+	}
+	return cords_err("area %d: no input to recompute", i);
 }
 
 /* du_i (in t->du[i]) into the gradients of what made u_i, in two parts.
@@ -434,11 +442,12 @@ static int input_bwd_own(cords_rnn_trainer *t, int i)
 {
 	cords_backend *be = t->m->be;
 	const cords_conv c1 = {2, 0, 1, 0}, c1d = {2, 0, 0, 0};
-	if (i < 3 || i % 2 == 0)
+	const cords_feed f = cords_arch_feed(&t->m->arch, i);
+	if (f.kind != CORDS_FEED_SKIP)
 		return 0;
-	wconv *sk = &t->sk[(i - 3) / 2];
-	return CALL(conv2d_bwd_weights, &c1, t->q[i - 2], t->du[i], sk->dw) ||
-			       CALL(conv2d_bwd_data, &c1d, t->du[i], sk->w, t->dq[i - 2])
+	wconv *sk = &t->sk[f.skip];
+	return CALL(conv2d_bwd_weights, &c1, t->q[f.side], t->du[i], sk->dw) ||
+			       CALL(conv2d_bwd_data, &c1d, t->du[i], sk->w, t->dq[f.side])
 		       ? -1
 		       : 0;
 }
@@ -447,13 +456,22 @@ static int input_bwd_join(cords_rnn_trainer *t, const cords_buf *p, const cords_
 {
 	cords_backend *be = t->m->be;
 	const cords_buf *du = t->du[i];
-	if (i == 1) /* inp_skip(p) is the same at every step: its gradient is summed, pushed back once */
-		return CALL(relu_bwd_add, s->r[0], du, t->dprev[0]) || (p && CALL(axpby, 1, du, 1, t->dskip)) ? -1 : 0;
-	if (i % 2 == 0)
-		return CALL(relu_bwd_add, s->r[i - 1], du, t->dprev[i - 1]) ||
-		       CALL(relu_bwd_add, s->r[i - 2], du, t->dprev[i - 2]) ? -1 : 0;
-	return CALL(relu_bwd_add, s->r[i - 1], du, t->dprev[i - 1]) ||
-	       CALL(relu_bwd_add, s->r[i - 2], t->dq[i - 2], t->dprev[i - 2]) ? -1 : 0;
+	const cords_feed f = cords_arch_feed(&t->m->arch, i);
+	switch (f.kind) {
+	case CORDS_FEED_STEM:
+		break;
+	case CORDS_FEED_STEM_SKIP: /* inp_skip(p) is the same at every step: its gradient is summed, pushed back once */
+		return CALL(relu_bwd_add, s->r[f.prev], du, t->dprev[f.prev]) || (p && CALL(axpby, 1, du, 1, t->dskip))
+			       ? -1
+			       : 0;
+	case CORDS_FEED_SAME:
+		return CALL(relu_bwd_add, s->r[f.prev], du, t->dprev[f.prev]) ||
+		       CALL(relu_bwd_add, s->r[f.side], du, t->dprev[f.side]) ? -1 : 0;
+	case CORDS_FEED_SKIP:
+		return CALL(relu_bwd_add, s->r[f.prev], du, t->dprev[f.prev]) ||
+		       CALL(relu_bwd_add, s->r[f.side], t->dq[f.side], t->dprev[f.side]) ? -1 : 0;
+	}
+	return cords_err("area %d: no input gradient", i);
 }
 
 /* Loss gradients that attach to the state after step t. */

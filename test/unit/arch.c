@@ -51,6 +51,30 @@ int main(void)
 		CHECK(!strcmp(name, "out_fc.bias") && nd == 1 && s[0] == 10, "%s", name);
 		CHECK(cords_arch_param(&a, 29, name, sizeof name, &nd, s) < 0, "index past the end");
 	}
+	CASE("wiring: shortcuts as they are into even areas, through skip k into area 2k+3") {
+		cords_arch_init(&a, 8, 3, 224, 224, 1000);
+		cords_feed_kind want[] = {CORDS_FEED_STEM, CORDS_FEED_STEM_SKIP, CORDS_FEED_SAME, CORDS_FEED_SKIP,
+					  CORDS_FEED_SAME, CORDS_FEED_SKIP, CORDS_FEED_SAME, CORDS_FEED_SKIP};
+		for (int i = 0; i < 8; i++) {
+			cords_feed f = cords_arch_feed(&a, i);
+			CHECK(f.kind == want[i], "area %d: kind %d", i, (int)f.kind);
+			CHECK(f.prev == i - 1 && f.side == (i >= 2 ? i - 2 : -1), "area %d reads %d, %d", i, f.prev, f.side);
+			if (f.kind == CORDS_FEED_SAME) /* added as they are: one shape */
+				CHECK(a.c[f.prev] == a.c[f.side] && a.h[f.prev] == a.h[f.side], "area %d", i);
+			if (f.kind == CORDS_FEED_SKIP) { /* the skip conv maps r_side onto r_prev's shape */
+				CHECK(f.skip >= 0 && f.skip < a.nskip && cords_skip_area(&a, f.skip) == i, "area %d: skip %d",
+				      i, f.skip);
+				CHECK(a.skip_in[f.skip] == a.c[f.side] && a.skip_out[f.skip] == a.c[f.prev] &&
+					      a.h[f.prev] == cords_conv_out(a.h[f.side], 1, 2, 0),
+				      "area %d: skip %d is %d->%d", i, f.skip, a.skip_in[f.skip], a.skip_out[f.skip]);
+			} else
+				CHECK(f.skip == -1, "area %d: skip %d", i, f.skip);
+		}
+		CHECK(cords_skip_area(&a, 0) == 3 && cords_skip_area(&a, 2) == 7 && cords_skip_area(&a, 3) == -1,
+		      "skip areas %d %d", cords_skip_area(&a, 0), cords_skip_area(&a, 2));
+		cords_arch_init(&a, 4, 3, 224, 224, 1000);
+		CHECK(a.nskip == 1 && cords_skip_area(&a, 0) == 3 && cords_skip_area(&a, 1) == -1, "R4");
+	}
 	CASE("inference from shapes, and errors naming the tensor") {
 		cords_arch b, c = {0};
 		cords_arch_init(&b, 6, 3, 32, 32, 100);
