@@ -55,15 +55,6 @@ typedef struct {
 	float slope; /* PReLU only */
 } cords_phi;
 
-static inline float cords_phi_apply(cords_phi p, float z)
-{
-	switch (p.kind) {
-	case CORDS_PHI_RELU: return z > 0 ? z : 0;
-	case CORDS_PHI_IDENTITY: return z;
-	default: return z > 0 ? z : p.slope * z;
-	}
-}
-
 /* BatchNorm over the channels of [B,C,H,W] (SPEC §3 stage 1): train mode
  * normalises with the batch statistics (biased variance) and updates the
  * running ones with momentum (unbiased variance), as torch does; eval mode

@@ -35,16 +35,6 @@ const char *cords_dtype_name(cords_dtype t)
 	return "?";
 }
 
-int cords_dtype_parse(const char *s, cords_dtype *t)
-{
-	for (size_t i = 0; i < NDTYPES; i++)
-		if (!strcmp(dtypes[i].name, s)) {
-			*t = dtypes[i].t;
-			return 0;
-		}
-	return cords_err("unknown dtype '%s'", s);
-}
-
 int cords_shape_numel(int ndim, const int64_t *shape, int64_t *numel)
 {
 	int64_t n = 1;

@@ -36,7 +36,6 @@ typedef struct {
 
 size_t cords_dtype_size(cords_dtype t);             /* 0 for an unknown code */
 const char *cords_dtype_name(cords_dtype t);        /* "f32", ...; "?" if unknown */
-int cords_dtype_parse(const char *s, cords_dtype *t); /* -1 if unknown */
 
 /* Element count and byte size of a shape; -1 with a message on overflow
  * (either exceeding 2^62 elements or SIZE_MAX bytes) or a negative dim. */

@@ -88,10 +88,6 @@ int cords_drive_alloc(const cords_model *m, int batch, cords_drive *d);
 void cords_drive_free(const cords_model *m, cords_drive *d);
 int cords_model_drive(const cords_model *m, cords_work *w, const cords_buf *x, cords_drive *d);
 
-/* The pre-activations at a state: z[i] = area_conv_i(r_i) + conv_bias_i +
- * area_area_i(u_i) for every area (z: D buffers shaped like r). d NULL = blank. */
-int cords_model_preact(const cords_model *m, cords_work *w, const cords_drive *d, const cords_state *s,
-		       cords_buf *const *z);
 /* One synchronous step: out = step(in, drive). in and out must differ. */
 int cords_model_step(const cords_model *m, const cords_dynamics *dyn, cords_work *w, const cords_drive *d,
 		     const cords_state *in, cords_state *out);

@@ -145,16 +145,6 @@ static int pull(cords_params *ps, int i)
 	return 0;
 }
 
-const float *cords_params_host(cords_params *ps, const char *name)
-{
-	int i = find(ps, name);
-	if (i < 0 || ps->t[i]->dtype != CORDS_F32) {
-		cords_err("parameters lack f32 tensor %s", name);
-		return NULL;
-	}
-	return pull(ps, i) ? NULL : ps->t[i]->data;
-}
-
 int cords_params_changed(cords_params *ps, const char *name)
 {
 	int i = find(ps, name);

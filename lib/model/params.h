@@ -6,7 +6,7 @@
  *
  * The host list stays the record that checkpoints and outputs are written
  * from. What the backend changes is marked stale on the host, and brought
- * down when the host asks (cords_params_host, cords_params_pull).
+ * down when the host asks (cords_params_pull).
  *
  * Shapes on the backend: a 4-D tensor [O,...] as [O,K] (weight norm's rows,
  * plain on every backend), a 3-D one [C,H,W] as [1,C,H,W] (a bias added to
@@ -37,9 +37,6 @@ int cords_params_all(const char *name);
 cords_buf *cords_params_buf(const cords_params *ps, const char *name);
 /* Its gradient buffer: NULL (no message) when it is not trained. */
 cords_buf *cords_params_grad(const cords_params *ps, const char *name);
-/* Its host values, brought down first if stale (NULL with a message when
- * there is none, or it is not f32). */
-const float *cords_params_host(cords_params *ps, const char *name);
 /* The backend changed the buffer of name (or, for -1 below, of every
  * trained one): the host copy is stale. */
 int cords_params_changed(cords_params *ps, const char *name);

@@ -189,17 +189,6 @@ static int area_drive(const cords_model *m, cords_work *w, const cords_drive *d,
 	return u ? CALL(m, conv2d, &ff, u, m->area_area[i], NULL, z) : 0;
 }
 
-int cords_model_preact(const cords_model *m, cords_work *w, const cords_drive *d, const cords_state *s,
-		       cords_buf *const *z)
-{
-	const cords_phi id = {CORDS_PHI_IDENTITY, 0};
-	for (int i = 0; i < m->arch.depth; i++)
-		/* The leaky update with alpha 0 adds the bias into z and leaves r. */
-		if (area_drive(m, w, d, s, i, z[i]) || CALL(m, leaky, 0.0f, id, s->r[i], z[i], m->conv_bias[i], w->q[i]))
-			return -1;
-	return 0;
-}
-
 typedef struct {
 	const cords_model *m;
 	const cords_dynamics *dyn;

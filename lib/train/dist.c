@@ -89,9 +89,3 @@ void cords_dist_slice(int64_t n, int64_t *lo, int64_t *hi)
 	*lo = rank * base + (rank < extra ? rank : extra);
 	*hi = *lo + base + (rank < extra ? 1 : 0);
 }
-
-void cords_dist_abort(int code)
-{
-	if (active && size > 1)
-		MPI_Abort(MPI_COMM_WORLD, code);
-}

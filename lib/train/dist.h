@@ -42,7 +42,5 @@ int cords_dist_sum_buf(cords_backend *be, cords_buf *b);
 /* This rank's slice [*lo, *hi) of a global batch of n items: contiguous,
  * sizes differing by at most one. */
 void cords_dist_slice(int64_t n, int64_t *lo, int64_t *hi);
-/* Abort every rank (after an error on one): a lone exit would hang the rest. */
-void cords_dist_abort(int code);
 
 #endif

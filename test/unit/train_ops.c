@@ -1,13 +1,13 @@
 /* The training kernels: finite differences of double-precision reference
  * forwards against the float backward kernels (cross-entropy hard and soft,
- * BatchNorm train and eval, weight norm, phi), and the optimisers, warm-up,
+ * BatchNorm train and eval, weight norm, phi through the CPU backend's
+ * leaky_bwd), and the optimisers, warm-up,
  * clipping and BatchNorm statistics against torch (testdata/train/ops.tzst). */
 #include "bnorm.h"
 #include "err.h"
 #include "loss.h"
 #include "optim.h"
 #include "optset.h"
-#include "phi_grad.h"
 #include "rng.h"
 #include "stream.h"
 #include "t.h"
@@ -302,19 +302,27 @@ int main(void)
 		t_worst e = {0, ""};
 		CHECK(fd_err(&e, ref_wn, p, WO + WO * WK, grad, NULL) < 1e-5, "%s", e.at);
 	}
-	CASE("phi backward: ReLU, identity, PReLU against finite differences") {
+	CASE("phi backward (leaky_bwd, alpha 1): ReLU, identity, PReLU against finite differences") {
+		cords_backend *be = cords_backend_get("cpu");
+		const int64_t n = 16;
 		float z[16], dz[16];
 		double zd[16], negs[3] = {0, 1, 0.35};
+		const cords_phi phis[3] = {{CORDS_PHI_RELU, 0}, {CORDS_PHI_IDENTITY, 0}, {CORDS_PHI_PRELU, 0.35f}};
 		randn(phi_r, 16, 1);
 		for (int i = 0; i < 16; i++) {
 			z[i] = (float)((i % 2 ? 1 : -1) * (0.1 + 0.05 * i)); /* away from the kink */
 			zd[i] = z[i];
 		}
+		cords_buf *bz = be->alloc(be, CORDS_BUF_ACT, 1, &n), *bd = be->alloc(be, CORDS_BUF_ACT, 1, &n);
+		cords_buf *bdz = be->alloc(be, CORDS_BUF_ACT, 1, &n), *bdr = be->alloc(be, CORDS_BUF_ACT, 1, &n);
 		for (int k = 0; k < 3; k++) {
-			cords_phi_backward_cpu(z, phi_r, dz, 16, (float)negs[k]);
+			CHECK(!be->upload(be, bz, z) && !be->upload(be, bd, phi_r) &&
+				      !be->leaky_bwd(be, 1.0f, phis[k], bz, bd, bdz, bdr, 0) && !be->download(be, bdz, dz),
+			      "%s", cords_errmsg());
 			t_worst e = {0, ""};
 			CHECK(fd_err(&e, ref_phi, zd, 16, dz, &negs[k]) < 1e-6, "neg %g: %s", negs[k], e.at);
 		}
+		be->free(be, bz), be->free(be, bd), be->free(be, bdz), be->free(be, bdr);
 	}
 	char path[4096];
 	snprintf(path, sizeof path, "%s/train/ops.tzst", getenv("TESTDATA") ? getenv("TESTDATA") : "testdata");
