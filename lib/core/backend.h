@@ -214,6 +214,10 @@ struct cords_backend {
 		    cords_buf *dlogits, cords_buf *out);
 };
 
+/* be->op(be, ...) for the backend `be` in scope: how the model code and
+ * the trainers call operations. */
+#define CALL(op, ...) (be->op(be, __VA_ARGS__))
+
 /* replay(be, ...) where the backend has it, else fn(arg). */
 static inline int cords_be_replay(cords_backend *be, const void *key, size_t key_size, int (*fn)(void *arg),
 				  void *arg)

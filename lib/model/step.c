@@ -14,12 +14,11 @@ struct cords_work {
 	cords_buf *sum, *feat;          /* read-out: [B,c,h,w], [B,c] */
 };
 
-#define CALL(m, op, ...) ((m)->be->op((m)->be, __VA_ARGS__))
-
 static cords_buf *act4(const cords_model *m, int64_t b, int64_t c, int64_t h, int64_t w)
 {
+	cords_backend *be = m->be;
 	int64_t s[4] = {b, c, h, w};
-	return CALL(m, alloc, CORDS_BUF_ACT, 4, s);
+	return CALL(alloc, CORDS_BUF_ACT, 4, s);
 }
 
 cords_state *cords_state_new(const cords_model *m, int batch)
@@ -43,33 +42,37 @@ cords_state *cords_state_new(const cords_model *m, int batch)
 
 void cords_state_free(const cords_model *m, cords_state *s)
 {
+	cords_backend *be = m->be;
 	if (!s)
 		return;
 	for (int i = 0; i < s->depth; i++) {
-		CALL(m, free, s->r[i]);
-		CALL(m, free, s->z[i]);
+		CALL(free, s->r[i]);
+		CALL(free, s->z[i]);
 	}
 	free(s);
 }
 
 int cords_state_zero(const cords_model *m, cords_state *s)
 {
+	cords_backend *be = m->be;
 	for (int i = 0; i < s->depth; i++)
-		if (CALL(m, fill, s->r[i], 0) || CALL(m, fill, s->z[i], 0))
+		if (CALL(fill, s->r[i], 0) || CALL(fill, s->z[i], 0))
 			return -1;
 	return 0;
 }
 
 int cords_state_copy(const cords_model *m, cords_state *dst, const cords_state *src)
 {
+	cords_backend *be = m->be;
 	for (int i = 0; i < src->depth; i++)
-		if (CALL(m, copy, dst->r[i], src->r[i]) || CALL(m, copy, dst->z[i], src->z[i]))
+		if (CALL(copy, dst->r[i], src->r[i]) || CALL(copy, dst->z[i], src->z[i]))
 			return -1;
 	return 0;
 }
 
 cords_work *cords_work_new(const cords_model *m, int batch)
 {
+	cords_backend *be = m->be;
 	const cords_arch *a = &m->arch;
 	const int D = a->depth;
 	cords_work *w = calloc(1, sizeof *w);
@@ -81,7 +84,7 @@ cords_work *cords_work_new(const cords_model *m, int batch)
 	int64_t fs[2] = {batch, a->c[D - 1]};
 	int ok = (w->stem = act4(m, batch, 64, a->stem_h, a->stem_w)) &&
 		 (w->sum = act4(m, batch, a->c[D - 1], a->h[D - 1], a->w[D - 1])) &&
-		 (w->feat = CALL(m, alloc, CORDS_BUF_ACT, 2, fs));
+		 (w->feat = CALL(alloc, CORDS_BUF_ACT, 2, fs));
 	for (int i = 0; i < D && ok; i++) {
 		/* u_i has the channels and size area i reads: those of area i-1 (or p). */
 		int j = i ? i - 1 : 0;
@@ -97,14 +100,15 @@ cords_work *cords_work_new(const cords_model *m, int batch)
 
 void cords_work_free(const cords_model *m, cords_work *w)
 {
+	cords_backend *be = m->be;
 	if (!w)
 		return;
-	CALL(m, free, w->stem);
-	CALL(m, free, w->sum);
-	CALL(m, free, w->feat);
+	CALL(free, w->stem);
+	CALL(free, w->sum);
+	CALL(free, w->feat);
 	for (int i = 0; i < CORDS_MAX_DEPTH; i++) {
-		CALL(m, free, w->u[i]);
-		CALL(m, free, w->q[i]);
+		CALL(free, w->u[i]);
+		CALL(free, w->q[i]);
 	}
 	free(w);
 }
@@ -127,26 +131,29 @@ int cords_drive_alloc(const cords_model *m, int batch, cords_drive *d)
 
 void cords_drive_free(const cords_model *m, cords_drive *d)
 {
-	CALL(m, free, d->p);
-	CALL(m, free, d->skip);
-	CALL(m, free, d->f0);
+	cords_backend *be = m->be;
+	CALL(free, d->p);
+	CALL(free, d->skip);
+	CALL(free, d->f0);
 	d->p = d->skip = d->f0 = NULL;
 }
 
 cords_buf *cords_model_alloc_logits(const cords_model *m, int batch)
 {
+	cords_backend *be = m->be;
 	int64_t s[2] = {batch, m->arch.classes};
-	return CALL(m, alloc, CORDS_BUF_ACT, 2, s);
+	return CALL(alloc, CORDS_BUF_ACT, 2, s);
 }
 
 int cords_model_drive(const cords_model *m, cords_work *w, const cords_buf *x, cords_drive *d)
 {
+	cords_backend *be = m->be;
 	const cords_conv stem = {.stride = 2, .pad = 3}, skip = {.stride = 1, .pad = 1};
 	const cords_conv ff0 = {.stride = m->arch.stride[0], .pad = 1};
 	const cords_pool pool = {.k = 3, .stride = 2, .pad = 1};
-	return CALL(m, conv2d, &stem, x, m->inp_conv, NULL, w->stem) || CALL(m, avgpool, &pool, w->stem, d->p) ||
-	       CALL(m, conv2d, &skip, d->p, m->inp_skip, NULL, d->skip) ||
-	       CALL(m, conv2d, &ff0, d->p, m->area_area[0], NULL, d->f0) ? -1 : 0;
+	return CALL(conv2d, &stem, x, m->inp_conv, NULL, w->stem) || CALL(avgpool, &pool, w->stem, d->p) ||
+	       CALL(conv2d, &skip, d->p, m->inp_skip, NULL, d->skip) ||
+	       CALL(conv2d, &ff0, d->p, m->area_area[0], NULL, d->f0) ? -1 : 0;
 }
 
 /* u_i of SPEC §2 from the state s into w->u[i] (u_0 is p itself). *u is the
@@ -154,6 +161,7 @@ int cords_model_drive(const cords_model *m, cords_work *w, const cords_buf *x, c
 static int area_input(const cords_model *m, cords_work *w, const cords_drive *d, const cords_state *s, int i,
 		      const cords_buf **u)
 {
+	cords_backend *be = m->be;
 	const cords_conv c1 = {.stride = 2, .pad = 0};
 	const cords_feed f = cords_arch_feed(&m->arch, i);
 	*u = w->u[i];
@@ -162,13 +170,13 @@ static int area_input(const cords_model *m, cords_work *w, const cords_drive *d,
 		*u = d ? d->p : NULL;
 		return 0;
 	case CORDS_FEED_STEM_SKIP:
-		return CALL(m, relu_add, s->r[f.prev], d ? d->skip : NULL, 0, w->u[i]);
+		return CALL(relu_add, s->r[f.prev], d ? d->skip : NULL, 0, w->u[i]);
 	case CORDS_FEED_SAME:
-		return CALL(m, relu_add, s->r[f.prev], s->r[f.side], 1, w->u[i]);
+		return CALL(relu_add, s->r[f.prev], s->r[f.side], 1, w->u[i]);
 	case CORDS_FEED_SKIP:
-		return CALL(m, relu_add, s->r[f.side], NULL, 0, w->q[f.side]) ||
-		       CALL(m, conv2d, &c1, w->q[f.side], m->skip[f.skip], NULL, w->u[i]) ||
-		       CALL(m, relu_add, s->r[f.prev], w->u[i], 0, w->u[i]) ? -1 : 0;
+		return CALL(relu_add, s->r[f.side], NULL, 0, w->q[f.side]) ||
+		       CALL(conv2d, &c1, w->q[f.side], m->skip[f.skip], NULL, w->u[i]) ||
+		       CALL(relu_add, s->r[f.prev], w->u[i], 0, w->u[i]) ? -1 : 0;
 	}
 	return cords_err("area %d: no feed", i);
 }
@@ -177,16 +185,17 @@ static int area_input(const cords_model *m, cords_work *w, const cords_drive *d,
 static int area_drive(const cords_model *m, cords_work *w, const cords_drive *d, const cords_state *s, int i,
 		      cords_buf *z)
 {
+	cords_backend *be = m->be;
 	const cords_buf *u;
 	const cords_conv rec = {.stride = 1, .pad = 1};
 	const cords_conv ff = {.stride = m->arch.stride[i], .pad = 1, .beta = 1};
 	if (i == 0 && d) { /* area_area_0(p) is the drive's f0 */
 		const cords_conv acc = {.stride = 1, .pad = 1, .beta = 1};
-		return CALL(m, copy, z, d->f0) || CALL(m, conv2d, &acc, s->r[0], m->area_conv[0], NULL, z) ? -1 : 0;
+		return CALL(copy, z, d->f0) || CALL(conv2d, &acc, s->r[0], m->area_conv[0], NULL, z) ? -1 : 0;
 	}
-	if (area_input(m, w, d, s, i, &u) || CALL(m, conv2d, &rec, s->r[i], m->area_conv[i], NULL, z))
+	if (area_input(m, w, d, s, i, &u) || CALL(conv2d, &rec, s->r[i], m->area_conv[i], NULL, z))
 		return -1;
-	return u ? CALL(m, conv2d, &ff, u, m->area_area[i], NULL, z) : 0;
+	return u ? CALL(conv2d, &ff, u, m->area_area[i], NULL, z) : 0;
 }
 
 typedef struct {
@@ -204,11 +213,12 @@ static int step_areas(void *arg)
 {
 	const step_args *a = arg;
 	const cords_model *m = a->m;
+	cords_backend *be = m->be;
 	for (int i = 0; i < m->arch.depth; i++)
-		if (cords_be_lane(m->be, i + 1) || area_drive(m, a->w, a->d, a->in, i, a->out->z[i]) ||
-		    CALL(m, leaky, a->dyn->alpha, a->dyn->phi, a->in->r[i], a->out->z[i], m->conv_bias[i], a->out->r[i]))
+		if (cords_be_lane(be, i + 1) || area_drive(m, a->w, a->d, a->in, i, a->out->z[i]) ||
+		    CALL(leaky, a->dyn->alpha, a->dyn->phi, a->in->r[i], a->out->z[i], m->conv_bias[i], a->out->r[i]))
 			return -1;
-	return cords_be_lane(m->be, 0);
+	return cords_be_lane(be, 0);
 }
 
 int cords_model_step(const cords_model *m, const cords_dynamics *dyn, cords_work *w, const cords_drive *d,
@@ -233,9 +243,10 @@ int cords_model_step(const cords_model *m, const cords_dynamics *dyn, cords_work
 
 int cords_model_readout(const cords_model *m, cords_work *w, const cords_state *s, cords_buf *logits)
 {
+	cords_backend *be = m->be;
 	const int D = m->arch.depth;
-	return CALL(m, relu_add, s->r[D - 1], s->r[D - 2], 1, w->sum) || CALL(m, spatial_mean, w->sum, w->feat) ||
-	       CALL(m, linear, w->feat, m->fc_w, m->fc_b, logits) ? -1 : 0;
+	return CALL(relu_add, s->r[D - 1], s->r[D - 2], 1, w->sum) || CALL(spatial_mean, w->sum, w->feat) ||
+	       CALL(linear, w->feat, m->fc_w, m->fc_b, logits) ? -1 : 0;
 }
 
 int cords_model_run(const cords_model *m, const cords_dynamics *dyn, cords_work *w, const cords_drive *d,

@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CALL(op, ...) (be->op(be, __VA_ARGS__))
 #define WN ".parametrizations.weight.original"
 #define MAXBN (1 + 2 * CORDS_MAX_DEPTH + 3)
 

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define CALL(op, ...) (be->op(be, __VA_ARGS__))
 #define MAXK 8
 
 struct cords_inverse {

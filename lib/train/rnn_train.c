@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CALL(op, ...) (be->op(be, __VA_ARGS__))
 
 /* A weight-normalised conv or the read-out: device weights and gradient. */
 typedef struct {
