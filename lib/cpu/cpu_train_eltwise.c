@@ -150,8 +150,12 @@ static int bn_shapes(const cpu_buf *x, const cpu_buf *y, const cpu_buf *gamma, c
 	    gamma->h.ndim != 1 || gamma->h.shape[0] != x->h.shape[1])
 		return cords_err("batchnorm: expects x, y [B,C,H,W] and [C] parameters");
 	/* the same layout for x, y, dy and dx: same shapes, so the same blocking */
-	*p = (cords_bn){(int)x->h.shape[0], (int)x->h.shape[1], x->h.shape[2] * x->h.shape[3], m->momentum, m->eps,
-			x->blocked};
+	*p = (cords_bn){.B = (int)x->h.shape[0],
+			.C = (int)x->h.shape[1],
+			.M = x->h.shape[2] * x->h.shape[3],
+			.momentum = m->momentum,
+			.eps = m->eps,
+			.k = x->blocked};
 	return 0;
 }
 
@@ -252,10 +256,11 @@ int cpu_optim(cords_backend *be, const cords_optim *o, cords_buf *pb, cords_buf 
 	const int64_t n = (int64_t)p->n;
 	cords_scale_cpu(g->data, n, o->scale);
 	if (o->adamw) {
-		cords_adamw a = {o->lr, o->beta1, o->beta2, o->eps, o->weight_decay};
+		cords_adamw a = {
+			.lr = o->lr, .beta1 = o->beta1, .beta2 = o->beta2, .eps = o->eps, .weight_decay = o->weight_decay};
 		cords_adamw_step_cpu(&a, o->step, p->data, g->data, m->data, v->data, n);
 	} else {
-		cords_sgd s = {o->lr, o->momentum, o->weight_decay};
+		cords_sgd s = {.lr = o->lr, .momentum = o->momentum, .weight_decay = o->weight_decay};
 		cords_sgd_step_cpu(&s, o->step == 1, p->data, g->data, m->data, n);
 	}
 	p->version++;

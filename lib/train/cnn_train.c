@@ -334,7 +334,7 @@ static int norm(cords_cnn *c, int train, int j, const cords_buf *x, cords_buf *b
 	if (c->folded)
 		return CALL(copy, y, x) || (bias && CALL(axpby, 1, bias, 1, y)) ? -1 : 0;
 	bnbuf *b = &c->bn[j];
-	cords_bn_mode m = {train, 0.1f, 1e-5f};
+	cords_bn_mode m = {.train = train, .momentum = 0.1f, .eps = 1e-5f};
 	return CALL(batchnorm, &m, x, b->gamma, b->beta, b->rm, b->rv, b->sm, b->si, y);
 }
 
@@ -344,7 +344,8 @@ static int bn_skip(const cords_cnn *c, int k) { return 1 + 2 * c->a.depth + k; }
 static int area_fwd(cords_cnn *c, int train, int i)
 {
 	cords_backend *be = c->be;
-	const cords_conv c3 = {1, 1, 0, train}, c1 = {2, 0, 0, train}, ff = {c->a.stride[i], 1, 0, train};
+	const cords_conv c3 = {.stride = 1, .pad = 1, .once = train}, c1 = {.stride = 2, .pad = 0, .once = train};
+	const cords_conv ff = {.stride = c->a.stride[i], .pad = 1, .once = train};
 	const cords_feed f = cords_arch_feed(&c->a, i);
 	int rc = 0;
 	switch (f.kind) {
@@ -375,8 +376,8 @@ static int area_fwd(cords_cnn *c, int train, int i)
 static int forward(cords_cnn *c, int train, const float *x)
 {
 	cords_backend *be = c->be;
-	const cords_conv stem = {2, 3, 0, train};
-	const cords_pool pool = {3, 2, 1};
+	const cords_conv stem = {.stride = 2, .pad = 3, .once = train};
+	const cords_pool pool = {.k = 3, .stride = 2, .pad = 1};
 	const int D = c->a.depth;
 	if (CALL(upload, c->xin, x) || CALL(conv2d, &stem, c->xin, c->inp.w, NULL, c->s) ||
 	    norm(c, train, 0, c->s, NULL, c->sn) || CALL(avgpool, &pool, c->sn, c->p))
@@ -393,16 +394,19 @@ static int norm_bwd(cords_cnn *c, int j, const cords_buf *x, const cords_buf *dy
 {
 	cords_backend *be = c->be;
 	bnbuf *b = &c->bn[j];
-	cords_bn_mode m = {1, 0.1f, 1e-5f};
+	cords_bn_mode m = {.train = 1, .momentum = 0.1f, .eps = 1e-5f};
 	return CALL(batchnorm_bwd, &m, x, dy, b->gamma, b->sm, b->si, b->rm, b->rv, dx, b->dgamma, b->dbeta, 0);
 }
 
 static int area_bwd(cords_cnn *c, int i)
 {
 	cords_backend *be = c->be;
-	const cords_conv c3 = {1, 1, 1, 0}, c3d = {1, 1, 0, 0}, c3a = {1, 1, 1, 0}, c1 = {2, 0, 1, 0}, c1a = {2, 0, 1, 0};
+	const cords_conv c3 = {.stride = 1, .pad = 1, .beta = 1}, c3d = {.stride = 1, .pad = 1},
+			 c3a = {.stride = 1, .pad = 1, .beta = 1}, c1 = {.stride = 2, .pad = 0, .beta = 1},
+			 c1a = {.stride = 2, .pad = 0, .beta = 1};
 	/* du_0 is dp, which area 1 (done before) has already added to */
-	const cords_conv ffw = {c->a.stride[i], 1, 1, 0}, ffd = {c->a.stride[i], 1, i == 0 ? 1.0f : 0.0f, 0};
+	const cords_conv ffw = {.stride = c->a.stride[i], .pad = 1, .beta = 1},
+			 ffd = {.stride = c->a.stride[i], .pad = 1, .beta = i == 0 ? 1.0f : 0.0f};
 	const cords_buf *u = i == 0 ? c->p : c->u[i];
 	if (CALL(fill, c->dh[i], 0) || CALL(relu_bwd_add, c->h[i], c->dx[i], c->dh[i]) ||
 	    norm_bwd(c, 2 + 2 * i, c->g[i], c->dh[i], c->dg[i]) ||
@@ -486,8 +490,8 @@ static int backward(cords_cnn *c, cords_params *ps)
 		 CALL(readout_bwd_add, c->x[D - 2], c->dfeat, c->dx[D - 2]);
 	for (int i = D - 1; i >= 0 && !rc; i--)
 		rc = area_bwd(c, i);
-	const cords_pool pool = {3, 2, 1};
-	const cords_conv stem = {2, 3, 1, 0};
+	const cords_pool pool = {.k = 3, .stride = 2, .pad = 1};
+	const cords_conv stem = {.stride = 2, .pad = 3, .beta = 1};
 	rc = rc || CALL(avgpool_bwd, &pool, c->dp, c->dsn) || norm_bwd(c, 0, c->s, c->dsn, c->ds) ||
 	     CALL(conv2d_bwd_weights, &stem, c->xin, c->ds, c->inp.dw);
 	return rc ? -1 : param_grads(c, ps);

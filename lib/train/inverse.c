@@ -120,7 +120,7 @@ static int resolve_rnn(cords_inverse *v, const cords_params *rnn, int i)
 static int area_fwd(cords_inverse *v, int i, double *fit, double *eig)
 {
 	cords_backend *be = v->be;
-	const cords_conv c3 = {1, 1, 0, 0};
+	const cords_conv c3 = {.stride = 1, .pad = 1};
 	const cords_buf *f = cords_cnn_ff(v->cnn, i), *t = cords_cnn_pre(v->cnn, i);
 	cords_buf **s = v->s[i], **e = v->e[i];
 	if (CALL(copy, s[0], f) || CALL(axpby, 1, v->cb[i], 1, s[0]) || CALL(copy, e[0], s[0]))
@@ -140,7 +140,8 @@ static int area_fwd(cords_inverse *v, int i, double *fit, double *eig)
 static int area_bwd(cords_inverse *v, int i)
 {
 	cords_backend *be = v->be;
-	const cords_conv w1 = {1, 1, 1, 0}, d0 = {1, 1, 0, 0}, d1 = {1, 1, 1, 0};
+	const cords_conv w1 = {.stride = 1, .pad = 1, .beta = 1}, d0 = {.stride = 1, .pad = 1},
+			 d1 = {.stride = 1, .pad = 1, .beta = 1};
 	const int D = v->a.depth, K = v->K;
 	const cords_buf *t = cords_cnn_pre(v->cnn, i);
 	cords_buf **s = v->s[i], **e = v->e[i], *g = v->d1[i], *h = v->d2[i], *x;

@@ -98,8 +98,15 @@ int cords_opt_step(cords_opt *o, double *norm, double *lr)
 	if (o->cfg.decay > 0 && o->step >= o->cfg.warmup)
 		*lr = cords_cosine_lr(o->cfg.lr, o->step - o->cfg.warmup, o->cfg.decay);
 	o->step++;
-	const cords_optim st = {o->cfg.kind == CORDS_OPT_ADAMW, *lr, o->cfg.weight_decay, o->cfg.beta1, o->cfg.beta2,
-				o->cfg.eps, o->cfg.momentum, o->step, (float)cords_clip_factor(*norm, o->cfg.clip)};
+	const cords_optim st = {.adamw = o->cfg.kind == CORDS_OPT_ADAMW,
+				.lr = *lr,
+				.weight_decay = o->cfg.weight_decay,
+				.beta1 = o->cfg.beta1,
+				.beta2 = o->cfg.beta2,
+				.eps = o->cfg.eps,
+				.momentum = o->cfg.momentum,
+				.step = o->step,
+				.scale = (float)cords_clip_factor(*norm, o->cfg.clip)};
 	for (int i = 0; i < o->n; i++) {
 		int k = o->idx[i];
 		if (be->optim(be, &st, o->ps->p[k], o->ps->g[k], o->dm[i], o->dv[i]))

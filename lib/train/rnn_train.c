@@ -414,7 +414,7 @@ static int fwd_step(cords_rnn_trainer *t, int step, const cords_state *in, cords
 static int area_input(cords_rnn_trainer *t, const cords_buf *p, const cords_state *s, int i, cords_buf *u)
 {
 	cords_backend *be = t->m->be;
-	const cords_conv c1 = {2, 0, 0, 0};
+	const cords_conv c1 = {.stride = 2, .pad = 0};
 	const cords_feed f = cords_arch_feed(&t->m->arch, i);
 	switch (f.kind) {
 	case CORDS_FEED_STEM:
@@ -440,7 +440,7 @@ static int area_input(cords_rnn_trainer *t, const cords_buf *p, const cords_stat
 static int input_bwd_own(cords_rnn_trainer *t, int i)
 {
 	cords_backend *be = t->m->be;
-	const cords_conv c1 = {2, 0, 1, 0}, c1d = {2, 0, 0, 0};
+	const cords_conv c1 = {.stride = 2, .pad = 0, .beta = 1}, c1d = {.stride = 2, .pad = 0};
 	const cords_feed f = cords_arch_feed(&t->m->arch, i);
 	if (f.kind != CORDS_FEED_SKIP)
 		return 0;
@@ -499,11 +499,11 @@ static int flush_group(cords_rnn_trainer *t)
 	const cords_model *m = t->m;
 	cords_backend *be = m->be;
 	const int n = t->ng, B = t->batch;
-	const cords_conv rec = {1, 1, 1, 0};
+	const cords_conv rec = {.stride = 1, .pad = 1, .beta = 1};
 	int rc = 0;
 	t->ng = 0;
 	for (int i = 0; i < m->arch.depth && n && !rc; i++) { /* views of the group's n steps, an area a lane */
-		const cords_conv ff = {m->arch.stride[i], 1, 1, 0};
+		const cords_conv ff = {.stride = m->arch.stride[i], .pad = 1, .beta = 1};
 		const int64_t items = (int64_t)n * B;
 		cords_buf *x = be->view(be, t->gx[i], 0, items), *z = be->view(be, t->gz[i], 0, items);
 		cords_buf *u = i ? be->view(be, t->gu[i], 0, items) : NULL;
@@ -531,10 +531,10 @@ static int bwd_areas(void *arg)
 	cords_rnn_trainer *t = a->t;
 	const cords_model *m = t->m;
 	cords_backend *be = m->be;
-	const cords_conv recd = {1, 1, 1, 0};
+	const cords_conv recd = {.stride = 1, .pad = 1, .beta = 1};
 	const int g = t->ng;
 	for (int i = 0; i < m->arch.depth; i++) {
-		const cords_conv ffd = {m->arch.stride[i], 1, 0, 0};
+		const cords_conv ffd = {.stride = m->arch.stride[i], .pad = 1};
 		cords_buf *dz = t->vz[i][g];
 		if (cords_be_lane(be, i + 1) ||
 		    CALL(leaky_bwd, t->cfg.dyn.alpha, t->cfg.dyn.phi, a->cur->z[i], t->dr[i], dz, t->dprev[i], 0) ||
@@ -692,8 +692,9 @@ int cords_rnn_grad(cords_rnn_trainer *t, cords_params *ps, int B, const float *x
 	if (flush_group(t))
 		return -1;
 	/* the drive: skip = inp_skip(p), p = avgpool(conv_inp(x)); gradients summed over the steps */
-	const cords_pool pool = {3, 2, 1};
-	const cords_conv stem = {2, 3, 1, 0}, c3 = {1, 1, 1, 0}, ff0 = {m->arch.stride[0], 1, 1, 0};
+	const cords_pool pool = {.k = 3, .stride = 2, .pad = 1};
+	const cords_conv stem = {.stride = 2, .pad = 3, .beta = 1}, c3 = {.stride = 1, .pad = 1, .beta = 1},
+			 ff0 = {.stride = m->arch.stride[0], .pad = 1, .beta = 1};
 	if (CALL(conv2d_bwd_weights, &ff0, t->p, t->dz0, t->aa[0].dw) ||
 	    CALL(conv2d_bwd_data, &ff0, t->dz0, m->area_area[0], t->dp) ||
 	    CALL(conv2d_bwd_weights, &c3, t->p, t->dskip, t->skip0.dw) ||

@@ -174,7 +174,7 @@ static void pool(int B, int C, int H, int W, int k, int stride, int pad)
 {
 	pair x = act(4, B, C, H, W);
 	pair y = act(4, B, C, (H + 2 * pad - k) / stride + 1, (W + 2 * pad - k) / stride + 1);
-	cords_pool pp = {k, stride, pad};
+	cords_pool pp = {.k = k, .stride = stride, .pad = pad};
 	RUN(avgpool, &pp, X(x), X(y));
 	SAME(y, "avgpool");
 	drop(&x);
@@ -251,7 +251,7 @@ static void pool_bwd(int B, int C, int H, int W, int k, int stride, int pad)
 {
 	pair dx = act(4, B, C, H, W);
 	pair dy = act(4, B, C, (H + 2 * pad - k) / stride + 1, (W + 2 * pad - k) / stride + 1);
-	cords_pool pp = {k, stride, pad};
+	cords_pool pp = {.k = k, .stride = stride, .pad = pad};
 	RUN(avgpool_bwd, &pp, X(dy), X(dx));
 	SAME(dx, "avgpool_bwd");
 	drop(&dx);
@@ -305,7 +305,7 @@ static void params_ops(void)
 {
 	pair g = act(1, 16, 0, 0, 0), v = act(2, 16, 8 * 9, 0, 0), w = mk(CORDS_BUF_WEIGHT, 4, 16, 8, 3, 3);
 	pair x = act(4, 2, 8, 6, 5), y = act(4, 2, 16, 6, 5), dg = act(1, 16, 0, 0, 0), dv = act(2, 16, 8 * 9, 0, 0);
-	const cords_conv c3 = {1, 1, 0, 0};
+	const cords_conv c3 = {.stride = 1, .pad = 1};
 	RUN(wnorm, X(g), X(v), X(w));
 	SAME(w, "wnorm");
 	RUN(conv2d, &c3, X(x), X(w), NULL, X(y));
@@ -317,7 +317,8 @@ static void params_ops(void)
 		pair p = act(1, 1000, 0, 0, 0), gr = act(1, 1000, 0, 0, 0), m = act(1, 1000, 0, 0, 0), s = act(1, 1000, 0, 0, 0);
 		RUN(fill, X(s), 0.5f);
 		for (int step = 1; step <= 3; step++) {
-			cords_optim o = {adamw, 1e-2, 0.01, 0.9, 0.999, 1e-8, 0.9, step, step == 2 ? 0.5f : 1.0f};
+			cords_optim o = {.adamw = adamw, .lr = 1e-2, .weight_decay = 0.01, .beta1 = 0.9, .beta2 = 0.999,
+					 .eps = 1e-8, .momentum = 0.9, .step = step, .scale = step == 2 ? 0.5f : 1.0f};
 			RUN(optim, &o, X(p), X(gr), X(m), X(s));
 			SAME(p, adamw ? "AdamW: parameter" : "SGD: parameter");
 			SAME(m, adamw ? "AdamW: first moment" : "SGD: momentum");
@@ -387,7 +388,7 @@ static void batchnorm(int train, int running, int B, int C, int H, int W)
 	pair rm = act(1, C, 1, 1, 1), rv = act(1, C, 1, 1, 1), sm = act(1, C, 1, 1, 1), si = act(1, C, 1, 1, 1);
 	pair dy = act(4, B, C, H, W), dx = act(4, B, C, H, W), dg = act(1, C, 1, 1, 1), db = act(1, C, 1, 1, 1);
 	RUN(fill, X(rv), 0.7f);
-	cords_bn_mode m = {train, 0.1f, 1e-5f};
+	cords_bn_mode m = {.train = train, .momentum = 0.1f, .eps = 1e-5f};
 	RUN(batchnorm, &m, X(x), X(g), X(b), running ? X(rm) : NULL, running ? X(rv) : NULL, X(sm), X(si), X(y));
 	SAME(y, "batchnorm: y");
 	if (train) {

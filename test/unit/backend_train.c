@@ -43,7 +43,7 @@ static void conv_case(int C, int O, int H, int k, int stride, int pad)
 	cords_buf *y = buf(CORDS_BUF_ACT, B, O, Ho, Ho, hy); /* hy: the cotangent */
 	cords_buf *fx = buf(CORDS_BUF_ACT, B, O, Ho, Ho, tmp), *dx = buf(CORDS_BUF_ACT, B, C, H, H, tmp);
 	cords_buf *dw = buf(CORDS_BUF_WEIGHT, O, C, k, k, tmp);
-	cords_conv cv = {stride, pad, 0, 0};
+	cords_conv cv = {.stride = stride, .pad = pad};
 	/* The sums have up to 2 x 64 x 14 x 14 x 9 x 64 terms of both signs in float:
 	 * oneDNN's AVX2 weight gradient lands 1.3e-5 off, its AVX-512 one closer. A
 	 * wrong adjoint is off by O(1). */
@@ -98,7 +98,7 @@ int main(void)
 	CASE("avgpool backward = adjoint (padding counted)") {
 		cords_buf *x = buf(CORDS_BUF_ACT, 2, 16, 6, 6, hx), *y = buf(CORDS_BUF_ACT, 2, 16, 3, 3, hy);
 		cords_buf *fx = buf(CORDS_BUF_ACT, 2, 16, 3, 3, tmp), *dx = buf(CORDS_BUF_ACT, 2, 16, 6, 6, tmp);
-		cords_pool p = {3, 2, 1};
+		cords_pool p = {.k = 3, .stride = 2, .pad = 1};
 		CHECK(be->avgpool(be, &p, x, fx) == 0 && be->avgpool_bwd(be, &p, y, dx) == 0, "%s", cords_errmsg());
 		CHECK_CLOSE(dotb(dx, hx, tmp), dotb(fx, hy, tmp2), 1e-5, 1e-6);
 		be->free(be, x), be->free(be, y), be->free(be, fx), be->free(be, dx);
@@ -197,7 +197,7 @@ int main(void)
 		for (int c = 0; c < C; c++)
 			rv[c] = 1 + 0.1f * c;
 		be->upload(be, rvb, rv);
-		cords_bn_mode md = {1, 0.1f, 1e-5f};
+		cords_bn_mode md = {.train = 1, .momentum = 0.1f, .eps = 1e-5f};
 		cords_bn p = {B, C, M, 0.1, 1e-5, 1};
 		float ry[192], rdx[192], rdg[16], rdb[16];
 		cords_bn_train_forward_cpu(&p, hx, g, b, rm, rv, sm, si, ry);

@@ -128,7 +128,7 @@ static void pool_case(int B, int C, int H, int W)
 				want[(n * OH + oh) * OW + ow] = (float)(s / 9);
 			}
 	cords_buf *bx = up(CORDS_BUF_ACT, 4, B, C, H, W, x), *by = up(CORDS_BUF_ACT, 4, B, C, OH, OW, NULL);
-	cords_pool pp = {3, 2, 1};
+	cords_pool pp = {.k = 3, .stride = 2, .pad = 1};
 	int rc = be->avgpool(be, &pp, bx, by);
 	float *have = down(by);
 	t_worst e = {0, ""};
@@ -405,14 +405,15 @@ int main(void)
 			cords_buf *mb = up(CORDS_BUF_ACT, 1, n, 0, 0, 0, m), *sb = up(CORDS_BUF_ACT, 1, n, 0, 0, 0, s);
 			for (int step = 1; step <= 3; step++) {
 				const float scale = step == 2 ? 0.5f : 1.0f;
-				cords_optim o = {adamw, 1e-2, 0.01, 0.9, 0.999, 1e-8, 0.9, step, scale};
+				cords_optim o = {.adamw = adamw, .lr = 1e-2, .weight_decay = 0.01, .beta1 = 0.9, .beta2 = 0.999,
+						 .eps = 1e-8, .momentum = 0.9, .step = step, .scale = scale};
 				CHECK(be->optim(be, &o, pb, grb, mb, sb) == 0, "%s", cords_errmsg());
 				cords_scale_cpu(gr, n, scale);
 				if (adamw) {
-					cords_adamw h = {1e-2, 0.9, 0.999, 1e-8, 0.01};
+					cords_adamw h = {.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.01};
 					cords_adamw_step_cpu(&h, step, p, gr, m, s, n);
 				} else {
-					cords_sgd h = {1e-2, 0.9, 0.01};
+					cords_sgd h = {.lr = 1e-2, .momentum = 0.9, .weight_decay = 0.01};
 					cords_sgd_step_cpu(&h, step == 1, p, gr, m, n);
 				}
 				float *dp = down(pb), *dgr = down(grb), *dm = down(mb);
@@ -423,7 +424,7 @@ int main(void)
 				CHECK(e.err == 0, "%s step %d differs from the host kernel: %s", adamw ? "AdamW" : "SGD", step, e.at);
 				free(dp), free(dgr), free(dm);
 			}
-			cords_optim bad = {1, 1e-2, 0, 0.9, 0.999, 1e-8, 0, 1, 1};
+			cords_optim bad = {.adamw = 1, .lr = 1e-2, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .step = 1, .scale = 1};
 			CHECK(be->optim(be, &bad, pb, grb, mb, NULL) == -1, "AdamW without a second moment accepted");
 			free(p), free(gr), free(m), free(s);
 			be->free(be, pb), be->free(be, grb), be->free(be, mb), be->free(be, sb);

@@ -351,7 +351,7 @@ int main(void)
 		memcpy(p, p0, sizeof p);
 		for (int k = 0; k < 3; k++) {
 			char n[32];
-			cords_sgd o = {cords_warmup_lr(0.1, k, 100, 1.0 / 3), 0.9, 1e-4};
+			cords_sgd o = {.lr = cords_warmup_lr(0.1, k, 100, 1.0 / 3), .momentum = 0.9, .weight_decay = 1e-4};
 			cords_sgd_step_cpu(&o, k == 0, p, gs[k], buf, 37);
 			snprintf(n, sizeof n, "sgd%d", k);
 			t_worst e = {0, ""};
