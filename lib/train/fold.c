@@ -1,7 +1,6 @@
 /* BN folding on the host (fold.h). The bias pushes are small convolutions of
  * constant maps, done directly in double. */
 #include "fold.h"
-#include "cnn_train.h"
 #include "err.h"
 
 #include <math.h>
