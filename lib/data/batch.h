@@ -7,9 +7,16 @@
 #ifndef CORDS_BATCH_H
 #define CORDS_BATCH_H
 
-#include "loss.h"
-
 #include <stdint.h>
+
+/* Labels of a batch: exactly one of hard [B] (class indices) or soft [B,N].
+ * Accuracy counts the class of a soft label as its argmax, or as truth [B]
+ * when given (soft labels made from hard ones, e.g. by a teacher). */
+typedef struct {
+	const int64_t *hard;
+	const float *soft;
+	const int64_t *truth;
+} cords_labels;
 
 typedef struct {
 	int B, C, H, W, N;  /* N: classes of soft labels (0 for hard) */

@@ -7,17 +7,9 @@
 #define CORDS_LOSS_H
 
 #include "backend.h"
+#include "batch.h"
 
 #include <stdint.h>
-
-/* Labels of a batch: exactly one of hard [B] (class indices) or soft [B,N].
- * Accuracy counts the class of a soft label as its argmax, or as truth [B]
- * when given (soft labels made from hard ones, e.g. by a teacher). */
-typedef struct {
-	const int64_t *hard;
-	const float *soft;
-	const int64_t *truth;
-} cords_labels;
 
 /* The backends' xent on the host (lib/core/backend.h): for each row b of logits
  * [B,N], against hard [B] (class indices as floats) or soft [B,N] labels,
