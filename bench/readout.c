@@ -1,9 +1,9 @@
-/* The read-out layer on the host (lib/train/loss.h), as one RNN training step runs
+/* The read-out layer on the host (lib/cpu/readout.h), as one RNN training step runs
  * it: R read-outs of a batch of B (forward, and the gradient of the features)
  * and the weight gradient over all of them. Prints milliseconds per step,
  * the fastest of REPEAT; threads from OMP_NUM_THREADS.
  *   build/bench/readout [B C N R [REPEAT]]   (defaults 8 512 1000 30 3: R8 on ImageNet, batch 8) */
-#include "loss.h"
+#include "readout.h"
 #include "rng.h"
 
 #include <stdio.h>

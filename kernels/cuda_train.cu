@@ -533,7 +533,7 @@ int cu_optim(cords_backend *be, const cords_optim *o, cords_buf *pb, cords_buf *
 	return cu_launched("optim");
 }
 
-/* ---- the read-out's loss: cross-entropy (lib/train/loss.c's cords_xent_cpu) */
+/* ---- the read-out's loss: cross-entropy (lib/cpu/readout.c's cords_xent_cpu) */
 
 /* One block per row of logits [B,N]: its CE against hard[b] (an index as a
  * float) or the soft row, its argmax (the first of equals) and, if dl is

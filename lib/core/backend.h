@@ -205,7 +205,7 @@ struct cords_backend {
 	 * dy, both overwritten. */
 	int (*linear_bwd_weights)(cords_backend *be, const cords_buf *dy, const cords_buf *x, cords_buf *dw,
 				  cords_buf *db);
-	/* Cross-entropy of each row of logits [B,N] (lib/train/loss.h): against hard
+	/* Cross-entropy of each row of logits [B,N] (lib/cpu/readout.h): against hard
 	 * [B] (class indices, as floats) or soft [B,N] labels, exactly one of
 	 * them given. out [2,B]: out[0,b] = CE of row b, out[1,b] = the index of
 	 * its largest logit (the first of equals). dlogits [B,N] (or NULL) =

@@ -273,3 +273,12 @@ void cords_list_free(cords_tensor_list *l)
 	l->items = NULL;
 	l->n = l->cap = 0;
 }
+
+int cords_argmax(const float *v, int64_t n)
+{
+	int64_t k = 0;
+	for (int64_t i = 1; i < n; i++)
+		if (v[i] > v[k])
+			k = i;
+	return (int)k;
+}

@@ -68,6 +68,9 @@ typedef struct {
 } cords_tensor_list;
 
 int cords_list_push(cords_tensor_list *l, cords_tensor *x); /* takes ownership */
+
+/* The index of the largest of v[0..n) (the first of equals). */
+int cords_argmax(const float *v, int64_t n);
 cords_tensor *cords_list_find(const cords_tensor_list *l, const char *name);
 void cords_list_free(cords_tensor_list *l);
 

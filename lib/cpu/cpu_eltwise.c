@@ -1,11 +1,11 @@
 /* The CPU backend's own loops: the fused leaky update, ReLU sums, the
- * spatial mean and the small fully connected read-out (lib/train/loss.c's loops)
+ * spatial mean and the small fully connected read-out (lib/cpu/readout.c's loops)
  * with its backward and loss. Element-wise ops work
  * on the physical arrays directly: buffers of one shape share one layout, and
  * each batch item is one contiguous block, so [1,...] broadcasts by index. */
 #include "backend_cpu.h"
 #include "err.h"
-#include "loss.h"
+#include "readout.h"
 
 #include <string.h>
 

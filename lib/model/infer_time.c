@@ -1,7 +1,6 @@
 /* Per read-out step sums over a run (infer_time.h). */
 #include "infer_time.h"
 #include "err.h"
-#include "loss.h"
 
 #include <stdlib.h>
 

@@ -1,7 +1,7 @@
-/* Losses of the training stages (SPEC §3): the read-out layer and
- * cross-entropy with hard (class index) or soft (distribution) labels as
- * plain CPU float kernels (the CPU backend's), what the host makes of the
- * backends' answers (mean loss, accuracy), and the time-weighted ramp of the
+/* Losses of the training stages (SPEC §3): labels, hard (class index) or
+ * soft (distribution), checked and uploaded for the backends' xent (their
+ * CPU loops are lib/cpu/readout.h), what the host makes of the backends'
+ * answers (mean loss, accuracy), and the time-weighted ramp of the
  * read-outs. Sums are taken in double. */
 #ifndef CORDS_LOSS_H
 #define CORDS_LOSS_H
@@ -11,31 +11,13 @@
 
 #include <stdint.h>
 
-/* The backends' xent on the host (lib/core/backend.h): for each row b of logits
- * [B,N], against hard [B] (class indices as floats) or soft [B,N] labels,
- * out[b] = CE of row b and out[B + b] = its argmax; dlogits [B,N] (or NULL)
- * = scale/B d(sum_b CE_b)/d(logits). Labels out of range are the caller's to
- * check (cords_labels_check). */
-void cords_xent_cpu(const float *logits, int B, int N, const float *hard, const float *soft, float scale,
-		    float *dlogits, float *out);
 /* -1 with a message if a hard label is outside [0,N) or a soft row is not a
  * distribution (negative entries, or a sum not within 1e-3 of 1). */
 int cords_labels_check(cords_labels y, int B, int N);
-/* The index of the largest of v[0..n) (the first of equals). */
-int cords_argmax(const float *v, int64_t n);
 /* The class of item b's label (see cords_labels). */
 int cords_label_class(cords_labels y, int b, int N);
 /* Images whose argmax of logits equals the class of the label. */
 int cords_correct_cpu(const float *logits, int B, int N, cords_labels y);
-
-/* The read-out layer y = x W^T + b (b may be NULL) on the host, the CPU
- * backend's linear and its backward: the forward, dx = dy W and dW = dy^T x,
- * db (or NULL) = column sums of dy. Sums in double, each in a fixed order; big ones
- * (ImageNet's 1000 classes) run in threads, one per output element, so the
- * bits do not depend on the thread count. */
-void cords_fc_forward_cpu(const float *x, const float *W, const float *b, int B, int C, int N, float *y);
-void cords_fc_dx_cpu(const float *dy, const float *W, int B, int C, int N, float *dx);
-void cords_fc_dw_cpu(const float *dy, const float *x, int B, int C, int N, float *dW, float *db);
 
 /* The labels of a batch into a backend's buffers for its xent: hard labels
  * into hard [B] (as floats: exact, as classes are fewer than 2^24), soft

@@ -1,7 +1,7 @@
 /* Every backend operation against a slow, obvious reference loop: strides 1
  * and 2, padding, odd sizes, plain and channel-blocked layouts, batch 1 and 3. */
 #include "t.h"
-#include "loss.h"
+#include "readout.h"
 #include "optim.h"
 #include "wnorm.h"
 

@@ -6,6 +6,7 @@
 #include "bnorm.h"
 #include "err.h"
 #include "loss.h"
+#include "readout.h"
 #include "optim.h"
 #include "optset.h"
 #include "rng.h"
