@@ -1,6 +1,7 @@
 /* Internals of the CPU backend, shared by its files (backend_cpu.c: buffers,
  * layouts, the primitive cache; cpu_conv.c: oneDNN convolutions and pooling;
- * cpu_eltwise.c: our own fused OpenMP loops). Not for the model code. */
+ * cpu_eltwise.c: our own fused OpenMP loops; cpu_linear.c: the read-out and
+ * its loss). Not for the model code. */
 #ifndef CORDS_BACKEND_CPU_H
 #define CORDS_BACKEND_CPU_H
 

@@ -1,11 +1,10 @@
-/* The CPU backend's own loops: the fused leaky update, ReLU sums, the
- * spatial mean and the small fully connected read-out (lib/cpu/readout.c's loops)
- * with its backward and loss. Element-wise ops work
- * on the physical arrays directly: buffers of one shape share one layout, and
- * each batch item is one contiguous block, so [1,...] broadcasts by index. */
+/* The CPU backend's own element-wise loops, each forward beside its
+ * backward: the fused leaky update, ReLU sums, the spatial mean (and the
+ * read-out's backward through it). Element-wise ops work on the physical
+ * arrays directly: buffers of one shape share one layout, and each batch item
+ * is one contiguous block, so [1,...] broadcasts by index. */
 #include "backend_cpu.h"
 #include "err.h"
-#include "readout.h"
 
 #include <string.h>
 
@@ -82,6 +81,26 @@ int cpu_leaky(cords_backend *be, float alpha, cords_phi phi, const cords_buf *rb
 	return 0;
 }
 
+int cpu_leaky_bwd(cords_backend *be, float alpha, cords_phi phi, const cords_buf *zb, const cords_buf *doutb,
+		  cords_buf *dzb, cords_buf *drb, float beta)
+{
+	if (cpu_same_shape(zb, doutb, "leaky_bwd") || cpu_same_shape(zb, dzb, "leaky_bwd") ||
+	    cpu_same_shape(zb, drb, "leaky_bwd"))
+		return -1;
+	const float *z = CPU_CBUF(zb)->data, *d = CPU_CBUF(doutb)->data;
+	float *dz = CPU_BUF(dzb)->data, *dr = CPU_BUF(drb)->data;
+	const float s = phi.kind == CORDS_PHI_RELU ? 0.0f : phi.kind == CORDS_PHI_IDENTITY ? 1.0f : phi.slope;
+	const float keep = 1.0f - alpha;
+	const int64_t n = (int64_t)CPU_CBUF(zb)->n;
+#pragma omp parallel for simd schedule(static)
+	for (int64_t i = 0; i < n; i++) {
+		float g = d[i];
+		dz[i] = alpha * (z[i] > 0 ? g : s * g);
+		dr[i] = keep * g + (beta != 0 ? beta * dr[i] : 0.0f);
+	}
+	return 0;
+}
+
 int cpu_relu_add(cords_backend *be, const cords_buf *ab, const cords_buf *bb, int relu_b, cords_buf *yb)
 {
 	const cpu_buf *a = CPU_CBUF(ab), *b = CPU_CBUF(bb);
@@ -107,6 +126,19 @@ int cpu_relu_add(cords_backend *be, const cords_buf *ab, const cords_buf *bb, in
 	return 0;
 }
 
+int cpu_relu_bwd_add(cords_backend *be, const cords_buf *xb, const cords_buf *dyb, cords_buf *dxb)
+{
+	if (cpu_same_shape(xb, dyb, "relu_bwd_add") || cpu_same_shape(xb, dxb, "relu_bwd_add"))
+		return -1;
+	const float *x = CPU_CBUF(xb)->data, *dy = CPU_CBUF(dyb)->data;
+	float *dx = CPU_BUF(dxb)->data;
+	const int64_t n = (int64_t)CPU_CBUF(xb)->n;
+#pragma omp parallel for simd schedule(static)
+	for (int64_t i = 0; i < n; i++)
+		dx[i] += x[i] > 0 ? dy[i] : 0.0f;
+	return 0;
+}
+
 int cpu_spatial_mean(cords_backend *be, const cords_buf *xb, cords_buf *yb)
 {
 	const cpu_buf *x = CPU_CBUF(xb);
@@ -128,51 +160,23 @@ int cpu_spatial_mean(cords_backend *be, const cords_buf *xb, cords_buf *yb)
 	return 0;
 }
 
-int cpu_linear(cords_backend *be, const cords_buf *xb, const cords_buf *wb, const cords_buf *bb, cords_buf *yb)
+int cpu_readout_bwd_add(cords_backend *be, const cords_buf *xb, const cords_buf *dyb, cords_buf *dxb)
 {
-	(void)be;
-	const cpu_buf *x = CPU_CBUF(xb), *w = CPU_CBUF(wb), *b = CPU_CBUF(bb);
-	cpu_buf *y = CPU_BUF(yb);
-	if (!cords_fc_fits(xb, wb, bb, yb))
-		return cords_err("linear: expects x [B,K], w [N,K], bias [N], y [B,N]");
-	cords_fc_forward_cpu(x->data, w->data, b ? b->data : NULL, (int)x->h.shape[0], (int)x->h.shape[1],
-			     (int)w->h.shape[0], y->data);
-	return 0;
-}
-
-int cpu_linear_bwd_data(cords_backend *be, const cords_buf *dyb, const cords_buf *wb, cords_buf *dxb)
-{
-	(void)be;
-	const cpu_buf *dy = CPU_CBUF(dyb), *w = CPU_CBUF(wb);
+	const cpu_buf *x = CPU_CBUF(xb), *dy = CPU_CBUF(dyb);
 	cpu_buf *dx = CPU_BUF(dxb);
-	if (!cords_fc_fits(dxb, wb, NULL, dyb))
-		return cords_err("linear_bwd_data: expects dy [B,N], w [N,K], dx [B,K]");
-	cords_fc_dx_cpu(dy->data, w->data, (int)dx->h.shape[0], (int)dx->h.shape[1], (int)w->h.shape[0], dx->data);
-	return 0;
-}
-
-int cpu_linear_bwd_weights(cords_backend *be, const cords_buf *dyb, const cords_buf *xb, cords_buf *dwb,
-			   cords_buf *dbb)
-{
-	(void)be;
-	const cpu_buf *dy = CPU_CBUF(dyb), *x = CPU_CBUF(xb);
-	cpu_buf *dw = CPU_BUF(dwb), *db = CPU_BUF(dbb);
-	if (!cords_fc_fits(xb, dwb, dbb, dyb))
-		return cords_err("linear_bwd_weights: expects dy [B,N], x [B,K], dw [N,K], db [N]");
-	cords_fc_dw_cpu(dy->data, x->data, (int)x->h.shape[0], (int)x->h.shape[1], (int)dw->h.shape[0], dw->data,
-			db ? db->data : NULL);
-	return 0;
-}
-
-int cpu_xent(cords_backend *be, const cords_buf *lb, const cords_buf *hb, const cords_buf *sb, float scale,
-	     cords_buf *db, cords_buf *ob)
-{
-	(void)be;
-	const cpu_buf *l = CPU_CBUF(lb), *h = CPU_CBUF(hb), *s = CPU_CBUF(sb);
-	cpu_buf *d = CPU_BUF(db), *o = CPU_BUF(ob);
-	if (!cords_xent_fits(lb, hb, sb, db, ob))
-		return cords_err("xent: expects logits [B,N], hard [B] or soft [B,N], dlogits [B,N], out [2,B]");
-	cords_xent_cpu(l->data, (int)l->h.shape[0], (int)l->h.shape[1], h ? h->data : NULL, s ? s->data : NULL, scale,
-		       d ? d->data : NULL, o->data);
+	if (cpu_same_shape(xb, dxb, "readout_bwd_add"))
+		return -1;
+	if (x->h.ndim != 4 || dy->h.ndim != 2 || dy->h.shape[0] != x->h.shape[0] || dy->h.shape[1] != x->h.shape[1])
+		return cords_err("readout_bwd_add: expects x [B,C,H,W] and dy [B,C]");
+	const int64_t B = x->h.shape[0], C = x->h.shape[1], HW = x->h.shape[2] * x->h.shape[3];
+	const int k = x->blocked ? x->blocked : 1;
+#pragma omp parallel for collapse(2) schedule(static)
+	for (int64_t b = 0; b < B; b++)
+		for (int64_t c = 0; c < C; c++) {
+			int64_t o = (b * C + c / k * k) * HW + c % k;
+			float g = dy->data[b * C + c] / (float)HW;
+			for (int64_t i = 0; i < HW; i++)
+				dx->data[o + i * k] += x->data[o + i * k] > 0 ? g : 0.0f;
+		}
 	return 0;
 }

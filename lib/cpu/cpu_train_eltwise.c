@@ -1,6 +1,5 @@
-/* The CPU backend's training loops: backward of the leaky update, of ReLU
- * and of the read-out, batch sums, axpby, squared differences and
- * BatchNorm. Element-wise loops run on the physical arrays (buffers of one
+/* The CPU backend's training loops: batch sums, axpby, squared
+ * differences, BatchNorm, weight norm and the optimiser. Element-wise loops run on the physical arrays (buffers of one
  * shape share a layout; batch items are contiguous, so [1,...] broadcasts by
  * index). Reductions go in fixed chunks, the same for any thread count.
  * BatchNorm works on plain copies through the kernels of lib/bnorm.c. */
@@ -18,60 +17,6 @@ static int bcast(const cpu_buf *src, const cpu_buf *dst)
 	if (src->h.ndim != dst->h.ndim || src->h.shape[0] != 1 || src->blocked != dst->blocked)
 		return 0;
 	return !memcmp(src->h.shape + 1, dst->h.shape + 1, (size_t)(src->h.ndim - 1) * sizeof(int64_t));
-}
-
-int cpu_leaky_bwd(cords_backend *be, float alpha, cords_phi phi, const cords_buf *zb, const cords_buf *doutb,
-		  cords_buf *dzb, cords_buf *drb, float beta)
-{
-	if (cpu_same_shape(zb, doutb, "leaky_bwd") || cpu_same_shape(zb, dzb, "leaky_bwd") ||
-	    cpu_same_shape(zb, drb, "leaky_bwd"))
-		return -1;
-	const float *z = CPU_CBUF(zb)->data, *d = CPU_CBUF(doutb)->data;
-	float *dz = CPU_BUF(dzb)->data, *dr = CPU_BUF(drb)->data;
-	const float s = phi.kind == CORDS_PHI_RELU ? 0.0f : phi.kind == CORDS_PHI_IDENTITY ? 1.0f : phi.slope;
-	const float keep = 1.0f - alpha;
-	const int64_t n = (int64_t)CPU_CBUF(zb)->n;
-#pragma omp parallel for simd schedule(static)
-	for (int64_t i = 0; i < n; i++) {
-		float g = d[i];
-		dz[i] = alpha * (z[i] > 0 ? g : s * g);
-		dr[i] = keep * g + (beta != 0 ? beta * dr[i] : 0.0f);
-	}
-	return 0;
-}
-
-int cpu_relu_bwd_add(cords_backend *be, const cords_buf *xb, const cords_buf *dyb, cords_buf *dxb)
-{
-	if (cpu_same_shape(xb, dyb, "relu_bwd_add") || cpu_same_shape(xb, dxb, "relu_bwd_add"))
-		return -1;
-	const float *x = CPU_CBUF(xb)->data, *dy = CPU_CBUF(dyb)->data;
-	float *dx = CPU_BUF(dxb)->data;
-	const int64_t n = (int64_t)CPU_CBUF(xb)->n;
-#pragma omp parallel for simd schedule(static)
-	for (int64_t i = 0; i < n; i++)
-		dx[i] += x[i] > 0 ? dy[i] : 0.0f;
-	return 0;
-}
-
-int cpu_readout_bwd_add(cords_backend *be, const cords_buf *xb, const cords_buf *dyb, cords_buf *dxb)
-{
-	const cpu_buf *x = CPU_CBUF(xb), *dy = CPU_CBUF(dyb);
-	cpu_buf *dx = CPU_BUF(dxb);
-	if (cpu_same_shape(xb, dxb, "readout_bwd_add"))
-		return -1;
-	if (x->h.ndim != 4 || dy->h.ndim != 2 || dy->h.shape[0] != x->h.shape[0] || dy->h.shape[1] != x->h.shape[1])
-		return cords_err("readout_bwd_add: expects x [B,C,H,W] and dy [B,C]");
-	const int64_t B = x->h.shape[0], C = x->h.shape[1], HW = x->h.shape[2] * x->h.shape[3];
-	const int k = x->blocked ? x->blocked : 1;
-#pragma omp parallel for collapse(2) schedule(static)
-	for (int64_t b = 0; b < B; b++)
-		for (int64_t c = 0; c < C; c++) {
-			int64_t o = (b * C + c / k * k) * HW + c % k;
-			float g = dy->data[b * C + c] / (float)HW;
-			for (int64_t i = 0; i < HW; i++)
-				dx->data[o + i * k] += x->data[o + i * k] > 0 ? g : 0.0f;
-		}
-	return 0;
 }
 
 int cpu_batch_sum(cords_backend *be, const cords_buf *dzb, cords_buf *dbb, float beta)
