@@ -1,5 +1,5 @@
 /* Internals of the CPU backend, shared by its files (backend_cpu.c: buffers,
- * layouts, the primitive cache; cpu_conv.c: oneDNN convolutions and pooling;
+ * layouts, the primitive cache; cpu_conv.c, cpu_pool.c: oneDNN convolutions and pooling;
  * cpu_eltwise.c: our own fused OpenMP loops; cpu_linear.c: the read-out and
  * its loss). Not for the model code. */
 #ifndef CORDS_BACKEND_CPU_H
