@@ -95,7 +95,7 @@ int cpu_linear_bwd_weights(cords_backend *be, const cords_buf *dy, const cords_b
 int cpu_xent(cords_backend *be, const cords_buf *logits, const cords_buf *hard, const cords_buf *soft, float scale,
 	     cords_buf *dlogits, cords_buf *out);
 
-/* Training (cpu_conv_bwd.c, cpu_train_eltwise.c). Scratch slot i of at least n floats. */
+/* Training (cpu_conv.c, cpu_train_eltwise.c). Scratch slot i of at least n floats. */
 float *cpu_scratch(cpu_impl *c, int i, size_t n);
 int cpu_conv2d_bwd_data(cords_backend *be, const cords_conv *c, const cords_buf *dy, const cords_buf *w,
 			cords_buf *dx);
