@@ -127,7 +127,7 @@ int cu_linear_bwd_data(cords_backend *be, const cords_buf *dy, const cords_buf *
 int cu_linear_bwd_weights(cords_backend *be, const cords_buf *dy, const cords_buf *x, cords_buf *dw, cords_buf *db);
 int cu_xent(cords_backend *be, const cords_buf *logits, const cords_buf *hard, const cords_buf *soft, float scale,
 	    cords_buf *dlogits, cords_buf *out);
-/* Training (cuda_conv.cu, cuda_pool.cu, cuda_train.cu). */
+/* Training (cuda_conv.cu, cuda_pool.cu, cuda_eltwise.cu, cuda_train.cu). */
 int cu_conv2d_bwd_data(cords_backend *be, const cords_conv *c, const cords_buf *dy, const cords_buf *w,
 		       cords_buf *dx);
 int cu_conv2d_bwd_weights(cords_backend *be, const cords_conv *c, const cords_buf *x, const cords_buf *dy,
@@ -163,5 +163,20 @@ int cu_allreduce(cords_backend *be, cords_buf *b);
 void cu_nccl_free(cu_nccl *n);
 /* y [B,C,H,W] += bias [C] (cuda_eltwise.cu; the convolution's bias). */
 int cu_bias_channels(cu_impl *c, const cu_buf *bias, cu_buf *y);
+
+/* The block's sum of v (double), left in part[0]; every thread calls it. */
+static __device__ inline double block_sum(double v, double *part)
+{
+	part[threadIdx.x] = v;
+	__syncthreads();
+	for (unsigned k = blockDim.x / 2; k > 0; k /= 2) {
+		if (threadIdx.x < k)
+			part[threadIdx.x] += part[threadIdx.x + k];
+		__syncthreads();
+	}
+	double s = part[0];
+	__syncthreads();
+	return s;
+}
 
 #endif

@@ -1,5 +1,6 @@
-/* Element-wise work on the GPU: fill, copy (with batch broadcast), the fused
- * leaky update, ReLU sums, the spatial mean and the per-channel bias add.
+/* Element-wise work on the GPU, each forward beside its backward: fill, copy
+ * (with batch broadcast), the fused leaky update, ReLU sums, the spatial mean
+ * (and the read-out's backward through it) and the per-channel bias add.
  * Buffers are plain NCHW, so a [1,...] operand broadcasts by index modulo
  * its size. Kernels first, launchers after. */
 #include "cuda.h"
@@ -32,6 +33,18 @@ __global__ void k_leaky(const float *r, float *z, const float *bias, float *out,
 	}
 }
 
+/* dz = alpha phi'(z) dout; dr = (1 - alpha) dout + beta dr */
+__global__ void k_leaky_bwd(const float *z, const float *d, float *dz, float *dr, size_t n, float alpha, float s,
+			    float keep, float beta)
+{
+	FOR_EACH(i, n)
+	{
+		float g = d[i];
+		dz[i] = alpha * (z[i] > 0 ? g : s * g);
+		dr[i] = keep * g + (beta != 0 ? beta * dr[i] : 0.0f);
+	}
+}
+
 /* y = relu(a) + (b ? (relu_b ? relu(b) : b) : 0) */
 __global__ void k_relu_add(const float *a, const float *b, int relu_b, float *y, size_t n)
 {
@@ -42,6 +55,12 @@ __global__ void k_relu_add(const float *a, const float *b, int relu_b, float *y,
 			u += relu_b ? fmaxf(b[i], 0.0f) : b[i];
 		y[i] = u;
 	}
+}
+
+/* dx += dy where x > 0 */
+__global__ void k_relu_bwd_add(const float *x, const float *dy, float *dx, size_t n)
+{
+	FOR_EACH(i, n) dx[i] += x[i] > 0 ? dy[i] : 0.0f;
 }
 
 /* One block per (b,c) row of hw floats: y[row] = mean of the row, summed in
@@ -62,6 +81,12 @@ __global__ void k_row_mean(const float *x, float *y, size_t hw)
 	}
 	if (threadIdx.x == 0)
 		y[blockIdx.x] = (float)(part[0] / (double)hw);
+}
+
+/* dx [BC,HW] += dy [BC] / HW where x > 0 */
+__global__ void k_readout_bwd_add(const float *x, const float *dy, float *dx, size_t n, size_t hw)
+{
+	FOR_EACH(i, n) dx[i] += x[i] > 0 ? dy[i / hw] / (float)hw : 0.0f;
 }
 
 /* y [B,C,HW] += bias[c] */
@@ -112,6 +137,19 @@ int cu_leaky(cords_backend *be, float alpha, cords_phi phi, const cords_buf *rb,
 	return cu_launched("leaky");
 }
 
+int cu_leaky_bwd(cords_backend *be, float alpha, cords_phi phi, const cords_buf *zb, const cords_buf *doutb,
+		 cords_buf *dzb, cords_buf *drb, float beta)
+{
+	if (cu_same_shape(zb, doutb, "leaky_bwd") || cu_same_shape(zb, dzb, "leaky_bwd") ||
+	    cu_same_shape(zb, drb, "leaky_bwd"))
+		return -1;
+	size_t n = CU_CBUF(zb)->n;
+	k_leaky_bwd<<<cu_blocks(n), CU_THREADS, 0, CU_IMPL(be)->stream>>>(
+		CU_CBUF(zb)->d, CU_CBUF(doutb)->d, CU_BUF(dzb)->d, CU_BUF(drb)->d, n, alpha, phi_slope(phi),
+		1.0f - alpha, beta);
+	return cu_launched("leaky_bwd");
+}
+
 int cu_relu_add(cords_backend *be, const cords_buf *ab, const cords_buf *bb, int relu_b, cords_buf *yb)
 {
 	const cu_buf *a = CU_CBUF(ab), *b = CU_CBUF(bb);
@@ -121,6 +159,16 @@ int cu_relu_add(cords_backend *be, const cords_buf *ab, const cords_buf *bb, int
 	k_relu_add<<<cu_blocks(y->n), CU_THREADS, 0, CU_IMPL(be)->stream>>>(a->d, b ? b->d : NULL, relu_b, y->d,
 									      y->n);
 	return cu_launched("relu_add");
+}
+
+int cu_relu_bwd_add(cords_backend *be, const cords_buf *xb, const cords_buf *dyb, cords_buf *dxb)
+{
+	if (cu_same_shape(xb, dyb, "relu_bwd_add") || cu_same_shape(xb, dxb, "relu_bwd_add"))
+		return -1;
+	size_t n = CU_CBUF(xb)->n;
+	k_relu_bwd_add<<<cu_blocks(n), CU_THREADS, 0, CU_IMPL(be)->stream>>>(CU_CBUF(xb)->d, CU_CBUF(dyb)->d,
+									   CU_BUF(dxb)->d, n);
+	return cu_launched("relu_bwd_add");
 }
 
 int cu_spatial_mean(cords_backend *be, const cords_buf *xb, cords_buf *yb)
@@ -133,6 +181,18 @@ int cu_spatial_mean(cords_backend *be, const cords_buf *xb, cords_buf *yb)
 		return 0;
 	k_row_mean<<<(unsigned)y->n, CU_THREADS, 0, CU_IMPL(be)->stream>>>(x->d, y->d, x->n / y->n);
 	return cu_launched("spatial_mean");
+}
+
+int cu_readout_bwd_add(cords_backend *be, const cords_buf *xb, const cords_buf *dyb, cords_buf *dxb)
+{
+	const cu_buf *x = CU_CBUF(xb), *dy = CU_CBUF(dyb);
+	if (cu_same_shape(xb, dxb, "readout_bwd_add"))
+		return -1;
+	if (x->h.ndim != 4 || dy->h.ndim != 2 || dy->h.shape[0] != x->h.shape[0] || dy->h.shape[1] != x->h.shape[1])
+		return cords_err("readout_bwd_add: expects x [B,C,H,W] and dy [B,C]");
+	k_readout_bwd_add<<<cu_blocks(x->n), CU_THREADS, 0, CU_IMPL(be)->stream>>>(
+		x->d, dy->d, CU_BUF(dxb)->d, x->n, (size_t)(x->h.shape[2] * x->h.shape[3]));
+	return cu_launched("readout_bwd_add");
 }
 
 int cu_bias_channels(cu_impl *c, const cu_buf *bias, cu_buf *y)

@@ -1,5 +1,6 @@
 /* The fully connected read-out on cuBLAS: y [B,N] = x [B,K] w^T + bias, with
- * w [N,K] row-major, and its backward. The handle's math mode keeps it f32
+ * w [N,K] row-major, its backward, and its loss, the cross-entropy
+ * (lib/cpu/readout.c's cords_xent_cpu; the twin of lib/cpu/cpu_linear.c). The handle's math mode keeps it f32
  * (or TF32 when asked, see cuda.h). Kernels first, launchers after. */
 #include "cuda.h"
 
@@ -19,6 +20,60 @@ __global__ void k_colsum(const float *dy, float *db, int B, int N)
 			s += dy[(size_t)b * N + n];
 		db[n] = (float)s;
 	}
+}
+
+/* One block per row of logits [B,N]: its CE against hard[b] (an index as a
+ * float) or the soft row, its argmax (the first of equals) and, if dl is
+ * not NULL, dl = scale/B (softmax sum(t) - t). Block reductions in a fixed
+ * tree, so the results do not change from run to run. */
+__global__ void k_xent(const float *logits, const float *hard, const float *soft, float scale, float *dl, float *out,
+		       int B, int N)
+{
+	__shared__ double part[CU_THREADS];
+	__shared__ int arg[CU_THREADS];
+	const int b = blockIdx.x, tid = threadIdx.x;
+	const float *z = logits + (size_t)b * N;
+	const float *t = soft ? soft + (size_t)b * N : NULL;
+	const int k = hard ? (int)hard[b] : -1;
+	int best = -1;
+	for (int n = tid; n < N; n += blockDim.x)
+		if (best < 0 || z[n] > z[best])
+			best = n;
+	arg[tid] = best;
+	__syncthreads();
+	for (int s = blockDim.x / 2; s > 0; s /= 2) {
+		if (tid < s) {
+			int o = arg[tid + s], m = arg[tid];
+			if (o >= 0 && (m < 0 || z[o] > z[m] || (z[o] == z[m] && o < m)))
+				arg[tid] = o;
+		}
+		__syncthreads();
+	}
+	const int top = arg[0];
+	const double mx = z[top];
+	double e = 0;
+	for (int n = tid; n < N; n += blockDim.x)
+		e += exp((double)z[n] - mx);
+	const double lse = mx + log(block_sum(e, part));
+	double ce = 0, mass = 0;
+	if (t) {
+		for (int n = tid; n < N; n += blockDim.x) {
+			ce += t[n] * (lse - z[n]);
+			mass += t[n];
+		}
+		ce = block_sum(ce, part);
+		mass = block_sum(mass, part);
+	} else {
+		ce = lse - z[k];
+		mass = 1;
+	}
+	if (tid == 0) {
+		out[b] = (float)ce;
+		out[B + b] = (float)top;
+	}
+	if (dl)
+		for (int n = tid; n < N; n += blockDim.x)
+			dl[(size_t)b * N + n] = (float)(scale * (exp((double)z[n] - lse) * mass - (t ? t[n] : n == k)) / B);
 }
 
 int cu_linear(cords_backend *be, const cords_buf *xb, const cords_buf *wb, const cords_buf *bb, cords_buf *yb)
@@ -74,4 +129,19 @@ int cu_linear_bwd_weights(cords_backend *be, const cords_buf *dyb, const cords_b
 		return 0;
 	k_colsum<<<cu_blocks((size_t)N), CU_THREADS, 0, c->stream>>>(dy->d, db->d, B, N);
 	return cu_launched("linear_bwd_weights bias");
+}
+
+int cu_xent(cords_backend *be, const cords_buf *lb, const cords_buf *hb, const cords_buf *sb, float scale,
+	    cords_buf *db, cords_buf *ob)
+{
+	const cu_buf *l = CU_CBUF(lb), *h = hb ? CU_CBUF(hb) : NULL, *s = sb ? CU_CBUF(sb) : NULL;
+	cu_buf *d = db ? CU_BUF(db) : NULL, *o = CU_BUF(ob);
+	const int64_t B = l->h.shape[0], N = l->h.shape[1];
+	if (!cords_xent_fits(lb, hb, sb, db, ob))
+		return cords_err("xent: expects logits [B,N], hard [B] or soft [B,N], dlogits [B,N], out [2,B]");
+	if (!B) /* no grid of 0 blocks */
+		return 0;
+	k_xent<<<(unsigned)B, CU_THREADS, 0, CU_IMPL(be)->stream>>>(l->d, h ? h->d : NULL, s ? s->d : NULL, scale,
+								     d ? d->d : NULL, o->d, (int)B, (int)N);
+	return cu_launched("xent");
 }

@@ -1,7 +1,6 @@
-/* The training operations on the GPU: backward of the leaky update, of ReLU
- * and of the read-out, batch sums, axpby, the sum of squared differences and
- * BatchNorm forward and backward (PyTorch's semantics, lib/cpu/bnorm.h), weight
- * norm, the optimisers and the read-out's cross-entropy.
+/* The training operations on the GPU: batch sums, axpby, the sum of squared
+ * differences and BatchNorm forward and backward (PyTorch's semantics,
+ * lib/cpu/bnorm.h), weight norm and the optimisers.
  * Reductions run in a fixed order (a block's in a fixed tree, partial sums
  * added in index order), so results are the same from run to run;
  * per-channel sums in double, as the CPU's. Kernels first, launchers after. */
@@ -11,30 +10,6 @@
 
 #define FOR_EACH(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); \
 			    i += (size_t)gridDim.x * blockDim.x)
-
-/* dz = alpha phi'(z) dout; dr = (1 - alpha) dout + beta dr */
-__global__ void k_leaky_bwd(const float *z, const float *d, float *dz, float *dr, size_t n, float alpha, float s,
-			    float keep, float beta)
-{
-	FOR_EACH(i, n)
-	{
-		float g = d[i];
-		dz[i] = alpha * (z[i] > 0 ? g : s * g);
-		dr[i] = keep * g + (beta != 0 ? beta * dr[i] : 0.0f);
-	}
-}
-
-/* dx += dy where x > 0 */
-__global__ void k_relu_bwd_add(const float *x, const float *dy, float *dx, size_t n)
-{
-	FOR_EACH(i, n) dx[i] += x[i] > 0 ? dy[i] : 0.0f;
-}
-
-/* dx [BC,HW] += dy [BC] / HW where x > 0 */
-__global__ void k_readout_bwd_add(const float *x, const float *dy, float *dx, size_t n, size_t hw)
-{
-	FOR_EACH(i, n) dx[i] += x[i] > 0 ? dy[i / hw] / (float)hw : 0.0f;
-}
 
 /* db [per] = sum over b of dz [B,per] + beta db */
 __global__ void k_batch_sum(const float *dz, float *db, size_t per, int B, float beta)
@@ -52,21 +27,6 @@ __global__ void k_batch_sum(const float *dz, float *db, size_t per, int B, float
 __global__ void k_axpby(float a, const float *x, float b, float *y, size_t n, size_t per)
 {
 	FOR_EACH(i, n) y[i] = a * x[i % per] + (b != 0 ? b * y[i] : 0.0f);
-}
-
-/* The block's sum of v (double), left in part[0]; every thread calls it. */
-__device__ double block_sum(double v, double *part)
-{
-	part[threadIdx.x] = v;
-	__syncthreads();
-	for (unsigned k = blockDim.x / 2; k > 0; k /= 2) {
-		if (threadIdx.x < k)
-			part[threadIdx.x] += part[threadIdx.x + k];
-		__syncthreads();
-	}
-	double s = part[0];
-	__syncthreads();
-	return s;
 }
 
 /* out[block] = sum over the block's chunk of (x - y[i % per])^2 (y NULL: 0) */
@@ -245,46 +205,6 @@ __global__ void k_bn_bwd_dx(const bn_geo g, int train, const float *x, const flo
 		const float kf = (float)k;
 		BN_PLANE(m) dxp[m] = dp[m] * kf;
 	}
-}
-
-static float phi_slope(cords_phi phi)
-{
-	return phi.kind == CORDS_PHI_RELU ? 0.0f : phi.kind == CORDS_PHI_IDENTITY ? 1.0f : phi.slope;
-}
-
-int cu_leaky_bwd(cords_backend *be, float alpha, cords_phi phi, const cords_buf *zb, const cords_buf *doutb,
-		 cords_buf *dzb, cords_buf *drb, float beta)
-{
-	if (cu_same_shape(zb, doutb, "leaky_bwd") || cu_same_shape(zb, dzb, "leaky_bwd") ||
-	    cu_same_shape(zb, drb, "leaky_bwd"))
-		return -1;
-	size_t n = CU_CBUF(zb)->n;
-	k_leaky_bwd<<<cu_blocks(n), CU_THREADS, 0, CU_IMPL(be)->stream>>>(
-		CU_CBUF(zb)->d, CU_CBUF(doutb)->d, CU_BUF(dzb)->d, CU_BUF(drb)->d, n, alpha, phi_slope(phi),
-		1.0f - alpha, beta);
-	return cu_launched("leaky_bwd");
-}
-
-int cu_relu_bwd_add(cords_backend *be, const cords_buf *xb, const cords_buf *dyb, cords_buf *dxb)
-{
-	if (cu_same_shape(xb, dyb, "relu_bwd_add") || cu_same_shape(xb, dxb, "relu_bwd_add"))
-		return -1;
-	size_t n = CU_CBUF(xb)->n;
-	k_relu_bwd_add<<<cu_blocks(n), CU_THREADS, 0, CU_IMPL(be)->stream>>>(CU_CBUF(xb)->d, CU_CBUF(dyb)->d,
-									   CU_BUF(dxb)->d, n);
-	return cu_launched("relu_bwd_add");
-}
-
-int cu_readout_bwd_add(cords_backend *be, const cords_buf *xb, const cords_buf *dyb, cords_buf *dxb)
-{
-	const cu_buf *x = CU_CBUF(xb), *dy = CU_CBUF(dyb);
-	if (cu_same_shape(xb, dxb, "readout_bwd_add"))
-		return -1;
-	if (x->h.ndim != 4 || dy->h.ndim != 2 || dy->h.shape[0] != x->h.shape[0] || dy->h.shape[1] != x->h.shape[1])
-		return cords_err("readout_bwd_add: expects x [B,C,H,W] and dy [B,C]");
-	k_readout_bwd_add<<<cu_blocks(x->n), CU_THREADS, 0, CU_IMPL(be)->stream>>>(
-		x->d, dy->d, CU_BUF(dxb)->d, x->n, (size_t)(x->h.shape[2] * x->h.shape[3]));
-	return cu_launched("readout_bwd_add");
 }
 
 int cu_batch_sum(cords_backend *be, const cords_buf *dzb, cords_buf *dbb, float beta)
@@ -533,73 +453,3 @@ int cu_optim(cords_backend *be, const cords_optim *o, cords_buf *pb, cords_buf *
 	return cu_launched("optim");
 }
 
-/* ---- the read-out's loss: cross-entropy (lib/cpu/readout.c's cords_xent_cpu) */
-
-/* One block per row of logits [B,N]: its CE against hard[b] (an index as a
- * float) or the soft row, its argmax (the first of equals) and, if dl is
- * not NULL, dl = scale/B (softmax sum(t) - t). Block reductions in a fixed
- * tree, so the results do not change from run to run. */
-__global__ void k_xent(const float *logits, const float *hard, const float *soft, float scale, float *dl, float *out,
-		       int B, int N)
-{
-	__shared__ double part[CU_THREADS];
-	__shared__ int arg[CU_THREADS];
-	const int b = blockIdx.x, tid = threadIdx.x;
-	const float *z = logits + (size_t)b * N;
-	const float *t = soft ? soft + (size_t)b * N : NULL;
-	const int k = hard ? (int)hard[b] : -1;
-	int best = -1;
-	for (int n = tid; n < N; n += blockDim.x)
-		if (best < 0 || z[n] > z[best])
-			best = n;
-	arg[tid] = best;
-	__syncthreads();
-	for (int s = blockDim.x / 2; s > 0; s /= 2) {
-		if (tid < s) {
-			int o = arg[tid + s], m = arg[tid];
-			if (o >= 0 && (m < 0 || z[o] > z[m] || (z[o] == z[m] && o < m)))
-				arg[tid] = o;
-		}
-		__syncthreads();
-	}
-	const int top = arg[0];
-	const double mx = z[top];
-	double e = 0;
-	for (int n = tid; n < N; n += blockDim.x)
-		e += exp((double)z[n] - mx);
-	const double lse = mx + log(block_sum(e, part));
-	double ce = 0, mass = 0;
-	if (t) {
-		for (int n = tid; n < N; n += blockDim.x) {
-			ce += t[n] * (lse - z[n]);
-			mass += t[n];
-		}
-		ce = block_sum(ce, part);
-		mass = block_sum(mass, part);
-	} else {
-		ce = lse - z[k];
-		mass = 1;
-	}
-	if (tid == 0) {
-		out[b] = (float)ce;
-		out[B + b] = (float)top;
-	}
-	if (dl)
-		for (int n = tid; n < N; n += blockDim.x)
-			dl[(size_t)b * N + n] = (float)(scale * (exp((double)z[n] - lse) * mass - (t ? t[n] : n == k)) / B);
-}
-
-int cu_xent(cords_backend *be, const cords_buf *lb, const cords_buf *hb, const cords_buf *sb, float scale,
-	    cords_buf *db, cords_buf *ob)
-{
-	const cu_buf *l = CU_CBUF(lb), *h = hb ? CU_CBUF(hb) : NULL, *s = sb ? CU_CBUF(sb) : NULL;
-	cu_buf *d = db ? CU_BUF(db) : NULL, *o = CU_BUF(ob);
-	const int64_t B = l->h.shape[0], N = l->h.shape[1];
-	if (!cords_xent_fits(lb, hb, sb, db, ob))
-		return cords_err("xent: expects logits [B,N], hard [B] or soft [B,N], dlogits [B,N], out [2,B]");
-	if (!B) /* no grid of 0 blocks */
-		return 0;
-	k_xent<<<(unsigned)B, CU_THREADS, 0, CU_IMPL(be)->stream>>>(l->d, h ? h->d : NULL, s ? s->d : NULL, scale,
-								     d ? d->d : NULL, o->d, (int)B, (int)N);
-	return cu_launched("xent");
-}
