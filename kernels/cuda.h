@@ -164,6 +164,10 @@ void cu_nccl_free(cu_nccl *n);
 /* y [B,C,H,W] += bias [C] (cuda_eltwise.cu; the convolution's bias). */
 int cu_bias_channels(cu_impl *c, const cu_buf *bias, cu_buf *y);
 
+/* Grid-stride loops: any n with a capped grid. */
+#define FOR_EACH(i, n) \
+	for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)gridDim.x * blockDim.x)
+
 /* The block's sum of v (double), left in part[0]; every thread calls it. */
 static __device__ inline double block_sum(double v, double *part)
 {

@@ -287,9 +287,6 @@ static int conv_check(const char *op, const cords_conv *cv, const cu_buf *x, con
 	return 0;
 }
 
-#define FOR_EACH(i, n) \
-	for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)blockDim.x * gridDim.x)
-
 __global__ static void k_to_bf16(const float *x, __nv_bfloat16 *y, size_t n)
 {
 	FOR_EACH(i, n) y[i] = __float2bfloat16(x[i]);

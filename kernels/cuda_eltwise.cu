@@ -5,10 +5,6 @@
  * its size. Kernels first, launchers after. */
 #include "cuda.h"
 
-/* Grid-stride loops: any n with a capped grid. */
-#define FOR_EACH(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); \
-			    i += (size_t)gridDim.x * blockDim.x)
-
 __global__ void k_fill(float *d, size_t n, float v)
 {
 	FOR_EACH(i, n) d[i] = v;
@@ -117,11 +113,6 @@ int cu_copy(cords_backend *be, cords_buf *dstb, const cords_buf *srcb)
 	return cu_launched("copy");
 }
 
-static float phi_slope(cords_phi phi)
-{
-	return phi.kind == CORDS_PHI_RELU ? 0.0f : phi.kind == CORDS_PHI_IDENTITY ? 1.0f : phi.slope;
-}
-
 int cu_leaky(cords_backend *be, float alpha, cords_phi phi, const cords_buf *rb, cords_buf *zb,
 	     const cords_buf *biasb, cords_buf *outb)
 {
@@ -133,7 +124,7 @@ int cu_leaky(cords_backend *be, float alpha, cords_phi phi, const cords_buf *rb,
 		return cords_err("leaky: bias must be [1,C,H,W] of the state's shape");
 	size_t per = bias ? bias->n : 1;
 	k_leaky<<<cu_blocks(z->n), CU_THREADS, 0, CU_IMPL(be)->stream>>>(
-		r->d, z->d, bias ? bias->d : NULL, out->d, z->n, per, 1.0f - alpha, alpha, phi_slope(phi));
+		r->d, z->d, bias ? bias->d : NULL, out->d, z->n, per, 1.0f - alpha, alpha, cords_phi_slope(phi));
 	return cu_launched("leaky");
 }
 
@@ -145,7 +136,7 @@ int cu_leaky_bwd(cords_backend *be, float alpha, cords_phi phi, const cords_buf 
 		return -1;
 	size_t n = CU_CBUF(zb)->n;
 	k_leaky_bwd<<<cu_blocks(n), CU_THREADS, 0, CU_IMPL(be)->stream>>>(
-		CU_CBUF(zb)->d, CU_CBUF(doutb)->d, CU_BUF(dzb)->d, CU_BUF(drb)->d, n, alpha, phi_slope(phi),
+		CU_CBUF(zb)->d, CU_CBUF(doutb)->d, CU_BUF(dzb)->d, CU_BUF(drb)->d, n, alpha, cords_phi_slope(phi),
 		1.0f - alpha, beta);
 	return cu_launched("leaky_bwd");
 }

@@ -8,9 +8,6 @@
 
 #include <limits.h>
 
-#define FOR_EACH(i, n) for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); \
-			    i += (size_t)gridDim.x * blockDim.x)
-
 /* db [per] = sum over b of dz [B,per] + beta db */
 __global__ void k_batch_sum(const float *dz, float *db, size_t per, int B, float beta)
 {

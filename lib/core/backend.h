@@ -55,6 +55,13 @@ typedef struct {
 	float slope; /* PReLU only */
 } cords_phi;
 
+/* phi(z) = z > 0 ? z : s z and phi'(z) = z > 0 ? 1 : s, for s the slope
+ * below zero: 0 for ReLU, 1 for identity. What both backends compute. */
+static inline float cords_phi_slope(cords_phi p)
+{
+	return p.kind == CORDS_PHI_RELU ? 0.0f : p.kind == CORDS_PHI_IDENTITY ? 1.0f : p.slope;
+}
+
 /* BatchNorm over the channels of [B,C,H,W] (SPEC §3 stage 1): train mode
  * normalises with the batch statistics (biased variance) and updates the
  * running ones with momentum (unbiased variance), as torch does; eval mode

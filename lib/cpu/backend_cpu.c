@@ -57,6 +57,12 @@ int cpu_md(const cpu_buf *b, dnnl_memory_desc_t *md)
 	return cpu_dnnl(dnnl_memory_desc_init_by_tag(md, b->h.ndim, d, dnnl_f32, tag), "memory descriptor");
 }
 
+void cpu_key_shape(int64_t *k, const cpu_buf *b)
+{
+	for (int i = 0; i < 4; i++)
+		k[i] = i < b->h.ndim ? b->h.shape[i] : 0;
+}
+
 int cpu_same_shape(const cords_buf *a, const cords_buf *b, const char *what)
 {
 	const cords_buf_head *x = (const cords_buf_head *)a, *y = (const cords_buf_head *)b;

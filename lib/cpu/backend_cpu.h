@@ -67,6 +67,8 @@ int cpu_dnnl(dnnl_status_t s, const char *what);
  * convolutions where it was measured faster, direct otherwise. oneDNN has
  * Winograd only for some CPUs (AVX-512); callers fall back to direct. */
 dnnl_alg_kind_t cpu_conv_alg(const cpu_impl *c, int dir, const int64_t *wshape, int stride, int64_t oh);
+/* A buffer's shape as 4 entries of a primitive's key (0 past its ndim). */
+void cpu_key_shape(int64_t *k, const cpu_buf *b);
 /* The cached primitive for key (NULL if none), and adding one (takes prim). */
 cpu_prim *cpu_prim_find(cpu_impl *c, const int64_t *key);
 cpu_prim *cpu_prim_add(cpu_impl *c, const int64_t *key, dnnl_primitive_t prim);

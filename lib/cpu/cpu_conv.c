@@ -16,12 +16,6 @@
 
 enum { KEY_CONV = 1, KEY_BWD_DATA = 101, KEY_BWD_WEIGHTS = 102, KEY_REORDER_W = 104 };
 
-static void key_shape(int64_t *k, const cpu_buf *b)
-{
-	for (int i = 0; i < 4; i++)
-		k[i] = i < b->h.ndim ? b->h.shape[i] : 0;
-}
-
 float *cpu_scratch(cpu_impl *c, int i, size_t n)
 {
 	if (c->scratch_n[i] < n) {
@@ -101,9 +95,9 @@ int cpu_conv2d(cords_backend *be, const cords_conv *cv, const cords_buf *xb, con
 	if (conv_check(cv, x, w, b, y))
 		return -1;
 	int64_t key[20] = {KEY_CONV, cv->stride, cv->pad, b != NULL, cv->beta != 0, x->blocked, y->blocked, cv->once};
-	key_shape(key + 8, x);
-	key_shape(key + 12, w);
-	key_shape(key + 16, y);
+	cpu_key_shape(key + 8, x);
+	cpu_key_shape(key + 12, w);
+	cpu_key_shape(key + 16, y);
 	dnnl_memory_desc_t xmd, ymd, bmd;
 	if (cpu_md(x, &xmd) || cpu_md(y, &ymd) || (b && cpu_md(b, &bmd)))
 		return -1;
@@ -181,9 +175,9 @@ static cpu_prim *bwd_prim(cpu_impl *c, int data, const cords_conv *cv, const cpu
 			  const cpu_buf *y, const dnnl_memory_desc_t *xmd, const dnnl_memory_desc_t *ymd)
 {
 	int64_t key[20] = {data ? KEY_BWD_DATA : KEY_BWD_WEIGHTS, cv->stride, cv->pad, x->blocked, y->blocked};
-	key_shape(key + 8, x);
-	key_shape(key + 12, w);
-	key_shape(key + 16, y);
+	cpu_key_shape(key + 8, x);
+	cpu_key_shape(key + 12, w);
+	cpu_key_shape(key + 16, y);
 	cpu_prim *p = cpu_prim_find(c, key);
 	if (!p) {
 		dnnl_primitive_t prim;
@@ -263,7 +257,7 @@ static int to_plain(cpu_impl *c, const dnnl_memory_desc_t *from, const cpu_buf *
 	if (cpu_md(dw, &plain))
 		return -1;
 	int64_t key[20] = {KEY_REORDER_W};
-	key_shape(key + 8, dw);
+	cpu_key_shape(key + 8, dw);
 	memcpy(key + 12, from->format_desc.blocking.inner_blks, 4 * sizeof(int64_t));
 	key[16] = from->format_desc.blocking.inner_nblks;
 	key[17] = from->format_desc.blocking.strides[0];

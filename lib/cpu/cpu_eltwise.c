@@ -46,12 +46,6 @@ int cpu_copy(cords_backend *be, cords_buf *dstb, const cords_buf *srcb)
 	return 0;
 }
 
-/* phi(z) = z > 0 ? z : s z covers ReLU (s = 0), identity (s = 1), PReLU. */
-static float phi_slope(cords_phi phi)
-{
-	return phi.kind == CORDS_PHI_RELU ? 0.0f : phi.kind == CORDS_PHI_IDENTITY ? 1.0f : phi.slope;
-}
-
 int cpu_leaky(cords_backend *be, float alpha, cords_phi phi, const cords_buf *rb, cords_buf *zb,
 	      const cords_buf *biasb, cords_buf *outb)
 {
@@ -61,7 +55,7 @@ int cpu_leaky(cords_backend *be, float alpha, cords_phi phi, const cords_buf *rb
 		return -1;
 	if (bias && !broadcasts(bias, z))
 		return cords_err("leaky: bias must be [1,C,H,W] of the state's shape");
-	const float s = phi_slope(phi), a = alpha, keep = 1.0f - alpha;
+	const float s = cords_phi_slope(phi), a = alpha, keep = 1.0f - alpha;
 	const int64_t B = z->h.shape[0], per = (int64_t)z->n / B;
 	const float *rp = r->data, *bp = bias ? bias->data : NULL;
 	float *zp = z->data, *op = out->data;
@@ -89,7 +83,7 @@ int cpu_leaky_bwd(cords_backend *be, float alpha, cords_phi phi, const cords_buf
 		return -1;
 	const float *z = CPU_CBUF(zb)->data, *d = CPU_CBUF(doutb)->data;
 	float *dz = CPU_BUF(dzb)->data, *dr = CPU_BUF(drb)->data;
-	const float s = phi.kind == CORDS_PHI_RELU ? 0.0f : phi.kind == CORDS_PHI_IDENTITY ? 1.0f : phi.slope;
+	const float s = cords_phi_slope(phi);
 	const float keep = 1.0f - alpha;
 	const int64_t n = (int64_t)CPU_CBUF(zb)->n;
 #pragma omp parallel for simd schedule(static)

@@ -5,12 +5,6 @@
 
 enum { KEY_POOL = 2, KEY_POOL_BWD = 103 };
 
-static void key_shape(int64_t *k, const cpu_buf *b)
-{
-	for (int i = 0; i < 4; i++)
-		k[i] = i < b->h.ndim ? b->h.shape[i] : 0;
-}
-
 static int make_pool(cpu_impl *c, const cords_pool *pp, const dnnl_memory_desc_t *x,
 		     const dnnl_memory_desc_t *y, dnnl_primitive_t *out)
 {
@@ -40,8 +34,8 @@ int cpu_avgpool(cords_backend *be, const cords_pool *pp, const cords_buf *xb, co
 	    y->h.shape[3] != (x->h.shape[3] + 2 * pp->pad - pp->k) / pp->stride + 1)
 		return cords_err("avgpool: shapes do not fit");
 	int64_t key[20] = {KEY_POOL, pp->k, pp->stride, pp->pad, x->blocked, y->blocked};
-	key_shape(key + 8, x);
-	key_shape(key + 16, y);
+	cpu_key_shape(key + 8, x);
+	cpu_key_shape(key + 16, y);
 	dnnl_memory_desc_t xmd, ymd;
 	if (cpu_md(x, &xmd) || cpu_md(y, &ymd))
 		return -1;
@@ -90,8 +84,8 @@ int cpu_avgpool_bwd(cords_backend *be, const cords_pool *pp, const cords_buf *dy
 	if (dx->h.ndim != 4 || dy->h.ndim != 4 || dx->h.shape[0] != dy->h.shape[0] || dx->h.shape[1] != dy->h.shape[1])
 		return cords_err("avgpool_bwd: shapes do not fit");
 	int64_t key[20] = {KEY_POOL_BWD, pp->k, pp->stride, pp->pad, dx->blocked, dy->blocked};
-	key_shape(key + 8, dx);
-	key_shape(key + 16, dy);
+	cpu_key_shape(key + 8, dx);
+	cpu_key_shape(key + 16, dy);
 	dnnl_memory_desc_t xmd, ymd;
 	if (cpu_md(dx, &xmd) || cpu_md(dy, &ymd))
 		return -1;
