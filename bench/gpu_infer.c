@@ -207,7 +207,7 @@ int main(int argc, char **argv)
 	int got = load(dir, &l);
 	if (got < 0 || (got > 0 && (make(&a, batch, dir, &l) || write_streams(dir, &a, &l, batches))))
 		cli_die_lib();
-	cords_backend *be = cords_backend_get(dev);
+	cords_backend *be = cli_backend(dev, NULL);
 	if (!be)
 		cli_die_lib();
 	cords_tensor *meta = cords_meta_new();

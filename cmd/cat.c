@@ -146,7 +146,7 @@ static void add_npz(cords_zipw *z, const cords_tensor *x)
 static void from_npy(char **pairs, int n)
 {
 	FILE *out = cli_open_out(cli_output);
-	cords_writer *w = cords_writer_new(out, cli_out_name(cli_output), 0);
+	cords_writer *w = cords_writer_new(out, cli_out_name(cli_output), cli_env()->zstd_level);
 	if (!w)
 		cli_die_lib();
 	for (int i = 0; i < n; i++) {
@@ -229,7 +229,7 @@ int main(int argc, char **argv)
 		out = stdout;
 	} else if (mode == MODE_CAT) {
 		out = cli_open_out(cli_output);
-		if (!(w = cords_writer_new(out, cli_out_name(cli_output), 0)))
+		if (!(w = cords_writer_new(out, cli_out_name(cli_output), cli_env()->zstd_level)))
 			cli_die_lib();
 	} else if (cli_output && !(out = fopen(cli_output, "w"))) {
 		cli_die("%s: cannot open", cli_output);

@@ -307,7 +307,7 @@ static void write_tsv(FILE *f, const spectrum *s)
 
 static void write_stream(FILE *f, const options *o, const cords_model *m, const cords_linop *A, const spectrum *s)
 {
-	cords_writer *w = cords_writer_new(f, cli_out_name(cli_output), 0);
+	cords_writer *w = cords_writer_new(f, cli_out_name(cli_output), cli_env()->zstd_level);
 	int64_t sh[2] = {s->listed, 2};
 	cords_tensor *ev = cords_tensor_new("eigenvalues", CORDS_F64, 2, sh);
 	if (!w || !ev)
@@ -357,7 +357,7 @@ int main(int argc, char **argv)
 	cords_tensor_list params = {0};
 	if (cords_read_file(o.model, &params))
 		cli_die("%s: %s", o.model, cords_errmsg());
-	cords_backend *be = cords_backend_get("cpu");
+	cords_backend *be = cli_backend("cpu", NULL);
 	cords_model *m = be ? cords_model_new(&params, cords_list_find(&params, "meta"), be) : NULL;
 	if (!m)
 		cli_die("%s: %s", o.model, cords_errmsg());

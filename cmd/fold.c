@@ -41,7 +41,7 @@ static const struct option opts[] = {
 static double check(const cords_arch *a, const char *dev, const char *path, int n, cords_tensor_list *bn,
 		    cords_tensor_list *folded)
 {
-	cords_backend *be = cords_backend_get(dev);
+	cords_backend *be = cli_backend(dev, NULL);
 	cords_batches *d = be ? cords_batches_open(path, NULL, NULL) : NULL;
 	cords_cnn *f = d ? cords_cnn_new(a, be, 1, 1) : NULL, *b = f ? cords_cnn_new(a, be, 0, 1) : NULL;
 	cords_params *fp = b ? cords_params_new(be, folded, NULL) : NULL, *bp = fp ? cords_params_new(be, bn, NULL) : NULL;

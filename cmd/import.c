@@ -78,7 +78,7 @@ static cords_tensor *make_meta(const cords_arch *a, const char *file)
 static void write_model(const cords_arch *a, const cords_tensor_list *l, const char *file)
 {
 	FILE *out = cli_open_out(cli_output);
-	cords_writer *w = cords_writer_new(out, cli_out_name(cli_output), 0);
+	cords_writer *w = cords_writer_new(out, cli_out_name(cli_output), cli_env()->zstd_level);
 	cords_tensor *meta = make_meta(a, file);
 	if (!w || cords_write_tensor(w, meta))
 		cli_die_lib();

@@ -303,7 +303,7 @@ int main(int argc, char **argv)
 	options o;
 	cli_init("cords-infer", help);
 	const char *in = parse(argc, argv, &o);
-	cords_backend *be = cords_backend_get(o.device);
+	cords_backend *be = cli_backend(o.device, o.precision);
 	if (!be)
 		cli_die_lib();
 	run r = {.o = &o, .in_name = cli_in_name(in)};
@@ -321,7 +321,7 @@ int main(int argc, char **argv)
 	FILE *fi = cli_open_in(in);
 	cords_reader *rd = cords_reader_new(fi, r.in_name);
 	FILE *fo = cli_open_out(cli_output);
-	if (!rd || !(r.w = cords_writer_new(fo, cli_out_name(cli_output), 0)))
+	if (!rd || !(r.w = cords_writer_new(fo, cli_out_name(cli_output), cli_env()->zstd_level)))
 		cli_die_lib();
 	loop(&r, rd);
 	if (cords_writer_close(r.w))

@@ -80,7 +80,7 @@ int main(int argc, char **argv)
 	if (cords_init_params(&a, (uint64_t)seed, &l))
 		cli_die_lib();
 	FILE *f = cli_open_out(cli_output);
-	cords_writer *w = cords_writer_new(f, cli_out_name(cli_output), 0);
+	cords_writer *w = cords_writer_new(f, cli_out_name(cli_output), cli_env()->zstd_level);
 	if (!w || cords_write_tensor(w, meta))
 		cli_die_lib();
 	for (int i = 0; i < l.n; i++)

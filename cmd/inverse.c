@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 	tc_meta_set(&rnn, "phi", "identity");
 	tc_meta_set(&rnn, "spont_steps", "0");
 	tc_meta_set(&rnn, "stim_steps", "%d", stim);
-	cords_backend *be = cords_backend_get(o.device);
+	cords_backend *be = cli_backend(o.device, NULL);
 	cords_batches *data = be ? cords_batches_open(o.data, o.norm_mean, o.norm_std) : NULL;
 	if (!data)
 		cli_die_lib();

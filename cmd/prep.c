@@ -333,7 +333,7 @@ int main(int argc, char **argv)
 	p.f = cli_open_out(cli_output);
 	/* compression (most of the time for f32 output) on as many threads as the
 	 * transforms, between their parallel regions */
-	if (!(p.w = cords_writer_new(p.f, cli_out_name(cli_output), 0)) ||
+	if (!(p.w = cords_writer_new(p.f, cli_out_name(cli_output), cli_env()->zstd_level)) ||
 	    cords_writer_threads(p.w, omp_get_max_threads()))
 		cli_die_lib();
 	for (int e = 0; e < p.epochs; e++)

@@ -92,7 +92,7 @@ static void open_file(out_t *o)
 		path = o->fname;
 	}
 	o->f = cli_open_out(path);
-	if (!(o->w = cords_writer_new(o->f, cli_out_name(path), 0)))
+	if (!(o->w = cords_writer_new(o->f, cli_out_name(path), cli_env()->zstd_level)))
 		cli_die_lib();
 	/* the count when it is known before the data: from the reader, else the dataset's */
 	long long total = o->sink.total >= 0 ? o->sink.total : o->allow_partial ? 0 : o->ds->count[o->split];

@@ -13,8 +13,9 @@ static int absent(int device)
 	return cords_err("device cuda:%d: built without CUDA (rebuild with CUDA=1 and nvcc)", device);
 }
 
-cords_backend *cords_backend_cuda_new(int device)
+cords_backend *cords_backend_cuda_new(int device, const cords_backend_opts *o)
 {
+	(void)o;
 	absent(device);
 	return NULL;
 }

@@ -29,10 +29,9 @@ extern "C" {
 /* Math the convolutions and the read-out may use: exact f32 FMA (the
  * default, so GPU and CPU answers agree), TF32 tensor cores, or bf16 ones
  * (the convolutions' operands rounded to bf16 on the way in, their f32 sums
- * rounded to bf16 on the way out; the read-out then in TF32). Chosen by the
- * environment variable CORDS_PRECISION=fp32|tf32|bf16 when the backend is
- * made. Buffers stay f32 in every case. */
-typedef enum { CU_FP32 = 0, CU_TF32 = 1, CU_BF16 = 2 } cu_precision;
+ * rounded to bf16 on the way out; the read-out then in TF32). Chosen when
+ * the backend is made (cords_backend_opts; the tools' --precision, else
+ * CORDS_PRECISION). Buffers stay f32 in every case. */
 
 typedef struct {
 	cords_buf_head h;
@@ -53,14 +52,14 @@ typedef struct {
 	cudaEvent_t done;    /* recorded on it at a join, for the main stream to wait on */
 	void *work;
 	size_t work_bytes;
-	void *bf[3]; /* bf16 copies of a convolution's operands and result (CU_BF16) */
+	void *bf[3]; /* bf16 copies of a convolution's operands and result (CORDS_PREC_BF16) */
 	size_t bf_bytes[3];
 } cu_lane;
 
 typedef struct {
 	int device;
-	cu_precision precision;
-	int deterministic; /* backward convolutions: deterministic algorithms only (CORDS_DETERMINISTIC) */
+	cords_precision precision;
+	int deterministic; /* backward convolutions: deterministic algorithms only */
 	cudaStream_t stream; /* the current lane's: every operation queues here */
 	cudnnHandle_t dnn;
 	cublasHandle_t blas;

@@ -275,33 +275,6 @@ static void cu_destroy(cords_backend *be)
 	free(be);
 }
 
-/* A switch from the environment: unset, empty or 1 is on, 0 off. */
-static int env_switch(const char *name, int *on)
-{
-	const char *s = getenv(name);
-	if (!s || !*s || !strcmp(s, "1"))
-		*on = 1;
-	else if (!strcmp(s, "0"))
-		*on = 0;
-	else
-		return cords_err("%s=%s: expected 0 or 1", name, s);
-	return 0;
-}
-
-static int parse_precision(cu_precision *p)
-{
-	const char *s = getenv("CORDS_PRECISION");
-	if (!s || !*s || !strcmp(s, "fp32"))
-		*p = CU_FP32;
-	else if (!strcmp(s, "tf32"))
-		*p = CU_TF32;
-	else if (!strcmp(s, "bf16"))
-		*p = CU_BF16;
-	else
-		return cords_err("CORDS_PRECISION=%s: expected fp32, tf32 or bf16", s);
-	return 0;
-}
-
 extern "C" int cords_cuda_device_count(void)
 {
 	int n = 0;
@@ -336,14 +309,14 @@ static int open_device(cu_impl *c, int device)
 		return -1;
 	if (cu_dnn(cudnnCreate(&c->dnn), "handle") || cu_dnn(cudnnSetStream(c->dnn, c->stream), "stream"))
 		return -1;
-	cublasMath_t math = c->precision != CU_FP32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH;
+	cublasMath_t math = c->precision != CORDS_PREC_FP32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH;
 	return cu_blas(cublasCreate(&c->blas), "handle") || cu_blas(cublasSetStream(c->blas, c->stream), "stream") ||
 			       cu_blas(cublasSetMathMode(c->blas, math), "math mode")
 		       ? -1
 		       : 0;
 }
 
-extern "C" cords_backend *cords_backend_cuda_new(int device)
+extern "C" cords_backend *cords_backend_cuda_new(int device, const cords_backend_opts *o)
 {
 	cords_backend *be = (cords_backend *)calloc(1, sizeof *be);
 	cu_impl *c = (cu_impl *)calloc(1, sizeof *c);
@@ -354,11 +327,11 @@ extern "C" cords_backend *cords_backend_cuda_new(int device)
 		return NULL;
 	}
 	c->device = device;
+	c->precision = o->precision;
+	c->deterministic = o->deterministic;
+	c->graphs_on = o->graphs;
 	be->impl = c;
-	int lanes = 1;
-	if (parse_precision(&c->precision) || env_switch("CORDS_LANES", &lanes) ||
-	    env_switch("CORDS_DETERMINISTIC", &c->deterministic) || env_switch("CORDS_GRAPHS", &c->graphs_on) ||
-	    open_device(c, device)) {
+	if (open_device(c, device)) {
 		if (c->lane[0].stream)
 			cu_destroy(be);
 		else {
@@ -403,7 +376,7 @@ extern "C" cords_backend *cords_backend_cuda_new(int device)
 	be->batchnorm = cu_batchnorm;
 	be->batchnorm_bwd = cu_batchnorm_bwd;
 	be->allreduce = cu_allreduce;
-	be->lane = lanes ? cu_lane_to : NULL;
+	be->lane = o->lanes ? cu_lane_to : NULL;
 	be->replay = cu_replay;
 	return be;
 }

@@ -6,7 +6,7 @@
  * and round differently) is made once per shape and kept in a list on the
  * backend; each lane's workspace grows to the largest need there.
  *
- * In bf16 (CU_BF16) a convolution's two operands are rounded to bf16 copies
+ * In bf16 (CORDS_PREC_BF16) a convolution's two operands are rounded to bf16 copies
  * in the lane's scratch, cuDNN sums in f32 on tensor cores into a bf16
  * result, and our kernel widens that into the f32 output (with beta). */
 #include "cuda.h"
@@ -19,11 +19,11 @@ struct cu_plan {
 	int64_t key[10]; /* x shape, w shape, stride, pad */
 	cudnnTensorDescriptor_t x, y;
 	cudnnFilterDescriptor_t w;
-	cudnnTensorDescriptor_t x16, y16; /* the same shapes in bf16 (CU_BF16 only) */
+	cudnnTensorDescriptor_t x16, y16; /* the same shapes in bf16 (CORDS_PREC_BF16 only) */
 	cudnnFilterDescriptor_t w16;
 	cudnnConvolutionDescriptor_t conv;
 	int have[3]; /* algorithm found: forward, backward data, backward filter */
-	int f32[3];  /* CU_BF16, but cuDNN has no bf16 algorithm for this shape: f32 operands, TF32 */
+	int f32[3];  /* CORDS_PREC_BF16, but cuDNN has no bf16 algorithm for this shape: f32 operands, TF32 */
 	cudnnConvolutionFwdAlgo_t fwd;
 	cudnnConvolutionBwdDataAlgo_t bwd_data;
 	cudnnConvolutionBwdFilterAlgo_t bwd_filter;
@@ -101,11 +101,11 @@ static int plan_describe(cu_plan *p, const cords_conv *cv, const cu_buf *x, cons
 		       : 0;
 }
 
-/* Whether direction dir runs on bf16 copies (CU_BF16, and cuDNN has an
+/* Whether direction dir runs on bf16 copies (CORDS_PREC_BF16, and cuDNN has an
  * algorithm for it), and the descriptors it runs on. */
 static int bf16(const cu_impl *c, const cu_plan *p, int dir)
 {
-	return c->precision == CU_BF16 && !p->f32[dir];
+	return c->precision == CORDS_PREC_BF16 && !p->f32[dir];
 }
 static cudnnTensorDescriptor_t xdesc(const cu_impl *c, const cu_plan *p, int dir)
 {
@@ -124,7 +124,7 @@ enum { FWD = 0, BWD_DATA = 1, BWD_FILTER = 2 };
 
 static cudnnMathType_t base_math(const cu_impl *c)
 {
-	return c->precision == CU_FP32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
+	return c->precision == CORDS_PREC_FP32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
 }
 
 /* Of perf results (fastest first), the first usable one: successful, in fp32
@@ -136,11 +136,11 @@ template <typename Perf> static int pick(cu_impl *c, cu_plan *p, int dir, const 
 	for (int i = 0; i < n; i++) {
 		if (perf[i].status != CUDNN_STATUS_SUCCESS)
 			continue;
-		if (c->precision == CU_FP32 && is_tensor_op(perf[i].mathType))
+		if (c->precision == CORDS_PREC_FP32 && is_tensor_op(perf[i].mathType))
 			continue;
 		if (dir != FWD && c->deterministic && perf[i].determinism != CUDNN_DETERMINISTIC)
 			continue;
-		p->math[dir] = c->precision == CU_FP32 ? CUDNN_FMA_MATH : perf[i].mathType;
+		p->math[dir] = c->precision == CORDS_PREC_FP32 ? CUDNN_FMA_MATH : perf[i].mathType;
 		p->ws[dir] = perf[i].memory;
 		return i;
 	}
@@ -188,7 +188,7 @@ static int find(cu_impl *c, cu_plan *p, int dir)
  * the precision asks. */
 static int fallback(cu_impl *c, cu_plan *p, int dir)
 {
-	p->f32[dir] = c->precision == CU_BF16; /* implicit GEMM takes every shape in f32 */
+	p->f32[dir] = c->precision == CORDS_PREC_BF16; /* implicit GEMM takes every shape in f32 */
 	p->math[dir] = base_math(c);
 	const char *what = "workspace size";
 	const cudnnTensorDescriptor_t x = xdesc(c, p, dir), y = ydesc(c, p, dir);
@@ -224,7 +224,7 @@ static int plan_algo(cu_impl *c, cu_plan *p, int dir)
 		    cu_dnn(cudnnSetConvolutionMathType(p->conv, base_math(c)), "math type"))
 			return -1;
 		int found = find(c, p, dir);
-		if (found <= 0 && c->precision == CU_BF16) { /* no bf16 algorithm: f32 operands on TF32 */
+		if (found <= 0 && c->precision == CORDS_PREC_BF16) { /* no bf16 algorithm: f32 operands on TF32 */
 			p->f32[dir] = 1;
 			found = find(c, p, dir);
 		}
@@ -257,7 +257,7 @@ static cu_plan *plan_get(cu_impl *c, const cords_conv *cv, const cu_buf *x, cons
 		return NULL;
 	}
 	memcpy(p->key, key, sizeof key);
-	if (plan_describe(p, cv, x, w, y, c->precision == CU_BF16)) {
+	if (plan_describe(p, cv, x, w, y, c->precision == CORDS_PREC_BF16)) {
 		plan_free(p);
 		return NULL;
 	}
@@ -299,7 +299,7 @@ __global__ static void k_from_bf16(const __nv_bfloat16 *x, float *y, size_t n, f
 }
 
 /* Where a convolution reads its two operands and writes its result, and
- * the beta it adds with: the f32 buffers themselves, or in CU_BF16 bf16
+ * the beta it adds with: the f32 buffers themselves, or in CORDS_PREC_BF16 bf16
  * copies in the lane's scratch (result with beta 0, widened by finish). */
 typedef struct {
 	const void *a, *b;

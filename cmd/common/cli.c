@@ -1,10 +1,6 @@
 /* Shared command-line plumbing (cli.h). */
 #include "cli.h"
 
-#if defined(__SSE__)
-#include <xmmintrin.h>
-#endif
-
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -34,12 +30,30 @@ static void remove_temps(void)
 			unlink(outs[i].tmp);
 }
 
+/* The tools' one signal handler. SIGINT and SIGTERM, once cli_trap_stop
+ * has been called and the first time, only ask the work to stop (cli_stop);
+ * any other signal, or a second one, removes the temporary outputs and ends
+ * the process as the signal would. */
+volatile sig_atomic_t cli_stop;
+static volatile sig_atomic_t trap_stop;
+
 static void on_signal(int sig)
 {
+	if (trap_stop && !cli_stop && (sig == SIGINT || sig == SIGTERM)) {
+		cli_stop = sig;
+		return;
+	}
 	remove_temps(); /* unlink is async-signal-safe */
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
+
+void cli_trap_stop(void)
+{
+	trap_stop = 1;
+}
+
+static const char *const precisions[] = {"fp32", "tf32", "bf16"};
 
 void cli_precision(const char *precision, const char *device)
 {
@@ -49,24 +63,70 @@ void cli_precision(const char *precision, const char *device)
 		cli_usage("--precision: '%s' is none of fp32, tf32, bf16", precision);
 	if (strcmp(precision, "fp32") && strncmp(device, "cuda", 4))
 		cli_usage("--precision %s needs --device cuda (the CPU backend computes in fp32)", precision);
-	if (setenv("CORDS_PRECISION", precision, 1))
-		cli_die("cannot set CORDS_PRECISION: %s", strerror(errno));
+}
+
+const cords_env *cli_env(void)
+{
+	static cords_env env;
+	static int read;
+	if (!read && cords_env_read(&env))
+		cli_die_lib();
+	read = 1;
+	return &env;
+}
+
+enum { MAX_PROFILED = 8 };
+static cords_backend *profiled[MAX_PROFILED];
+static int nprofiled;
+
+static void print_profiles(void)
+{
+	const char *rank = getenv("OMPI_COMM_WORLD_RANK");
+	char pre[48];
+	snprintf(pre, sizeof pre, "cords-profile%s%s:", rank ? " rank " : "", rank ? rank : "");
+	for (int i = 0; i < nprofiled; i++) {
+		char *t = cords_backend_profile(profiled[i], pre);
+		if (t)
+			fputs(t, stderr);
+		else
+			fprintf(stderr, "%s: the profile: %s\n", prog, cords_errmsg());
+		free(t);
+	}
+}
+
+cords_backend *cli_backend(const char *device, const char *precision)
+{
+	cords_backend_opts o = cli_env()->backend;
+	for (int i = 0; precision && i < 3; i++)
+		if (!strcmp(precision, precisions[i]))
+			o.precision = (cords_precision)i;
+	cords_backend *be = cords_backend_get(device, &o);
+	if (!be)
+		return NULL;
+	int seen = 0;
+	for (int i = 0; i < nprofiled; i++)
+		seen |= profiled[i] == be;
+	if (o.profile && !seen && nprofiled < MAX_PROFILED) {
+		if (!nprofiled)
+			atexit(print_profiles);
+		profiled[nprofiled++] = be;
+	}
+	return be;
 }
 
 void cli_init(const char *p, const char *help)
 {
 	prog = p;
 	help_text = help;
-#if defined(__SSE__)
-	/* Denormals flushed to zero (FTZ, DAZ), as deep-learning frameworks run:
-	 * decaying states and gradients otherwise slow every kernel down many
-	 * times. Set before any thread starts, so the OpenMP threads inherit it. */
-	_mm_setcsr(_mm_getcsr() | 0x8040);
-#endif
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
-	signal(SIGPIPE, on_signal);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART; /* as signal() installs it: reads go on after a stop request */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
 }
 
 static void vmsg(const char *fmt, va_list ap)

@@ -1,14 +1,17 @@
 /* What every tool shares: program name, --help/--version/-q/-v, messages and
  * exit codes (1 for failures, 2 for usage), checked number parsing, atomic
  * outputs (a temporary file renamed into place on success, removed on any
- * failure or signal) and a rate-limited progress line on a terminal. This is
- * the one part of lib/ that prints and exits: it serves only cmd/. */
+ * failure or signal), the one signal handler, the environment and the
+ * backend made from it, and a rate-limited progress line on a terminal. It
+ * prints and exits, as the library never does. */
 #ifndef CORDS_CLI_H
 #define CORDS_CLI_H
 
+#include "env.h"
 #include "err.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdnoreturn.h>
 
@@ -27,6 +30,11 @@ extern int cli_verbose, cli_quiet;
 extern const char *cli_output; /* -o argument, NULL = stdout */
 
 void cli_init(const char *prog, const char *help);
+/* From now on the first SIGINT or SIGTERM sets cli_stop to its number
+ * instead of ending the process (a trainer polls it, saves and stops); a
+ * second one ends it as usual. */
+void cli_trap_stop(void);
+extern volatile sig_atomic_t cli_stop;
 /* Handles h, V, q, v, o and '?' (usage error); returns 0 for other options. */
 int cli_common_option(int c);
 noreturn void cli_die(const char *fmt, ...) CORDS_PRINTF(1, 2);
@@ -54,8 +62,15 @@ void cli_progress(const char *fmt, ...) CORDS_PRINTF(1, 2);
 void cli_progress_end(void);
 double cli_now(void); /* monotonic seconds */
 /* --precision fp32|tf32|bf16 (NULL: not given) for --device: all but fp32
- * need a CUDA device; handed to the CUDA backend as CORDS_PRECISION. Exit 2
- * if bad. */
+ * need a CUDA device. Exit 2 if bad. */
 void cli_precision(const char *precision, const char *device);
+/* The CORDS_* environment (lib/core/env.h), read on first use; a variable
+ * with a value it does not take ends the tool (exit 1). */
+const cords_env *cli_env(void);
+/* The backend for --device, made with the environment's settings and
+ * --precision (checked by cli_precision; NULL: the environment's). With
+ * CORDS_PROFILE its table goes to stderr at exit. NULL with the library's
+ * message. */
+cords_backend *cli_backend(const char *device, const char *precision);
 
 #endif

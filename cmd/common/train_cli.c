@@ -83,7 +83,7 @@ void tc_write(const char *path, const cords_tensor_list *params)
 	if (cords_dist_rank() != 0) /* under mpirun, rank 0 writes */
 		return;
 	FILE *f = cli_open_out(path);
-	cords_writer *w = cords_writer_new(f, cli_out_name(path), 0);
+	cords_writer *w = cords_writer_new(f, cli_out_name(path), cli_env()->zstd_level);
 	if (!w || cords_write_tensor(w, cords_list_find(params, "meta")))
 		cli_die_lib();
 	for (int i = 0; i < params->n; i++)
@@ -145,7 +145,7 @@ int tc_report(void *ctx, const cords_loop_event *e)
 void tc_run(const cords_stage *s, cords_tensor_list *params, cords_opt *opt, cords_batches *data, tc_opts *o)
 {
 	FILE *log = NULL;
-	if (cords_dist_init(NULL, NULL))
+	if (cords_dist_init(NULL, NULL, cli_env()->nccl))
 		cli_die_lib();
 	if (o->log && cords_dist_rank() == 0 && !(log = fopen(o->log, o->loop.resume ? "a" : "w")))
 		cli_die("%s: cannot open the log", o->log);
@@ -154,7 +154,8 @@ void tc_run(const cords_stage *s, cords_tensor_list *params, cords_opt *opt, cor
 	report_ctx r = {log, 0, 0};
 	while (r.nextra < CORDS_MAX_EXTRA && s->extra_names[r.nextra])
 		r.nextra++;
-	cords_stop_install();
+	cli_trap_stop();
+	o->loop.stop = &cli_stop;
 	int rc = cords_train_loop(s, params, opt, data, &o->loop, tc_report, &r);
 	/* On an error this rank exits without MPI_Finalize, and mpirun then ends
 	 * the others (which would otherwise wait for it in the next all-reduce). */
@@ -375,7 +376,7 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 	cords_tensor_list params = {0}, tparams = {0};
 	tc_load(o.model, &params);
 	check_rnn_model(&params, t->stage);
-	cords_backend *be = cords_backend_get(o.device);
+	cords_backend *be = cli_backend(o.device, o.precision);
 	if (!be)
 		cli_die_lib();
 	cords_model *m = cords_model_new(&params, cords_list_find(&params, "meta"), be);

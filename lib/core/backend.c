@@ -7,7 +7,13 @@
 
 #define MAX_CUDA 16
 
-static cords_backend *cpu, *cuda[MAX_CUDA];
+const cords_backend_opts cords_backend_defaults = {.lanes = 1, .deterministic = 1, .graphs = 1};
+
+/* What cords_backend_get made, and with what. */
+static struct {
+	cords_backend *be;
+	cords_backend_opts o;
+} made[1 + MAX_CUDA];
 
 static int parse_cuda(const char *device, int *dev)
 {
@@ -42,29 +48,38 @@ int cords_device_index(const char *device, int *index)
 	return parse_cuda(device, index);
 }
 
-/* With CORDS_PROFILE set (and not "0"), the backend comes wrapped in the
- * profiler (lib/core/backend_prof.c). */
-static cords_backend *maybe_profiled(cords_backend *be)
-{
-	const char *p = getenv("CORDS_PROFILE");
-	return be && p && *p && strcmp(p, "0") ? cords_backend_profiled(be) : be;
-}
-
-/* Backends live for the whole process: created on first use, never freed
- * (the operating system reclaims them), so callers need not track them. */
-cords_backend *cords_backend_get(const char *device)
+cords_backend *cords_backend_new(const char *device, const cords_backend_opts *o)
 {
 	int dev;
 	if (cords_device_index(device, &dev))
 		return NULL;
-	if (dev < 0) {
-		if (!cpu)
-			cpu = maybe_profiled(cords_backend_cpu_new());
-		return cpu;
+	o = o ? o : &cords_backend_defaults;
+	cords_backend *be = dev < 0 ? cords_backend_cpu_new(o) : cords_backend_cuda_new(dev, o);
+	if (be && o->profile) {
+		cords_backend *p = cords_backend_profiled(be);
+		if (!p)
+			be->destroy(be);
+		be = p;
 	}
-	if (!cuda[dev])
-		cuda[dev] = maybe_profiled(cords_backend_cuda_new(dev));
-	return cuda[dev];
+	return be;
+}
+
+/* Backends got here live for the whole process: made on first use, never
+ * freed (the operating system reclaims them), so callers need not track them. */
+cords_backend *cords_backend_get(const char *device, const cords_backend_opts *o)
+{
+	int dev;
+	if (cords_device_index(device, &dev))
+		return NULL;
+	o = o ? o : &cords_backend_defaults;
+	if (made[dev + 1].be) {
+		if (memcmp(&made[dev + 1].o, o, sizeof *o))
+			return cords_err("device %s: already in use with other settings", device), NULL;
+		return made[dev + 1].be;
+	}
+	if ((made[dev + 1].be = cords_backend_new(device, o)))
+		made[dev + 1].o = *o;
+	return made[dev + 1].be;
 }
 
 size_t cords_buf_head_init(cords_buf_head *h, cords_buf_kind kind, int ndim, const int64_t *shape)

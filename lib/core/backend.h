@@ -238,23 +238,53 @@ static inline int cords_be_lane(cords_backend *be, int k)
 	return be->lane ? be->lane(be, k) : 0;
 }
 
-/* "cpu", or "cuda" / "cuda:N" (an error "built without CUDA" unless the CUDA
- * backend is linked). The backend is created once per name and shared;
- * the caller does not destroy it. NULL with a message on failure. */
-cords_backend *cords_backend_get(const char *device);
+/* The arithmetic of the CUDA backend's convolutions and matrix products
+ * (cords-cuda(7)); the CPU computes in fp32. */
+typedef enum { CORDS_PREC_FP32 = 0, CORDS_PREC_TF32 = 1, CORDS_PREC_BF16 = 2 } cords_precision;
+/* The CPU backend's algorithm for 3x3 stride-1 convolutions (cords(7), CORDS_CONV). */
+typedef enum { CORDS_CONV_AUTO = 0, CORDS_CONV_DIRECT = 1, CORDS_CONV_WINOGRAD = 2 } cords_conv_algo;
+
+/* How a backend is made: every setting it has, given when it is created.
+ * The tools fill them from their options and the environment (env.h). */
+typedef struct {
+	cords_precision precision; /* CUDA */
+	int threads;               /* CPU: OpenMP threads from now on; 0: OpenMP's own (OMP_NUM_THREADS, else all) */
+	cords_conv_algo conv;      /* CPU */
+	int lanes;                 /* CUDA: 1: calls in lanes run concurrently (cords_be_lane), 0: in order */
+	int deterministic;         /* CUDA: 1: only cuDNN's deterministic algorithms */
+	int graphs;                /* CUDA: 1: replays as CUDA graphs (cords_be_replay) */
+	int profile;               /* 1: every call waited for and timed (cords_backend_profile) */
+} cords_backend_opts;
+/* fp32, OpenMP's threads, auto convolutions, lanes, deterministic, graphs, no profile. */
+extern const cords_backend_opts cords_backend_defaults;
+
+/* A backend for device "cpu", or "cuda" / "cuda:N" (an error "built without
+ * CUDA" unless the CUDA backend is linked), made with o (NULL: the
+ * defaults). The CPU backend sets flush-to-zero (FTZ, DAZ) for the process's threads, as
+ * deep-learning frameworks run: decaying states and gradients would
+ * otherwise slow every kernel many times. Destroy it with be->destroy(be).
+ * NULL with a message on failure. */
+cords_backend *cords_backend_new(const char *device, const cords_backend_opts *o);
+/* The same, made once per device and shared for the life of the process
+ * (the caller does not destroy it); asking again with other options is an
+ * error. */
+cords_backend *cords_backend_get(const char *device, const cords_backend_opts *o);
 /* The same names as a number: -1 for "cpu", N for CUDA device N; -1 with a
  * message (returned) when the name is none of them. */
 int cords_device_index(const char *device, int *index);
 
-/* be wrapped so that every call is synchronised and timed, per operation
- * and shape, with a table on stderr at exit: what cords_backend_get returns
- * when CORDS_PROFILE is set (cords(7)). */
-cords_backend *cords_backend_profiled(cords_backend *be);
+/* The table of a backend made with o->profile (lib/core/backend_prof.c) as
+ * text, every line starting with prefix: NULL (no message) for a backend
+ * without one, or with a message when out of memory. The caller frees it and
+ * prints it (the tools, at exit). */
+char *cords_backend_profile(const cords_backend *be, const char *prefix);
 
-/* The two constructors behind it. cords_backend_cuda_new lives in kernels/:
- * kernels/absent.c (no CUDA) or the CUDA objects define it. */
-cords_backend *cords_backend_cpu_new(void);
-cords_backend *cords_backend_cuda_new(int device);
+/* The wrapper and backends behind cords_backend_new (call that instead):
+ * the profiler and the two backends themselves. cords_backend_cuda_new
+ * lives in kernels/: kernels/absent.c (no CUDA) or the CUDA objects define it. */
+cords_backend *cords_backend_profiled(cords_backend *be);
+cords_backend *cords_backend_cpu_new(const cords_backend_opts *o);
+cords_backend *cords_backend_cuda_new(int device, const cords_backend_opts *o);
 /* The CUDA devices this process sees (0 without any, or without CUDA). */
 int cords_cuda_device_count(void);
 

@@ -1,6 +1,6 @@
 /* CORDS_PROFILE=1: a backend that forwards every call to the real one,
  * waits for it to finish (sync) and adds its time to a table keyed by the
- * operation and the shapes it ran on; at exit the table goes to stderr. It
+ * operation and the shapes it ran on; the tools print the table at exit. It
  * answers "where does a training step's time go" on any backend, the GPU's
  * included, where the calls are asynchronous and a wall clock alone says
  * nothing. The synchronisation removes the overlap of host and device work,
@@ -11,8 +11,10 @@
  * Calls come from one thread (the tools call the backend from their main
  * thread; the backends parallelise inside a call). */
 #include "backend.h"
+#include "bytebuf.h"
 #include "err.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,10 +55,6 @@ static double now(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
-
-enum { MAX_WRAPPED = 8 };
-static cords_backend *wrapped[MAX_WRAPPED]; /* their tables are printed at exit */
-static int nwrapped;
 
 static int shape_str(char *s, size_t n, const cords_buf *b)
 {
@@ -170,7 +168,10 @@ static int w_sync(cords_backend *be)
 }
 static void w_destroy(cords_backend *be)
 {
-	(void)be; /* the wrapper lives until exit, to print its table */
+	cords_backend *in = P(be)->in;
+	free(be->impl);
+	free(be);
+	in->destroy(in);
 }
 static int w_conv2d_bwd_data(cords_backend *be, const cords_conv *c, const cords_buf *dy, const cords_buf *w,
 			     cords_buf *dx)
@@ -276,8 +277,23 @@ static int by_seconds(const void *a, const void *b)
 	return (x < y) - (x > y);
 }
 
-static void report_one(prof *p)
+/* printf into b (lines of the table: short). */
+static void put(cords_bytebuf *b, const char *fmt, ...)
 {
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	cords_bytebuf_put(b, line, k < 0 ? 0 : (size_t)k < sizeof line ? (size_t)k : sizeof line - 1);
+}
+
+char *cords_backend_profile(const cords_backend *be, const char *pre)
+{
+	if (!be || be->alloc != w_alloc)
+		return NULL;
+	prof *p = P(be);
+	cords_bytebuf b = {0};
 	double wall = now() - p->t0, in_be = 0, first = 0, per_op[OP_COUNT];
 	long calls[OP_COUNT];
 	for (int o = 0; o < OP_COUNT; o++) {
@@ -291,14 +307,11 @@ static void report_one(prof *p)
 		per_op[p->rows[i].op] += p->rows[i].seconds;
 		calls[p->rows[i].op] += p->rows[i].calls;
 	}
-	const char *rank = getenv("OMPI_COMM_WORLD_RANK");
-	char pre[48];
-	snprintf(pre, sizeof pre, "cords-profile%s%s:", rank ? " rank " : "", rank ? rank : "");
-	fprintf(stderr,
-		"%s backend %s, every call waited for (CORDS_PROFILE): wall %.3f s: in the backend %.3f s (%.1f %%), "
-		"its first call of each shape (set-up) %.3f s, outside it %.3f s\n",
-		pre, p->in->name, wall, in_be, wall > 0 ? 100 * in_be / wall : 0.0, first, wall - in_be - first);
-	fprintf(stderr, "%s %10s %7s %9s %10s  %s\n", pre, "seconds", "share", "calls", "ms/call", "operation");
+	put(&b,
+	    "%s backend %s, every call waited for (CORDS_PROFILE): wall %.3f s: in the backend %.3f s (%.1f %%), "
+	    "its first call of each shape (set-up) %.3f s, outside it %.3f s\n",
+	    pre, p->in->name, wall, in_be, wall > 0 ? 100 * in_be / wall : 0.0, first, wall - in_be - first);
+	put(&b, "%s %10s %7s %9s %10s  %s\n", pre, "seconds", "share", "calls", "ms/call", "operation");
 	int order[OP_COUNT];
 	for (int i = 0; i < OP_COUNT; i++)
 		order[i] = i;
@@ -309,34 +322,39 @@ static void report_one(prof *p)
 		}
 	for (int i = 0; i < OP_COUNT && calls[order[i]]; i++) {
 		int o = order[i];
-		fprintf(stderr, "%s %10.3f %6.1f%% %9ld %10.3f  %s\n", pre, per_op[o], wall > 0 ? 100 * per_op[o] / wall : 0.0,
-			calls[o], 1e3 * per_op[o] / (double)calls[o], op_names[o]);
+		put(&b, "%s %10.3f %6.1f%% %9ld %10.3f  %s\n", pre, per_op[o], wall > 0 ? 100 * per_op[o] / wall : 0.0,
+		    calls[o], 1e3 * per_op[o] / (double)calls[o], op_names[o]);
 	}
-	qsort(p->rows, (size_t)p->n, sizeof *p->rows, by_seconds);
+	prof_row *rows = malloc((size_t)(p->n ? p->n : 1) * sizeof *rows);
+	if (!rows) {
+		free(b.p);
+		return cords_err("out of memory"), NULL;
+	}
+	memcpy(rows, p->rows, (size_t)p->n * sizeof *rows); /* sorted apart: the table goes on */
+	qsort(rows, (size_t)p->n, sizeof *rows, by_seconds);
 	int top = 0;
-	while (top < p->n && top < 25 && p->rows[top].calls)
+	while (top < p->n && top < 25 && rows[top].calls)
 		top++;
 	if (top)
-		fprintf(stderr, "%s the %d slowest by shape:\n", pre, top);
+		put(&b, "%s the %d slowest by shape:\n", pre, top);
 	for (int i = 0; i < top; i++) {
-		const prof_row *r = &p->rows[i];
-		fprintf(stderr, "%s %10.3f %6.1f%% %9ld %10.3f  %s\n", pre, r->seconds, wall > 0 ? 100 * r->seconds / wall : 0.0,
-			r->calls, 1e3 * r->seconds / (double)r->calls, r->key);
+		const prof_row *r = &rows[i];
+		put(&b, "%s %10.3f %6.1f%% %9ld %10.3f  %s\n", pre, r->seconds, wall > 0 ? 100 * r->seconds / wall : 0.0,
+		    r->calls, 1e3 * r->seconds / (double)r->calls, r->key);
 	}
-}
-
-static void report(void)
-{
-	for (int i = 0; i < nwrapped; i++)
-		report_one(P(wrapped[i]));
+	free(rows);
+	cords_bytebuf_put(&b, "", 1); /* the NUL */
+	if (b.oom) {
+		free(b.p);
+		return cords_err("out of memory"), NULL;
+	}
+	return (char *)b.p;
 }
 
 cords_backend *cords_backend_profiled(cords_backend *in)
 {
 	if (!in)
 		return NULL;
-	if (nwrapped == MAX_WRAPPED)
-		return cords_err("CORDS_PROFILE: more than %d backends in one process", MAX_WRAPPED), NULL;
 	cords_backend *be = calloc(1, sizeof *be);
 	prof *p = calloc(1, sizeof *p);
 	if (!be || !p) {
@@ -355,8 +373,5 @@ cords_backend *cords_backend_profiled(cords_backend *in)
 	/* no replay: a timed call waits for its work, which a recording forbids,
 	 * and a replayed record would hide the calls the table counts */
 	be->replay = NULL;
-	if (!nwrapped)
-		atexit(report);
-	wrapped[nwrapped++] = be;
 	return be;
 }

@@ -3,8 +3,12 @@
 #include "backend_cpu.h"
 #include "err.h"
 
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 /* Channel blocks of 16 floats where oneDNN's JIT uses AVX-512, of 8 where it
  * uses AVX2: its JIT convolutions take only their own ISA's block, and any other
@@ -38,9 +42,9 @@ int cpu_dnnl(dnnl_status_t s, const char *what)
  * per pass. Maps smaller than one 4x4 output tile would compute mostly padding. */
 dnnl_alg_kind_t cpu_conv_alg(const cpu_impl *c, int dir, const int64_t *wshape, int stride, int64_t oh)
 {
-	if (c->conv_algo == CPU_CONV_DIRECT || wshape[2] != 3 || wshape[3] != 3 || stride != 1)
+	if (c->conv_algo == CORDS_CONV_DIRECT || wshape[2] != 3 || wshape[3] != 3 || stride != 1)
 		return dnnl_convolution_direct;
-	if (c->conv_algo == CPU_CONV_WINOGRAD || (oh >= 4 && (dir == CPU_BWD_WEIGHTS || wshape[0] * wshape[1] <= 256 * 256)))
+	if (c->conv_algo == CORDS_CONV_WINOGRAD || (oh >= 4 && (dir == CPU_BWD_WEIGHTS || wshape[0] * wshape[1] <= 256 * 256)))
 		return dnnl_convolution_winograd;
 	return dnnl_convolution_direct;
 }
@@ -267,7 +271,19 @@ static void cpu_destroy(cords_backend *be)
 	free(be);
 }
 
-cords_backend *cords_backend_cpu_new(void)
+/* Denormals flushed to zero (FTZ, DAZ) on this thread and on every thread
+ * of OpenMP's team, which oneDNN's and our loops run on (the team's threads
+ * live on from one parallel region to the next). */
+static void flush_to_zero(void)
+{
+#if defined(__SSE__)
+#pragma omp parallel
+	_mm_setcsr(_mm_getcsr() | 0x8040);
+	_mm_setcsr(_mm_getcsr() | 0x8040);
+#endif
+}
+
+cords_backend *cords_backend_cpu_new(const cords_backend_opts *o)
 {
 	cords_backend *be = calloc(1, sizeof *be);
 	cpu_impl *c = calloc(1, sizeof *c);
@@ -277,20 +293,10 @@ cords_backend *cords_backend_cpu_new(void)
 		cords_err("out of memory");
 		return NULL;
 	}
-	const char *algo = getenv("CORDS_CONV");
-	if (algo && *algo) {
-		static const char *const names[] = {"auto", "direct", "winograd"};
-		c->conv_algo = -1;
-		for (int i = 0; i < 3; i++)
-			if (!strcmp(algo, names[i]))
-				c->conv_algo = i;
-		if (c->conv_algo < 0) {
-			free(be);
-			free(c);
-			cords_err("CORDS_CONV: '%s' is not auto, direct or winograd", algo);
-			return NULL;
-		}
-	}
+	c->conv_algo = o->conv;
+	if (o->threads > 0)
+		omp_set_num_threads(o->threads);
+	flush_to_zero();
 	if (cpu_dnnl(dnnl_engine_create(&c->engine, dnnl_cpu, 0), "CPU engine") ||
 	    cpu_dnnl(dnnl_stream_create(&c->stream, c->engine, dnnl_stream_default_flags), "stream")) {
 		free(be);

@@ -48,10 +48,9 @@ typedef struct {
 	 * training steps do not allocate and fault in fresh pages every call). */
 	float *scratch[2];
 	size_t scratch_n[2];
-	int conv_algo; /* CPU_CONV_*, from CORDS_CONV */
+	cords_conv_algo conv_algo;
 } cpu_impl;
 
-enum { CPU_CONV_AUTO, CPU_CONV_DIRECT, CPU_CONV_WINOGRAD };
 enum { CPU_FWD, CPU_BWD_DATA, CPU_BWD_WEIGHTS };
 
 #define CPU_BUF(b) ((cpu_buf *)(b))

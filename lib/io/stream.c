@@ -64,14 +64,10 @@ cords_writer *cords_writer_new(FILE *f, const char *name, int level)
 		cords_err("out of memory");
 		return NULL;
 	}
-	if (!level) {
-		const char *e = getenv("CORDS_ZSTD_LEVEL");
-		/* -1: about twice level 1's speed for a few percent of ratio;
-		 * float data compresses little, and pipes want speed. */
-		level = e ? atoi(e) : -1;
-		if (!level)
-			level = -1;
-	}
+	/* -1: about twice level 1's speed for a few percent of ratio; float
+	 * data compresses little, and pipes want speed. */
+	if (!level)
+		level = -1;
 	w->f = f;
 	w->name = name;
 	w->cc = ZSTD_createCCtx();

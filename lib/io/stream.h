@@ -26,7 +26,7 @@ typedef struct cords_writer cords_writer;
 typedef struct cords_reader cords_reader;
 
 /* f stays the caller's (not closed); name is used in messages. level is the
- * zstd level; 0 means the default (CORDS_ZSTD_LEVEL from the environment, else -1). */
+ * zstd level; 0 means the default, -1 (the tools pass CORDS_ZSTD_LEVEL's). */
 cords_writer *cords_writer_new(FILE *f, const char *name, int level);
 int cords_write_tensor(cords_writer *w, const cords_tensor *x);
 /* Write a text record (dtype text, shape [strlen(text)]). */

@@ -1,4 +1,4 @@
-/* Atomic stream saves, generator state as text, the stop flag (checkpoint.h). */
+/* Atomic stream saves and generator state as text (checkpoint.h). */
 #include "checkpoint.h"
 #include "err.h"
 #include "stream.h"
@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,27 +80,3 @@ int cords_rng_parse(const char *s, cords_rng *r)
 	}
 	return 0;
 }
-
-static volatile sig_atomic_t stop_sig;
-
-static void on_stop(int sig)
-{
-	if (stop_sig) { /* second signal: give up waiting for the trainer */
-		signal(sig, SIG_DFL);
-		raise(sig);
-		return;
-	}
-	stop_sig = sig;
-}
-
-void cords_stop_install(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
-
-int cords_stop_signal(void) { return stop_sig; }

@@ -7,17 +7,11 @@
 #include <string.h>
 
 static int active, rank, size = 1;
-static enum { NCCL_AUTO, NCCL_OFF, NCCL_ON } nccl;
+static cords_nccl nccl;
 
-int cords_dist_init(int *argc, char ***argv)
+int cords_dist_init(int *argc, char ***argv, cords_nccl how)
 {
-	const char *e = getenv("CORDS_NCCL");
-	if (!e || !*e || !strcmp(e, "auto"))
-		nccl = NCCL_AUTO;
-	else if (!strcmp(e, "0") || !strcmp(e, "1"))
-		nccl = *e == '0' ? NCCL_OFF : NCCL_ON;
-	else
-		return cords_err("CORDS_NCCL=%s: expected auto, 0 or 1", e);
+	nccl = how;
 	if (!getenv("OMPI_COMM_WORLD_SIZE") && !getenv("PMIX_RANK") && !getenv("PMI_RANK"))
 		return 0;
 	if (MPI_Init(argc, argv) != MPI_SUCCESS)
@@ -64,16 +58,16 @@ int cords_dist_bcast(void *buf, size_t bytes)
 
 int cords_dist_sums(const cords_backend *be)
 {
-	if (nccl == NCCL_ON && !(be && be->allreduce))
+	if (nccl == CORDS_NCCL_ON && !(be && be->allreduce))
 		return cords_err("CORDS_NCCL=1: NCCL sums gradients on a CUDA device only (--device cuda in a CUDA build); "
 				 "this run is on %s",
 				 be ? be->name : "no backend");
-	return size > 1 || nccl == NCCL_ON;
+	return size > 1 || nccl == CORDS_NCCL_ON;
 }
 
 int cords_dist_sum_buf(cords_backend *be, cords_buf *b)
 {
-	if (nccl != NCCL_OFF && be->allreduce)
+	if (nccl != CORDS_NCCL_OFF && be->allreduce)
 		return be->allreduce(be, b);
 	/* MPI sums host arrays */
 	size_t n = (size_t)cords_buf_numel(b);

@@ -240,7 +240,7 @@ int cords_train_loop(const cords_stage *s, cords_tensor_list *params, cords_opt 
 			rc = one_step(&L, &b, cb, cbctx, note);
 			if (!rc && cfg->every && L.step % cfg->every == 0)
 				rc = save(&L);
-			int sig = cords_stop_signal();
+			int sig = cfg->stop ? *cfg->stop : 0;
 			if (!rc && sig) {
 				cords_batch_free(&b);
 				return save(&L) || cords_params_pull(opt->ps) ? -1 : sig;

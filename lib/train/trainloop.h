@@ -1,7 +1,7 @@
 /* The training loop every stage shares: epochs of batches from a stream,
  * gradient -> clip -> optimiser step, metrics per step through a callback,
- * evaluation after each epoch, checkpoints every N steps and on SIGINT/
- * SIGTERM, resumption from a checkpoint (the same result, bit for bit, as an
+ * evaluation after each epoch, checkpoints every N steps and when asked to
+ * stop (the tools ask on SIGINT/SIGTERM), resumption from a checkpoint (the same result, bit for bit, as an
  * uninterrupted run with the same inputs and thread count), and a stop with
  * an error when the loss or a gradient becomes NaN/Inf, before it touches the
  * parameters (so the last checkpoint stays good).
@@ -17,6 +17,8 @@
 #include "batch.h"
 #include "optset.h"
 #include "tensor.h"
+
+#include <signal.h>
 
 #define CORDS_MAX_EXTRA 4
 
@@ -47,6 +49,10 @@ typedef struct {
 	const char *eval_path;
 	int64_t eval_batches;  /* 0: all */
 	int eval_every;        /* evaluate after every eval_every-th epoch and the last; 0: each */
+	/* Polled after every step (NULL: never): once not 0, the loop saves a
+	 * checkpoint and returns its value (the tools' signal handler sets it
+	 * to the signal number). */
+	const volatile sig_atomic_t *stop;
 } cords_loop_cfg;
 
 typedef struct {
@@ -63,7 +69,7 @@ typedef int (*cords_loop_cb)(void *ctx, const cords_loop_event *e);
 /* params: meta record first, then the tensors: the host list of opt->ps,
  * whose trained tensors opt steps on the backend; it is brought up to date
  * for each checkpoint and when the loop returns. Returns 0 when done, -1 on
- * error, or the signal number after saving a checkpoint on SIGINT/SIGTERM. */
+ * error, or *cfg->stop after saving a checkpoint when it was set. */
 int cords_train_loop(const cords_stage *s, cords_tensor_list *params, cords_opt *opt, cords_batches *data,
 		     const cords_loop_cfg *cfg, cords_loop_cb cb, void *cbctx);
 

@@ -609,8 +609,8 @@ static void allreduce(void)
 
 int main(void)
 {
-	cpu = cords_backend_get("cpu");
-	gpu = cords_backend_get("cuda");
+	cpu = t_backend("cpu");
+	gpu = t_backend("cuda");
 	static char why[600];
 	if (!gpu) {
 		snprintf(why, sizeof why, "%s (%s)", strstr(cords_errmsg(), "built without CUDA") ? "built without CUDA" : "no GPU",
@@ -667,9 +667,9 @@ int main(void)
 	}
 	/* bf16: a second backend on the same device, its convolutions against
 	 * the CPU's f32 ones. */
-	setenv("CORDS_PRECISION", "bf16", 1);
-	cords_backend *half = gpu ? cords_backend_cuda_new(atoi(gpu->name + 5)) : NULL;
-	unsetenv("CORDS_PRECISION");
+	cords_backend_opts bf16 = cords_backend_defaults;
+	bf16.precision = CORDS_PREC_BF16;
+	cords_backend *half = gpu ? cords_backend_new(gpu->name, &bf16) : NULL;
 	CASE("bf16 convolutions, forward and backward: within 2e-2 of the largest f32 output")
 	{
 		const conv_case cs[] = {

@@ -67,7 +67,7 @@ static void conv_case(int C, int O, int H, int k, int stride, int pad)
 int main(void)
 {
 	cords_rng_seed(&rng, 5);
-	be = cords_backend_get("cpu");
+	be = t_backend("cpu");
 	if (!be)
 		return 1;
 	/* Under the cap (test/run.sh reruns this test so), any other block sends
@@ -83,9 +83,9 @@ int main(void)
 	CASE("conv backward = adjoint: 7x7 stride 2 stem, 1 input channel") conv_case(1, 16, 12, 7, 2, 3);
 	CASE("conv backward = adjoint by Winograd (CORDS_CONV=winograd), 3x3 stride 1") {
 		cords_backend *direct = be;
-		setenv("CORDS_CONV", "winograd", 1);
-		be = cords_backend_cpu_new();
-		unsetenv("CORDS_CONV");
+		cords_backend_opts o = cords_backend_defaults;
+		o.conv = CORDS_CONV_WINOGRAD;
+		be = cords_backend_new("cpu", &o);
 		CHECK(be != NULL, "%s", cords_errmsg());
 		if (be) {
 			conv_case(64, 64, 14, 3, 1, 1);

@@ -21,7 +21,7 @@ int main(void)
 	cords_tensor_list params = {0}, ref = {0};
 	CHECK(!cords_read_file(path("model/r4.model.tzst"), &params), "%s", cords_errmsg());
 	CHECK(!cords_read_file(path("eig/r4-jv.tzst"), &ref), "%s", cords_errmsg());
-	cords_backend *be = cords_backend_get("cpu");
+	cords_backend *be = t_backend("cpu");
 	cords_model *m = cords_model_new(&params, cords_list_find(&params, "meta"), be);
 	CHECK(m, "%s", cords_errmsg());
 	if (!m)

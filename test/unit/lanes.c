@@ -372,7 +372,7 @@ static int c_batchnorm_bwd(cords_backend *be, const cords_bn_mode *m, const cord
 
 static cords_backend *checker(void)
 {
-	in = cords_backend_cpu_new();
+	in = cords_backend_new("cpu", NULL);
 	chk = *in;
 	chk.name = "lane-checker";
 	chk.alloc = c_alloc, chk.free = c_free, chk.view = c_view, chk.upload = c_upload, chk.download = c_download;

@@ -29,7 +29,7 @@ static int load(fixture *f, const char *model, const char *cas)
 	char path[1024];
 	memset(f, 0, sizeof *f);
 	snprintf(path, sizeof path, "%s/model/%s.model.tzst", dir(), model);
-	f->m = cords_model_load(path, cords_backend_get("cpu"));
+	f->m = cords_model_load(path, t_backend("cpu"));
 	snprintf(path, sizeof path, "%s/model/%s-%s.case.tzst", dir(), model, cas);
 	if (!f->m || cords_read_file(path, &f->c))
 		return -1;

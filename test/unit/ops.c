@@ -10,6 +10,8 @@
 #include "model.h"
 #include "rng.h"
 
+#include <omp.h>
+
 static cords_backend *be;
 static cords_rng rng;
 
@@ -202,14 +204,36 @@ static void mean_case(int B, int C, int H, int W)
 int main(void)
 {
 	cords_rng_seed(&rng, 42);
-	be = cords_backend_get("cpu");
+	be = t_backend("cpu");
 	CASE("cpu backend exists") CHECK(be != NULL, "%s", cords_errmsg());
 	if (!be)
 		T_DONE();
+	CASE("the CPU backend flushes denormals to zero, on every OpenMP thread (as the tools computed)")
+	{
+		volatile float tiny = 1e-39f; /* a denormal: read as 0 under DAZ */
+		int kept = (tiny * 1.0f != 0.0f), threads = 0;
+#pragma omp parallel reduction(+ : kept, threads)
+		{
+			kept += tiny * 1.0f != 0.0f;
+			threads++;
+		}
+		CHECK(!kept, "%d of %d threads (and this one) keep denormals", kept, threads + 1);
+	}
+	CASE("the CPU backend's threads: an option given when it is made")
+	{
+		cords_backend_opts o = cords_backend_defaults;
+		const int was = omp_get_max_threads();
+		o.threads = was + 1;
+		cords_backend *b = cords_backend_new("cpu", &o);
+		CHECK(b && omp_get_max_threads() == was + 1, "%d threads, not %d", omp_get_max_threads(), was + 1);
+		if (b)
+			b->destroy(b);
+		omp_set_num_threads(was);
+	}
 	CASE("unknown devices are refused")
 	{
-		CHECK(!cords_backend_get("tpu"), "tpu accepted");
-		CHECK(!cords_backend_get("cuda:x"), "cuda:x accepted");
+		CHECK(!cords_backend_get("tpu", NULL), "tpu accepted");
+		CHECK(!cords_backend_get("cuda:x", NULL), "cuda:x accepted");
 	}
 	CASE("plain cuda under mpirun: the local rank modulo the devices seen")
 	{
@@ -251,9 +275,9 @@ int main(void)
 	CASE("conv2d by Winograd (CORDS_CONV=winograd; direct where oneDNN has none) equals the reference")
 	{
 		cords_backend *direct = be;
-		setenv("CORDS_CONV", "winograd", 1);
-		be = cords_backend_cpu_new();
-		unsetenv("CORDS_CONV");
+		cords_backend_opts o = cords_backend_defaults;
+		o.conv = CORDS_CONV_WINOGRAD;
+		be = cords_backend_new("cpu", &o);
 		CHECK(be != NULL, "%s", cords_errmsg());
 		normwise = 1;
 		if (be) {
@@ -266,12 +290,20 @@ int main(void)
 		normwise = 0;
 		be = direct;
 	}
-	CASE("CORDS_CONV must name an algorithm")
+	CASE("CORDS_CONV must name an algorithm; CORDS_PRECISION, CORDS_LANES read")
 	{
+		cords_env e;
 		setenv("CORDS_CONV", "fft", 1);
-		cords_backend *b = cords_backend_cpu_new();
-		unsetenv("CORDS_CONV");
-		CHECK(!b && strstr(cords_errmsg(), "CORDS_CONV: 'fft'"), "%s", b ? "accepted" : cords_errmsg());
+		CHECK(cords_env_read(&e) < 0 && strstr(cords_errmsg(), "CORDS_CONV=fft"), "%s", cords_errmsg());
+		setenv("CORDS_CONV", "winograd", 1);
+		setenv("CORDS_PRECISION", "bf16", 1);
+		setenv("CORDS_LANES", "0", 1);
+		CHECK(!cords_env_read(&e) && e.backend.conv == CORDS_CONV_WINOGRAD && e.backend.precision == CORDS_PREC_BF16 &&
+			      !e.backend.lanes && e.backend.graphs,
+		      "%s", cords_errmsg());
+		unsetenv("CORDS_CONV"), unsetenv("CORDS_PRECISION"), unsetenv("CORDS_LANES");
+		CHECK(!cords_backend_get("cpu", &e.backend) && strstr(cords_errmsg(), "other settings"),
+		      "the shared CPU backend again with other settings: %s", cords_errmsg());
 	}
 	CASE("avgpool 3x3/2 pad 1 counts the padding")
 	{

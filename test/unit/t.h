@@ -5,6 +5,9 @@
 #ifndef CORDS_T_H
 #define CORDS_T_H
 
+#include "env.h"
+#include "err.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -154,5 +157,17 @@ static inline double t_same_(t_worst *w, const char *name, const void *got, int 
 	} while (0)
 
 #define T_DONE() return t_failed_cases ? 1 : 0
+
+/* The backend for device as the tools make it, with the CORDS_* environment
+ * (test/run.sh runs some tests again with CORDS_CONV=winograd). */
+static inline cords_backend *t_backend(const char *device)
+{
+	cords_env e;
+	if (cords_env_read(&e)) {
+		printf("FAIL: %s: %s\n", __BASE_FILE__, cords_errmsg());
+		exit(1);
+	}
+	return cords_backend_get(device, &e.backend);
+}
 
 #endif

@@ -76,7 +76,7 @@ int main(void)
 	cords_tensor_list P = load("params.tzst");
 	cords_arch a;
 	cords_arch_from_meta(cords_list_find(&P, "meta"), &a);
-	cords_backend *be = cords_backend_get("cpu");
+	cords_backend *be = t_backend("cpu");
 	CASE("BN CNN, train mode: loss, logits, gradients and running statistics equal torch") {
 		cords_tensor_list fx = load("cnn.tzst"), prm = {0};
 		cnn_params(&P, &fx, &prm);

@@ -304,7 +304,7 @@ int main(void)
 		CHECK(fd_err(&e, ref_wn, p, WO + WO * WK, grad, NULL) < 1e-5, "%s", e.at);
 	}
 	CASE("phi backward (leaky_bwd, alpha 1): ReLU, identity, PReLU against finite differences") {
-		cords_backend *be = cords_backend_get("cpu");
+		cords_backend *be = t_backend("cpu");
 		const int64_t n = 16;
 		float z[16], dz[16];
 		double zd[16], negs[3] = {0, 1, 0.35};
@@ -361,7 +361,7 @@ int main(void)
 		CHECK_CLOSE(cords_warmup_lr(0.3, 100, 100, 1.0 / 3), 0.3, 1e-15, 0);
 	}
 	CASE("global-norm clipping (an optimiser step on the CPU backend) equals clip_grad_norm_(0.5)") {
-		cords_backend *be = cords_backend_get("cpu");
+		cords_backend *be = t_backend("cpu");
 		cords_tensor_list p = {0};
 		int64_t na = 15, nb = 4;
 		cords_list_push(&p, cords_tensor_new("a", CORDS_F32, 1, &na));

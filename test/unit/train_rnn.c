@@ -20,7 +20,7 @@ static void stage(const char *file, int k, int kept)
 {
 	cords_tensor_list fx = fx_load(file);
 	const cords_tensor *meta = cords_list_find(&fx, "meta"), *x = cords_list_find(&fx, "x"), *y = cords_list_find(&fx, "y");
-	cords_model *m = cords_model_new(&params, cords_list_find(&params, "meta"), cords_backend_get("cpu"));
+	cords_model *m = cords_model_new(&params, cords_list_find(&params, "meta"), t_backend("cpu"));
 	CHECK(m != NULL, "%s", cords_errmsg());
 	if (!m)
 		return;
