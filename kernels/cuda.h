@@ -88,10 +88,6 @@ int cu_dnn(cudnnStatus_t s, const char *what);
 int cu_blas(cublasStatus_t s, const char *what);
 /* After a kernel launch: the launch error, if any. */
 int cu_launched(const char *what);
-/* Same logical shape? Else an error naming what. */
-int cu_same_shape(const cords_buf *a, const cords_buf *b, const char *what);
-/* src [1,...] against dst [B,...] with equal trailing dims? */
-int cu_broadcasts(const cords_buf *src, const cords_buf *dst);
 /* *buf (of *have bytes), grown to at least bytes for work on the current
  * stream; growing waits for that stream and drops every graph. NULL with a
  * message naming what, if it cannot. */

@@ -266,27 +266,6 @@ static cu_plan *plan_get(cu_impl *c, const cords_conv *cv, const cu_buf *x, cons
 	return p;
 }
 
-static int conv_check(const char *op, const cords_conv *cv, const cu_buf *x, const cu_buf *w, const cu_buf *b,
-		      const cu_buf *y)
-{
-	if (x->h.ndim != 4 || w->h.ndim != 4 || y->h.ndim != 4 || w->h.kind != CORDS_BUF_WEIGHT)
-		return cords_err("%s: expects 4-d x, y and a weight buffer", op);
-	if (cv->stride < 1 || cv->pad < 0)
-		return cords_err("%s: stride %d, padding %d", op, cv->stride, cv->pad);
-	int64_t oh = (x->h.shape[2] + 2 * cv->pad - w->h.shape[2]) / cv->stride + 1;
-	int64_t ow = (x->h.shape[3] + 2 * cv->pad - w->h.shape[3]) / cv->stride + 1;
-	if (x->h.shape[1] != w->h.shape[1] || y->h.shape[1] != w->h.shape[0] || y->h.shape[0] != x->h.shape[0] ||
-	    y->h.shape[2] != oh || y->h.shape[3] != ow)
-		return cords_err("%s: shapes do not fit ([%lld,%lld,%lld,%lld] * [%lld,%lld,%lld,%lld] -> [%lld,%lld,%lld,%lld])",
-				 op, (long long)x->h.shape[0], (long long)x->h.shape[1], (long long)x->h.shape[2],
-				 (long long)x->h.shape[3], (long long)w->h.shape[0], (long long)w->h.shape[1],
-				 (long long)w->h.shape[2], (long long)w->h.shape[3], (long long)y->h.shape[0],
-				 (long long)y->h.shape[1], (long long)y->h.shape[2], (long long)y->h.shape[3]);
-	if (b && (b->h.ndim != 1 || b->h.shape[0] != w->h.shape[0]))
-		return cords_err("%s: bias must be [%lld]", op, (long long)w->h.shape[0]);
-	return 0;
-}
-
 __global__ static void k_to_bf16(const float *x, __nv_bfloat16 *y, size_t n)
 {
 	FOR_EACH(i, n) y[i] = __float2bfloat16(x[i]);
@@ -368,7 +347,7 @@ int cu_conv2d(cords_backend *be, const cords_conv *cv, const cords_buf *xb, cons
 	cu_impl *c = CU_IMPL(be);
 	const cu_buf *x = CU_CBUF(xb), *w = CU_CBUF(wb), *b = CU_CBUF(bb);
 	cu_buf *y = CU_BUF(yb);
-	if (conv_check("conv2d", cv, x, w, b, y) || run(c, plan_get(c, cv, x, w, y), FWD, x, w, y, cv->beta))
+	if (run(c, plan_get(c, cv, x, w, y), FWD, x, w, y, cv->beta))
 		return -1;
 	return b ? cu_bias_channels(c, b, y) : 0;
 }
@@ -379,10 +358,7 @@ int cu_conv2d_bwd_data(cords_backend *be, const cords_conv *cv, const cords_buf 
 	cu_impl *c = CU_IMPL(be);
 	const cu_buf *dy = CU_CBUF(dyb), *w = CU_CBUF(wb);
 	cu_buf *dx = CU_BUF(dxb);
-	return conv_check("conv2d_bwd_data", cv, dx, w, NULL, dy) ||
-			       run(c, plan_get(c, cv, dx, w, dy), BWD_DATA, dy, w, dx, cv->beta)
-		       ? -1
-		       : 0;
+	return run(c, plan_get(c, cv, dx, w, dy), BWD_DATA, dy, w, dx, cv->beta);
 }
 
 int cu_conv2d_bwd_weights(cords_backend *be, const cords_conv *cv, const cords_buf *xb, const cords_buf *dyb,
@@ -391,8 +367,5 @@ int cu_conv2d_bwd_weights(cords_backend *be, const cords_conv *cv, const cords_b
 	cu_impl *c = CU_IMPL(be);
 	const cu_buf *x = CU_CBUF(xb), *dy = CU_CBUF(dyb);
 	cu_buf *dw = CU_BUF(dwb);
-	return conv_check("conv2d_bwd_weights", cv, x, dw, NULL, dy) ||
-			       run(c, plan_get(c, cv, x, dw, dy), BWD_FILTER, x, dy, dw, cv->beta)
-		       ? -1
-		       : 0;
+	return run(c, plan_get(c, cv, x, dw, dy), BWD_FILTER, x, dy, dw, cv->beta);
 }

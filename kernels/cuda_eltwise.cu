@@ -103,12 +103,10 @@ int cu_copy(cords_backend *be, cords_buf *dstb, const cords_buf *srcb)
 	cu_impl *c = CU_IMPL(be);
 	cu_buf *dst = CU_BUF(dstb);
 	const cu_buf *src = CU_CBUF(srcb);
-	if (!cu_same_shape(dstb, srcb, "copy"))
+	if (src->n == dst->n) /* else src is dst's [1,...] slice */
 		return cu_check(cudaMemcpyAsync(dst->d, src->d, src->n * sizeof(float), cudaMemcpyDeviceToDevice,
 						c->stream),
 				"copy");
-	if (!cu_broadcasts(srcb, dstb))
-		return cords_err("copy: source is neither the destination's shape nor its [1,...] slice");
 	k_repeat<<<cu_blocks(dst->n), CU_THREADS, 0, c->stream>>>(dst->d, src->d, dst->n, src->n);
 	return cu_launched("copy");
 }
@@ -118,10 +116,6 @@ int cu_leaky(cords_backend *be, float alpha, cords_phi phi, const cords_buf *rb,
 {
 	const cu_buf *r = CU_CBUF(rb), *bias = CU_CBUF(biasb);
 	cu_buf *z = CU_BUF(zb), *out = CU_BUF(outb);
-	if (cu_same_shape(rb, zb, "leaky") || cu_same_shape(rb, outb, "leaky"))
-		return -1;
-	if (bias && !cu_broadcasts(biasb, zb))
-		return cords_err("leaky: bias must be [1,C,H,W] of the state's shape");
 	size_t per = bias ? bias->n : 1;
 	k_leaky<<<cu_blocks(z->n), CU_THREADS, 0, CU_IMPL(be)->stream>>>(
 		r->d, z->d, bias ? bias->d : NULL, out->d, z->n, per, 1.0f - alpha, alpha, cords_phi_slope(phi));
@@ -131,9 +125,6 @@ int cu_leaky(cords_backend *be, float alpha, cords_phi phi, const cords_buf *rb,
 int cu_leaky_bwd(cords_backend *be, float alpha, cords_phi phi, const cords_buf *zb, const cords_buf *doutb,
 		 cords_buf *dzb, cords_buf *drb, float beta)
 {
-	if (cu_same_shape(zb, doutb, "leaky_bwd") || cu_same_shape(zb, dzb, "leaky_bwd") ||
-	    cu_same_shape(zb, drb, "leaky_bwd"))
-		return -1;
 	size_t n = CU_CBUF(zb)->n;
 	k_leaky_bwd<<<cu_blocks(n), CU_THREADS, 0, CU_IMPL(be)->stream>>>(
 		CU_CBUF(zb)->d, CU_CBUF(doutb)->d, CU_BUF(dzb)->d, CU_BUF(drb)->d, n, alpha, cords_phi_slope(phi),
@@ -145,8 +136,6 @@ int cu_relu_add(cords_backend *be, const cords_buf *ab, const cords_buf *bb, int
 {
 	const cu_buf *a = CU_CBUF(ab), *b = CU_CBUF(bb);
 	cu_buf *y = CU_BUF(yb);
-	if (cu_same_shape(ab, yb, "relu_add") || (b && cu_same_shape(bb, yb, "relu_add")))
-		return -1;
 	k_relu_add<<<cu_blocks(y->n), CU_THREADS, 0, CU_IMPL(be)->stream>>>(a->d, b ? b->d : NULL, relu_b, y->d,
 									      y->n);
 	return cu_launched("relu_add");
@@ -154,8 +143,6 @@ int cu_relu_add(cords_backend *be, const cords_buf *ab, const cords_buf *bb, int
 
 int cu_relu_bwd_add(cords_backend *be, const cords_buf *xb, const cords_buf *dyb, cords_buf *dxb)
 {
-	if (cu_same_shape(xb, dyb, "relu_bwd_add") || cu_same_shape(xb, dxb, "relu_bwd_add"))
-		return -1;
 	size_t n = CU_CBUF(xb)->n;
 	k_relu_bwd_add<<<cu_blocks(n), CU_THREADS, 0, CU_IMPL(be)->stream>>>(CU_CBUF(xb)->d, CU_CBUF(dyb)->d,
 									   CU_BUF(dxb)->d, n);
@@ -166,8 +153,6 @@ int cu_spatial_mean(cords_backend *be, const cords_buf *xb, cords_buf *yb)
 {
 	const cu_buf *x = CU_CBUF(xb);
 	cu_buf *y = CU_BUF(yb);
-	if (x->h.ndim != 4 || y->h.ndim != 2 || y->h.shape[0] != x->h.shape[0] || y->h.shape[1] != x->h.shape[1])
-		return cords_err("spatial_mean: expects x [B,C,H,W] and y [B,C]");
 	if (!y->n)
 		return 0;
 	k_row_mean<<<(unsigned)y->n, CU_THREADS, 0, CU_IMPL(be)->stream>>>(x->d, y->d, x->n / y->n);
@@ -177,10 +162,6 @@ int cu_spatial_mean(cords_backend *be, const cords_buf *xb, cords_buf *yb)
 int cu_readout_bwd_add(cords_backend *be, const cords_buf *xb, const cords_buf *dyb, cords_buf *dxb)
 {
 	const cu_buf *x = CU_CBUF(xb), *dy = CU_CBUF(dyb);
-	if (cu_same_shape(xb, dxb, "readout_bwd_add"))
-		return -1;
-	if (x->h.ndim != 4 || dy->h.ndim != 2 || dy->h.shape[0] != x->h.shape[0] || dy->h.shape[1] != x->h.shape[1])
-		return cords_err("readout_bwd_add: expects x [B,C,H,W] and dy [B,C]");
 	k_readout_bwd_add<<<cu_blocks(x->n), CU_THREADS, 0, CU_IMPL(be)->stream>>>(
 		x->d, dy->d, CU_BUF(dxb)->d, x->n, (size_t)(x->h.shape[2] * x->h.shape[3]));
 	return cu_launched("readout_bwd_add");

@@ -54,7 +54,7 @@ cords_backend *cords_backend_new(const char *device, const cords_backend_opts *o
 	if (cords_device_index(device, &dev))
 		return NULL;
 	o = o ? o : &cords_backend_defaults;
-	cords_backend *be = dev < 0 ? cords_backend_cpu_new(o) : cords_backend_cuda_new(dev, o);
+	cords_backend *be = cords_backend_checked(dev < 0 ? cords_backend_cpu_new(o) : cords_backend_cuda_new(dev, o));
 	if (be && o->profile) {
 		cords_backend *p = cords_backend_profiled(be);
 		if (!p)
@@ -94,36 +94,14 @@ size_t cords_buf_head_init(cords_buf_head *h, cords_buf_kind kind, int ndim, con
 	return n;
 }
 
-int cords_fc_fits(const cords_buf *x, const cords_buf *w, const cords_buf *b, const cords_buf *y)
+void cords_buf_view_head(const cords_buf_head *b, int64_t at, int64_t n, cords_buf_head *v, size_t *offset,
+			 size_t *count)
 {
-	const int64_t *xs = cords_buf_shape(x), *ws = cords_buf_shape(w), *ys = cords_buf_shape(y);
-	return cords_buf_ndim(x) == 2 && cords_buf_ndim(w) == 2 && cords_buf_ndim(y) == 2 && xs[1] == ws[1] &&
-	       ys[0] == xs[0] && ys[1] == ws[0] && (!b || (cords_buf_ndim(b) == 1 && cords_buf_shape(b)[0] == ws[0]));
-}
-
-int cords_xent_fits(const cords_buf *l, const cords_buf *hard, const cords_buf *soft, const cords_buf *dl,
-		    const cords_buf *out)
-{
-	if (cords_buf_ndim(l) != 2 || !hard == !soft || cords_buf_ndim(out) != 2)
-		return 0;
-	const int64_t B = cords_buf_shape(l)[0], n = cords_buf_numel(l);
-	return (!hard || (cords_buf_ndim(hard) == 1 && cords_buf_shape(hard)[0] == B)) &&
-	       (!soft || (cords_buf_ndim(soft) == 2 && cords_buf_numel(soft) == n)) && (!dl || cords_buf_numel(dl) == n) &&
-	       cords_buf_shape(out)[0] == 2 && cords_buf_shape(out)[1] == B;
-}
-
-int cords_buf_view_head(const cords_buf_head *b, int64_t at, int64_t n, cords_buf_head *v, size_t *offset,
-			size_t *count)
-{
-	if (b->kind != CORDS_BUF_ACT || at < 0 || n < 1 || at + n > b->shape[0])
-		return cords_err("view of items %lld..%lld of a buffer of %lld", (long long)at, (long long)(at + n - 1),
-				 (long long)b->shape[0]);
 	int64_t shape[4];
 	memcpy(shape, b->shape, sizeof shape);
 	shape[0] = n;
 	*count = cords_buf_head_init(v, CORDS_BUF_ACT, b->ndim, shape);
 	*offset = *count / (size_t)n * (size_t)at;
-	return 0;
 }
 
 int cords_buf_ndim(const cords_buf *b)

@@ -10,8 +10,9 @@
  * each batch item contiguous, so a [1,C,H,W] buffer broadcasts over a batch.
  *
  * Adding an operation (backward passes, optimiser steps, ...) means appending
- * a member to struct cords_backend and implementing it in each backend;
- * existing members never change. A NULL member is an operation the backend
+ * a member to struct cords_backend, checking its arguments at the seam
+ * (lib/core/backend_check.c) and implementing it in each backend, which
+ * then only computes; existing members never change. A NULL member is an operation the backend
  * does not provide; call through the cords_be_* wrappers where that matters.
  * Every operation returns 0, or -1 with a message (lib/core/err.h). */
 #ifndef CORDS_BACKEND_H
@@ -260,7 +261,9 @@ extern const cords_backend_opts cords_backend_defaults;
 
 /* A backend for device "cpu", or "cuda" / "cuda:N" (an error "built without
  * CUDA" unless the CUDA backend is linked), made with o (NULL: the
- * defaults). The CPU backend sets flush-to-zero (FTZ, DAZ) for the process's threads, as
+ * defaults). Every operation's shapes and arguments are checked here, at
+ * the seam, as this file states them, before the backend computes
+ * (lib/core/backend_check.c). The CPU backend sets flush-to-zero (FTZ, DAZ) for the process's threads, as
  * deep-learning frameworks run: decaying states and gradients would
  * otherwise slow every kernel many times. Destroy it with be->destroy(be).
  * NULL with a message on failure. */
@@ -279,9 +282,11 @@ int cords_device_index(const char *device, int *index);
  * prints it (the tools, at exit). */
 char *cords_backend_profile(const cords_backend *be, const char *prefix);
 
-/* The wrapper and backends behind cords_backend_new (call that instead):
- * the profiler and the two backends themselves. cords_backend_cuda_new
- * lives in kernels/: kernels/absent.c (no CUDA) or the CUDA objects define it. */
+/* The wrappers and backends behind cords_backend_new (call that instead):
+ * the checks at the seam, the profiler, and the two backends themselves,
+ * which trust their arguments. cords_backend_cuda_new lives in kernels/:
+ * kernels/absent.c (no CUDA) or the CUDA objects define it. */
+cords_backend *cords_backend_checked(cords_backend *be);
 cords_backend *cords_backend_profiled(cords_backend *be);
 cords_backend *cords_backend_cpu_new(const cords_backend_opts *o);
 cords_backend *cords_backend_cuda_new(int device, const cords_backend_opts *o);
@@ -304,16 +309,10 @@ typedef struct {
 /* Fill a backend's buffer header from a logical shape; returns the element
  * count. */
 size_t cords_buf_head_init(cords_buf_head *h, cords_buf_kind kind, int ndim, const int64_t *shape);
-/* Shape checks both backends make: x [B,K], w [N,K], y [B,N] and b [N]
- * (or NULL), as linear and its backward pass them (1: they fit); and
- * xent's arguments (as its comment above says). */
-int cords_fc_fits(const cords_buf *x, const cords_buf *w, const cords_buf *b, const cords_buf *y);
-int cords_xent_fits(const cords_buf *logits, const cords_buf *hard, const cords_buf *soft, const cords_buf *dlogits,
-		    const cords_buf *out);
 
-/* For the view op: checks items [at, at + n) of b, fills the view's header,
- * its element count and its offset in b's elements. -1 with a message. */
-int cords_buf_view_head(const cords_buf_head *b, int64_t at, int64_t n, cords_buf_head *v, size_t *offset,
-			size_t *count);
+/* For the view op: the header of items [at, at + n) of b (checked at the
+ * seam), its element count and its offset in b's elements. */
+void cords_buf_view_head(const cords_buf_head *b, int64_t at, int64_t n, cords_buf_head *v, size_t *offset,
+			 size_t *count);
 
 #endif

@@ -76,8 +76,6 @@ int cpu_exec(cpu_impl *c, dnnl_primitive_t p, int n, const int *args, void *cons
 	     const dnnl_memory_desc_t *const *mds);
 /* The weights of b in the layout md, packing (and caching) them if needed. */
 float *cpu_packed(cpu_impl *c, cpu_buf *b, const dnnl_memory_desc_t *md);
-/* Same logical shape? Else an error naming what. */
-int cpu_same_shape(const cords_buf *a, const cords_buf *b, const char *what);
 
 int cpu_conv2d(cords_backend *be, const cords_conv *cv, const cords_buf *x, const cords_buf *w,
 	       const cords_buf *bias, cords_buf *y);

@@ -23,24 +23,14 @@ int cpu_fill(cords_backend *be, cords_buf *buf, float v)
 	return 0;
 }
 
-/* Is src [1,...] against dst [B,...] with equal trailing dims (and layout)? */
-static int broadcasts(const cpu_buf *src, const cpu_buf *dst)
-{
-	if (src->h.ndim != dst->h.ndim || src->h.shape[0] != 1 || src->blocked != dst->blocked)
-		return 0;
-	return !memcmp(src->h.shape + 1, dst->h.shape + 1, (size_t)(src->h.ndim - 1) * sizeof(int64_t));
-}
-
 int cpu_copy(cords_backend *be, cords_buf *dstb, const cords_buf *srcb)
 {
 	cpu_buf *dst = CPU_BUF(dstb);
 	const cpu_buf *src = CPU_CBUF(srcb);
-	if (!cpu_same_shape(dstb, srcb, "copy")) {
+	if (src->n == dst->n) { /* else src is dst's [1,...] slice */
 		memcpy(dst->data, src->data, src->n * sizeof(float));
 		return 0;
 	}
-	if (!broadcasts(src, dst))
-		return cords_err("copy: source is neither the destination's shape nor its [1,...] slice");
 	for (int64_t b = 0; b < dst->h.shape[0]; b++)
 		memcpy(dst->data + (size_t)b * src->n, src->data, src->n * sizeof(float));
 	return 0;
@@ -51,10 +41,6 @@ int cpu_leaky(cords_backend *be, float alpha, cords_phi phi, const cords_buf *rb
 {
 	const cpu_buf *r = CPU_CBUF(rb), *bias = CPU_CBUF(biasb);
 	cpu_buf *z = CPU_BUF(zb), *out = CPU_BUF(outb);
-	if (cpu_same_shape(rb, zb, "leaky") || cpu_same_shape(rb, outb, "leaky"))
-		return -1;
-	if (bias && !broadcasts(bias, z))
-		return cords_err("leaky: bias must be [1,C,H,W] of the state's shape");
 	const float s = cords_phi_slope(phi), a = alpha, keep = 1.0f - alpha;
 	const int64_t B = z->h.shape[0], per = (int64_t)z->n / B;
 	const float *rp = r->data, *bp = bias ? bias->data : NULL;
@@ -78,9 +64,6 @@ int cpu_leaky(cords_backend *be, float alpha, cords_phi phi, const cords_buf *rb
 int cpu_leaky_bwd(cords_backend *be, float alpha, cords_phi phi, const cords_buf *zb, const cords_buf *doutb,
 		  cords_buf *dzb, cords_buf *drb, float beta)
 {
-	if (cpu_same_shape(zb, doutb, "leaky_bwd") || cpu_same_shape(zb, dzb, "leaky_bwd") ||
-	    cpu_same_shape(zb, drb, "leaky_bwd"))
-		return -1;
 	const float *z = CPU_CBUF(zb)->data, *d = CPU_CBUF(doutb)->data;
 	float *dz = CPU_BUF(dzb)->data, *dr = CPU_BUF(drb)->data;
 	const float s = cords_phi_slope(phi);
@@ -99,8 +82,6 @@ int cpu_relu_add(cords_backend *be, const cords_buf *ab, const cords_buf *bb, in
 {
 	const cpu_buf *a = CPU_CBUF(ab), *b = CPU_CBUF(bb);
 	cpu_buf *y = CPU_BUF(yb);
-	if (cpu_same_shape(ab, yb, "relu_add") || (b && cpu_same_shape(bb, yb, "relu_add")))
-		return -1;
 	const float *ap = a->data, *bp = b ? b->data : NULL;
 	float *yp = y->data;
 	int64_t n = (int64_t)y->n;
@@ -122,8 +103,6 @@ int cpu_relu_add(cords_backend *be, const cords_buf *ab, const cords_buf *bb, in
 
 int cpu_relu_bwd_add(cords_backend *be, const cords_buf *xb, const cords_buf *dyb, cords_buf *dxb)
 {
-	if (cpu_same_shape(xb, dyb, "relu_bwd_add") || cpu_same_shape(xb, dxb, "relu_bwd_add"))
-		return -1;
 	const float *x = CPU_CBUF(xb)->data, *dy = CPU_CBUF(dyb)->data;
 	float *dx = CPU_BUF(dxb)->data;
 	const int64_t n = (int64_t)CPU_CBUF(xb)->n;
@@ -137,8 +116,6 @@ int cpu_spatial_mean(cords_backend *be, const cords_buf *xb, cords_buf *yb)
 {
 	const cpu_buf *x = CPU_CBUF(xb);
 	cpu_buf *y = CPU_BUF(yb);
-	if (x->h.ndim != 4 || y->h.ndim != 2 || y->h.shape[0] != x->h.shape[0] || y->h.shape[1] != x->h.shape[1])
-		return cords_err("spatial_mean: expects x [B,C,H,W] and y [B,C]");
 	const int64_t B = x->h.shape[0], C = x->h.shape[1], HW = x->h.shape[2] * x->h.shape[3];
 	const int k = x->blocked ? x->blocked : 1;
 	const float *xp = x->data;
@@ -158,10 +135,6 @@ int cpu_readout_bwd_add(cords_backend *be, const cords_buf *xb, const cords_buf 
 {
 	const cpu_buf *x = CPU_CBUF(xb), *dy = CPU_CBUF(dyb);
 	cpu_buf *dx = CPU_BUF(dxb);
-	if (cpu_same_shape(xb, dxb, "readout_bwd_add"))
-		return -1;
-	if (x->h.ndim != 4 || dy->h.ndim != 2 || dy->h.shape[0] != x->h.shape[0] || dy->h.shape[1] != x->h.shape[1])
-		return cords_err("readout_bwd_add: expects x [B,C,H,W] and dy [B,C]");
 	const int64_t B = x->h.shape[0], C = x->h.shape[1], HW = x->h.shape[2] * x->h.shape[3];
 	const int k = x->blocked ? x->blocked : 1;
 #pragma omp parallel for collapse(2) schedule(static)

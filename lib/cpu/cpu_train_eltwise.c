@@ -12,19 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int bcast(const cpu_buf *src, const cpu_buf *dst)
-{
-	if (src->h.ndim != dst->h.ndim || src->h.shape[0] != 1 || src->blocked != dst->blocked)
-		return 0;
-	return !memcmp(src->h.shape + 1, dst->h.shape + 1, (size_t)(src->h.ndim - 1) * sizeof(int64_t));
-}
-
 int cpu_batch_sum(cords_backend *be, const cords_buf *dzb, cords_buf *dbb, float beta)
 {
 	const cpu_buf *dz = CPU_CBUF(dzb);
 	cpu_buf *db = CPU_BUF(dbb);
-	if (!bcast(db, dz))
-		return cords_err("batch_sum: the sum must be the [1,...] slice of the input");
 	const int64_t B = dz->h.shape[0], per = (int64_t)db->n, blk = 512;
 	/* Blocks of the sum, each added up image by image: contiguous vector
 	 * loads, and the same order of additions as one sum per element. */
@@ -48,9 +39,7 @@ int cpu_axpby(cords_backend *be, float a, const cords_buf *xb, float b, cords_bu
 {
 	const cpu_buf *x = CPU_CBUF(xb);
 	cpu_buf *y = CPU_BUF(yb);
-	int same = !cpu_same_shape(xb, yb, "axpby") && x->blocked == y->blocked;
-	if (!same && !bcast(x, y))
-		return cords_err("axpby: x must have y's shape or be its [1,...] slice");
+	const int same = x->n == y->n; /* else x is y's [1,...] slice */
 	const int64_t n = (int64_t)y->n, per = (int64_t)x->n;
 	const float *xp = x->data;
 	float *yp = y->data;
@@ -63,9 +52,7 @@ int cpu_axpby(cords_backend *be, float a, const cords_buf *xb, float b, cords_bu
 int cpu_sqdiff_sum(cords_backend *be, const cords_buf *xb, const cords_buf *yb, double *out)
 {
 	const cpu_buf *x = CPU_CBUF(xb), *y = CPU_CBUF(yb);
-	int same = y && !cpu_same_shape(xb, yb, "sqdiff_sum") && x->blocked == y->blocked;
-	if (y && !same && !bcast(y, x))
-		return cords_err("sqdiff_sum: y must have x's shape or be its [1,...] slice");
+	const int same = y && y->n == x->n; /* else y is x's [1,...] slice */
 	enum { CHUNK = 4096 };
 	const int64_t n = (int64_t)x->n, per = y ? (int64_t)y->n : 1, nc = (n + CHUNK - 1) / CHUNK;
 	double *part = malloc((size_t)nc * sizeof *part);
@@ -89,19 +76,15 @@ int cpu_sqdiff_sum(cords_backend *be, const cords_buf *xb, const cords_buf *yb, 
 	return 0;
 }
 
-static int bn_shapes(const cpu_buf *x, const cpu_buf *y, const cpu_buf *gamma, cords_bn *p, const cords_bn_mode *m)
+/* The kernels' geometry; x, y, dy and dx share a shape and kind, so a layout. */
+static cords_bn bn_geometry(const cpu_buf *x, const cords_bn_mode *m)
 {
-	if (x->h.ndim != 4 || cpu_same_shape((const cords_buf *)x, (const cords_buf *)y, "batchnorm") ||
-	    gamma->h.ndim != 1 || gamma->h.shape[0] != x->h.shape[1])
-		return cords_err("batchnorm: expects x, y [B,C,H,W] and [C] parameters");
-	/* the same layout for x, y, dy and dx: same shapes, so the same blocking */
-	*p = (cords_bn){.B = (int)x->h.shape[0],
-			.C = (int)x->h.shape[1],
-			.M = x->h.shape[2] * x->h.shape[3],
-			.momentum = m->momentum,
-			.eps = m->eps,
-			.k = x->blocked};
-	return 0;
+	return (cords_bn){.B = (int)x->h.shape[0],
+			  .C = (int)x->h.shape[1],
+			  .M = x->h.shape[2] * x->h.shape[3],
+			  .momentum = m->momentum,
+			  .eps = m->eps,
+			  .k = x->blocked};
 }
 
 #define DATA(b) ((b) ? CPU_BUF((cords_buf *)(b))->data : NULL)
@@ -111,9 +94,7 @@ int cpu_batchnorm(cords_backend *be, const cords_bn_mode *m, const cords_buf *xb
 {
 	const cpu_buf *x = CPU_CBUF(xb);
 	cpu_buf *y = CPU_BUF(yb);
-	cords_bn p;
-	if (bn_shapes(x, y, CPU_CBUF(gb), &p, m))
-		return -1;
+	const cords_bn p = bn_geometry(x, m);
 	if (m->train)
 		cords_bn_train_forward_cpu(&p, x->data, DATA(gb), DATA(bb), DATA(rm), DATA(rv), DATA(sm), DATA(si), y->data);
 	else
@@ -126,9 +107,7 @@ int cpu_batchnorm_bwd(cords_backend *be, const cords_bn_mode *m, const cords_buf
 		      const cords_buf *rv, cords_buf *dxb, cords_buf *dgb, cords_buf *dbb, float beta)
 {
 	const cpu_buf *x = CPU_CBUF(xb);
-	cords_bn p;
-	if (bn_shapes(x, CPU_CBUF(dyb), CPU_CBUF(gb), &p, m) || cpu_same_shape(xb, dxb, "batchnorm_bwd"))
-		return -1;
+	const cords_bn p = bn_geometry(x, m);
 	float *dg = malloc((size_t)p.C * sizeof(float)), *db = malloc((size_t)p.C * sizeof(float));
 	if (!dg || !db) {
 		free(dg);
@@ -153,24 +132,11 @@ int cpu_batchnorm_bwd(cords_backend *be, const cords_bn_mode *m, const cords_buf
 /* ---- parameters: weight norm and the optimiser, lib/cpu/wnorm.c's and
  * lib/cpu/optim.c's loops on the buffers' memory */
 
-static int wn_rows(const cords_buf *gb, const cords_buf *vb, const cords_buf *wb, const char *what, int *O,
-		   int64_t *K)
-{
-	const cpu_buf *g = CPU_CBUF(gb), *v = CPU_CBUF(vb), *w = CPU_CBUF(wb);
-	if (g->blocked || v->blocked || w->blocked || !g->n || v->n % g->n || w->n != v->n)
-		return cords_err("%s: g [O] and v, w [O,...] plain, v and w alike", what);
-	*O = (int)g->n;
-	*K = (int64_t)(v->n / g->n);
-	return 0;
-}
-
 int cpu_wnorm(cords_backend *be, const cords_buf *g, const cords_buf *v, cords_buf *w)
 {
 	(void)be;
-	int O = 0;
-	int64_t K = 0;
-	if (wn_rows(g, v, w, "wnorm", &O, &K))
-		return -1;
+	const int O = (int)CPU_CBUF(g)->n; /* rows of K: plain, as the seam checked */
+	const int64_t K = (int64_t)(CPU_CBUF(v)->n / CPU_CBUF(g)->n);
 	cords_wnorm_forward_cpu(CPU_CBUF(g)->data, CPU_CBUF(v)->data, O, K, CPU_BUF(w)->data);
 	CPU_BUF(w)->version++; /* convolutions repack the weights */
 	return 0;
@@ -180,12 +146,8 @@ int cpu_wnorm_bwd(cords_backend *be, const cords_buf *g, const cords_buf *v, con
 		  cords_buf *dv)
 {
 	(void)be;
-	int O = 0;
-	int64_t K = 0;
-	if (wn_rows(g, v, dw, "wnorm_bwd", &O, &K) || wn_rows(dg, dv, dw, "wnorm_bwd", &O, &K))
-		return -1;
-	if (CPU_BUF(dg)->n != CPU_CBUF(g)->n)
-		return cords_err("wnorm_bwd: dg must have g's size");
+	const int O = (int)CPU_CBUF(g)->n;
+	const int64_t K = (int64_t)(CPU_CBUF(v)->n / CPU_CBUF(g)->n);
 	cords_wnorm_backward_cpu(CPU_CBUF(g)->data, CPU_CBUF(v)->data, CPU_CBUF(dw)->data, O, K, CPU_BUF(dg)->data,
 				 CPU_BUF(dv)->data);
 	return 0;
@@ -195,9 +157,6 @@ int cpu_optim(cords_backend *be, const cords_optim *o, cords_buf *pb, cords_buf 
 {
 	(void)be;
 	cpu_buf *p = CPU_BUF(pb), *g = CPU_BUF(gb), *m = CPU_BUF(mb), *v = vb ? CPU_BUF(vb) : NULL;
-	if (g->n != p->n || m->n != p->n || (o->adamw && (!v || v->n != p->n)) || g->blocked != p->blocked ||
-	    m->blocked != p->blocked || (v && v->blocked != p->blocked))
-		return cords_err("optim: gradient and state must have the parameter's shape");
 	const int64_t n = (int64_t)p->n;
 	cords_scale_cpu(g->data, n, o->scale);
 	if (o->adamw) {

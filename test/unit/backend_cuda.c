@@ -656,6 +656,28 @@ int main(void)
 		drop(&w);
 		drop(&y);
 	}
+	CASE("stride 0 refused at the seam on both backends, before either divides by it")
+	{
+		pair x = act(4, 2, 8, 5, 5), w = mk(CORDS_BUF_WEIGHT, 4, 8, 8, 3, 3), y = act(4, 2, 8, 5, 5);
+		const cords_conv c0 = {.stride = 0, .pad = 1};
+		const cords_pool p0 = {.k = 3, .stride = 0, .pad = 1};
+		for (int side_ = 0; side_ < 2; side_++) {
+			cords_backend *b = side_ ? gpu : cpu;
+			CHECK(b->conv2d(b, &c0, X(x), X(w), NULL, X(y)) == -1 && strstr(cords_errmsg(), "stride 0"),
+			      "%s conv2d: %s", b->name, cords_errmsg());
+			CHECK(b->conv2d_bwd_data(b, &c0, X(y), X(w), X(x)) == -1 && strstr(cords_errmsg(), "stride 0"),
+			      "%s conv2d_bwd_data: %s", b->name, cords_errmsg());
+			CHECK(b->conv2d_bwd_weights(b, &c0, X(x), X(y), X(w)) == -1 && strstr(cords_errmsg(), "stride 0"),
+			      "%s conv2d_bwd_weights: %s", b->name, cords_errmsg());
+			CHECK(b->avgpool(b, &p0, X(x), X(y)) == -1 && strstr(cords_errmsg(), "stride 0"),
+			      "%s avgpool: %s", b->name, cords_errmsg());
+			CHECK(b->avgpool_bwd(b, &p0, X(y), X(x)) == -1 && strstr(cords_errmsg(), "stride 0"),
+			      "%s avgpool_bwd: %s", b->name, cords_errmsg());
+		}
+		drop(&x);
+		drop(&w);
+		drop(&y);
+	}
 	CASE("conv2d backward data and weights (deterministic cuDNN algorithms), beta 0 and 1")
 	{
 		const conv_case cs[] = {

@@ -230,6 +230,13 @@ int main(void)
 			b->destroy(b);
 		omp_set_num_threads(was);
 	}
+	CASE("the seam refuses operands of one shape but two kinds (their layouts may differ)")
+	{
+		cords_buf *a = up(CORDS_BUF_ACT, 4, 8, 16, 3, 3, NULL), *w = up(CORDS_BUF_WEIGHT, 4, 8, 16, 3, 3, NULL);
+		CHECK(be->axpby(be, 1, w, 1, a) == -1 && strstr(cords_errmsg(), "axpby"), "axpby: %s", cords_errmsg());
+		CHECK(be->copy(be, a, w) == -1 && strstr(cords_errmsg(), "copy"), "copy: %s", cords_errmsg());
+		be->free(be, a), be->free(be, w);
+	}
 	CASE("unknown devices are refused")
 	{
 		CHECK(!cords_backend_get("tpu", NULL), "tpu accepted");
