@@ -76,6 +76,9 @@ for t in "$BUILD"/fuzz/*; do
 	set -- "$top"/testdata/fuzz/"$n"/*
 	[ -e "$1" ] && run_one "fuzz/$n" "$t" --expect "$top/test/fuzz/outcomes" "$@"
 done
+# lib/README's rules on the sources: layers, and a library that neither
+# prints nor exits.
+case "lib_rules" in *${TESTS:-}*) run_one "lib_rules.sh" sh "$top/test/lib_rules.sh" ;; esac
 for t in "$top"/test/cli/*.sh; do
 	case "$t" in */lib.sh) continue ;; esac
 	case "$t" in *${TESTS:-}*) ;; *) continue ;; esac
