@@ -68,15 +68,9 @@ __global__ void k_row_mean(const float *x, float *y, size_t hw)
 	double s = 0;
 	for (size_t i = threadIdx.x; i < hw; i += blockDim.x)
 		s += p[i];
-	part[threadIdx.x] = s;
-	__syncthreads();
-	for (unsigned k = blockDim.x / 2; k > 0; k /= 2) {
-		if (threadIdx.x < k)
-			part[threadIdx.x] += part[threadIdx.x + k];
-		__syncthreads();
-	}
+	s = block_sum(s, part);
 	if (threadIdx.x == 0)
-		y[blockIdx.x] = (float)(part[0] / (double)hw);
+		y[blockIdx.x] = (float)(s / (double)hw);
 }
 
 /* dx [BC,HW] += dy [BC] / HW where x > 0 */
