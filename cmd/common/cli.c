@@ -68,10 +68,10 @@ void cli_precision(const char *precision, const char *device)
 const cords_env *cli_env(void)
 {
 	static cords_env env;
-	static int read;
-	if (!read && cords_env_read(&env))
+	static int have;
+	if (!have && cords_env_read(&env))
 		cli_die_lib();
-	read = 1;
+	have = 1;
 	return &env;
 }
 

@@ -72,7 +72,7 @@ cords_backend *cords_backend_get(const char *device, const cords_backend_opts *o
 	if (cords_device_index(device, &dev))
 		return NULL;
 	o = o ? o : &cords_backend_defaults;
-	if (made[dev + 1].be) {
+	if (made[dev + 1].be) { /* (the settings are ints and enums: no padding to compare) */
 		if (memcmp(&made[dev + 1].o, o, sizeof *o))
 			return cords_err("device %s: already in use with other settings", device), NULL;
 		return made[dev + 1].be;

@@ -2,7 +2,6 @@
 #include "env.h"
 #include "err.h"
 
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
