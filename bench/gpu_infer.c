@@ -17,6 +17,7 @@
  * phase and `batches` batches through lib/model/infer.h (what cords-infer runs),
  * after one untimed round that lets cuDNN choose its algorithms. */
 #include "cli.h"
+#include "meta.h"
 #include "model.h"
 #include "rng.h"
 #include "infer.h"

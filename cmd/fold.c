@@ -8,7 +8,7 @@
 #include "cli.h"
 #include "cnn_train.h"
 #include "fold.h"
-#include "stream.h"
+#include "meta.h"
 #include "train_cli.h"
 
 #include <math.h>

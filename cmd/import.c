@@ -3,6 +3,7 @@
 #include "arch.h"
 #include "blob.h"
 #include "cli.h"
+#include "meta.h"
 #include "npy.h"
 #include "pth.h"
 #include "safetensors.h"

@@ -4,6 +4,7 @@
 #include "infer_time.h"
 #include "input.h"
 #include "loss.h"
+#include "meta.h"
 #include "model.h"
 #include "stream.h"
 

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "cnn_train.h"
 #include "dataset.h"
+#include "meta.h"
 #include "stream.h"
 
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 #include "backend.h"
 #include "cli.h"
 #include "cnn_stage.h"
-#include "stream.h"
+#include "meta.h"
 #include "train_cli.h"
 
 #include <stdlib.h>

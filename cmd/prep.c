@@ -5,6 +5,7 @@
  * so the bytes do not depend on the number of worker threads. */
 #include "cli.h"
 #include "decode.h"
+#include "meta.h"
 #include "mix.h"
 #include "recipe.h"
 #include "samplein.h"

@@ -6,6 +6,7 @@
 #include "dataset.h"
 #include "folder.h"
 #include "imagenet.h"
+#include "meta.h"
 #include "mnist.h"
 #include "sample.h"
 #include "stream.h"

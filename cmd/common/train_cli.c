@@ -5,6 +5,7 @@
 #include "backend.h"
 #include "checkpoint.h"
 #include "cli.h"
+#include "meta.h"
 #include "model.h"
 #include "stream.h"
 

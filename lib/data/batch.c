@@ -1,6 +1,7 @@
 /* Batches from data streams (batch.h). */
 #include "batch.h"
 #include "err.h"
+#include "meta.h"
 #include "stream.h"
 
 #include <errno.h>

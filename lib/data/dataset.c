@@ -2,7 +2,7 @@
 #include "dataset.h"
 
 #include "err.h"
-#include "stream.h"
+#include "meta.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,8 +68,7 @@ int cords_dataset_set_norm(const cords_dataset *d, cords_tensor *meta)
 cords_tensor *cords_dataset_meta(const cords_dataset *d, int split, int classes, const char *class_names,
 				 int64_t count)
 {
-	int64_t zero = 0;
-	cords_tensor *m = cords_tensor_new("meta", CORDS_TEXT, 1, &zero);
+	cords_tensor *m = cords_meta_new();
 	char buf[64];
 	if (!m)
 		return NULL;

@@ -1,7 +1,7 @@
 /* Batch records into model input: normalisation, checks, noise. */
 #include "input.h"
 #include "err.h"
-#include "stream.h"
+#include "meta.h"
 
 #include <math.h>
 #include <stdlib.h>

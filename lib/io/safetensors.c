@@ -3,7 +3,7 @@
 #include "safetensors.h"
 #include "bytebuf.h"
 #include "err.h"
-#include "stream.h"
+#include "meta.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -64,9 +64,4 @@ uint64_t cords_reader_record_index(const cords_reader *r); /* 0-based */
 /* Read a whole file of records into a list ("-" = stdin). */
 int cords_read_file(const char *path, cords_tensor_list *out);
 
-/* Text metadata: "key=value" lines. Returns a malloc'd value or NULL. */
-char *cords_meta_get(const cords_tensor *meta, const char *key);
-/* Set or replace key in a text record (reallocates its data). */
-int cords_meta_set(cords_tensor *meta, const char *key, const char *value);
-
 #endif

@@ -1,7 +1,7 @@
 /* CordsNet architecture: sizes, parameter names and shapes, metadata. */
 #include "arch.h"
 #include "err.h"
-#include "stream.h"
+#include "meta.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,12 +197,6 @@ int cords_arch_infer(const cords_tensor_list *l, cords_arch *a)
 	if (cords_arch_init(a, depth, (int)v->shape[1], height, width, (int)fc->shape[0]))
 		return -1;
 	return cords_arch_check(a, l);
-}
-
-cords_tensor *cords_meta_new(void)
-{
-	int64_t zero = 0;
-	return cords_tensor_new("meta", CORDS_TEXT, 1, &zero);
 }
 
 int cords_arch_to_meta(const cords_arch *a, cords_tensor *meta)

@@ -72,7 +72,5 @@ int cords_arch_check(const cords_arch *a, const cords_tensor_list *l);
  * tools that set them. */
 int cords_arch_to_meta(const cords_arch *a, cords_tensor *meta);
 int cords_arch_from_meta(const cords_tensor *meta, cords_arch *a);
-/* A new empty text record called "meta". */
-cords_tensor *cords_meta_new(void);
 
 #endif

@@ -1,7 +1,7 @@
 /* The protocol's parameters (alpha, phi, steps) from model metadata. */
 #include "model.h"
 #include "err.h"
-#include "stream.h"
+#include "meta.h"
 
 #include <stdlib.h>
 #include <string.h>

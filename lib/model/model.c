@@ -1,6 +1,7 @@
 /* CordsNet-R{D} on a backend: parameters, stem drive, time step, read-out. */
 #include "model.h"
 #include "err.h"
+#include "meta.h"
 #include "stream.h"
 
 #include <math.h>

@@ -1,6 +1,7 @@
 /* The spontaneous state, computed once per model and protocol, and its cache. */
 #include "spont.h"
 #include "err.h"
+#include "meta.h"
 #include "stream.h"
 
 #include <stdio.h>

@@ -4,6 +4,7 @@
 #include "checkpoint.h"
 #include "dist.h"
 #include "err.h"
+#include "meta.h"
 #include "stream.h"
 
 #include <math.h>

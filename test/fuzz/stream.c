@@ -1,6 +1,7 @@
 /* Fuzz target: the tensor stream reader, record by record, with data read in
  * parts and whole, and metadata lookups on text records. */
 #include "stream.h"
+#include "meta.h"
 #include "outcome.h"
 
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * inference from shapes and the errors that name a bad tensor. */
 #include "arch.h"
 #include "err.h"
-#include "stream.h"
+#include "meta.h"
 #include "t.h"
 
 static void fill(const cords_arch *a, cords_tensor_list *l)

@@ -3,6 +3,7 @@
 #include "arch.h"
 #include "batch.h"
 #include "err.h"
+#include "meta.h"
 #include "stream.h"
 #include "t.h"
 

@@ -4,6 +4,7 @@
 #include "arch.h"
 #include "checkpoint.h"
 #include "err.h"
+#include "meta.h"
 #include "stream.h"
 #include "t.h"
 

@@ -2,11 +2,11 @@
  * made by testdata/interop/gen.py (torch 1.13 + numpy), bit for bit. */
 #include "blob.h"
 #include "err.h"
+#include "meta.h"
 #include "npy.h"
 #include "pickle.h"
 #include "pth.h"
 #include "safetensors.h"
-#include "stream.h"
 #include "t.h"
 #include "zip.h"
 

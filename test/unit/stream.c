@@ -2,6 +2,7 @@
  * every kind of damage detected. */
 #include "stream.h"
 #include "err.h"
+#include "meta.h"
 #include "t.h"
 
 static cords_tensor *ramp(const char *name, int ndim, const int64_t *shape)

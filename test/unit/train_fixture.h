@@ -6,6 +6,7 @@
 #define CORDS_TEST_TRAIN_FIXTURE_H
 
 #include "err.h"
+#include "meta.h"
 #include "model.h"
 #include "params.h"
 #include "rnn_train.h"

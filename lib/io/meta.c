@@ -1,0 +1,66 @@
+/* The metadata record (meta.h). */
+#include "meta.h"
+#include "err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+cords_tensor *cords_meta_new(void)
+{
+	int64_t zero = 0;
+	return cords_tensor_new("meta", CORDS_TEXT, 1, &zero);
+}
+
+char *cords_meta_get(const cords_tensor *meta, const char *key)
+{
+	const char *p = meta->data, *end;
+	size_t kl = strlen(key);
+	if (!p) /* an empty record has no data: no offset from NULL */
+		return NULL;
+	end = p + meta->nbytes;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		if ((size_t)(le - p) > kl && !memcmp(p, key, kl) && p[kl] == '=') {
+			size_t vl = (size_t)(le - p) - kl - 1;
+			char *v = malloc(vl + 1);
+			if (v) {
+				memcpy(v, p + kl + 1, vl);
+				v[vl] = 0;
+			}
+			return v;
+		}
+		p = le + 1;
+	}
+	return NULL;
+}
+
+int cords_meta_set(cords_tensor *meta, const char *key, const char *value)
+{
+	const char *p = meta->data, *end = p ? p + meta->nbytes : NULL;
+	size_t kl = strlen(key), vl = strlen(value), cap = meta->nbytes + kl + vl + 4, n = 0; /* + "=", two newlines, NUL */
+	if (strchr(key, '=') || strchr(key, '\n') || strchr(value, '\n'))
+		return cords_err("metadata key or value with '=' or newline: %s", key);
+	char *d = malloc(cap);
+	if (!d)
+		return cords_err("out of memory");
+	while (p && p < end) { /* copy every line but the old key */
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		if (!((size_t)(le - p) > kl && !memcmp(p, key, kl) && p[kl] == '=')) {
+			memcpy(d + n, p, (size_t)(le - p));
+			n += (size_t)(le - p);
+			d[n++] = '\n';
+		}
+		p = le + 1;
+	}
+	n += (size_t)sprintf(d + n, "%s=%s\n", key, value);
+	free(meta->data);
+	meta->data = d;
+	meta->nbytes = n;
+	meta->shape[0] = (int64_t)n;
+	meta->ndim = 1;
+	meta->dtype = CORDS_TEXT;
+	return 0;
+}
