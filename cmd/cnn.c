@@ -76,7 +76,6 @@ int main(int argc, char **argv)
 	uint64_t seed = 0;
 	double rounds[16] = {0.1, 0.01, 0.001};
 	int nrounds = 3;
-	float r[16];
 	while ((c = getopt_long(argc, argv, "m:hVqvo:", opts, NULL)) != -1) {
 		switch (c) {
 		case O_DEPTH: depth = (int)cli_int(optarg, "--depth", 2, 8); break;
@@ -87,10 +86,8 @@ int main(int argc, char **argv)
 		case O_COSINE: cosine = 1; break;
 		case O_MOMENTUM: o.opt.momentum = cli_double(optarg, "--momentum", 0, 1); break;
 		case O_ROUNDS:
-			if ((nrounds = cords_parse_floats(optarg, r, 16)) < 1)
+			if ((nrounds = cords_meta_numbers(optarg, rounds, 16)) < 1)
 				cli_usage("--rounds: expected learning rates separated by commas");
-			for (int i = 0; i < nrounds; i++)
-				rounds[i] = r[i];
 			break;
 		default: tc_parse_common(c, &o);
 		}

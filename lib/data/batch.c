@@ -1,6 +1,7 @@
 /* Batches from data streams (batch.h). */
 #include "batch.h"
 #include "err.h"
+#include "input.h"
 #include "meta.h"
 #include "stream.h"
 
@@ -9,47 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_CH 16
-
 struct cords_batches {
 	char *path;
 	FILE *f;
 	cords_reader *rd;
 	cords_tensor *meta;
-	float mean[MAX_CH], std[MAX_CH];
-	int nmean, nstd;
+	cords_norm norm; /* of u8 pixels */
 	int64_t index; /* batches read */
 };
 
-int cords_parse_floats(const char *s, float *v, int n)
-{
-	int k = 0;
-	while (*s) {
-		char *end;
-		if (k == n)
-			return -1;
-		v[k++] = strtof(s, &end);
-		if (end == s || (*end && *end != ','))
-			return -1;
-		s = *end ? end + 1 : end;
-	}
-	return k ? k : -1;
-}
-
 static int set_norm(cords_batches *r, const char *mean, const char *std)
 {
-	if (!mean && !std)
-		return 0;
-	if (!mean || !std)
-		return cords_err("%s: norm_mean and norm_std go together", r->path);
-	r->nmean = cords_parse_floats(mean, r->mean, MAX_CH);
-	r->nstd = cords_parse_floats(std, r->std, MAX_CH);
-	if (r->nmean < 0 || r->nstd != r->nmean)
-		return cords_err("%s: bad normalisation '%s' / '%s'", r->path, mean, std);
-	for (int i = 0; i < r->nstd; i++)
-		if (!(r->std[i] > 0))
-			return cords_err("%s: normalisation std must be positive", r->path);
-	return 0;
+	return cords_norm_parse(mean, std, &r->norm) ? cords_err_prefix("%s: ", r->path) : 0;
 }
 
 static int open_file(cords_batches *r)
@@ -133,27 +105,13 @@ static int load_x(cords_batches *r, const cords_tensor *t, cords_batch *b)
 	if (t->ndim != 4 || t->shape[0] < 1)
 		return cords_err("%s: batch %lld: x must be [B,C,H,W]", cords_batches_name(r), (long long)r->index);
 	b->B = (int)t->shape[0], b->C = (int)t->shape[1], b->H = (int)t->shape[2], b->W = (int)t->shape[3];
-	int64_t n = cords_tensor_numel(t), plane = (int64_t)b->H * b->W;
-	if (!(b->x = malloc((size_t)n * sizeof *b->x)))
-		return cords_err("out of memory");
-	int u8 = t->dtype == CORDS_U8;
-	if (!u8 && t->dtype != CORDS_F32 && t->dtype != CORDS_F64 && t->dtype != CORDS_F16 && t->dtype != CORDS_BF16)
+	if (t->dtype != CORDS_U8 && t->dtype != CORDS_F32 && t->dtype != CORDS_F64 && t->dtype != CORDS_F16 &&
+	    t->dtype != CORDS_BF16)
 		return cords_err("%s: x has dtype %s (u8 or float expected)", cords_batches_name(r), cords_dtype_name(t->dtype));
-	if (u8 && r->nmean > 1 && r->nmean != b->C)
-		return cords_err("%s: normalisation for %d channels, x has %d", cords_batches_name(r), r->nmean, b->C);
-	for (int64_t i = 0; i < n; i++) {
-		double v = cords_get_f64(t, i);
-		if (u8) {
-			v /= 255;
-			if (r->nmean) {
-				int c = r->nmean > 1 ? (int)(i / plane % b->C) : 0;
-				v = (v - r->mean[c]) / r->std[c];
-			}
-		}
-		if (v != v || v - v != 0)
-			return cords_err("%s: batch %lld: x has NaN or Inf", cords_batches_name(r), (long long)r->index);
-		b->x[i] = (float)v;
-	}
+	if (!(b->x = malloc((size_t)cords_tensor_numel(t) * sizeof *b->x)))
+		return cords_err("out of memory");
+	if (cords_input_f32(t, &r->norm, b->x))
+		return cords_err_prefix("%s: batch %lld: ", cords_batches_name(r), (long long)r->index);
 	return 0;
 }
 

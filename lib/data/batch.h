@@ -1,9 +1,8 @@
 /* Reading training/test batches from a data stream (`x` [B,C,H,W] u8 or any
  * float dtype, then `y` [B] integer class indices or [B,N] f32 distributions;
- * `meta` records may come first). u8 pixels become x/255, then
- * (x - norm_mean[c]) / norm_std[c] when the stream's metadata (or the caller)
- * gives them (comma-separated, one value or one per channel). A file can be
- * read again from the start (epochs); stdin cannot. */
+ * `meta` records may come first). u8 pixels are normalised by input.h with
+ * the stream's norm_mean and norm_std (or the caller's). A file can be read
+ * again from the start (epochs); stdin cannot. */
 #ifndef CORDS_BATCH_H
 #define CORDS_BATCH_H
 
@@ -48,8 +47,5 @@ void cords_batch_free(cords_batch *b);
 /* -1 with a message naming both shapes unless the batch fits the model:
  * x [B, in_channels, height, width], soft labels over `classes`. */
 int cords_batch_fits(const cords_batch *b, int in_ch, int height, int width, int classes);
-
-/* Parse "a" or "a,b,c" into up to n values; returns the count, -1 if bad. */
-int cords_parse_floats(const char *s, float *v, int n);
 
 #endif

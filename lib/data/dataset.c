@@ -43,20 +43,6 @@ static void doubles_str(const double *v, int n, char *buf, size_t len)
 		o += (size_t)snprintf(buf + o, len - o, "%s%g", i ? "," : "", v[i]);
 }
 
-int cords_parse_doubles(const char *s, double *v, int n)
-{
-	int k = 0;
-	while (s && *s) {
-		char *end;
-		double x = strtod(s, &end);
-		if (end == s || k == n || (*end && *end != ','))
-			return -1;
-		v[k++] = x;
-		s = *end ? end + 1 : end;
-	}
-	return k;
-}
-
 int cords_dataset_set_norm(const cords_dataset *d, cords_tensor *meta)
 {
 	char mean[96], sd[96];

@@ -33,7 +33,4 @@ cords_tensor *cords_dataset_meta(const cords_dataset *d, int split, int classes,
 /* Sets norm_mean and norm_std (one value per channel) in a meta record. */
 int cords_dataset_set_norm(const cords_dataset *d, cords_tensor *meta);
 
-/* Parses a comma-separated list of at most n doubles; returns the count or -1. */
-int cords_parse_doubles(const char *s, double *v, int n);
-
 #endif

@@ -7,22 +7,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int parse_list(const char *s, float *v, int max)
+int cords_norm_parse(const char *mean, const char *std, cords_norm *nm)
 {
-	int n = 0;
-	char *end;
-	while (*s) {
-		if (n == max)
-			return -1;
-		double d = strtod(s, &end);
-		if (end == s || !isfinite(d))
-			return -1;
-		v[n++] = (float)d;
-		s = end;
-		while (*s == ',' || *s == ' ')
-			s++;
+	double m[CORDS_NORM_MAX], s[CORDS_NORM_MAX];
+	memset(nm, 0, sizeof *nm);
+	if (!mean && !std)
+		return 0;
+	if (!mean || !std)
+		return cords_err("norm_mean and norm_std go together");
+	int a = cords_meta_numbers(mean, m, CORDS_NORM_MAX), b = cords_meta_numbers(std, s, CORDS_NORM_MAX);
+	if (a < 1 || a != b)
+		return cords_err("norm_mean '%s' and norm_std '%s' do not match (one number, or one per channel, each)",
+				 mean, std);
+	for (int i = 0; i < a; i++) {
+		if (!(s[i] > 0))
+			return cords_err("norm_std '%s' must be positive", std);
+		nm->mean[i] = (float)m[i];
+		nm->std[i] = (float)s[i];
 	}
-	return n;
+	nm->n = a;
+	return 0;
 }
 
 int cords_norm_from_meta(const cords_tensor *meta, cords_norm *nm)
@@ -32,19 +36,17 @@ int cords_norm_from_meta(const cords_tensor *meta, cords_norm *nm)
 		return 0;
 	char *m = cords_meta_get(meta, "norm_mean"), *s = cords_meta_get(meta, "norm_std");
 	int rc = 0;
-	if (m || s) {
-		int a = m ? parse_list(m, nm->mean, 16) : -1, b = s ? parse_list(s, nm->std, 16) : -1;
-		rc = 1;
-		if (a < 1 || a != b)
-			rc = cords_err("metadata: norm_mean '%s' and norm_std '%s' do not match", m ? m : "", s ? s : "");
-		for (int i = 0; i < b && rc > 0; i++)
-			if (!(nm->std[i] > 0))
-				rc = cords_err("metadata: norm_std must be positive");
-		nm->n = rc > 0 ? a : 0;
-	}
+	if (m || s)
+		rc = cords_norm_parse(m, s, nm) ? cords_err_prefix("metadata: ") : 1;
 	free(m);
 	free(s);
 	return rc;
+}
+
+void cords_norm_u8(const uint8_t *p, int64_t n, float mean, float std, float *out)
+{
+	for (int64_t i = 0; i < n; i++)
+		out[i] = (p[i] / 255.0f - mean) / std;
 }
 
 int cords_input_f32(const cords_tensor *x, const cords_norm *nm, float *out)
@@ -53,13 +55,12 @@ int cords_input_f32(const cords_tensor *x, const cords_norm *nm, float *out)
 	if (x->dtype == CORDS_U8) {
 		if (nm->n > 1 && nm->n != C)
 			return cords_err("normalisation has %d channels, the batch %lld", nm->n, (long long)C);
-		const uint8_t *p = x->data;
 		for (int64_t b = 0; b < B; b++)
 			for (int64_t c = 0; c < C; c++) {
-				float mu = nm->n ? nm->mean[nm->n > 1 ? c : 0] : 0, sd = nm->n ? nm->std[nm->n > 1 ? c : 0] : 1;
+				int k = nm->n > 1 ? (int)c : 0;
 				int64_t o = (b * C + c) * HW;
-				for (int64_t i = 0; i < HW; i++)
-					out[o + i] = (p[o + i] / 255.0f - mu) / sd;
+				cords_norm_u8((const uint8_t *)x->data + o, HW, nm->n ? nm->mean[k] : 0, nm->n ? nm->std[k] : 1,
+					      out + o);
 			}
 		return 0;
 	}

@@ -5,6 +5,7 @@
 #include "elastic.h"
 #include "randaug.h"
 #include "err.h"
+#include "input.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -162,10 +163,7 @@ int cords_recipe_apply(const cords_recipe *rc, cords_image *im, cords_rng *r, fl
 	if (cords_recipe_image(rc, im, r))
 		return -1;
 	size_t n = (size_t)rc->size * rc->size;
-	for (int c = 0; c < rc->channels; c++) {
-		float m = (float)rc->mean[c], s = (float)rc->std[c];
-		for (size_t i = 0; i < n; i++)
-			out[c * n + i] = ((float)im->p[c * n + i] / 255.0f - m) / s;
-	}
+	for (int c = 0; c < rc->channels; c++)
+		cords_norm_u8(im->p + c * n, (int64_t)n, (float)rc->mean[c], (float)rc->std[c], out + c * n);
 	return 0;
 }

@@ -2,6 +2,7 @@
 #include "meta.h"
 #include "err.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,4 +64,23 @@ int cords_meta_set(cords_tensor *meta, const char *key, const char *value)
 	meta->ndim = 1;
 	meta->dtype = CORDS_TEXT;
 	return 0;
+}
+
+int cords_meta_numbers(const char *s, double *v, int max)
+{
+	int n = 0;
+	for (;;) {
+		char *end;
+		double d = strtod(s, &end); /* skips leading blanks */
+		if (end == s || !isfinite(d) || n == max)
+			return -1;
+		v[n++] = d;
+		s = end + strspn(end, " \t");
+		if (!*s)
+			return n;
+		if (*s == ',')
+			s++;
+		else if (s == end) /* "0.5x": no separator */
+			return -1;
+	}
 }

@@ -74,8 +74,10 @@ cstream.write(sys.argv[1], [("meta", meta), ("x", x), ("y", np.array([3, 5], np.
 cstream.write(sys.argv[2], [("x", f.astype(np.float32))])
 bad = x.astype(np.float32); bad[1, 2, 3, 4] = np.nan
 cstream.write(sys.argv[3], [("x", bad)])
+meta = cstream.meta({"norm_mean": "0.4914 0.4822 0.4465", "norm_std": " 0.2470, 0.2435,0.2616"})
+cstream.write(sys.argv[4], [("meta", meta), ("x", x), ("y", np.array([3, 5], np.int64))])
 PY
-$PY "$T/u8.py" "$T/u8.tzst" "$T/f32.tzst" "$T/nan.tzst"
+$PY "$T/u8.py" "$T/u8.tzst" "$T/f32.tzst" "$T/nan.tzst" "$T/u8blank.tzst"
 expect_exit 0 "u8 input with y" cords-infer $R4 "$T/u8.tzst" -o "$T/ou8.tzst"
 err_has "accuracy reported" "accuracy"
 cords-infer $R4 "$T/f32.tzst" -o "$T/of32.tzst"
@@ -93,6 +95,12 @@ else:
 PY
 check "u8 normalised like f32" $PY "$T/same.py" "$T/ou8.tzst" "$T/of32.tzst"
 check "y passed through" sh -c "cords-cat -l '$T/ou8.tzst' | grep -q '^y '"
+cords-infer $R4 "$T/u8blank.tzst" -o "$T/ou8b.tzst" 2>/dev/null
+check "statistics separated by blanks: the same logits as by commas" $PY -c "
+import sys; sys.path.insert(0, '$D')
+import numpy as np, cstream
+a, b = (dict(cstream.read(f))['logits'] for f in sys.argv[1:])
+sys.exit(not np.array_equal(a, b))" "$T/ou8.tzst" "$T/ou8b.tzst"
 expect_exit 0 "noise is seeded" cords-infer $R4 --noise 0.5 --seed 7 "$T/f32.tzst" -o "$T/n1.tzst"
 cords-infer $R4 --noise 0.5 --seed 7 "$T/f32.tzst" -o "$T/n2.tzst"
 cords-infer $R4 --noise 0.5 --seed 8 "$T/f32.tzst" -o "$T/n3.tzst"

@@ -3,6 +3,7 @@
 #include "arch.h"
 #include "batch.h"
 #include "err.h"
+#include "input.h"
 #include "meta.h"
 #include "stream.h"
 #include "t.h"
@@ -60,13 +61,68 @@ int main(void)
 	CASE("a file can be read again") {
 		CHECK(cords_batches_rewind(r) == 0 && cords_batches_next(r, &b) == 1 && b.hard, "%s", cords_errmsg());
 	}
-	CASE("float list parsing") {
-		float v[3];
-		CHECK(cords_parse_floats("0.1,0.2,0.3", v, 3) == 3 && v[2] == 0.3f, "three");
-		CHECK(cords_parse_floats("0.1,x", v, 3) < 0, "junk accepted");
+	CASE("list values: commas, blanks or both, the same numbers") {
+		static const char *same[] = {"0.1,0.2,0.3", "0.1 0.2 0.3", "0.1, 0.2, 0.3", " 0.1 ,0.2\t0.3 "};
+		for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+			double v[3] = {0};
+			CHECK(cords_meta_numbers(same[i], v, 3) == 3 && v[0] == 0.1 && v[1] == 0.2 && v[2] == 0.3, "'%s'", same[i]);
+		}
+		static const char *bad[] = {"", " ", "0.1,", ",0.1", "0.1,,0.2", "0.1x", "0.1,x", "nan", "1,inf", "1 2 3 4"};
+		for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+			double v[3];
+			CHECK(cords_meta_numbers(bad[i], v, 3) < 0, "'%s' accepted", bad[i]);
+		}
+	}
+	CASE("norm_mean/norm_std: one parser, the same rules") {
+		cords_norm a, c;
+		CHECK(cords_norm_parse("0.5 0.25", "0.1, 0.2", &a) == 0 && cords_norm_parse("0.5,0.25", "0.1,0.2", &c) == 0 &&
+			      a.n == 2 && !memcmp(&a, &c, sizeof a), "%s", cords_errmsg());
+		CHECK(cords_norm_parse("0.5", NULL, &a) < 0 && strstr(cords_errmsg(), "go together"), "%s", cords_errmsg());
+		CHECK(cords_norm_parse("0.5,0.5", "0.2", &a) < 0 && strstr(cords_errmsg(), "do not match"), "%s", cords_errmsg());
+		CHECK(cords_norm_parse("0.5", "0", &a) < 0 && strstr(cords_errmsg(), "positive"), "%s", cords_errmsg());
 	}
 	cords_batch_free(&b);
 	cords_batches_close(r);
 	unlink(path);
+	CASE("training batches and inference input normalise u8 alike, as torchvision (f32)") {
+		/* every pixel value in each of 3 channels; the statistics written
+		 * with blanks for the training reader, with commas for inference */
+		static const float mean[3] = {0.4914f, 0.4822f, 0.4465f}, sd[3] = {0.2470f, 0.2435f, 0.2616f};
+		cords_tensor *x = cords_tensor_new("x", CORDS_U8, 4, (int64_t[]){1, 3, 16, 16});
+		int64_t y1 = 0;
+		for (int i = 0; i < 3 * 256; i++)
+			((uint8_t *)x->data)[i] = (uint8_t)(i * 7 + i / 256);
+		f = fopen(path, "wb");
+		w = cords_writer_new(f, path, 0);
+		m = cords_meta_new();
+		cords_meta_set(m, "norm_mean", "0.4914 0.4822 0.4465");
+		cords_meta_set(m, "norm_std", "0.2470  0.2435 0.2616");
+		cords_write_tensor(w, m);
+		cords_write_tensor(w, x);
+		put(w, "y", CORDS_I64, 1, 1, 0, 0, 0, &y1);
+		cords_writer_close(w);
+		fclose(f);
+		cords_tensor_free(m);
+		r = cords_batches_open(path, NULL, NULL);
+		CHECK(r && cords_batches_next(r, &b) == 1, "%s", cords_errmsg());
+		cords_norm nm;
+		m = cords_meta_new();
+		cords_meta_set(m, "norm_mean", "0.4914,0.4822,0.4465");
+		cords_meta_set(m, "norm_std", "0.2470,0.2435,0.2616");
+		float in[3 * 256], want[3 * 256];
+		CHECK(cords_norm_from_meta(m, &nm) == 1 && cords_input_f32(x, &nm, in) == 0, "%s", cords_errmsg());
+		for (int i = 0; i < 3 * 256; i++) {
+			volatile float v = ((uint8_t *)x->data)[i] / 255.0f; /* ToTensor: x.float().div(255) */
+			v = v - mean[i / 256];                                  /* Normalize: sub_(mean) */
+			want[i] = v / sd[i / 256];                              /* then div_(std) */
+		}
+		CHECK(b.x && !memcmp(b.x, in, sizeof in), "training and inference differ");
+		CHECK(!memcmp(in, want, sizeof in), "not torchvision's f32 arithmetic");
+		cords_tensor_free(m);
+		cords_tensor_free(x);
+		cords_batch_free(&b);
+		cords_batches_close(r);
+		unlink(path);
+	}
 	T_DONE();
 }
