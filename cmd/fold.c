@@ -100,15 +100,9 @@ int main(int argc, char **argv)
 	cords_tensor_list bn = {0}, out = {0};
 	cords_arch a;
 	tc_load_bn_cnn(model, &bn, &a, "no BatchNorm statistics; cords-fold needs a BN CNN from cords-cnn");
-	cords_tensor *meta = cords_list_find(&bn, "meta");
-	cords_tensor *m2 = cords_meta_new();
+	cords_tensor *m2 = cords_meta_copy(cords_list_find(&bn, "meta"));
 	if (!m2 || cords_list_push(&out, m2))
 		cli_die_lib();
-	free(m2->data);
-	m2->data = malloc(meta->nbytes + 1);
-	memcpy(m2->data, meta->data, meta->nbytes);
-	m2->nbytes = meta->nbytes;
-	m2->shape[0] = (int64_t)meta->nbytes;
 	if (cords_fold(&a, &bn, &out))
 		cli_die("%s: %s", model, cords_errmsg());
 	tc_meta_set(&out, "stage", "fold");

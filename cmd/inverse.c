@@ -92,13 +92,9 @@ int main(int argc, char **argv)
 	cords_arch a;
 	if (cords_arch_from_meta(meta, &a))
 		cli_die("%s: %s", o.model, cords_errmsg());
-	cords_tensor *m2 = cords_meta_new();
-	free(m2->data);
-	m2->data = malloc(meta->nbytes + 1);
-	memcpy(m2->data, meta->data, meta->nbytes);
-	m2->nbytes = meta->nbytes;
-	m2->shape[0] = (int64_t)meta->nbytes;
-	cords_list_push(&rnn, m2);
+	cords_tensor *m2 = cords_meta_copy(meta);
+	if (!m2 || cords_list_push(&rnn, m2))
+		cli_die_lib();
 	build_rnn(&a, &folded, seed, &rnn);
 	tc_meta_set(&rnn, "phi", "identity");
 	tc_meta_set(&rnn, "spont_steps", "0");

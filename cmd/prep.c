@@ -90,15 +90,10 @@ static void set_meta_int(cords_tensor *m, const char *k, long long v)
 
 static void write_meta(prep_t *p, const cords_tensor *in, const cords_dataset *d)
 {
-	int64_t zero = 0;
-	cords_tensor *m = cords_tensor_new("meta", CORDS_TEXT, 1, &zero);
+	cords_tensor *m = cords_meta_copy(in);
 	char ops[256];
-	if (!m || (in && in->nbytes && (free(m->data), !(m->data = malloc(in->nbytes)))))
-		cli_die("out of memory");
-	if (in && in->nbytes) {
-		memcpy(m->data, in->data, in->nbytes);
-		m->nbytes = in->nbytes, m->shape[0] = (int64_t)in->nbytes;
-	}
+	if (!m)
+		cli_die_lib();
 	cords_recipe_describe(&p->rc, ops, sizeof ops);
 	set_meta(m, "format", "cords-batches");
 	set_meta(m, "dataset", d->name);

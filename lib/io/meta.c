@@ -7,10 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-cords_tensor *cords_meta_new(void)
+cords_tensor *cords_meta_new(void) { return cords_meta_copy(NULL); }
+
+cords_tensor *cords_meta_copy(const cords_tensor *meta)
 {
-	int64_t zero = 0;
-	return cords_tensor_new("meta", CORDS_TEXT, 1, &zero);
+	int64_t n = meta ? (int64_t)meta->nbytes : 0;
+	cords_tensor *m = cords_tensor_new("meta", CORDS_TEXT, 1, &n);
+	if (m && n)
+		memcpy(m->data, meta->data, (size_t)n);
+	return m;
 }
 
 char *cords_meta_get(const cords_tensor *meta, const char *key)

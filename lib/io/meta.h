@@ -7,6 +7,8 @@
 
 /* A new empty text record called "meta". */
 cords_tensor *cords_meta_new(void);
+/* A new "meta" record with the lines of meta (NULL: an empty one). */
+cords_tensor *cords_meta_copy(const cords_tensor *meta);
 /* The value of key (malloc'd) or NULL. */
 char *cords_meta_get(const cords_tensor *meta, const char *key);
 /* Set or replace key in a text record (reallocates its data). */

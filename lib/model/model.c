@@ -102,14 +102,9 @@ cords_model *cords_model_new(const cords_tensor_list *l, const cords_tensor *met
 	char *depth = meta ? cords_meta_get(meta, "depth") : NULL;
 	int rc = depth ? cords_arch_from_meta(meta, &m->arch) : cords_arch_infer(l, &m->arch);
 	free(depth);
-	if (!rc && !meta) {
-		m->meta = cords_meta_new();
-		rc = !m->meta || cords_arch_to_meta(&m->arch, m->meta);
-	} else if (!rc) {
-		m->meta = cords_tensor_new("meta", CORDS_TEXT, meta->ndim, meta->shape);
-		rc = !m->meta;
-		if (!rc && meta->nbytes)
-			memcpy(m->meta->data, meta->data, meta->nbytes);
+	if (!rc) {
+		m->meta = cords_meta_copy(meta);
+		rc = !m->meta || (!meta && cords_arch_to_meta(&m->arch, m->meta));
 	}
 	rc = rc || cords_dynamics_from_meta(m->meta, &m->dyn) || alloc_params(m) || cords_model_set_params(m, l);
 	if (rc) {

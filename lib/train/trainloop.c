@@ -25,17 +25,10 @@ int cords_checkpoint_save(const char *path, const cords_tensor_list *params, con
 {
 	int cap = params->n + 2 * (opt ? opt->n : 0) + 1;
 	const cords_tensor **items = calloc((size_t)cap, sizeof *items);
-	cords_tensor *meta = cords_meta_new();
+	/* the model's metadata, plus where the loop stands */
+	cords_tensor *meta = cords_meta_copy(cords_list_find(params, "meta"));
 	char v[32];
 	int rc = !items || !meta ? cords_err("out of memory") : 0;
-	const cords_tensor *old = cords_list_find(params, "meta");
-	if (!rc && old) { /* the model's metadata, plus where the loop stands */
-		free(meta->data);
-		meta->data = malloc(old->nbytes + 1);
-		memcpy(meta->data, old->data, old->nbytes);
-		meta->nbytes = old->nbytes;
-		meta->shape[0] = (int64_t)old->nbytes;
-	}
 #define SET(k, fmt, x) (snprintf(v, sizeof v, fmt, x), rc = rc || cords_meta_set(meta, k, v))
 	SET("ckpt_epoch", "%d", epoch);
 	SET("ckpt_batch", "%lld", (long long)batch);
