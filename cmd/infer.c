@@ -1,4 +1,5 @@
 /* cords-infer: run a CordsNet model on batches of images (SPEC §2 protocol). */
+#include "batch.h"
 #include "cli.h"
 #include "infer.h"
 #include "infer_time.h"
@@ -142,42 +143,24 @@ static cords_infer_opts protocol(const options *o, const cords_model *m)
 /* The state of the run across batches. */
 typedef struct {
 	const options *o;
-	const char *in_name;
 	cords_model *m;
 	cords_infer_opts io;
 	cords_infer *inf;
-	cords_tensor *meta; /* the input's metadata, or NULL */
-	cords_norm norm;
+	cords_batches *in;
 	cords_writer *w;
 	cords_infer_time *time; /* --time-tsv, or NULL */
 	FILE *time_f;
-	float *x, *logits;
+	float *logits;
 	int64_t *labels;        /* the batch's labels [B] */
 	long long batches, images, labelled, correct;
 	double t0;
 } run;
 
-/* The x record's header must fit the model: checked before any work. */
-static void check_x(const run *r, const cords_tensor *h)
-{
-	const cords_arch *a = &r->m->arch;
-	char got[160];
-	cords_shape_str(h->ndim, h->shape, got, sizeof got);
-	if (h->ndim != 4 || h->shape[1] != a->in_ch || h->shape[2] != a->height || h->shape[3] != a->width)
-		cli_die("%s: batch x %s does not fit the model (expects [B,%d,%d,%d])", r->in_name, got, a->in_ch,
-			a->height, a->width);
-	if (h->shape[0] < 1 || h->shape[0] > 1 << 20)
-		cli_die("%s: batch x %s: bad batch size", r->in_name, got);
-	if (h->dtype != CORDS_U8 && h->dtype != CORDS_F32 && h->dtype != CORDS_F64 && h->dtype != CORDS_F16 &&
-	    h->dtype != CORDS_BF16)
-		cli_die("%s: batch x has dtype %s (expected u8 or a float type)", r->in_name, cords_dtype_name(h->dtype));
-}
-
 /* Before the first batch: the output's metadata and the spontaneous phase. */
 static void start(run *r)
 {
 	char v[64];
-	cords_tensor *meta = r->meta ? r->meta : cords_meta_new();
+	cords_tensor *meta = cords_meta_copy(cords_batches_meta_record(r->in));
 	int rc = !meta;
 #define SET(k, ...) (snprintf(v, sizeof v, __VA_ARGS__), rc = rc || cords_meta_set(meta, k, v))
 	SET("alpha", "%g", r->io.dyn.alpha);
@@ -189,11 +172,7 @@ static void start(run *r)
 #undef SET
 	if (rc || cords_write_tensor(r->w, meta))
 		cli_die_lib();
-	if (!r->meta)
-		cords_tensor_free(meta);
-	if (cords_norm_from_meta(r->meta, &r->norm) < 0 ||
-	    (!r->norm.n && cords_norm_from_meta(r->m->meta, &r->norm) < 0))
-		cli_die_lib();
+	cords_tensor_free(meta);
 	if (!(r->inf = cords_infer_new(r->m, &r->io)))
 		cli_die_lib();
 	if (cli_verbose)
@@ -201,17 +180,10 @@ static void start(run *r)
 	r->t0 = cli_now();
 }
 
-/* The labels [B] of y: i64 class indices, or the argmax of f32 soft labels. */
-static void labels(run *r, const cords_tensor *y, int64_t B)
+static int put(cords_writer *w, const char *name, cords_dtype t, int ndim, const int64_t *shape, const void *p,
+	       size_t n)
 {
-	int64_t N = r->m->arch.classes;
-	if (!(y->dtype == CORDS_I64 && y->ndim == 1 && y->shape[0] == B) &&
-	    !(y->dtype == CORDS_F32 && y->ndim == 2 && y->shape[0] == B && y->shape[1] == N))
-		cli_die("%s: y must be i64 [%lld] or f32 [%lld,%lld]", r->in_name, (long long)B, (long long)B,
-			(long long)N);
-	for (int64_t b = 0; b < B; b++)
-		r->labels[b] = y->dtype == CORDS_I64 ? ((const int64_t *)y->data)[b]
-						     : cords_argmax((const float *)y->data + b * N, N);
+	return cords_write_begin(w, name, t, ndim, shape) || cords_write_data(w, p, n) || cords_write_end(w);
 }
 
 static void score(run *r, int64_t B)
@@ -222,33 +194,34 @@ static void score(run *r, int64_t B)
 	r->labelled += B;
 }
 
-static void batch(run *r, const cords_tensor *x, const cords_tensor *y)
+/* The logits of a batch, and its labels (the argmax of soft ones) passed on. */
+static void batch(run *r, cords_batch *b)
 {
-	int64_t B = x->shape[0], n = cords_tensor_numel(x), N = r->m->arch.classes;
+	int64_t B = b->B, n = B * b->C * b->H * b->W, N = r->m->arch.classes;
+	int y = b->hard || b->soft;
 	if (!r->batches)
 		start(r);
-	float *xs = realloc(r->x, (size_t)n * sizeof *xs), *lg = realloc(r->logits, (size_t)(B * N) * sizeof *lg);
+	float *lg = realloc(r->logits, (size_t)(B * N) * sizeof *lg);
 	int64_t *lb = realloc(r->labels, (size_t)B * sizeof *lb);
-	if (!xs || !lg || !lb)
+	if (!lg || !lb)
 		cli_die("out of memory");
-	r->x = xs;
 	r->logits = lg;
 	r->labels = lb;
-	if (y)
-		labels(r, y, B);
+	for (int64_t i = 0; i < B && y; i++)
+		lb[i] = b->hard ? b->hard[i] : cords_argmax(b->soft + i * N, N);
 	if (r->time)
 		cords_infer_time_labels(r->time, y ? lb : NULL);
-	if (cords_input_f32(x, &r->norm, xs))
-		cli_die("%s: batch %lld: %s", r->in_name, r->batches + 1, cords_errmsg());
 	if (r->o->noise > 0) {
 		cords_rng rng;
 		cords_rng_split(&rng, (uint64_t)r->o->seed, (uint64_t)r->batches);
-		cords_input_noise(xs, n, r->o->noise, &rng);
+		cords_input_noise(b->x, n, r->o->noise, &rng);
 	}
 	int64_t shape[2] = {B, N};
-	if (cords_infer_batch(r->inf, xs, (int)B, lg) || cords_write_begin(r->w, "logits", CORDS_F32, 2, shape) ||
-	    cords_write_data(r->w, lg, (size_t)(B * N) * sizeof *lg) || cords_write_end(r->w) ||
-	    (y && cords_write_tensor(r->w, y)) || cords_infer_write_series(r->inf, r->w))
+	if (cords_infer_batch(r->inf, b->x, (int)B, lg) ||
+	    put(r->w, "logits", CORDS_F32, 2, shape, lg, (size_t)(B * N) * sizeof *lg) ||
+	    (b->hard && put(r->w, "y", CORDS_I64, 1, shape, b->hard, (size_t)B * sizeof *b->hard)) ||
+	    (b->soft && put(r->w, "y", CORDS_F32, 2, shape, b->soft, (size_t)(B * N) * sizeof *b->soft)) ||
+	    cords_infer_write_series(r->inf, r->w))
 		cli_die_lib();
 	if (y)
 		score(r, B);
@@ -258,45 +231,20 @@ static void batch(run *r, const cords_tensor *x, const cords_tensor *y)
 		     (double)r->images / (cli_now() - r->t0 + 1e-9));
 }
 
-/* Reads records: meta, then x (each optionally followed by its y); other
- * records are skipped (and verified) by the next header read. */
-static void loop(run *r, cords_reader *rd)
+/* The batch reader, with the model's normalisation while the stream gives none. */
+static cords_batches *open_input(const char *in, const options *o, const cords_model *m)
 {
-	cords_tensor h, *x = NULL;
-	int rc = 0;
-	while (r->batches < r->o->batches && (rc = cords_read_header(rd, &h)) > 0) {
-		int is_meta = !strcmp(h.name, "meta") && h.dtype == CORDS_TEXT && !r->batches && !x && !r->meta;
-		int is_x = !strcmp(h.name, "x"), is_y = !strcmp(h.name, "y") && x;
-		if (!is_meta && !is_x && !is_y)
-			continue;
-		if (is_x && x) {
-			batch(r, x, NULL);
-			cords_tensor_free(x);
-			x = NULL;
-			if (r->batches >= r->o->batches)
-				break;
-		}
-		if (is_x)
-			check_x(r, &h);
-		cords_tensor *t = cords_tensor_new(h.name, h.dtype, h.ndim, h.shape);
-		if (!t || cords_read_data(rd, t->data, t->nbytes))
-			cli_die_lib();
-		if (is_meta) {
-			r->meta = t;
-		} else if (is_x) {
-			x = t;
-		} else {
-			batch(r, x, t);
-			cords_tensor_free(x);
-			cords_tensor_free(t);
-			x = NULL;
-		}
-	}
-	if (rc < 0)
+	cords_norm check;
+	if (cords_norm_from_meta(m->meta, &check) < 0)
+		cli_die("%s: %s", o->model, cords_errmsg());
+	char *mean = cords_meta_get(m->meta, "norm_mean"), *std = cords_meta_get(m->meta, "norm_std");
+	cords_batches *r = cords_batches_open(in, mean, std);
+	free(mean);
+	free(std);
+	if (!r)
 		cli_die_lib();
-	if (x)
-		batch(r, x, NULL);
-	cords_tensor_free(x);
+	cords_batches_expect(r, m->arch.in_ch, m->arch.height, m->arch.width, m->arch.classes, 1);
+	return r;
 }
 
 int main(int argc, char **argv)
@@ -307,7 +255,7 @@ int main(int argc, char **argv)
 	cords_backend *be = cli_backend(o.device, o.precision);
 	if (!be)
 		cli_die_lib();
-	run r = {.o = &o, .in_name = cli_in_name(in)};
+	run r = {.o = &o};
 	if (!(r.m = cords_model_load(o.model, be)))
 		cli_die_lib();
 	r.io = protocol(&o, r.m);
@@ -319,12 +267,17 @@ int main(int argc, char **argv)
 		r.io.observe = cords_infer_time_observe;
 		r.io.observe_ctx = r.time;
 	}
-	FILE *fi = cli_open_in(in);
-	cords_reader *rd = cords_reader_new(fi, r.in_name);
+	r.in = open_input(in, &o, r.m);
 	FILE *fo = cli_open_out(cli_output);
-	if (!rd || !(r.w = cords_writer_new(fo, cli_out_name(cli_output), cli_env()->zstd_level)))
+	if (!(r.w = cords_writer_new(fo, cli_out_name(cli_output), cli_env()->zstd_level)))
 		cli_die_lib();
-	loop(&r, rd);
+	cords_batch b = {0};
+	int rc = 0;
+	while (r.batches < o.batches && (rc = cords_batches_next(r.in, &b)) > 0)
+		batch(&r, &b);
+	cords_batch_free(&b);
+	if (rc < 0)
+		cli_die_lib();
 	if (cords_writer_close(r.w))
 		cli_die_lib();
 	cli_close_out(fo);
@@ -333,16 +286,13 @@ int main(int argc, char **argv)
 	if (r.time)
 		cli_close_out(r.time_f);
 	cli_progress_end();
-	cords_reader_free(rd);
-	cli_close_in(fi);
+	cords_batches_close(r.in);
 	if (r.labelled)
 		cli_info("accuracy %.4f (%lld/%lld)", (double)r.correct / (double)r.labelled, r.correct, r.labelled);
 	else if (cli_verbose)
 		cli_info("%lld images in %lld batches", r.images, r.batches);
 	cords_infer_free(r.inf);
 	cords_model_free(r.m);
-	cords_tensor_free(r.meta);
-	free(r.x);
 	free(r.logits);
 	free(r.labels);
 	cords_infer_time_free(r.time);

@@ -68,4 +68,4 @@ err_has "the error says NaN/Inf and names the checkpoint" "diverged at step 7.*N
 check "and writes no model" test ! -e "$T/nan.tzst"
 check "the last good checkpoint is kept" sh -c "cords-cat -m '$T/ck4' | grep -q '^ckpt_step=6'"
 expect_exit 1 "batches of the wrong size are refused" cords-linear -m "$D/params.tzst" $P -o "$T/x.tzst" "$D/bad_size.tzst"
-err_has "naming both shapes" "batch x is \[2,1,10,10\] but the model takes \[B,1,12,12\]"
+err_has "naming both shapes" "batch x \[2,1,10,10\] does not fit the model (expects \[B,1,12,12\])"

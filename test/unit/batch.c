@@ -84,6 +84,56 @@ int main(void)
 	cords_batch_free(&b);
 	cords_batches_close(r);
 	unlink(path);
+	CASE("the record rules: meta taken anywhere, other records and a stray y skipped, y optional") {
+		unsigned char u[4] = {0, 51, 102, 255};
+		int64_t y1 = 7;
+		float pr[4] = {0.25f, 0.75f, 1, 0};
+		f = fopen(path, "wb");
+		w = cords_writer_new(f, path, 0);
+		put(w, "y", CORDS_I64, 1, 1, 0, 0, 0, &y1);                 /* a y without its x */
+		put(w, "x", CORDS_U8, 4, 1, 1, 2, 2, u);                    /* batch 1: no labels */
+		put(w, "notes", CORDS_I64, 1, 1, 0, 0, 0, &y1);
+		m = cords_meta_new();
+		cords_meta_set(m, "norm_mean", "0.2");
+		cords_meta_set(m, "norm_std", "0.5");
+		cords_write_tensor(w, m);
+		cords_tensor_free(m);
+		put(w, "x", CORDS_U8, 4, 2, 1, 2, 1, u);                    /* batch 2: y after another record */
+		put(w, "logits", CORDS_F32, 2, 2, 2, 0, 0, pr);
+		put(w, "y", CORDS_I32, 1, 2, 0, 0, 0, (int32_t[]){1, 2});
+		put(w, "x", CORDS_F32, 4, 2, 1, 1, 1, pr);                /* batch 3: soft labels */
+		put(w, "y", CORDS_F32, 2, 2, 2, 0, 0, pr);
+		put(w, "x", CORDS_F32, 4, 1, 1, 1, 1, pr);                /* batch 4: no labels, at the end */
+		cords_writer_close(w);
+		fclose(f);
+		r = cords_batches_open(path, NULL, NULL);
+		cords_batches_expect(r, 0, 0, 0, 0, 1);
+		CHECK(cords_batches_next(r, &b) == 1 && b.B == 1 && !b.hard && !b.soft, "batch 1: %s", cords_errmsg());
+		CHECK(b.x && b.x[1] == 51 / 255.0f, "batch 1: plain x/255 before any meta");
+		CHECK(cords_batches_next(r, &b) == 1 && b.B == 2 && b.hard && b.hard[1] == 2, "batch 2: %s", cords_errmsg());
+		CHECK(b.x && b.x[1] == (51 / 255.0f - 0.2f) / 0.5f, "batch 2: normalised by the meta before it");
+		CHECK(cords_batches_next(r, &b) == 1 && b.soft && b.N == 2 && b.soft[1] == 0.75f, "batch 3: %s", cords_errmsg());
+		CHECK(cords_batches_next(r, &b) == 1 && b.B == 1 && !b.hard && !b.soft, "batch 4: %s", cords_errmsg());
+		CHECK(cords_batches_next(r, &b) == 0, "end: %s", cords_errmsg());
+		char *v = cords_batches_meta(r, "norm_std");
+		CHECK(v && !strcmp(v, "0.5"), "the stream's meta");
+		free(v);
+		CHECK(cords_batches_rewind(r) == 0, "%s", cords_errmsg());
+		cords_batches_expect(r, 0, 0, 0, 0, 0);
+		CHECK(cords_batches_next(r, &b) < 0 && strstr(cords_errmsg(), "batch 1: x without y"), "%s", cords_errmsg());
+		CHECK(cords_batches_rewind(r) == 0, "%s", cords_errmsg());
+		cords_batches_expect(r, 1, 2, 2, 2, 1);
+		CHECK(cords_batches_next(r, &b) == 1, "%s", cords_errmsg());
+		CHECK(cords_batches_next(r, &b) < 0 && strstr(cords_errmsg(), "batch x [2,1,2,1] does not fit the model (expects [B,1,2,2])"),
+		      "checked at the header: %s", cords_errmsg());
+		CHECK(cords_batches_rewind(r) == 0, "%s", cords_errmsg());
+		cords_batches_expect(r, 0, 0, 0, 3, 1);
+		CHECK(cords_batches_next(r, &b) == 1 && cords_batches_next(r, &b) == 1 && cords_batches_next(r, &b) < 0 &&
+			      strstr(cords_errmsg(), "batch 3: batch y has 2 classes but the model has 3"), "%s", cords_errmsg());
+		cords_batch_free(&b);
+		cords_batches_close(r);
+		unlink(path);
+	}
 	CASE("training batches and inference input normalise u8 alike, as torchvision (f32)") {
 		/* every pixel value in each of 3 channels; the statistics written
 		 * with blanks for the training reader, with commas for inference */
