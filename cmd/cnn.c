@@ -60,7 +60,7 @@ static void start(tc_opts *o, int depth, int classes, int in_ch, int size, uint6
 		if (cords_arch_init(a, depth, in_ch, size, size, classes) || cords_list_push(p, cords_meta_new()) ||
 		    cords_arch_to_meta(a, p->items[0]) || cords_init_params(a, seed, p))
 			cli_die_lib();
-		tc_meta_set(p, "seed", "%llu", (unsigned long long)seed);
+		tc_meta_set(p, CORDS_KEY_SEED, "%llu", (unsigned long long)seed);
 	}
 	if (cords_cnn_add_bn(a, p))
 		cli_die_lib();
@@ -131,9 +131,9 @@ int main(int argc, char **argv)
 			cords_tensor_free(p.items[i]);
 	free(p.items);
 	tc_meta_from_data(&out, data);
-	tc_meta_set(&out, "stage", "cnn");
-	tc_meta_set(&out, "train_epochs_per_round", "%d", per_round);
-	tc_meta_set(&out, "train_rounds", "%d", nrounds);
+	tc_meta_set(&out, CORDS_KEY_STAGE, "cnn");
+	tc_meta_set(&out, CORDS_KEY_TRAIN_EPOCHS_PER_ROUND, "%d", per_round);
+	tc_meta_set(&out, CORDS_KEY_TRAIN_ROUNDS, "%d", nrounds);
 	tc_write(cli_output, &out);
 	cords_batches_close(data);
 	cords_list_free(&out);

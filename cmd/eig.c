@@ -6,6 +6,7 @@
 #include "eig.h"
 #include "eig_state.h"
 #include "input.h"
+#include "meta.h"
 #include "model.h"
 #include "net_op.h"
 #include "stream.h"
@@ -316,12 +317,20 @@ static void write_stream(FILE *f, const options *o, const cords_model *m, const 
 		((double *)ev->data)[2 * i] = s->re[i];
 		((double *)ev->data)[2 * i + 1] = s->im[i];
 	}
-	char meta[512];
 	static const char *const ops[] = {"conv", "jacobian", "network"}, *const methods[] = {"arnoldi", "power", "dense"};
-	snprintf(meta, sizeof meta, "format=cords-eig\nop=%s\narea=%d\nat=%s\nmethod=%s\nalpha=%g\nn=%lld\n", ops[o->op],
-		 o->area, o->op == OP_CONV ? "-" : o->at, methods[o->method], m->dyn.alpha, (long long)A->n);
-	if (cords_write_text(w, "meta", meta) || cords_write_tensor(w, ev))
+	cords_tensor *meta = cords_meta_new();
+	char v[64];
+	int rc = !meta || cords_meta_set(meta, CORDS_KEY_FORMAT, "cords-eig") || cords_meta_set(meta, CORDS_KEY_OP, ops[o->op]);
+#define SET(k, ...) (snprintf(v, sizeof v, __VA_ARGS__), rc = rc || cords_meta_set(meta, k, v))
+	SET(CORDS_KEY_AREA, "%d", o->area);
+	SET(CORDS_KEY_AT, "%s", o->op == OP_CONV ? "-" : o->at);
+	SET(CORDS_KEY_METHOD, "%s", methods[o->method]);
+	SET(CORDS_KEY_ALPHA, "%g", m->dyn.alpha);
+	SET(CORDS_KEY_N, "%lld", (long long)A->n);
+#undef SET
+	if (rc || cords_write_tensor(w, meta) || cords_write_tensor(w, ev))
 		cli_die_lib();
+	cords_tensor_free(meta);
 	cords_tensor_free(ev);
 	if (s->resid) {
 		int64_t n1 = s->listed;

@@ -105,13 +105,13 @@ int main(int argc, char **argv)
 		cli_die_lib();
 	if (cords_fold(&a, &bn, &out))
 		cli_die("%s: %s", model, cords_errmsg());
-	tc_meta_set(&out, "stage", "fold");
+	tc_meta_set(&out, CORDS_KEY_STAGE, "fold");
 	if (chk) {
 		double d = check(&a, dev, chk, nchk, &bn, &out);
 		cli_info("max |folded - BN CNN| logit difference: %.3g", d);
 		if (!(d <= tol))
 			cli_die("%s: folded logits differ from the BN CNN's by %.3g (more than %g)", chk, d, tol);
-		tc_meta_set(&out, "fold_check_max_diff", "%.3g", d);
+		tc_meta_set(&out, CORDS_KEY_FOLD_CHECK_MAX_DIFF, "%.3g", d);
 	}
 	tc_write(cli_output, &out);
 	cords_list_free(&bn);

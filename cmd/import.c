@@ -68,10 +68,10 @@ static cords_tensor *make_meta(const cords_arch *a, const char *file)
 {
 	const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
 	cords_tensor *m = cords_meta_new();
-	if (!m || cords_arch_to_meta(a, m) || cords_meta_set(m, "stage", "imported") ||
-	    cords_meta_set(m, "phi", "relu") || cords_meta_set(m, "alpha", "0.2") ||
-	    cords_meta_set(m, "spont_steps", "100") || cords_meta_set(m, "stim_steps", "100") ||
-	    cords_meta_set(m, "source", base))
+	if (!m || cords_arch_to_meta(a, m) || cords_meta_set(m, CORDS_KEY_STAGE, "imported") ||
+	    cords_meta_set(m, CORDS_KEY_PHI, "relu") || cords_meta_set(m, CORDS_KEY_ALPHA, "0.2") ||
+	    cords_meta_set(m, CORDS_KEY_SPONT_STEPS, "100") || cords_meta_set(m, CORDS_KEY_STIM_STEPS, "100") ||
+	    cords_meta_set(m, CORDS_KEY_SOURCE, base))
 		cli_die_lib();
 	return m;
 }

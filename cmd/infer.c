@@ -163,12 +163,12 @@ static void start(run *r)
 	cords_tensor *meta = cords_meta_copy(cords_batches_meta_record(r->in));
 	int rc = !meta;
 #define SET(k, ...) (snprintf(v, sizeof v, __VA_ARGS__), rc = rc || cords_meta_set(meta, k, v))
-	SET("alpha", "%g", r->io.dyn.alpha);
-	SET("phi", "%s", cords_phi_name(r->io.dyn.phi.kind));
-	SET("prelu_slope", "%g", r->io.dyn.phi.slope);
-	SET("spont_steps", "%d", r->io.dyn.spont_steps);
-	SET("stim_steps", "%d", r->io.dyn.stim_steps);
-	SET("every", "%d", r->io.readouts || r->io.record ? r->io.every : 0);
+	SET(CORDS_KEY_ALPHA, "%g", r->io.dyn.alpha);
+	SET(CORDS_KEY_PHI, "%s", cords_phi_name(r->io.dyn.phi.kind));
+	SET(CORDS_KEY_PRELU_SLOPE, "%g", r->io.dyn.phi.slope);
+	SET(CORDS_KEY_SPONT_STEPS, "%d", r->io.dyn.spont_steps);
+	SET(CORDS_KEY_STIM_STEPS, "%d", r->io.dyn.stim_steps);
+	SET(CORDS_KEY_EVERY, "%d", r->io.readouts || r->io.record ? r->io.every : 0);
 #undef SET
 	if (rc || cords_write_tensor(r->w, meta))
 		cli_die_lib();
@@ -237,7 +237,7 @@ static cords_batches *open_input(const char *in, const options *o, const cords_m
 	cords_norm check;
 	if (cords_norm_from_meta(m->meta, &check) < 0)
 		cli_die("%s: %s", o->model, cords_errmsg());
-	char *mean = cords_meta_get(m->meta, "norm_mean"), *std = cords_meta_get(m->meta, "norm_std");
+	char *mean = cords_meta_get(m->meta, CORDS_KEY_NORM_MEAN), *std = cords_meta_get(m->meta, CORDS_KEY_NORM_STD);
 	cords_batches *r = cords_batches_open(in, mean, std);
 	free(mean);
 	free(std);

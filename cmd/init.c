@@ -71,11 +71,11 @@ int main(int argc, char **argv)
 	cords_tensor *meta = cords_meta_new();
 	char v[32];
 	snprintf(v, sizeof v, "%lld", seed);
-	if (!meta || cords_arch_to_meta(&a, meta) || cords_meta_set(meta, "stage", "init") ||
-	    cords_meta_set(meta, "seed", v) || cords_meta_set(meta, "phi", "relu") ||
-	    cords_meta_set(meta, "prelu_slope", "0") || cords_meta_set(meta, "alpha", "0.2") ||
-	    cords_meta_set(meta, "spont_steps", "100") || cords_meta_set(meta, "stim_steps", "100") ||
-	    (ds && (cords_meta_set(meta, "dataset", ds->name) || cords_dataset_set_norm(ds, meta))))
+	if (!meta || cords_arch_to_meta(&a, meta) || cords_meta_set(meta, CORDS_KEY_STAGE, "init") ||
+	    cords_meta_set(meta, CORDS_KEY_SEED, v) || cords_meta_set(meta, CORDS_KEY_PHI, "relu") ||
+	    cords_meta_set(meta, CORDS_KEY_PRELU_SLOPE, "0") || cords_meta_set(meta, CORDS_KEY_ALPHA, "0.2") ||
+	    cords_meta_set(meta, CORDS_KEY_SPONT_STEPS, "100") || cords_meta_set(meta, CORDS_KEY_STIM_STEPS, "100") ||
+	    (ds && (cords_meta_set(meta, CORDS_KEY_DATASET, ds->name) || cords_dataset_set_norm(ds, meta))))
 		cli_die_lib();
 	cords_tensor_list l = {0};
 	if (cords_init_params(&a, (uint64_t)seed, &l))

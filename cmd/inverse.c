@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 	cords_tensor_list folded = {0}, rnn = {0};
 	tc_load(o.model, &folded);
 	cords_tensor *meta = cords_list_find(&folded, "meta");
-	char *stage = cords_meta_get(meta, "stage");
+	char *stage = cords_meta_get(meta, CORDS_KEY_STAGE);
 	if (!cords_list_find(&folded, "area_bias.0"))
 		cli_die("%s: model is not a folded CNN (stage %s); cords-inverse needs the output of cords-fold", o.model,
 			stage ? stage : "unknown");
@@ -96,9 +96,9 @@ int main(int argc, char **argv)
 	if (!m2 || cords_list_push(&rnn, m2))
 		cli_die_lib();
 	build_rnn(&a, &folded, seed, &rnn);
-	tc_meta_set(&rnn, "phi", "identity");
-	tc_meta_set(&rnn, "spont_steps", "0");
-	tc_meta_set(&rnn, "stim_steps", "%d", stim);
+	tc_meta_set(&rnn, CORDS_KEY_PHI, "identity");
+	tc_meta_set(&rnn, CORDS_KEY_SPONT_STEPS, "0");
+	tc_meta_set(&rnn, CORDS_KEY_STIM_STEPS, "%d", stim);
 	cords_backend *be = cli_backend(o.device, NULL);
 	cords_batches *data = be ? cords_batches_open(o.data, o.norm_mean, o.norm_std) : NULL;
 	if (!data)
@@ -112,8 +112,8 @@ int main(int argc, char **argv)
 		cli_die_lib();
 	tc_run(s, &rnn, opt, data, &o);
 	tc_meta_from_data(&rnn, data);
-	tc_meta_set(&rnn, "stage", "inverse");
-	tc_meta_set(&rnn, "seed", "%llu", (unsigned long long)seed);
+	tc_meta_set(&rnn, CORDS_KEY_STAGE, "inverse");
+	tc_meta_set(&rnn, CORDS_KEY_SEED, "%llu", (unsigned long long)seed);
 	tc_write(cli_output, &rnn);
 	cords_cnn_stage_free(s);
 	cords_opt_free(opt);

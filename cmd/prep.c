@@ -95,19 +95,19 @@ static void write_meta(prep_t *p, const cords_tensor *in, const cords_dataset *d
 	if (!m)
 		cli_die_lib();
 	cords_recipe_describe(&p->rc, ops, sizeof ops);
-	set_meta(m, "format", "cords-batches");
-	set_meta(m, "dataset", d->name);
-	set_meta(m, "split", cords_split_name(p->split));
-	set_meta_int(m, "classes", p->classes);
-	set_meta_int(m, "channels", p->rc.channels);
-	set_meta_int(m, "height", p->rc.size);
-	set_meta_int(m, "width", p->rc.size);
-	set_meta_int(m, "batch", p->batch);
-	set_meta_int(m, "epochs", p->epochs);
-	set_meta_int(m, "seed", (long long)p->seed);
-	set_meta(m, "transforms", ops);
-	set_meta(m, "mix", p->mix ? "mixup|cutmix" : "none");
-	set_meta(m, "normalized", p->u8 ? "no" : "yes");
+	set_meta(m, CORDS_KEY_FORMAT, "cords-batches");
+	set_meta(m, CORDS_KEY_DATASET, d->name);
+	set_meta(m, CORDS_KEY_SPLIT, cords_split_name(p->split));
+	set_meta_int(m, CORDS_KEY_CLASSES, p->classes);
+	set_meta_int(m, CORDS_KEY_CHANNELS, p->rc.channels);
+	set_meta_int(m, CORDS_KEY_HEIGHT, p->rc.size);
+	set_meta_int(m, CORDS_KEY_WIDTH, p->rc.size);
+	set_meta_int(m, CORDS_KEY_BATCH, p->batch);
+	set_meta_int(m, CORDS_KEY_EPOCHS, p->epochs);
+	set_meta_int(m, CORDS_KEY_SEED, (long long)p->seed);
+	set_meta(m, CORDS_KEY_TRANSFORMS, ops);
+	set_meta(m, CORDS_KEY_MIX, p->mix ? "mixup|cutmix" : "none");
+	set_meta(m, CORDS_KEY_NORMALIZED, p->u8 ? "no" : "yes");
 	if (cords_dataset_set_norm(d, m) || cords_write_tensor(p->w, m))
 		cli_die_lib();
 	cords_tensor_free(m);
@@ -138,8 +138,8 @@ static int augment_parse(const char *list)
 /* Everything that depends on the data: dataset, split, classes, recipe, meta. */
 static void setup(prep_t *p, const cords_tensor *in)
 {
-	char *ds = meta_or(in, "dataset", p->dataset), *sp = meta_or(in, "split", "train");
-	char *cl = meta_or(in, "classes", NULL);
+	char *ds = meta_or(in, CORDS_KEY_DATASET, p->dataset), *sp = meta_or(in, CORDS_KEY_SPLIT, "train");
+	char *cl = meta_or(in, CORDS_KEY_CLASSES, NULL);
 	if (p->dataset)
 		free(ds), ds = strdup(p->dataset);
 	const cords_dataset *d = ds ? cords_dataset_find(ds) : NULL;

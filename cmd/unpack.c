@@ -100,12 +100,12 @@ static void open_file(out_t *o)
 	cords_tensor *m = cords_dataset_meta(o->ds, o->split, o->sink.classes, o->class_names, total ? total : -1);
 	char buf[32];
 	snprintf(buf, sizeof buf, "%d", o->ds->size);
-	if (!m || (o->ds->size && (cords_meta_set(m, "height", buf) || cords_meta_set(m, "width", buf))))
+	if (!m || (o->ds->size && (cords_meta_set(m, CORDS_KEY_HEIGHT, buf) || cords_meta_set(m, CORDS_KEY_WIDTH, buf))))
 		cli_die_lib();
-	if (o->coarse && cords_meta_set(m, "labels", "coarse"))
+	if (o->coarse && cords_meta_set(m, CORDS_KEY_LABELS, "coarse"))
 		cli_die_lib();
 	snprintf(buf, sizeof buf, "%d", o->shard);
-	if ((o->shard_size && cords_meta_set(m, "shard", buf)) || cords_write_tensor(o->w, m))
+	if ((o->shard_size && cords_meta_set(m, CORDS_KEY_SHARD, buf)) || cords_write_tensor(o->w, m))
 		cli_die_lib();
 	cords_tensor_free(m);
 	o->shard++;

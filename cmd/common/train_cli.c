@@ -50,7 +50,7 @@ void tc_load_bn_cnn(const char *path, cords_tensor_list *params, cords_arch *a, 
 	tc_load(path, params);
 	const cords_tensor *meta = cords_list_find(params, "meta");
 	if (!cords_list_find(params, "bn_inp.running_var")) {
-		char *stage = cords_meta_get(meta, "stage");
+		char *stage = cords_meta_get(meta, CORDS_KEY_STAGE);
 		cli_die("%s: model of stage %s: %s", path, stage ? stage : "unknown", what);
 	}
 	if (cords_arch_from_meta(meta, a))
@@ -70,7 +70,7 @@ void tc_meta_set(cords_tensor_list *params, const char *key, const char *fmt, ..
 
 void tc_meta_from_data(cords_tensor_list *params, cords_batches *data)
 {
-	static const char *keys[] = {"dataset", "norm_mean", "norm_std", "size"};
+	static const char *keys[] = {CORDS_KEY_DATASET, CORDS_KEY_NORM_MEAN, CORDS_KEY_NORM_STD};
 	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
 		char *v = cords_batches_meta(data, keys[i]);
 		if (v)
@@ -300,7 +300,7 @@ void tc_default_checkpoint(tc_opts *o, const char *stage)
 static void check_rnn_model(const cords_tensor_list *params, const char *tool)
 {
 	const cords_tensor *meta = cords_list_find(params, "meta");
-	char *stage = meta ? cords_meta_get(meta, "stage") : NULL;
+	char *stage = meta ? cords_meta_get(meta, CORDS_KEY_STAGE) : NULL;
 	if (cords_list_find(params, "bn_inp.running_mean"))
 		cli_die("%s: model is a BatchNorm CNN (stage %s); cords-%s trains the RNN: run cords-fold and "
 			"cords-inverse first", cli_in_name(NULL) ? "model" : "model", stage ? stage : "cnn", tool);
@@ -405,20 +405,20 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 	double final_slope = cfg.anneal ? cords_anneal_slope(&cfg, o.loop.epochs - 1)
 				       : dy->phi.kind == CORDS_PHI_PRELU ? dy->phi.slope : 0;
 	tc_meta_from_data(&params, data);
-	tc_meta_set(&params, "stage", "%s", t->stage);
-	tc_meta_set(&params, "phi", "%s", cords_phi_name(cfg.anneal && final_slope == 0 ? CORDS_PHI_RELU : dy->phi.kind));
-	tc_meta_set(&params, "prelu_slope", "%g", final_slope);
-	tc_meta_set(&params, "alpha", "%g", dy->alpha);
-	tc_meta_set(&params, "spont_steps", "%d", dy->spont_steps);
-	tc_meta_set(&params, "stim_steps", "%d", dy->stim_steps);
-	tc_meta_set(&params, "train_readouts", "%d", cfg.loss.readouts);
-	tc_meta_set(&params, "train_blank_steps", "%d", cfg.loss.blank_steps);
-	tc_meta_set(&params, "train_epochs", "%d", o.loop.epochs);
-	tc_meta_set(&params, "train_lr", "%g", o.opt.lr);
+	tc_meta_set(&params, CORDS_KEY_STAGE, "%s", t->stage);
+	tc_meta_set(&params, CORDS_KEY_PHI, "%s", cords_phi_name(cfg.anneal && final_slope == 0 ? CORDS_PHI_RELU : dy->phi.kind));
+	tc_meta_set(&params, CORDS_KEY_PRELU_SLOPE, "%g", final_slope);
+	tc_meta_set(&params, CORDS_KEY_ALPHA, "%g", dy->alpha);
+	tc_meta_set(&params, CORDS_KEY_SPONT_STEPS, "%d", dy->spont_steps);
+	tc_meta_set(&params, CORDS_KEY_STIM_STEPS, "%d", dy->stim_steps);
+	tc_meta_set(&params, CORDS_KEY_TRAIN_READOUTS, "%d", cfg.loss.readouts);
+	tc_meta_set(&params, CORDS_KEY_TRAIN_BLANK_STEPS, "%d", cfg.loss.blank_steps);
+	tc_meta_set(&params, CORDS_KEY_TRAIN_EPOCHS, "%d", o.loop.epochs);
+	tc_meta_set(&params, CORDS_KEY_TRAIN_LR, "%g", o.opt.lr);
 	if (teacher) /* set either way: the model's meta carries over from the stage before */
-		tc_meta_set(&params, "train_teacher", "mix %g temp %g", cfg.teacher_mix, cfg.teacher_temp);
+		tc_meta_set(&params, CORDS_KEY_TRAIN_TEACHER, "mix %g temp %g", cfg.teacher_mix, cfg.teacher_temp);
 	else
-		tc_meta_set(&params, "train_teacher", "none");
+		tc_meta_set(&params, CORDS_KEY_TRAIN_TEACHER, "none");
 	tc_write(cli_output, &params);
 	cords_rnn_stage_free(s);
 	cords_opt_free(opt);

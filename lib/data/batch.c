@@ -141,7 +141,7 @@ static int next_header(cords_batches *r)
 			return -1;
 		cords_tensor_free(r->meta);
 		r->meta = t;
-		char *m = cords_meta_get(t, "norm_mean"), *s = cords_meta_get(t, "norm_std");
+		char *m = cords_meta_get(t, CORDS_KEY_NORM_MEAN), *s = cords_meta_get(t, CORDS_KEY_NORM_STD);
 		int bad = (m || s) && set_norm(r, m, s);
 		free(m);
 		free(s);

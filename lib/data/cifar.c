@@ -170,7 +170,7 @@ char *cords_cifar_py_classes(const char *tarball, int c100, int coarse)
 static int emit_pickle(const char *tarball, const char *member, const cords_pkl *root, int c100, int coarse,
 		       cords_sink *s)
 {
-	const char *key = !c100 ? "labels" : coarse ? "coarse_labels" : "fine_labels";
+	const char *key = !c100 ? "labels" : coarse ? "coarse_labels" : "fine_labels"; /* the pickle's, not metadata */
 	const cords_pkl *d = cords_pkl_dict_get(root, "data"), *l = cords_pkl_dict_get(root, key);
 	cords_tensor *x = NULL;
 	if (!d || !l || l->type != CORDS_PKL_LIST)

@@ -48,7 +48,7 @@ int cords_dataset_set_norm(const cords_dataset *d, cords_tensor *meta)
 	char mean[96], sd[96];
 	doubles_str(d->mean, d->channels, mean, sizeof mean);
 	doubles_str(d->std, d->channels, sd, sizeof sd);
-	return cords_meta_set(meta, "norm_mean", mean) || cords_meta_set(meta, "norm_std", sd) ? -1 : 0;
+	return cords_meta_set(meta, CORDS_KEY_NORM_MEAN, mean) || cords_meta_set(meta, CORDS_KEY_NORM_STD, sd) ? -1 : 0;
 }
 
 cords_tensor *cords_dataset_meta(const cords_dataset *d, int split, int classes, const char *class_names,
@@ -59,14 +59,14 @@ cords_tensor *cords_dataset_meta(const cords_dataset *d, int split, int classes,
 	if (!m)
 		return NULL;
 	const char *names = class_names ? class_names : d->class_names;
-	int rc = cords_meta_set(m, "format", "cords-samples") || cords_meta_set(m, "dataset", d->name) ||
-		 cords_meta_set(m, "split", cords_split_name(split));
+	int rc = cords_meta_set(m, CORDS_KEY_FORMAT, "cords-samples") || cords_meta_set(m, CORDS_KEY_DATASET, d->name) ||
+		 cords_meta_set(m, CORDS_KEY_SPLIT, cords_split_name(split));
 	snprintf(buf, sizeof buf, "%d", classes);
-	rc = rc || cords_meta_set(m, "classes", buf) || (names && cords_meta_set(m, "class_names", names));
+	rc = rc || cords_meta_set(m, CORDS_KEY_CLASSES, buf) || (names && cords_meta_set(m, CORDS_KEY_CLASS_NAMES, names));
 	snprintf(buf, sizeof buf, "%d", d->channels);
-	rc = rc || cords_meta_set(m, "channels", buf);
+	rc = rc || cords_meta_set(m, CORDS_KEY_CHANNELS, buf);
 	snprintf(buf, sizeof buf, "%lld", (long long)count);
-	rc = rc || (count >= 0 && cords_meta_set(m, "count", buf));
+	rc = rc || (count >= 0 && cords_meta_set(m, CORDS_KEY_COUNT, buf));
 	rc = rc || cords_dataset_set_norm(d, m);
 	if (rc) {
 		cords_tensor_free(m);

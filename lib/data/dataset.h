@@ -1,8 +1,6 @@
 /* What we know about each dataset (SPEC §4): classes, channels, native size,
  * split counts, normalisation, class names, and the `meta` record a sample
- * stream starts with (keys: format=cords-samples, dataset, split, classes,
- * class_names (comma-separated), channels, height, width, count, norm_mean,
- * norm_std (comma-separated per channel)). */
+ * stream starts with (format=cords-samples; its keys are meta.h's). */
 #ifndef CORDS_DATASET_H
 #define CORDS_DATASET_H
 

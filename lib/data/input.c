@@ -34,7 +34,7 @@ int cords_norm_from_meta(const cords_tensor *meta, cords_norm *nm)
 	memset(nm, 0, sizeof *nm);
 	if (!meta)
 		return 0;
-	char *m = cords_meta_get(meta, "norm_mean"), *s = cords_meta_get(meta, "norm_std");
+	char *m = cords_meta_get(meta, CORDS_KEY_NORM_MEAN), *s = cords_meta_get(meta, CORDS_KEY_NORM_STD);
 	int rc = 0;
 	if (m || s)
 		rc = cords_norm_parse(m, s, nm) ? cords_err_prefix("metadata: ") : 1;

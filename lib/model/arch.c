@@ -202,13 +202,13 @@ int cords_arch_infer(const cords_tensor_list *l, cords_arch *a)
 int cords_arch_to_meta(const cords_arch *a, cords_tensor *meta)
 {
 	char v[32];
-	int rc = cords_meta_set(meta, "format", "cords-model");
+	int rc = cords_meta_set(meta, CORDS_KEY_FORMAT, "cords-model");
 #define SET(key, val) (snprintf(v, sizeof v, "%d", val), rc |= cords_meta_set(meta, key, v))
-	SET("depth", a->depth);
-	SET("in_channels", a->in_ch);
-	SET("height", a->height);
-	SET("width", a->width);
-	SET("classes", a->classes);
+	SET(CORDS_KEY_DEPTH, a->depth);
+	SET(CORDS_KEY_IN_CHANNELS, a->in_ch);
+	SET(CORDS_KEY_HEIGHT, a->height);
+	SET(CORDS_KEY_WIDTH, a->width);
+	SET(CORDS_KEY_CLASSES, a->classes);
 #undef SET
 	return rc ? -1 : 0;
 }
@@ -230,8 +230,8 @@ static int meta_int(const cords_tensor *meta, const char *key, int *out)
 int cords_arch_from_meta(const cords_tensor *meta, cords_arch *a)
 {
 	int d = 0, c = 0, h = 0, w = 0, n = 0;
-	if (meta_int(meta, "depth", &d) || meta_int(meta, "in_channels", &c) ||
-	    meta_int(meta, "height", &h) || meta_int(meta, "width", &w) || meta_int(meta, "classes", &n))
+	if (meta_int(meta, CORDS_KEY_DEPTH, &d) || meta_int(meta, CORDS_KEY_IN_CHANNELS, &c) ||
+	    meta_int(meta, CORDS_KEY_HEIGHT, &h) || meta_int(meta, CORDS_KEY_WIDTH, &w) || meta_int(meta, CORDS_KEY_CLASSES, &n))
 		return -1;
 	return cords_arch_init(a, d, c, h, w, n);
 }

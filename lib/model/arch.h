@@ -66,9 +66,8 @@ int cords_arch_infer(const cords_tensor_list *l, cords_arch *a);
  * problem found is the error, naming the tensor. Extra tensors are allowed. */
 int cords_arch_check(const cords_arch *a, const cords_tensor_list *l);
 
-/* Model metadata. Keys written: format=cords-model, depth, in_channels,
- * height, width, classes. Other keys (stage, phi, prelu_slope, alpha,
- * spont_steps, stim_steps, norm_mean, norm_std, dataset, ...) belong to the
+/* The architecture in a model's metadata: format=cords-model and the keys
+ * meta.h lists under "Models: the architecture". Other keys belong to the
  * tools that set them. */
 int cords_arch_to_meta(const cords_arch *a, cords_tensor *meta);
 int cords_arch_from_meta(const cords_tensor *meta, cords_arch *a);

@@ -45,13 +45,13 @@ int cords_dynamics_from_meta(const cords_tensor *meta, cords_dynamics *d)
 	*d = (cords_dynamics){.alpha = 0.2f, .phi = {CORDS_PHI_RELU, 0}, .spont_steps = 100, .stim_steps = 100};
 	if (!meta)
 		return 0;
-	if (meta_num(meta, "alpha", 0, 1, &alpha) || meta_num(meta, "prelu_slope", -1e6, 1e6, &slope) ||
-	    meta_num(meta, "spont_steps", 0, 1e7, &spont) || meta_num(meta, "stim_steps", 0, 1e7, &stim))
+	if (meta_num(meta, CORDS_KEY_ALPHA, 0, 1, &alpha) || meta_num(meta, CORDS_KEY_PRELU_SLOPE, -1e6, 1e6, &slope) ||
+	    meta_num(meta, CORDS_KEY_SPONT_STEPS, 0, 1e7, &spont) || meta_num(meta, CORDS_KEY_STIM_STEPS, 0, 1e7, &stim))
 		return -1;
 	d->alpha = (float)alpha;
 	d->spont_steps = (int)spont;
 	d->stim_steps = (int)stim;
-	char *phi = cords_meta_get(meta, "phi");
+	char *phi = cords_meta_get(meta, CORDS_KEY_PHI);
 	int rc = phi ? cords_phi_parse(phi, (float)slope, &d->phi) : 0;
 	free(phi);
 	return rc;

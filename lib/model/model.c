@@ -99,7 +99,7 @@ cords_model *cords_model_new(const cords_tensor_list *l, const cords_tensor *met
 	m->be = be;
 	/* A metadata record without the architecture (an import) still gives
 	 * the protocol; the shapes then give the architecture. */
-	char *depth = meta ? cords_meta_get(meta, "depth") : NULL;
+	char *depth = meta ? cords_meta_get(meta, CORDS_KEY_DEPTH) : NULL;
 	int rc = depth ? cords_arch_from_meta(meta, &m->arch) : cords_arch_infer(l, &m->arch);
 	free(depth);
 	if (!rc) {

@@ -32,14 +32,14 @@ static cords_tensor *cache_meta(const cords_model *m, const cords_dynamics *d)
 	cords_tensor *meta = cords_meta_new();
 	if (!meta)
 		return NULL;
-	int rc = cords_meta_set(meta, "format", "cords-spont");
+	int rc = cords_meta_set(meta, CORDS_KEY_FORMAT, "cords-spont");
 #define SET(k, ...) (snprintf(v, sizeof v, __VA_ARGS__), rc |= cords_meta_set(meta, k, v))
-	SET("model_hash", "%016llx", (unsigned long long)m->hash);
-	SET("depth", "%d", m->arch.depth);
-	SET("alpha", "%.9g", d->alpha);
-	SET("phi", "%s", cords_phi_name(d->phi.kind));
-	SET("prelu_slope", "%.9g", d->phi.slope);
-	SET("spont_steps", "%d", d->spont_steps);
+	SET(CORDS_KEY_MODEL_HASH, "%016llx", (unsigned long long)m->hash);
+	SET(CORDS_KEY_DEPTH, "%d", m->arch.depth);
+	SET(CORDS_KEY_ALPHA, "%.9g", d->alpha);
+	SET(CORDS_KEY_PHI, "%s", cords_phi_name(d->phi.kind));
+	SET(CORDS_KEY_PRELU_SLOPE, "%.9g", d->phi.slope);
+	SET(CORDS_KEY_SPONT_STEPS, "%d", d->spont_steps);
 #undef SET
 	if (rc) {
 		cords_tensor_free(meta);

@@ -30,10 +30,10 @@ int cords_checkpoint_save(const char *path, const cords_tensor_list *params, con
 	char v[32];
 	int rc = !items || !meta ? cords_err("out of memory") : 0;
 #define SET(k, fmt, x) (snprintf(v, sizeof v, fmt, x), rc = rc || cords_meta_set(meta, k, v))
-	SET("ckpt_epoch", "%d", epoch);
-	SET("ckpt_batch", "%lld", (long long)batch);
-	SET("ckpt_step", "%lld", (long long)step);
-	SET("ckpt_opt_step", "%lld", (long long)(opt ? opt->step : 0));
+	SET(CORDS_KEY_CKPT_EPOCH, "%d", epoch);
+	SET(CORDS_KEY_CKPT_BATCH, "%lld", (long long)batch);
+	SET(CORDS_KEY_CKPT_STEP, "%lld", (long long)step);
+	SET(CORDS_KEY_CKPT_OPT_STEP, "%lld", (long long)(opt ? opt->step : 0));
 #undef SET
 	int n = 0;
 	if (!rc) {
@@ -77,14 +77,14 @@ static int resume(const char *path, cords_tensor_list *params, cords_opt *opt, i
 		else
 			memcpy(p->data, s->data, s->nbytes);
 	}
-	if (!rc && !meta_i64(meta, "ckpt_step") && !cords_meta_get(meta, "ckpt_step"))
+	if (!rc && !meta_i64(meta, CORDS_KEY_CKPT_STEP) && !cords_meta_get(meta, CORDS_KEY_CKPT_STEP))
 		rc = cords_err("%s: not a checkpoint (no ckpt_step)", path);
 	if (!rc) {
-		*epoch = (int)meta_i64(meta, "ckpt_epoch");
-		*batch = meta_i64(meta, "ckpt_batch");
-		*step = meta_i64(meta, "ckpt_step");
+		*epoch = (int)meta_i64(meta, CORDS_KEY_CKPT_EPOCH);
+		*batch = meta_i64(meta, CORDS_KEY_CKPT_BATCH);
+		*step = meta_i64(meta, CORDS_KEY_CKPT_STEP);
 		rc = cords_opt_restore(opt, &l) || cords_params_push(opt->ps);
-		opt->step = meta_i64(meta, "ckpt_opt_step");
+		opt->step = meta_i64(meta, CORDS_KEY_CKPT_OPT_STEP);
 	}
 	cords_list_free(&l);
 	return rc;
