@@ -319,16 +319,13 @@ static void write_stream(FILE *f, const options *o, const cords_model *m, const 
 	}
 	static const char *const ops[] = {"conv", "jacobian", "network"}, *const methods[] = {"arnoldi", "power", "dense"};
 	cords_tensor *meta = cords_meta_new();
-	char v[64];
-	int rc = !meta || cords_meta_set(meta, CORDS_KEY_FORMAT, "cords-eig") || cords_meta_set(meta, CORDS_KEY_OP, ops[o->op]);
-#define SET(k, ...) (snprintf(v, sizeof v, __VA_ARGS__), rc = rc || cords_meta_set(meta, k, v))
-	SET(CORDS_KEY_AREA, "%d", o->area);
-	SET(CORDS_KEY_AT, "%s", o->op == OP_CONV ? "-" : o->at);
-	SET(CORDS_KEY_METHOD, "%s", methods[o->method]);
-	SET(CORDS_KEY_ALPHA, "%g", m->dyn.alpha);
-	SET(CORDS_KEY_N, "%lld", (long long)A->n);
-#undef SET
-	if (rc || cords_write_tensor(w, meta) || cords_write_tensor(w, ev))
+	if (!meta || cords_meta_set(meta, CORDS_KEY_FORMAT, "cords-eig") || cords_meta_set(meta, CORDS_KEY_OP, ops[o->op]) ||
+	    cords_meta_setf(meta, CORDS_KEY_AREA, "%d", o->area) ||
+	    cords_meta_set(meta, CORDS_KEY_AT, o->op == OP_CONV ? "-" : o->at) ||
+	    cords_meta_set(meta, CORDS_KEY_METHOD, methods[o->method]) ||
+	    cords_meta_setf(meta, CORDS_KEY_ALPHA, "%g", m->dyn.alpha) ||
+	    cords_meta_setf(meta, CORDS_KEY_N, "%lld", (long long)A->n) || cords_write_tensor(w, meta) ||
+	    cords_write_tensor(w, ev))
 		cli_die_lib();
 	cords_tensor_free(meta);
 	cords_tensor_free(ev);

@@ -159,18 +159,15 @@ typedef struct {
 /* Before the first batch: the output's metadata and the spontaneous phase. */
 static void start(run *r)
 {
-	char v[64];
 	cords_tensor *meta = cords_meta_copy(cords_batches_meta_record(r->in));
-	int rc = !meta;
-#define SET(k, ...) (snprintf(v, sizeof v, __VA_ARGS__), rc = rc || cords_meta_set(meta, k, v))
-	SET(CORDS_KEY_ALPHA, "%g", r->io.dyn.alpha);
-	SET(CORDS_KEY_PHI, "%s", cords_phi_name(r->io.dyn.phi.kind));
-	SET(CORDS_KEY_PRELU_SLOPE, "%g", r->io.dyn.phi.slope);
-	SET(CORDS_KEY_SPONT_STEPS, "%d", r->io.dyn.spont_steps);
-	SET(CORDS_KEY_STIM_STEPS, "%d", r->io.dyn.stim_steps);
-	SET(CORDS_KEY_EVERY, "%d", r->io.readouts || r->io.record ? r->io.every : 0);
-#undef SET
-	if (rc || cords_write_tensor(r->w, meta))
+	const cords_dynamics *d = &r->io.dyn;
+	if (!meta || cords_meta_setf(meta, CORDS_KEY_ALPHA, "%g", d->alpha) ||
+	    cords_meta_setf(meta, CORDS_KEY_PHI, "%s", cords_phi_name(d->phi.kind)) ||
+	    cords_meta_setf(meta, CORDS_KEY_PRELU_SLOPE, "%g", d->phi.slope) ||
+	    cords_meta_setf(meta, CORDS_KEY_SPONT_STEPS, "%d", d->spont_steps) ||
+	    cords_meta_setf(meta, CORDS_KEY_STIM_STEPS, "%d", d->stim_steps) ||
+	    cords_meta_setf(meta, CORDS_KEY_EVERY, "%d", r->io.readouts || r->io.record ? r->io.every : 0) ||
+	    cords_write_tensor(r->w, meta))
 		cli_die_lib();
 	cords_tensor_free(meta);
 	if (!(r->inf = cords_infer_new(r->m, &r->io)))

@@ -69,10 +69,8 @@ int main(int argc, char **argv)
 		cli_usage("%s", cords_errmsg());
 
 	cords_tensor *meta = cords_meta_new();
-	char v[32];
-	snprintf(v, sizeof v, "%lld", seed);
 	if (!meta || cords_arch_to_meta(&a, meta) || cords_meta_set(meta, CORDS_KEY_STAGE, "init") ||
-	    cords_meta_set(meta, CORDS_KEY_SEED, v) || cords_meta_set(meta, CORDS_KEY_PHI, "relu") ||
+	    cords_meta_setf(meta, CORDS_KEY_SEED, "%lld", seed) || cords_meta_set(meta, CORDS_KEY_PHI, "relu") ||
 	    cords_meta_set(meta, CORDS_KEY_PRELU_SLOPE, "0") || cords_meta_set(meta, CORDS_KEY_ALPHA, "0.2") ||
 	    cords_meta_set(meta, CORDS_KEY_SPONT_STEPS, "100") || cords_meta_set(meta, CORDS_KEY_STIM_STEPS, "100") ||
 	    (ds && (cords_meta_set(meta, CORDS_KEY_DATASET, ds->name) || cords_dataset_set_norm(ds, meta))))

@@ -75,19 +75,6 @@ static char *meta_or(const cords_tensor *m, const char *key, const char *dflt)
 	return v ? v : dflt ? strdup(dflt) : NULL;
 }
 
-static void set_meta(cords_tensor *m, const char *k, const char *v)
-{
-	if (cords_meta_set(m, k, v))
-		cli_die_lib();
-}
-
-static void set_meta_int(cords_tensor *m, const char *k, long long v)
-{
-	char b[32];
-	snprintf(b, sizeof b, "%lld", v);
-	set_meta(m, k, b);
-}
-
 static void write_meta(prep_t *p, const cords_tensor *in, const cords_dataset *d)
 {
 	cords_tensor *m = cords_meta_copy(in);
@@ -95,20 +82,17 @@ static void write_meta(prep_t *p, const cords_tensor *in, const cords_dataset *d
 	if (!m)
 		cli_die_lib();
 	cords_recipe_describe(&p->rc, ops, sizeof ops);
-	set_meta(m, CORDS_KEY_FORMAT, "cords-batches");
-	set_meta(m, CORDS_KEY_DATASET, d->name);
-	set_meta(m, CORDS_KEY_SPLIT, cords_split_name(p->split));
-	set_meta_int(m, CORDS_KEY_CLASSES, p->classes);
-	set_meta_int(m, CORDS_KEY_CHANNELS, p->rc.channels);
-	set_meta_int(m, CORDS_KEY_HEIGHT, p->rc.size);
-	set_meta_int(m, CORDS_KEY_WIDTH, p->rc.size);
-	set_meta_int(m, CORDS_KEY_BATCH, p->batch);
-	set_meta_int(m, CORDS_KEY_EPOCHS, p->epochs);
-	set_meta_int(m, CORDS_KEY_SEED, (long long)p->seed);
-	set_meta(m, CORDS_KEY_TRANSFORMS, ops);
-	set_meta(m, CORDS_KEY_MIX, p->mix ? "mixup|cutmix" : "none");
-	set_meta(m, CORDS_KEY_NORMALIZED, p->u8 ? "no" : "yes");
-	if (cords_dataset_set_norm(d, m) || cords_write_tensor(p->w, m))
+	if (cords_meta_set(m, CORDS_KEY_FORMAT, "cords-batches") || cords_meta_set(m, CORDS_KEY_DATASET, d->name) ||
+	    cords_meta_set(m, CORDS_KEY_SPLIT, cords_split_name(p->split)) ||
+	    cords_meta_setf(m, CORDS_KEY_CLASSES, "%d", p->classes) ||
+	    cords_meta_setf(m, CORDS_KEY_CHANNELS, "%d", p->rc.channels) ||
+	    cords_meta_setf(m, CORDS_KEY_HEIGHT, "%d", p->rc.size) || cords_meta_setf(m, CORDS_KEY_WIDTH, "%d", p->rc.size) ||
+	    cords_meta_setf(m, CORDS_KEY_BATCH, "%lld", (long long)p->batch) ||
+	    cords_meta_setf(m, CORDS_KEY_EPOCHS, "%lld", (long long)p->epochs) ||
+	    cords_meta_setf(m, CORDS_KEY_SEED, "%lld", (long long)p->seed) || cords_meta_set(m, CORDS_KEY_TRANSFORMS, ops) ||
+	    cords_meta_set(m, CORDS_KEY_MIX, p->mix ? "mixup|cutmix" : "none") ||
+	    cords_meta_set(m, CORDS_KEY_NORMALIZED, p->u8 ? "no" : "yes") || cords_dataset_set_norm(d, m) ||
+	    cords_write_tensor(p->w, m))
 		cli_die_lib();
 	cords_tensor_free(m);
 }

@@ -98,14 +98,11 @@ static void open_file(out_t *o)
 	/* the count when it is known before the data: from the reader, else the dataset's */
 	long long total = o->sink.total >= 0 ? o->sink.total : o->allow_partial ? 0 : o->ds->count[o->split];
 	cords_tensor *m = cords_dataset_meta(o->ds, o->split, o->sink.classes, o->class_names, total ? total : -1);
-	char buf[32];
-	snprintf(buf, sizeof buf, "%d", o->ds->size);
-	if (!m || (o->ds->size && (cords_meta_set(m, CORDS_KEY_HEIGHT, buf) || cords_meta_set(m, CORDS_KEY_WIDTH, buf))))
-		cli_die_lib();
-	if (o->coarse && cords_meta_set(m, CORDS_KEY_LABELS, "coarse"))
-		cli_die_lib();
-	snprintf(buf, sizeof buf, "%d", o->shard);
-	if ((o->shard_size && cords_meta_set(m, CORDS_KEY_SHARD, buf)) || cords_write_tensor(o->w, m))
+	if (!m ||
+	    (o->ds->size && (cords_meta_setf(m, CORDS_KEY_HEIGHT, "%d", o->ds->size) ||
+			     cords_meta_setf(m, CORDS_KEY_WIDTH, "%d", o->ds->size))) ||
+	    (o->coarse && cords_meta_set(m, CORDS_KEY_LABELS, "coarse")) ||
+	    (o->shard_size && cords_meta_setf(m, CORDS_KEY_SHARD, "%d", o->shard)) || cords_write_tensor(o->w, m))
 		cli_die_lib();
 	cords_tensor_free(m);
 	o->shard++;

@@ -59,12 +59,11 @@ void tc_load_bn_cnn(const char *path, cords_tensor_list *params, cords_arch *a, 
 
 void tc_meta_set(cords_tensor_list *params, const char *key, const char *fmt, ...)
 {
-	char v[256];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(v, sizeof v, fmt, ap);
+	int rc = cords_meta_vsetf(cords_list_find(params, "meta"), key, fmt, ap);
 	va_end(ap);
-	if (cords_meta_set(cords_list_find(params, "meta"), key, v))
+	if (rc)
 		cli_die_lib();
 }
 

@@ -55,20 +55,15 @@ cords_tensor *cords_dataset_meta(const cords_dataset *d, int split, int classes,
 				 int64_t count)
 {
 	cords_tensor *m = cords_meta_new();
-	char buf[64];
 	if (!m)
 		return NULL;
 	const char *names = class_names ? class_names : d->class_names;
-	int rc = cords_meta_set(m, CORDS_KEY_FORMAT, "cords-samples") || cords_meta_set(m, CORDS_KEY_DATASET, d->name) ||
-		 cords_meta_set(m, CORDS_KEY_SPLIT, cords_split_name(split));
-	snprintf(buf, sizeof buf, "%d", classes);
-	rc = rc || cords_meta_set(m, CORDS_KEY_CLASSES, buf) || (names && cords_meta_set(m, CORDS_KEY_CLASS_NAMES, names));
-	snprintf(buf, sizeof buf, "%d", d->channels);
-	rc = rc || cords_meta_set(m, CORDS_KEY_CHANNELS, buf);
-	snprintf(buf, sizeof buf, "%lld", (long long)count);
-	rc = rc || (count >= 0 && cords_meta_set(m, CORDS_KEY_COUNT, buf));
-	rc = rc || cords_dataset_set_norm(d, m);
-	if (rc) {
+	if (cords_meta_set(m, CORDS_KEY_FORMAT, "cords-samples") || cords_meta_set(m, CORDS_KEY_DATASET, d->name) ||
+	    cords_meta_set(m, CORDS_KEY_SPLIT, cords_split_name(split)) ||
+	    cords_meta_setf(m, CORDS_KEY_CLASSES, "%d", classes) ||
+	    (names && cords_meta_set(m, CORDS_KEY_CLASS_NAMES, names)) ||
+	    cords_meta_setf(m, CORDS_KEY_CHANNELS, "%d", d->channels) ||
+	    (count >= 0 && cords_meta_setf(m, CORDS_KEY_COUNT, "%lld", (long long)count)) || cords_dataset_set_norm(d, m)) {
 		cords_tensor_free(m);
 		return NULL;
 	}

@@ -71,6 +71,30 @@ int cords_meta_set(cords_tensor *meta, const char *key, const char *value)
 	return 0;
 }
 
+int cords_meta_vsetf(cords_tensor *meta, const char *key, const char *fmt, va_list ap)
+{
+	va_list aq;
+	va_copy(aq, ap);
+	int n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	char *v = n >= 0 ? malloc((size_t)n + 1) : NULL;
+	if (!v)
+		return cords_err("out of memory");
+	vsnprintf(v, (size_t)n + 1, fmt, ap);
+	int rc = cords_meta_set(meta, key, v);
+	free(v);
+	return rc;
+}
+
+int cords_meta_setf(cords_tensor *meta, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = cords_meta_vsetf(meta, key, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 int cords_meta_numbers(const char *s, double *v, int max)
 {
 	int n = 0;

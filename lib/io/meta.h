@@ -3,7 +3,10 @@
 #ifndef CORDS_META_H
 #define CORDS_META_H
 
+#include "err.h"
 #include "tensor.h"
+
+#include <stdarg.h>
 
 /* Every key the tools write or read, one a line: its type; who writes it;
  * who reads it. Tools are cords-NAME; "training tools" are linear, anneal,
@@ -92,6 +95,9 @@ cords_tensor *cords_meta_copy(const cords_tensor *meta);
 char *cords_meta_get(const cords_tensor *meta, const char *key);
 /* Set or replace key in a text record (reallocates its data). */
 int cords_meta_set(cords_tensor *meta, const char *key, const char *value);
+/* The same with the value printf-formatted. */
+int cords_meta_setf(cords_tensor *meta, const char *key, const char *fmt, ...) CORDS_PRINTF(3, 4);
+int cords_meta_vsetf(cords_tensor *meta, const char *key, const char *fmt, va_list ap);
 
 /* A list value, e.g. "0.4914,0.4822,0.4465": numbers separated by commas,
  * blanks, or both ("0.5, 0.5" and "0.5 0.5" read as "0.5,0.5"). Up to max

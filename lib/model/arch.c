@@ -201,16 +201,12 @@ int cords_arch_infer(const cords_tensor_list *l, cords_arch *a)
 
 int cords_arch_to_meta(const cords_arch *a, cords_tensor *meta)
 {
-	char v[32];
-	int rc = cords_meta_set(meta, CORDS_KEY_FORMAT, "cords-model");
-#define SET(key, val) (snprintf(v, sizeof v, "%d", val), rc |= cords_meta_set(meta, key, v))
-	SET(CORDS_KEY_DEPTH, a->depth);
-	SET(CORDS_KEY_IN_CHANNELS, a->in_ch);
-	SET(CORDS_KEY_HEIGHT, a->height);
-	SET(CORDS_KEY_WIDTH, a->width);
-	SET(CORDS_KEY_CLASSES, a->classes);
-#undef SET
-	return rc ? -1 : 0;
+	if (cords_meta_set(meta, CORDS_KEY_FORMAT, "cords-model") || cords_meta_setf(meta, CORDS_KEY_DEPTH, "%d", a->depth) ||
+	    cords_meta_setf(meta, CORDS_KEY_IN_CHANNELS, "%d", a->in_ch) ||
+	    cords_meta_setf(meta, CORDS_KEY_HEIGHT, "%d", a->height) || cords_meta_setf(meta, CORDS_KEY_WIDTH, "%d", a->width) ||
+	    cords_meta_setf(meta, CORDS_KEY_CLASSES, "%d", a->classes))
+		return -1;
+	return 0;
 }
 
 static int meta_int(const cords_tensor *meta, const char *key, int *out)

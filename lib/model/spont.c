@@ -28,20 +28,16 @@ static int spont_compute(const cords_model *m, const cords_dynamics *d, cords_st
 /* The metadata that says which model and protocol a cache belongs to. */
 static cords_tensor *cache_meta(const cords_model *m, const cords_dynamics *d)
 {
-	char v[64];
 	cords_tensor *meta = cords_meta_new();
 	if (!meta)
 		return NULL;
-	int rc = cords_meta_set(meta, CORDS_KEY_FORMAT, "cords-spont");
-#define SET(k, ...) (snprintf(v, sizeof v, __VA_ARGS__), rc |= cords_meta_set(meta, k, v))
-	SET(CORDS_KEY_MODEL_HASH, "%016llx", (unsigned long long)m->hash);
-	SET(CORDS_KEY_DEPTH, "%d", m->arch.depth);
-	SET(CORDS_KEY_ALPHA, "%.9g", d->alpha);
-	SET(CORDS_KEY_PHI, "%s", cords_phi_name(d->phi.kind));
-	SET(CORDS_KEY_PRELU_SLOPE, "%.9g", d->phi.slope);
-	SET(CORDS_KEY_SPONT_STEPS, "%d", d->spont_steps);
-#undef SET
-	if (rc) {
+	if (cords_meta_set(meta, CORDS_KEY_FORMAT, "cords-spont") ||
+	    cords_meta_setf(meta, CORDS_KEY_MODEL_HASH, "%016llx", (unsigned long long)m->hash) ||
+	    cords_meta_setf(meta, CORDS_KEY_DEPTH, "%d", m->arch.depth) ||
+	    cords_meta_setf(meta, CORDS_KEY_ALPHA, "%.9g", d->alpha) ||
+	    cords_meta_setf(meta, CORDS_KEY_PHI, "%s", cords_phi_name(d->phi.kind)) ||
+	    cords_meta_setf(meta, CORDS_KEY_PRELU_SLOPE, "%.9g", d->phi.slope) ||
+	    cords_meta_setf(meta, CORDS_KEY_SPONT_STEPS, "%d", d->spont_steps)) {
 		cords_tensor_free(meta);
 		return NULL;
 	}

@@ -27,14 +27,11 @@ int cords_checkpoint_save(const char *path, const cords_tensor_list *params, con
 	const cords_tensor **items = calloc((size_t)cap, sizeof *items);
 	/* the model's metadata, plus where the loop stands */
 	cords_tensor *meta = cords_meta_copy(cords_list_find(params, "meta"));
-	char v[32];
 	int rc = !items || !meta ? cords_err("out of memory") : 0;
-#define SET(k, fmt, x) (snprintf(v, sizeof v, fmt, x), rc = rc || cords_meta_set(meta, k, v))
-	SET(CORDS_KEY_CKPT_EPOCH, "%d", epoch);
-	SET(CORDS_KEY_CKPT_BATCH, "%lld", (long long)batch);
-	SET(CORDS_KEY_CKPT_STEP, "%lld", (long long)step);
-	SET(CORDS_KEY_CKPT_OPT_STEP, "%lld", (long long)(opt ? opt->step : 0));
-#undef SET
+	rc = rc || cords_meta_setf(meta, CORDS_KEY_CKPT_EPOCH, "%d", epoch) ||
+	     cords_meta_setf(meta, CORDS_KEY_CKPT_BATCH, "%lld", (long long)batch) ||
+	     cords_meta_setf(meta, CORDS_KEY_CKPT_STEP, "%lld", (long long)step) ||
+	     cords_meta_setf(meta, CORDS_KEY_CKPT_OPT_STEP, "%lld", (long long)(opt ? opt->step : 0));
 	int n = 0;
 	if (!rc) {
 		items[n++] = meta;
