@@ -1,11 +1,12 @@
 /* cords-eig: eigenvalues of a model's recurrent convolutions and of its
  * linearised dynamics (SPEC §5). */
 #include "backend.h"
+#include "batch.h"
 #include "cli.h"
 #include "conv_op.h"
 #include "eig.h"
 #include "eig_state.h"
-#include "input.h"
+#include "infer.h"
 #include "meta.h"
 #include "model.h"
 #include "net_op.h"
@@ -126,43 +127,34 @@ static void parse(int argc, char **argv, options *o)
 		cli_usage("--basis f32 is for host memory: on a GPU the basis is f64");
 }
 
-/* The first x record of a batch stream, and the normalisation for it: the
- * stream's norm_mean/norm_std, else the model's (as cords-infer). */
-static cords_tensor *read_image(const char *path, const cords_model *m, cords_norm *norm)
+/* The first batch of a batch stream, one image, as model input: read and
+ * normalised as cords-infer reads it (cords_infer_batches). */
+static float *read_image(const char *path, const cords_model *m)
 {
-	FILE *f = cli_open_in(path);
-	cords_reader *r = cords_reader_new(f, cli_in_name(path));
-	cords_tensor *x = NULL;
-	int rc;
-	memset(norm, 0, sizeof *norm);
-	if (!r)
-		cli_die_lib();
-	while ((rc = cords_read_tensor(r, &x)) > 0 && strcmp(x->name, "x")) {
-		if (!strcmp(x->name, "meta") && x->dtype == CORDS_TEXT && cords_norm_from_meta(x, norm) < 0)
-			cli_die("%s: %s", path, cords_errmsg());
-		cords_tensor_free(x);
-		x = NULL;
-	}
+	cords_batches *r = cords_infer_batches(m, path);
+	cords_batch b = {0};
+	int rc = r ? cords_batches_next(r, &b) : -1;
 	if (rc < 0)
 		cli_die_lib();
-	if (!x)
+	if (!rc)
 		cli_die("%s: no x record (a batch stream holds x [B,C,H,W])", path);
-	if (!norm->n && cords_norm_from_meta(m->meta, norm) < 0)
-		cli_die("%s: %s", path, cords_errmsg());
-	cords_reader_free(r);
-	cli_close_in(f);
+	if (b.B != 1)
+		cli_die("%s: batch x [%d,%d,%d,%d]: want one image [1,%d,%d,%d]", path, b.B, b.C, b.H, b.W, b.C, b.H, b.W);
+	float *x = b.x;
+	b.x = NULL;
+	cords_batch_free(&b);
+	cords_batches_close(r);
 	return x;
 }
 
 /* The state for jacobian/network: report how close it is to a fixed point. */
 static void get_state(const options *o, const cords_model *m, cords_eig_state *st)
 {
-	cords_norm norm = {0};
 	int spont = !strcmp(o->at, "spont");
-	cords_tensor *img = spont ? NULL : read_image(o->at, m, &norm);
-	if (cords_eig_state_compute(m, img, &norm, st))
+	float *img = spont ? NULL : read_image(o->at, m);
+	if (cords_eig_state_compute(m, img, st))
 		cli_die("%s: %s", spont ? o->model : o->at, cords_errmsg());
-	cords_tensor_free(img);
+	free(img);
 	cli_info("state: %s, ||r|| = %.6g, one more step changes it by %.3g (relative)%s",
 		 spont ? "spontaneous" : o->at, st->norm, st->step_change,
 		 st->step_change > 1e-3 ? ": not a fixed point, the linearisation is of the step map there" : "");

@@ -228,22 +228,6 @@ static void batch(run *r, cords_batch *b)
 		     (double)r->images / (cli_now() - r->t0 + 1e-9));
 }
 
-/* The batch reader, with the model's normalisation while the stream gives none. */
-static cords_batches *open_input(const char *in, const options *o, const cords_model *m)
-{
-	cords_norm check;
-	if (cords_norm_from_meta(m->meta, &check) < 0)
-		cli_die("%s: %s", o->model, cords_errmsg());
-	char *mean = cords_meta_get(m->meta, CORDS_KEY_NORM_MEAN), *std = cords_meta_get(m->meta, CORDS_KEY_NORM_STD);
-	cords_batches *r = cords_batches_open(in, mean, std);
-	free(mean);
-	free(std);
-	if (!r)
-		cli_die_lib();
-	cords_batches_expect(r, m->arch.in_ch, m->arch.height, m->arch.width, m->arch.classes, 1);
-	return r;
-}
-
 int main(int argc, char **argv)
 {
 	options o;
@@ -264,7 +248,8 @@ int main(int argc, char **argv)
 		r.io.observe = cords_infer_time_observe;
 		r.io.observe_ctx = r.time;
 	}
-	r.in = open_input(in, &o, r.m);
+	if (!(r.in = cords_infer_batches(r.m, in)))
+		cli_die_lib();
 	FILE *fo = cli_open_out(cli_output);
 	if (!(r.w = cords_writer_new(fo, cli_out_name(cli_output), cli_env()->zstd_level)))
 		cli_die_lib();

@@ -2,7 +2,6 @@
  * CPU backend; one extra step gives the pre-activations at the state and
  * the distance to a fixed point. */
 #include "eig_state.h"
-#include "input.h"
 #include "err.h"
 #include "spont.h"
 #include "stream.h"
@@ -18,30 +17,6 @@ void cords_eig_state_free(cords_eig_state *st)
 		free(st->z[i]);
 	}
 	memset(st, 0, sizeof *st);
-}
-
-/* [1,C,H,W] -> normalised floats. */
-static float *image_f32(const cords_model *m, const cords_tensor *x, const cords_norm *norm)
-{
-	const cords_arch *a = &m->arch;
-	if (x->ndim != 4 || x->shape[0] != 1 || x->shape[1] != a->in_ch || x->shape[2] != a->height ||
-	    x->shape[3] != a->width) {
-		char s[128];
-		cords_shape_str(x->ndim, x->shape, s, sizeof s);
-		cords_err("image %s %s: want one image [1,%d,%d,%d]", x->name, s, a->in_ch, a->height, a->width);
-		return NULL;
-	}
-	cords_norm none = {0};
-	float *out = malloc((size_t)cords_tensor_numel(x) * sizeof *out);
-	if (!out) {
-		cords_err("out of memory");
-		return NULL;
-	}
-	if (cords_input_f32(x, norm ? norm : &none, out)) {
-		free(out);
-		return NULL;
-	}
-	return out;
 }
 
 static double sq_norm(const float *v, int64_t n)
@@ -80,8 +55,7 @@ static int download(const cords_model *m, const cords_state *s, const cords_stat
 	return 0;
 }
 
-int cords_eig_state_compute(const cords_model *m, const cords_tensor *image, const cords_norm *norm,
-			    cords_eig_state *st)
+int cords_eig_state_compute(const cords_model *m, const float *image, cords_eig_state *st)
 {
 	memset(st, 0, sizeof *st);
 	st->depth = m->arch.depth;
@@ -89,15 +63,14 @@ int cords_eig_state_compute(const cords_model *m, const cords_tensor *image, con
 	cords_work *w = cords_work_new(m, 1);
 	cords_buf *x = NULL;
 	cords_drive drive = {0}, *p = NULL;
-	float *img = NULL;
 	int rc = -1;
 	if (!s || !t || !w)
 		goto out;
 	if (cords_spont(m, &m->dyn, NULL, s, NULL, NULL, NULL))
 		goto out;
 	if (image) {
-		if (!(img = image_f32(m, image, norm)) || !(x = cords_model_alloc_input(m, 1)) ||
-		    cords_drive_alloc(m, 1, &drive) || !(p = &drive) || m->be->upload(m->be, x, img) ||
+		if (!(x = cords_model_alloc_input(m, 1)) || cords_drive_alloc(m, 1, &drive) || !(p = &drive) ||
+		    m->be->upload(m->be, x, image) ||
 		    cords_model_drive(m, w, x, p) ||
 		    cords_model_run(m, &m->dyn, w, p, &s, &t, m->dyn.stim_steps, m->dyn.spont_steps, NULL, NULL))
 			goto out;
@@ -106,7 +79,6 @@ int cords_eig_state_compute(const cords_model *m, const cords_tensor *image, con
 		goto out;
 	rc = 0;
 out:
-	free(img);
 	m->be->free(m->be, x);
 	cords_drive_free(m, &drive);
 	if (s)

@@ -7,7 +7,6 @@
 #ifndef CORDS_EIG_STATE_H
 #define CORDS_EIG_STATE_H
 
-#include "input.h"
 #include "model.h"
 
 typedef struct {
@@ -18,10 +17,9 @@ typedef struct {
 	double norm;        /* ||r|| over all areas */
 } cords_eig_state;
 
-/* image: NULL (spontaneous) or a [1,C,H,W] record, made model input by
- * cords_input_f32 with norm (NULL: none; u8 is then v/255, floats as is). */
-int cords_eig_state_compute(const cords_model *m, const cords_tensor *image, const cords_norm *norm,
-			    cords_eig_state *st);
+/* image: NULL (spontaneous) or one image as model input, [1,C,H,W] floats
+ * (as cords_infer_batches reads it). */
+int cords_eig_state_compute(const cords_model *m, const float *image, cords_eig_state *st);
 void cords_eig_state_free(cords_eig_state *st);
 
 #endif

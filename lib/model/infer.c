@@ -2,7 +2,10 @@
  * stimulus steps and the read-out; time series spooled to temporary files,
  * read-outs and mean activities handed to an observer. */
 #include "infer.h"
+#include "batch.h"
 #include "err.h"
+#include "input.h"
+#include "meta.h"
 #include "spont.h"
 
 #include <stdio.h>
@@ -345,4 +348,20 @@ int cords_infer_write_series(cords_infer *inf, cords_writer *w)
 int cords_infer_spont_cached(const cords_infer *inf)
 {
 	return inf->from_cache;
+}
+
+cords_batches *cords_infer_batches(const cords_model *m, const char *path)
+{
+	cords_norm check;
+	if (cords_norm_from_meta(m->meta, &check) < 0) {
+		cords_err_prefix("the model's ");
+		return NULL;
+	}
+	char *mean = cords_meta_get(m->meta, CORDS_KEY_NORM_MEAN), *std = cords_meta_get(m->meta, CORDS_KEY_NORM_STD);
+	cords_batches *r = cords_batches_open(path, mean, std);
+	free(mean);
+	free(std);
+	if (r)
+		cords_batches_expect(r, m->arch.in_ch, m->arch.height, m->arch.width, m->arch.classes, 1);
+	return r;
 }

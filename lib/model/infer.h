@@ -37,6 +37,13 @@ typedef struct {
 } cords_infer_opts;
 
 typedef struct cords_infer cords_infer;
+typedef struct cords_batches cords_batches;
+
+/* The batches to run m on (lib/data/batch.h): each x must fit m's input
+ * (checked at its header), labels are optional, and u8 pixels are
+ * normalised with m's norm_mean/norm_std while the stream gives none
+ * (cords-infer, cords-eig --at). NULL with a message. */
+cords_batches *cords_infer_batches(const cords_model *m, const char *path);
 
 /* Runs the spontaneous phase (or reads it from the cache). */
 cords_infer *cords_infer_new(const cords_model *m, const cords_infer_opts *o);
