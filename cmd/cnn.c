@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 		else
 			cords_tensor_free(p.items[i]);
 	free(p.items);
-	tc_meta_from_data(&out, data);
+	tc_meta_from_data(&out, data, &o);
 	tc_meta_set(&out, CORDS_KEY_STAGE, "cnn");
 	tc_meta_set(&out, CORDS_KEY_TRAIN_EPOCHS_PER_ROUND, "%d", per_round);
 	tc_meta_set(&out, CORDS_KEY_TRAIN_ROUNDS, "%d", nrounds);

@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 	if (!s)
 		cli_die_lib();
 	tc_run(s, &rnn, opt, data, &o);
-	tc_meta_from_data(&rnn, data);
+	tc_meta_from_data(&rnn, data, &o);
 	tc_meta_set(&rnn, CORDS_KEY_STAGE, "inverse");
 	tc_meta_set(&rnn, CORDS_KEY_SEED, "%llu", (unsigned long long)seed);
 	tc_write(cli_output, &rnn);

@@ -67,13 +67,14 @@ void tc_meta_set(cords_tensor_list *params, const char *key, const char *fmt, ..
 		cli_die_lib();
 }
 
-void tc_meta_from_data(cords_tensor_list *params, cords_batches *data)
+void tc_meta_from_data(cords_tensor_list *params, cords_batches *data, const tc_opts *o)
 {
 	static const char *keys[] = {CORDS_KEY_DATASET, CORDS_KEY_NORM_MEAN, CORDS_KEY_NORM_STD};
+	const char *opt[] = {NULL, o->norm_mean, o->norm_std};
 	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
 		char *v = cords_batches_meta(data, keys[i]);
-		if (v)
-			tc_meta_set(params, keys[i], "%s", v);
+		if (v || opt[i]) /* the stream's, else --norm-mean/--norm-std, which the batches were read with */
+			tc_meta_set(params, keys[i], "%s", v ? v : opt[i]);
 		free(v);
 	}
 }
@@ -403,7 +404,7 @@ int cords_rnn_tool_main(int argc, char **argv, const cords_rnn_tool *t)
 	const cords_dynamics *dy = &cfg.loss.dyn;
 	double final_slope = cfg.anneal ? cords_anneal_slope(&cfg, o.loop.epochs - 1)
 				       : dy->phi.kind == CORDS_PHI_PRELU ? dy->phi.slope : 0;
-	tc_meta_from_data(&params, data);
+	tc_meta_from_data(&params, data, &o);
 	tc_meta_set(&params, CORDS_KEY_STAGE, "%s", t->stage);
 	tc_meta_set(&params, CORDS_KEY_PHI, "%s", cords_phi_name(cfg.anneal && final_slope == 0 ? CORDS_PHI_RELU : dy->phi.kind));
 	tc_meta_set(&params, CORDS_KEY_PRELU_SLOPE, "%g", final_slope);

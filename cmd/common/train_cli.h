@@ -83,8 +83,10 @@ void tc_load(const char *path, cords_tensor_list *l);
 /* Load a BN CNN (cords-cnn's model: BatchNorm statistics) and its
  * architecture; anything else is fatal: "PATH: model of stage S: WHAT". */
 void tc_load_bn_cnn(const char *path, cords_tensor_list *params, cords_arch *a, const char *what);
-/* Carry the batch stream's dataset and normalisation into the model's meta. */
-void tc_meta_from_data(cords_tensor_list *params, cords_batches *data);
+/* Carry the batch stream's dataset and normalisation (else o's --norm-mean
+ * and --norm-std) into the model's meta, so that cords-infer normalises as
+ * training did. */
+void tc_meta_from_data(cords_tensor_list *params, cords_batches *data, const tc_opts *o);
 void tc_meta_set(cords_tensor_list *params, const char *key, const char *fmt, ...) CORDS_PRINTF(3, 4);
 /* Write params (meta first) to path ("-" = stdout), atomically. */
 void tc_write(const char *path, const cords_tensor_list *params);

@@ -10,6 +10,12 @@ expect_exit 0 "linear: 2 epochs on a tiny stream" cords-linear -m "$D/params.tzs
 check "log has a header and 12 steps" sh -c "[ \$(grep -c '^train' '$T/log.tsv') -eq 12 ] && head -1 '$T/log.tsv' | grep -q '^kind'"
 check "model records stage and protocol" sh -c "cords-cat -m '$T/lin.tzst' | grep -q '^stage=linear' && cords-cat -m '$T/lin.tzst' | grep -q '^stim_steps=3' && cords-cat -m '$T/lin.tzst' | grep -q '^norm_mean=0.5'"
 check "no checkpoint left behind when none was asked for" test ! -e "$T/lin.tzst.ckpt"
+# A stream without statistics, normalised by --norm-mean/--norm-std: the model
+# records them, so cords-infer normalises the same u8 pixels as training did.
+cords-cat -n x -n y "$D/batches.tzst" > "$T/nometa.tzst"
+expect_exit 0 "linear: u8 batches without statistics, --norm-mean/--norm-std" cords-linear -m "$D/params.tzst" $P --epochs 1 --steps 1 --norm-mean 0.5 --norm-std 0.25 -o "$T/lin2.tzst" "$T/nometa.tzst"
+check "the model records the normalisation it was trained with" sh -c "cords-cat -m '$T/lin2.tzst' | grep -qx 'norm_mean=0.5' && cords-cat -m '$T/lin2.tzst' | grep -qx 'norm_std=0.25'"
+check "cords-infer then gives the same logits with or without the stream's statistics" sh -c "cords-infer -m '$T/lin2.tzst' '$T/nometa.tzst' | cords-cat -n logits > '$T/l1' && cords-infer -m '$T/lin2.tzst' '$D/batches.tzst' | cords-cat -n logits > '$T/l2' && cmp '$T/l1' '$T/l2'"
 
 # --bptt-window: the last W steps only (test/unit/train_rnn.c checks its gradients against torch)
 cords-finetune -m "$D/params.tzst" $P --epochs 1 --steps 2 -o "$T/full.tzst" "$D/batches.tzst" 2>/dev/null
