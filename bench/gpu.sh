@@ -218,7 +218,7 @@ tool=
 for t in anneal finetune; do
 	if [ -x "$BIN/cords-$t" ] && "$BIN/cords-$t" --help 2>&1 | grep -q -- '--device'; then tool=cords-$t; break; fi
 done
-# the protocol the torch step uses (at STEPS=100: SPEC's, and cords-anneal's defaults)
+# the protocol the torch step uses (at STEPS=100: the paper's, and cords-anneal's defaults)
 proto="--spont-steps $STEPS --stim-steps $STEPS --blank-steps $STEPS --readouts $((STEPS < 30 ? STEPS : 30))"
 models_differ() { # two models -> their largest relative difference, per tensor, as "max rel diff X"
 	"$BIN/cords-cat" --npz "$work/a.npz" "$1" && "$BIN/cords-cat" --npz "$work/b.npz" "$2" &&

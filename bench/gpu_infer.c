@@ -77,7 +77,7 @@ static int load(const char *dir, cords_tensor_list *l)
 	return rc ? -1 : 0;
 }
 
-/* Random parameters under the SPEC names, and the input batch x. */
+/* Random parameters under the cords-model(7) names, and the input batch x. */
 static int make(const cords_arch *a, int batch, const char *dir, cords_tensor_list *l)
 {
 	cords_rng r;

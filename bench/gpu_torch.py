@@ -49,7 +49,7 @@ def run(net, x, spont, stim):
 
 
 def train_step(net, params, x, y, opt, spont, stim, blank=100, readouts=30, window=10):
-    """SPEC section 3, stages 4-5, literally: loss = mean_t(ramp_t CE_t) + 1e-3 spont."""
+    """cords-training(7), stages 4-5, literally: loss = mean_t(ramp_t CE_t) + 1e-3 spont."""
     B, D = x.shape[0], net.D
     sizes = cordsnet.area_sizes(D, x.shape[2], x.shape[3])
     r = [torch.zeros(B, cordsnet.CH[i + 1], *s, device=x.device) for i, s in enumerate(sizes)]

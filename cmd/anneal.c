@@ -1,4 +1,4 @@
-/* cords-anneal: Stage 5 (SPEC §3). All the work is the shared
+/* cords-anneal: Stage 5 (cords-training(7)). All the work is the shared
  * RNN training command line (cmd/common/train_cli.c); this file holds the stage's defaults. */
 #include "train_cli.h"
 

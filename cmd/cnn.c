@@ -1,4 +1,4 @@
-/* cords-cnn: stage 1 of the three-step method (SPEC §3): train the compatible
+/* cords-cnn: stage 1 of the three-step method (cords-training(7)): train the compatible
  * CNN (the RNN's convolutions with BatchNorm after each) with SGD + momentum,
  * in rounds of decreasing learning rate, each with a fresh optimiser and a
  * linear warm-up. Starts from a model (-m) or a default initialisation. */

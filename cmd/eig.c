@@ -1,5 +1,5 @@
 /* cords-eig: eigenvalues of a model's recurrent convolutions and of its
- * linearised dynamics (SPEC §5). */
+ * linearised dynamics (cords-analysis(7)). */
 #include "backend.h"
 #include "batch.h"
 #include "cli.h"

@@ -1,4 +1,4 @@
-/* cords-fold: stage 2 of the three-step method (SPEC §3): fold every BatchNorm
+/* cords-fold: stage 2 of the three-step method (cords-training(7)): fold every BatchNorm
  * of the BN CNN into the convolution before it (per-unit biases area_bias.i,
  * conv_bias.i). With --check, verifies on batches that the folded CNN gives
  * the BN CNN's eval-mode logits. */

@@ -1,5 +1,5 @@
 /* cords-import: a PyTorch checkpoint, .safetensors or .npz file into a
- * CordsNet model stream (meta record, then the parameters in SPEC order). */
+ * CordsNet model stream (meta record, then the parameters in cords-model(7) order). */
 #include "arch.h"
 #include "blob.h"
 #include "cli.h"

@@ -1,4 +1,4 @@
-/* cords-infer: run a CordsNet model on batches of images (SPEC §2 protocol). */
+/* cords-infer: run a CordsNet model on batches of images (the protocol of cords-model(7)). */
 #include "batch.h"
 #include "cli.h"
 #include "infer.h"

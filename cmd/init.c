@@ -11,7 +11,7 @@
 static const char help[] =
 	"Usage: cords-init --dataset NAME [OPTION]...\n"
 	"   or: cords-init --classes N --in-channels C --size S [OPTION]...\n"
-	"Write a default-initialised CordsNet-R{D} model (SPEC 2) to stdout.\n"
+	"Write a default-initialised CordsNet-R{D} model (cords-model(7)) to stdout.\n"
 	"\n"
 	"  -d, --dataset NAME     mnist, fashion-mnist (1x28x28, 10 classes), cifar10,\n"
 	"                         cifar100 (3x32x32), imagenet (3x224x224, 1000 classes);\n"

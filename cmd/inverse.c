@@ -1,4 +1,4 @@
-/* cords-inverse: stage 3 of the three-step method (SPEC §3): build the linear
+/* cords-inverse: stage 3 of the three-step method (cords-training(7)): build the linear
  * RNN from the folded CNN (stem, feed-forward, skip and read-out copied; a fresh
  * area_conv, conv_bias 0) and fit area_conv and conv_bias so that three
  * fixed-point iterations reproduce the CNN's pre-ReLU activities. */

@@ -1,4 +1,4 @@
-/* cords-linear: Stage 4 of the three-step method (SPEC §3). All the work is the shared
+/* cords-linear: Stage 4 of the three-step method (cords-training(7)). All the work is the shared
  * RNN training command line (cmd/common/train_cli.c); this file holds the stage's defaults. */
 #include "train_cli.h"
 

@@ -1,5 +1,5 @@
 /* cords-prep: sample streams -> training or test batches: decode, the
- * dataset's transforms (SPEC §4), normalise, shuffle, batch, MixUp/CutMix,
+ * dataset's transforms (cords-data(7)), normalise, shuffle, batch, MixUp/CutMix,
  * N epochs. Deterministic: every sample's random draws come from a generator
  * keyed by (seed, epoch, position) and every batch's from (seed, epoch, batch),
  * so the bytes do not depend on the number of worker threads. */
@@ -33,7 +33,7 @@ static const char help[] =
 	"      --interleave N       input files read at once when shuffling (default 8)\n"
 	"      --augment LIST       train split: only these augmentations, a comma list of flip,\n"
 	"                           affine, jitter, elastic, randaugment, or 'none' (default: the\n"
-	"                           dataset's recipe, SPEC §4)\n"
+	"                           dataset's recipe, cords-data(7))\n"
 	"      --no-mix             no MixUp/CutMix (y stays i64 class indices)\n"
 	"      --u8                 x u8 [B,C,S,S] before normalisation (norm_mean/norm_std in the\n"
 	"                           metadata; 4x smaller; not with MixUp/CutMix)\n"

@@ -11,7 +11,7 @@
 # on the first EVAL_BATCHES x 500 (time: each full test pass of an RNN costs
 # ~30 s here).
 #
-# The short schedule follows SPEC §3's calibration (CordsNet-R4, the CNN on
+# The short schedule follows a PyTorch prototype's calibration (CordsNet-R4, the CNN on
 # one cycle of lr 0.1 for 6 epochs, T = 30 stimulus steps with the loss on the
 # last 10, no spontaneous phase, AdamW and clipping at 1 for the RNN stages),
 # with five changes: no augmentation (see AUGMENT); the RNN stages' rate
@@ -21,10 +21,10 @@
 # anneal, 24,320 in the finetune), because the final accuracy follows the
 # images the ReLU network sees, not how gently it gets there (below); the
 # anneal and the finetune learn the BN CNN's softmax at temperature 2
-# instead of the bare labels (TEACHER_MIX, TEACHER_TEMP: distillation, not
-# in SPEC), which is worth more than a doubling of their images; and the
+# instead of the bare labels (TEACHER_MIX, TEACHER_TEMP: distillation, beyond
+# the paper, cords-training(7)), which is worth more than a doubling of their images; and the
 # finetune backpropagates through the last 15 of the 30 steps only
-# (FT_WINDOW, --bptt-window: truncated BPTT, not in SPEC), which makes its
+# (FT_WINDOW, --bptt-window: truncated BPTT, beyond the paper, cords-training(7)), which makes its
 # steps ~1.45x as fast, so it sees more images in the same time.
 # Measured on 2 cores, on the 10,000 test images (BN CNN / final ReLU RNN):
 #   R2 (session 3, Zen 3): RNN constant 1e-4 80.14 %, cosine from 1e-4
@@ -138,11 +138,11 @@ ANNEAL_STEPS ?= 4
 ANNEAL_BATCHES ?= 40
 FT_BATCHES ?= 760
 # the finetune backpropagates through the last FT_WINDOW of its STIM steps only (--bptt-window:
-# truncated BPTT, not in SPEC; 0 = all): a step costs a third less, so it sees 1.5x the images
+# truncated BPTT, beyond the paper, cords-training(7); 0 = all): a step costs a third less, so it sees 1.5x the images
 FT_WINDOW ?= 15
 # the anneal and the finetune learn from the BN CNN (--teacher): each label is TEACHER_MIX x
 # the CNN's softmax at temperature TEACHER_TEMP + the rest on the true class (TEACHER_MIX=0:
-# the true labels alone, SPEC's method)
+# the true labels alone, the paper's method)
 TEACHER_MIX ?= 1
 TEACHER_TEMP ?= 2
 # test batches (of 500) for the intermediate RNN stages

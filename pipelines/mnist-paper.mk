@@ -1,4 +1,4 @@
-# The paper's full settings on mnist (SPEC §3, §4): CordsNet-R8 at 224x224, the
+# The paper's full settings on mnist (cords-training(7), cords-data(7)): CordsNet-R8 at 224x224, the
 # published schedule. Override DATA (where the distribution files are), DEVICE, OUT, DEPTH.
 #   make -f pipelines/mnist-paper.mk DATA=... DEVICE=cuda:0
 DATASET := mnist

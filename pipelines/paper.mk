@@ -1,4 +1,4 @@
-# The paper's full three-step method (SPEC §3 defaults), shared by the
+# The paper's full three-step method (the defaults of cords-training(7)), shared by the
 # *-paper.mk files, which set DATASET, DATA, TRAIN_IMAGES and DEPTH. Batches
 # are piped from cords-prep into each tool (`--epochs N` streams carry every
 # epoch, re-augmented; nothing of the size of ImageNet is kept on disk).

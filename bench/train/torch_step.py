@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The literal PyTorch implementation of one stage-5 (anneal) training step of SPEC §3: CordsNet-R{D}
+"""The literal PyTorch implementation of one stage-5 (anneal) training step of cords-training(7): CordsNet-R{D}
 (weight norm, synchronous dynamics, PReLU slope 0.5), spontaneous phase without gradient, stimulus
 phase with 30 read-outs (time-weighted CE), blank phase with the spont penalty (1e-3), backward
 through all of it, AdamW step with clipping. Also writes the same model and batch as cords

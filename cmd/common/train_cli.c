@@ -197,7 +197,7 @@ static const char rnn_help_fmt[] =
 	"Usage: cords-%s -m MODEL [OPTION]... [BATCHES] [-o OUT]\n"
 	"%s\n"
 	"Reads the model MODEL and a batch stream (BATCHES, default stdin: x [B,C,H,W], y [B] or [B,N]),\n"
-	"writes the trained model (default stdout). Defaults are SPEC section 3's.\n"
+	"writes the trained model (default stdout). Defaults are the paper's (cords-training(7)).\n"
 	"\n"
 	"  -m, --model FILE        the model to train (required)\n"
 	"      --epochs N          epochs (default %d)\n"

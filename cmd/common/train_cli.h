@@ -1,8 +1,8 @@
 /* The command line the training tools share (like cli.h, this serves only
  * cmd/ and may print and exit): model in, batches in, trained model out,
  * TSV log, progress on a tty, checkpoints and resumption, evaluation.
- * cords-linear, cords-anneal and cords-finetune are this with their SPEC §3
- * defaults; cords-cnn and cords-inverse reuse its pieces. */
+ * cords-linear, cords-anneal and cords-finetune are this with their
+ * defaults (cords-training(7)); cords-cnn and cords-inverse reuse its pieces. */
 #ifndef CORDS_TRAIN_CLI_H
 #define CORDS_TRAIN_CLI_H
 

@@ -63,7 +63,7 @@ static inline float cords_phi_slope(cords_phi p)
 	return p.kind == CORDS_PHI_RELU ? 0.0f : p.kind == CORDS_PHI_IDENTITY ? 1.0f : p.slope;
 }
 
-/* BatchNorm over the channels of [B,C,H,W] (SPEC §3 stage 1): train mode
+/* BatchNorm over the channels of [B,C,H,W] (cords-training(7), stage 1): train mode
  * normalises with the batch statistics (biased variance) and updates the
  * running ones with momentum (unbiased variance), as torch does; eval mode
  * uses the running statistics. */
@@ -192,7 +192,7 @@ struct cords_backend {
 	int (*replay)(cords_backend *be, const void *key, size_t key_size, int (*fn)(void *arg), void *arg);
 
 	/* ---- Parameters: weight norm and the optimiser, where the weights live. ---- */
-	/* Weight norm (SPEC §2), row by row: w[o,:] = g[o] v[o,:] / ||v[o,:]||,
+	/* Weight norm (cords-model(7)), row by row: w[o,:] = g[o] v[o,:] / ||v[o,:]||,
 	 * O = numel(g) rows of numel(v) / O. g, v plain (not [B,C,H,W] with
 	 * blocked channels: give them as [O] and [O,K]); w of v's element
 	 * count, kind WEIGHT or plain. */

@@ -1,4 +1,4 @@
-/* BatchNorm2d (SPEC §3 stage 1) with PyTorch's semantics, CPU float kernels
+/* BatchNorm2d (cords-training(7), stage 1) with PyTorch's semantics, CPU float kernels
  * that the backends wrap. x, y, dy, dx: [B,C,M] (M = H*W), plain or in
  * blocks of k channels ([B][C/k][M][k], the CPU backend's layout); per-channel
  * gamma, beta, running mean and variance [C]. Train mode normalises with the

@@ -1,4 +1,4 @@
-/* Optimisers with PyTorch's semantics (SPEC §3), plain CPU float kernels that
+/* Optimisers with PyTorch's semantics (cords-training(7)), plain CPU float kernels that
  * the backends wrap: AdamW (decoupled weight decay), SGD with momentum and
  * L2 weight decay, the linear warm-up of the learning rate and clipping by the
  * global L2 norm. Each step works on one flat parameter array; a trainer calls

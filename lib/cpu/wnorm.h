@@ -1,4 +1,4 @@
-/* Weight normalisation W = g v / ||v|| (SPEC §2) and its backward, plain CPU
+/* Weight normalisation W = g v / ||v|| (cords-model(7)) and its backward, plain CPU
  * float kernels: v [O,K] (K = everything but the first axis), g [O]. */
 #ifndef CORDS_WNORM_H
 #define CORDS_WNORM_H

@@ -1,4 +1,4 @@
-/* What we know about each dataset (SPEC §4): classes, channels, native size,
+/* What we know about each dataset (cords-data(7)): classes, channels, native size,
  * split counts, normalisation, class names, and the `meta` record a sample
  * stream starts with (format=cords-samples; its keys are meta.h's). */
 #ifndef CORDS_DATASET_H

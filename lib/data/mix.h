@@ -1,4 +1,4 @@
-/* MixUp and CutMix on a batch (SPEC §4, torchvision's references RandomMixup
+/* MixUp and CutMix on a batch (cords-data(7), torchvision's references RandomMixup
  * / RandomCutmix): one of the two per batch with probability 1/2 each,
  * lambda ~ Beta(1,1), the partner of image i is image i-1 (the batch rolled
  * by one). Labels become distributions: lambda onehot(y) + (1-lambda) onehot(y'). */

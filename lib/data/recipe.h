@@ -1,4 +1,4 @@
-/* The per-sample transforms of each dataset and split (SPEC §4), from a
+/* The per-sample transforms of each dataset and split (cords-data(7)), from a
  * decoded 8-bit image to a normalised f32 [C,S,S] tensor:
  *   MNIST        train: resize S, random affine, colour jitter, elastic; test: resize S
  *   Fashion-MNIST train: resize S, flip, random affine, colour jitter;     test: resize S

@@ -2,7 +2,7 @@
  * c x h x w map, in double (for the eigen solvers, lib/eig/eig.h):
  *   y = a x + b * d .* conv(x)
  * conv = 3x3, stride 1, zero padding 1, weight-normalised W = g v / ||v||
- * (||v|| over all axes but the first, SPEC §2). a = 0, b = 1, d = NULL is the
+ * (||v|| over all axes but the first, cords-model(7)). a = 0, b = 1, d = NULL is the
  * plain area_conv; a = 1 - alpha, b = alpha, d = phi'(z*) is the linearised
  * dynamics J of the area at a fixed point. */
 #ifndef CORDS_CONV_OP_H

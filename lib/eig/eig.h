@@ -1,5 +1,5 @@
 /* Eigenvalues of a linear operator given only as a product y = A x on n
- * doubles (SPEC §5): Arnoldi with full re-orthogonalisation (CGS2 with BLAS,
+ * doubles (cords-analysis(7)): Arnoldi with full re-orthogonalisation (CGS2 with BLAS,
  * Hessenberg eigenvalues by LAPACK dhseqr), power iteration for the dominant
  * eigenvector (parallel trials, honest convergence report), and the dense
  * matrix with LAPACK dgeev as the ground truth for small n.

@@ -1,4 +1,4 @@
-/* Arnoldi iteration with full re-orthogonalisation (SPEC §5):
+/* Arnoldi iteration with full re-orthogonalisation (cords-analysis(7)):
  *   A V_k = V_k H_k + h_{k+1,k} v_{k+1} e_k^T,
  * V [n, k] column-major orthonormal, H [k+1, k] upper Hessenberg. The Ritz
  * values (eigenvalues of H_k, by LAPACK) approximate the outer spectrum of

@@ -1,4 +1,4 @@
-/* Linearisations of CordsNet's one-step map r -> F(r) (SPEC §2) at a state
+/* Linearisations of CordsNet's one-step map r -> F(r) (cords-model(7)) at a state
  * (lib/eig/eig_state.h), as operators for the eigen solvers, in double.
  *
  * One step: F_i(r) = (1 - alpha) r_i + alpha phi(z_i), with

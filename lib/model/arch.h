@@ -1,4 +1,4 @@
-/* The CordsNet-R{D} architecture (SPEC §2): channel plan, strides, spatial
+/* The CordsNet-R{D} architecture (cords-model(7)): channel plan, strides, spatial
  * sizes for a given input, and the parameter names and shapes a checkpoint
  * uses. Also the model file's metadata record ("meta", key=value text). */
 #ifndef CORDS_ARCH_H
@@ -31,7 +31,7 @@ static inline int cords_conv_out(int n, int k, int s, int pad) { return (n + 2 *
 
 int cords_arch_init(cords_arch *a, int depth, int in_ch, int height, int width, int classes);
 
-/* The wiring (SPEC §2): what area i reads. Its input u_i is relu(r_{i-1})
+/* The wiring (cords-model(7)): what area i reads. Its input u_i is relu(r_{i-1})
  * plus a shortcut from the area two below, as it is or through a skip
  * convolution (1x1, stride 2, where the channels double); area 0 reads the
  * pooled stem p, and area 1's shortcut is inp_skip(p). */

@@ -1,4 +1,4 @@
-/* The CordsNet-R{D} model (SPEC §2) on a backend: parameters (weight norm
+/* The CordsNet-R{D} model (cords-model(7)) on a backend: parameters (weight norm
  * resolved), the stem drive, one synchronous time step, the read-out.
  *
  * One step is a clean function (state in, input drive) -> (state out): it

@@ -1,5 +1,5 @@
 /* A model's parameters on a backend. Every float tensor of a host list
- * (SPEC names; `meta` and integer tensors aside) gets a buffer on the
+ * (cords-model(7) names; `meta` and integer tensors aside) gets a buffer on the
  * backend, in f32, and every trained one a gradient buffer beside it, so
  * weight norm, the gradients and the optimiser stay where the model runs
  * (a GPU: nothing crosses the bus per step but the read-out's few).
@@ -41,7 +41,7 @@ cords_buf *cords_params_grad(const cords_params *ps, const char *name);
  * trained one): the host copy is stale. */
 int cords_params_changed(cords_params *ps, const char *name);
 void cords_params_changed_trained(cords_params *ps);
-/* Weight norm of layer `base` (SPEC names: base.parametrizations.weight.
+/* Weight norm of layer `base` (cords-model(7) names: base.parametrizations.weight.
  * original0 and 1, g and v) into w on the backend; and its backward from dw
  * into their gradients (nothing where the layer is not trained). */
 int cords_params_wnorm(const cords_params *ps, const char *base, cords_buf *w);

@@ -1,4 +1,4 @@
-/* The dynamics of SPEC §2 against the backend: stem drive, the synchronous
+/* The dynamics of cords-model(7) against the backend: stem drive, the synchronous
  * time step, the read-out, and a loop of steps. */
 #include "model.h"
 #include "err.h"
@@ -156,7 +156,7 @@ int cords_model_drive(const cords_model *m, cords_work *w, const cords_buf *x, c
 	       CALL(conv2d, &ff0, d->p, m->area_area[0], NULL, d->f0) ? -1 : 0;
 }
 
-/* u_i of SPEC §2 from the state s into w->u[i] (u_0 is p itself). *u is the
+/* u_i of cords-model(7) from the state s into w->u[i] (u_0 is p itself). *u is the
  * buffer to feed area_area_i, NULL when it is zero (blank input, area 0). */
 static int area_input(const cords_model *m, cords_work *w, const cords_drive *d, const cords_state *s, int i,
 		      const cords_buf **u)

@@ -1,5 +1,5 @@
 /* The training stages on the CNN side as cords_stage for the shared loop:
- * the BN CNN (SPEC §3 stage 1: SGD with momentum, rounds of epochs at
+ * the BN CNN (cords-training(7), stage 1: SGD with momentum, rounds of epochs at
  * decreasing learning rates, each with a fresh optimiser and warm-up) and
  * inverse initialisation (stage 3: only area_conv and conv_bias). */
 #ifndef CORDS_CNN_STAGE_H

@@ -1,10 +1,10 @@
-/* The compatible CNN of SPEC §3 stage 1 on the backend: the RNN's
+/* The compatible CNN of cords-training(7), stage 1 on the backend: the RNN's
  * convolutions as a feed-forward net with BatchNorm after every conv
  * (train and eval mode, gradients of every parameter), and the same net
  * folded (BatchNorm replaced by per-unit biases: `area_bias.i` after
  * area_area_i, `conv_bias.i` after area_conv_i), forward only.
  *
- * Tensor names of the BN CNN (besides the SPEC names of the convolutions
+ * Tensor names of the BN CNN (besides the cords-model(7) names of the convolutions
  * and out_fc; no conv_bias): for each BatchNorm NAME in bn_inp,
  * bn_area_area.{i}, bn_area_conv.{i}, bn_skip_area.{k}:
  * NAME.weight, NAME.bias, NAME.running_mean, NAME.running_var, all [c]. */
@@ -49,7 +49,7 @@ int cords_cnn_add_bn(const cords_arch *a, cords_tensor_list *l);
 int cords_cnn_nbn(const cords_arch *a);
 int cords_cnn_bn_name(const cords_arch *a, int j, char *name, size_t n, int *channels);
 
-/* Default initialisation of the RNN parameters (SPEC §2: v uniform in
+/* Default initialisation of the RNN parameters (cords-model(7): v uniform in
  * +-1/sqrt(fan_in), g = ||v||, conv_bias 0, fc bias uniform), from seed:
  * one stream, drawn parameter by parameter (cords-init(1)). */
 int cords_init_params(const cords_arch *a, uint64_t seed, cords_tensor_list *l);

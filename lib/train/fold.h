@@ -1,4 +1,4 @@
-/* Folding the BN CNN into plain convolutions with per-unit biases (SPEC §3
+/* Folding the BN CNN into plain convolutions with per-unit biases (cords-training(7),
  * stage 2): g' = g gamma / sqrt(var + eps), v' = v / ||v||, per-channel bias
  * beta - mean gamma / sqrt(var + eps) broadcast to per-unit biases
  * area_bias.i (after area_area_i) and conv_bias.i (after area_conv_i); the
@@ -13,7 +13,7 @@
 #include "arch.h"
 #include "tensor.h"
 
-/* out receives new f32 tensors (no meta): the SPEC-named convolutions and
+/* out receives new f32 tensors (no meta): the cords-model(7)-named convolutions and
  * out_fc, area_bias.i and conv_bias.i [c_i,h_i,w_i]. */
 int cords_fold(const cords_arch *a, const cords_tensor_list *cnn, cords_tensor_list *out);
 

@@ -1,4 +1,4 @@
-/* Inverse initialisation (SPEC §3 stage 3): fit the RNN's recurrent convs
+/* Inverse initialisation (cords-training(7), stage 3): fit the RNN's recurrent convs
  * so that three fixed-point iterations s <- area_conv_i(s) + conv_bias_i + f_i
  * (from s = conv_bias_i + f_i) reproduce the folded CNN's pre-ReLU activity
  * t_i = cnn_area_conv_i(f_i + area_bias_i) + cnn_conv_bias_i, where

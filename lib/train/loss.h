@@ -1,4 +1,4 @@
-/* Losses of the training stages (SPEC §3): labels, hard (class index) or
+/* Losses of the training stages (cords-training(7)): labels, hard (class index) or
  * soft (distribution), checked and uploaded for the backends' xent (their
  * CPU loops are lib/cpu/readout.h), what the host makes of the backends'
  * answers (mean loss, accuracy), and the time-weighted ramp of the

@@ -1,4 +1,4 @@
-/* An optimiser over a model's parameters on a backend (SPEC §3, params.h):
+/* An optimiser over a model's parameters on a backend (cords-training(7), params.h):
  * AdamW or SGD with momentum on the trained tensors only, global-norm
  * clipping over them, a linear warm-up, all through the backend's optim;
  * and the state that goes into a checkpoint (moments as `opt.m.NAME` /

@@ -1,4 +1,4 @@
-/* The RNN stages (SPEC §3: linear, anneal, finetune) as a cords_stage for
+/* The RNN stages (cords-training(7): linear, anneal, finetune) as a cords_stage for
  * the shared training loop: BPTT gradients of every RNN parameter, the
  * PReLU slope schedule of annealing (slope = max(0, start - step * epoch),
  * a fresh optimiser each epoch), evaluation at the last read-out. */
@@ -22,7 +22,7 @@ typedef struct {
 	double teacher_mix, teacher_temp;
 } cords_rnn_stage_cfg;
 
-/* The stage trains the trained tensors of ps (f32, SPEC names, on m's
+/* The stage trains the trained tensors of ps (f32, cords-model(7) names, on m's
  * backend), model m's parameters. Freed with cords_rnn_stage_free. */
 cords_stage *cords_rnn_stage_new(const char *name, cords_model *m, cords_params *ps, const cords_rnn_stage_cfg *cfg,
 				 int batch);

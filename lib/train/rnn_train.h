@@ -1,4 +1,4 @@
-/* Training the RNN (SPEC §3 stages 4-6): the time-weighted loss over the
+/* Training the RNN (cords-training(7), stages 4-6): the time-weighted loss over the
  * protocol and its gradient by backpropagation through time, written once
  * against the backend interface.
  *
@@ -44,7 +44,7 @@ void cords_rnn_trainer_free(cords_rnn_trainer *t);
 /* Change phi (the annealing schedule sets the PReLU slope per epoch). */
 void cords_rnn_trainer_set_phi(cords_rnn_trainer *t, cords_phi phi);
 /* Loss and gradients for one batch x [B,Cin,H,W] (host, normalised) with
- * labels y. ps: the parameters m's weights were resolved from (SPEC names,
+ * labels y. ps: the parameters m's weights were resolved from (cords-model(7) names,
  * f32, on m's backend); grads: overwrite the gradients of its trained
  * tensors (0: forward only, for evaluation). */
 int cords_rnn_grad(cords_rnn_trainer *t, cords_params *ps, int B, const float *x, cords_labels y, int grads,

@@ -38,7 +38,7 @@ for kv in format=cords-model depth=2 in_channels=1 height=28 width=28 classes=10
 done
 n=$(cords-cat -l "$T/r2.pth.tzst" | wc -l)
 check "meta + 17 parameters of R2" test "$n" -eq 18
-check "parameters in SPEC order" sh -c "cords-cat -l '$T/r2.pth.tzst' | sed -n '2p;18p' | awk '{print \$1}' | tr '\n' ' ' | grep -qx 'inp_conv.parametrizations.weight.original0 out_fc.bias '"
+check "parameters in cords-model(7) order" sh -c "cords-cat -l '$T/r2.pth.tzst' | sed -n '2p;18p' | awk '{print \$1}' | tr '\n' ' ' | grep -qx 'inp_conv.parametrizations.weight.original0 out_fc.bias '"
 check "stdin works" sh -c "cords-import - < '$D/r2.pth' | cords-cat --check"
 expect_exit 0 "--size 26x27" cords-import --size 26x27 -o "$T/s.tzst" "$D/r2.pth"
 check "--size sets the input size" sh -c "cords-cat -m '$T/s.tzst' | tr '\n' ' ' | grep -q 'height=26 width=27'"
@@ -156,7 +156,7 @@ expect_exit 1 "odd dtype refused" cords-cat --from-npy "u=$D/npy/u4.npy" -o "$T/
 err_has "names the dtype" "<u4"
 expect_exit 2 "--from-npy without NAME=" cords-cat --from-npy "$D/npy/f32.npy" -o "$T/b.tzst"
 
-# --- a torch-saved CordsNet-R8 with the SPEC's 53 names, bit for bit ----------
+# --- a torch-saved CordsNet-R8 with the 53 cords-model(7) names, bit for bit ----------
 $PY - "$T/r8.pth" <<'EOF'
 import sys, collections, torch
 CH, SK, WN = [64, 64, 64, 128, 128, 256, 256, 512, 512], [64, 128, 256, 512], ".parametrizations.weight.original"
@@ -177,7 +177,7 @@ torch.save(sd, sys.argv[1])
 EOF
 expect_exit 0 "import a torch-saved R8" cords-import -o "$T/r8.tzst" "$T/r8.pth"
 cords-cat --npz "$T/r8.npz" "$T/r8.tzst"
-check "R8: all 53 tensors bit-identical, SPEC order" $PY -c "
+check "R8: all 53 tensors bit-identical, cords-model(7) order" $PY -c "
 import numpy as np, torch
 a = torch.load('$T/r8.pth'); z = np.load('$T/r8.npz')
 assert z.files[1:] == list(a) and len(a) == 53, z.files

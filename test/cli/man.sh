@@ -73,3 +73,11 @@ sed -n '/^\.SH ENVIRONMENT/,/^\.SH [A-Z]/p' man/man7/cords.7 man/man7/cords-cuda
 while read -r v; do grep -qw "$v" "$T/env" || echo "$v" >>"$T/missing"; done <"$T/vars"
 check "every CORDS_* variable is documented ($(wc -l <"$T/vars") variables)" test -s "$T/vars" -a ! -s "$T/missing"
 sed 's/^/    undocumented: /' "$T/missing" | head
+
+# Nothing cites the brief the project started from (S''PEC): a clone lacks it;
+# the design is in man/man7 (cords(7)). bench/results/ keeps history as it was.
+grep -rnE 'S''PEC(\.md|[[:space:]]*(§|\\\(sc|section|[0-9]))' --exclude-dir=.git --exclude-dir='build*' --exclude-dir=results \
+	--include='*.[ch]' --include='*.cu' --include='*.[157]' --include='*.sh' --include='*.mk' \
+	--include='*.py' --include='*.md' --include=README . >"$T/spec"
+check "nothing cites S""PEC, a document outside the repository" test ! -s "$T/spec"
+sed 's/^/    /' "$T/spec" | head

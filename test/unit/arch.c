@@ -1,4 +1,4 @@
-/* Architecture: sizes at 224 and 28 (SPEC §2), parameter count and names,
+/* Architecture: sizes at 224 and 28 (cords-model(7)), parameter count and names,
  * inference from shapes and the errors that name a bad tensor. */
 #include "arch.h"
 #include "err.h"

@@ -42,7 +42,7 @@ def conv_out(n, k, s, p):
 
 
 def param_shapes(depth, cin, size, classes):
-    """SPEC §2 names and shapes in checkpoint order (matches lib/model/arch.c)."""
+    """cords-model(7) names and shapes in checkpoint order (matches lib/model/arch.c)."""
     stride = [1, 1, 2, 1, 2, 1, 2, 1]
     h = conv_out(conv_out(size, 7, 2, 3), 3, 2, 1)
     out = [("inp_conv" + WN + "0", (64, 1, 1, 1)), ("inp_conv" + WN + "1", (64, cin, 7, 7)),

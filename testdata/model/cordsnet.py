@@ -1,4 +1,4 @@
-"""CordsNet-R{D} in plain PyTorch, written literally from SPEC §2, step by
+"""CordsNet-R{D} in plain PyTorch, written literally from cords-model(7), step by
 step: the reference the C model is tested and benchmarked against."""
 import math
 
@@ -26,7 +26,7 @@ def area_sizes(depth, h, w):
 
 
 def init_params(depth, cin, h, w, classes, gen, bias_std=0.0, g_jitter=0.0):
-    """Parameters under the SPEC names: v as PyTorch's default init (uniform,
+    """Parameters under the cords-model(7) names: v as PyTorch's default init (uniform,
     bound 1/sqrt(fan_in)), g = ||v|| (times 1 + jitter), conv_bias N(0, bias_std)."""
     p = {}
 

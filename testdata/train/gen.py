@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Fixtures for the training code: SPEC §3 in plain torch (float64), one training step per stage
+"""Fixtures for the training code: cords-training(7) in plain torch (float64), one training step per stage
 on a tiny CordsNet-R4 (1 input channel, 12x12 input: areas 3,3,2,2, so stride-2 borders, the skip
 conv and the stem-bias border effect are all exercised), plus small op-level fixtures.
 
@@ -45,7 +45,7 @@ def write(path, recs):
 def f32(t): return t.detach().to(torch.float32).numpy()
 def meta(**kw): return '\n'.join('%s=%s' % kv for kv in kw.items()) + '\n'
 
-# ---- sizes and parameters (SPEC §2 names and order)
+# ---- sizes and parameters (cords-model(7) names and order)
 def sizes():
     n = (HW + 6 - 7) // 2 + 1; stem = n; n = (n + 2 - 3) // 2 + 1; out = []
     for i in range(D):
@@ -81,7 +81,7 @@ def stem(P, x): return conv(P, 'inp_conv', x, 2, 3)
 def pool(x): return F.avg_pool2d(x, 3, 2, 1)  # zero padding counted in the mean
 def fc(P, h): return F.linear(h, W(P, 'out_fc'), P['out_fc.bias'])
 
-# ---- the RNN (SPEC §2)
+# ---- the RNN (cords-model(7))
 def phi_of(z, phi, slope):
     if phi == 'identity': return z
     if phi == 'relu': return F.relu(z)
@@ -106,7 +106,7 @@ def step(P, r, p, phi, slope):
 def readout(P, r): return fc(P, (F.relu(r[-1]) + F.relu(r[-2])).mean((2, 3)))
 def ce(logits, y): return F.cross_entropy(logits, y)  # y: class indices or probabilities
 def rnn_loss(P, x, y, phi, slope, spont, stim, reads, blank, window, spont_w, detach_after=0):
-    """Time-weighted loss (SPEC §3): spontaneous phase without gradient, stimulus phase with
+    """Time-weighted loss (cords-training(7)): spontaneous phase without gradient, stimulus phase with
     `reads` read-outs at its end, then a blank phase whose last `window` steps give `spont`.
     detach_after=s > 0: the states up to step s (1-based over stimulus and blank) are constants,
     as cords' --bptt-window makes them: read-outs there reach the read-out layer alone."""
@@ -131,7 +131,7 @@ def rnn_loss(P, x, y, phi, slope, spont, stim, reads, blank, window, spont_w, de
         sp = sp / (window * D); loss = loss + spont_w * sp
     return loss, cel, sp, outs[-1]
 
-# ---- the BN CNN (SPEC §3 stage 1); BN tensor names are the cords names (man cords-cnn)
+# ---- the BN CNN (cords-training(7), stage 1); BN tensor names are the cords names (man cords-cnn)
 def bn_names():
     out = [('bn_inp', 64)]
     for i in range(D): out += [('bn_area_area.%d' % i, CH[i + 1]), ('bn_area_conv.%d' % i, CH[i + 1])]
@@ -156,7 +156,7 @@ def cnn_forward(P, Q, x, train):
         xs.append(F.relu(bn(Q, 'bn_area_conv.%d' % i, conv(P, 'area_conv.%d' % i, a), train)))
     return fc(P, (xs[-1] + xs[-2]).mean((2, 3)))
 
-# ---- fold (SPEC §3 stage 2)
+# ---- fold (cords-training(7), stage 2)
 def fold(P, Q):
     """Folded model: every conv of the CNN with BN scaled in (g' = g*gamma/sqrt(var+eps), v' = v/||v||),
     per-unit biases area_bias.i (after area_area.i) and conv_bias.i (after area_conv.i)."""
@@ -191,7 +191,7 @@ def folded_acts(R, x):
     return xs, us, fs
 def folded_logits(R, x): xs = folded_acts(R, x)[0]; return fc(R, (xs[-1] + xs[-2]).mean((2, 3)))
 
-# ---- inverse (SPEC §3 stage 3): only the RNN's area_conv and conv_bias
+# ---- inverse (cords-training(7), stage 3): only the RNN's area_conv and conv_bias
 def inverse_loss(R, A, x):
     """R: folded CNN; A: the RNN's area_conv.i g/v and conv_bias.i."""
     with torch.no_grad():
