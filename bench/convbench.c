@@ -1,11 +1,13 @@
 /* oneDNN alone on the convolutions of one CordsNet-R8 stimulus step at 224
  * (batch B): each convolution with the layouts oneDNN prefers, timed over
  * repeated runs; prints per-convolution and total GFLOP/s = the attainable
- * rate cords-infer's step is measured against.
- *   convbench B [REPEATS] */
+ * rate cords-infer's step is measured against. bf16: input and weights in
+ * bf16, output in f32 (what cords-infer --precision bf16 asks oneDNN for).
+ *   convbench B [REPEATS [fp32|bf16]] */
 #include <dnnl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 typedef struct {
@@ -54,6 +56,7 @@ static dnnl_memory_t mem(dnnl_engine_t e, const_dnnl_primitive_desc_t pd, dnnl_q
 int main(int argc, char **argv)
 {
 	int B = argc > 1 ? atoi(argv[1]) : 8, reps = argc > 2 ? atoi(argv[2]) : 10;
+	dnnl_data_type_t in = argc > 3 && !strcmp(argv[3], "bf16") ? dnnl_bf16 : dnnl_f32;
 	dnnl_engine_t e;
 	dnnl_stream_t st;
 	CK(dnnl_engine_create(&e, dnnl_cpu, 0));
@@ -67,8 +70,8 @@ int main(int argc, char **argv)
 		for (int j = 0; j < 2; j++)
 			pr[j] = (oh - 1) * c->s + c->k - c->ih - c->p;
 		dnnl_memory_desc_t smd, wmd, dmd;
-		CK(dnnl_memory_desc_init_by_tag(&smd, 4, sd, dnnl_f32, dnnl_format_tag_any));
-		CK(dnnl_memory_desc_init_by_tag(&wmd, 4, wd, dnnl_f32, dnnl_format_tag_any));
+		CK(dnnl_memory_desc_init_by_tag(&smd, 4, sd, in, dnnl_format_tag_any));
+		CK(dnnl_memory_desc_init_by_tag(&wmd, 4, wd, in, dnnl_format_tag_any));
 		CK(dnnl_memory_desc_init_by_tag(&dmd, 4, dd, dnnl_f32, dnnl_format_tag_any));
 		dnnl_convolution_desc_t cd;
 		CK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &smd, &wmd,
@@ -87,8 +90,10 @@ int main(int argc, char **argv)
 			CK(dnnl_primitive_execute(prim, st, 3, args));
 		CK(dnnl_stream_wait(st));
 		double t = (now() - t0) / reps, flop = 2.0 * B * c->oc * oh * oh * c->ic * c->k * c->k;
-		printf("%-12s %4d->%-4d %3dx%-3d k%d s%d  %8.3f ms  %6.1f GFLOP/s\n", c->what, c->ic, c->oc, c->ih, c->ih,
-		       c->k, c->s, t * 1e3, flop / t * 1e-9);
+		const char *impl = "";
+		dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+		printf("%-12s %4d->%-4d %3dx%-3d k%d s%d  %8.3f ms  %6.1f GFLOP/s  %s\n", c->what, c->ic, c->oc, c->ih,
+		       c->ih, c->k, c->s, t * 1e3, flop / t * 1e-9, impl);
 		total_flop += flop;
 		total_t += t;
 		for (int j = 0; j < 3; j++)
@@ -96,7 +101,8 @@ int main(int argc, char **argv)
 		dnnl_primitive_destroy(prim);
 		dnnl_primitive_desc_destroy(pd);
 	}
-	printf("step_total   batch %d  %.1f ms  %.3f GFLOP  attainable %.1f GFLOP/s\n", B, total_t * 1e3,
+	printf("step_total   batch %d %s  %.1f ms  %.3f GFLOP  attainable %.1f GFLOP/s\n", B,
+	       in == dnnl_bf16 ? "bf16" : "fp32", total_t * 1e3,
 	       total_flop * 1e-9, total_flop / total_t * 1e-9);
 	return 0;
 }

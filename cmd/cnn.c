@@ -100,7 +100,7 @@ int main(int argc, char **argv)
 	cords_tensor_list p = {0};
 	cords_arch a;
 	start(&o, depth, classes, in_ch, size, seed, &p, &a);
-	cords_backend *be = cli_backend(o.device, NULL);
+	cords_backend *be = cli_backend(o.device, o.precision);
 	cords_batches *data = be ? cords_batches_open(o.data, o.norm_mean, o.norm_std) : NULL;
 	if (!data)
 		cli_die_lib();

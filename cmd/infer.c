@@ -96,7 +96,7 @@ static const char *parse(int argc, char **argv, options *o)
 		cli_usage("one input at most");
 	if (o->time_tsv && !strcmp(o->time_tsv, "-") && (!cli_output || !strcmp(cli_output, "-")))
 		cli_usage("--time-tsv -: standard output already carries the stream (use -o FILE)");
-	cli_precision(o->precision, o->device);
+	cli_precision(o->precision, o->device, 1);
 	return optind < argc ? argv[optind] : "-";
 }
 

@@ -55,14 +55,18 @@ void cli_trap_stop(void)
 
 static const char *const precisions[] = {"fp32", "tf32", "bf16"};
 
-void cli_precision(const char *precision, const char *device)
+void cli_precision(const char *precision, const char *device, int cpu_bf16)
 {
 	if (!precision)
 		return;
 	if (strcmp(precision, "fp32") && strcmp(precision, "tf32") && strcmp(precision, "bf16"))
 		cli_usage("--precision: '%s' is none of fp32, tf32, bf16", precision);
-	if (strcmp(precision, "fp32") && strncmp(device, "cuda", 4))
-		cli_usage("--precision %s needs --device cuda (the CPU backend computes in fp32)", precision);
+	if (!strncmp(device, "cuda", 4) || !strcmp(precision, "fp32"))
+		return;
+	if (!strcmp(precision, "tf32"))
+		cli_usage("--precision tf32 needs --device cuda (the CPU computes in fp32 or bf16)");
+	if (!cpu_bf16)
+		cli_usage("--precision bf16 needs --device cuda (the CPU trains in fp32; bf16 on the CPU is for cords-infer)");
 }
 
 const cords_env *cli_env(void)
@@ -97,6 +101,10 @@ static void print_profiles(void)
 cords_backend *cli_backend(const char *device, const char *precision)
 {
 	cords_backend_opts o = cli_env()->backend;
+	/* CORDS_PRECISION is the GPU's: on the CPU only --precision asks for bf16,
+	 * so that a GPU job's environment changes no CPU tool's results. */
+	if (strncmp(device, "cuda", 4))
+		o.precision = CORDS_PREC_FP32;
 	for (int i = 0; precision && i < 3; i++)
 		if (!strcmp(precision, precisions[i]))
 			o.precision = (cords_precision)i;

@@ -61,14 +61,17 @@ void cli_close_in(FILE *f);
 void cli_progress(const char *fmt, ...) CORDS_PRINTF(1, 2);
 void cli_progress_end(void);
 double cli_now(void); /* monotonic seconds */
-/* --precision fp32|tf32|bf16 (NULL: not given) for --device: all but fp32
- * need a CUDA device. Exit 2 if bad. */
-void cli_precision(const char *precision, const char *device);
+/* --precision fp32|tf32|bf16 (NULL: not given) for --device: tf32 needs a
+ * CUDA device, and so does bf16 unless cpu_bf16 (the tool computes bf16 on
+ * the CPU: inference; whether this CPU can is the backend's to say). Exit 2
+ * if bad. */
+void cli_precision(const char *precision, const char *device, int cpu_bf16);
 /* The CORDS_* environment (lib/core/env.h), read on first use; a variable
  * with a value it does not take ends the tool (exit 1). */
 const cords_env *cli_env(void);
 /* The backend for --device, made with the environment's settings and
- * --precision (checked by cli_precision; NULL: the environment's). With
+ * --precision (checked by cli_precision; NULL: the environment's on CUDA,
+ * fp32 on the CPU). With
  * CORDS_PROFILE its table goes to stderr at exit. NULL with the library's
  * message. */
 cords_backend *cli_backend(const char *device, const char *precision);

@@ -239,7 +239,7 @@ void tc_args_done(tc_opts *o, int argc, char **argv, const char *model_usage)
 		cli_usage("too many arguments");
 	if (model_usage && !o->model)
 		cli_usage("a model is required (%s)", model_usage);
-	cli_precision(o->precision, o->device);
+	cli_precision(o->precision, o->device, 0);
 }
 
 int64_t tc_epoch_batches(const tc_opts *o, cords_batches *data, const char *what)

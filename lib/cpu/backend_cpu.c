@@ -24,6 +24,14 @@ int cpu_block(void)
 	return blk;
 }
 
+/* oneDNN's bf16 convolutions with f32 accumulation: AVX512_BF16 (Cooper
+ * Lake, Zen 4) or AMX (Sapphire Rapids and later). */
+int cpu_has_bf16(void)
+{
+	dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+	return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
+}
+
 int cpu_dnnl(dnnl_status_t s, const char *what)
 {
 	if (s == dnnl_success)
@@ -57,7 +65,7 @@ int cpu_md(const cpu_buf *b, dnnl_memory_desc_t *md)
 		d[i] = b->h.shape[i];
 	dnnl_format_tag_t tag = plain[b->h.ndim];
 	if (b->blocked)
-		tag = b->blocked == 16 ? dnnl_nChw16c : dnnl_nChw8c;
+		tag = b->nhwc ? dnnl_nhwc : b->blocked == 16 ? dnnl_nChw16c : dnnl_nChw8c;
 	return cpu_dnnl(dnnl_memory_desc_init_by_tag(md, b->h.ndim, d, dnnl_f32, tag), "memory descriptor");
 }
 
@@ -75,8 +83,10 @@ static cords_buf *cpu_alloc(cords_backend *be, cords_buf_kind kind, int ndim, co
 		return NULL;
 	}
 	b->n = cords_buf_head_init(&b->h, kind, ndim, shape);
-	if (kind == CORDS_BUF_ACT && ndim == 4 && shape[1] % cpu_block() == 0)
-		b->blocked = cpu_block();
+	if (kind == CORDS_BUF_ACT && ndim == 4 && shape[1] % cpu_block() == 0) {
+		b->nhwc = CPU_IMPL(be)->bf16;
+		b->blocked = b->nhwc ? (int)shape[1] : cpu_block();
+	}
 	size_t bytes = (b->n * sizeof(float) + 63) / 64 * 64;
 	b->data = aligned_alloc(64, bytes ? bytes : 64);
 	if (!b->data) {
@@ -111,6 +121,7 @@ static cords_buf *cpu_view(cords_backend *be, cords_buf *buf, int64_t at, int64_
 	}
 	cords_buf_view_head(&b->h, at, n, &v->h, &off, &v->n);
 	v->blocked = b->blocked;
+	v->nhwc = b->nhwc;
 	v->data = b->data + off;
 	v->view = 1;
 	return (cords_buf *)v;
@@ -250,8 +261,8 @@ static void cpu_destroy(cords_backend *be)
 		dnnl_primitive_destroy(p->prim);
 		free(p);
 	}
-	free(c->scratch[0]);
-	free(c->scratch[1]);
+	for (int i = 0; i < 3; i++)
+		free(c->scratch[i]);
 	dnnl_stream_destroy(c->stream);
 	dnnl_engine_destroy(c->engine);
 	free(c);
@@ -281,6 +292,14 @@ cords_backend *cords_backend_cpu_new(const cords_backend_opts *o)
 		return NULL;
 	}
 	c->conv_algo = o->conv;
+	c->bf16 = o->precision == CORDS_PREC_BF16;
+	if (o->precision == CORDS_PREC_TF32 || (c->bf16 && !cpu_has_bf16())) {
+		cords_err(c->bf16 ? "bf16 on the CPU needs AVX512_BF16 or AMX, which this CPU lacks (use fp32)"
+				  : "tf32 is a CUDA precision; the CPU computes in fp32 or bf16");
+		free(be);
+		free(c);
+		return NULL;
+	}
 	if (o->threads > 0)
 		omp_set_num_threads(o->threads);
 	flush_to_zero();

@@ -11,15 +11,17 @@
 #include <stddef.h>
 
 /* A CPU buffer. [B,C,H,W] activations with C % cpu_block() == 0 are stored
- * channel-blocked (oneDNN nChw8c / nChw16c: [B][C/blk][H][W][blk]); all else
- * plain row-major. Weights are plain [O,I,k,k]; the layout a convolution
+ * channel-blocked (oneDNN nChw8c / nChw16c: [B][C/blk][H][W][blk]), or, on a
+ * bf16 backend, channels-last (NHWC: one block of all C channels, which is
+ * what oneDNN's AMX convolutions read); all else plain row-major. Weights are plain [O,I,k,k]; the layout a convolution
  * wants is made from them on first use and cached (packed), until the next
  * upload changes `version`. */
 typedef struct {
 	cords_buf_head h;
 	float *data;
 	size_t n;    /* floats */
-	int blocked; /* channel block size, 0 = plain */
+	int blocked; /* channel block size, 0 = plain; C for channels-last */
+	int nhwc;    /* channels-last (blocked == C) */
 	int view;    /* data belongs to another buffer (cpu_view) */
 	uint64_t version;
 	float *packed;
@@ -46,9 +48,13 @@ typedef struct {
 	cpu_prim *prims;
 	/* Scratch for backward convolutions that accumulate (grow-only, so
 	 * training steps do not allocate and fault in fresh pages every call). */
-	float *scratch[2];
-	size_t scratch_n[2];
+	float *scratch[3];
+	size_t scratch_n[3];
 	cords_conv_algo conv_algo;
+	/* bf16 (--precision bf16): activations channels-last, and the convolutions
+	 * between them read bf16 copies of their input and weights and
+	 * accumulate in f32 (oneDNN's AVX512_BF16 or AMX kernels). */
+	int bf16;
 } cpu_impl;
 
 enum { CPU_FWD, CPU_BWD_DATA, CPU_BWD_WEIGHTS };
@@ -58,6 +64,7 @@ enum { CPU_FWD, CPU_BWD_DATA, CPU_BWD_WEIGHTS };
 #define CPU_IMPL(be) ((cpu_impl *)(be)->impl)
 
 int cpu_block(void); /* 8 on AVX2, 16 with AVX-512 */
+int cpu_has_bf16(void); /* oneDNN has bf16 convolutions for this CPU */
 /* The oneDNN memory descriptor of a buffer's physical layout. */
 int cpu_md(const cpu_buf *b, dnnl_memory_desc_t *md);
 /* oneDNN status to our error; 0 for success. */
@@ -94,8 +101,10 @@ int cpu_linear_bwd_weights(cords_backend *be, const cords_buf *dy, const cords_b
 int cpu_xent(cords_backend *be, const cords_buf *logits, const cords_buf *hard, const cords_buf *soft, float scale,
 	     cords_buf *dlogits, cords_buf *out);
 
-/* Training (cpu_conv.c, cpu_train_eltwise.c). Scratch slot i of at least n floats. */
+/* Scratch slot i of at least n floats: 0 and 1 for the backward convolutions
+ * (cpu_conv.c), 2 for the bf16 copy of a convolution's input. */
 float *cpu_scratch(cpu_impl *c, int i, size_t n);
+/* Training (cpu_conv.c, cpu_train_eltwise.c). */
 int cpu_conv2d_bwd_data(cords_backend *be, const cords_conv *c, const cords_buf *dy, const cords_buf *w,
 			cords_buf *dx);
 int cpu_conv2d_bwd_weights(cords_backend *be, const cords_conv *c, const cords_buf *x, const cords_buf *dy,

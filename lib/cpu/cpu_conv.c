@@ -5,7 +5,10 @@
  * once and cached with the weight buffer (the backward passes' layouts
  * through the same cache). Weight gradients come back to the plain [O,I,k,k]
  * layout of the buffer. Accumulation (beta = 1) in the backward passes goes
- * through a scratch array, since backward primitives take no sum post-op. */
+ * through a scratch array, since backward primitives take no sum post-op.
+ * On a bf16 backend a forward convolution between channels-last buffers
+ * converts its input to bf16 (scratch slot 2) and its weights with their
+ * packing, and accumulates in f32 into its f32 output. */
 #include "backend_cpu.h"
 #include "err.h"
 
@@ -14,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { KEY_CONV = 1, KEY_BWD_DATA = 101, KEY_BWD_WEIGHTS = 102, KEY_REORDER_W = 104 };
+enum { KEY_CONV = 1, KEY_BWD_DATA = 101, KEY_BWD_WEIGHTS = 102, KEY_REORDER_W = 104, KEY_TO_BF16 = 105 };
 
 float *cpu_scratch(cpu_impl *c, int i, size_t n)
 {
@@ -40,7 +43,7 @@ static int make_conv(cpu_impl *c, const cords_conv *cv, dnnl_alg_kind_t alg, con
 	/* Right padding so that the output size comes out as asked. */
 	for (int i = 0; i < 2; i++)
 		pr[i] = (y->dims[2 + i] - 1) * cv->stride + w->h.shape[2 + i] - x->dims[2 + i] - cv->pad;
-	if (cpu_dnnl(dnnl_memory_desc_init_by_tag(&wmd, 4, wd, dnnl_f32, dnnl_format_tag_any), "weights md") ||
+	if (cpu_dnnl(dnnl_memory_desc_init_by_tag(&wmd, 4, wd, x->data_type, dnnl_format_tag_any), "weights md") ||
 	    cpu_dnnl(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a), "bias md"))
 		return -1;
 	dnnl_convolution_desc_t cd;
@@ -67,35 +70,64 @@ static int make_conv(cpu_impl *c, const cords_conv *cv, dnnl_alg_kind_t alg, con
 	return rc;
 }
 
+/* x (f32) reordered into md (bf16, channels-last), by a cached primitive. */
+static float *to_bf16(cpu_impl *c, const cpu_buf *x, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *md)
+{
+	int64_t key[20] = {KEY_TO_BF16, x->blocked};
+	cpu_key_shape(key + 8, x);
+	cpu_prim *p = cpu_prim_find(c, key);
+	if (!p) {
+		dnnl_primitive_desc_t pd;
+		dnnl_primitive_t r;
+		if (cpu_dnnl(dnnl_reorder_primitive_desc_create(&pd, from, c->engine, md, c->engine, NULL), "reorder"))
+			return NULL;
+		int rc = cpu_dnnl(dnnl_primitive_create(&r, pd), "reorder");
+		dnnl_primitive_desc_destroy(pd);
+		if (rc || !(p = cpu_prim_add(c, key, r)))
+			return NULL;
+	}
+	float *out = cpu_scratch(c, 2, (x->n + 1) / 2);
+	int args[2] = {DNNL_ARG_FROM, DNNL_ARG_TO};
+	void *ptrs[2] = {x->data, out};
+	const dnnl_memory_desc_t *mds[2] = {from, md};
+	return out && !cpu_exec(c, p->prim, 2, args, ptrs, mds) ? out : NULL;
+}
+
 int cpu_conv2d(cords_backend *be, const cords_conv *cv, const cords_buf *xb, const cords_buf *wb,
 	       const cords_buf *bb, cords_buf *yb)
 {
 	cpu_impl *c = CPU_IMPL(be);
 	const cpu_buf *x = CPU_CBUF(xb), *b = CPU_CBUF(bb);
 	cpu_buf *w = CPU_BUF((cords_buf *)wb), *y = CPU_BUF(yb);
+	/* bf16 into channels-last outputs (all but the read-out's); the input
+	 * is reordered to channels-last bf16 whatever its layout (the image). */
+	const int bf = c->bf16 && y->nhwc;
 	int64_t key[20] = {KEY_CONV, cv->stride, cv->pad, b != NULL, cv->beta != 0, x->blocked, y->blocked, cv->once};
 	cpu_key_shape(key + 8, x);
 	cpu_key_shape(key + 12, w);
 	cpu_key_shape(key + 16, y);
-	dnnl_memory_desc_t xmd, ymd, bmd;
+	dnnl_memory_desc_t xmd, ymd, bmd, x16;
 	if (cpu_md(x, &xmd) || cpu_md(y, &ymd) || (b && cpu_md(b, &bmd)))
+		return -1;
+	if (bf && cpu_dnnl(dnnl_memory_desc_init_by_tag(&x16, 4, xmd.dims, dnnl_bf16, dnnl_nhwc), "bf16 md"))
 		return -1;
 	cpu_prim *p = cpu_prim_find(c, key);
 	if (!p) {
 		dnnl_primitive_t prim;
-		dnnl_alg_kind_t alg = cpu_conv_alg(c, CPU_FWD, w->h.shape, cv->stride, ymd.dims[2]);
-		if ((make_conv(c, cv, alg, &xmd, w, b, &ymd, &prim) &&
+		const dnnl_memory_desc_t *src = bf ? &x16 : &xmd;
+		dnnl_alg_kind_t alg = bf ? dnnl_convolution_direct : cpu_conv_alg(c, CPU_FWD, w->h.shape, cv->stride, ymd.dims[2]);
+		if ((make_conv(c, cv, alg, src, w, b, &ymd, &prim) &&
 		     (alg == dnnl_convolution_direct ||
-		      make_conv(c, cv, dnnl_convolution_direct, &xmd, w, b, &ymd, &prim))) ||
+		      make_conv(c, cv, dnnl_convolution_direct, src, w, b, &ymd, &prim))) ||
 		    !(p = cpu_prim_add(c, key, prim)))
 			return -1;
 	}
-	float *wp = cpu_packed(c, w, p->wmd);
-	if (!wp)
+	float *wp = cpu_packed(c, w, p->wmd), *xp = bf ? to_bf16(c, x, &xmd, &x16) : x->data;
+	if (!wp || !xp)
 		return -1;
 	int args[4] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS};
-	void *ptrs[4] = {x->data, wp, y->data, b ? b->data : NULL};
-	const dnnl_memory_desc_t *mds[4] = {&xmd, p->wmd, &ymd, &bmd};
+	void *ptrs[4] = {xp, wp, y->data, b ? b->data : NULL};
+	const dnnl_memory_desc_t *mds[4] = {bf ? &x16 : &xmd, p->wmd, &ymd, &bmd};
 	return cpu_exec(c, p->prim, b ? 4 : 3, args, ptrs, mds);
 }
 

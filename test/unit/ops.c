@@ -70,11 +70,12 @@ static void conv_ref(int B, int I, int H, int W, int O, int k, int s, int p, con
 
 /* Winograd's rounding error scales with the inputs, not with each output
  * (an output near 0 from large terms keeps their error), so its convolutions
- * are checked against the largest output: |a-b| <= 1e-5 max |b|. */
-static int normwise;
+ * are checked against the largest output: |a-b| <= normwise max |b| (1e-5;
+ * 1e-2 for bf16's). */
+static double normwise;
 static double conv_err(t_worst *w, const float *a, const float *b, int64_t n)
 {
-	return normwise ? t_cmp(w, "y", a, b, n, .of_max = 1e-5) : close_to(w, "y", a, b, n);
+	return normwise ? t_cmp(w, "y", a, b, n, .of_max = normwise) : close_to(w, "y", a, b, n);
 }
 
 static void conv_case(int B, int I, int H, int W, int O, int k, int s, int p, int bias, float beta)
@@ -286,7 +287,7 @@ int main(void)
 		o.conv = CORDS_CONV_WINOGRAD;
 		be = cords_backend_new("cpu", &o);
 		CHECK(be != NULL, "%s", cords_errmsg());
-		normwise = 1;
+		normwise = 1e-5;
 		if (be) {
 			conv_case(2, 64, 14, 14, 64, 3, 1, 1, 0, 0);  /* recurrent, 4x4 tiles */
 			conv_case(3, 64, 7, 5, 64, 3, 1, 1, 1, 1);    /* odd sizes, bias and sum */
@@ -296,6 +297,63 @@ int main(void)
 		}
 		normwise = 0;
 		be = direct;
+	}
+	{
+		/* bf16 (AVX512_BF16 or AMX): the convolutions into channels-last
+		 * buffers in bf16 with f32 accumulation, everything else as in fp32,
+		 * in that layout. */
+		cords_backend *f32 = be;
+		cords_backend_opts o = cords_backend_defaults;
+		o.precision = CORDS_PREC_BF16;
+		be = cords_backend_new("cpu", &o);
+		if (!be)
+			t_skip = cords_errmsg();
+		CASE("bf16: convolutions within 1e-2 of the largest output, of every shape the model has")
+		{
+			normwise = 1e-2;
+			conv_case(1, 3, 13, 11, 64, 7, 2, 3, 0, 0); /* stem, plain input */
+			conv_case(2, 64, 7, 5, 64, 3, 1, 1, 0, 0);
+			conv_case(3, 64, 7, 5, 128, 3, 2, 1, 0, 1);
+			conv_case(2, 64, 8, 6, 128, 1, 2, 0, 0, 0);
+			conv_case(1, 64, 7, 7, 128, 1, 2, 0, 1, 0);
+			conv_case(2, 16, 9, 9, 16, 3, 1, 1, 1, 1);
+			conv_case(1, 5, 6, 4, 7, 3, 2, 1, 1, 0); /* plain output: fp32 */
+			normwise = 0;
+		}
+		CASE("bf16: the input is rounded to bf16 (1 + 2^-10 is 1)")
+		{
+			float x[16 * 9], w[16 * 16], y[16 * 9];
+			for (int i = 0; i < 16 * 9; i++)
+				x[i] = 1 + 1.0f / 1024;
+			for (int i = 0; i < 16 * 16; i++)
+				w[i] = i % 17 == 0; /* identity */
+			cords_buf *bx = up(CORDS_BUF_ACT, 4, 1, 16, 3, 3, x), *bw = up(CORDS_BUF_WEIGHT, 4, 16, 16, 1, 1, w);
+			cords_buf *by = up(CORDS_BUF_ACT, 4, 1, 16, 3, 3, NULL);
+			cords_conv cv = {.stride = 1};
+			CHECK(!be->conv2d(be, &cv, bx, bw, NULL, by), "%s", cords_errmsg());
+			be->download(be, by, y);
+			CHECK(y[0] == 1 && y[16 * 9 - 1] == 1, "got %.9g and %.9g", y[0], y[16 * 9 - 1]);
+			be->free(be, bx), be->free(be, bw), be->free(be, by);
+		}
+		CASE("bf16: the other operations as in fp32, in the channels-last layout")
+		{
+			int64_t n = 3 * 32 * 5 * 7;
+			float *v = randv(n), *h;
+			cords_buf *b = up(CORDS_BUF_ACT, 4, 3, 32, 5, 7, v);
+			t_worst e = {0, ""};
+			CHECK(!t_same(&e, "x", h = down(b), v, n), "round trip: %s", e.at);
+			be->free(be, b);
+			free(v), free(h);
+			pool_case(2, 64, 14, 14);
+			leaky_case(3, 16, 33, 35, (cords_phi){CORDS_PHI_PRELU, 0.25f}, 1, 0);
+			leaky_case(2, 64, 5, 3, (cords_phi){CORDS_PHI_RELU, 0}, 1, 1);
+			relu_add_case(64, 1);
+			mean_case(2, 64, 17, 19);
+		}
+		if (be)
+			be->destroy(be);
+		t_skip = NULL;
+		be = f32;
 	}
 	CASE("CORDS_CONV must name an algorithm; CORDS_PRECISION, CORDS_LANES read")
 	{
