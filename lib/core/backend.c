@@ -61,6 +61,8 @@ cords_backend *cords_backend_new(const char *device, const cords_backend_opts *o
 			be->destroy(be);
 		be = p;
 	}
+	if (be)
+		be->precision = o->precision;
 	return be;
 }
 

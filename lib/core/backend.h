@@ -82,6 +82,11 @@ typedef struct {
 	float scale;              /* the gradient's factor (clipping), 1 for none */
 } cords_optim;
 
+/* The arithmetic of a backend's convolutions (and CUDA's matrix products):
+ * fp32, TF32 (CUDA) or bf16 inputs with f32 accumulation (CUDA; the CPU's
+ * with AVX512_BF16 or AMX). cords-cuda(7), cords-backend(7). */
+typedef enum { CORDS_PREC_FP32 = 0, CORDS_PREC_TF32 = 1, CORDS_PREC_BF16 = 2 } cords_precision;
+
 struct cords_backend {
 	const char *name; /* "cpu", "cuda:0" */
 	void *impl;       /* the backend's own state */
@@ -220,6 +225,10 @@ struct cords_backend {
 	 * scale/B times d(sum_b CE_b)/d(logits), overwritten. Sums in double. */
 	int (*xent)(cords_backend *be, const cords_buf *logits, const cords_buf *hard, const cords_buf *soft, float scale,
 		    cords_buf *dlogits, cords_buf *out);
+
+	/* The precision it was made with (cords_backend_new sets it): what it
+	 * computed depends on it (the spontaneous-state cache says which). */
+	cords_precision precision;
 };
 
 /* be->op(be, ...) for the backend `be` in scope: how the model code and
@@ -239,16 +248,13 @@ static inline int cords_be_lane(cords_backend *be, int k)
 	return be->lane ? be->lane(be, k) : 0;
 }
 
-/* The arithmetic of the CUDA backend's convolutions and matrix products
- * (cords-cuda(7)); the CPU computes in fp32. */
-typedef enum { CORDS_PREC_FP32 = 0, CORDS_PREC_TF32 = 1, CORDS_PREC_BF16 = 2 } cords_precision;
 /* The CPU backend's algorithm for 3x3 stride-1 convolutions (cords(7), CORDS_CONV). */
 typedef enum { CORDS_CONV_AUTO = 0, CORDS_CONV_DIRECT = 1, CORDS_CONV_WINOGRAD = 2 } cords_conv_algo;
 
 /* How a backend is made: every setting it has, given when it is created.
  * The tools fill them from their options and the environment (env.h). */
 typedef struct {
-	cords_precision precision; /* CUDA */
+	cords_precision precision; /* CUDA; the CPU's fp32 or bf16 */
 	int threads;               /* CPU: OpenMP threads from now on; 0: OpenMP's own (OMP_NUM_THREADS, else all) */
 	cords_conv_algo conv;      /* CPU */
 	int lanes;                 /* CUDA: 1: calls in lanes run concurrently (cords_be_lane), 0: in order */

@@ -63,6 +63,7 @@
 
 /* The spontaneous-state cache (lib/model/spont.c) and cords-infer's output */
 #define CORDS_KEY_MODEL_HASH "model_hash" /* text; spont cache; infer (cache match) */
+#define CORDS_KEY_PRECISION "precision"   /* text; spont cache (bf16, tf32; fp32: absent); infer (cache match) */
 #define CORDS_KEY_EVERY "every"           /* int; infer; - */
 
 /* Sample streams (cords-unpack, lib/data/dataset.c) */

@@ -37,7 +37,10 @@ static cords_tensor *cache_meta(const cords_model *m, const cords_dynamics *d)
 	    cords_meta_setf(meta, CORDS_KEY_ALPHA, "%.9g", d->alpha) ||
 	    cords_meta_setf(meta, CORDS_KEY_PHI, "%s", cords_phi_name(d->phi.kind)) ||
 	    cords_meta_setf(meta, CORDS_KEY_PRELU_SLOPE, "%.9g", d->phi.slope) ||
-	    cords_meta_setf(meta, CORDS_KEY_SPONT_STEPS, "%d", d->spont_steps)) {
+	    cords_meta_setf(meta, CORDS_KEY_SPONT_STEPS, "%d", d->spont_steps) ||
+	    /* A state computed in bf16 is no fp32 run's (fp32 caches keep their key). */
+	    (m->be->precision != CORDS_PREC_FP32 &&
+	     cords_meta_set(meta, CORDS_KEY_PRECISION, m->be->precision == CORDS_PREC_BF16 ? "bf16" : "tf32"))) {
 		cords_tensor_free(meta);
 		return NULL;
 	}

@@ -207,6 +207,16 @@ if cords-infer $R2 --precision bf16 "$T/r2-200.tzst" -o "$T/b2.tzst" 2>"$T/bf16.
 		check "R$m bf16: logits within 1e-2 of the largest of fp32's, the same class for >= 99 % of 200 images" \
 			$PY "$T/bf16.py" "$T/b$m.tzst" "$T/f$m.tzst"
 	done
+	# The spontaneous state is bf16's too: an fp32 cache is not read by a bf16
+	# run, nor a bf16 cache by an fp32 run.
+	cords-infer $R2 --spont-cache "$T/spont16.tzst" "$T/x2.tzst" -o "$T/o.tzst"
+	expect_exit 0 "bf16 with an fp32 run's spont cache" cords-infer $R2 --precision bf16 -v --spont-cache "$T/spont16.tzst" "$T/x2.tzst" -o "$T/o.tzst"
+	err_has "recomputes it" "computed"
+	expect_exit 0 "bf16 with its own spont cache" cords-infer $R2 --precision bf16 -v --spont-cache "$T/spont16.tzst" "$T/x2.tzst" -o "$T/o.tzst"
+	err_has "reads it" "read from the cache"
+	expect_exit 0 "fp32 with a bf16 run's spont cache" cords-infer $R2 -v --spont-cache "$T/spont16.tzst" "$T/x2.tzst" -o "$T/o.tzst"
+	err_has "recomputes it" "computed"
+	check "with fp32's answers" cmp_case "$T/o.tzst" "$D/r2-relu.case.tzst"
 elif grep -q 'needs AVX512_BF16 or AMX' "$T/bf16.err"; then
 	skip "--precision bf16 on the CPU" "$(cat "$T/bf16.err")"
 else
