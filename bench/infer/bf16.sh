@@ -22,6 +22,9 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$top/bin
 PY=/usr/bin/python3
 export OMP_NUM_THREADS=${THREADS:-2}
+# Idle OpenMP threads sleep soon (cords(7), ENVIRONMENT; PyTorch's libgomp reads it
+# too): with the default spin a busy machine makes every side several times slower.
+export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
 PHOTOS=${PHOTOS:-64}
 S=${R8_STEPS:-100}
 T=$(mktemp -d)

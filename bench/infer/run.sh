@@ -17,6 +17,9 @@ THREADS=${THREADS:-2}
 PY=/usr/bin/python3
 BENCH_VENV=${BENCH_VENV:-/work/venv-torch}
 export OMP_NUM_THREADS=$THREADS
+# Idle OpenMP threads sleep soon (cords(7), ENVIRONMENT; PyTorch's libgomp reads it
+# too): with the default spin a busy machine makes every side several times slower.
+export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 [ -x "$BIN/cords-infer" ] || { echo "run make first" >&2; exit 1; }

@@ -13,6 +13,9 @@ BIN=${BIN:-$top/bin}
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 export OMP_NUM_THREADS=2
+# Idle OpenMP threads sleep soon (cords(7), ENVIRONMENT; PyTorch's libgomp reads it
+# too): with the default spin a busy machine makes every side several times slower.
+export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
 REPEAT=${REPEAT:-2}
 /usr/bin/python3 "$top/bench/train/torch_step.py" "$W" --write-only "$@"
 # cords: the same step; its own log gives the step's time (img_s), /usr/bin/time the peak RSS.
