@@ -15,8 +15,8 @@
 # DEMO: a finished `make demo` folder (its *.tzst models and test.tzst); without
 # it the demo is made in a temporary folder first (about 9 min on 2 quiet cores).
 # Environment: THREADS (default 2); PHOTOS (default 64); R8_STEPS (default 100:
-# 100 spontaneous + 100 stimulus steps). On 2 quiet cores about 4 min
-# beyond the demo.
+# 100 spontaneous + 100 stimulus steps); PARTS (default "demo r8": which sets).
+# On 2 quiet cores about 4 min beyond the demo.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$top/bin
@@ -26,17 +26,23 @@ export OMP_NUM_THREADS=${THREADS:-2}
 # too): with the default spin a busy machine makes every side several times slower.
 export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
 PHOTOS=${PHOTOS:-64}
+PARTS=${PARTS:-demo r8}
 S=${R8_STEPS:-100}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 [ -x "$BIN/cords-infer" ] || { echo "run make first" >&2; exit 1; }
-if [ $# -ge 1 ]; then
-	DEMO=$1
-else
-	DEMO=$T/demo
-	make -s -C "$top" demo OUT="$DEMO" >"$T/demo.log" 2>&1 || { tail "$T/demo.log" >&2; exit 1; }
-fi
-[ -s "$DEMO/test.tzst" ] || { echo "$DEMO: no test.tzst (a finished make demo folder?)" >&2; exit 1; }
+DEMO=
+case " $PARTS " in
+*" demo "*)
+	if [ $# -ge 1 ]; then
+		DEMO=$1
+	else
+		DEMO=$T/demo
+		make -s -C "$top" demo OUT="$DEMO" >"$T/demo.log" 2>&1 || { tail "$T/demo.log" >&2; exit 1; }
+	fi
+	[ -s "$DEMO/test.tzst" ] || { echo "$DEMO: no test.tzst (a finished make demo folder?)" >&2; exit 1; }
+	;;
+esac
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs;" \
 	"bf16 instructions: $(grep -o -w 'avx512_bf16\|amx_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ')" \
@@ -75,10 +81,11 @@ bad=0
 
 # The demo's RNNs (each with the protocol it records) on the 10,000 test images.
 for m in inverse linear anneal finetune; do
-	if [ -s "$DEMO/$m.tzst" ]; then pair "demo $m (R4, 28x28)" "$DEMO/$m.tzst" "$DEMO/test.tzst"; fi
+	if [ -n "$DEMO" ] && [ -s "$DEMO/$m.tzst" ]; then pair "demo $m (R4, 28x28)" "$DEMO/$m.tzst" "$DEMO/test.tzst"; fi
 done
 
 # R8 at 224 on photos.
+case " $PARTS " in *" r8 "*) ;; *) exit $bad ;; esac
 mkdir "$T/photos"
 $PY - "$T/photos" "$PHOTOS" <<'PY'
 import sys
