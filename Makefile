@@ -4,6 +4,7 @@
 #   make check SANITIZE=1  the same under AddressSanitizer + UBSan (build in build-san/)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deps            install the Debian packages the build and the tests need
+#   make mutate          the unit tests' mutation score (test/mutate.py; slow, not in check)
 #   CUDA=0               never build the CUDA backend (default: built when nvcc is found)
 
 VERSION := 0.1.0
@@ -85,7 +86,7 @@ else
 KERN_OBJ := $(if $(wildcard kernels/absent.c),$(BUILD)/kernels/absent.o)
 endif
 
-.PHONY: all check test install deps clean demo bench fuzz fuzz-run
+.PHONY: all check test install deps clean demo bench fuzz fuzz-run mutate
 .SECONDARY:
 all: $(TOOLS)
 
@@ -194,6 +195,16 @@ bench: $(TOOLS) $(BENCHES)
 check test: $(TOOLS) $(UNITS) $(EMU_TOOLS) $(REPLAYS)
 	@BIN=$(CURDIR)/$(BIN) BUILD=$(CURDIR)/$(BUILD) SANITIZE=$(SANITIZE) sh test/run.sh
 
+# make mutate: mutants planted in a scratch copy (build-mutate/src), each
+# killed or not by the unit tests that run its line (test/mutate.py says
+# how). MUTANTS=N: at most N a file, the same N every time (MUTANTS=0: all,
+# hours); MUTATE_FILES=...: these files only; MUTATE_IDS=...: these mutants.
+MUTANTS ?= 40
+MUTATE_FILES ?=
+MUTATE_IDS ?=
+mutate:
+	python3 test/mutate.py --sample $(MUTANTS) $(if $(MUTATE_IDS),--ids '$(MUTATE_IDS)') $(MUTATE_FILES)
+
 install: $(TOOLS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
@@ -208,4 +219,4 @@ demo: $(TOOLS)
 	$(MAKE) -f pipelines/fashion-mnist.mk BIN=$(CURDIR)/$(BIN)
 
 clean:
-	rm -rf build build-san build-fuzz bin
+	rm -rf build build-san build-fuzz build-mutate bin
