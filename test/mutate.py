@@ -147,25 +147,30 @@ TYPES = r"(?:const |static )*(?:char|int|int64_t|uint64_t|uint32_t|uint8_t|size_
 def skip_spans(m):
     """(start, end, operators) not mutated there:
     - the arguments of cords_err (the message);
-    - the constant of "return -1;", an error exit: what turns an error into
-      success is the command-line tests' business (exit status, message);
+    - the constant -1 where it is an error code (return -1; rc = -1;
+      ? -1 : 0; ok ? call() : -1): it is reached when a call has failed,
+      and what turns an error into success is the command-line tests'
+      business (exit status, message);
     - conditions made only of null tests (!p || !q after allocations), and
-      constants in allocation sizes and array sizes: they differ only when
-      an allocation fails, or make a buffer larger."""
+      constants in allocation sizes: they differ only when an allocation
+      fails, or make a buffer larger;
+    - the sizes of arrays declared: larger is never wrong, smaller shows
+      only with inputs at the longest (names of CORDS_NAME_MAX bytes)."""
     spans = []
     for x in re.finditer(r"\bcords_err\s*\(", m):
         j = match_close(m, x.end() - 1)
         if j > 0:
             spans.append((x.start(), j, "*"))
-    for x in re.finditer(r"\breturn -1;", m):
-        spans.append((x.start(), x.end(), "crp"))
+    for x in re.finditer(r"\breturn -1;|(?<![=!<>])= -1;|\? -1 : 0\b|\? [^;?]*\w\([^;?]*: -1;", m):
+        a = x.end() - 3 if x.group(0).endswith("-1;") else x.start() + 2
+        spans.append((a, a + 2, "crp"))
     for x in re.finditer(r"\b(?:malloc|calloc|realloc|aligned_alloc)\s*\(", m):
         j = match_close(m, x.end() - 1)
         if j > 0:
             spans.append((x.start(), j, "crp"))
-    for x in re.finditer(r"(?m)^[ \t]*" + TYPES + r"\b[^;=(]*\[\s*\d+\s*\][^;]*;", m):
-        for y in re.finditer(r"\w+\s*\[\s*\d+\s*\]", x.group(0)):
-            spans.append((x.start() + y.start(), x.start() + y.end(), "crp"))
+    for x in re.finditer(r"(?m)^[ \t]*" + TYPES + r"\b[^;=(]*\[[^;]*;", m):
+        for y in re.finditer(r"\w+(?:\s*\[[^\]=;]*\])+(?=\s*[=;,)])", x.group(0)):
+            spans.append((x.start() + y.start(), x.start() + y.end(), "*"))
     for x in re.finditer(r"\(", m):
         j = match_close(m, x.start())
         if j > 0 and re.fullmatch(r"\s*!\s*[\w>.\[\]-]+(\s*\|\|\s*!\s*[\w>.\[\]-]+)+\s*", m[x.start() + 1:j]):
@@ -497,6 +502,9 @@ def report(results, notes, files, out, header):
         return "| %s | %d | %d | %d (%d) | %d | %s |" % (k, c["mutants"], c["killed"], c["survived"],
                                                        c["uncovered"], c["equivalent"], score)
 
+    born = sum(1 for r in results if r["status"] == "stillborn")
+    if born:
+        lines[0] += " %d more did not compile (stillborn, not counted)." % born
     table("file", rows, files)
     table("operator", ops, ["aor", "ror", "lcr", "crp", "nan", "lbo"])
     surv = [r for r in results if r["status"] in ("survived", "uncovered")]
@@ -527,6 +535,8 @@ def main():
     ap.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     ap.add_argument("--timeout", type=float, default=20, help="least seconds a test may run (default 20)")
     ap.add_argument("--notes", help="annotations (default ROOT/test/mutate-survivors.txt)")
+    ap.add_argument("--rescore", metavar="TSV", help="no run: the report of an earlier run's results.tsv, "
+                    "with the annotations and operators of now")
     a = ap.parse_args()
 
     def stop(sig, frame):
@@ -550,6 +560,15 @@ def main():
         every = [mu for mu in every if (not ids or mu["id"] in ids) and (not ops or mu["op"] in ops)]
         muts += sample(every, a.sample, a.seed)
     stale = sorted(i for i in notes if i not in all_ids)
+    if a.rescore:
+        with open(a.rescore) as fh:
+            head = fh.readline().rstrip("\n").split("\t")
+            rows = [dict(zip(head, l.rstrip("\n").split("\t"))) for l in fh]
+        wanted = set(mu["id"] for mu in muts)
+        rows = [dict(r, line=int(r["line"])) for r in rows if r["id"] in wanted]
+        print(report(rows, notes, files, os.devnull, "Mutation score of the unit tests: %d mutants (%s)." %
+                     (len(rows), a.rescore)), end="")
+        return 0
     if a.list:
         for mu in muts:
             print("%s %s:%d %s %s | %s" % (mu["id"], mu["file"], mu["line"], mu["op"], describe(mu), mu["text"]))
@@ -581,6 +600,8 @@ def main():
         base[t] = time.time() - s
     cov_path = os.path.join(work, "coverage.json")
     key = hashlib.sha1(json.dumps(sorted(base)).encode())
+    with open(os.path.abspath(__file__), "rb") as fh:
+        key.update(fh.read())
     for p in sorted(tree.files(tree.src)):
         with open(os.path.join(tree.src, p), "rb") as fh:
             key.update(p.encode() + fh.read())
