@@ -3,6 +3,7 @@
 #include "arch.h"
 #include "err.h"
 #include "meta.h"
+#include "model.h"
 #include "t.h"
 
 static void fill(const cords_arch *a, cords_tensor_list *l)
@@ -102,6 +103,100 @@ int main(void)
 	}
 	CASE("bad depth refused") {
 		CHECK(cords_arch_init(&a, 3, 1, 28, 28, 10) < 0, "depth 3 accepted");
+	}
+	CASE("sizes at the limits accepted, one past them refused") {
+		const int ok[][5] = {{2, 1, 1, 1, 1}, {8, 4096, 65536, 65536, 1000000}, {6, 3, 1, 65536, 2}};
+		const int bad[][5] = {{0, 1, 28, 28, 10},	 {10, 1, 28, 28, 10},	  {2, 0, 28, 28, 10},
+				      {2, 4097, 28, 28, 10},	 {2, 1, 0, 28, 10},	  {2, 1, 28, 0, 10},
+				      {2, 1, 65537, 28, 10},	 {2, 1, 28, 65537, 10},	  {2, 1, 28, 28, 0},
+				      {2, 1, 28, 28, 1000001}};
+		for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+			CHECK(cords_arch_init(&a, ok[i][0], ok[i][1], ok[i][2], ok[i][3], ok[i][4]) == 0, "case %zu: %s", i,
+			      cords_errmsg());
+		for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+			CHECK(cords_arch_init(&a, bad[i][0], bad[i][1], bad[i][2], bad[i][3], bad[i][4]) < 0,
+			      "case %zu accepted", i);
+		/* 1x1 input: every area 1x1; 65536 wide: 16384 after the stem's two halvings. */
+		cords_arch_init(&a, 6, 3, 1, 65536, 2);
+		CHECK(a.h[5] == 1 && a.w[0] == 16384 && a.w[5] == 4096 && a.nskip == 2, "%dx%d, %dx%d, %d skips", a.h[5],
+		      a.w[5], a.h[0], a.w[0], a.nskip);
+		CHECK(a.stride[2] == 2 && a.stride[3] == 1 && a.cin[2] == 64 && a.c[2] == 128 && a.skip_in[1] == 128 &&
+			      a.skip_out[1] == 256,
+		      "strides and channels");
+	}
+	CASE("metadata: every key needed, integers only") {
+		cords_arch b, c;
+		cords_arch_init(&b, 4, 3, 32, 40, 7);
+		const char *keys[] = {"depth", "in_channels", "height", "width", "classes"};
+		for (int k = 0; k < 5; k++) {
+			cords_tensor *m = cords_meta_new();
+			for (int j = 0; j < 5; j++)
+				if (j != k)
+					cords_meta_set(m, keys[j], j ? "32" : "4");
+			CHECK(cords_arch_from_meta(m, &c) < 0 && strstr(cords_errmsg(), keys[k]), "without %s: %s", keys[k],
+			      cords_errmsg());
+			cords_meta_set(m, keys[k], "4x");
+			CHECK(cords_arch_from_meta(m, &c) < 0 && strstr(cords_errmsg(), "bad value"), "%s=4x accepted", keys[k]);
+			cords_meta_set(m, keys[k], "-4");
+			CHECK(cords_arch_from_meta(m, &c) < 0, "%s=-4 accepted", keys[k]);
+			cords_meta_set(m, keys[k], "");
+			CHECK(cords_arch_from_meta(m, &c) < 0, "%s empty accepted", keys[k]);
+			cords_tensor_free(m);
+		}
+		cords_tensor *m = cords_meta_new();
+		cords_arch_to_meta(&b, m);
+		CHECK(cords_arch_from_meta(m, &c) == 0 && c.depth == 4 && c.in_ch == 3 && c.height == 32 && c.width == 40 &&
+			      c.classes == 7,
+		      "round trip R%d %d %dx%d %d", c.depth, c.in_ch, c.height, c.width, c.classes);
+		char *f = cords_meta_get(m, "format");
+		CHECK(f && !strcmp(f, "cords-model"), "format %s", f ? f : "(none)");
+		free(f);
+		cords_tensor_free(m);
+	}
+	CASE("dynamics from metadata: defaults, limits, phi") {
+		cords_dynamics d;
+		CHECK(cords_dynamics_from_meta(NULL, &d) == 0 && d.alpha == 0.2f && d.phi.kind == CORDS_PHI_RELU &&
+			      d.phi.slope == 0 && d.spont_steps == 100 && d.stim_steps == 100,
+		      "defaults");
+		cords_tensor *m = cords_meta_new();
+		CHECK(cords_dynamics_from_meta(m, &d) == 0 && d.alpha == 0.2f && d.spont_steps == 100 && d.stim_steps == 100,
+		      "defaults with metadata");
+		const char *good[][2] = {{"alpha", "0"},	  {"alpha", "1"},	   {"prelu_slope", "-1e6"},
+					 {"prelu_slope", "1e6"}, {"spont_steps", "0"},	   {"spont_steps", "1e7"},
+					 {"stim_steps", "0"},	  {"stim_steps", "1e7"}};
+		const char *bad[][2] = {{"alpha", "-0.001"},	  {"alpha", "1.001"},	   {"prelu_slope", "-1.1e6"},
+					{"prelu_slope", "1.1e6"}, {"spont_steps", "-1"},   {"spont_steps", "1.1e7"},
+					{"stim_steps", "-1"},	  {"stim_steps", "1.1e7"}, {"alpha", "0.5x"},
+					{"alpha", ""},		  {"alpha", "nan"}};
+		for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+			cords_tensor *k = cords_meta_new();
+			cords_meta_set(k, good[i][0], good[i][1]);
+			CHECK(cords_dynamics_from_meta(k, &d) == 0, "%s=%s: %s", good[i][0], good[i][1], cords_errmsg());
+			cords_tensor_free(k);
+		}
+		for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+			cords_tensor *k = cords_meta_new();
+			cords_meta_set(k, bad[i][0], bad[i][1]);
+			CHECK(cords_dynamics_from_meta(k, &d) < 0, "%s=%s accepted", bad[i][0], bad[i][1]);
+			cords_tensor_free(k);
+		}
+		cords_meta_set(m, "alpha", "0.5");
+		cords_meta_set(m, "phi", "prelu");
+		cords_meta_set(m, "prelu_slope", "0.25");
+		cords_meta_set(m, "spont_steps", "7");
+		cords_meta_set(m, "stim_steps", "9");
+		CHECK(cords_dynamics_from_meta(m, &d) == 0 && d.alpha == 0.5f && d.phi.kind == CORDS_PHI_PRELU &&
+			      d.phi.slope == 0.25f && d.spont_steps == 7 && d.stim_steps == 9,
+		      "all keys: %s", cords_errmsg());
+		cords_meta_set(m, "phi", "identity");
+		CHECK(cords_dynamics_from_meta(m, &d) == 0 && d.phi.kind == CORDS_PHI_IDENTITY && d.phi.slope == 0,
+		      "identity keeps no slope");
+		cords_meta_set(m, "phi", "tanh");
+		CHECK(cords_dynamics_from_meta(m, &d) < 0 && strstr(cords_errmsg(), "tanh"), "tanh accepted");
+		cords_tensor_free(m);
+		CHECK(!strcmp(cords_phi_name(CORDS_PHI_RELU), "relu") && !strcmp(cords_phi_name(CORDS_PHI_PRELU), "prelu") &&
+			      !strcmp(cords_phi_name((cords_phi_kind)3), "?") && !strcmp(cords_phi_name((cords_phi_kind)-1), "?"),
+		      "phi names");
 	}
 	T_DONE();
 }
