@@ -141,7 +141,7 @@ def statement_end(m, i):
     return -1
 
 
-TYPES = r"(?:const |static )*(?:char|int|int64_t|uint64_t|uint32_t|uint8_t|size_t|float|double|long|unsigned|\w+_t)"
+TYPES = r"(?:const |static )*(?:char|int|float|double|long|unsigned|void|\w+_t|cords_\w+|struct \w+)"
 
 
 def skip_spans(m):

@@ -124,6 +124,34 @@ int main(void)
 			      a.skip_out[1] == 256,
 		      "strides and channels");
 	}
+	CASE("every parameter index answers 0; the check and the inference see every tensor") {
+		cords_arch b;
+		char name[256];
+		int64_t s[8];
+		int nd, bad = 0;
+		cords_arch_init(&b, 8, 3, 29, 31, 5);
+		for (int i = 0; i < cords_arch_nparams(&b); i++)
+			bad += cords_arch_param(&b, i, name, sizeof name, &nd, s) != 0;
+		CHECK(!bad, "%d indices failed", bad);
+		CHECK(cords_arch_param(&b, -1, name, sizeof name, &nd, s) < 0, "index -1 accepted");
+		/* odd sizes: the stem (7x7/2, padding 3) and the pool (3x3/2, padding 1) round down */
+		CHECK(b.stem_h == 15 && b.stem_w == 16 && b.h[0] == 8 && b.w[0] == 8 && b.h[7] == 1, "29x31: stem %dx%d, %dx%d",
+		      b.stem_h, b.stem_w, b.h[0], b.w[0]);
+		cords_tensor_list l = {0};
+		fill(&b, &l);
+		CHECK(cords_arch_check(&b, &l) == 0, "%s", cords_errmsg());
+		cords_set_name(l.items[0], "renamed");
+		CHECK(cords_arch_check(&b, &l) < 0 && strstr(cords_errmsg(), "inp_conv.parametrizations.weight.original0"),
+		      "first tensor missing: %s", cords_errmsg());
+		cords_set_name(l.items[0], "inp_conv.parametrizations.weight.original0");
+		l.items[l.n - 1]->dtype = CORDS_I64;
+		CHECK(cords_arch_check(&b, &l) < 0 && strstr(cords_errmsg(), "dtype"), "integer tensor accepted");
+		cords_list_free(&l);
+		cords_tensor_list empty = {0};
+		cords_arch c = {0};
+		CHECK(cords_arch_infer(&empty, &c) < 0 && strstr(cords_errmsg(), "not a CordsNet model"), "%s",
+		      cords_errmsg());
+	}
 	CASE("metadata: every key needed, integers only") {
 		cords_arch b, c;
 		cords_arch_init(&b, 4, 3, 32, 40, 7);
@@ -188,6 +216,11 @@ int main(void)
 		CHECK(cords_dynamics_from_meta(m, &d) == 0 && d.alpha == 0.5f && d.phi.kind == CORDS_PHI_PRELU &&
 			      d.phi.slope == 0.25f && d.spont_steps == 7 && d.stim_steps == 9,
 		      "all keys: %s", cords_errmsg());
+		cords_tensor *pr = cords_meta_new();
+		cords_meta_set(pr, "phi", "prelu");
+		CHECK(cords_dynamics_from_meta(pr, &d) == 0 && d.phi.kind == CORDS_PHI_PRELU && d.phi.slope == 0,
+		      "prelu without a slope: %g", d.phi.slope);
+		cords_tensor_free(pr);
 		cords_meta_set(m, "phi", "identity");
 		CHECK(cords_dynamics_from_meta(m, &d) == 0 && d.phi.kind == CORDS_PHI_IDENTITY && d.phi.slope == 0,
 		      "identity keeps no slope");

@@ -56,7 +56,7 @@ static int observer(void *ctx, const cords_infer_obs *o)
 	/* logits_t[t-1] of the fixture, the first o->rows images; r_i's mean over them. */
 	int t = o->step - 1;
 	double e = worst(o->logits, fxd("logits_t") + (int64_t)t * B * N, (int64_t)o->rows * N);
-	s->logit_err = e > s->logit_err || isnan(e) ? e : s->logit_err;
+	s->logit_err = !(e <= s->logit_err) ? e : s->logit_err;
 	for (int i = 0; i < D; i++) {
 		char name[8];
 		snprintf(name, sizeof name, "r%d", i);
@@ -66,7 +66,7 @@ static int observer(void *ctx, const cords_infer_obs *o)
 			sum += r[j];
 		double want = sum / (double)(o->rows * per(i));
 		e = fabs(o->mean[i] - want) / (1e-7 + 1e-5 * fabs(want));
-		s->mean_err = !(e <= s->mean_err) ? e : s->mean_err;
+		s->mean_err = !(e <= s->mean_err) ? (isnan(e) ? INFINITY : e) : s->mean_err;
 	}
 	return s->table ? cords_infer_time_observe(s->table, o) : 0;
 }
@@ -116,49 +116,79 @@ static int has(const char *path, const char *name)
 	return h;
 }
 
-int main(void)
+static const char *td;
+
+static int load(const char *phi)
 {
-	const char *td = getenv("TESTDATA") ? getenv("TESTDATA") : "testdata";
-	char path[1024], out[64];
-	snprintf(out, sizeof out, "/tmp/cords-infer-%d.tzst", (int)getpid());
-	snprintf(path, sizeof path, "%s/model/r4.model.tzst", td);
-	m = cords_model_load(path, cords_backend_get("cpu"));
-	snprintf(path, sizeof path, "%s/model/r4-relu.case.tzst", td);
-	if (!m || cords_read_file(path, &fx) || cords_dynamics_from_meta(cords_list_find(&fx, "meta"), &dyn)) {
+	char path[1024];
+	cords_list_free(&fx);
+	snprintf(path, sizeof path, "%s/model/r4-%s.case.tzst", td, phi);
+	if (cords_read_file(path, &fx) || cords_dynamics_from_meta(cords_list_find(&fx, "meta"), &dyn)) {
 		printf("FAIL: %s: %s\n", path, cords_errmsg());
-		return 1;
+		return -1;
 	}
 	T = dyn.spont_steps + dyn.stim_steps;
 	B = (int)cords_list_find(&fx, "x")->shape[0];
+	return 0;
+}
+
+int main(void)
+{
+	char path[1024], out[64];
+	td = getenv("TESTDATA") ? getenv("TESTDATA") : "testdata";
+	snprintf(out, sizeof out, "/tmp/cords-infer-%d.tzst", (int)getpid());
+	snprintf(path, sizeof path, "%s/model/r4.model.tzst", td);
+	m = cords_model_load(path, cords_backend_get("cpu"));
+	if (!m) {
+		printf("FAIL: %s: %s\n", path, cords_errmsg());
+		return 1;
+	}
 	float logits[2 * N];
-	CASE("logits; read-outs and areas 0, 1, 3 at every step; what the observer sees")
-	{
-		seen s = {0};
-		cords_infer_opts o = {dyn, 1, 1, 0xb, observer, &s, NULL};
-		CHECK(T == 8 && B == 2 && m->arch.depth == D && m->arch.classes == N, "fixture");
-		CHECK(!infer(&o, B, out, logits), "%s", cords_errmsg());
-		CHECK(worst(logits, fxd("logits"), B * N) <= 1, "logits off by %.3g x tolerance",
-		      worst(logits, fxd("logits"), B * N));
-		CHECK(series_err(out, "logits_t", 1, B, N) <= 1, "logits_t off by %.3g x tolerance",
-		      series_err(out, "logits_t", 1, B, N));
-		for (int i = 0; i < D; i++) {
-			char name[8];
-			snprintf(name, sizeof name, "r%d", i);
-			if (i == 2) {
-				CHECK(!has(out, name), "r2 recorded");
-				continue;
+	const char *phis[2] = {"relu", "identity"};
+	for (int k = 0; k < 2; k++)
+		CASE(k ? "identity: the same, with activity of both signs"
+		       : "logits; read-outs and areas 0, 1, 3 at every step; what the observer sees")
+		{
+			seen s = {0};
+			CHECK(!load(phis[k]), "fixture");
+			cords_infer_opts o = {dyn, 1, 1, 0xb, observer, &s, NULL};
+			CHECK(T == 8 && B == 2 && m->arch.depth == D && m->arch.classes == N, "fixture");
+			CHECK(!infer(&o, B, out, logits), "%s", cords_errmsg());
+			CHECK(worst(logits, fxd("logits"), B * N) <= 1, "logits off by %.3g x tolerance",
+			      worst(logits, fxd("logits"), B * N));
+			CHECK(series_err(out, "logits_t", 1, B, N) <= 1, "logits_t off by %.3g x tolerance",
+			      series_err(out, "logits_t", 1, B, N));
+			for (int i = 0; i < D; i++) {
+				char name[8];
+				snprintf(name, sizeof name, "r%d", i);
+				if (i == 2) {
+					CHECK(!has(out, name), "r2 recorded");
+					continue;
+				}
+				double e = series_err(out, name, 1, B, per(i));
+				CHECK(e <= 1, "%s off by %.3g x tolerance", name, e);
 			}
-			double e = series_err(out, name, 1, B, per(i));
-			CHECK(e <= 1, "%s off by %.3g x tolerance", name, e);
+			CHECK(s.n == T, "observer called %d times", s.n);
+			for (int j = 0; j < s.n && j < T; j++)
+				CHECK(s.steps[j] == j + 1 && s.spont[j] == (j < 3) && s.rows[j] == (j < 3 ? 1 : B) &&
+					      s.batch[j] == B,
+				      "observation %d: step %d spont %d rows %d batch %d", j, s.steps[j], s.spont[j], s.rows[j],
+				      s.batch[j]);
+			CHECK(s.logit_err <= 1 && s.mean_err <= 1, "observed logits off by %.3g, means by %.3g x tolerance",
+			      s.logit_err, s.mean_err);
 		}
-		CHECK(s.n == T, "observer called %d times", s.n);
-		for (int k = 0; k < s.n && k < T; k++)
-			CHECK(s.steps[k] == k + 1 && s.spont[k] == (k < 3) && s.rows[k] == (k < 3 ? 1 : B) &&
-				      s.batch[k] == B,
-			      "observation %d: step %d spont %d rows %d batch %d", k, s.steps[k], s.spont[k], s.rows[k],
-			      s.batch[k]);
-		CHECK(s.logit_err <= 1 && s.mean_err <= 1, "observed logits off by %.3g, means by %.3g x tolerance",
-		      s.logit_err, s.mean_err);
+	CHECK(!load("relu"), "fixture");
+	CASE("series without an observer; record bits past the depth ignored")
+	{
+		cords_infer_opts o = {dyn, 1, 1, 0x11, NULL, NULL, NULL};
+		CHECK(!infer(&o, B, out, logits), "%s", cords_errmsg());
+		CHECK(series_err(out, "logits_t", 1, B, N) <= 1 && series_err(out, "r0", 1, B, per(0)) <= 1,
+		      "logits_t off by %.3g, r0 by %.3g x tolerance", series_err(out, "logits_t", 1, B, N),
+		      series_err(out, "r0", 1, B, per(0)));
+		CHECK(!has(out, "r1") && !has(out, "r4"), "areas recorded that were not asked for");
+		cords_infer_opts plain = {dyn, 0, 0, 0, NULL, NULL, NULL};
+		CHECK(!infer(&plain, B, NULL, logits) && worst(logits, fxd("logits"), B * N) <= 1, "no series: %s",
+		      cords_errmsg());
 	}
 	CASE("every other step, one image, area 2 only")
 	{
@@ -175,67 +205,199 @@ int main(void)
 		CHECK(s.logit_err <= 1 && s.mean_err <= 1, "observed logits off by %.3g, means by %.3g x tolerance",
 		      s.logit_err, s.mean_err);
 	}
-	CASE("read-out time table: accuracy and mean activity per step over two batches")
-	{
-		cords_infer_time *tt = cords_infer_time_new(dyn.spont_steps, dyn.stim_steps, 1, D, N);
-		seen s = {.table = tt};
-		cords_infer_opts o = {dyn, 1, 0, 0, observer, &s, NULL};
-		/* Labels: image 0 its final class, image 1 another. */
-		int64_t lab[2];
-		const float *lg = fxd("logits");
-		for (int b = 0; b < 2; b++) {
-			int k = 0;
-			for (int j = 1; j < N; j++)
-				k = lg[b * N + j] > lg[b * N + k] ? j : k;
-			lab[b] = b ? (k + 1) % N : k;
+	for (int every = 1; every <= 2; every++)
+		CASE(every == 1 ? "read-out time table: accuracy and mean activity per step over two batches"
+				: "read-out time table every other step")
+		{
+			cords_infer_time *tt = cords_infer_time_new(dyn.spont_steps, dyn.stim_steps, every, D, N);
+			seen s = {.table = tt};
+			cords_infer_opts o = {dyn, every, 0, 0, observer, &s, NULL};
+			/* Labels: image 0 its final class, image 1 another. */
+			int64_t lab[2];
+			const float *lg = fxd("logits");
+			for (int b = 0; b < 2; b++) {
+				int k = 0;
+				for (int j = 1; j < N; j++)
+					k = lg[b * N + j] > lg[b * N + k] ? j : k;
+				lab[b] = b ? (k + 1) % N : k;
+			}
+			cords_infer *inf = tt ? cords_infer_new(m, &o) : NULL;
+			cords_infer_time_labels(tt, lab);
+			int rc = !inf || cords_infer_batch(inf, fxd("x"), 2, logits);
+			cords_infer_time_labels(tt, lab);
+			rc = rc || cords_infer_batch(inf, fxd("x"), 1, logits);
+			CHECK(!rc, "%s", cords_errmsg());
+			cords_infer_free(inf);
+			char *text = NULL;
+			size_t len = 0;
+			FILE *f = open_memstream(&text, &len);
+			CHECK(tt && !cords_infer_time_write(tt, f), "write");
+			fclose(f);
+			char *line = text ? strtok(text, "\n") : NULL;
+			CHECK(line && !strcmp(line, "step\tphase\tstim_step\taccuracy\tr0\tr1\tr2\tr3"), "header %s",
+			      line ? line : "(none)");
+			int rows = 0;
+			while (line && (line = strtok(NULL, "\n"))) {
+				int step, stim, fields = 1;
+				char phase[8];
+				double acc, r[D];
+				int got = sscanf(line, "%d\t%7s\t%d\t%lf\t%lf\t%lf\t%lf\t%lf", &step, phase, &stim, &acc, &r[0],
+						 &r[1], &r[2], &r[3]);
+				for (const char *c = line; *c; c++)
+					fields += *c == '\t';
+				int t = ++rows * every;
+				CHECK(got == 8 && fields == 8 && step == t && stim == t - 3 &&
+					      !strcmp(phase, t <= 3 ? "spont" : "stim"),
+				      "row %s", line);
+				/* Three images: the two of the first batch, image 0 again. */
+				const float *lt = fxd("logits_t") + (int64_t)(t - 1) * B * N;
+				int right = 0;
+				for (int k = 0; k < 3; k++) {
+					int b = k % 2, row = t <= 3 ? 0 : b, best = 0;
+					for (int j = 1; j < N; j++)
+						best = lt[row * N + j] > lt[row * N + best] ? j : best;
+					right += best == lab[b];
+				}
+				CHECK_CLOSE(acc, right / 3.0, 0, 2e-6);
+				for (int i = 0; i < D; i++) {
+					char name[8];
+					snprintf(name, sizeof name, "r%d", i);
+					const float *ri = fxd(name) + (int64_t)(t - 1) * B * per(i);
+					double s0 = 0, s1 = 0;
+					for (int64_t j = 0; j < per(i); j++)
+						s0 += ri[j], s1 += ri[per(i) + j];
+					CHECK_CLOSE(r[i], (2 * s0 + s1) / (3.0 * per(i)), 1e-5, 1e-7);
+				}
+			}
+			CHECK(rows == T / every, "%d rows", rows);
+			free(text);
+			cords_infer_time_free(tt);
 		}
-		cords_infer *inf = tt ? cords_infer_new(m, &o) : NULL;
+	CASE("read-out time table from observations made up here: rows, spontaneous broadcast, weights, no labels")
+	{
+		/* Steps 2, 4, 6 of 2 + 4; three images labelled 0, 2, 1, then one without a label. */
+		cords_infer_time *tt = cords_infer_time_new(2, 4, 2, 2, 3);
+		const int64_t lab[3] = {0, 2, 1};
+		const float sp[3] = {0.1f, 0.9f, 0.3f}, st4[9] = {1, 0, 0, 0, 0, 1, 1, 0, 0}, st6[9] = {0, 0, 1, 0, 0, 1, 0, 0, 1};
+		const double m2[2] = {0.5, 1.5}, m4[2] = {1, 2}, m6[2] = {-1, 4}, n1[2] = {3, 8};
+		cords_infer_obs obs[3] = {{2, 1, 3, 1, sp, m2}, {4, 0, 3, 3, st4, m4}, {6, 0, 3, 3, st6, m6}};
+		int rc = 0;
 		cords_infer_time_labels(tt, lab);
-		int rc = !inf || cords_infer_batch(inf, fxd("x"), 2, logits);
-		cords_infer_time_labels(tt, lab);
-		rc = rc || cords_infer_batch(inf, fxd("x"), 1, logits);
-		CHECK(!rc, "%s", cords_errmsg());
-		cords_infer_free(inf);
+		for (int k = 0; tt && k < 3; k++)
+			rc |= cords_infer_time_observe(tt, &obs[k]);
+		cords_infer_time_labels(tt, NULL);
+		for (int k = 0; tt && k < 2; k++) { /* step 6 never seen by the second batch */
+			cords_infer_obs o1 = {obs[k].step, obs[k].spont, 1, 1, st6, n1};
+			rc |= cords_infer_time_observe(tt, &o1);
+		}
 		char *text = NULL;
 		size_t len = 0;
 		FILE *f = open_memstream(&text, &len);
-		CHECK(tt && !cords_infer_time_write(tt, f), "write");
+		CHECK(tt && !rc && !cords_infer_time_write(tt, f), "%s", cords_errmsg());
 		fclose(f);
-		char *line = text ? strtok(text, "\n") : NULL;
-		CHECK(line && !strcmp(line, "step\tphase\tstim_step\taccuracy\tr0\tr1\tr2\tr3"), "header %s", line ? line : "(none)");
-		int rows = 0;
-		while (line && (line = strtok(NULL, "\n"))) {
-			int step, stim;
-			char phase[8];
-			double acc, r[D];
-			int got = sscanf(line, "%d\t%7s\t%d\t%lf\t%lf\t%lf\t%lf\t%lf", &step, phase, &stim, &acc, &r[0], &r[1],
-					 &r[2], &r[3]);
-			int t = ++rows;
-			CHECK(got == 8 && step == t && stim == t - 3 && !strcmp(phase, t <= 3 ? "spont" : "stim"), "row %s",
-			      line);
-			/* Three images: the two of the first batch, image 0 again. */
-			const float *lt = fxd("logits_t") + (int64_t)(t - 1) * B * N;
-			int right = 0;
-			for (int k = 0; k < 3; k++) {
-				int b = k % 2, row = t <= 3 ? 0 : b, best = 0;
-				for (int j = 1; j < N; j++)
-					best = lt[row * N + j] > lt[row * N + best] ? j : best;
-				right += best == lab[b];
-			}
-			CHECK_CLOSE(acc, right / 3.0, 0, 2e-6);
-			for (int i = 0; i < D; i++) {
-				char name[8];
-				snprintf(name, sizeof name, "r%d", i);
-				const float *ri = fxd(name) + (int64_t)(t - 1) * B * per(i);
-				double s0 = 0, s1 = 0;
-				for (int64_t j = 0; j < per(i); j++)
-					s0 += ri[j], s1 += ri[per(i) + j];
-				CHECK_CLOSE(r[i], (2 * s0 + s1) / (3.0 * per(i)), 1e-5, 1e-7);
-			}
-		}
-		CHECK(rows == T, "%d rows", rows);
+		const char *want = "step\tphase\tstim_step\taccuracy\tr0\tr1\n"
+				   "2\tspont\t0\t0.333333\t1.125\t3.125\n"
+				   "4\tstim\t2\t0.666667\t1.5\t3.5\n"
+				   "6\tstim\t4\t0.333333\t-1\t4\n";
+		CHECK(text && !strcmp(text, want), "table:\n%s", text ? text : "(none)");
 		free(text);
 		cords_infer_time_free(tt);
+		/* Without labels: no accuracy; without images: the header only. */
+		tt = cords_infer_time_new(2, 4, 2, 2, 3);
+		text = NULL;
+		f = open_memstream(&text, &len);
+		cords_infer_time_write(tt, f);
+		cords_infer_obs o1 = {2, 1, 1, 1, st6, n1};
+		rc = tt ? cords_infer_time_observe(tt, &o1) : -1;
+		cords_infer_time_write(tt, f);
+		fclose(f);
+		CHECK(!rc && text && !strcmp(text, "step\tphase\tstim_step\taccuracy\tr0\tr1\n"
+						     "step\tphase\tstim_step\taccuracy\tr0\tr1\n"
+						     "2\tspont\t0\t\t3\t8\n"),
+		      "table:\n%s", text ? text : "(none)");
+		free(text);
+		cords_infer_time_free(tt);
+	}
+	CASE("model files: the metadata's protocol, a meta record that is not text ignored, a hash of every value")
+	{
+		cords_tensor_list l = {0};
+		char mp[1024];
+		snprintf(mp, sizeof mp, "%s/model/r2.model.tzst", td);
+		CHECK(!cords_read_file(mp, &l), "%s", cords_errmsg());
+		cords_tensor *meta = cords_list_find(&l, "meta");
+		cords_meta_set(meta, "alpha", "0.3");
+		cords_meta_set(meta, "stim_steps", "7");
+		cords_model *a = cords_model_new(&l, meta, cords_backend_get("cpu"));
+		CHECK(a && a->dyn.alpha == 0.3f && a->dyn.stim_steps == 7 && a->arch.depth == 2, "protocol from meta: %s",
+		      cords_errmsg());
+		char *v = a ? cords_meta_get(a->meta, "alpha") : NULL;
+		CHECK(v && !strcmp(v, "0.3"), "the model keeps its meta record");
+		free(v);
+		/* Saved with a meta record of floats: ignored, the shapes give the architecture. */
+		int64_t one = 1;
+		cords_tensor *fake = cords_tensor_new("meta", CORDS_F32, 1, &one);
+		snprintf(mp, sizeof mp, "%s.model.tzst", out);
+		FILE *f = fopen(mp, "wb");
+		cords_writer *w = f ? cords_writer_new(f, mp, 0) : NULL;
+		cords_write_tensor(w, fake);
+		for (int i = 0; i < l.n; i++)
+			if (l.items[i] != meta)
+				cords_write_tensor(w, l.items[i]);
+		CHECK(w && !cords_writer_close(w), "write");
+		fclose(f);
+		cords_tensor_free(fake);
+		cords_model *b = cords_model_load(mp, cords_backend_get("cpu"));
+		CHECK(b && b->dyn.alpha == 0.2f && b->dyn.stim_steps == 100 && b->arch.depth == 2 && b->arch.height == 28,
+		      "non-text meta: %s", cords_errmsg());
+		unlink(mp);
+		/* The hash: the same values, the same hash; the first or the last value changed, another. */
+		cords_model *c = cords_model_new(&l, NULL, cords_backend_get("cpu"));
+		CHECK(a && b && c && a->hash == b->hash && b->hash == c->hash && a->hash, "hashes differ for one model");
+		cords_tensor *first = cords_list_find(&l, "inp_conv.parametrizations.weight.original0");
+		cords_tensor *last = cords_list_find(&l, "out_fc.bias");
+		((float *)first->data)[0] += 1;
+		cords_model *d = cords_model_new(&l, NULL, cords_backend_get("cpu"));
+		((float *)first->data)[0] -= 1;
+		((float *)last->data)[cords_tensor_numel(last) - 1] += 1;
+		cords_model *e = cords_model_new(&l, NULL, cords_backend_get("cpu"));
+		CHECK(d && e && d->hash != c->hash && e->hash != c->hash && d->hash != e->hash, "hash misses a change");
+		cords_model_free(a), cords_model_free(b), cords_model_free(c), cords_model_free(d), cords_model_free(e);
+		cords_list_free(&l);
+	}
+	CASE("states: zeroed and copied, r and z of every area")
+	{
+		cords_state *s = cords_state_new(m, 2), *t = cords_state_new(m, 2), *u = cords_state_new(m, 2);
+		cords_work *w = cords_work_new(m, 2);
+		int rc = !s || !t || !u || !w || cords_model_step(m, &dyn, w, NULL, s, t) ||
+			 cords_model_step(m, &dyn, w, NULL, t, s) || cords_state_copy(m, u, s);
+		CHECK(!rc, "%s", cords_errmsg());
+		int64_t most = 0;
+		for (int i = 0; i < D; i++)
+			most = 2 * per(i) > most ? 2 * per(i) : most;
+		float *a = malloc((size_t)most * sizeof *a), *b = malloc((size_t)most * sizeof *b);
+		int nonzero = 0, copied = 1;
+		for (int i = 0; !rc && i < D; i++)
+			for (int k = 0; k < 2; k++) {
+				m->be->download(m->be, k ? s->z[i] : s->r[i], a);
+				m->be->download(m->be, k ? u->z[i] : u->r[i], b);
+				copied &= !memcmp(a, b, (size_t)(2 * per(i)) * sizeof *a);
+				for (int64_t j = 0; j < 2 * per(i); j++)
+					nonzero |= a[j] != 0;
+			}
+		CHECK(nonzero && copied, "after two steps: nonzero %d, copy equal %d", nonzero, copied);
+		CHECK(!cords_state_zero(m, s), "%s", cords_errmsg());
+		int zero = 1;
+		for (int i = 0; !rc && i < D; i++)
+			for (int k = 0; k < 2; k++) {
+				m->be->download(m->be, k ? s->z[i] : s->r[i], a);
+				for (int64_t j = 0; j < 2 * per(i); j++)
+					zero &= a[j] == 0;
+			}
+		CHECK(zero, "a zeroed state has nonzero values");
+		CHECK(cords_model_step(m, &dyn, w, NULL, s, s) < 0, "a step in place accepted");
+		free(a), free(b);
+		cords_state_free(m, s), cords_state_free(m, t), cords_state_free(m, u);
+		cords_work_free(m, w);
 	}
 	CASE("errors: no read-out interval; a step that is not a read-out step; an observer's error")
 	{
@@ -243,6 +405,11 @@ int main(void)
 		CHECK(!cords_infer_new(m, &o) && strstr(cords_errmsg(), "every > 0"), "%s", cords_errmsg());
 		CHECK(!cords_infer_time_new(3, 5, 0, D, N), "interval 0 accepted");
 		CHECK(!cords_infer_time_new(3, 5, 1, 0, N), "depth 0 accepted");
+		CHECK(!cords_infer_time_new(3, 5, 1, 9, N), "depth 9 accepted");
+		cords_infer_time *lim = cords_infer_time_new(3, 5, 1, 8, N), *one = cords_infer_time_new(3, 5, 1, 1, N);
+		CHECK(lim && one, "depth 8 or 1 refused: %s", cords_errmsg());
+		cords_infer_time_free(lim);
+		cords_infer_time_free(one);
 		cords_infer_time *tt = cords_infer_time_new(3, 5, 2, D, N);
 		double mean[D] = {0};
 		cords_infer_obs ob = {3, 1, 1, 1, logits, mean};

@@ -136,7 +136,9 @@ int main(void)
 		CHECK(o && cords_opt_items(o, items, 5) == 4 && items[0] == o->m[0] && items[1] == o->v[0] &&
 			      items[3] == o->v[1],
 		      "items");
-		CHECK(o && cords_opt_items(o, items, 3) == 2 && cords_opt_items(o, items, 1) == 0, "items past max");
+		CHECK(o && cords_opt_items(o, items, 4) == 4 && cords_opt_items(o, items, 3) == 2 &&
+			      cords_opt_items(o, items, 1) == 0,
+		      "items up to max");
 	}
 	CASE("learning rate of each step: warm-up from lr/4 over 2 steps, then a cosine over 4, then 0")
 	{
@@ -152,6 +154,37 @@ int main(void)
 			CHECK_CLOSE(norm, gnorm, 1e-6, 0);
 		}
 		CHECK(o && o->step == 8 && o->stale, "step %lld", o ? (long long)o->step : -1);
+	}
+	CASE("decay over one step: lr, then 0")
+	{
+		cords_opt_cfg one = {.kind = CORDS_OPT_SGD, .lr = 0.5, .decay = 1};
+		cords_opt *q = cords_opt_new(&one, ps);
+		double norm, lr[3];
+		for (int k = 0; q && k < 3; k++) {
+			be->upload(be, cords_params_grad(ps, "a"), ga);
+			be->upload(be, cords_params_grad(ps, "b"), gb);
+			cords_opt_step(q, &norm, &lr[k]);
+		}
+		CHECK(q && lr[0] == 0.5 && lr[1] == 0 && lr[2] == 0, "lr %g %g %g", lr[0], lr[1], lr[2]);
+		cords_opt_free(q);
+	}
+	CASE("moment names up to CORDS_NAME_MAX bytes; a longer one refused")
+	{
+		cords_tensor_list ln = {0};
+		char name[CORDS_NAME_MAX + 1];
+		int64_t s1 = 1;
+		for (int extra = 0; extra < 2; extra++) {
+			memset(name, 'p', sizeof name);
+			name[CORDS_NAME_MAX - 6 + extra] = 0; /* "opt.m." + name: CORDS_NAME_MAX bytes, then one more */
+			cords_list_push(&ln, cords_tensor_new(name, CORDS_F32, 1, &s1));
+			cords_params *q = cords_params_new(be, &ln, cords_params_all);
+			cords_opt *oq = q ? cords_opt_new(&cfg, q) : NULL;
+			CHECK(extra ? !oq && strstr(cords_errmsg(), "too long") : oq && strlen(oq->m[0]->name) == CORDS_NAME_MAX,
+			      "%d bytes: %s", (int)strlen(name), extra ? "accepted" : cords_errmsg());
+			cords_opt_free(oq);
+			cords_params_free(q);
+			cords_list_free(&ln);
+		}
 	}
 	CASE("the moments' host copies: pulled, restored into a fresh optimiser, zeroed by reset")
 	{

@@ -136,6 +136,11 @@ int main(void)
 			CHECK(same_as_host(be, ps->p[i], ps->t[i]) && !ps->stale[i], "%s after push", ps->t[i]->name);
 		be->upload(be, cords_params_buf(ps, "a4"), seven);
 		CHECK(cords_params_pull(ps) == 0 && ((float *)a->data)[0] == -3, "pulled after a push");
+		/* A pull clears the flag: a host edit after it is not overwritten by the next. */
+		cords_params_changed(ps, "a4");
+		CHECK(cords_params_pull(ps) == 0 && ((float *)a->data)[0] == 7, "changed, not pulled");
+		((float *)a->data)[0] = 4;
+		CHECK(cords_params_pull(ps) == 0 && ((float *)a->data)[0] == 4, "pulled twice");
 	}
 	CASE("weight norm by layer name, forward and backward; g and v trained together")
 	{

@@ -189,9 +189,10 @@ int main(void)
 		CHECK(cords_correct_cpu(z, 2, 3, (cords_labels){NULL, s, t}) == 2, "soft with truth");
 	}
 	CASE("read-out layer on the host: forward, dx, dW, db equal plain loops bit for bit (threaded and not)") {
-		/* above and below the threads' threshold; whole and partial blocks of outputs */
-		const int sizes[3][3] = {{5, 256, 300}, {3, 16, 10}, {7, 200, 203}};
-		for (int k = 0; k < 3; k++) {
+		/* above and below the threads' threshold; whole and partial blocks of outputs; one output
+		 * past a block of 8, one input past a block of 128 */
+		const int sizes[5][3] = {{5, 256, 300}, {3, 16, 10}, {7, 200, 203}, {2, 129, 9}, {2, 257, 1}};
+		for (int k = 0; k < 5; k++) {
 			const int B = sizes[k][0], C = sizes[k][1], N = sizes[k][2];
 			float *x = malloc(sizeof(float) * B * C), *W = malloc(sizeof(float) * N * C), *b = malloc(sizeof(float) * N);
 			float *dy = malloc(sizeof(float) * B * N), *y = malloc(sizeof(float) * B * N), *dx = malloc(sizeof(float) * B * C);

@@ -7,6 +7,7 @@
 #include "arch.h"
 #include "backend.h"
 #include "err.h"
+#include "loss.h"
 #include "model.h"
 #include "rnn_train.h"
 #include "stream.h"
@@ -35,6 +36,12 @@ static void stage(const char *file, int k, int kept)
 	CHECK(!kept || st.states_kept == kept, "%s k=%d: %d states kept, expected %d", file, k, st.states_kept, kept);
 	CHECK_CLOSE(st.loss, *(double *)cords_list_find(&fx, "loss")->data, 2e-5, 0);
 	CHECK_CLOSE(st.spont, *(double *)cords_list_find(&fx, "spont")->data, 1e-4, 1e-12);
+	/* the last read-out: its cross-entropy, and the images it gets right */
+	const cords_tensor *ce = cords_list_find(&fx, "ce"), *lg = cords_list_find(&fx, "logits");
+	CHECK_CLOSE(st.ce_last, ((const float *)ce->data)[ce->shape[0] - 1], 1e-4, 0);
+	int N = (int)lg->shape[1];
+	CHECK(st.correct_last == cords_correct_cpu(lg->data, B, N, lab), "%d right at the last read-out, expected %d",
+	      st.correct_last, cords_correct_cpu(lg->data, B, N, lab));
 	t_worst e = {0, ""};
 	CHECK(fx_grad_cmp(&grads, &fx, 1e-4, &e) <= 1, "%s k=%d: gradients: %s", file, k, e.at);
 	cords_rnn_trainer_free(t);

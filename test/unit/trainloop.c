@@ -14,6 +14,7 @@
 #include "trainloop.h"
 
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NB 4  /* batches in the file */
@@ -54,10 +55,10 @@ typedef struct {
 	int nan_at;               /* gradient call giving a NaN loss (1-based), or 0 */
 	int nan_grad_at;          /* ... a NaN gradient element */
 	int stop_at;              /* ... raising SIGTERM */
-	int events, eval_events;
+	int events, eval_events, eval_epochs[8];
 	double last_eval_acc, loss_sum;
 	int64_t last_step, images;
-	double first_lr, gnorm[64];
+	double first_lr, gnorm[64], min_img_s;
 } stage_ctx;
 
 static int grad(void *p, const cords_batch *b, cords_step_stats *st)
@@ -116,10 +117,12 @@ static int on_event(void *p, const cords_loop_event *e)
 {
 	stage_ctx *c = p;
 	if (e->is_eval) {
-		c->eval_events++;
+		c->eval_epochs[c->eval_events++ % 8] = e->epoch;
 		c->last_eval_acc = e->eval_acc;
 		return 0;
 	}
+	if (!c->events || e->img_s < c->min_img_s)
+		c->min_img_s = e->img_s;
 	if (!c->events)
 		c->first_lr = e->lr;
 	c->gnorm[c->events++ % 64] = e->gnorm;
@@ -244,7 +247,13 @@ int main(void)
 	{
 		run_open(&r, data_path);
 		cords_loop_cfg cfg = {.epochs = 2};
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		CHECK(run_loop(&r, &cfg) == 0, "%s", cords_errmsg());
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		double wall = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
+		/* each step took less than the whole run: more images a second than BS / wall */
+		CHECK(r.c.min_img_s >= BS / wall, "%.3g images/s, the run %.3g s", r.c.min_img_s, wall);
 		const int want[] = {0, 1, 2, 3, 0, 1, 2, 3};
 		CHECK(seen_is(&r.c, want, 8), "batches");
 		CHECK(w_is(&r, want, 8), "parameters");
@@ -286,6 +295,8 @@ int main(void)
 		CHECK(run_loop(&r, &cfg) == 0, "%s", cords_errmsg());
 		/* after epochs 2, 4 and 5 (the last); labels 1: 5 of the 8 images (k % 3 == 1 for k = 1). */
 		CHECK(r.c.eval_events == 3 && r.c.evals == 3 * NB, "evaluations %d, batches %d", r.c.eval_events, r.c.evals);
+		CHECK(r.c.eval_epochs[0] == 1 && r.c.eval_epochs[1] == 3 && r.c.eval_epochs[2] == 4, "after epochs %d %d %d",
+		      r.c.eval_epochs[0], r.c.eval_epochs[1], r.c.eval_epochs[2]);
 		CHECK_CLOSE(r.c.last_eval_acc, 5.0 / 8, 1e-12, 0);
 		run_close(&r);
 		run_open(&r, data_path);
@@ -318,7 +329,7 @@ int main(void)
 		CHECK(run_loop(&r, &rest) == 0, "%s", cords_errmsg());
 		const int want[] = {2, 3, 0, 1, 2, 3};
 		CHECK(seen_is(&r.c, want, 6), "batches after the resume");
-		CHECK(r.c.nbegin == 2 && r.c.epochs[0] == 1 && r.c.resumed[0] && !r.c.resumed[1], "epoch starts");
+		CHECK(r.c.nbegin == 2 && r.c.epochs[0] == 1 && r.c.resumed[0] == 1 && !r.c.resumed[1], "epoch starts");
 		CHECK(!memcmp(wv(&r), whole, sizeof whole), "resumed (%.9g, %.9g), whole run (%.9g, %.9g)", wv(&r)[0],
 		      wv(&r)[1], whole[0], whole[1]);
 		CHECK(r.c.last_step == 12 && r.opt->step == 12, "step %lld", (long long)r.c.last_step);
