@@ -31,7 +31,11 @@ is
 The score of a file is killed / (mutants - equivalent).
 
 Which tests run a line comes from a coverage build (gcov): each unit test
-is run once and the lines it executes are recorded.
+is run once, and again in the environments test/run.sh adds for some
+(Winograd convolutions, AVX2 on an AVX-512 CPU), and the lines each run
+executes are recorded. A line without line data (a declaration, a
+statement's continuation) takes the runs of the nearest lines around it
+that have some.
 """
 import argparse
 import hashlib
@@ -371,14 +375,34 @@ class Tree:
             return subprocess.call(cmd, stdout=lg, stderr=lg) == 0
 
 
+def variants(unit):
+    """The runs of each unit test that test/run.sh makes: "NAME", and
+    "NAME@winograd" and "NAME@avx2" (on CPUs with AVX-512) with the
+    environment it sets for them. {run: (binary, extra environment)}."""
+    avx512 = False
+    try:
+        with open("/proc/cpuinfo") as f:
+            avx512 = re.search(r"\bavx512f\b", f.read()) is not None
+    except OSError:
+        pass
+    out = {}
+    for t in unit:
+        out[t] = (t, {})
+        if t.startswith("train_"):
+            out[t + "@winograd"] = (t, {"CORDS_CONV": "winograd"})
+        if avx512 and (t in ("ops", "backend_train", "model", "eig_net") or t.startswith("train_")):
+            out[t + "@avx2"] = (t, {"DNNL_MAX_CPU_ISA": "AVX2"})
+    return out
+
+
 def same(a, b):
     with open(a, "rb") as f, open(b, "rb") as g:
         return f.read() == g.read()
 
 
-def run_test(tree, exe, timeout, env):
+def run_test(tree, exe, timeout, env, extra=None):
     """(killed, why) for one test binary."""
-    p = subprocess.Popen([exe], cwd=tree.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    p = subprocess.Popen([exe], cwd=tree.root, env=dict(env, **(extra or {})), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          start_new_session=True)
     try:
         out, _ = p.communicate(timeout=timeout)
@@ -400,20 +424,20 @@ def run_test(tree, exe, timeout, env):
 
 # --------------------------------------------------------------- coverage --
 
-def coverage(tree, tests, env, timeout):
-    """{file: {line: [tests that run it]}} for every library file, from
-    one coverage build."""
+def coverage(tree, runs, env, timeout):
+    """{file: {line: [runs that run it]}} for every library file, from one
+    coverage build; runs: {run: (binary, environment)}."""
     flags = "-O0 --coverage -fprofile-update=atomic"
-    if not tree.run_make(["build-cov/test/" + t for t in tests], "build-cov", flags, jobs=2):
+    if not tree.run_make(sorted(set("build-cov/test/" + b for b, _ in runs.values())), "build-cov", flags, jobs=2):
         sys.exit("mutate: the coverage build failed (see %s)" % tree.log)
     files = sorted(p for p in tree.files(tree.src) if p.startswith("lib/") and p.endswith(".c"))
     cov = {f: {} for f in files}
-    for t in tests:
+    for t in sorted(runs):
         for d, _, fs in os.walk(os.path.join(tree.src, "build-cov")):
             for f in fs:
                 if f.endswith(".gcda"):
                     os.remove(os.path.join(d, f))
-        run_test(tree, os.path.join(tree.src, "build-cov/test", t), timeout, env)
+        run_test(tree, os.path.join(tree.src, "build-cov/test", runs[t][0]), timeout, env, runs[t][1])
         objs = [os.path.join("build-cov", f[:-2] + ".gcda") for f in files]
         objs = [o for o in objs if os.path.exists(os.path.join(tree.src, o))]
         if not objs:
@@ -439,8 +463,9 @@ def tests_for(mu, cov):
     """The tests that run a mutant's lines; None when gcov knows none of them."""
     fc = cov.get(mu["file"], {})
     span = [l for l in range(mu["line"], mu["last"] + 1) if l in fc]
-    if not span:  # a continuation line: the statement's first line
+    if not span:  # a continuation line (the statement's first line) or a declaration (the code after it)
         span = [l for l in range(mu["line"] - 1, mu["line"] - 6, -1) if l in fc][:1]
+        span += [l for l in range(mu["last"] + 1, mu["last"] + 6) if l in fc][:1]
     if not span:
         return None
     out = []
@@ -589,15 +614,16 @@ def main():
     if not tree.run_make(["build/test/" + t for t in unit], jobs=2):
         sys.exit("mutate: the build failed (see %s)" % tree.log)
 
-    # The baseline: every test passes, and how long it takes.
-    base = {}
-    for t in unit:
+    # The baseline: every run passes, and how long it takes.
+    runs, base = variants(unit), {}
+    for t in sorted(runs):
         s = time.time()
-        killed, why = run_test(tree, os.path.join(tree.src, "build/test", t), 600, env)
+        killed, why = run_test(tree, os.path.join(tree.src, "build/test", runs[t][0]), 600, env, runs[t][1])
         if killed:
             print("mutate: unit/%s fails without a mutant (%s): left out" % (t, why))
             continue
         base[t] = time.time() - s
+    runs = {t: runs[t] for t in base}
     cov_path = os.path.join(work, "coverage.json")
     key = hashlib.sha1(json.dumps(sorted(base)).encode())
     with open(os.path.abspath(__file__), "rb") as fh:
@@ -613,7 +639,7 @@ def main():
             cov = {f: {int(l): t for l, t in v.items()} for f, v in c["cov"].items()}
     if cov is None:
         print("mutate: coverage of %d tests" % len(base), flush=True)
-        cov = coverage(tree, sorted(base), env, 600)
+        cov = coverage(tree, runs, env, 600)
         with open(cov_path, "w") as fh:
             json.dump({"key": key.hexdigest(), "cov": cov}, fh)
 
@@ -638,7 +664,7 @@ def main():
                 fh.write(f)
             try:
                 for i, mu in enumerate(fm):
-                    status, detail = mutate_one(tree, mu, orig, orig_obj, path, obj, cov, base, a.timeout, env)
+                    status, detail = mutate_one(tree, mu, orig, orig_obj, path, obj, cov, runs, base, a.timeout, env)
                     r = dict(mu, status=status, detail=detail, change=describe(mu))
                     results.append(r)
                     res.write("\t".join(str(r[k]) for k in ("id", "file", "line", "op", "status", "detail",
@@ -668,7 +694,7 @@ def main():
     return 130 if interrupted else 0
 
 
-def mutate_one(tree, mu, orig, orig_obj, path, obj, cov, base, min_timeout, env):
+def mutate_one(tree, mu, orig, orig_obj, path, obj, cov, runs, base, min_timeout, env):
     with open(path, "w") as fh:
         fh.write(apply(orig, mu))
     if os.path.exists(obj):
@@ -684,10 +710,14 @@ def mutate_one(tree, mu, orig, orig_obj, path, obj, cov, base, min_timeout, env)
     tests = sorted((t for t in tests if t in base), key=lambda t: base[t])
     if not tests:
         return "uncovered", ""
+    linked = set()
     for t in tests:  # linked one at a time: most mutants die in the first
-        if not tree.run_make(["build/test/" + t]):
+        exe, extra = runs[t]
+        if exe not in linked and not tree.run_make(["build/test/" + exe]):
             return "stillborn", "link"
-        killed, why = run_test(tree, os.path.join(tree.src, "build/test", t), max(min_timeout, 10 * base[t]), env)
+        linked.add(exe)
+        killed, why = run_test(tree, os.path.join(tree.src, "build/test", exe), max(min_timeout, 10 * base[t]), env,
+                               extra)
         if killed:
             return "killed", "%s: %s" % (t, why)
     return "survived", " ".join(tests)

@@ -1,13 +1,15 @@
 /* BN folding where the PyTorch fixtures do not reach: random BatchNorm
  * statistics and odd map sizes (the stem's pooled bias at an odd border);
  * the folded CNN's logits must equal the BN CNN's eval logits, and the
- * folded tensors must make a model. Also the default initialisation and
- * the BatchNorm tensors a fresh CNN gets. */
+ * folded tensors must make a model, and inverse initialisation on them
+ * must give the same losses whatever the batch size. Also the default
+ * initialisation and the BatchNorm tensors a fresh CNN gets. */
 #include "arch.h"
 #include "backend.h"
 #include "cnn_train.h"
 #include "err.h"
 #include "fold.h"
+#include "inverse.h"
 #include "model.h"
 #include "rng.h"
 #include "t.h"
@@ -105,6 +107,25 @@ static void fold_case(int depth, int cin, int h, int w, int classes, uint64_t se
 		CHECK(e <= 1e-4 * fmax(m, 1e-2), "R%d %dx%d: folded logits differ from the BN CNN's by %.3g (scale %.3g)",
 		      depth, h, w, e, m);
 	}
+	/* (R2) Inverse initialisation at batch 2, then 1, then 2: the mean fit and
+	 * stability terms of two images are the means of each alone. */
+	cords_inverse *inv = depth == 2 ? cords_inverse_new(&a, be, &folded, B, 2, 0.5) : NULL;
+	cords_params *rp = depth == 2 ? cords_params_new(be, &folded, cords_params_all) : NULL;
+	CHECK(depth != 2 || (inv && rp), "inverse: %s", cords_errmsg());
+	if (inv && rp) {
+		double f2, e2, f0, e0, f1, e1, f2b, e2b;
+		double l2 = cords_inverse_step(inv, rp, 2, x, 1, &f2, &e2);
+		double l0 = cords_inverse_step(inv, rp, 1, x, 0, &f0, &e0);
+		double l1 = cords_inverse_step(inv, rp, 1, x + nx / B, 1, &f1, &e1);
+		double l2b = cords_inverse_step(inv, rp, 2, x, 0, &f2b, &e2b);
+		CHECK(isfinite(l2) && isfinite(l0) && isfinite(l1) && l2b == l2 && f2b == f2 && e2b == e2,
+		      "batch 2 again: %.9g, first %.9g", l2b, l2);
+		CHECK(fabs(f2 - (f0 + f1) / 2) <= 1e-5 * f2 && fabs(e2 - (e0 + e1) / 2) <= 1e-5 * e2 &&
+			      fabs(l2 - (f2 + 0.5 * e2)) <= 1e-12 * l2,
+		      "fit %.9g of %.9g and %.9g, stability %.9g of %.9g and %.9g", f2, f0, f1, e2, e0, e1);
+	}
+	cords_inverse_free(inv);
+	cords_params_free(rp);
 	/* The folded tensors make a model that runs a step. */
 	cords_model *mod = cords_model_new(&folded, NULL, be);
 	CHECK(mod && mod->arch.depth == depth, "model: %s", cords_errmsg());

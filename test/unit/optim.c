@@ -54,10 +54,10 @@ int main(void)
 			CHECK(off(m, M, N) <= 1 && off(v, V, N) <= 1, "step %d: moments off", s);
 		}
 	}
-	CASE("SGD: the first step, then momentum; L2 weight decay; momentum 0")
+	CASE("SGD: the first step, then momentum (0.75, 0, 1); L2 weight decay")
 	{
-		for (int k = 0; k < 2; k++) {
-			cords_sgd o = {.lr = 0.5, .momentum = k ? 0 : 0.75, .weight_decay = 0.1};
+		for (int k = 0; k < 3; k++) {
+			cords_sgd o = {.lr = 0.5, .momentum = k == 1 ? 0 : k ? 1 : 0.75, .weight_decay = 0.1};
 			float p[N] = {1, -2, 0.5f, 3, -0.25f}, buf[N] = {9, 9, 9, 9, 9}, g[N];
 			double P[N], B[N];
 			for (int i = 0; i < N; i++)
@@ -83,6 +83,7 @@ int main(void)
 		CHECK_CLOSE(cords_warmup_lr(2, 1, 4, 0.25), 2 * (0.25 + 0.75 / 4), 1e-15, 0);
 		CHECK_CLOSE(cords_warmup_lr(2, 3, 4, 0.25), 2 * (0.25 + 0.75 * 3 / 4), 1e-15, 0);
 		CHECK(cords_warmup_lr(2, 4, 4, 0.25) == 2 && cords_warmup_lr(2, 9, 4, 0.25) == 2, "after the warm-up");
+		CHECK(cords_warmup_lr(2, 0, 1, 0.25) == 0.5 && cords_warmup_lr(2, 1, 1, 0.25) == 2, "one warm-up batch");
 		CHECK_CLOSE(cords_cosine_lr(2, 0, 8), 2, 1e-15, 0);
 		CHECK_CLOSE(cords_cosine_lr(2, 2, 8), 1 + cos(M_PI / 4), 1e-15, 0);
 		CHECK_CLOSE(cords_cosine_lr(2, 4, 8), 1, 1e-15, 0);

@@ -1,0 +1,102 @@
+/* Corners of the CPU backend's own training loops: the read-out's backward
+ * on a map that is not square (plain and blocked channels), a batch sum one
+ * element past a block, squared differences against a [1,...] slice, and
+ * the shapes that must be refused. */
+#include "backend.h"
+#include "err.h"
+#include "t.h"
+
+static cords_backend *be;
+
+static cords_buf *up(int64_t b, int64_t c, int64_t h, int64_t w, const float *x)
+{
+	int64_t s[4] = {b, c, h, w};
+	cords_buf *r = be->alloc(be, CORDS_BUF_ACT, w ? 4 : 2, s);
+	if (r && x)
+		be->upload(be, r, x);
+	return r;
+}
+
+static float *vals(int64_t n, int seed)
+{
+	float *v = malloc((size_t)n * sizeof *v);
+	for (int64_t i = 0; i < n; i++)
+		v[i] = (float)(((i * 7919 + seed * 104729) % 2003) / 1001.5 - 1);
+	return v;
+}
+
+static void readout_case(int B, int C, int H, int W)
+{
+	int64_t n = (int64_t)B * C * H * W;
+	float *x = vals(n, 1), *dx = vals(n, 2), *dy = vals((int64_t)B * C, 3), *want = malloc((size_t)n * sizeof *want);
+	for (int b = 0; b < B; b++)
+		for (int c = 0; c < C; c++)
+			for (int i = 0; i < H * W; i++) {
+				int64_t k = ((int64_t)b * C + c) * H * W + i;
+				want[k] = dx[k] + (x[k] > 0 ? dy[b * C + c] / (float)(H * W) : 0.0f);
+			}
+	cords_buf *bx = up(B, C, H, W, x), *bdx = up(B, C, H, W, dx), *bdy = up(B, C, 0, 0, dy);
+	CHECK(be->readout_bwd_add(be, bx, bdy, bdx) == 0, "%s", cords_errmsg());
+	be->download(be, bdx, dx);
+	double e = 0;
+	for (int64_t k = 0; k < n; k++)
+		e = !(fabs(dx[k] - want[k]) <= e) ? fabs(dx[k] - want[k]) : e;
+	CHECK(e <= 1e-6, "B %d C %d %dx%d: off by %g", B, C, H, W, e);
+	be->free(be, bx), be->free(be, bdx), be->free(be, bdy);
+	free(x), free(dx), free(dy), free(want);
+}
+
+int main(void)
+{
+	be = cords_backend_get("cpu");
+	CASE("read-out backward on 3x5 maps, plain and blocked channels")
+	{
+		readout_case(2, 3, 3, 5);
+		readout_case(2, 16, 5, 3);
+	}
+	CASE("batch sum of 513 elements a item: blocks of 512 and one more")
+	{
+		const int B = 3, per = 27 * 19;
+		float *z = vals(B * per, 4), *s = vals(per, 5), *want = malloc(per * sizeof *want);
+		for (int i = 0; i < per; i++)
+			want[i] = 0.5f * s[i] + z[i] + z[per + i] + z[2 * per + i];
+		cords_buf *bz = up(B, 1, 27, 19, z), *bs = up(1, 1, 27, 19, s);
+		CHECK(be->batch_sum(be, bz, bs, 0.5f) == 0, "%s", cords_errmsg());
+		be->download(be, bs, s);
+		double e = 0;
+		for (int i = 0; i < per; i++)
+			e = !(fabs(s[i] - want[i]) <= e) ? fabs(s[i] - want[i]) : e;
+		CHECK(e <= 1e-5, "off by %g (last %g, want %g)", e, s[per - 1], want[per - 1]);
+		be->free(be, bz), be->free(be, bs);
+		free(z), free(s), free(want);
+	}
+	CASE("squared differences: alone, against a buffer, against a [1,...] slice")
+	{
+		const int B = 2, per = 4 * 3 * 5;
+		float *x = vals(B * per, 6), *y = vals(B * per, 7), *y1 = vals(per, 8);
+		double a = 0, b = 0, c = 0, got; /* the differences are taken in float */
+		for (int i = 0; i < B * per; i++)
+			a += (double)x[i] * x[i], b += ((double)x[i] - y[i]) * (x[i] - y[i]),
+				c += ((double)x[i] - y1[i % per]) * (x[i] - y1[i % per]);
+		cords_buf *bx = up(B, 4, 3, 5, x), *by = up(B, 4, 3, 5, y), *b1 = up(1, 4, 3, 5, y1);
+		CHECK(!be->sqdiff_sum(be, bx, NULL, &got) && fabs(got - a) <= 1e-9 * a, "alone: %.9g, want %.9g", got, a);
+		CHECK(!be->sqdiff_sum(be, bx, by, &got) && fabs(got - b) <= 1e-6 * b, "buffer: %.9g, want %.9g", got, b);
+		CHECK(!be->sqdiff_sum(be, bx, b1, &got) && fabs(got - c) <= 1e-6 * c, "slice: %.9g, want %.9g", got, c);
+		be->free(be, bx), be->free(be, by), be->free(be, b1);
+		free(x), free(y), free(y1);
+	}
+	CASE("shapes refused: a sum or a slice that is not the [1,...] of the input")
+	{
+		cords_buf *x = up(2, 4, 3, 5, NULL), *s = up(1, 4, 3, 5, NULL), *w = up(1, 4, 5, 3, NULL);
+		cords_buf *two = up(2, 4, 3, 5, NULL), *c = up(1, 3, 3, 5, NULL);
+		double d;
+		CHECK(be->batch_sum(be, x, w, 0) < 0 && be->batch_sum(be, x, c, 0) < 0 && be->batch_sum(be, x, two, 0) < 0,
+		      "batch_sum took a mismatched sum");
+		CHECK(be->batch_sum(be, x, s, 0) == 0, "%s", cords_errmsg());
+		CHECK(be->axpby(be, 1, w, 0, x) < 0 && be->axpby(be, 1, c, 0, x) < 0, "axpby took a mismatched x");
+		CHECK(be->axpby(be, 1, s, 0, x) == 0 && be->axpby(be, 1, two, 0, x) == 0, "%s", cords_errmsg());
+		CHECK(be->sqdiff_sum(be, x, w, &d) < 0 && be->sqdiff_sum(be, x, c, &d) < 0, "sqdiff_sum took a mismatched y");
+		be->free(be, x), be->free(be, s), be->free(be, w), be->free(be, two), be->free(be, c);
+	}
+	T_DONE();
+}
