@@ -3,8 +3,11 @@
  * the companion array), the sign of a vector, the Hessenberg eigen-step and
  * its residual estimates (against LAPACK dgeev's eigenvectors), the Krylov
  * basis in panels (double and single precision, short last panel) and
- * Gram-Schmidt against it, dense eigenvectors, and Arnoldi's options, error
- * bounds, convergence test and timings. */
+ * Gram-Schmidt against it, dense eigenvectors, Arnoldi's options, error
+ * bounds, convergence test and timings, what power iteration reports, and
+ * the convolution operators' arguments. */
+#include "conv_op.h"
+#include "dconv.h"
 #include "eig.h"
 #include "err.h"
 #include "rng.h"
@@ -307,6 +310,109 @@ static void arnoldi_case(void)
 	free(d);
 }
 
+/* Power iteration: the gap and second eigenvalue of a negative dominant
+ * one, the rate left NaN when it converges in fewer than 64 steps, trials
+ * that agree at a large scale, the zero operator, a complex pair's
+ * eigenvector checked here against A, and an operator that gives NaN. */
+static void power_case(void)
+{
+	cords_power_opts o;
+	cords_power_opts_default(&o);
+	CHECK(o.trials == 4 && o.maxit == 10000 && o.tol == 1e-10 && o.seed == 1, "defaults");
+	double d[7] = {6, -3, 1.5, 0.5, 0.25, -0.1, 0.05};
+	cords_linop A = {6, diag_apply, d};
+	cords_power_result r;
+	CHECK(cords_power(&A, &o, &r) == 0 && r.converged && fabs(r.re + 3) < 1e-9 && !r.pair, "%s: %g", cords_errmsg(),
+	      r.re);
+	CHECK(fabs(r.gap - 0.5) < 1e-6 && fabs(r.re2 - 1.5) < 1e-6 && r.im2 == 0, "gap %.9g, second %.9g", r.gap, r.re2);
+	CHECK(r.iters < 64 && isnan(r.rate) && r.trials_agree == 4, "%d iterations, rate %g, %d agree", r.iters, r.rate,
+	      r.trials_agree);
+	CHECK(r.vec && fabs(r.vec[0] - 1) < 1e-6 && fabs(r.resid) <= 1e-10 * 3, "vector %g, resid %g",
+	      r.vec ? r.vec[0] : NAN, r.resid);
+	cords_power_result_free(&r);
+	for (int i = 1; i <= 6; i++)
+		d[i] *= 1e4;
+	CHECK(cords_power(&A, &o, &r) == 0 && r.trials_agree == 4 && fabs(r.re + 3e4) < 1e-5, "scale 1e4: %d agree",
+	      r.trials_agree);
+	cords_power_result_free(&r);
+	for (int i = 1; i <= 6; i++)
+		d[i] = 0;
+	CHECK(cords_power(&A, &o, &r) == 0 && r.converged && r.re == 0 && r.resid == 0, "zero operator: %g %d", r.re,
+	      r.converged);
+	cords_power_result_free(&r);
+	d[1] = NAN; /* an operator that gives NaN: no answer, not a fake one */
+	CHECK(cords_power(&A, &o, &r) == 0 && !r.converged && r.re == 0 && isnan(r.resid), "NaN operator: %g %d %g",
+	      r.re, r.converged, r.resid);
+	cords_power_result_free(&r);
+	/* 0.3 (+) [[1, -2], [0.5, 1]] (+) 0.2: the pair 1 +- i dominates. */
+	double M[17] = {4, 0.3, 0, 0, 0, 0, 1, 0.5, 0, 0, -2, 1, 0, 0, 0, 0, 0.2};
+	cords_linop P = {4, mat_apply, M};
+	CHECK(cords_power(&P, &o, &r) == 0 && r.pair && r.converged && fabs(r.re - 1) < 1e-8 && fabs(r.im - 1) < 1e-8,
+	      "pair %g%+gi (%d, %d)", r.re, r.im, r.pair, r.converged);
+	if (r.vec && r.vec_im) {
+		double au_r[4], au_i[4], nrm = 0, res = 0, big = 0;
+		int at = 0;
+		mat_apply(M, r.vec, au_r);
+		mat_apply(M, r.vec_im, au_i);
+		for (int i = 0; i < 4; i++) {
+			double er = au_r[i] - (r.re * r.vec[i] - r.im * r.vec_im[i]);
+			double ei = au_i[i] - (r.re * r.vec_im[i] + r.im * r.vec[i]);
+			res += er * er + ei * ei;
+			nrm += r.vec[i] * r.vec[i] + r.vec_im[i] * r.vec_im[i];
+			if (hypot(r.vec[i], r.vec_im[i]) > big)
+				big = hypot(r.vec[i], r.vec_im[i]), at = i;
+		}
+		CHECK(fabs(nrm - 1) < 1e-9 && sqrt(res) < 1e-6 && fabs(sqrt(res) - r.resid) < 1e-9 + 1e-3 * sqrt(res),
+		      "eigenvector: norm %.9g, residual %.3g, reported %.3g", nrm, sqrt(res), r.resid);
+		CHECK(at == 1 && r.vec[at] > 0 && r.vec_im[at] == 0, "largest entry %d: %g%+gi", at, r.vec[at],
+		      r.vec_im[at]);
+	} else
+		CHECK(0, "no complex eigenvector");
+	cords_power_result_free(&r);
+}
+
+/* The operators' arguments: shapes, sizes and norms refused; the output
+ * does not depend on what y held. */
+static void operator_args_case(void)
+{
+	int64_t gs[1] = {2}, vs[4] = {2, 2, 3, 3}, vb[4] = {2, 3, 3, 3}, v3[3] = {2, 2, 9}, vk[4] = {2, 2, 3, 2};
+	cords_tensor *g = cords_tensor_new("g", CORDS_F64, 1, gs), *v = cords_tensor_new("v", CORDS_F64, 4, vs);
+	for (int i = 0; i < 2; i++)
+		((double *)g->data)[i] = 1 + i;
+	for (int64_t i = 0; i < cords_tensor_numel(v); i++)
+		((double *)v->data)[i] = sin(1.0 + (double)i);
+	cords_conv_op op;
+	cords_dconv dc;
+	CHECK(cords_conv_op_init(&op, g, v, 3, 4) == 0, "%s", cords_errmsg());
+	double x[24], y1[24], y2[24];
+	for (int i = 0; i < 24; i++)
+		x[i] = cos(0.3 * i), y1[i] = 0, y2[i] = NAN;
+	cords_conv_op_apply(&op, x, y1);
+	cords_conv_op_apply(&op, x, y2);
+	CHECK(!memcmp(y1, y2, sizeof y1), "the output depends on y's old values");
+	cords_conv_op_free(&op);
+	CHECK(cords_conv_op_init(&op, g, v, 0, 4) < 0 && cords_conv_op_init(&op, g, v, 3, 0) < 0 &&
+		      cords_conv_op_init(&op, g, v, 1, (1 << 29) + 1) < 0,
+	      "empty or huge maps accepted");
+	cords_tensor *b = cords_tensor_new("b", CORDS_F64, 4, vb), *t3 = cords_tensor_new("t3", CORDS_F64, 3, v3);
+	cords_tensor *k2 = cords_tensor_new("k2", CORDS_F64, 4, vk);
+	CHECK(cords_conv_op_init(&op, g, b, 3, 4) < 0 && strstr(cords_errmsg(), "[c,c,3,3]"), "[2,3,3,3] accepted");
+	CHECK(cords_dconv_init(&dc, g, t3, 1, 1, 3, 4) < 0 && cords_dconv_init(&dc, g, k2, 1, 1, 3, 4) < 0,
+	      "bad kernels accepted");
+	CHECK(cords_dconv_init(&dc, g, v, 1, 0, 2, 5) < 0 && cords_dconv_init(&dc, g, v, 1, 0, 5, 2) < 0,
+	      "a map smaller than the kernel accepted");
+	CHECK(cords_dconv_init(&dc, g, v, 2, 1, 3, 4) == 0 && dc.Ho == 2 && dc.Wo == 2, "%s", cords_errmsg());
+	cords_dconv_free(&dc);
+	for (int z = 0; z < 2; z++) {
+		for (int64_t i = 0; i < 18; i++)
+			((double *)v->data)[18 + i] = z ? (i ? 0 : INFINITY) : 0;
+		CHECK(cords_conv_op_init(&op, g, v, 3, 4) < 0 && cords_dconv_init(&dc, g, v, 1, 1, 3, 4) < 0 &&
+			      strstr(cords_errmsg(), "channel 1"),
+		      "a %s filter accepted", z ? "non-finite" : "zero");
+	}
+	cords_tensor_free(g), cords_tensor_free(v), cords_tensor_free(b), cords_tensor_free(t3), cords_tensor_free(k2);
+}
+
 int main(void)
 {
 	CASE("sort: modulus, ties within 1e-12 by the real part, then +im first; the companion array follows")
@@ -328,5 +434,7 @@ int main(void)
 	dense_vec_case();
 	CASE("Arnoldi: defaults, residuals bound the error, convergence test, floor, timings, k limits")
 	arnoldi_case();
+	CASE("power iteration: gap, rate, agreement, the zero operator, a complex pair's eigenvector") power_case();
+	CASE("convolution operators: arguments refused, the output independent of y's old values") operator_args_case();
 	T_DONE();
 }

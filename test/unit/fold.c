@@ -148,6 +148,7 @@ int main(void)
 	be = cords_backend_get("cpu");
 	CASE("R4, 2 channels, 25x27 (odd stem map): folded logits equal the BN CNN's") fold_case(4, 2, 25, 27, 5, 11);
 	CASE("R2, 1 channel, 19x18") fold_case(2, 1, 19, 18, 3, 12);
+	CASE("R6, 3 channels, 13x11") fold_case(6, 3, 13, 11, 4, 13);
 	CASE("BatchNorm of a fresh CNN: names, channels, weight 1, bias 0, mean 0, var 1; existing ones kept")
 	{
 		cords_arch a;

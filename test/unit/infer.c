@@ -5,10 +5,12 @@
  * the table's accuracy and mean activity per step over two batches. */
 #include "t.h"
 
+#include "eig_state.h"
 #include "err.h"
 #include "infer.h"
 #include "infer_time.h"
 #include "model.h"
+#include "net_op.h"
 #include "stream.h"
 
 #include <unistd.h>
@@ -398,6 +400,61 @@ int main(void)
 		free(a), free(b);
 		cords_state_free(m, s), cords_state_free(m, t), cords_state_free(m, u);
 		cords_work_free(m, w);
+	}
+	CASE("the state for cords-eig --at: after the image or the spontaneous phase, its z, norm and step change")
+	{
+		const cords_dynamics keep = m->dyn;
+		m->dyn = dyn;
+		int64_t s1[4] = {1, 3, 20, 24};
+		cords_tensor *img = cords_tensor_new("x", CORDS_F32, 4, s1);
+		memcpy(img->data, fxd("x"), img->nbytes);
+		cords_tensor_list params = {0};
+		char mp[1024];
+		snprintf(mp, sizeof mp, "%s/model/r4.model.tzst", td);
+		cords_read_file(mp, &params);
+		for (int spont = 0; spont < 2; spont++) {
+			cords_eig_state st;
+			CHECK(!cords_eig_state_compute(m, spont ? NULL : img, NULL, &st), "%s", cords_errmsg());
+			int t = spont ? dyn.spont_steps : T; /* the fixture's step, image 0 */
+			double rr = 0, dd = 0, e = 0;
+			for (int i = 0; i < D; i++) {
+				char name[8];
+				snprintf(name, sizeof name, "r%d", i);
+				const float *want = fxd(name) + (int64_t)(t - 1) * B * per(i);
+				double k = st.n[i] == per(i) ? worst(st.r[i], want, per(i)) : INFINITY;
+				e = !(k <= e) ? k : e;
+				for (int64_t j = 0; j < st.n[i]; j++) {
+					double z = st.z[i][j], next = (1 - dyn.alpha) * st.r[i][j] + dyn.alpha * (z > 0 ? z : 0);
+					rr += (double)st.r[i][j] * st.r[i][j];
+					dd += (next - st.r[i][j]) * (next - st.r[i][j]);
+				}
+			}
+			CHECK(st.depth == D && e <= 1, "%s: state off by %.3g x tolerance", spont ? "spont" : "image", e);
+			CHECK(fabs(st.norm - sqrt(rr)) <= 1e-9 * sqrt(rr), "norm %.9g of %.9g", st.norm, sqrt(rr));
+			CHECK(fabs(st.step_change - sqrt(dd / rr)) <= 1e-5 * sqrt(dd / rr) + 1e-7, "step change %.9g of %.9g",
+			      st.step_change, sqrt(dd / rr));
+			/* the area Jacobian at it: (1 - alpha) x + alpha phi'(z) conv(x) */
+			cords_conv_op J;
+			CHECK(!cords_area_jacobian_op(&params, &m->arch, 1, dyn.alpha, dyn.phi, &st, &J), "%s",
+			      cords_errmsg());
+			int bad = J.a != 1 - (double)dyn.alpha || J.b != (double)dyn.alpha;
+			for (int64_t j = 0; j < st.n[1]; j++)
+				bad += J.d[j] != (st.z[1][j] > 0);
+			CHECK(!bad, "%d mask entries or factors wrong", bad);
+			cords_conv_op_free(&J);
+			cords_eig_state_free(&st);
+		}
+		int64_t bad[5][4] = {{1, 3, 20, 24}, {2, 3, 20, 24}, {1, 2, 20, 24}, {1, 3, 21, 24}, {1, 3, 20, 23}};
+		for (int k = 0; k < 5; k++) {
+			cords_tensor *x = cords_tensor_new("x", CORDS_F32, k ? 4 : 3, bad[k]);
+			cords_eig_state st;
+			CHECK(cords_eig_state_compute(m, x, NULL, &st) < 0 && strstr(cords_errmsg(), "want one image"),
+			      "image shape %d accepted", k);
+			cords_tensor_free(x);
+		}
+		cords_list_free(&params);
+		cords_tensor_free(img);
+		m->dyn = keep;
 	}
 	CASE("errors: no read-out interval; a step that is not a read-out step; an observer's error")
 	{
