@@ -198,12 +198,15 @@ check test: $(TOOLS) $(UNITS) $(EMU_TOOLS) $(REPLAYS)
 # make mutate: mutants planted in a scratch copy (build-mutate/src), each
 # killed or not by the unit tests that run its line (test/mutate.py says
 # how). MUTANTS=N: at most N a file, the same N every time (MUTANTS=0: all,
-# hours); MUTATE_FILES=...: these files only; MUTATE_IDS=...: these mutants.
+# hours); MUTATE_FILES=...: these files only; MUTATE_IDS=...: these mutants;
+# MUTATE_SANITIZE=0: survivors not run again under ASan and UBSan.
 MUTANTS ?= 40
 MUTATE_FILES ?=
 MUTATE_IDS ?=
+MUTATE_SANITIZE ?= 1
 mutate:
-	python3 test/mutate.py --sample $(MUTANTS) $(if $(MUTATE_IDS),--ids '$(MUTATE_IDS)') $(MUTATE_FILES)
+	python3 test/mutate.py --sample $(MUTANTS) $(if $(filter 1,$(MUTATE_SANITIZE)),--sanitize) \
+		$(if $(MUTATE_IDS),--ids '$(MUTATE_IDS)') $(MUTATE_FILES)
 
 install: $(TOOLS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

@@ -361,14 +361,14 @@ class Tree:
         return changed
 
     def drop_objects(self, p):
-        for build in ("build", "build-cov"):
+        for build in ("build", "build-cov", "build-san"):
             for q in (os.path.join(build, p[:-2] + ".o"), os.path.join(build, "libcords.a")):
                 q = os.path.join(self.src, q)
                 if p.endswith(".c") and os.path.exists(q):
                     os.remove(q)
 
-    def run_make(self, targets, build="build", flags="$(OPT) $(MARCH)", jobs=1):
-        cmd = self.make + ["-j%d" % jobs, "BUILD=" + build, "CFLAGS=" + flags] + targets
+    def run_make(self, targets, build="build", flags="$(OPT) $(MARCH)", jobs=1, extra=()):
+        cmd = self.make + ["-j%d" % jobs, "BUILD=" + build, "CFLAGS=" + flags] + list(extra) + targets
         with open(self.log, "a") as lg:
             lg.write("$ %s\n" % " ".join(cmd))
             lg.flush()
@@ -559,6 +559,7 @@ def main():
     ap.add_argument("--ops", default="", help="only these operators (comma-separated)")
     ap.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     ap.add_argument("--timeout", type=float, default=20, help="least seconds a test may run (default 20)")
+    ap.add_argument("--sanitize", action="store_true", help="survivors again under ASan and UBSan")
     ap.add_argument("--notes", help="annotations (default ROOT/test/mutate-survivors.txt)")
     ap.add_argument("--rescore", metavar="TSV", help="no run: the report of an earlier run's results.tsv, "
                     "with the annotations and operators of now")
@@ -606,24 +607,14 @@ def main():
     open(tree.log, "w").close()
     env = dict(os.environ, TESTDATA=os.path.join(root, "testdata"), TOP=root,
                OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"),
-               OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "passive"))
+               OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "passive"),
+               ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0"))
     unit = sorted(p[len("test/unit/"):-2] for p in tree.files(root) if re.fullmatch(r"test/unit/\w+\.c", p))
     t0 = time.time()
     tree.sync()
     print("mutate: %d mutants in %d files; building %s" % (len(muts), len(files), tree.src), flush=True)
-    if not tree.run_make(["build/test/" + t for t in unit], jobs=2):
-        sys.exit("mutate: the build failed (see %s)" % tree.log)
-
-    # The baseline: every run passes, and how long it takes.
-    runs, base = variants(unit), {}
-    for t in sorted(runs):
-        s = time.time()
-        killed, why = run_test(tree, os.path.join(tree.src, "build/test", runs[t][0]), 600, env, runs[t][1])
-        if killed:
-            print("mutate: unit/%s fails without a mutant (%s): left out" % (t, why))
-            continue
-        base[t] = time.time() - s
-    runs = {t: runs[t] for t in base}
+    plain = Build("build", "$(OPT) $(MARCH)", [], True)
+    runs, base = plain.baseline(tree, unit, env)
     cov_path = os.path.join(work, "coverage.json")
     key = hashlib.sha1(json.dumps(sorted(base)).encode())
     with open(os.path.abspath(__file__), "rb") as fh:
@@ -643,47 +634,41 @@ def main():
         with open(cov_path, "w") as fh:
             json.dump({"key": key.hexdigest(), "cov": cov}, fh)
 
-    results, marker = [], os.path.join(work, "mutating")
+    results = {}
     res_path = os.path.join(work, "results.tsv")
     res = open(res_path, "w")
-    res.write("id\tfile\tline\top\tstatus\tdetail\tchange\ttext\n")
-    by_file = {}
-    for mu in muts:
-        by_file.setdefault(mu["file"], []).append(mu)
+    res.write(TSV_HEAD)
+
+    def done(mu, status, detail, k, n):
+        r = results[mu["id"]] = dict(mu, status=status, detail=detail, change=describe(mu))
+        res.write(tsv_row(r))
+        res.flush()
+        print("  %-28s %3d/%-3d %s:%d %-4s %-10s %s" % (mu["file"].split("/")[-1], k, n, mu["file"], mu["line"],
+                                                      mu["op"], status, describe(mu)[:60]), flush=True)
+
     interrupted = False
     try:
-        for f, fm in by_file.items():
-            path = os.path.join(tree.src, f)
-            obj = os.path.join(tree.src, "build", f[:-2] + ".o")
-            with open(path) as fh:
-                orig = fh.read()
-            st = os.stat(path)
-            with open(obj, "rb") as fh:
-                orig_obj = fh.read()
-            with open(marker, "w") as fh:
-                fh.write(f)
-            try:
-                for i, mu in enumerate(fm):
-                    status, detail = mutate_one(tree, mu, orig, orig_obj, path, obj, cov, runs, base, a.timeout, env)
-                    r = dict(mu, status=status, detail=detail, change=describe(mu))
-                    results.append(r)
-                    res.write("\t".join(str(r[k]) for k in ("id", "file", "line", "op", "status", "detail",
-                                                            "change", "text")) + "\n")
-                    res.flush()
-                    print("  %-28s %3d/%-3d %s:%d %-4s %-10s %s" % (f.split("/")[-1], i + 1, len(fm), f, mu["line"],
-                                                                  mu["op"], status, describe(mu)[:60]),
-                          flush=True)
-            finally:  # the object first: a stop in between leaves a source that differs, so sync drops it
-                with open(obj, "wb") as fh:
-                    fh.write(orig_obj)
-                with open(path, "w") as fh:
-                    fh.write(orig)
-                os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
-                os.remove(marker)
+        plain.run(tree, muts, cov, runs, base, a.timeout, env, done)
+        again = [mu for mu in muts if results.get(mu["id"], {}).get("status") == "survived"]
+        if a.sanitize and again:
+            # Survivors again under AddressSanitizer and UBSan (make check SANITIZE=1): an
+            # access out of bounds, a leak or undefined behaviour kills them there.
+            print("mutate: %d survivors again under the sanitizers" % len(again), flush=True)
+            san = Build("build-san", "-O1 $(MARCH)", ["SANITIZE=1"], False)
+            sruns, sbase = san.baseline(tree, unit, env)
+
+            def san_done(mu, status, detail, k, n):
+                if status == "killed":
+                    done(mu, status, "sanitizer: " + detail, k, n)
+
+            san.run(tree, again, cov, sruns, sbase, a.timeout, env, san_done)
     except KeyboardInterrupt:
         interrupted = True
         print("mutate: interrupted; the scratch copy is restored; partial report follows")
     res.close()
+    results = [results[mu["id"]] for mu in muts if mu["id"] in results]
+    with open(res_path, "w") as fh:  # one row a mutant, its last verdict
+        fh.write(TSV_HEAD + "".join(tsv_row(r) for r in results))
     header = "Mutation score of the unit tests: %d mutants, %.0f s%s (test/mutate.py %s)." % (
         len(results), time.time() - t0, ", interrupted" if interrupted else "", " ".join(sys.argv[1:]))
     text = report(results, notes, files, os.path.join(work, "report.md"), header)
@@ -694,33 +679,94 @@ def main():
     return 130 if interrupted else 0
 
 
-def mutate_one(tree, mu, orig, orig_obj, path, obj, cov, runs, base, min_timeout, env):
-    with open(path, "w") as fh:
-        fh.write(apply(orig, mu))
-    if os.path.exists(obj):
-        os.remove(obj)
-    if not tree.run_make(["build/" + mu["file"][:-2] + ".o"]):
-        return "stillborn", ""
-    with open(obj, "rb") as fh:
-        if fh.read() == orig_obj:
-            return "equivalent", "same object"
-    tests = tests_for(mu, cov)
-    if tests is None:  # no line data (a declaration): every test that runs the file
-        tests = sorted(set(t for ts in cov.get(mu["file"], {}).values() for t in ts))
-    tests = sorted((t for t in tests if t in base), key=lambda t: base[t])
-    if not tests:
-        return "uncovered", ""
-    linked = set()
-    for t in tests:  # linked one at a time: most mutants die in the first
-        exe, extra = runs[t]
-        if exe not in linked and not tree.run_make(["build/test/" + exe]):
-            return "stillborn", "link"
-        linked.add(exe)
-        killed, why = run_test(tree, os.path.join(tree.src, "build/test", exe), max(min_timeout, 10 * base[t]), env,
-                               extra)
-        if killed:
-            return "killed", "%s: %s" % (t, why)
-    return "survived", " ".join(tests)
+TSV_HEAD = "id\tfile\tline\top\tstatus\tdetail\tchange\ttext\n"
+
+
+def tsv_row(r):
+    return "\t".join(str(r[k]) for k in ("id", "file", "line", "op", "status", "detail", "change", "text")) + "\n"
+
+
+class Build:
+    """One build of the scratch tree (its folder, CFLAGS, extra make
+    variables) and the mutants run against it. tce: a mutant whose object
+    equals the original's is equivalent (objects without debug lines)."""
+
+    def __init__(self, name, flags, extra, tce):
+        self.name, self.flags, self.extra, self.tce = name, flags, extra, tce
+
+    def make(self, tree, targets, jobs=1):
+        return tree.run_make([self.name + "/" + t for t in targets], self.name, self.flags, jobs, self.extra)
+
+    def baseline(self, tree, unit, env):
+        """Every run of every test, unmutated: {run: (binary, env)} of those
+        that pass, and how long each took."""
+        if not self.make(tree, ["test/" + t for t in unit], jobs=2):
+            sys.exit("mutate: the build failed (see %s)" % tree.log)
+        runs, base = variants(unit), {}
+        for t in sorted(runs):
+            s = time.time()
+            killed, why = run_test(tree, os.path.join(tree.src, self.name, "test", runs[t][0]), 600, env, runs[t][1])
+            if killed:
+                print("mutate: unit/%s fails in %s without a mutant (%s): left out" % (t, self.name, why))
+                continue
+            base[t] = time.time() - s
+        return {t: runs[t] for t in base}, base
+
+    def run(self, tree, muts, cov, runs, base, min_timeout, env, done):
+        """Each mutant in turn, file by file; done(mu, status, detail, k, n)."""
+        marker = os.path.join(tree.work, "mutating")
+        by_file = {}
+        for mu in muts:
+            by_file.setdefault(mu["file"], []).append(mu)
+        for f, fm in by_file.items():
+            path = os.path.join(tree.src, f)
+            obj = os.path.join(tree.src, self.name, f[:-2] + ".o")
+            with open(path) as fh:
+                orig = fh.read()
+            st = os.stat(path)
+            with open(obj, "rb") as fh:
+                orig_obj = fh.read()
+            with open(marker, "w") as fh:
+                fh.write(f)
+            try:
+                for i, mu in enumerate(fm):
+                    status, detail = self.one(tree, mu, orig, orig_obj, path, obj, cov, runs, base, min_timeout, env)
+                    done(mu, status, detail, i + 1, len(fm))
+            finally:  # the object first: a stop in between leaves a source that differs, so sync drops it
+                with open(obj, "wb") as fh:
+                    fh.write(orig_obj)
+                with open(path, "w") as fh:
+                    fh.write(orig)
+                os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+                os.remove(marker)
+
+    def one(self, tree, mu, orig, orig_obj, path, obj, cov, runs, base, min_timeout, env):
+        with open(path, "w") as fh:
+            fh.write(apply(orig, mu))
+        if os.path.exists(obj):
+            os.remove(obj)
+        if not self.make(tree, [mu["file"][:-2] + ".o"]):
+            return "stillborn", ""
+        with open(obj, "rb") as fh:
+            if self.tce and fh.read() == orig_obj:
+                return "equivalent", "same object"
+        tests = tests_for(mu, cov)
+        if tests is None:  # no line data (a declaration): every test that runs the file
+            tests = sorted(set(t for ts in cov.get(mu["file"], {}).values() for t in ts))
+        tests = sorted((t for t in tests if t in base), key=lambda t: base[t])
+        if not tests:
+            return "uncovered", ""
+        linked = set()
+        for t in tests:  # linked one at a time: most mutants die in the first
+            exe, extra = runs[t]
+            if exe not in linked and not self.make(tree, ["test/" + exe]):
+                return "stillborn", "link"
+            linked.add(exe)
+            killed, why = run_test(tree, os.path.join(tree.src, self.name, "test", exe),
+                                   max(min_timeout, 10 * base[t]), env, extra)
+            if killed:
+                return "killed", "%s: %s" % (t, why)
+        return "survived", " ".join(tests)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 # test/mutate.py (make mutate) on a tiny library of its own: each kind of
-# verdict once, the source never written, the scratch copy restored on ^C.
+# verdict once, the sanitizer pass, the source never written, the scratch
+# copy restored on ^C.
 . "$(dirname "$0")/lib.sh"
 M="$TOP/test/mutate.py"
 P="$T/proj"
@@ -7,7 +8,10 @@ mkdir -p "$P/lib/tiny" "$P/test/unit"
 cat > "$P/Makefile" <<'EOF'
 BUILD ?= build
 OPT := -O2
-ALL := -std=c11 -D_DEFAULT_SOURCE -Wall -Werror $(CFLAGS)
+ifeq ($(SANITIZE),1)
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+endif
+ALL := -std=c11 -D_DEFAULT_SOURCE -Wall -Werror $(SAN) $(CFLAGS)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL) -c -o $@ $<
@@ -42,8 +46,8 @@ void tiny_scale(float *y, const float *x, int n, float k)
 
 void tiny_iota(int *c, int n)
 {
-	for (int i = 0; i < n; i++)
-		c[i] = i;
+	for (int k = 0; k < n; k++)
+		c[k] = k;
 }
 
 int tiny_cap(int x)
@@ -69,6 +73,7 @@ EOF
 cat > "$P/test/unit/tiny.c" <<'EOF'
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 int tiny_sum(const int *a, int n);
 void tiny_scale(float *y, const float *x, int n, float k);
 void tiny_iota(int *c, int n);
@@ -76,7 +81,7 @@ int tiny_cap(int x);
 int tiny_walk(int n);
 int main(void)
 {
-	int a[3] = {1, 2, 3}, c[3];
+	int a[3] = {1, 2, 3}, *c = malloc(3 * sizeof *c);
 	float x[3] = {1, 2, 3}, y[3];
 	int bad = tiny_sum(a, 3) != 6 || tiny_cap(5) != 5 || tiny_walk(3) != 3;
 	tiny_scale(y, x, 3, 2);
@@ -84,6 +89,7 @@ int main(void)
 	for (int i = 0; i < 3; i++)
 		bad |= !(fabsf(y[i] - 2 * x[i]) <= 1e-6f) || c[i] != i;
 	printf(bad ? "FAIL: tiny\n" : "PASS: tiny\n");
+	free(c);
 	return bad;
 }
 EOF
@@ -103,7 +109,8 @@ verdict() {
 }
 check "an operator flip is killed" verdict aor "s += a[i];" killed tiny
 check "a NaN into one float element is killed" verdict nan "y[i] = x[i] * k;" killed tiny
-check "a NaN into an int does not compile" verdict nan "c[i] = i;" stillborn
+check "a NaN into an int does not compile" verdict nan "c[k] = k;" stillborn
+check "a write one past an allocation goes unseen" verdict ror "for (int k = 0; k < n; k++)" survived tiny
 check "a hung mutant is killed by the time limit" verdict aor "i += 1;" killed timeout
 check "a mutant the compiler removes is equivalent" verdict aor "return a * 3;" equivalent
 check "a line no test runs is uncovered" verdict aor "return a + 1;" uncovered
@@ -113,6 +120,10 @@ check "the report has the file's row" grep -q '^| lib/tiny/tiny.c | ' "$T/out"
 check "the report gives the annotation" grep -q "$cap.*accepted.*never passes" "$T/out"
 check "the source tree is untouched" diff -r "$P" "$T/orig"
 check "the scratch copy is restored" cmp "$P/lib/tiny/tiny.c" "$T/work/src/lib/tiny/tiny.c"
+# Under the sanitizers the same mutant is killed.
+check "the survivors again under ASan and UBSan" python3 "$M" --root "$P" --work "$T/work" --timeout 2 --sanitize \
+	--ids "$(id_of 'ror < -> <= | for (int k = 0; k < n; k++)')" lib/tiny/tiny.c
+check "the write past the allocation is killed there" verdict ror "for (int k = 0; k < n; k++)" killed sanitizer
 # Interrupted while the hung mutant runs: the scratch copy comes back.
 walk=$(id_of "aor += -> -= | i += 1;")
 python3 "$M" --root "$P" --work "$T/work" --timeout 60 --ids "$walk" lib/tiny/tiny.c > "$T/int.out" 2>&1 &

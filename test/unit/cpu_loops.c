@@ -1,9 +1,10 @@
 /* Corners of the CPU backend's own training loops: the read-out's backward
  * on a map that is not square (plain and blocked channels), a batch sum one
- * element past a block, squared differences against a [1,...] slice, and
- * the shapes that must be refused. */
+ * element past a block, squared differences against a [1,...] slice, phi's
+ * backward at 0, and the shapes that must be refused. */
 #include "backend.h"
 #include "err.h"
+#include "phi_grad.h"
 #include "t.h"
 
 static cords_backend *be;
@@ -84,6 +85,17 @@ int main(void)
 		CHECK(!be->sqdiff_sum(be, bx, b1, &got) && fabs(got - c) <= 1e-6 * c, "slice: %.9g, want %.9g", got, c);
 		be->free(be, bx), be->free(be, by), be->free(be, b1);
 		free(x), free(y), free(y1);
+	}
+	CASE("phi backward: 1 for z > 0, the slope for z <= 0 (0 included, as torch), every element")
+	{
+		const float z[6] = {1, 0, -2, 0.5f, -0.0f, 3}, dy[6] = {2, 3, 4, 5, 6, 7};
+		const float want[6] = {2, 0.75f, 1, 5, 1.5f, 7};
+		float dz[6];
+		cords_phi_backward_cpu(z, dy, dz, 6, 0.25f);
+		int ok = 1;
+		for (int i = 0; i < 6; i++)
+			ok &= dz[i] == want[i];
+		CHECK(ok, "dz %g %g %g %g %g %g", dz[0], dz[1], dz[2], dz[3], dz[4], dz[5]);
 	}
 	CASE("shapes refused: a sum or a slice that is not the [1,...] of the input")
 	{

@@ -351,6 +351,16 @@ int main(void)
 		cords_model *b = cords_model_load(mp, cords_backend_get("cpu"));
 		CHECK(b && b->dyn.alpha == 0.2f && b->dyn.stim_steps == 100 && b->arch.depth == 2 && b->arch.height == 28,
 		      "non-text meta: %s", cords_errmsg());
+		/* ... and with the text one, the file's protocol */
+		f = fopen(mp, "wb");
+		w = f ? cords_writer_new(f, mp, 0) : NULL;
+		for (int i = 0; i < l.n; i++)
+			cords_write_tensor(w, l.items[i]);
+		CHECK(w && !cords_writer_close(w), "write");
+		fclose(f);
+		cords_model *t = cords_model_load(mp, cords_backend_get("cpu"));
+		CHECK(t && t->dyn.alpha == 0.3f && t->dyn.stim_steps == 7, "text meta: %s", cords_errmsg());
+		cords_model_free(t);
 		unlink(mp);
 		/* The hash: the same values, the same hash; the first or the last value changed, another. */
 		cords_model *c = cords_model_new(&l, NULL, cords_backend_get("cpu"));
