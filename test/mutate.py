@@ -286,8 +286,11 @@ def generate(path, src):
         h = hashlib.sha1(("%s\0%s\0%s\0%d\0%s\0%d" % (path, key[0], key[1], key[2], key[3], k)).encode())
         mu["id"] = h.hexdigest()[:10]
         mu["file"] = path
-        mu["text"] = text.strip()
         mu["old"] = src[mu["start"]:mu["end"]]
+        # the line as the mutant has it, the edit marked: {2, 0, [[0->1]], 0}
+        col = mu["start"] - ls
+        mu["text"] = (text if mu["op"] == "nan" else text[:col] + "[[%s->%s]]" % (mu["old"], mu["new"]) +
+                      text[col + len(mu["old"]):]).strip()
     return muts
 
 
@@ -537,9 +540,10 @@ def report(results, notes, files, out, header):
     lines.append("")
     for r in surv:
         verdict, why = notes.get(r["id"], ("", ""))
-        lines.append("- `%s` %s:%d %s%s: `%s` -> %s%s" % (
+        lines.append("- `%s` %s:%d %s%s: `%s`%s" % (
             r["id"], r["file"], r["line"], r["op"], " (uncovered)" if r["status"] == "uncovered" else "",
-            r["text"][:100], r["change"], " — **%s**: %s" % (verdict, why) if verdict else ""))
+            r["text"][:140] if r["op"] != "nan" else "NaN into " + r["text"][:100],
+            " — **%s**: %s" % (verdict, why) if verdict else ""))
     text = "\n".join(lines) + "\n"
     with open(out, "w") as f:
         f.write(text)

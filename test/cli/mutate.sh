@@ -96,7 +96,7 @@ EOF
 cp -r "$P" "$T/orig"
 python3 "$M" --root "$P" --work "$T/work" --list lib/tiny/tiny.c > "$T/list"
 id_of() { grep -F -- "$1" "$T/list" | awk '{print $1}' | head -n 1; }
-cap=$(id_of "crp 10 -> 11 | return x > 10")
+cap=$(id_of "crp 10 -> 11 | return x > [[10->11]]")
 printf '# comment\n%s accepted the test never passes more than 10\n' "$cap" > "$P/notes"
 cp "$P/notes" "$T/orig/notes"
 check "mutate.py runs on the tiny library" python3 "$M" --root "$P" --work "$T/work" --timeout 2 \
@@ -107,25 +107,25 @@ verdict() {
 	awk -F'\t' -v op="$1" -v text="$2" -v st="$3" -v d="${4:-}" \
 		'$4 == op && $8 == text && $5 == st && index($6, d) { ok = 1 } END { exit !ok }' "$T/work/results.tsv"
 }
-check "an operator flip is killed" verdict aor "s += a[i];" killed tiny
+check "an operator flip is killed" verdict aor "s [[+->-]]= a[i];" killed tiny
 check "a NaN into one float element is killed" verdict nan "y[i] = x[i] * k;" killed tiny
 check "a NaN into an int does not compile" verdict nan "c[k] = k;" stillborn
-check "a write one past an allocation goes unseen" verdict ror "for (int k = 0; k < n; k++)" survived tiny
-check "a hung mutant is killed by the time limit" verdict aor "i += 1;" killed timeout
-check "a mutant the compiler removes is equivalent" verdict aor "return a * 3;" equivalent
-check "a line no test runs is uncovered" verdict aor "return a + 1;" uncovered
-check "an undetected change survives" verdict crp "return x > 10 ? 10 : x;" survived tiny
-check "a loop bound off by one is killed" verdict lbo "for (int i = 0; i < n; i++)" killed
+check "a write one past an allocation goes unseen" verdict ror "for (int k = 0; k [[<-><=]] n; k++)" survived tiny
+check "a hung mutant is killed by the time limit" verdict aor "i [[+->-]]= 1;" killed timeout
+check "a mutant the compiler removes is equivalent" verdict aor "return a [[*->/]] 3;" equivalent
+check "a line no test runs is uncovered" verdict aor "return a [[+->-]] 1;" uncovered
+check "an undetected change survives" verdict crp "return x > [[10->11]] ? 10 : x;" survived tiny
+check "a loop bound off by one is killed" verdict lbo "for (int i = 0; i < [[n->(n) - 1]]; i++)" killed
 check "the report has the file's row" grep -q '^| lib/tiny/tiny.c | ' "$T/out"
 check "the report gives the annotation" grep -q "$cap.*accepted.*never passes" "$T/out"
 check "the source tree is untouched" diff -r "$P" "$T/orig"
 check "the scratch copy is restored" cmp "$P/lib/tiny/tiny.c" "$T/work/src/lib/tiny/tiny.c"
 # Under the sanitizers the same mutant is killed.
 check "the survivors again under ASan and UBSan" python3 "$M" --root "$P" --work "$T/work" --timeout 2 --sanitize \
-	--ids "$(id_of 'ror < -> <= | for (int k = 0; k < n; k++)')" lib/tiny/tiny.c
-check "the write past the allocation is killed there" verdict ror "for (int k = 0; k < n; k++)" killed sanitizer
+	--ids "$(id_of 'ror < -> <= | for (int k = 0; k [[<-><=]]')" lib/tiny/tiny.c
+check "the write past the allocation is killed there" verdict ror "for (int k = 0; k [[<-><=]] n; k++)" killed sanitizer
 # Interrupted while the hung mutant runs: the scratch copy comes back.
-walk=$(id_of "aor += -> -= | i += 1;")
+walk=$(id_of "aor + -> - | i [[+->-]]= 1;")
 python3 "$M" --root "$P" --work "$T/work" --timeout 60 --ids "$walk" lib/tiny/tiny.c > "$T/int.out" 2>&1 &
 pid=$!
 n=0
@@ -138,5 +138,5 @@ check "^C restores the scratch copy" cmp "$P/lib/tiny/tiny.c" "$T/work/src/lib/t
 check "^C leaves no marker" test ! -e "$T/work/mutating"
 check "^C leaves the test killed" sh -c "! pgrep -f '$T/work/src/build/tes[t]/tiny' >/dev/null"
 check "the next run rebuilds the object" python3 "$M" --root "$P" --work "$T/work" --timeout 2 \
-	--ids "$(id_of 'aor * -> / | y[i] = x[i] * k;')" lib/tiny/tiny.c
-check "and its mutant is killed" verdict aor "y[i] = x[i] * k;" killed
+	--ids "$(id_of 'aor * -> / | y[i] = x[i] [[*->/]] k;')" lib/tiny/tiny.c
+check "and its mutant is killed" verdict aor "y[i] = x[i] [[*->/]] k;" killed

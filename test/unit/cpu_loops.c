@@ -1,7 +1,8 @@
 /* Corners of the CPU backend's own training loops: the read-out's backward
  * on a map that is not square (plain and blocked channels), a batch sum one
  * element past a block, squared differences against a [1,...] slice, phi's
- * backward at 0, and the shapes that must be refused. */
+ * backward at 0, the leaky update's z, a weight gradient added to dw, and
+ * the shapes that must be refused. */
 #include "backend.h"
 #include "err.h"
 #include "phi_grad.h"
@@ -26,6 +27,13 @@ static float *vals(int64_t n, int seed)
 	return v;
 }
 
+/* The worst |a - b| so far; a NaN stays (as Inf). */
+static double worse(double e, double a, double b)
+{
+	double d = fabs(a - b);
+	return !(d <= e) ? (isnan(d) ? INFINITY : d) : e;
+}
+
 static void readout_case(int B, int C, int H, int W)
 {
 	int64_t n = (int64_t)B * C * H * W;
@@ -41,7 +49,7 @@ static void readout_case(int B, int C, int H, int W)
 	be->download(be, bdx, dx);
 	double e = 0;
 	for (int64_t k = 0; k < n; k++)
-		e = !(fabs(dx[k] - want[k]) <= e) ? fabs(dx[k] - want[k]) : e;
+		e = worse(e, dx[k], want[k]);
 	CHECK(e <= 1e-6, "B %d C %d %dx%d: off by %g", B, C, H, W, e);
 	be->free(be, bx), be->free(be, bdx), be->free(be, bdy);
 	free(x), free(dx), free(dy), free(want);
@@ -66,7 +74,7 @@ int main(void)
 		be->download(be, bs, s);
 		double e = 0;
 		for (int i = 0; i < per; i++)
-			e = !(fabs(s[i] - want[i]) <= e) ? fabs(s[i] - want[i]) : e;
+			e = worse(e, s[i], want[i]);
 		CHECK(e <= 1e-5, "off by %g (last %g, want %g)", e, s[per - 1], want[per - 1]);
 		be->free(be, bz), be->free(be, bs);
 		free(z), free(s), free(want);
@@ -96,6 +104,47 @@ int main(void)
 		for (int i = 0; i < 6; i++)
 			ok &= dz[i] == want[i];
 		CHECK(ok, "dz %g %g %g %g %g %g", dz[0], dz[1], dz[2], dz[3], dz[4], dz[5]);
+	}
+	CASE("leaky update: z gets the bias, r the update, every element")
+	{
+		const int B = 2, per = 3 * 5 * 7;
+		float *r = vals(B * per, 9), *z = vals(B * per, 10), *b = vals(per, 11), *wz = malloc(B * per * sizeof *wz);
+		float *wr = malloc(B * per * sizeof *wr);
+		for (int i = 0; i < B * per; i++) {
+			wz[i] = z[i] + b[i % per];
+			wr[i] = 0.75f * r[i] + 0.25f * (wz[i] > 0 ? wz[i] : 0.5f * wz[i]);
+		}
+		cords_buf *br = up(B, 3, 5, 7, r), *bz = up(B, 3, 5, 7, z), *bb = up(1, 3, 5, 7, b), *bo = up(B, 3, 5, 7, NULL);
+		CHECK(be->leaky(be, 0.25f, (cords_phi){CORDS_PHI_PRELU, 0.5f}, br, bz, bb, bo) == 0, "%s", cords_errmsg());
+		be->download(be, bz, z);
+		be->download(be, bo, r);
+		double ez = 0, er = 0;
+		for (int i = 0; i < B * per; i++)
+			ez = worse(ez, z[i], wz[i]), er = worse(er, r[i], wr[i]);
+		CHECK(ez <= 1e-6 && er <= 1e-6, "z off by %g, r by %g", ez, er);
+		be->free(be, br), be->free(be, bz), be->free(be, bb), be->free(be, bo);
+		free(r), free(z), free(b), free(wz), free(wr);
+	}
+	CASE("weight gradient with beta 1 adds to what dw holds (plain and blocked channels)")
+	{
+		for (int C = 3; C <= 16; C += 13) {
+			int64_t sx[4] = {2, C, 6, 5}, sw[4] = {C, C, 3, 3};
+			float *x = vals(2 * C * 30, 12), *dy = vals(2 * C * 30, 13), *d0 = vals(C * C * 9, 14);
+			float *g = malloc(C * C * 9 * sizeof *g), *acc = malloc(C * C * 9 * sizeof *acc);
+			cords_buf *bx = be->alloc(be, CORDS_BUF_ACT, 4, sx), *bdy = be->alloc(be, CORDS_BUF_ACT, 4, sx);
+			cords_buf *bw = be->alloc(be, CORDS_BUF_WEIGHT, 4, sw);
+			be->upload(be, bx, x), be->upload(be, bdy, dy);
+			cords_conv c0 = {.stride = 1, .pad = 1, .beta = 0}, c1 = {.stride = 1, .pad = 1, .beta = 1};
+			int rc = be->conv2d_bwd_weights(be, &c0, bx, bdy, bw) || be->download(be, bw, g) ||
+				 be->upload(be, bw, d0) || be->conv2d_bwd_weights(be, &c1, bx, bdy, bw) ||
+				 be->download(be, bw, acc);
+			double e = 0, m = 0;
+			for (int i = 0; i < C * C * 9; i++)
+				e = worse(e, acc[i], (double)d0[i] + g[i]), m = fmax(m, fabs(g[i]));
+			CHECK(!rc && e <= 1e-5 * (1 + m) && m > 0, "C %d: beta 1 off by %g: %s", C, e, rc ? cords_errmsg() : "");
+			be->free(be, bx), be->free(be, bdy), be->free(be, bw);
+			free(x), free(dy), free(d0), free(g), free(acc);
+		}
 	}
 	CASE("shapes refused: a sum or a slice that is not the [1,...] of the input")
 	{

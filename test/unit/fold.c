@@ -98,6 +98,11 @@ static void fold_case(int depth, int cin, int h, int w, int classes, uint64_t se
 	if (f && b && fp && bp) {
 		cords_cnn_step(f, fp, 0, B, x, none, 0, lf);
 		cords_cnn_step(b, bp, 0, B, x, none, 0, lb);
+		/* twice: nothing accumulates from one step into the next */
+		float *second = malloc(B * classes * sizeof *second);
+		cords_cnn_step(b, bp, 0, B, x, none, 0, second);
+		CHECK(!memcmp(second, lb, B * classes * sizeof *second), "the BN CNN's second step gives other logits");
+		free(second);
 		double e = 0, m = 0;
 		for (int i = 0; i < B * classes; i++) {
 			double d = fabs(lf[i] - lb[i]);

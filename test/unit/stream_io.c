@@ -1,10 +1,13 @@
 /* Tensor stream corners: the record index, a name of CORDS_NAME_MAX bytes,
  * compression threads, an empty record whose frame checksum
- * is damaged (an error, not an early end), and a record above 64 MiB read
- * into a growing buffer. */
+ * is damaged (an error, not an early end) or whose frame holds a byte
+ * more, skipping a record, and a record above 64 MiB read into a growing
+ * buffer. */
 #include "err.h"
 #include "stream.h"
 #include "t.h"
+
+#include <zstd.h>
 
 static char *buf;
 static size_t len;
@@ -77,6 +80,48 @@ int main(void)
 		CHECK(rc < 0 && n == 1, "%d records, then %d: %s", n, rc, cords_errmsg());
 		cords_reader_free(r);
 		fclose(f);
+		free(buf);
+		cords_tensor_free(a), cords_tensor_free(e);
+	}
+	CASE("an empty record with a byte after it in a frame of unknown size: an error")
+	{
+		w = open_mem(&f);
+		cords_tensor *e = cords_tensor_new("e", CORDS_F32, 1, &s0);
+		cords_write_tensor(w, e);
+		close_mem(w, f);
+		unsigned char raw[64], frame[256];
+		size_t n = ZSTD_decompress(raw, sizeof raw - 1, buf, len);
+		CHECK(!ZSTD_isError(n) && n < sizeof raw - 1, "decompress");
+		raw[n++] = 0; /* one byte the record does not own */
+		ZSTD_CCtx *cc = ZSTD_createCCtx();
+		ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 0);
+		ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+		size_t fl = ZSTD_compress2(cc, frame, sizeof frame, raw, n);
+		ZSTD_freeCCtx(cc);
+		CHECK(!ZSTD_isError(fl), "compress");
+		FILE *g = fmemopen(frame, fl, "rb");
+		cords_reader *r = cords_reader_new(g, "mem");
+		cords_tensor *x = NULL;
+		CHECK(cords_read_tensor(r, &x) < 0 && !x, "the extra byte went unnoticed");
+		cords_reader_free(r);
+		fclose(g);
+		/* skipping a record's data: the next record is read whole */
+		free(buf);
+		w = open_mem(&f);
+		cords_tensor *a = cords_tensor_new("a", CORDS_F32, 1, &s3);
+		((float *)a->data)[2] = 7;
+		cords_write_tensor(w, a);
+		cords_write_tensor(w, a);
+		close_mem(w, f);
+		g = fmemopen(buf, len, "rb");
+		r = cords_reader_new(g, "mem");
+		cords_tensor h;
+		CHECK(cords_read_header(r, &h) == 1 && cords_read_skip(r) == 0 && cords_read_tensor(r, &x) == 1 && x &&
+			      ((float *)x->data)[2] == 7,
+		      "skip: %s", cords_errmsg());
+		cords_tensor_free(x);
+		cords_reader_free(r);
+		fclose(g);
 		free(buf);
 		cords_tensor_free(a), cords_tensor_free(e);
 	}
