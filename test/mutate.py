@@ -52,17 +52,16 @@ import time
 # CPU backend's own loops. Left out: dist.c (MPI, no unit test runs more
 # than one rank), checkpoint.c (file handling), rnn_stage.c and cnn_stage.c
 # (the tools' glue between the loop and the trainers; the command-line tests
-# train through them), backend_cpu.c and cpu_conv.c (buffers and oneDNN
-# primitives; the arithmetic is oneDNN's). cpu_conv_bwd.c is in: it has our
-# own weight-gradient GEMM path.
+# train through them), backend_cpu.c, cpu_pool.c and cpu_linear.c (buffers,
+# oneDNN primitives, and calls into readout.c's loops). cpu_conv.c is in:
+# besides oneDNN's primitives it has our own weight-gradient GEMM path.
 DEFAULT_FILES = """
-lib/model/arch.c lib/model/dynamics.c lib/model/fold.c lib/model/infer.c
-lib/model/infer_time.c lib/model/model.c lib/model/params.c lib/model/spont.c
-lib/model/step.c
+lib/model/arch.c lib/model/dynamics.c lib/model/infer.c lib/model/infer_time.c
+lib/model/model.c lib/model/params.c lib/model/spont.c lib/model/step.c
 lib/train/loss.c lib/train/optset.c lib/train/rnn_train.c lib/train/cnn_train.c
-lib/train/inverse.c lib/train/trainloop.c lib/train/phi_grad.c
-lib/cpu/optim.c lib/cpu/cpu_eltwise.c lib/cpu/cpu_train_eltwise.c lib/cpu/bnorm.c
-lib/cpu/wnorm.c lib/cpu/cpu_conv_bwd.c
+lib/train/inverse.c lib/train/trainloop.c lib/train/fold.c
+lib/cpu/optim.c lib/cpu/readout.c lib/cpu/cpu_eltwise.c lib/cpu/cpu_train_eltwise.c
+lib/cpu/bnorm.c lib/cpu/wnorm.c lib/cpu/cpu_conv.c
 lib/eig/conv_op.c lib/eig/dconv.c lib/eig/eig_arnoldi.c lib/eig/eig_basis.c
 lib/eig/eig_dense.c lib/eig/eig_hess.c lib/eig/eig_power.c lib/eig/eig_state.c
 lib/eig/eig_util.c lib/eig/net_op.c

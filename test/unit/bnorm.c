@@ -14,18 +14,14 @@ static int64_t at(int k, int64_t M, int b, int c, int64_t m)
 	return (((int64_t)b * (C / k) + c / k) * M + m) * k + c % k;
 }
 
-/* Worst |a - b| / (1e-6 + 1e-5 max(floor, max |b|)) (cancellation leaves
- * entries near 0 with the rounding of the terms); NaN counts as Inf. */
+/* |a - b| <= 1e-6 + 1e-5 max(floor, max |b|) (cancellation leaves entries
+ * near 0 with the rounding of the terms): t_cmp's worst error. */
 static double off_floor(const float *a, const double *b, int64_t n, double floor)
 {
-	double w = 0, s = floor;
+	double s = floor;
 	for (int64_t i = 0; i < n; i++)
 		s = fmax(s, fabs(b[i]));
-	for (int64_t i = 0; i < n; i++) {
-		double e = fabs(a[i] - b[i]) / (1e-6 + 1e-5 * s);
-		w = !(e <= w) ? (isnan(e) ? INFINITY : e) : w;
-	}
-	return w;
+	return t_cmp(NULL, "bn", a, b, n, .abs = 1e-6 + 1e-5 * s);
 }
 static double off(const float *a, const double *b, int64_t n) { return off_floor(a, b, n, 0); }
 

@@ -5,7 +5,6 @@
  * the shapes that must be refused. */
 #include "backend.h"
 #include "err.h"
-#include "phi_grad.h"
 #include "t.h"
 
 static cords_backend *be;
@@ -27,13 +26,6 @@ static float *vals(int64_t n, int seed)
 	return v;
 }
 
-/* The worst |a - b| so far; a NaN stays (as Inf). */
-static double worse(double e, double a, double b)
-{
-	double d = fabs(a - b);
-	return !(d <= e) ? (isnan(d) ? INFINITY : d) : e;
-}
-
 static void readout_case(int B, int C, int H, int W)
 {
 	int64_t n = (int64_t)B * C * H * W;
@@ -47,17 +39,16 @@ static void readout_case(int B, int C, int H, int W)
 	cords_buf *bx = up(B, C, H, W, x), *bdx = up(B, C, H, W, dx), *bdy = up(B, C, 0, 0, dy);
 	CHECK(be->readout_bwd_add(be, bx, bdy, bdx) == 0, "%s", cords_errmsg());
 	be->download(be, bdx, dx);
-	double e = 0;
-	for (int64_t k = 0; k < n; k++)
-		e = worse(e, dx[k], want[k]);
-	CHECK(e <= 1e-6, "B %d C %d %dx%d: off by %g", B, C, H, W, e);
+	t_worst e = {0, ""};
+	t_cmp(&e, "dx", dx, want, n, .abs = 1e-6);
+	CHECK(e.err <= 1, "B %d C %d %dx%d: %s", B, C, H, W, e.at);
 	be->free(be, bx), be->free(be, bdx), be->free(be, bdy);
 	free(x), free(dx), free(dy), free(want);
 }
 
 int main(void)
 {
-	be = cords_backend_get("cpu");
+	be = t_backend("cpu");
 	CASE("read-out backward on 3x5 maps, plain and blocked channels")
 	{
 		readout_case(2, 3, 3, 5);
@@ -72,10 +63,9 @@ int main(void)
 		cords_buf *bz = up(B, 1, 27, 19, z), *bs = up(1, 1, 27, 19, s);
 		CHECK(be->batch_sum(be, bz, bs, 0.5f) == 0, "%s", cords_errmsg());
 		be->download(be, bs, s);
-		double e = 0;
-		for (int i = 0; i < per; i++)
-			e = worse(e, s[i], want[i]);
-		CHECK(e <= 1e-5, "off by %g (last %g, want %g)", e, s[per - 1], want[per - 1]);
+		t_worst e = {0, ""};
+		t_cmp(&e, "sum", s, want, per, .abs = 1e-5);
+		CHECK(e.err <= 1, "%s", e.at);
 		be->free(be, bz), be->free(be, bs);
 		free(z), free(s), free(want);
 	}
@@ -94,16 +84,19 @@ int main(void)
 		be->free(be, bx), be->free(be, by), be->free(be, b1);
 		free(x), free(y), free(y1);
 	}
-	CASE("phi backward: 1 for z > 0, the slope for z <= 0 (0 included, as torch), every element")
+	CASE("phi backward (leaky_bwd, alpha 1): 1 for z > 0, the slope for z <= 0 (0 included, as torch)")
 	{
 		const float z[6] = {1, 0, -2, 0.5f, -0.0f, 3}, dy[6] = {2, 3, 4, 5, 6, 7};
 		const float want[6] = {2, 0.75f, 1, 5, 1.5f, 7};
-		float dz[6];
-		cords_phi_backward_cpu(z, dy, dz, 6, 0.25f);
-		int ok = 1;
+		float dz[6], dr[6];
+		cords_buf *bz = up(1, 6, 0, 0, z), *bd = up(1, 6, 0, 0, dy), *bdz = up(1, 6, 0, 0, NULL), *bdr = up(1, 6, 0, 0, NULL);
+		int rc = be->leaky_bwd(be, 1, (cords_phi){CORDS_PHI_PRELU, 0.25f}, bz, bd, bdz, bdr, 0) ||
+			 be->download(be, bdz, dz) || be->download(be, bdr, dr);
+		int ok = !rc;
 		for (int i = 0; i < 6; i++)
-			ok &= dz[i] == want[i];
-		CHECK(ok, "dz %g %g %g %g %g %g", dz[0], dz[1], dz[2], dz[3], dz[4], dz[5]);
+			ok &= dz[i] == want[i] && dr[i] == 0;
+		CHECK(ok, "dz %g %g %g %g %g %g: %s", dz[0], dz[1], dz[2], dz[3], dz[4], dz[5], rc ? cords_errmsg() : "");
+		be->free(be, bz), be->free(be, bd), be->free(be, bdz), be->free(be, bdr);
 	}
 	CASE("leaky update: z gets the bias, r the update, every element")
 	{
@@ -118,10 +111,10 @@ int main(void)
 		CHECK(be->leaky(be, 0.25f, (cords_phi){CORDS_PHI_PRELU, 0.5f}, br, bz, bb, bo) == 0, "%s", cords_errmsg());
 		be->download(be, bz, z);
 		be->download(be, bo, r);
-		double ez = 0, er = 0;
-		for (int i = 0; i < B * per; i++)
-			ez = worse(ez, z[i], wz[i]), er = worse(er, r[i], wr[i]);
-		CHECK(ez <= 1e-6 && er <= 1e-6, "z off by %g, r by %g", ez, er);
+		t_worst e = {0, ""};
+		t_cmp(&e, "z", z, wz, B * per, .abs = 1e-6);
+		t_cmp(&e, "r", r, wr, B * per, .abs = 1e-6);
+		CHECK(e.err <= 1, "%s", e.at);
 		be->free(be, br), be->free(be, bz), be->free(be, bb), be->free(be, bo);
 		free(r), free(z), free(b), free(wz), free(wr);
 	}
@@ -138,10 +131,13 @@ int main(void)
 			int rc = be->conv2d_bwd_weights(be, &c0, bx, bdy, bw) || be->download(be, bw, g) ||
 				 be->upload(be, bw, d0) || be->conv2d_bwd_weights(be, &c1, bx, bdy, bw) ||
 				 be->download(be, bw, acc);
-			double e = 0, m = 0;
+			double m = 0, *want = malloc(C * C * 9 * sizeof *want);
 			for (int i = 0; i < C * C * 9; i++)
-				e = worse(e, acc[i], (double)d0[i] + g[i]), m = fmax(m, fabs(g[i]));
-			CHECK(!rc && e <= 1e-5 * (1 + m) && m > 0, "C %d: beta 1 off by %g: %s", C, e, rc ? cords_errmsg() : "");
+				want[i] = (double)d0[i] + g[i], m = fmax(m, fabs(g[i]));
+			t_worst e = {0, ""};
+			t_cmp(&e, "dw", acc, want, C * C * 9, .abs = 1e-5 * (1 + m));
+			CHECK(!rc && e.err <= 1 && m > 0, "C %d, beta 1: %s %s", C, e.at, rc ? cords_errmsg() : "");
+			free(want);
 			be->free(be, bx), be->free(be, bdy), be->free(be, bw);
 			free(x), free(dy), free(d0), free(g), free(acc);
 		}

@@ -113,12 +113,11 @@ static void hess_case(int k, uint64_t seed)
 	}
 	cords_eig_sort(k, re, im, last);
 	cords_eig_sort(k, wre, wim, wlast);
-	double e = 0, el = 0;
-	for (int i = 0; i < k; i++) {
-		e = fmax(e, hypot(re[i] - wre[i], im[i] - wim[i]));
-		el = !(fabs(last[i] - wlast[i]) <= el) ? fabs(last[i] - wlast[i]) : el;
-	}
-	CHECK(e <= 1e-10 && el <= 1e-10, "k %d: eigenvalues off by %.3g, last components by %.3g", k, e, el);
+	t_worst e = {0, ""};
+	t_cmp(&e, "re", re, wre, k, .abs = 1e-10);
+	t_cmp(&e, "im", im, wim, k, .abs = 1e-10);
+	t_cmp(&e, "last", last, wlast, k, .abs = 1e-10);
+	CHECK(e.err <= 1, "k %d: %s", k, e.at);
 	CHECK(k < 4 || pairs > 0, "k %d: no complex pair to check", k);
 	free(H), free(A), free(re), free(im), free(last), free(wre), free(wim), free(wlast), free(VR);
 }
@@ -163,11 +162,9 @@ static void basis_case(int64_t n, int f32, int j)
 			v[i] /= sqrt(s);
 		cords_basis_set(&B, c, v);
 		cords_basis_get(&B, c, x);
-		double e = 0;
-		for (int64_t i = 0; i < n; i++)
-			e = fmax(e, fabs(x[i] - v[i]));
-		CHECK(e <= (f32 ? 1e-7 : 0) * (1 + sqrt((double)n)) && x[n - 1] == (f32 ? (float)v[n - 1] : v[n - 1]),
-		      "column %d read back off by %.3g", c, e);
+		t_worst e = {0, ""};
+		t_cmp(&e, "column", x, v, n, .rel = f32 ? 1e-7 : 0);
+		CHECK(e.err <= 1 && x[n - 1] == (f32 ? (float)v[n - 1] : v[n - 1]), "column %d read back: %s", c, e.at);
 		memcpy(v, x, (size_t)n * sizeof *x); /* the stored basis, rounded or not */
 	}
 	for (int always = 0; always < 2; always++)
@@ -195,31 +192,30 @@ static void basis_case(int64_t n, int f32, int j)
 			int want_passes = always || n0 - first <= 0.5 * n0 ? 2 : 1;
 			double tol = f32 ? 1e-6 * sqrt(n0) : 1e-12 * (1 + sqrt(n0));
 			/* The remainder w0 - V h, recomputed, and its overlap with V. */
-			double e = 0, res = 0, ov = 0, hmax = 0;
+			double *rem = malloc((size_t)n * sizeof *rem), *dots = calloc((size_t)j, sizeof *dots), res = 0;
 			for (int64_t i = 0; i < n; i++) {
-				double t = w0[i];
+				rem[i] = w0[i];
 				for (int c = 0; c < j; c++)
-					t -= V[(size_t)c * n + i] * h[c];
-				e = fmax(e, fabs(t - w[i]));
-				res += t * t;
+					rem[i] -= V[(size_t)c * n + i] * h[c];
+				res += rem[i] * rem[i];
 			}
-			for (int c = 0; c < j; c++) {
-				double d = 0;
+			for (int c = 0; c < j; c++)
 				for (int64_t i = 0; i < n; i++)
-					d += V[(size_t)c * n + i] * w[i];
-				ov = fmax(ov, fabs(d));
-				hmax = fmax(hmax, fabs(h[c] - hw[c]));
-			}
+					dots[c] += V[(size_t)c * n + i] * w[i];
+			double zero[8] = {0}, sres = sqrt(res);
+			t_worst e = {0, ""};
+			t_cmp(&e, "remainder", w, rem, n, .abs = tol);
+			t_cmp(&e, "norm", &nv, &sres, 1, .abs = tol);
+			t_cmp(&e, "V^T remainder", dots, zero, j, .abs = tol);
+			t_cmp(&e, "h", h, hw, j, .abs = tol);
 			CHECK(passes == want_passes, "n %lld f32 %d always %d near %d: %d passes", (long long)n, f32, always,
 			      near, passes);
-			CHECK(e <= tol && fabs(nv - sqrt(res)) <= tol, "n %lld f32 %d: remainder off by %.3g, norm %.9g of %.9g",
-			      (long long)n, f32, e, nv, sqrt(res));
-			CHECK(ov <= tol && hmax <= tol, "n %lld f32 %d always %d near %d: overlap %.3g, h off by %.3g",
-			      (long long)n, f32, always, near, ov, hmax);
+			CHECK(e.err <= 1, "n %lld f32 %d always %d near %d: %s", (long long)n, f32, always, near, e.at);
+			double ov = t_cmp(NULL, "overlap", dots, zero, j, .abs = 1); /* max |V^T w|, Inf for NaN */
 			/* a second pass leaves the remainder orthogonal to its own size, not w's */
 			CHECK(passes == 1 || ov <= (f32 ? 1e-5 : 1e-12) * sqrt(res), "n %lld f32 %d: overlap %.3g of %.3g after two passes",
 			      (long long)n, f32, ov, sqrt(res));
-			free(w), free(w0), free(h), free(hw);
+			free(w), free(w0), free(h), free(hw), free(rem), free(dots);
 		}
 	cords_basis_free(&B);
 	free(V), free(x);

@@ -26,16 +26,10 @@ static int T, B; /* steps in all, images in the fixture */
 static const float *fxd(const char *name) { return (const float *)cords_list_find(&fx, name)->data; }
 static int64_t per(int i) { return (int64_t)m->arch.c[i] * m->arch.h[i] * m->arch.w[i]; }
 
-/* Largest violation of |a-b| <= 1e-5 + 1e-4 |b| (<= 1 passes; NaN fails). */
+/* The fixture's tolerance: |a - b| <= 1e-5 + 1e-4 |b| (t_cmp: <= 1 passes, NaN fails). */
 static double worst(const float *a, const float *b, int64_t n)
 {
-	double w = 0;
-	for (int64_t i = 0; i < n; i++) {
-		double e = fabs((double)a[i] - b[i]) / (1e-5 + 1e-4 * fabs(b[i]));
-		if (!(e <= w))
-			w = isnan(e) ? INFINITY : e;
-	}
-	return w;
+	return t_cmp(NULL, "values", a, b, n, .rel = 1e-4, .abs = 1e-5);
 }
 
 /* What the observer saw, by step. */
@@ -67,8 +61,8 @@ static int observer(void *ctx, const cords_infer_obs *o)
 		for (int64_t j = 0; j < o->rows * per(i); j++)
 			sum += r[j];
 		double want = sum / (double)(o->rows * per(i));
-		e = fabs(o->mean[i] - want) / (1e-7 + 1e-5 * fabs(want));
-		s->mean_err = !(e <= s->mean_err) ? (isnan(e) ? INFINITY : e) : s->mean_err;
+		e = t_cmp(NULL, "mean", &o->mean[i], &want, 1, .rel = 1e-5, .abs = 1e-7);
+		s->mean_err = !(e <= s->mean_err) ? e : s->mean_err;
 	}
 	return s->table ? cords_infer_time_observe(s->table, o) : 0;
 }
@@ -140,7 +134,7 @@ int main(void)
 	td = getenv("TESTDATA") ? getenv("TESTDATA") : "testdata";
 	snprintf(out, sizeof out, "/tmp/cords-infer-%d.tzst", (int)getpid());
 	snprintf(path, sizeof path, "%s/model/r4.model.tzst", td);
-	m = cords_model_load(path, cords_backend_get("cpu"));
+	m = cords_model_load(path, t_backend("cpu"));
 	if (!m) {
 		printf("FAIL: %s: %s\n", path, cords_errmsg());
 		return 1;
@@ -329,7 +323,7 @@ int main(void)
 		cords_tensor *meta = cords_list_find(&l, "meta");
 		cords_meta_set(meta, "alpha", "0.3");
 		cords_meta_set(meta, "stim_steps", "7");
-		cords_model *a = cords_model_new(&l, meta, cords_backend_get("cpu"));
+		cords_model *a = cords_model_new(&l, meta, t_backend("cpu"));
 		CHECK(a && a->dyn.alpha == 0.3f && a->dyn.stim_steps == 7 && a->arch.depth == 2, "protocol from meta: %s",
 		      cords_errmsg());
 		char *v = a ? cords_meta_get(a->meta, "alpha") : NULL;
@@ -348,7 +342,7 @@ int main(void)
 		CHECK(w && !cords_writer_close(w), "write");
 		fclose(f);
 		cords_tensor_free(fake);
-		cords_model *b = cords_model_load(mp, cords_backend_get("cpu"));
+		cords_model *b = cords_model_load(mp, t_backend("cpu"));
 		CHECK(b && b->dyn.alpha == 0.2f && b->dyn.stim_steps == 100 && b->arch.depth == 2 && b->arch.height == 28,
 		      "non-text meta: %s", cords_errmsg());
 		/* ... and with the text one, the file's protocol */
@@ -358,21 +352,21 @@ int main(void)
 			cords_write_tensor(w, l.items[i]);
 		CHECK(w && !cords_writer_close(w), "write");
 		fclose(f);
-		cords_model *t = cords_model_load(mp, cords_backend_get("cpu"));
+		cords_model *t = cords_model_load(mp, t_backend("cpu"));
 		CHECK(t && t->dyn.alpha == 0.3f && t->dyn.stim_steps == 7, "text meta: %s", cords_errmsg());
 		cords_model_free(t);
 		unlink(mp);
 		/* The hash: the same values, the same hash; the first or the last value changed, another. */
-		cords_model *c = cords_model_new(&l, NULL, cords_backend_get("cpu"));
+		cords_model *c = cords_model_new(&l, NULL, t_backend("cpu"));
 		CHECK(a && b && c && a->hash == b->hash && b->hash == c->hash && a->hash, "hashes differ for one model");
 		cords_tensor *first = cords_list_find(&l, "inp_conv.parametrizations.weight.original0");
 		cords_tensor *last = cords_list_find(&l, "out_fc.bias");
 		const float v0 = ((float *)first->data)[0];
 		((float *)first->data)[0] += 1;
-		cords_model *d = cords_model_new(&l, NULL, cords_backend_get("cpu"));
+		cords_model *d = cords_model_new(&l, NULL, t_backend("cpu"));
 		((float *)first->data)[0] = v0;
 		((float *)last->data)[cords_tensor_numel(last) - 1] += 1;
-		cords_model *e = cords_model_new(&l, NULL, cords_backend_get("cpu"));
+		cords_model *e = cords_model_new(&l, NULL, t_backend("cpu"));
 		CHECK(d && e && d->hash != c->hash && e->hash != c->hash && d->hash != e->hash, "hash misses a change");
 		cords_model_free(a), cords_model_free(b), cords_model_free(c), cords_model_free(d), cords_model_free(e);
 		cords_list_free(&l);
@@ -481,7 +475,7 @@ int main(void)
 				for (int64_t j = 0; (g || b) && j < cords_tensor_numel(t); j++)
 					((float *)t->data)[j] = b && !k ? 1e-3f : 0;
 			}
-			cords_model *z = cords_model_new(&l, NULL, cords_backend_get("cpu"));
+			cords_model *z = cords_model_new(&l, NULL, t_backend("cpu"));
 			cords_eig_state st;
 			CHECK(z, "%s", cords_errmsg());
 			if (!z)
