@@ -180,6 +180,23 @@ int main(void)
 		CHECK(cords_labels_check(y, XB, XN) < 0 && strstr(cords_errmsg(), "outside"), "bad label accepted");
 		hard[1] = 0;
 	}
+	CASE("label checks: the first and the last image, each soft entry, the sum within 1e-3") {
+		int64_t h[3] = {0, 1, 2};
+		cords_labels y = {h, NULL, NULL};
+		h[0] = -1;
+		CHECK(cords_labels_check(y, 3, 3) < 0, "a bad label in the first image accepted");
+		h[0] = 0, h[2] = 3;
+		CHECK(cords_labels_check(y, 3, 3) < 0, "a bad label in the last image accepted");
+		/* image 1's entries sit past image 0's: {NaN, 1} in the first entry, then sums of 1.00105 and 1.0009 */
+		float s[4] = {0.5f, 0.5f, NAN, 1};
+		y = (cords_labels){NULL, s, NULL};
+		CHECK(cords_labels_check(y, 2, 2) < 0 && strstr(cords_errmsg(), "image 1 has"), "a NaN entry accepted: %s",
+		      cords_errmsg());
+		s[2] = 0.50105f, s[3] = 0.5f;
+		CHECK(cords_labels_check(y, 2, 2) < 0 && strstr(cords_errmsg(), "image 1 sums"), "a sum of 1.00105 accepted");
+		s[2] = 0.5009f;
+		CHECK(cords_labels_check(y, 2, 2) == 0, "a sum of 1.0009 refused: %s", cords_errmsg());
+	}
 	CASE("accuracy: argmax of logits against argmax of label") {
 		float z[6] = {0, 1, 0, 3, 2, 1}, s[6] = {0.2f, 0.8f, 0, 0, 0.4f, 0.6f};
 		int64_t h[2] = {1, 1};
@@ -247,6 +264,9 @@ int main(void)
 		CHECK_CLOSE(w[10], pow(10, -3 + 30.0 / 29) / 30, 1e-12, 0);
 		cords_time_weights(1, w);
 		CHECK_CLOSE(w[0], 1e-3, 1e-12, 0);
+		cords_time_weights(2, w);
+		CHECK_CLOSE(w[0], 1e-3 / 2, 1e-12, 0);
+		CHECK_CLOSE(w[1], 1.0 / 2, 1e-12, 0);
 	}
 	CASE("BatchNorm train and eval backward against finite differences") {
 		float x[BX], g[BC], be[BC], y[BX], dx[BX], dg[BC], db[BC], sm[BC], si[BC], grad[BX + 2 * BC];
