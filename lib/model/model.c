@@ -24,7 +24,7 @@ static int copy_plain(cords_model *m, const cords_params *ps, const char *name, 
 /* FNV-1a over the parameters' bytes, in checkpoint order. */
 static uint64_t params_hash(const cords_arch *a, const cords_tensor_list *l)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = 14695981039346656037ull;
 	char name[CORDS_NAME_MAX + 1];
 	int64_t shape[CORDS_MAX_DIMS];
 	int nd;

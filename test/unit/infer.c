@@ -359,6 +359,20 @@ int main(void)
 		/* The hash: the same values, the same hash; the first or the last value changed, another. */
 		cords_model *c = cords_model_new(&l, NULL, t_backend("cpu"));
 		CHECK(a && b && c && a->hash == b->hash && b->hash == c->hash && a->hash, "hashes differ for one model");
+		/* 64-bit FNV-1a (offset basis 14695981039346656037, prime 1099511628211) over the
+		 * parameters' 32-bit words in checkpoint order: the key of the spontaneous-state caches */
+		uint64_t fnv = 14695981039346656037ull;
+		for (int i = 0; c && i < cords_arch_nparams(&c->arch); i++) {
+			char pn[CORDS_NAME_MAX + 1];
+			int64_t ps[CORDS_MAX_DIMS];
+			int nd;
+			cords_arch_param(&c->arch, i, pn, sizeof pn, &nd, ps);
+			const cords_tensor *pt = cords_list_find(&l, pn);
+			for (size_t j = 0; pt && j < pt->nbytes / 4; j++)
+				fnv = (fnv ^ ((const uint32_t *)pt->data)[j]) * 1099511628211ull;
+		}
+		CHECK(c && c->hash == fnv, "hash %016llx, FNV-1a gives %016llx", c ? (unsigned long long)c->hash : 0ull,
+		      (unsigned long long)fnv);
 		cords_tensor *first = cords_list_find(&l, "inp_conv.parametrizations.weight.original0");
 		cords_tensor *last = cords_list_find(&l, "out_fc.bias");
 		const float v0 = ((float *)first->data)[0];
