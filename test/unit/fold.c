@@ -126,6 +126,13 @@ static void fold_case(int depth, int cin, int h, int w, int classes, uint64_t se
 		CHECK(fabs(f2 - (f0 + f1) / 2) <= 1e-5 * f2 && fabs(e2 - (e0 + e1) / 2) <= 1e-5 * e2 &&
 			      fabs(l2 - (f2 + 0.5 * e2)) <= 1e-12 * l2,
 		      "fit %.9g of %.9g and %.9g, stability %.9g of %.9g and %.9g", f2, f0, f1, e2, e0, e1);
+		/* built for one image, then given two: its buffers must grow. (Batch-2 buffers given
+		 * one image broadcast it and agree, so only this way shows a batch change missed.) */
+		cords_inverse *one = cords_inverse_new(&a, be, &folded, 1, 2, 0.5);
+		double f2c = NAN, e2c = NAN, l2c = one ? cords_inverse_step(one, rp, 2, x, 0, &f2c, &e2c) : NAN;
+		CHECK(l2c == l2 && f2c == f2 && e2c == e2, "batch 2 after 1: %.9g, expected %.9g: %s", l2c, l2,
+		      cords_errmsg());
+		cords_inverse_free(one);
 	}
 	cords_inverse_free(inv);
 	cords_params_free(rp);
