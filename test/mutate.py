@@ -151,7 +151,8 @@ def skip_spans(m):
     """(start, end, operators) not mutated there:
     - the arguments of cords_err (the message);
     - the constant -1 where it is an error code (return -1; rc = -1;
-      ? -1 : 0; ? 0 : -1; ok ? call() : -1): it is reached when a call has failed,
+      ? -1 : 0 and rc ? -1 : call(), on one line or over lines; ? 0 : -1;
+      ok ? call() : -1; call() ? -1 : 1;): it is reached when a call has failed,
       and what turns an error into success is the command-line tests'
       business (exit status, message);
     - conditions made only of null tests (!p || !q after allocations), and
@@ -164,8 +165,8 @@ def skip_spans(m):
         j = match_close(m, x.end() - 1)
         if j > 0:
             spans.append((x.start(), j, "*"))
-    for x in re.finditer(r"\breturn -1;|(?<![=!<>])= -1;|\? -1 : 0\b|\? 0 : -1;|\? [^;?]*\w\([^;?]*: -1;", m):
-        a = x.end() - 3 if x.group(0).endswith("-1;") else x.start() + 2
+    for x in re.finditer(r"\breturn -1;|(?<![=!<>])= -1;|\?\s+-1\s+:\s+(?:0\b|(?=[A-Za-z_]))|\w\([^;?]*\)\s+\?\s+-1\s+:\s+1;|\? 0 : -1;|\? [^;?]*\w\([^;?]*: -1;", m):
+        a = x.start() + x.group(0).rindex("-1")
         spans.append((a, a + 2, "crp"))
     for x in re.finditer(r"\b(?:malloc|calloc|realloc|aligned_alloc)\s*\(", m):
         j = match_close(m, x.end() - 1)

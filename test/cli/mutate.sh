@@ -69,6 +69,13 @@ int tiny_unused(int a)
 {
 	return a + 1;
 }
+
+int tiny_fails(int a)
+{
+	return tiny_cap(a) < 3
+		       ? -1
+		       : 0;
+}
 EOF
 cat > "$P/test/unit/tiny.c" <<'EOF'
 #include <math.h>
@@ -96,6 +103,7 @@ EOF
 cp -r "$P" "$T/orig"
 python3 "$M" --root "$P" --work "$T/work" --list lib/tiny/tiny.c > "$T/list"
 id_of() { grep -F -- "$1" "$T/list" | awk '{print $1}' | head -n 1; }
+check "an error code over three lines is not mutated" sh -c "! grep -q 'crp -1 ->' '$T/list'"
 cap=$(id_of "crp 10 -> 11 | return x > [[10->11]]")
 printf '# comment\n%s accepted the test never passes more than 10\n' "$cap" > "$P/notes"
 cp "$P/notes" "$T/orig/notes"

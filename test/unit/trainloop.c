@@ -154,8 +154,9 @@ static void run_open_m(run *r, const char *path, double momentum)
 	((float *)w->data)[1] = -2;
 	cords_tensor *meta = cords_meta_new();
 	cords_meta_set(meta, "model", "test");
-	cords_list_push(&r->host, meta);
+	/* the parameter before the meta record: a resume restores every tensor, the first too */
 	cords_list_push(&r->host, w);
+	cords_list_push(&r->host, meta);
 	r->ps = cords_params_new(t_backend("cpu"), &r->host, cords_params_all);
 	cords_opt_cfg cfg = {.kind = CORDS_OPT_SGD, .lr = LR, .momentum = momentum};
 	r->opt = cords_opt_new(&cfg, r->ps);
