@@ -290,6 +290,16 @@ int main(void)
 		CHECK(r.c.nbegin == 2, "epoch starts %d", r.c.nbegin);
 		run_close(&r);
 	}
+	CASE("max_steps at the end of an epoch: the checkpoint names the next epoch, at its start")
+	{
+		run_open(&r, data_path);
+		cords_loop_cfg cfg = {.epochs = 3, .epoch_batches = 2, .max_steps = 2, .checkpoint = ckpt_path};
+		CHECK(run_loop(&r, &cfg) == 0, "%s", cords_errmsg());
+		CHECK(meta_int(ckpt_path, "ckpt_epoch") == 1 && meta_int(ckpt_path, "ckpt_batch") == 0,
+		      "checkpoint at epoch %lld, batch %lld", (long long)meta_int(ckpt_path, "ckpt_epoch"),
+		      (long long)meta_int(ckpt_path, "ckpt_batch"));
+		run_close(&r);
+	}
 	CASE("evaluation: every eval_every-th epoch and the last, eval_batches of the file")
 	{
 		run_open(&r, data_path);
