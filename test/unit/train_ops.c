@@ -148,8 +148,10 @@ int main(void)
 		float z[XB * XN], dz[XB * XN];
 		double zd[XB * XN];
 		randn(z, XB * XN, 2);
-		for (int b = 0; b < XB; b++) /* soft rows: 0.7 / 0.3 mixes */
-			soft[b * XN + b] = 0.7f, soft[b * XN + (b + 2) % XN] = 0.3f;
+		/* soft rows: 0.7 / 0.3 mixes, row 0's 0.7 / 0.2 (a mass of 0.9: the gradient is
+		 * softmax * mass - t, the mass not taken as 1) */
+		for (int b = 0; b < XB; b++)
+			soft[b * XN + b] = 0.7f, soft[b * XN + (b + 2) % XN] = b ? 0.3f : 0.2f;
 		for (int i = 0; i < XB * XN; i++)
 			zd[i] = z[i];
 		const float hf[XB] = {2, 0, 4};
