@@ -7,6 +7,7 @@
  * loop before it touches the parameters, and a stop signal. */
 #include "arch.h"
 #include "checkpoint.h"
+#include "dist.h"
 #include "err.h"
 #include "optset.h"
 #include "stream.h"
@@ -57,7 +58,7 @@ typedef struct {
 	int nan_grad_at;          /* ... a NaN gradient element */
 	int stop_at;              /* ... setting the stop flag, as the tools' SIGTERM handler does */
 	int events, eval_events, eval_epochs[8];
-	double last_eval_acc, loss_sum;
+	double last_eval_acc, loss_sum, acc_sum;
 	int64_t last_step, images;
 	double first_lr, gnorm[64], min_img_s;
 } stage_ctx;
@@ -128,6 +129,7 @@ static int on_event(void *p, const cords_loop_event *e)
 		c->first_lr = e->lr;
 	c->gnorm[c->events++ % 64] = e->gnorm;
 	c->loss_sum += e->st.loss;
+	c->acc_sum += e->st.acc;
 	c->last_step = e->step;
 	c->images += e->images;
 	if (e->img_s <= 0 || strcmp(e->note, (char[]){'e', (char)('0' + e->epoch), 0}) || e->st.extra[0] != c->seen[c->nseen - 1])
@@ -145,6 +147,18 @@ typedef struct {
 	int rc;
 } run;
 
+/* The parameters' backend: the CPU's unless a case sets one. */
+static cords_backend *loop_be;
+static int allreduces;
+
+/* NCCL's sum over one rank: the buffer as it is, counted. */
+static int count_allreduce(cords_backend *be, cords_buf *b)
+{
+	(void)be, (void)b;
+	allreduces++;
+	return 0;
+}
+
 static void run_open_m(run *r, const char *path, double momentum)
 {
 	memset(r, 0, sizeof *r);
@@ -157,7 +171,7 @@ static void run_open_m(run *r, const char *path, double momentum)
 	/* the parameter before the meta record: a resume restores every tensor, the first too */
 	cords_list_push(&r->host, w);
 	cords_list_push(&r->host, meta);
-	r->ps = cords_params_new(t_backend("cpu"), &r->host, cords_params_all);
+	r->ps = cords_params_new(loop_be ? loop_be : t_backend("cpu"), &r->host, cords_params_all);
 	cords_opt_cfg cfg = {.kind = CORDS_OPT_SGD, .lr = LR, .momentum = momentum};
 	r->opt = cords_opt_new(&cfg, r->ps);
 	r->c.ps = r->ps;
@@ -299,6 +313,31 @@ int main(void)
 		      "checkpoint at epoch %lld, batch %lld", (long long)meta_int(ckpt_path, "ckpt_epoch"),
 		      (long long)meta_int(ckpt_path, "ckpt_batch"));
 		run_close(&r);
+	}
+	CASE("CORDS_NCCL=1 in one process: the rank's share is the whole batch, every gradient summed once a step")
+	{
+		cords_loop_cfg cfg = {.epochs = 2};
+		run_open(&r, data_path);
+		CHECK(run_loop(&r, &cfg) == 0, "%s", cords_errmsg());
+		const double loss = r.c.loss_sum;
+		float w[NW];
+		memcpy(w, wv(&r), sizeof w);
+		run_close(&r);
+		/* the CPU backend with an allreduce: the split path the ranks take (dist.h) */
+		static cords_backend nccl;
+		nccl = *t_backend("cpu");
+		nccl.allreduce = count_allreduce;
+		loop_be = &nccl;
+		cords_dist_init(NULL, NULL, CORDS_NCCL_ON);
+		run_open(&r, data_path);
+		CHECK(run_loop(&r, &cfg) == 0, "%s", cords_errmsg());
+		CHECK(r.opt && r.opt->n == 1 && allreduces == 2 * NB, "%d gradient sums in %d steps", allreduces, 2 * NB);
+		CHECK(r.c.events == 2 * NB && r.c.loss_sum == loss && r.c.acc_sum == 0.5 * 2 * NB && !memcmp(wv(&r), w, sizeof w),
+		      "%d steps, loss %.9g (expected %.9g), accuracy %g, w (%.9g, %.9g)", r.c.events, r.c.loss_sum, loss,
+		      r.c.acc_sum, wv(&r)[0], wv(&r)[1]);
+		run_close(&r);
+		cords_dist_init(NULL, NULL, CORDS_NCCL_AUTO);
+		loop_be = NULL;
 	}
 	CASE("evaluation: every eval_every-th epoch and the last, eval_batches of the file")
 	{
