@@ -192,10 +192,11 @@ int main(void)
 		/* image 1's entries sit past image 0's: {NaN, 1} in the first entry, then sums of 1.00105 and 1.0009 */
 		float s[4] = {0.5f, 0.5f, NAN, 1};
 		y = (cords_labels){NULL, s, NULL};
-		CHECK(cords_labels_check(y, 2, 2) < 0 && strstr(cords_errmsg(), "image 1 has"), "a NaN entry accepted: %s",
-		      cords_errmsg());
+		CHECK(cords_labels_check(y, 2, 2) < 0 && strstr(cords_errmsg(), "image 1 has"),
+		      "a NaN entry accepted: %s", cords_errmsg());
 		s[2] = 0.50105f, s[3] = 0.5f;
-		CHECK(cords_labels_check(y, 2, 2) < 0 && strstr(cords_errmsg(), "image 1 sums"), "a sum of 1.00105 accepted");
+		CHECK(cords_labels_check(y, 2, 2) < 0 && strstr(cords_errmsg(), "image 1 sums"),
+		      "a sum of 1.00105 accepted");
 		s[2] = 0.5009f;
 		CHECK(cords_labels_check(y, 2, 2) == 0, "a sum of 1.0009 refused: %s", cords_errmsg());
 	}

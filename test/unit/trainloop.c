@@ -331,10 +331,12 @@ int main(void)
 		cords_dist_init(NULL, NULL, CORDS_NCCL_ON);
 		run_open(&r, data_path);
 		CHECK(run_loop(&r, &cfg) == 0, "%s", cords_errmsg());
-		CHECK(r.opt && r.opt->n == 1 && allreduces == 2 * NB, "%d gradient sums in %d steps", allreduces, 2 * NB);
-		CHECK(r.c.events == 2 * NB && r.c.loss_sum == loss && r.c.acc_sum == 0.5 * 2 * NB && !memcmp(wv(&r), w, sizeof w),
-		      "%d steps, loss %.9g (expected %.9g), accuracy %g, w (%.9g, %.9g)", r.c.events, r.c.loss_sum, loss,
-		      r.c.acc_sum, wv(&r)[0], wv(&r)[1]);
+		CHECK(r.opt && r.opt->n == 1 && allreduces == 2 * NB, "%d gradient sums in %d steps", allreduces,
+		      2 * NB);
+		CHECK(r.c.events == 2 * NB && r.c.loss_sum == loss && r.c.acc_sum == 0.5 * 2 * NB &&
+			      !memcmp(wv(&r), w, sizeof w),
+		      "%d steps, loss %.9g (expected %.9g), accuracy %g, w (%.9g, %.9g)", r.c.events, r.c.loss_sum,
+		      loss, r.c.acc_sum, wv(&r)[0], wv(&r)[1]);
 		run_close(&r);
 		cords_dist_init(NULL, NULL, CORDS_NCCL_AUTO);
 		loop_be = NULL;
