@@ -405,9 +405,19 @@ def same(a, b):
 
 def run_test(tree, exe, timeout, env, extra=None):
     """(killed, why) for one test binary."""
-    p = subprocess.Popen([exe], cwd=tree.root, env=dict(env, **(extra or {})), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         start_new_session=True)
+    # ^C held back until p exists (and the try below can kill its session):
+    # one that lands inside Popen, after the fork, would leave the test running.
+    stops = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stops)
     try:
+        p = subprocess.Popen([exe], cwd=tree.root, env=dict(env, **(extra or {})), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, start_new_session=True,
+                             preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_UNBLOCK, stops))
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
+        raise
+    try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
         out, _ = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)
