@@ -125,6 +125,31 @@ int main(void)
 		free(buf);
 		cords_tensor_free(a), cords_tensor_free(e);
 	}
+	CASE("reads of every length around the decoder's block: the data past the first block, byte for byte")
+	{
+		/* After the header a block of ZSTD_DStreamOutSize() bytes is decoded; what the record
+		 * still lacks is then read straight into the tensor when it is a block or more. Lengths
+		 * around two blocks less the header put that read at one block exactly. */
+		const size_t blk = ZSTD_DStreamOutSize(), hlen = 8 + 8 + 1;
+		int bad = 0;
+		for (size_t n = 2 * blk - hlen - 2; n <= 2 * blk - hlen + 2 && !bad; n++) {
+			int64_t sn = (int64_t)n;
+			cords_tensor *a = cords_tensor_new("x", CORDS_U8, 1, &sn), *x = NULL;
+			for (size_t i = 0; i < n; i++)
+				((unsigned char *)a->data)[i] = (unsigned char)(i * 7 % 251);
+			w = open_mem(&f);
+			cords_write_tensor(w, a);
+			close_mem(w, f);
+			f = fmemopen(buf, len, "rb");
+			cords_reader *r = cords_reader_new(f, "mem");
+			bad = !(cords_read_tensor(r, &x) == 1 && x && x->nbytes == n && !memcmp(x->data, a->data, n));
+			CHECK(!bad, "%zu bytes read back differ: %s", n, cords_errmsg());
+			cords_reader_free(r);
+			fclose(f);
+			free(buf);
+			cords_tensor_free(x), cords_tensor_free(a);
+		}
+	}
 	CASE("a record above 64 MiB, read into a buffer that grows")
 	{
 		int64_t n = (64 << 20) / 4 + 3;
