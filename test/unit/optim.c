@@ -5,6 +5,7 @@
  * copies, checkpoint items and their restore, a NaN gradient refused. */
 #include "arch.h"
 #include "err.h"
+#include "meta.h"
 #include "optset.h"
 #include "t.h"
 

@@ -3,6 +3,7 @@
  * host list and the backend, and weight norm through parameter names. */
 #include "arch.h"
 #include "err.h"
+#include "meta.h"
 #include "params.h"
 #include "t.h"
 

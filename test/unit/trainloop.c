@@ -9,6 +9,7 @@
 #include "checkpoint.h"
 #include "dist.h"
 #include "err.h"
+#include "meta.h"
 #include "optset.h"
 #include "stream.h"
 #include "t.h"
