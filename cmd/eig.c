@@ -28,13 +28,23 @@ static const char help[] =
 	"      --at STATE        spont (default: the spontaneous state) or FILE, a batch\n"
 	"                        stream whose first x record holds one image\n"
 	"      --method M        arnoldi (default), power or dense\n"
-	"  -k, --k N             Arnoldi steps (default 300)\n"
+	"  -k, --k N             Arnoldi steps (default 300); with --converge, the\n"
+	"                        eigenvalues wanted (default 6)\n"
+	"      --converge        restart (Krylov-Schur) until the top k eigenvalues by\n"
+	"                        modulus have converged to --tol\n"
+	"      --ncv M           --converge: the basis, M vectors (default 64, at least k + 2)\n"
 	"      --top N           list the first N eigenvalues (default: all converged)\n"
-	"      --tol X           convergence tolerance (Arnoldi 1e-6, power 1e-10)\n"
-	"      --reorth R        cgs2 (two Gram-Schmidt passes, default) or dgks\n"
-	"      --basis P         Krylov basis in f64 (default) or f32 (half the memory)\n"
+	"      --tol X           convergence tolerance: residual ||A y - theta y|| <= X |theta|\n"
+	"                        (Arnoldi 1e-6, power 1e-10)\n"
+	"      --block S         products per orthogonalisation (default 16): S steps\n"
+	"                        as one block against the basis; 1: one at a time\n"
+	"      --reorth R        the steps taken one at a time: cgs2 (two Gram-Schmidt\n"
+	"                        passes, default) or dgks (a second only when needed)\n"
+	"      --basis P         Krylov basis in f64 (default) or f32 (half the memory,\n"
+	"                        one step at a time)\n"
 	"      --trials T        power iteration: parallel random starts (default 4)\n"
-	"      --maxit N         power iteration: iterations (default 10000)\n"
+	"      --maxit N         power iteration: iterations (default 10000); --converge:\n"
+	"                        restarts (default 1000)\n"
 	"      --seed K          random start vectors (default 1)\n"
 	"      --device DEV      cpu (default), cuda or cuda:N: the Krylov basis, its\n"
 	"                        Gram-Schmidt and area_conv on the GPU, in double\n"
@@ -51,7 +61,7 @@ enum { M_ARNOLDI, M_POWER, M_DENSE };
 
 typedef struct {
 	const char *model, *at;
-	int area, op, method, k, top, trials, maxit, tsv, dgks, f32;
+	int area, op, method, k, top, trials, maxit, tsv, dgks, f32, converge, ncv, block;
 	int cuda; /* -1: the CPU; N: CUDA device N */
 	double tol;
 	long long seed;
@@ -84,12 +94,13 @@ static void parse(int argc, char **argv, options *o)
 		{"reorth", required_argument, 0, 'R'}, {"trials", required_argument, 0, 'r'},
 		{"maxit", required_argument, 0, 'i'}, {"seed", required_argument, 0, 's'},
 		{"tsv", no_argument, 0, 'x'}, {"basis", required_argument, 0, 'B'},
-		{"device", required_argument, 0, 'D'}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
+		{"device", required_argument, 0, 'D'}, {"converge", no_argument, 0, 'C'},
+		{"ncv", required_argument, 0, 'N'}, {"block", required_argument, 0, 'b'}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
 	static const char *const ops[] = {"conv", "jacobian", "network", NULL};
 	static const char *const methods[] = {"arnoldi", "power", "dense", NULL};
 	static const char *const reorth[] = {"cgs2", "dgks", NULL};
 	static const char *const basis[] = {"f64", "f32", NULL};
-	*o = (options){.area = -1, .k = 300, .trials = 4, .maxit = 10000, .seed = 1, .at = "spont", .cuda = -1};
+	*o = (options){.area = -1, .trials = 4, .seed = 1, .at = "spont", .cuda = -1};
 	int c;
 	while ((c = getopt_long(argc, argv, "m:a:k:hVqvo:", opts, NULL)) != -1) {
 		if (cli_common_option(c))
@@ -106,6 +117,9 @@ static void parse(int argc, char **argv, options *o)
 		case 'R': o->dgks = pick(optarg, "--reorth", reorth); break;
 		case 'r': o->trials = (int)cli_int(optarg, "--trials", 1, 1024); break;
 		case 'i': o->maxit = (int)cli_int(optarg, "--maxit", 1, 100000000); break;
+		case 'C': o->converge = 1; break;
+		case 'N': o->ncv = (int)cli_int(optarg, "--ncv", 3, 100000); break;
+		case 'b': o->block = (int)cli_int(optarg, "--block", 1, CORDS_MAX_BLOCK); break;
 		case 's': o->seed = cli_int(optarg, "--seed", 0, (1LL << 62)); break;
 		case 'x': o->tsv = 1; break;
 		case 'B': o->f32 = pick(optarg, "--basis", basis); break;
@@ -125,6 +139,26 @@ static void parse(int argc, char **argv, options *o)
 		cli_usage("--at applies to --op jacobian and network (area_conv does not depend on the state)");
 	if (o->cuda >= 0 && o->f32)
 		cli_usage("--basis f32 is for host memory: on a GPU the basis is f64");
+	if (o->converge && o->method != M_ARNOLDI)
+		cli_usage("--converge restarts the Arnoldi method: not with --method %s", o->method == M_POWER ? "power" : "dense");
+	if (o->ncv && !o->converge)
+		cli_usage("--ncv is the basis of --converge");
+	if (o->converge && o->f32)
+		cli_usage("--converge keeps its basis in f64: a converged residual needs it");
+	if (o->f32 && o->block > 1)
+		cli_usage("--basis f32 takes one step at a time: not with --block %d", o->block);
+	if (!o->block)
+		o->block = o->f32 ? 1 : 16;
+	if (!o->k)
+		o->k = o->converge ? 6 : 300;
+	if (!o->ncv)
+		o->ncv = o->k + 2 > 64 ? o->k + 2 : 64;
+	if (o->converge && o->ncv < o->k + 2)
+		cli_usage("--ncv %d for -k %d: the basis needs at least k + 2 vectors", o->ncv, o->k);
+	if (o->converge && o->top > o->k)
+		cli_usage("--top %d with --converge -k %d: only the top %d are converged", o->top, o->k, o->k);
+	if (!o->maxit)
+		o->maxit = o->converge ? 1000 : 10000;
 }
 
 /* The first batch of a batch stream, one image, as model input: read and
@@ -165,29 +199,44 @@ static void run_arnoldi(const options *o, const cords_linop *A, spectrum *s)
 	cords_arnoldi_opts ao;
 	cords_arnoldi_result r;
 	cords_arnoldi_opts_default(&ao);
-	ao.k = o->k;
+	ao.k = o->converge ? o->ncv : o->k;
+	ao.nev = o->converge ? o->k : 0;
+	ao.max_restarts = o->maxit;
 	ao.seed = (uint64_t)o->seed;
 	ao.always_reorth = !o->dgks;
 	ao.basis_f32 = o->f32;
+	ao.block = o->block;
 	ao.device = o->method == M_ARNOLDI ? o->cuda : -1;
 	if (o->tol > 0)
 		ao.tol = o->tol;
 	if (cords_arnoldi(A, &ao, &r))
 		cli_die_lib();
-	cli_info("arnoldi: %d steps on %lld unknowns, %d Ritz values converged (tol %g), %d second "
-		 "Gram-Schmidt passes, %d restarts; %.2f s operator, %.2f s orthogonalisation, %.0f MB basis",
-		 r.k, (long long)A->n, r.nconv, ao.tol, r.reorth, r.restarts, r.t_apply, r.t_orth, r.basis_bytes / 1e6);
-	s->n = r.k;
+	if (o->converge)
+		cli_info("krylov-schur: %d of the top %d converged (tol %g) after %d restarts of a %d-vector basis, %d "
+			 "products on %lld unknowns; %.2f s operator, %.2f s orthogonalisation, %.2f s LAPACK, %.0f MB basis",
+			 r.nwanted_conv, ao.nev, ao.tol, r.cycles, r.k, r.applies, (long long)A->n, r.t_apply, r.t_orth,
+			 r.t_hess, r.basis_bytes / 1e6);
+	else
+		cli_info("arnoldi: %d steps on %lld unknowns, %d Ritz values converged (tol %g); %.2f s operator, "
+			 "%.2f s orthogonalisation, %.2f s LAPACK, %.0f MB basis",
+			 r.k, (long long)A->n, r.nconv, ao.tol, r.t_apply, r.t_orth, r.t_hess, r.basis_bytes / 1e6);
+	if (r.restarts || r.block_fallbacks)
+		cli_info("arnoldi: %d invariant subspaces met (continued from a random vector), %d blocks too ill-conditioned "
+			 "(taken one step at a time)", r.restarts, r.block_fallbacks);
+	if (o->converge && r.nwanted_conv < ao.nev)
+		cli_warn("only %d of the top %d converged in %d restarts: raise --maxit or --ncv", r.nwanted_conv, ao.nev,
+			 r.cycles);
+	s->n = o->converge && r.k > ao.nev ? ao.nev : r.k;
 	s->re = r.re;
 	s->im = r.im;
 	s->resid = r.resid;
 	if (!(s->ok = malloc((size_t)r.k)))
 		cli_die("out of memory");
-	for (int i = 0; i < r.k; i++)
+	for (int i = 0; i < s->n; i++)
 		s->ok[i] = (unsigned char)cords_ritz_converged(&r, i);
 	/* default: the converged ones, in modulus order */
 	int keep = 0;
-	for (int i = 0; i < r.k && !o->top; i++)
+	for (int i = 0; i < s->n && !o->top; i++)
 		if (s->ok[i]) {
 			s->re[keep] = s->re[i];
 			s->im[keep] = s->im[i];

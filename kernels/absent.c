@@ -45,5 +45,15 @@ double cords_cuda_cgs2(void *dev, int j, double *w, double *h, int always, int *
 	(void)dev, (void)j, (void)w, (void)h, (void)always, (void)passes;
 	return -1;
 }
+int cords_cuda_basis_restart(void *dev, int m, const double *Q, int ldq, int p)
+{
+	(void)dev, (void)m, (void)Q, (void)ldq, (void)p;
+	return -1;
+}
+int cords_cuda_bcgs2(void *dev, int j, double *Y, int s, double *C)
+{
+	(void)dev, (void)j, (void)Y, (void)s, (void)C;
+	return -1;
+}
 void cords_conv_op_cuda_free(void *ctx) { (void)ctx; }
 int cords_conv_op_cuda_apply(void *ctx, const double *x, double *y) { (void)ctx, (void)x, (void)y; return -1; }

@@ -26,6 +26,7 @@ typedef struct {
 	cublasHandle_t blas;
 	double *V;      /* [k][n]: column col at V + col n */
 	double *w, *h;  /* [n], [2 k]: the vector being orthogonalised, coefficients of two passes */
+	double *Y, *C;  /* a block [n, CORDS_MAX_BLOCK] and its coefficients [2][k, CORDS_MAX_BLOCK]: on first use */
 } dev_basis;
 
 void cords_cuda_basis_free(void *p)
@@ -39,6 +40,8 @@ void cords_cuda_basis_free(void *p)
 	cudaFree(d->V);
 	cudaFree(d->w);
 	cudaFree(d->h);
+	cudaFree(d->Y);
+	cudaFree(d->C);
 	free(d);
 }
 
@@ -128,6 +131,70 @@ extern "C" double cords_cuda_cgs2(void *p, int j, double *w, double *h, int alwa
 	    cu_check(cudaMemcpy(h, d->h, (size_t)j * sizeof *h, cudaMemcpyDeviceToHost), "coefficients from the device"))
 		return -1;
 	return n1;
+}
+
+/* Block CGS2 (eig.h): Y to the device, C1 = V^T Y, Y -= V C1, C2 = V^T Y,
+ * Y -= V C2, and Y and C1 + C2 back. */
+extern "C" int cords_cuda_bcgs2(void *p, int j, double *Y, int s, double *C)
+{
+	dev_basis *d = (dev_basis *)p;
+	const double one = 1, zero = 0, minus = -1;
+	int n = (int)d->n;
+	size_t ny = (size_t)n * s * sizeof *Y, nc = (size_t)j * s * sizeof *C;
+	double *C2;
+	if (cu_check(cudaSetDevice(d->device), "device") ||
+	    (!d->Y && cu_check(cudaMalloc(&d->Y, (size_t)n * CORDS_MAX_BLOCK * sizeof *Y), "block")) ||
+	    (!d->C && cu_check(cudaMalloc(&d->C, (size_t)2 * d->k * CORDS_MAX_BLOCK * sizeof *C), "block")) ||
+	    cu_check(cudaMemcpy(d->Y, Y, ny, cudaMemcpyHostToDevice), "block to the device"))
+		return -1;
+	C2 = d->C + (size_t)d->k * CORDS_MAX_BLOCK;
+	for (int pass = 0; pass < 2; pass++) {
+		double *c = pass ? C2 : d->C;
+		if (cu_blas(cublasDgemm(d->blas, CUBLAS_OP_T, CUBLAS_OP_N, j, s, n, &one, d->V, n, d->Y, n, &zero, c, j),
+			    "dgemm V^T Y") ||
+		    cu_blas(cublasDgemm(d->blas, CUBLAS_OP_N, CUBLAS_OP_N, n, s, j, &minus, d->V, n, c, j, &one, d->Y, n),
+			    "dgemm Y - V C"))
+			return -1;
+	}
+	return cu_blas(cublasDaxpy(d->blas, j * s, &one, C2, 1, d->C, 1), "daxpy C") ||
+	       cu_check(cudaMemcpy(Y, d->Y, ny, cudaMemcpyDeviceToHost), "block from the device") ||
+	       cu_check(cudaMemcpy(C, d->C, nc, cudaMemcpyDeviceToHost), "block coefficients from the device");
+}
+
+/* The Krylov–Schur restart (eig.h): V[:, :p] = V[:, :m] Q in blocks of rows,
+ * through a scratch of at most RESTART_ROWS x p, then column m to column p. */
+#define RESTART_ROWS 16384
+
+extern "C" int cords_cuda_basis_restart(void *p, int m, const double *Q, int ldq, int keep)
+{
+	dev_basis *d = (dev_basis *)p;
+	const double one = 1, zero = 0;
+	int n = (int)d->n, rows = n < RESTART_ROWS ? n : RESTART_ROWS, rc = -1;
+	double *q = NULL, *s = NULL;
+	if (cu_check(cudaSetDevice(d->device), "device") ||
+	    cu_check(cudaMalloc(&q, (size_t)m * keep * sizeof *q), "restart coefficients") ||
+	    cu_check(cudaMalloc(&s, (size_t)rows * keep * sizeof *s), "restart scratch"))
+		goto out;
+	for (int c = 0; c < keep; c++)
+		if (cu_check(cudaMemcpy(q + (size_t)c * m, Q + (size_t)c * ldq, (size_t)m * sizeof *q,
+					cudaMemcpyHostToDevice), "restart coefficients to the device"))
+			goto out;
+	for (int r0 = 0; r0 < n; r0 += rows) {
+		int nr = n - r0 < rows ? n - r0 : rows;
+		if (cu_blas(cublasDgemm(d->blas, CUBLAS_OP_N, CUBLAS_OP_N, nr, keep, m, &one, d->V + r0, n, q, m, &zero,
+					s, nr), "restart dgemm"))
+			goto out;
+		for (int c = 0; c < keep; c++)
+			if (cu_check(cudaMemcpy(d->V + (size_t)c * n + r0, s + (size_t)c * nr, (size_t)nr * sizeof *s,
+						cudaMemcpyDeviceToDevice), "restart copy"))
+				goto out;
+	}
+	rc = cu_check(cudaMemcpy(d->V + (size_t)keep * n, d->V + (size_t)m * n, (size_t)n * sizeof *s,
+				 cudaMemcpyDeviceToDevice), "restart copy");
+out:
+	cudaFree(q);
+	cudaFree(s);
+	return rc;
 }
 
 /* ---- area_conv: the host's layout (conv_op.c) on the device: rows of

@@ -12,6 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* c zero-padded planes of (h+2)(w+2)+2, then the product: c rows of h (w+2) */
+static size_t scratch_len(const cords_conv_op *op)
+{
+	size_t W2 = (size_t)op->w + 2;
+	return (size_t)op->c * ((op->h + 2) * W2 + 2) + (size_t)op->c * op->h * W2;
+}
+
 int cords_conv_op_init(cords_conv_op *op, const cords_tensor *g, const cords_tensor *v, int h, int w)
 {
 	memset(op, 0, sizeof *op);
@@ -44,6 +51,10 @@ int cords_conv_op_init(cords_conv_op *op, const cords_tensor *g, const cords_ten
 	op->c = c;
 	op->h = h;
 	op->w = w;
+	if (!(op->scratch = calloc(scratch_len(op), sizeof *op->scratch))) {
+		cords_conv_op_free(op);
+		return cords_err("out of memory");
+	}
 	return 0;
 }
 
@@ -51,15 +62,18 @@ void cords_conv_op_free(cords_conv_op *op)
 {
 	free(op->wt);
 	free(op->d);
+	free(op->scratch);
 	memset(op, 0, sizeof *op);
 }
 
 int cords_conv_op_apply(void *ctx, const double *x, double *y)
 {
-	const cords_conv_op *op = ctx;
+	cords_conv_op *op = ctx;
 	int c = op->c, h = op->h, w = op->w, W2 = w + 2;
 	size_t plane = (size_t)(h + 2) * W2 + 2, N = (size_t)h * W2;
-	double *xp = calloc((size_t)c * plane + (size_t)c * N, sizeof *xp), *yp = xp + (size_t)c * plane;
+	/* the interiors are rewritten each call, the borders stay zero */
+	int own = !__atomic_test_and_set(&op->busy, __ATOMIC_ACQUIRE);
+	double *xp = own ? op->scratch : calloc(scratch_len(op), sizeof *xp), *yp = xp + (size_t)c * plane;
 	if (!xp)
 		return cords_err("conv operator: out of memory");
 	for (int ch = 0; ch < c; ch++)
@@ -77,6 +91,9 @@ int cords_conv_op_apply(void *ctx, const double *x, double *y)
 				double cv = yp[ch * N + (size_t)r * W2 + q];
 				y[o] = op->a * x[o] + op->b * (op->d ? op->d[o] * cv : cv);
 			}
-	free(xp);
+	if (own)
+		__atomic_clear(&op->busy, __ATOMIC_RELEASE);
+	else
+		free(xp);
 	return 0;
 }

@@ -16,12 +16,15 @@ typedef struct {
 	double *wt;   /* [9][c][c]: tap t = 3 ky + kx, W[co][ci] row-major */
 	double a, b;
 	double *d;    /* [c*h*w] or NULL (all ones) */
+	double *scratch; /* the padded input and the product, kept between calls */
+	char busy;    /* scratch in use: a concurrent call allocates its own */
 } cords_conv_op;
 
 /* g [c] or [c,1,1,1], v [c,c,3,3], any float dtype. */
 int cords_conv_op_init(cords_conv_op *op, const cords_tensor *g, const cords_tensor *v, int h, int w);
 void cords_conv_op_free(cords_conv_op *op);
-/* The cords_apply_fn: ctx is a cords_conv_op. Reentrant (scratch per call). */
+/* The cords_apply_fn: ctx is a cords_conv_op. Reentrant: a call that finds
+ * the op's scratch in use allocates its own. */
 int cords_conv_op_apply(void *ctx, const double *x, double *y);
 static inline cords_linop cords_conv_linop(cords_conv_op *op)
 {

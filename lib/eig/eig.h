@@ -1,6 +1,7 @@
 /* Eigenvalues of a linear operator given only as a product y = A x on n
- * doubles (cords-analysis(7)): Arnoldi with full re-orthogonalisation (CGS2 with BLAS,
- * Hessenberg eigenvalues by LAPACK dhseqr), power iteration for the dominant
+ * doubles (cords-analysis(7)): Arnoldi with full re-orthogonalisation (CGS2 or DGKS
+ * with BLAS, the Ritz values by LAPACK), restarted as Krylov–Schur until the
+ * wanted ones converge, power iteration for the dominant
  * eigenvector (parallel trials, honest convergence report), and the dense
  * matrix with LAPACK dgeev as the ground truth for small n.
  * Eigenvalue lists are sorted by decreasing modulus, conjugate pairs with the
@@ -38,11 +39,22 @@ typedef struct {
 	int basis_f32;     /* store the basis in single precision: half the memory
 			      and traffic; Ritz values then good to ~1e-6 relative */
 	int device;        /* -1: the basis in host memory; N: on CUDA device N (double) */
+	int nev;           /* 0: k Arnoldi steps; N > 0: Krylov–Schur restarts of a basis of
+			      k vectors (k >= N + 2) until the N Ritz values of largest
+			      modulus pass tol, or max_restarts */
+	int max_restarts;
+	int block;         /* products per orthogonalisation (s-step blocks, f64 basis only;
+			      1: one at a time) */
 } cords_arnoldi_opts;
+#define CORDS_MAX_BLOCK 32
 
 typedef struct {
-	int k;                  /* steps taken = number of Ritz values */
+	int k;                  /* number of Ritz values: the steps, or the restarted basis */
 	int nconv;              /* how many pass the tolerance */
+	int nwanted_conv;       /* restarted: how many of the nev wanted pass it */
+	int applies;            /* products A x */
+	int cycles;             /* Krylov–Schur restarts */
+	int block_fallbacks;    /* blocks too ill-conditioned, redone one step at a time */
 	double *re, *im, *resid; /* [k] Ritz values by decreasing modulus, residual estimates */
 	int restarts;           /* invariant subspaces met (continued with a fresh random vector) */
 	int reorth;             /* steps that ran the second Gram-Schmidt pass */
@@ -51,17 +63,25 @@ typedef struct {
 	double tol, floor;      /* the test: resid[i] <= tol * max(|theta_i|, floor) */
 } cords_arnoldi_result;
 
-void cords_arnoldi_opts_default(cords_arnoldi_opts *o); /* k 300, seed 1, tol 1e-6, CGS2, host */
+/* k 300, seed 1, tol 1e-6, CGS2, host, not restarted (max_restarts 1000), blocks of 16 */
+void cords_arnoldi_opts_default(cords_arnoldi_opts *o);
 int cords_arnoldi(const cords_linop *A, const cords_arnoldi_opts *o, cords_arnoldi_result *r);
 void cords_arnoldi_result_free(cords_arnoldi_result *r);
 /* Whether Ritz value i passed the test (nconv counts these). */
 int cords_ritz_converged(const cords_arnoldi_result *r, int i);
 
-/* Hessenberg eigen-step of Arnoldi, exposed for tests: the eigenvalues of the
- * k x k upper Hessenberg H (column-major, leading dimension ldh) and, for each,
- * |last component| of its unit-norm eigenvector (complex ones counted by
- * modulus). Unsorted. */
-int cords_hessenberg_eig(int k, const double *H, int ldh, double *re, double *im, double *last);
+/* The Rayleigh quotient's eigen-step: S [m+1, m] (column-major, ld lds)
+ * holds the quotient in its first m rows and the coupling to the next basis
+ * vector in row m. T gets the Schur form Z^T S_m Z and Z the Schur vectors
+ * (both m x m), re/im the eigenvalues in T's diagonal order and resid, for
+ * each, |row m . y| for its unit eigenvector y of S_m (complex ones by
+ * modulus): the Ritz residual ||A V y - theta V y||. */
+int cords_schur_ritz(int m, const double *S, int lds, double *T, double *Z, double *re, double *im, double *resid);
+/* Reorder the Schur form (T, Z, re, im as above) so that the p eigenvalues
+ * of largest modulus lead. Returns how many lead: p, or p + 1 where p would
+ * split a complex pair, or fewer where LAPACK refused an ill-conditioned
+ * swap (still a valid Schur form); -1 on error. */
+int cords_schur_keep(int m, double *T, double *Z, double *re, double *im, int p);
 
 /* The Krylov basis, stored for the memory system: k columns of n doubles
  * in panels of `rows` rows (panel p = rows [p rows, (p+1) rows) of every
@@ -87,6 +107,11 @@ void cords_basis_free(cords_basis *B);
 /* x [n] into column col, and back; -1 with a message only on a device. */
 int cords_basis_set(cords_basis *B, int col, const double *x);
 int cords_basis_get(const cords_basis *B, int col, double *x);
+/* The Krylov–Schur restart: columns 0..p-1 become V_m Q (V_m the first m
+ * columns, Q m x p column-major with leading dimension ldq), and column m
+ * moves to column p. One read of the basis (per panel, a BLAS-3 product into
+ * a scratch of rows x p). -1 with a message if out of memory. */
+int cords_basis_restart(cords_basis *B, int m, const double *Q, int ldq, int p);
 
 /* Gram-Schmidt of w [n] against the first j (orthonormal) columns of B:
  * classical Gram-Schmidt (BLAS dgemv per panel, OpenMP over panels) with a
@@ -99,11 +124,18 @@ int cords_basis_get(const cords_basis *B, int col, double *x);
  * pass reads it twice. In a single-precision basis the products are sgemv (so
  * orthogonality holds to ~1e-7, not ~1e-16) while w and h stay double. */
 double cords_cgs2(const cords_basis *B, int j, double *w, double *h, int always, int *passes);
-/* The device side of the three above (kernels/cuda_eig.cu). */
+/* Block classical Gram-Schmidt, twice, of Y [n, s] (column-major) against
+ * the first j columns of an f64 basis: C [j, s] gets the coefficients of
+ * both passes summed, Y the remainder. Three reads of the basis for the s
+ * vectors (dgemm per panel). -1 with a message if out of memory. */
+int cords_bcgs2(const cords_basis *B, int j, double *Y, int s, double *C);
+/* The device side of the four above (kernels/cuda_eig.cu). */
 void cords_cuda_basis_free(void *dev);
 int cords_cuda_basis_set(void *dev, int col, const double *x);
 int cords_cuda_basis_get(void *dev, int col, double *x);
 double cords_cuda_cgs2(void *dev, int j, double *w, double *h, int always, int *passes);
+int cords_cuda_basis_restart(void *dev, int m, const double *Q, int ldq, int p);
+int cords_cuda_bcgs2(void *dev, int j, double *Y, int s, double *C);
 
 /* ---- Power iteration ---- */
 typedef struct {

@@ -107,6 +107,13 @@ static void reduce(int nt, int j, const double *part, double *h, double *nrm2)
 	}
 }
 
+/* A thread per 16 panels at least: small bases are not worth waking threads for. */
+static int threads(const cords_basis *B)
+{
+	int nt = omp_get_max_threads();
+	return nt > B->npanels / 16 ? (B->npanels / 16 > 1 ? B->npanels / 16 : 1) : nt;
+}
+
 /* One panel in double: mode 0: my += P^T w; 1: w -= P c, then my += P^T w;
  * 2: w -= P c. */
 static void panel_f64(const double *P, int ld, int m, int j, double *w, const double *c, int mode, double *my)
@@ -187,10 +194,7 @@ double cords_cgs2(const cords_basis *B, int j, double *w, double *h, int always,
 {
 	if (B->dev)
 		return cords_cuda_cgs2(B->dev, j, w, h, always, passes);
-	/* a thread per 16 panels at least: small bases are not worth waking threads for */
-	int nt = omp_get_max_threads(), blas_threads = openblas_get_num_threads(), rc = 0;
-	if (nt > B->npanels / 16)
-		nt = B->npanels / 16 > 1 ? B->npanels / 16 : 1;
+	int nt = threads(B), blas_threads = openblas_get_num_threads(), rc = 0;
 	double *part = malloc((size_t)nt * (j + 1) * sizeof *part);
 	double *h2 = malloc((size_t)(j + 1) * sizeof *h2), nw2 = 0, nw12 = 0;
 	*passes = 1;
@@ -229,4 +233,106 @@ double cords_cgs2(const cords_basis *B, int j, double *w, double *h, int always,
 	free(part);
 	free(h2);
 	return rc ? -1 : sqrt(nw12);
+}
+
+/* Each panel P [rows, k]: P[:, :p] = P[:, :m] Q, in a scratch of rows x p
+ * per thread (one read of the basis; a dgemm, or sgemm on an f32 basis with
+ * Q rounded to single precision), then column m to column p. */
+int cords_basis_restart(cords_basis *B, int m, const double *Q, int ldq, int p)
+{
+	if (B->dev)
+		return cords_cuda_basis_restart(B->dev, m, Q, ldq, p);
+	int nt = threads(B), blas_threads = openblas_get_num_threads(), bad = 0;
+	float *qf = B->f32 ? malloc((size_t)m * p * sizeof *qf) : NULL;
+	if (B->f32 && !qf)
+		return cords_err("out of memory");
+	for (int c = 0; c < p && qf; c++)
+		for (int r = 0; r < m; r++)
+			qf[(size_t)c * m + r] = (float)Q[(size_t)c * ldq + r];
+	openblas_set_num_threads(1);
+#pragma omp parallel num_threads(nt) reduction(| : bad)
+	{
+		void *s = malloc((size_t)B->rows * p * B->esize);
+		bad = !s;
+#pragma omp for schedule(static)
+		for (int i = 0; i < B->npanels; i++) {
+			int rows = panel_rows(B, i);
+			if (bad)
+				continue;
+			if (B->f32)
+				cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, rows, p, m, 1.0f, pcol(B, i, 0),
+					    B->rows, qf, m, 0.0f, s, rows);
+			else
+				cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, rows, p, m, 1.0, pcol(B, i, 0),
+					    B->rows, Q, ldq, 0.0, s, rows);
+			for (int c = 0; c < p; c++)
+				memcpy(pcol(B, i, c), (char *)s + (size_t)c * rows * B->esize, (size_t)rows * B->esize);
+			memcpy(pcol(B, i, p), pcol(B, i, m), (size_t)rows * B->esize);
+		}
+		free(s);
+	}
+	openblas_set_num_threads(blas_threads);
+	free(qf);
+	return bad ? cords_err("out of memory") : 0;
+}
+
+/* Block panel sweeps: mode 0: my += P^T Y; 1: Y -= P C, then my += P^T Y;
+ * 2: Y -= P C. my [j, s] per thread. */
+static void bsweep(const cords_basis *B, int j, double *Y, int s, const double *C, int mode, double *part, int nt)
+{
+#pragma omp parallel num_threads(nt)
+	{
+		double *my = part + (size_t)omp_get_thread_num() * j * s;
+		memset(my, 0, (size_t)j * s * sizeof *my);
+#pragma omp for schedule(static)
+		for (int p = 0; p < B->npanels; p++) {
+			double *Yp = Y + (size_t)p * B->rows;
+			const double *P = pcol(B, p, 0);
+			int m = panel_rows(B, p);
+			if (mode >= 1)
+				cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, m, s, j, -1.0, P, B->rows, C, j,
+					    1.0, Yp, (int)B->n);
+			if (mode <= 1)
+				cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, j, s, m, 1.0, P, B->rows, Yp,
+					    (int)B->n, 1.0, my, j);
+		}
+	}
+}
+
+static void bsum(int nt, size_t len, const double *part, double *out)
+{
+	for (size_t i = 0; i < len; i++) {
+		double t = 0;
+		for (int th = 0; th < nt; th++)
+			t += part[(size_t)th * len + i];
+		out[i] = t;
+	}
+}
+
+int cords_bcgs2(const cords_basis *B, int j, double *Y, int s, double *C)
+{
+	if (B->dev)
+		return cords_cuda_bcgs2(B->dev, j, Y, s, C);
+	if (B->f32)
+		return cords_err("block Gram-Schmidt: the basis is f64 only");
+	size_t len = (size_t)j * s;
+	int nt = threads(B), blas_threads = openblas_get_num_threads();
+	double *part = malloc((size_t)nt * len * sizeof *part), *C2 = malloc(len * sizeof *C2);
+	if (!part || !C2) {
+		free(part);
+		free(C2);
+		return cords_err("out of memory");
+	}
+	openblas_set_num_threads(1);
+	bsweep(B, j, Y, s, NULL, 0, part, nt);
+	bsum(nt, len, part, C);
+	bsweep(B, j, Y, s, C, 1, part, nt);
+	bsum(nt, len, part, C2);
+	bsweep(B, j, Y, s, C2, 2, part, nt);
+	openblas_set_num_threads(blas_threads);
+	for (size_t i = 0; i < len; i++)
+		C[i] += C2[i];
+	free(part);
+	free(C2);
+	return 0;
 }

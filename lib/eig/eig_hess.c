@@ -1,7 +1,8 @@
-/* Eigenvalues of the Arnoldi Hessenberg matrix with LAPACK: dhseqr gives the
- * Schur form T = Z^T H Z, dtrevc the eigenvectors of T back-transformed by Z,
- * i.e. those of H. Their last components give the Ritz residual estimates
- * |h_{k+1,k}| * |e_k^T y|. */
+/* The Rayleigh quotient of Arnoldi and Krylov–Schur with LAPACK: dgees gives
+ * the Schur form T = Z^T S Z, dtrevc the eigenvectors of T back-transformed
+ * by Z, i.e. those of S; their products with S's last row (the coupling to
+ * the next basis vector) are the Ritz residuals. dtrsen reorders the Schur
+ * form for a restart. */
 #include "eig.h"
 #include "err.h"
 
@@ -11,54 +12,95 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double norm_or_one(int k, const double *x)
+int cords_schur_ritz(int m, const double *S, int lds, double *T, double *Z, double *re, double *im, double *resid)
 {
-	double s = cblas_dnrm2(k, x, 1);
-	return s > 0 ? s : 1;
-}
-
-int cords_hessenberg_eig(int k, const double *H, int ldh, double *re, double *im, double *last)
-{
-	if (k <= 0)
+	if (m <= 0)
 		return 0;
-	size_t kk = (size_t)k * (size_t)k;
-	double *T = malloc(kk * sizeof *T), *Z = malloc(kk * sizeof *Z);
-	lapack_logical *sel = calloc((size_t)k, sizeof *sel);
+	size_t mm = (size_t)m * (size_t)m;
+	double *X = malloc(mm * sizeof *X);
 	int rc = -1;
-	if (!T || !Z || !sel) {
-		cords_err("out of memory for the %dx%d Hessenberg matrix", k, k);
+	if (!X) {
+		cords_err("out of memory for the %dx%d Rayleigh quotient", m, m);
 		goto out;
 	}
-	for (int c = 0; c < k; c++)
-		for (int r = 0; r < k; r++)
-			T[(size_t)c * k + r] = r <= c + 1 ? H[(size_t)c * ldh + r] : 0.0;
-	lapack_int info = LAPACKE_dhseqr(LAPACK_COL_MAJOR, 'S', 'I', k, 1, k, T, k, re, im, Z, k);
+	for (int c = 0; c < m; c++)
+		memcpy(T + (size_t)c * m, S + (size_t)c * lds, (size_t)m * sizeof *T);
+	lapack_int sdim = 0;
+	lapack_int info = LAPACKE_dgees(LAPACK_COL_MAJOR, 'V', 'N', NULL, m, T, m, &sdim, re, im, Z, m);
 	if (info) {
-		cords_err("LAPACK dhseqr failed (info %d): the QR algorithm did not converge", (int)info);
+		cords_err("LAPACK dgees failed (info %d): the QR algorithm did not converge", (int)info);
 		goto out;
 	}
-	lapack_int m = 0;
-	info = LAPACKE_dtrevc(LAPACK_COL_MAJOR, 'R', 'B', sel, k, T, k, NULL, 1, Z, k, k, &m);
+	memcpy(X, Z, mm * sizeof *X);
+	lapack_int got = 0;
+	info = LAPACKE_dtrevc(LAPACK_COL_MAJOR, 'R', 'B', NULL, m, T, m, NULL, 1, X, m, m, &got);
 	if (info) {
 		cords_err("LAPACK dtrevc failed (info %d)", (int)info);
 		goto out;
 	}
-	for (int i = 0; i < k; i++) {
-		const double *x = Z + (size_t)i * k;
+	const double *row = S + m;
+	for (int i = 0; i < m; i++) {
+		const double *x = X + (size_t)i * m;
+		double nx = cblas_dnrm2(m, x, 1), rx = cblas_ddot(m, row, lds, x, 1);
 		if (im[i] == 0) {
-			last[i] = fabs(x[k - 1]) / norm_or_one(k, x);
+			resid[i] = fabs(rx) / (nx > 0 ? nx : 1);
 			continue;
 		}
-		/* A pair: columns i (real part) and i+1 (imaginary part). */
-		const double *y = x + k;
-		double nrm = hypot(cblas_dnrm2(k, x, 1), cblas_dnrm2(k, y, 1));
-		last[i] = last[i + 1] = hypot(x[k - 1], y[k - 1]) / (nrm > 0 ? nrm : 1);
+		/* a pair: columns i (real part) and i+1 (imaginary part) */
+		const double *y = x + m;
+		double nrm = hypot(nx, cblas_dnrm2(m, y, 1));
+		resid[i] = resid[i + 1] = hypot(rx, cblas_ddot(m, row, lds, y, 1)) / (nrm > 0 ? nrm : 1);
 		i++;
 	}
 	rc = 0;
 out:
-	free(T);
-	free(Z);
+	free(X);
+	return rc;
+}
+
+int cords_schur_keep(int m, double *T, double *Z, double *re, double *im, int p)
+{
+	lapack_logical *sel = calloc((size_t)m, sizeof *sel);
+	int *idx = malloc((size_t)m * sizeof *idx);
+	double *mod = malloc((size_t)m * sizeof *mod);
+	int rc = -1;
+	if (!sel || !idx || !mod) {
+		cords_err("out of memory");
+		goto out;
+	}
+	/* the p of largest modulus (selecting one of a pair moves both: then p + 1 lead) */
+	for (int i = 0; i < m; i++) {
+		idx[i] = i;
+		mod[i] = hypot(re[i], im[i]);
+	}
+	for (int i = 0; i < p; i++) {
+		int b = i;
+		for (int j = i + 1; j < m; j++)
+			if (mod[idx[j]] > mod[idx[b]])
+				b = j;
+		int t = idx[i];
+		idx[i] = idx[b];
+		idx[b] = t;
+		sel[idx[i]] = 1;
+	}
+	lapack_int got = 0;
+	/* the _work form: LAPACKE_dtrsen passes no iwork for job N, and dtrsen
+	 * writes its first element anyway */
+	double cond_s, cond_sep, *work = mod; /* m doubles is dtrsen's work for job N */
+	lapack_int iwork[1];
+	lapack_int info = LAPACKE_dtrsen_work(LAPACK_COL_MAJOR, 'N', 'V', sel, m, T, m, Z, m, re, im, &got, &cond_s,
+					      &cond_sep, work, m, iwork, 1);
+	/* info 1: a swap was too ill-conditioned and refused; T and Z are still an
+	 * orthogonal similarity, only fewer wanted values lead: the restart keeps
+	 * a valid Krylov–Schur relation either way. */
+	if (info < 0) {
+		cords_err("LAPACK dtrsen failed (info %d)", (int)info);
+		goto out;
+	}
+	rc = (int)got;
+out:
 	free(sel);
+	free(idx);
+	free(mod);
 	return rc;
 }

@@ -212,6 +212,48 @@ static int diag_big_apply(void *ctx, const double *x, double *y)
 	return 0;
 }
 
+/* Krylov–Schur's top nev against dense geev: each within tol * radius. */
+static void check_ks_vs_dense(int c, int h, int w, int nev, int ncv, int block, uint64_t seed)
+{
+	cords_conv_op op = make_op(c, h, w, seed);
+	cords_linop A = cords_conv_linop(&op);
+	int64_t n = A.n;
+	double *dre = malloc(n * 8), *dim = malloc(n * 8);
+	CHECK(!cords_dense_eig(&A, CORDS_DENSE_MAX, dre, dim, NULL), "%s", cords_errmsg());
+	cords_arnoldi_opts o;
+	cords_arnoldi_opts_default(&o);
+	o.k = ncv;
+	o.nev = nev;
+	o.block = block;
+	o.tol = 1e-12;
+	cords_arnoldi_result r;
+	CHECK(!cords_arnoldi(&A, &o, &r), "%s", cords_errmsg());
+	CHECK(r.nwanted_conv == nev, "c %d %dx%d ncv %d: %d of %d converged in %d restarts", c, h, w, ncv,
+	      r.nwanted_conv, nev, r.cycles);
+	CHECK(r.cycles > 0 && r.applies > ncv, "no restart: %d cycles, %d products", r.cycles, r.applies);
+	CHECK(r.basis_bytes <= (size_t)(ncv + 1) * ((n + 511) / 512 * 512) * 8, "basis %zu bytes: more than the restart basis",
+	      r.basis_bytes);
+	t_worst e = {0, ""}; /* sorted alike, so compared in order */
+	t_cmp(&e, "re", r.re, dre, nev, .of_max = 1e-8);
+	t_cmp(&e, "im", r.im, dim, nev, .of_max = 1e-8);
+	CHECK(e.err <= 1, "c %d %dx%d block %d: top %d against geev: %s", c, h, w, block, nev, e.at);
+	cords_arnoldi_result_free(&r);
+	cords_conv_op_free(&op);
+	free(dre);
+	free(dim);
+}
+
+/* diag(d_i) with d_i = 1 + (i % 20) / 10: twenty distinct eigenvalues, so
+ * every Krylov space is invariant by dimension 20 and Newton blocks go rank
+ * deficient. */
+static int diag20_apply(void *ctx, const double *x, double *y)
+{
+	int64_t n = *(const int64_t *)ctx;
+	for (int64_t i = 0; i < n; i++)
+		y[i] = (1 + (double)(i % 20) / 10) * x[i];
+	return 0;
+}
+
 int main(void)
 {
 	CASE("conv apply equals a naive convolution")
@@ -270,6 +312,7 @@ int main(void)
 		cords_arnoldi_opts o;
 		cords_arnoldi_opts_default(&o);
 		o.k = 100;
+		o.block = 1;
 		cords_arnoldi_result a, b;
 		CHECK(!cords_arnoldi(&A, &o, &a), "%s", cords_errmsg());
 		o.always_reorth = 0;
@@ -296,10 +339,85 @@ int main(void)
 		o.always_reorth = 0;
 		cords_arnoldi_result r;
 		CHECK(!cords_arnoldi(&A, &o, &r), "%s", cords_errmsg());
-		CHECK(r.basis_bytes == (size_t)200 * 288 * 4, "basis %zu bytes", r.basis_bytes);
+		CHECK(r.basis_bytes == (size_t)201 * 288 * 4, "basis %zu bytes", r.basis_bytes);
 		t_worst e = {0, ""};
 		CHECK(match_err(&e, r.re, r.im, 10, dre, dim, 288, 1e-5 * hypot(dre[0], dim[0])) <= 1, "top 10: %s", e.at);
 		cords_arnoldi_result_free(&r);
+		cords_conv_op_free(&op);
+	}
+	CASE("blocks of products (s-step Arnoldi) equal one step at a time")
+	{
+		cords_conv_op op = make_op(8, 14, 14, 35);
+		cords_linop A = cords_conv_linop(&op);
+		double *dre = malloc(1568 * 8), *dim = malloc(1568 * 8);
+		CHECK(!cords_dense_eig(&A, CORDS_DENSE_MAX, dre, dim, NULL), "%s", cords_errmsg());
+		cords_arnoldi_opts o;
+		cords_arnoldi_opts_default(&o);
+		o.k = 400;
+		cords_arnoldi_result a, b;
+		o.block = 1;
+		CHECK(!cords_arnoldi(&A, &o, &a), "%s", cords_errmsg());
+		o.block = 16;
+		CHECK(!cords_arnoldi(&A, &o, &b), "%s", cords_errmsg());
+		CHECK(b.block_fallbacks == 0, "%d blocks fell back", b.block_fallbacks);
+		t_worst e = {0, ""};
+		t_cmp(&e, "re, blocks against steps", b.re, a.re, 40, .abs = 1e-10);
+		t_cmp(&e, "im, blocks against steps", b.im, a.im, 40, .abs = 1e-10);
+		CHECK(e.err <= 1, "top 40: %s", e.at);
+		CHECK(b.nconv >= 20 && abs(a.nconv - b.nconv) <= 2, "converged %d (steps) and %d (blocks)", a.nconv, b.nconv);
+		for (int i = 0; i < 20; i++)
+			CHECK(cords_ritz_converged(&b, i), "#%d not converged", i);
+		e = (t_worst){0, ""};
+		CHECK(match_err(&e, b.re, b.im, 20, dre, dim, 1568, 1e-6 * hypot(dre[0], dim[0])) <= 1, "blocks, top 20: %s", e.at);
+		cords_arnoldi_result_free(&a);
+		cords_arnoldi_result_free(&b);
+		cords_conv_op_free(&op);
+		free(dre);
+		free(dim);
+	}
+	CASE("rank-deficient blocks are taken one step at a time, the spectrum stays exact")
+	{
+		int64_t n = 2000;
+		cords_linop A = {n, diag20_apply, &n};
+		cords_arnoldi_opts o;
+		cords_arnoldi_opts_default(&o);
+		o.k = 120;
+		cords_arnoldi_result r;
+		CHECK(!cords_arnoldi(&A, &o, &r), "%s", cords_errmsg());
+		CHECK(r.block_fallbacks > 0, "no block fell back");
+		CHECK(r.k == 120 && fabs(r.re[0] - 2.9) < 1e-10, "k %d, first %.15g", r.k, r.re[0]);
+		char seen[20] = {0};
+		for (int i = 0; i < r.k; i++) { /* every converged Ritz value an eigenvalue, every eigenvalue found */
+			if (!cords_ritz_converged(&r, i))
+				continue;
+			double d = 10 * (r.re[i] - 1);
+			int near = (int)lround(d);
+			CHECK(fabs(d - near) < 1e-9 && near >= 0 && near < 20 && r.im[i] == 0, "%d: %.15g%+gi", i, r.re[i], r.im[i]);
+			if (near >= 0 && near < 20)
+				seen[near] = 1;
+		}
+		CHECK(!memchr(seen, 0, 20), "an eigenvalue missed");
+		cords_arnoldi_result_free(&r);
+	}
+	CASE("krylov-schur: converged top k equal dense geev within 1e-8")
+	{
+		check_ks_vs_dense(8, 6, 6, 6, 20, 1, 71);
+		check_ks_vs_dense(8, 6, 6, 6, 20, 16, 71);
+		check_ks_vs_dense(4, 9, 7, 8, 24, 8, 72);
+		check_ks_vs_dense(8, 14, 14, 10, 48, 16, 73);
+		check_ks_vs_dense(1, 30, 30, 5, 30, 16, 74);
+	}
+	CASE("krylov-schur refuses a basis without room to restart")
+	{
+		cords_conv_op op = make_op(8, 6, 6, 75);
+		cords_linop A = cords_conv_linop(&op);
+		cords_arnoldi_opts o;
+		cords_arnoldi_opts_default(&o);
+		o.k = 7;
+		o.nev = 6;
+		cords_arnoldi_result r;
+		CHECK(cords_arnoldi(&A, &o, &r) == -1, "accepted a basis of 7 for 6");
+		CHECK(strstr(cords_errmsg(), "2 more"), "%s", cords_errmsg());
 		cords_conv_op_free(&op);
 	}
 	CASE("power eigenvector equals dense's up to sign when the gap is large")
