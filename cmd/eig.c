@@ -212,7 +212,7 @@ static void run_arnoldi(const options *o, const cords_linop *A, spectrum *s)
 	if (cords_arnoldi(A, &ao, &r))
 		cli_die_lib();
 	if (o->converge)
-		cli_info("krylov-schur: %d of the top %d converged (tol %g) after %d restarts of a %d-vector basis, %d "
+		cli_info("krylov-schur: %d of the top %d converged (tol %g, residuals computed) after %d restarts of a %d-vector basis, %d "
 			 "products on %lld unknowns; %.2f s operator, %.2f s orthogonalisation, %.2f s LAPACK, %.0f MB basis",
 			 r.nwanted_conv, ao.nev, ao.tol, r.cycles, r.k, r.applies, (long long)A->n, r.t_apply, r.t_orth,
 			 r.t_hess, r.basis_bytes / 1e6);
@@ -223,7 +223,10 @@ static void run_arnoldi(const options *o, const cords_linop *A, spectrum *s)
 	if (r.restarts || r.block_fallbacks)
 		cli_info("arnoldi: %d invariant subspaces met (continued from a random vector), %d blocks too ill-conditioned "
 			 "(taken one step at a time)", r.restarts, r.block_fallbacks);
-	if (o->converge && r.nwanted_conv < ao.nev)
+	if (o->converge && r.unconfirmed)
+		cli_warn("%d of the top %d passed --tol by the Krylov relation's estimate but not by their computed "
+			 "residual ||A x - theta x||: the relation lost accuracy to rounding", r.unconfirmed, ao.nev);
+	else if (o->converge && r.nwanted_conv < ao.nev)
 		cli_warn("only %d of the top %d converged in %d restarts: raise --maxit or --ncv", r.nwanted_conv, ao.nev,
 			 r.cycles);
 	s->n = o->converge && r.k > ao.nev ? ao.nev : r.k;

@@ -51,7 +51,9 @@ typedef struct {
 typedef struct {
 	int k;                  /* number of Ritz values: the steps, or the restarted basis */
 	int nconv;              /* how many pass the tolerance */
-	int nwanted_conv;       /* restarted: how many of the nev wanted pass it */
+	int nwanted_conv;       /* restarted: how many of the nev wanted pass it, their
+				   residuals computed as ||A x - theta x|| at the end */
+	int unconfirmed;        /* restarted: wanted ones whose estimate passed but not the computed residual */
 	int applies;            /* products A x */
 	int cycles;             /* Krylov–Schur restarts */
 	int block_fallbacks;    /* blocks too ill-conditioned, redone one step at a time */

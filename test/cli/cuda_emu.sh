@@ -79,6 +79,11 @@ expect_exit 0 "cords-eig --device cuda" "$E/cords-eig" -m "$M" -a 0 --tsv --top 
 cords-eig -m "$M" -a 0 --tsv --top 10 -o "$T/e-cpu.tsv" 2>/dev/null
 check "  10 values listed" test "$(wc -l < "$T/e-cuda.tsv")" -eq 10
 check "  equal to the CPU's top 10 (within 1e-9)" worst "$T/e-cuda.tsv" "$T/e-cpu.tsv" --rows 10 --abs 1e-9
+expect_exit 0 "cords-eig --converge --device cuda (restarts and blocks on the device)" "$E/cords-eig" -m "$M" -a 0 \
+	--converge -k 6 --tsv --device cuda -o "$T/k-cuda.tsv"
+cords-eig -m "$M" -a 0 --converge -k 6 --tsv -o "$T/k-cpu.tsv" 2>/dev/null
+check "  6 values listed" test "$(wc -l < "$T/k-cuda.tsv")" -eq 6
+check "  equal to the CPU's (within 1e-9)" worst "$T/k-cuda.tsv" "$T/k-cpu.tsv" --rows 6 --abs 1e-9
 
 # NCCL: one rank (CORDS_NCCL=1, a one-rank communicator) is the step without it.
 expect_exit 0 "cords-linear --device cuda, CORDS_NCCL=1 over one rank" env CORDS_NCCL=1 "$E/cords-linear" -m "$D/params.tzst" $P --device cuda -o "$T/n1.tzst" "$B"

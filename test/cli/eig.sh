@@ -31,6 +31,31 @@ else
 		sh -c "grep -q 'cuda:0' '$T/cuda.err' && [ ! -e '$T/cuda.tsv' ]"
 fi
 
+# --converge: Krylov-Schur restarts until the top k pass --tol
+expect_exit 0 "--converge on r4's area_conv_3" cords-eig -m "$M4" -a 3 --converge -k 8 --ncv 24 --tol 1e-10 --tsv
+check "top 8 equal numpy's dense eigvals within 1e-8" close "$T/.out" "$R/r4-conv3.tsv" 8 1e-8
+err_has "restarts reported" "8 of the top 8 converged (tol 1e-10, residuals computed) after [1-9][0-9]* restarts of a 24-vector basis"
+expect_exit 0 "--converge on r2's area_conv_0, one step at a time" cords-eig -m "$M" -a 0 --converge --block 1 --tol 1e-10 --tsv
+check "top 6 equal numpy's dense eigvals within 1e-8" close "$T/.out" "$R/r2-conv0.tsv" 6 1e-8
+check "lists the 6 wanted" test "$(wc -l < "$T/.out")" -eq 6
+# past the dense limit: 64 x 16 x 16 = 16,384 unknowns, against 400 unrestarted steps
+cords-init -q --classes 10 --in-channels 1 --size 64 --depth 2 --seed 3 -o "$T/mid.tzst"
+expect_exit 0 "--converge on 16,384 unknowns" cords-eig -m "$T/mid.tzst" -a 0 --converge -k 6 --tsv -o "$T/kc.tsv"
+expect_exit 0 "400 unrestarted steps there" cords-eig -m "$T/mid.tzst" -a 0 -k 400 --top 6 --tsv -o "$T/ku.tsv"
+check "their top 6 converged" sh -c "! grep -q 'have not converged' '$T/.err'"
+check "--converge equals them within 1e-7" close "$T/kc.tsv" "$T/ku.tsv" 6 1e-7
+expect_exit 2 "--converge with --method power" cords-eig -m "$M" -a 0 --converge --method power
+expect_exit 2 "--converge with --method dense" cords-eig -m "$M" -a 0 --converge --method dense
+expect_exit 2 "--ncv without --converge" cords-eig -m "$M" -a 0 --ncv 40
+expect_exit 2 "--ncv below k + 2" cords-eig -m "$M" -a 0 --converge -k 6 --ncv 7
+err_has "says why" "at least k + 2"
+expect_exit 2 "--converge with --basis f32" cords-eig -m "$M" -a 0 --converge --basis f32
+expect_exit 2 "--top beyond the converged k" cords-eig -m "$M" -a 0 --converge -k 4 --top 6
+expect_exit 2 "--basis f32 with --block 8" cords-eig -m "$M" -a 0 --basis f32 --block 8
+expect_exit 2 "--block 0" cords-eig -m "$M" -a 0 --block 0
+expect_exit 0 "--block 1 (one step at a time) equals blocks" cords-eig -m "$M" -a 0 --block 1 --tsv --top 10
+check "top 10 equal within 1e-12" close "$T/.out" "$T/conv0.tsv" 10 1e-12
+
 expect_exit 0 "default lists only converged values" cords-eig -m "$M" -a 0 -k 40 --tsv
 check "k 40: fewer than 40 listed" test "$(wc -l < "$T/.out")" -lt 40
 
