@@ -28,6 +28,9 @@ int cords_linop_apply(const cords_linop *A, const double *x, double *y);
  * decreasing real part, then positive imaginary part first; other[] (may be
  * NULL) is permuted along. */
 void cords_eig_sort(int n, double *re, double *im, double *other);
+/* idx [n] gets 0..n-1 permuted so that its first p index the p eigenvalues
+ * of largest modulus, largest first (the rest in no order). */
+void cords_eig_top(int n, const double *re, const double *im, int p, int *idx);
 
 /* ---- Arnoldi ---- */
 typedef struct {

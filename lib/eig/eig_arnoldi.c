@@ -162,6 +162,9 @@ int cords_arnoldi(const cords_linop *A, const cords_arnoldi_opts *o, cords_arnol
 	int k = o->k < n ? o->k : (int)n, restarted = o->nev > 0 && k < n;
 	int cols = k < n ? k + 1 : k;
 	cords_krylov x = {.A = A, .o = o, .r = r, .ld = (size_t)k + 1};
+	/* not on an f32 basis: a block's new columns of S are divided by its
+	 * triangular factor, so the error of its single-precision products would
+	 * grow by that factor's condition number (1e-4 where steps keep 1e-7) */
 	x.block = o->basis_f32 || o->block < 1 ? 1 : o->block < CORDS_MAX_BLOCK ? o->block : CORDS_MAX_BLOCK;
 	if (x.block > 1)
 		x.Y = malloc((size_t)n * (x.block + 1) * sizeof *x.Y);

@@ -135,8 +135,9 @@ int cords_krylov_block(cords_krylov *x, int j, int s)
 			bb *= bb;
 			Bn[(size_t)c * (s + 1) + c] = a;
 		}
-		for (int r = 0; r <= c; r++)
-			cblas_daxpy((int)n, -Bn[(size_t)c * (s + 1) + r], Y + (size_t)r * n, 1, z, 1);
+		for (int r = c > 0 ? c - 1 : 0; r <= c; r++) /* the shift, and a pair's coupling */
+			if (Bn[(size_t)c * (s + 1) + r] != 0)
+				cblas_daxpy((int)n, -Bn[(size_t)c * (s + 1) + r], Y + (size_t)r * n, 1, z, 1);
 		double nu = cblas_dnrm2((int)n, z, 1);
 		if (!isfinite(nu)) {
 			cords_err("Arnoldi: the operator produced a non-finite value at step %d", x->r->applies);

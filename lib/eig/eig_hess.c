@@ -62,45 +62,37 @@ int cords_schur_keep(int m, double *T, double *Z, double *re, double *im, int p)
 {
 	lapack_logical *sel = calloc((size_t)m, sizeof *sel);
 	int *idx = malloc((size_t)m * sizeof *idx);
-	double *mod = malloc((size_t)m * sizeof *mod);
+	double *work = malloc((size_t)m * sizeof *work); /* dtrsen's for job N */
 	int rc = -1;
-	if (!sel || !idx || !mod) {
+	if (!sel || !idx || !work) {
 		cords_err("out of memory");
 		goto out;
 	}
 	/* the p of largest modulus (selecting one of a pair moves both: then p + 1 lead) */
-	for (int i = 0; i < m; i++) {
-		idx[i] = i;
-		mod[i] = hypot(re[i], im[i]);
-	}
-	for (int i = 0; i < p; i++) {
-		int b = i;
-		for (int j = i + 1; j < m; j++)
-			if (mod[idx[j]] > mod[idx[b]])
-				b = j;
-		int t = idx[i];
-		idx[i] = idx[b];
-		idx[b] = t;
+	cords_eig_top(m, re, im, p, idx);
+	for (int i = 0; i < p; i++)
 		sel[idx[i]] = 1;
-	}
 	lapack_int got = 0;
 	/* the _work form: LAPACKE_dtrsen passes no iwork for job N, and dtrsen
 	 * writes its first element anyway */
-	double cond_s, cond_sep, *work = mod; /* m doubles is dtrsen's work for job N */
+	double cond_s, cond_sep;
 	lapack_int iwork[1];
 	lapack_int info = LAPACKE_dtrsen_work(LAPACK_COL_MAJOR, 'N', 'V', sel, m, T, m, Z, m, re, im, &got, &cond_s,
 					      &cond_sep, work, m, iwork, 1);
 	/* info 1: a swap was too ill-conditioned and refused; T and Z are still an
 	 * orthogonal similarity, only fewer wanted values lead: the restart keeps
-	 * a valid Krylov–Schur relation either way. */
+	 * a valid Krylov–Schur relation either way, if the cut does not split a
+	 * 2 x 2 block. */
 	if (info < 0) {
 		cords_err("LAPACK dtrsen failed (info %d)", (int)info);
 		goto out;
 	}
+	if (got > 0 && got < m && T[(size_t)(got - 1) * m + got] != 0)
+		got++;
 	rc = (int)got;
 out:
 	free(sel);
 	free(idx);
-	free(mod);
+	free(work);
 	return rc;
 }

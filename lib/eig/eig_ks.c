@@ -17,24 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* How many of the nev Ritz values of largest modulus pass the test. */
-static int wanted_converged(const cords_arnoldi_result *r, int m, int nev, double *mod, int *idx)
+/* How many of the nev Ritz values of largest modulus pass the test; idx
+ * (as cords_eig_top) leads with them. */
+static int wanted_converged(const cords_arnoldi_result *r, int m, int nev, int *idx)
 {
-	for (int i = 0; i < m; i++) {
-		idx[i] = i;
-		mod[i] = hypot(r->re[i], r->im[i]);
-	}
 	int conv = 0;
-	for (int i = 0; i < nev; i++) {
-		int b = i;
-		for (int j = i + 1; j < m; j++)
-			if (mod[idx[j]] > mod[idx[b]])
-				b = j;
-		int t = idx[i];
-		idx[i] = idx[b];
-		idx[b] = t;
+	cords_eig_top(m, r->re, r->im, nev, idx);
+	for (int i = 0; i < nev; i++)
 		conv += cords_ritz_converged(r, idx[i]);
-	}
 	return conv;
 }
 
@@ -111,9 +101,8 @@ int cords_krylov_schur(cords_krylov *x, int m)
 	int nev = o->nev, rc = -1;
 	size_t mm = (size_t)m * m;
 	double *T = malloc(mm * sizeof *T), *Z = malloc(mm * sizeof *Z), *row = malloc((size_t)m * sizeof *row);
-	double *mod = malloc((size_t)m * sizeof *mod);
 	int *idx = malloc((size_t)m * sizeof *idx);
-	if (!T || !Z || !row || !mod || !idx) {
+	if (!T || !Z || !row || !idx) {
 		cords_err("Krylov-Schur: out of memory");
 		goto out;
 	}
@@ -122,7 +111,7 @@ int cords_krylov_schur(cords_krylov *x, int m)
 			goto out;
 		if (x->block > 1)
 			cords_krylov_shifts(x, m, r->re, r->im);
-		int conv = wanted_converged(r, m, nev, mod, idx);
+		int conv = wanted_converged(r, m, nev, idx);
 		r->nwanted_conv = conv;
 		if (conv >= nev || r->cycles >= o->max_restarts) {
 			if (verify(x, m, T, Z, idx, nev))
@@ -130,20 +119,26 @@ int cords_krylov_schur(cords_krylov *x, int m)
 			r->nconv = 0;
 			for (int i = 0; i < m; i++)
 				r->nconv += cords_ritz_converged(r, i);
-			r->unconfirmed = conv - wanted_converged(r, m, nev, mod, idx);
+			r->unconfirmed = conv - wanted_converged(r, m, nev, idx);
 			r->nwanted_conv = conv - r->unconfirmed;
 			break;
 		}
-		/* keep the nev wanted, those converged beyond them, and half the rest
-		 * (a larger kept space speeds convergence, a smaller one leaves more
-		 * new directions per restart), but two fewer than m at most */
+		/* keep the nev wanted, half as many again as have converged (as
+		 * ARPACK: the converged ones would otherwise crowd out the space the
+		 * rest converge in) and half of what remains (a larger kept space
+		 * speeds convergence, a smaller one leaves more new directions per
+		 * restart); room for a pair and a new vector at least */
 		int keep = nev + conv / 2 + (m - nev - conv / 2) / 2;
-		if (keep > m - 2)
-			keep = m - 2;
+		if (keep > m - 3)
+			keep = m - 3 > 1 ? m - 3 : 1;
 		double t0 = omp_get_wtime();
 		int got = cords_schur_keep(m, T, Z, r->re, r->im, keep);
 		if (got < 0)
 			goto out;
+		if (got >= m) {
+			cords_err("Krylov-Schur: no room to restart a basis of %d vectors", m);
+			goto out;
+		}
 		for (int c = 0; c < got; c++)
 			row[c] = cblas_ddot(m, x->S + m, (int)x->ld, Z + (size_t)c * m, 1);
 		r->t_hess += omp_get_wtime() - t0;
@@ -166,7 +161,6 @@ out:
 	free(T);
 	free(Z);
 	free(row);
-	free(mod);
 	free(idx);
 	return rc;
 }

@@ -46,6 +46,21 @@ void cords_eig_sort(int n, double *re, double *im, double *other)
 	free(t);
 }
 
+void cords_eig_top(int n, const double *re, const double *im, int p, int *idx)
+{
+	for (int i = 0; i < n; i++)
+		idx[i] = i;
+	for (int i = 0; i < p && i < n; i++) { /* partial selection sort: p is small */
+		int b = i;
+		for (int j = i + 1; j < n; j++)
+			if (hypot(re[idx[j]], im[idx[j]]) > hypot(re[idx[b]], im[idx[b]]))
+				b = j;
+		int t = idx[i];
+		idx[i] = idx[b];
+		idx[b] = t;
+	}
+}
+
 void cords_vec_fix_sign(int64_t n, double *v)
 {
 	int64_t imax = 0;
