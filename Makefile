@@ -5,6 +5,7 @@
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deps            install the Debian packages the build and the tests need
 #   make mutate          the unit tests' mutation score (test/mutate.py; slow, not in check)
+#   make bench-deps      PyPI's torch for the benchmarks, in BENCH_VENV (bench/deps.sh)
 #   CUDA=0               never build the CUDA backend (default: built when nvcc is found)
 
 VERSION := 0.1.0
@@ -86,7 +87,7 @@ else
 KERN_OBJ := $(if $(wildcard kernels/absent.c),$(BUILD)/kernels/absent.o)
 endif
 
-.PHONY: all check test install deps clean demo bench fuzz fuzz-run mutate
+.PHONY: all check test install deps clean demo bench bench-deps fuzz fuzz-run mutate
 .SECONDARY:
 all: $(TOOLS)
 
@@ -191,6 +192,11 @@ fuzz-run: $(FUZZ_NAMES:%=$(BUILD)/fuzzer/%)
 
 # Benchmark programs (bench/*.c); the scripts under bench/ say how to run them.
 bench: $(TOOLS) $(BENCHES)
+
+# What the benchmarks measure against: PyPI's torch, torchvision and scipy in a
+# virtual environment outside the tree, BENCH_VENV (default /work/venv-torch).
+bench-deps:
+	sh bench/deps.sh
 
 check test: $(TOOLS) $(UNITS) $(EMU_TOOLS) $(REPLAYS)
 	@BIN=$(CURDIR)/$(BIN) BUILD=$(CURDIR)/$(BUILD) SANITIZE=$(SANITIZE) sh test/run.sh

@@ -18,7 +18,8 @@
 #      against the step without; and 2 steps with every backend call timed
 #      (CORDS_PROFILE), printed before the table; and a stage-1 step
 #      (cords-cnn, batch 16) profiled, with the host's part of it;
-#   4. cords-eig on R8's first area, 300 Arnoldi steps, GPU against CPU.
+#   4. cords-eig on R8's first area, 300 Arnoldi steps and --converge -k 6,
+#      GPU against CPU.
 # Exits 1 when the GPU unit tests fail or skip on a GPU machine (or the build
 # fails), else 0.
 # Usage, from anywhere:
@@ -27,7 +28,8 @@
 #       DIR (or the DIR.tar.xz / .tar.zst bench/gpu-pack.sh makes; .tar.xz
 #       needs only python, .tar.zst the zstd command or module) holds bin/, build/test/,
 #       build/bench/ and lib/ (shared libraries they need)
-# Environment: PYTHON (default: the torch venv's python, else python3),
+# Environment: PYTHON (default: the python of TORCH_VENV, else of BENCH_VENV, the venv
+#   `make bench-deps` makes with PyPI's torch, else of /opt/torch/.venv, else python3),
 #   BATCH (64), BATCHES (timed batches, 2), STEPS (100: spont = stim = STEPS),
 #   DEVICE (cuda; cpu makes a dry run of the script where there is no GPU),
 #   LIMIT (450: seconds for the timed phases; every phase is cut to what is
@@ -66,7 +68,8 @@ field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" "$2" | tail -n 1; } # key, file
 value() { v=$(field "$1" "$2"); l=$(tail -n 1 "$2" | cut -c1-120); echo "${v:-failed: ${l:-no output (out of time?)}}"; }
 
 # The torch venv: its python, and its nvidia/*/lib folders (cuDNN, cuBLAS, runtime, NCCL).
-venv=${TORCH_VENV:-/opt/torch/.venv}
+venv=${TORCH_VENV:-${BENCH_VENV:-/work/venv-torch}}
+[ -x "$venv/bin/python" ] || venv=/opt/torch/.venv
 PYTHON=${PYTHON:-$( [ -x "$venv/bin/python" ] && echo "$venv/bin/python" || command -v python3)}
 nvlibs=$(find "$venv" -path '*nvidia*' \( -name 'libcudnn.so*' -o -name 'libcublas.so*' -o -name 'libcudart.so*' \
 	-o -name 'libcublasLt.so*' -o -name 'libnvrtc.so*' -o -name 'libnvJitLink.so*' -o -name 'libnccl.so*' \) \
@@ -353,21 +356,25 @@ if [ -x "$BIN/cords-cnn" ] && [ -f "$d/train16.tzst" ]; then
 		row "cords-cnn --device cuda, batch 16" "failed: $(tail -n 1 "$work/cnn4.err" | cut -c1-100)"
 	fi
 fi
-# 4. cords-eig on R8's first area (64 x 56 x 56 = 200,704 unknowns, 300 Arnoldi
-# steps, CGS2): the basis and the operator on the GPU, against the CPU.
+# 4. cords-eig on R8's first area (64 x 56 x 56 = 200,704 unknowns): 300
+# Arnoldi steps (the default), and the top 6 converged (--converge); the basis
+# and the operator on the GPU, against the CPU.
 if [ -f "$d/model.tzst" ]; then
-	for dev in "$DEVICE" cpu; do
-		say "cords-eig --device $dev"
-		t0=$(date +%s.%N)
-		if timeout -k 10 "$(tmo 120)" "$BIN/cords-eig" -m "$d/model.tzst" -a 0 --top 10 --tsv --device "$dev" \
-			-o "$work/eig-$dev.tsv" 2>"$work/eig-$dev.err"; then
-			row "cords-eig R8 area 0, 300 steps, --device $dev: s (wall)" \
-				"$(awk -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.2f", t1 - t0 }') ($(grep -o '[0-9.]* s operator, [0-9.]* s orthogonalisation' "$work/eig-$dev.err"))"
-		else
-			row "cords-eig --device $dev" "failed: $(tail -n 1 "$work/eig-$dev.err" | cut -c1-100)"
-		fi
+	for mode in "300" "converge"; do
+		opt=$([ "$mode" = converge ] && echo "--converge -k 6" || echo "--top 10")
+		for dev in "$DEVICE" cpu; do
+			say "cords-eig $opt --device $dev"
+			t0=$(date +%s.%N)
+			if timeout -k 10 "$(tmo 120)" "$BIN/cords-eig" -m "$d/model.tzst" -a 0 $opt --tsv --device "$dev" \
+				-o "$work/eig-$mode-$dev.tsv" 2>"$work/eig-$dev.err"; then
+				row "cords-eig R8 area 0, $opt, --device $dev: s (wall)" \
+					"$(awk -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.2f", t1 - t0 }') ($(grep -o '[0-9.]* s operator, [0-9.]* s orthogonalisation' "$work/eig-$dev.err"))"
+			else
+				row "cords-eig $opt --device $dev" "failed: $(tail -n 1 "$work/eig-$dev.err" | cut -c1-100)"
+			fi
+		done
+		[ -s "$work/eig-$mode-$DEVICE.tsv" ] && [ -s "$work/eig-$mode-cpu.tsv" ] && row "  $opt: max |gpu - cpu| of the eigenvalues" \
+			"$(paste "$work/eig-$mode-$DEVICE.tsv" "$work/eig-$mode-cpu.tsv" | awk -F'\t' '{ d = sqrt(($1 - $3) ^ 2 + ($2 - $4) ^ 2); if (d > m) m = d } END { printf "%.3g", m }')"
 	done
-	[ -s "$work/eig-$DEVICE.tsv" ] && [ -s "$work/eig-cpu.tsv" ] && row "  top 10 eigenvalues: max |gpu - cpu|" \
-		"$(paste "$work/eig-$DEVICE.tsv" "$work/eig-cpu.tsv" | awk -F'\t' '{ d = sqrt(($1 - $3) ^ 2 + ($2 - $4) ^ 2); if (d > m) m = d } END { printf "%.3g", m }')"
 fi
 exit "$status"
