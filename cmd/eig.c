@@ -25,8 +25,13 @@ static const char help[] =
 	"      --op OP           conv (area_conv_i, default), jacobian (J_i = (1-alpha) I\n"
 	"                        + alpha diag(phi'(z)) area_conv_i at the state) or network\n"
 	"                        (the whole one-step map's Jacobian, all areas coupled)\n"
-	"      --at STATE        spont (default: the spontaneous state) or FILE, a batch\n"
-	"                        stream whose first x record holds one image\n"
+	"      --at STATE        spont (default: the spontaneous state), FILE (a batch\n"
+	"                        stream whose first x record holds one image: the state\n"
+	"                        after its protocol), fixed or fixed:FILE (the fixed\n"
+	"                        point r* = F(r*) of the one-step map found by Newton-\n"
+	"                        Krylov from that state; --op defaults to network)\n"
+	"      --save-state FILE write the state the spectrum is taken at (r*, with\n"
+	"                        --at fixed) as a stream of records r0.. [1,c,h,w]\n"
 	"      --method M        arnoldi (default), power or dense\n"
 	"  -k, --k N             Arnoldi steps (default 300); with --converge, the\n"
 	"                        eigenvalues wanted (default 6)\n"
@@ -61,7 +66,10 @@ enum { OP_CONV, OP_JACOBIAN, OP_NETWORK };
 enum { M_ARNOLDI, M_POWER, M_DENSE };
 
 typedef struct {
-	const char *model, *at;
+	const char *model, *at, *save_state;
+	const char *image; /* --at FILE or fixed:FILE */
+	int fixed;         /* --at fixed */
+	int op_set;
 	int area, op, method, k, top, trials, maxit, tsv, dgks, f32, converge, ncv, block;
 	int cuda; /* -1: the CPU; N: CUDA device N */
 	double tol;
@@ -96,7 +104,8 @@ static void parse(int argc, char **argv, options *o)
 		{"maxit", required_argument, 0, 'i'}, {"seed", required_argument, 0, 's'},
 		{"tsv", no_argument, 0, 'x'}, {"basis", required_argument, 0, 'B'},
 		{"device", required_argument, 0, 'D'}, {"converge", no_argument, 0, 'C'},
-		{"ncv", required_argument, 0, 'N'}, {"block", required_argument, 0, 'b'}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
+		{"ncv", required_argument, 0, 'N'}, {"block", required_argument, 0, 'b'},
+		{"save-state", required_argument, 0, 'S'}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
 	static const char *const ops[] = {"conv", "jacobian", "network", NULL};
 	static const char *const methods[] = {"arnoldi", "power", "dense", NULL};
 	static const char *const reorth[] = {"cgs2", "dgks", NULL};
@@ -109,7 +118,7 @@ static void parse(int argc, char **argv, options *o)
 		switch (c) {
 		case 'm': o->model = optarg; break;
 		case 'a': o->area = (int)cli_int(optarg, "--area", 0, 1000); break;
-		case 'O': o->op = pick(optarg, "--op", ops); break;
+		case 'O': o->op = pick(optarg, "--op", ops), o->op_set = 1; break;
 		case 'A': o->at = optarg; break;
 		case 'M': o->method = pick(optarg, "--method", methods); break;
 		case 'k': o->k = (int)cli_int(optarg, "--k", 1, 100000); break;
@@ -123,6 +132,7 @@ static void parse(int argc, char **argv, options *o)
 		case 'b': o->block = (int)cli_int(optarg, "--block", 1, CORDS_MAX_BLOCK); break;
 		case 's': o->seed = cli_int(optarg, "--seed", 0, (1LL << 62)); break;
 		case 'x': o->tsv = 1; break;
+		case 'S': o->save_state = optarg; break;
 		case 'B': o->f32 = pick(optarg, "--basis", basis); break;
 		case 'D':
 			if (cords_device_index(optarg, &o->cuda))
@@ -134,10 +144,18 @@ static void parse(int argc, char **argv, options *o)
 		cli_usage("unexpected argument '%s'", argv[optind]);
 	if (!o->model)
 		cli_usage("-m MODEL is required");
+	o->fixed = !strcmp(o->at, "fixed") || !strncmp(o->at, "fixed:", 6);
+	o->image = !strcmp(o->at, "spont") || !strcmp(o->at, "fixed") ? NULL : o->fixed ? o->at + 6 : o->at;
+	if (o->image && !*o->image)
+		cli_usage("--at fixed:FILE needs a FILE");
+	if (o->fixed && !o->op_set)
+		o->op = OP_NETWORK;
 	if (o->area < 0 && o->op != OP_NETWORK)
 		cli_usage("--area I is required");
 	if (strcmp(o->at, "spont") && o->op == OP_CONV)
 		cli_usage("--at applies to --op jacobian and network (area_conv does not depend on the state)");
+	if (o->save_state && o->op == OP_CONV)
+		cli_usage("--save-state: --op conv is taken at no state");
 	if (o->cuda >= 0 && o->f32)
 		cli_usage("--basis f32 is for host memory: on a GPU the basis is f64");
 	if (o->converge && o->method != M_ARNOLDI)
@@ -182,17 +200,78 @@ static float *read_image(const char *path, const cords_model *m)
 	return x;
 }
 
-/* The state for jacobian/network: report how close it is to a fixed point. */
-static void get_state(const options *o, const cords_model *m, cords_eig_state *st)
+/* --save-state: the state as records r0..r{D-1} [1,c,h,w] f32 (the model's
+ * precision, what cords-infer --record writes per step). */
+static void save_state(const options *o, const cords_model *m, const cords_eig_state *st, const char *what)
 {
-	int spont = !strcmp(o->at, "spont");
-	float *img = spont ? NULL : read_image(o->at, m);
-	if (cords_eig_state_compute(m, img, st))
-		cli_die("%s: %s", spont ? o->model : o->at, cords_errmsg());
+	FILE *f = cli_open_out(o->save_state);
+	cords_writer *w = cords_writer_new(f, cli_out_name(o->save_state), cli_env()->zstd_level);
+	char meta[1024], name[16];
+	snprintf(meta, sizeof meta, "format=cords-state\nat=%s\nstate=%s\nstep_change=%.9g\ndepth=%d\n", o->at, what,
+		 st->step_change, st->depth);
+	if (!w || cords_write_text(w, "meta", meta))
+		cli_die_lib();
+	for (int i = 0; i < st->depth; i++) {
+		int64_t sh[4] = {1, m->arch.c[i], m->arch.h[i], m->arch.w[i]};
+		snprintf(name, sizeof name, "r%d", i);
+		if (cords_write_begin(w, name, CORDS_F32, 4, sh) ||
+		    cords_write_data(w, st->r[i], (size_t)st->n[i] * sizeof(float)) || cords_write_end(w))
+			cli_die_lib();
+	}
+	if (cords_writer_close(w))
+		cli_die_lib();
+	cli_close_out(f);
+}
+
+/* --at fixed: Newton-Krylov from the protocol's state to r*. */
+static void fixed_point(const options *o, const cords_tensor_list *params, cords_stepmap *f, double *r)
+{
+	cords_fixed_opts fo;
+	cords_fixed_result fr;
+	cords_fixed_opts_default(&fo);
+	double t0 = cli_now();
+	if (cords_fixed_point(f, params, r, &fo, &fr))
+		cli_die("%s: %s", o->model, cords_errmsg());
+	cli_info("fixed point: residual ||F(r*) - r*|| / ||r*|| = %.3g (%.3g at the protocol's state) after %d Newton "
+		 "steps, %d Jacobian products, %.2f s; distance ||r* - r0|| / ||r0|| = %.6g from the protocol's state r0",
+		 fr.resid, fr.resid0, fr.steps, fr.products, cli_now() - t0, fr.dist);
+	if (!fr.converged)
+		cli_warn("fixed point: the residual %.3g is above %g: %s", fr.resid, fo.tol,
+			 fr.stalled ? "no Newton step lowered it further (the model's single-precision step is the limit, "
+				      "or no fixed point is near)"
+				    : "the Newton steps ran out");
+}
+
+/* The state for jacobian/network: report how close it is to a fixed point. */
+static void get_state(const options *o, const cords_model *m, const cords_tensor_list *params, cords_eig_state *st)
+{
+	float *img = o->image ? read_image(o->image, m) : NULL;
+	const char *src = o->image ? o->image : o->model;
+	cords_stepmap f;
+	if (cords_stepmap_init(&f, m, img, NULL))
+		cli_die("%s: %s", src, cords_errmsg());
+	double *r = malloc((size_t)f.total * sizeof *r);
+	if (!r)
+		cli_die("out of memory");
+	for (int64_t k = 0; k < f.total; k++)
+		r[k] = f.buf[k];
+	if (o->fixed)
+		fixed_point(o, params, &f, r);
+	if (cords_eig_state_at(&f, r, st))
+		cli_die("%s: %s", src, cords_errmsg());
+	free(r);
+	cords_stepmap_free(&f);
 	free(img);
-	cli_info("state: %s, ||r|| = %.6g, one more step changes it by %.3g (relative)%s",
-		 spont ? "spontaneous" : o->at, st->norm, st->step_change,
-		 st->step_change > 1e-3 ? ": not a fixed point, the linearisation is of the step map there" : "");
+	const char *what = o->fixed ? "fixed point" : o->image ? "after the image's protocol" : "spontaneous";
+	if (o->fixed)
+		cli_info("state: the fixed point from the %s state%s%s, ||r*|| = %.6g", o->image ? "image's" : "spontaneous",
+			 o->image ? " of " : "", o->image ? o->image : "", st->norm);
+	else
+		cli_info("state: %s, ||r|| = %.6g, one more step changes it by %.3g (relative)%s",
+			 o->image ? o->image : "spontaneous", st->norm, st->step_change,
+			 st->step_change > 1e-3 ? ": not a fixed point, the linearisation is of the step map there" : "");
+	if (o->save_state)
+		save_state(o, m, st, what);
 }
 
 static void run_arnoldi(const options *o, const cords_linop *A, spectrum *s)
@@ -334,10 +413,30 @@ static void report(const options *o, const spectrum *s, double alpha)
 	}
 	const char *of = o->method == M_POWER ? "dominant eigenvalue" : o->method == M_DENSE ? "all eigenvalues" : "converged Ritz values";
 	cli_info("spectral radius %.9g (%s)", rho, of);
+	if (o->method == M_POWER) {
+		/* Only the dominant eigenvalue is known: what it gives is a lower
+		 * bound of each maximum, and |lambda| <= rho for every eigenvalue
+		 * an upper one (Re lambda <= rho, |1 - alpha + alpha lambda| <=
+		 * 1 - alpha + alpha rho); a verdict only where the bounds agree. */
+		double mu_hi = 1 - alpha + alpha * rho;
+		const char *dv = mu_hi < 1 ? "stable" : mu_max >= 1 ? "UNSTABLE" : "not determined";
+		const char *cv = rho < 1 ? "stable" : re_max >= 1 ? "UNSTABLE" : "not determined";
+		if (o->op == OP_CONV)
+			cli_info("linear dynamics (phi = identity, alpha %g), bounds from the dominant eigenvalue only: "
+				 "discrete step %s (%.6g <= max |1 - alpha + alpha lambda| <= %.6g), continuous time %s "
+				 "(%.6g <= max Re lambda <= %.6g, boundary 1)%s",
+				 alpha, dv, mu_max, mu_hi, cv, re_max, rho,
+				 strcmp(dv, "not determined") && strcmp(cv, "not determined") ? "" : "; --method arnoldi or dense decides");
+		else
+			cli_info("fixed point: %s for the discrete-time step (spectral radius %s 1); continuous time %s "
+				 "(%.6g <= max Re mu <= %.6g, bounds from the dominant eigenvalue only, boundary 1)",
+				 rho < 1 ? "stable" : "UNSTABLE", rho < 1 ? "<" : ">=", cv, re_max, rho);
+		return;
+	}
 	if (o->op == OP_CONV) {
 		cli_info("linear dynamics (phi = identity, alpha %g): discrete step %s (max |1 - alpha + alpha "
-			 "lambda| = %.6g), continuous time %s (max Re lambda = %.6g, boundary Re = 1)",
-			 alpha, mu_max < 1 ? "stable" : "UNSTABLE", mu_max, re_max < 1 ? "stable" : "UNSTABLE", re_max);
+			 "lambda| = %.6g), continuous time %s (max Re lambda = %.6g, boundary Re = 1), over the %s",
+			 alpha, mu_max < 1 ? "stable" : "UNSTABLE", mu_max, re_max < 1 ? "stable" : "UNSTABLE", re_max, of);
 		return;
 	}
 	cli_info("fixed point: %s for the discrete-time step (spectral radius %s 1); continuous time %s "
@@ -417,7 +516,7 @@ int main(int argc, char **argv)
 	cords_net_op net = {0};
 	cords_linop A;
 	if (o.op != OP_CONV)
-		get_state(&o, m, &st);
+		get_state(&o, m, &params, &st);
 	int rc = o.op == OP_CONV     ? cords_area_conv_op(&params, &m->arch, o.area, &conv)
 		 : o.op == OP_JACOBIAN ? cords_area_jacobian_op(&params, &m->arch, o.area, m->dyn.alpha, m->dyn.phi, &st, &conv)
 				       : cords_net_op_init(&net, &params, &m->arch, m->dyn.alpha, m->dyn.phi, &st);

@@ -1,6 +1,6 @@
-/* The state for cords-eig --at, run with the model code (lib/model/model.h) on the
- * CPU backend; one extra step gives the pre-activations at the state and
- * the distance to a fixed point. */
+/* The state for cords-eig --at and the one-step map there, run with the
+ * model code (lib/model/model.h) on the CPU backend; one extra step gives
+ * the pre-activations at the state and the distance to a fixed point. */
 #include "eig_state.h"
 #include "err.h"
 #include "spont.h"
@@ -19,36 +19,112 @@ void cords_eig_state_free(cords_eig_state *st)
 	memset(st, 0, sizeof *st);
 }
 
-static double sq_norm(const float *v, int64_t n)
+void cords_stepmap_free(cords_stepmap *f)
 {
-	double s = 0;
-	for (int64_t i = 0; i < n; i++)
-		s += (double)v[i] * v[i];
-	return s;
+	const cords_model *m = f->m;
+	if (m) {
+		cords_drive_free(m, &f->drive);
+		if (f->s)
+			cords_state_free(m, f->s);
+		if (f->t)
+			cords_state_free(m, f->t);
+		if (f->w)
+			cords_work_free(m, f->w);
+	}
+	free(f->buf);
+	memset(f, 0, sizeof *f);
 }
 
-/* Host copies of s->r (the state) and t->z (pre-activations at it), and
- * ||t->r - s->r|| (one step's change). */
-static int download(const cords_model *m, const cords_state *s, const cords_state *t, cords_eig_state *st)
+int cords_stepmap_init(cords_stepmap *f, const cords_model *m, const float *image, double *r)
 {
-	double dd = 0, rr = 0;
-	for (int i = 0; i < m->arch.depth; i++) {
-		int64_t n = st->n[i] = cords_buf_numel(s->r[i]);
-		float *next = malloc((size_t)n * sizeof *next);
+	memset(f, 0, sizeof *f);
+	f->m = m;
+	for (int i = 0; i < m->arch.depth; i++)
+		f->total += f->n[i] = (int64_t)m->arch.c[i] * m->arch.h[i] * m->arch.w[i];
+	f->s = cords_state_new(m, 1);
+	f->t = cords_state_new(m, 1);
+	f->w = cords_work_new(m, 1);
+	f->buf = malloc((size_t)f->total * sizeof *f->buf);
+	cords_buf *x = NULL;
+	int rc = -1;
+	if (!f->s || !f->t || !f->w || !f->buf) {
+		cords_err("out of memory");
+		goto out;
+	}
+	if (cords_spont(m, &m->dyn, NULL, f->s, NULL, NULL, NULL))
+		goto out;
+	if (image) {
+		if (!(x = cords_model_alloc_input(m, 1)) || cords_drive_alloc(m, 1, &f->drive) ||
+		    m->be->upload(m->be, x, image) ||
+		    cords_model_drive(m, f->w, x, &f->drive) ||
+		    cords_model_run(m, &m->dyn, f->w, &f->drive, &f->s, &f->t, m->dyn.stim_steps, m->dyn.spont_steps,
+				    NULL, NULL))
+			goto out;
+		f->p = &f->drive;
+	}
+	float *b = f->buf;
+	for (int i = 0; i < m->arch.depth; b += f->n[i++])
+		if (m->be->download(m->be, f->s->r[i], b))
+			goto out;
+	for (int64_t k = 0; r && k < f->total; k++)
+		r[k] = f->buf[k];
+	rc = 0;
+out:
+	m->be->free(m->be, x);
+	if (rc)
+		cords_stepmap_free(f);
+	return rc;
+}
+
+int cords_stepmap_apply(cords_stepmap *f, const double *r, double *Fr, float *z)
+{
+	const cords_model *m = f->m;
+	for (int64_t k = 0; k < f->total; k++)
+		f->buf[k] = (float)r[k];
+	float *b = f->buf;
+	for (int i = 0; i < m->arch.depth; b += f->n[i++])
+		if (m->be->upload(m->be, f->s->r[i], b))
+			return -1;
+	if (cords_model_step(m, &m->dyn, f->w, f->p, f->s, f->t))
+		return -1;
+	b = f->buf;
+	for (int i = 0; i < m->arch.depth; b += f->n[i++])
+		if (m->be->download(m->be, f->t->r[i], b) || (z && m->be->download(m->be, f->t->z[i], z + (b - f->buf))))
+			return -1;
+	for (int64_t k = 0; k < f->total; k++)
+		Fr[k] = f->buf[k];
+	return 0;
+}
+
+int cords_eig_state_at(cords_stepmap *f, const double *r, cords_eig_state *st)
+{
+	memset(st, 0, sizeof *st);
+	st->depth = f->m->arch.depth;
+	double *Fr = malloc((size_t)f->total * sizeof *Fr), dd = 0, rr = 0;
+	float *z = malloc((size_t)f->total * sizeof *z);
+	int rc = !Fr || !z ? cords_err("out of memory") : cords_stepmap_apply(f, r, Fr, z);
+	int64_t off = 0;
+	for (int i = 0; !rc && i < st->depth; off += f->n[i++]) {
+		int64_t n = st->n[i] = f->n[i];
 		st->r[i] = malloc((size_t)n * sizeof(float));
 		st->z[i] = malloc((size_t)n * sizeof(float));
-		if (!next || !st->r[i] || !st->z[i]) {
-			free(next);
-			return cords_err("out of memory");
+		if (!st->r[i] || !st->z[i]) {
+			rc = cords_err("out of memory");
+			break;
 		}
-		int rc = m->be->download(m->be, s->r[i], st->r[i]) || m->be->download(m->be, t->z[i], st->z[i]) ||
-			 m->be->download(m->be, t->r[i], next);
-		for (int64_t k = 0; !rc && k < n; k++)
-			dd += ((double)next[k] - st->r[i][k]) * ((double)next[k] - st->r[i][k]);
-		rr += sq_norm(st->r[i], n);
-		free(next);
-		if (rc)
-			return -1;
+		memcpy(st->z[i], z + off, (size_t)n * sizeof(float));
+		for (int64_t k = 0; k < n; k++) {
+			float v = (float)r[off + k];
+			st->r[i][k] = v;
+			dd += (Fr[off + k] - v) * (Fr[off + k] - v);
+			rr += (double)v * v;
+		}
+	}
+	free(Fr);
+	free(z);
+	if (rc) {
+		cords_eig_state_free(st);
+		return -1;
 	}
 	st->norm = sqrt(rr);
 	st->step_change = rr > 0 ? sqrt(dd / rr) : sqrt(dd);
@@ -57,37 +133,16 @@ static int download(const cords_model *m, const cords_state *s, const cords_stat
 
 int cords_eig_state_compute(const cords_model *m, const float *image, cords_eig_state *st)
 {
+	cords_stepmap f;
 	memset(st, 0, sizeof *st);
-	st->depth = m->arch.depth;
-	cords_state *s = cords_state_new(m, 1), *t = cords_state_new(m, 1);
-	cords_work *w = cords_work_new(m, 1);
-	cords_buf *x = NULL;
-	cords_drive drive = {0}, *p = NULL;
-	int rc = -1;
-	if (!s || !t || !w)
-		goto out;
-	if (cords_spont(m, &m->dyn, NULL, s, NULL, NULL, NULL))
-		goto out;
-	if (image) {
-		if (!(x = cords_model_alloc_input(m, 1)) || cords_drive_alloc(m, 1, &drive) || !(p = &drive) ||
-		    m->be->upload(m->be, x, image) ||
-		    cords_model_drive(m, w, x, p) ||
-		    cords_model_run(m, &m->dyn, w, p, &s, &t, m->dyn.stim_steps, m->dyn.spont_steps, NULL, NULL))
-			goto out;
-	}
-	if (cords_model_step(m, &m->dyn, w, p, s, t) || download(m, s, t, st))
-		goto out;
-	rc = 0;
-out:
-	m->be->free(m->be, x);
-	cords_drive_free(m, &drive);
-	if (s)
-		cords_state_free(m, s);
-	if (t)
-		cords_state_free(m, t);
-	if (w)
-		cords_work_free(m, w);
-	if (rc)
-		cords_eig_state_free(st);
+	if (cords_stepmap_init(&f, m, image, NULL))
+		return -1;
+	double *r = malloc((size_t)f.total * sizeof *r);
+	int rc = !r ? cords_err("out of memory") : 0;
+	for (int64_t k = 0; !rc && k < f.total; k++)
+		r[k] = f.buf[k];
+	rc = rc || cords_eig_state_at(&f, r, st) ? -1 : 0;
+	free(r);
+	cords_stepmap_free(&f);
 	return rc;
 }
