@@ -44,8 +44,8 @@ static const char help[] =
 	"                        (Arnoldi 1e-6, power 1e-10)\n"
 	"      --block S         products per orthogonalisation (default 16): S steps\n"
 	"                        as one block against the basis; 1: one at a time\n"
-	"      --reorth R        the steps taken one at a time: cgs2 (two Gram-Schmidt\n"
-	"                        passes, default) or dgks (a second only when needed)\n"
+	"      --reorth R        Gram-Schmidt: dgks (a second pass only where the first\n"
+	"                        cancelled, default) or cgs2 (two passes always)\n"
 	"      --basis P         Krylov basis in f64 (default) or f32 (half the memory,\n"
 	"                        one step at a time)\n"
 	"      --trials T        power iteration: parallel random starts (default 4)\n"
@@ -110,7 +110,7 @@ static void parse(int argc, char **argv, options *o)
 	static const char *const methods[] = {"arnoldi", "power", "dense", NULL};
 	static const char *const reorth[] = {"cgs2", "dgks", NULL};
 	static const char *const basis[] = {"f64", "f32", NULL};
-	*o = (options){.area = -1, .trials = 4, .seed = 1, .at = "spont", .cuda = -1};
+	*o = (options){.area = -1, .trials = 4, .seed = 1, .at = "spont", .cuda = -1, .dgks = 1};
 	int c;
 	while ((c = getopt_long(argc, argv, "m:a:k:hVqvo:", opts, NULL)) != -1) {
 		if (cli_common_option(c))
@@ -232,7 +232,7 @@ static void fixed_point(const options *o, const cords_tensor_list *params, cords
 	double t0 = cli_now();
 	if (cords_fixed_point(f, params, r, &fo, &fr))
 		cli_die("%s: %s", o->model, cords_errmsg());
-	cli_info("fixed point: residual ||F(r*) - r*|| / ||r*|| = %.3g (%.3g at the protocol's state) after %d Newton "
+	cli_info("fixed point: residual ||F(r*) - r*|| / ||r*|| = %.3g (%.6g at the protocol's state) after %d Newton "
 		 "steps, %d Jacobian products, %.2f s; distance ||r* - r0|| / ||r0|| = %.6g from the protocol's state r0",
 		 fr.resid, fr.resid0, fr.steps, fr.products, cli_now() - t0, fr.dist);
 	if (!fr.converged)
@@ -300,6 +300,8 @@ static void run_arnoldi(const options *o, const cords_linop *A, spectrum *s)
 		cli_info("arnoldi: %d steps on %lld unknowns, %d Ritz values converged (tol %g); %.2f s operator, "
 			 "%.2f s orthogonalisation, %.2f s LAPACK, %.0f MB basis",
 			 r.k, (long long)A->n, r.nconv, ao.tol, r.t_apply, r.t_orth, r.t_hess, r.basis_bytes / 1e6);
+	if (o->dgks && r.reorth)
+		cli_info("arnoldi: %d products needed a second Gram-Schmidt pass", r.reorth);
 	if (r.restarts || r.block_fallbacks)
 		cli_info("arnoldi: %d invariant subspaces met (continued from a random vector), %d blocks too ill-conditioned "
 			 "(taken one step at a time)", r.restarts, r.block_fallbacks);

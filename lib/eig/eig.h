@@ -129,11 +129,14 @@ int cords_basis_restart(cords_basis *B, int m, const double *Q, int ldq, int p);
  * pass reads it twice. In a single-precision basis the products are sgemv (so
  * orthogonality holds to ~1e-7, not ~1e-16) while w and h stay double. */
 double cords_cgs2(const cords_basis *B, int j, double *w, double *h, int always, int *passes);
-/* Block classical Gram-Schmidt, twice, of Y [n, s] (column-major) against
- * the first j columns of an f64 basis: C [j, s] gets the coefficients of
- * both passes summed, Y the remainder. Three reads of the basis for the s
- * vectors (dgemm per panel). -1 with a message if out of memory. */
-int cords_bcgs2(const cords_basis *B, int j, double *Y, int s, double *C);
+/* Block classical Gram-Schmidt of Y [n, s] (column-major) against the
+ * first j columns of an f64 basis, twice always (three reads of the basis
+ * for the s vectors, dgemm per panel) or, DGKS, the second pass only where
+ * the first cancelled more than 1/sqrt(2) of a column's norm (two reads
+ * without it). C [j, s] gets the coefficients of the passes summed, Y the
+ * remainder, *passes 1 or 2 (a device always makes 2). -1 with a message
+ * if out of memory. */
+int cords_bcgs2(const cords_basis *B, int j, double *Y, int s, double *C, int always, int *passes);
 /* The device side of the four above (kernels/cuda_eig.cu). */
 void cords_cuda_basis_free(void *dev);
 int cords_cuda_basis_set(void *dev, int col, const double *x);

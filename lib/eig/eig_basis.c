@@ -309,8 +309,16 @@ static void bsum(int nt, size_t len, const double *part, double *out)
 	}
 }
 
-int cords_bcgs2(const cords_basis *B, int j, double *Y, int s, double *C)
+/* ||Y_c||^2 of the s columns. */
+static void col_norms(int64_t n, int s, const double *Y, double *nrm)
 {
+	for (int c = 0; c < s; c++)
+		nrm[c] = cblas_ddot((int)n, Y + (size_t)c * n, 1, Y + (size_t)c * n, 1);
+}
+
+int cords_bcgs2(const cords_basis *B, int j, double *Y, int s, double *C, int always, int *passes)
+{
+	*passes = 2;
 	if (B->dev)
 		return cords_cuda_bcgs2(B->dev, j, Y, s, C);
 	if (B->f32)
@@ -318,17 +326,36 @@ int cords_bcgs2(const cords_basis *B, int j, double *Y, int s, double *C)
 	size_t len = (size_t)j * s;
 	int nt = threads(B), blas_threads = openblas_get_num_threads();
 	double *part = malloc((size_t)nt * len * sizeof *part), *C2 = malloc(len * sizeof *C2);
-	if (!part || !C2) {
+	double nb[CORDS_MAX_BLOCK + 1], na[CORDS_MAX_BLOCK + 1];
+	if (!part || !C2 || s > CORDS_MAX_BLOCK + 1) {
 		free(part);
 		free(C2);
 		return cords_err("out of memory");
 	}
 	openblas_set_num_threads(1);
-	bsweep(B, j, Y, s, NULL, 0, part, nt);
-	bsum(nt, len, part, C);
-	bsweep(B, j, Y, s, C, 1, part, nt);
-	bsum(nt, len, part, C2);
-	bsweep(B, j, Y, s, C2, 2, part, nt);
+	if (always) { /* dot; update fused with the second dot; update: three reads */
+		bsweep(B, j, Y, s, NULL, 0, part, nt);
+		bsum(nt, len, part, C);
+		bsweep(B, j, Y, s, C, 1, part, nt);
+		bsum(nt, len, part, C2);
+		bsweep(B, j, Y, s, C2, 2, part, nt);
+	} else { /* DGKS for each column: a second pass only if one cancelled */
+		col_norms(B->n, s, Y, nb);
+		bsweep(B, j, Y, s, NULL, 0, part, nt);
+		bsum(nt, len, part, C);
+		bsweep(B, j, Y, s, C, 2, part, nt);
+		col_norms(B->n, s, Y, na);
+		int again = 0;
+		for (int c = 0; c < s; c++)
+			again |= !(na[c] > 0.5 * nb[c]);
+		memset(C2, 0, len * sizeof *C2);
+		if (again) {
+			bsweep(B, j, Y, s, NULL, 0, part, nt);
+			bsum(nt, len, part, C2);
+			bsweep(B, j, Y, s, C2, 2, part, nt);
+		}
+		*passes = 1 + again;
+	}
 	openblas_set_num_threads(blas_threads);
 	for (size_t i = 0; i < len; i++)
 		C[i] += C2[i];

@@ -151,8 +151,10 @@ int cords_krylov_block(cords_krylov *x, int j, int s)
 		Bn[(size_t)c * (s + 1) + c + 1] = nu;
 	}
 	double t1 = omp_get_wtime();
-	if (cords_bcgs2(&x->B, j + 1, Y + n, s, C))
+	int passes;
+	if (cords_bcgs2(&x->B, j + 1, Y + n, s, C, x->o->always_reorth, &passes))
 		goto out;
+	x->r->reorth += passes == 2 ? s : 0;
 	if ((rc = cholqr2(n, s, Y + n, R, G)))
 		goto out;
 	rc = -1;

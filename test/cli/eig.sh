@@ -95,6 +95,40 @@ else
 	skip "the Jacobian at an image's state" "no numpy to write the image"
 fi
 
+# --at fixed: r2 with a 5 + 5 step protocol, far from its fixed point, and
+# with 5 + 2000 steps (r2 contracts: the long run ends at the fixed point)
+if have_python torch; then
+	/usr/bin/python3 -c "
+import sys; sys.path.insert(0, '$TESTDATA/model'); import cstream
+recs = cstream.read('$M')
+for name, stim in (('short', 5), ('long', 2000)):
+    cstream.write('$T/%s.tzst' % name, [(k, v + 'spont_steps=5\\nstim_steps=%d\\n' % stim if k == 'meta' else v) for k, v in recs])"
+	expect_exit 0 "--at fixed:FILE (Newton-Krylov)" cords-eig -m "$T/short.tzst" --at "fixed:$T/one.tzst" \
+		--save-state "$T/fixed.tzst" --converge -k 2 --tsv
+	err_has "residual and distance reported" "fixed point: residual .* after [1-9][0-9]* Newton steps.* distance"
+	err_has "the spectrum's verdict there" "fixed point: stable for the discrete-time step"
+	res=$(sed -n 's/.*||F(r\*) - r\*|| \/ ||r\*|| = \([^ ]*\) (\([^ ]*\) at.*/\1 \2/p' "$T/.err")
+	check "the protocol's state was no fixed point (residual > 1e-3)" awk -v r="${res#* }" 'BEGIN { exit !(r > 1e-3) }'
+	lit=$(/usr/bin/python3 "$(dirname "$0")/fixedcheck.py" "$TESTDATA/model" "$M" "$T/one.tzst" "$T/fixed.tzst")
+	check "F(r*) = r* by the literal model in double to the reported residual ($lit against ${res% *})" \
+		awk -v a="$lit" -v b="${res% *}" 'BEGIN { exit !(a <= 1e-6 && a <= b + 1e-7) }'
+	expect_exit 0 "the protocol's state itself" cords-eig -m "$T/short.tzst" --op network --at "$T/one.tzst" \
+		--save-state "$T/r0.tzst" -k 20 --top 1 --tsv
+	lit0=$(/usr/bin/python3 "$(dirname "$0")/fixedcheck.py" "$TESTDATA/model" "$M" "$T/one.tzst" "$T/r0.tzst")
+	check "the residual measured as the literal model does there ($lit0 against ${res#* })" \
+		awk -v a="$lit0" -v b="${res#* }" 'BEGIN { d = a - b; exit !(d <= 1e-4 * a && -d <= 1e-4 * a) }'
+	expect_exit 0 "2000 steps of the contracting model" cords-eig -m "$T/long.tzst" --op network \
+		--at "$T/one.tzst" --save-state "$T/long-state.tzst" -k 20 --top 1 --tsv
+	check "r* equals the state after 2000 steps within 1e-5 of its largest entry" compare "$T/long-state.tzst" "$T/fixed.tzst" 1e-5
+	expect_exit 0 "--at fixed (spontaneous) defaults to --op network" cords-eig -m "$T/short.tzst" --at fixed -k 40 --top 1 --tsv
+	err_has "the fixed point from the spontaneous state" "state: the fixed point from the spontaneous state"
+else
+	skip "--at fixed" "no PyTorch for the literal model"
+fi
+expect_exit 2 "--at fixed: needs a FILE" cords-eig -m "$M" --at fixed:
+expect_exit 2 "--save-state with --op conv" cords-eig -m "$M" -a 0 --save-state "$T/s.tzst"
+check "nothing written" test ! -e "$T/s.tzst"
+
 expect_exit 1 "area out of range" cords-eig -m "$M" -a 2
 err_has "names the range" "areas 0..1"
 expect_exit 1 "dense refused above the limit" cords-eig -m "$M" --op network --method dense
