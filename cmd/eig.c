@@ -437,8 +437,9 @@ static void report(const options *o, const spectrum *s, double alpha)
 	}
 	if (o->op == OP_CONV) {
 		cli_info("linear dynamics (phi = identity, alpha %g): discrete step %s (max |1 - alpha + alpha "
-			 "lambda| = %.6g), continuous time %s (max Re lambda = %.6g, boundary Re = 1), over the %s",
-			 alpha, mu_max < 1 ? "stable" : "UNSTABLE", mu_max, re_max < 1 ? "stable" : "UNSTABLE", re_max, of);
+			 "lambda| = %.6g), continuous time %s (max Re lambda = %.6g, boundary Re = 1), over %s%s",
+			 alpha, mu_max < 1 ? "stable" : "UNSTABLE", mu_max, re_max < 1 ? "stable" : "UNSTABLE", re_max,
+			 o->method == M_DENSE ? "" : "the ", of);
 		return;
 	}
 	cli_info("fixed point: %s for the discrete-time step (spectral radius %s 1); continuous time %s "

@@ -73,6 +73,14 @@ err_has "power reports the gap" "|lambda2/lambda1|"
 check "stream has eigenvalues [1,2] f64" sh -c "cords-cat -l '$T/p.tzst' | grep -q '^eigenvalues  *f64  *\[1,2\]'"
 check "stream has eigenvector [64,7,7]" sh -c "cords-cat -l '$T/p.tzst' | grep -q '^eigenvector  *f64  *\[64,7,7\]'"
 
+# power knows the dominant eigenvalue only: its verdict is bounds, which hold
+expect_exit 0 "dense on r4's area_conv_0" cords-eig -m "$M4" -a 0 --method dense --top 1 --tsv
+mu=$(sed -n 's/.*max |1 - alpha + alpha lambda| = \([0-9.e+-]*\).*/\1/p' "$T/.err")
+expect_exit 0 "power there" cords-eig -m "$M4" -a 0 --method power --tsv
+err_has "power's verdict said to be bounds" "bounds from the dominant eigenvalue only"
+b=$(sed -n 's/.*(\([0-9.e+-]*\) <= max |1 - alpha + alpha lambda| <= \([0-9.e+-]*\)).*/\1 \2/p' "$T/.err")
+check "dense's max |1 - alpha + alpha lambda| ($mu) within power's bounds ($b)" \
+	awk -v m="$mu" -v lo="${b% *}" -v hi="${b#* }" 'BEGIN { exit !(m != "" && lo <= m && m <= hi && lo < hi) }'
 expect_exit 0 "power on a complex-pair dominated conv" cords-eig -m "$M" -a 0 --method power --maxit 300 --tsv
 err_has "failure is said, not hidden" "did not converge"
 check "no fake eigenvalue printed" test ! -s "$T/.out"
