@@ -130,7 +130,7 @@ echo "| run | seconds | products | result |"
 echo "|---|---:|---:|---|"
 kc=$(wall "$BIN/cords-eig" -m "$T/r8.tzst" -a 0 --converge -k 6 --tsv -o "$T/kc.tsv")
 printf '| `cords-eig --area 0 --converge -k 6` | %.2f | %s | %s; peak RSS %s MB |\n' "$kc" \
-	"$(grep -o '[0-9]* products' "$T/err" | cut -d' ' -f1)" \
+	"$(grep -o '[0-9]* products on' "$T/err" | cut -d' ' -f1)" \
 	"$(grep -o '[0-9]* of the top 6 converged[^;]*basis' "$T/err")" "$(cat "$T/rss")"
 if [ "${ARPACK:-1}" != 0 ]; then
 	while read -r label py; do
