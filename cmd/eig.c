@@ -206,11 +206,13 @@ static void save_state(const options *o, const cords_model *m, const cords_eig_s
 {
 	FILE *f = cli_open_out(o->save_state);
 	cords_writer *w = cords_writer_new(f, cli_out_name(o->save_state), cli_env()->zstd_level);
-	char meta[1024], name[16];
-	snprintf(meta, sizeof meta, "format=cords-state\nat=%s\nstate=%s\nstep_change=%.9g\ndepth=%d\n", o->at, what,
-		 st->step_change, st->depth);
-	if (!w || cords_write_text(w, "meta", meta))
+	char name[16];
+	cords_tensor *meta = cords_meta_new();
+	if (!w || !meta || cords_meta_set(meta, CORDS_KEY_FORMAT, "cords-state") || cords_meta_set(meta, CORDS_KEY_AT, o->at) ||
+	    cords_meta_set(meta, CORDS_KEY_STATE, what) || cords_meta_setf(meta, CORDS_KEY_STEP_CHANGE, "%.9g", st->step_change) ||
+	    cords_meta_setf(meta, CORDS_KEY_DEPTH, "%d", st->depth) || cords_write_tensor(w, meta))
 		cli_die_lib();
+	cords_tensor_free(meta);
 	for (int i = 0; i < st->depth; i++) {
 		int64_t sh[4] = {1, m->arch.c[i], m->arch.h[i], m->arch.w[i]};
 		snprintf(name, sizeof name, "r%d", i);

@@ -87,6 +87,8 @@
 #define CORDS_KEY_AT "at"         /* text; eig; - */
 #define CORDS_KEY_METHOD "method" /* text; eig; - */
 #define CORDS_KEY_N "n"           /* int; eig; - */
+#define CORDS_KEY_STATE "state"             /* text; eig (--save-state); - */
+#define CORDS_KEY_STEP_CHANGE "step_change" /* float; eig (--save-state); - */
 
 /* A new empty text record called "meta". */
 cords_tensor *cords_meta_new(void);
