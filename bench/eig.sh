@@ -34,6 +34,7 @@ BIN=${BIN:-$top/bin}
 SEEDS=${SEEDS:-1 2 3}
 THREADS=${THREADS:-2}
 export OMP_NUM_THREADS=$THREADS
+export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000} # as the other benches: idle threads sleep soon
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 PY=/usr/bin/python3 # numpy for the comparisons
