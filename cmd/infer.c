@@ -157,9 +157,26 @@ typedef struct {
 	double t0;
 } run;
 
+/* Refuses a stream that is not batches (or has none), saying which tool
+ * makes them; the format names the stream's maker (cords-stream(5)). */
+static void need_batches(run *r, int none)
+{
+	const char *name = cords_batches_name(r->in);
+	char *f = cords_batches_meta(r->in, CORDS_KEY_FORMAT);
+	if (f && !strcmp(f, "cords-samples"))
+		cli_die("%s: a sample stream (cords-unpack's), not batches: run cords-prep on it first", name);
+	if (f && !strcmp(f, "cords-model"))
+		cli_die("%s: a model, not data: give it with -m, and batches from cords-prep as input", name);
+	if (none)
+		cli_die("%s: no batches (x records)%s%s%s: make them with cords-unpack | cords-prep", name,
+			f ? " in this " : "", f ? f : "", f ? " stream" : "");
+	free(f);
+}
+
 /* Before the first batch: the output's metadata and the spontaneous phase. */
 static void start(run *r)
 {
+	need_batches(r, 0);
 	cords_tensor *meta = cords_meta_copy(cords_batches_meta_record(r->in));
 	const cords_dynamics *d = &r->io.dyn;
 	if (!meta || cords_meta_setf(meta, CORDS_KEY_ALPHA, "%g", d->alpha) ||
@@ -215,7 +232,7 @@ static void batch(run *r, cords_batch *b)
 		cords_input_noise(b->x, n, r->o->noise, &rng);
 	}
 	int64_t shape[2] = {B, N};
-	if (cords_infer_batch(r->inf, b->x, (int)B, lg) ||
+	if (cords_infer_batch(r->inf, b->x, (int)B, lg) || (b->names && cords_write_tensor(r->w, b->names)) ||
 	    put(r->w, "logits", CORDS_F32, 2, shape, lg, (size_t)(B * N) * sizeof *lg) ||
 	    (b->hard && put(r->w, "y", CORDS_I64, 1, shape, b->hard, (size_t)B * sizeof *b->hard)) ||
 	    (b->soft && put(r->w, "y", CORDS_F32, 2, shape, b->soft, (size_t)(B * N) * sizeof *b->soft)) ||
@@ -261,6 +278,8 @@ int main(int argc, char **argv)
 	cords_batch_free(&b);
 	if (rc < 0)
 		cli_die_lib();
+	if (!r.batches)
+		need_batches(&r, 1);
 	if (cords_writer_close(r.w))
 		cli_die_lib();
 	cli_close_out(fo);

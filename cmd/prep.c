@@ -7,6 +7,7 @@
 #include "decode.h"
 #include "meta.h"
 #include "mix.h"
+#include "names.h"
 #include "recipe.h"
 #include "samplein.h"
 #include "stream.h"
@@ -21,7 +22,8 @@ static const char help[] =
 	"\n"
 	"  -d, --dataset NAME       mnist, fashion-mnist, cifar10, cifar100, imagenet, folder, files\n"
 	"                           (default: from the input's metadata)\n"
-	"  -s, --split SPLIT        train or test: which transforms (default: from the metadata)\n"
+	"  -s, --split SPLIT        train or test: which transforms (default: from the metadata;\n"
+	"                           without a split there, test for files, else train)\n"
 	"  -S, --size S             output size (default: native, 224 for imagenet/folder/files)\n"
 	"  -b, --batch B            batch size (default 256; the last batch of an epoch may be smaller)\n"
 	"  -e, --epochs N           write N epochs, each reshuffled and re-augmented (default 1)\n"
@@ -50,6 +52,7 @@ enum { TAG_ORDER = 0x4f52, TAG_AUG = 0x4147, TAG_MIX = 0x4d58 };
 
 typedef struct {
 	const char *dataset, *split_name;
+	const char *in_name; /* the first input, for messages */
 	int augment; /* --augment: the recipe's random operations replaced by these; -1: the recipe's */
 	int split, size, batch, epochs, workers, no_mix, skip_bad, interleave, u8;
 	long long buffer;
@@ -65,6 +68,7 @@ typedef struct {
 	uint8_t *xb; /* f32 or u8 values */
 	float *tmp, *soft;
 	int64_t *yb;
+	cords_bytebuf names; /* the batch's source names */
 	int nb;
 	long long batch_in_epoch, written, skipped;
 } prep_t;
@@ -122,15 +126,17 @@ static int augment_parse(const char *list)
 /* Everything that depends on the data: dataset, split, classes, recipe, meta. */
 static void setup(prep_t *p, const cords_tensor *in)
 {
-	char *ds = meta_or(in, CORDS_KEY_DATASET, p->dataset), *sp = meta_or(in, CORDS_KEY_SPLIT, "train");
+	char *ds = meta_or(in, CORDS_KEY_DATASET, p->dataset);
 	char *cl = meta_or(in, CORDS_KEY_CLASSES, NULL);
 	if (p->dataset)
 		free(ds), ds = strdup(p->dataset);
 	const cords_dataset *d = ds ? cords_dataset_find(ds) : NULL;
 	if (!d)
-		cli_die("%s: unknown dataset; use --dataset", ds ? ds : "input has no metadata");
+		cli_die("%s: %s; use --dataset", p->in_name, ds ? "unknown dataset" : "no metadata says which dataset");
+	/* one's own images (files) are looked at, not trained on, unless asked */
+	char *sp = meta_or(in, CORDS_KEY_SPLIT, strcmp(d->name, "files") ? "train" : "test");
 	if (p->split < 0 && (p->split = cords_split_parse(sp)) < 0)
-		cli_die("input metadata: split '%s' is neither train nor test", sp);
+		cli_die("%s: metadata: split '%s' is neither train nor test", p->in_name, sp);
 	p->classes = cl ? (int)strtol(cl, NULL, 10) : d->classes;
 	if (cords_recipe_init(&p->rc, d, p->split, p->size))
 		cli_die_lib();
@@ -176,7 +182,8 @@ static void flush_batch(prep_t *p, int epoch)
 		y.nbytes = sizeof *p->soft * (size_t)p->classes * (size_t)p->nb;
 	}
 	/* unlabelled images (classes 0, labels -1) get no y: nothing to score */
-	if (cords_write_tensor(p->w, &x) || (p->classes > 0 && cords_write_tensor(p->w, &y)))
+	if (cords_names_write(p->w, &p->names) || cords_write_tensor(p->w, &x) ||
+	    (p->classes > 0 && cords_write_tensor(p->w, &y)))
 		cli_die_lib();
 	p->written += p->nb;
 	p->batch_in_epoch++;
@@ -251,6 +258,13 @@ static void epoch_run(prep_t *p, char **files, int nfiles, int epoch)
 			} else {
 				memcpy(p->xb + p->es * p->img * (size_t)p->nb, out + p->es * p->img * (size_t)k, p->es * p->img);
 				p->yb[p->nb++] = items[k].label;
+				if (items[k].name) {
+					cords_names_add(&p->names, items[k].name);
+				} else { /* a stream without names: where the sample was */
+					char at[4096];
+					snprintf(at, sizeof at, "%s:%lld", items[k].file, (long long)items[k].index);
+					cords_names_add(&p->names, at);
+				}
 				if (p->nb == p->batch)
 					flush_batch(p, epoch);
 			}
@@ -310,6 +324,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nfiles && p.epochs > 1; i++)
 		if (!strcmp(files[i], "-"))
 			cli_usage("--epochs %d needs files to read again, not stdin", p.epochs);
+	p.in_name = strcmp(files[0], "-") ? files[0] : "<stdin>";
 	p.f = cli_open_out(cli_output);
 	/* compression (most of the time for f32 output) on as many threads as the
 	 * transforms, between their parallel regions */
@@ -324,6 +339,6 @@ int main(int argc, char **argv)
 	cli_progress_end();
 	if (cli_verbose || p.skipped)
 		cli_info("%lld samples in %d epoch(s) written, %lld skipped", p.written, p.epochs, p.skipped);
-	free(p.xb), free(p.tmp), free(p.soft), free(p.yb);
+	free(p.xb), free(p.tmp), free(p.soft), free(p.yb), free(p.names.p);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include "imagenet.h"
 #include "meta.h"
 #include "mnist.h"
+#include "names.h"
 #include "sample.h"
 #include "stream.h"
 #include "tarfile.h"
@@ -23,9 +24,10 @@ static const char help[] =
 	"\n"
 	"  -d, --dataset NAME     mnist, fashion-mnist, cifar10, cifar100, imagenet (train tar, or\n"
 	"                         val tar + devkit tarball), folder (class/image.jpg\n"
-	"                         tree), files (images, label -1)\n"
+	"                         tree), files (images, label -1; a directory's images in\n"
+	"                         sorted order)\n"
 	"                         (default: recognised from the file names)\n"
-	"  -s, --split SPLIT      train (default) or test\n"
+	"  -s, --split SPLIT      train or test (default: test for files, else train)\n"
 	"  -b, --batch B          samples per record (default 256)\n"
 	"      --shard-size N     start a new file OUT-00000.tzst, ... every N samples (needs -o OUT)\n"
 	"      --allow-partial    accept a sample count other than the dataset's\n"
@@ -54,6 +56,7 @@ typedef struct {
 	int c, h, wd, nb; /* the pending batch: nb samples of c x h x wd */
 	uint8_t *xb;
 	int64_t *yb;
+	cords_bytebuf names; /* of the pending batch, or of one encoded image */
 } out_t;
 
 static void flush_batch(out_t *o)
@@ -66,7 +69,7 @@ static void flush_batch(out_t *o)
 	strcpy(y.name, "y");
 	x.data = o->xb, x.nbytes = (size_t)o->nb * (size_t)(o->c * o->h * o->wd);
 	y.data = o->yb, y.nbytes = (size_t)o->nb * sizeof(int64_t);
-	if (cords_write_tensor(o->w, &x) || cords_write_tensor(o->w, &y))
+	if (cords_names_write(o->w, &o->names) || cords_write_tensor(o->w, &x) || cords_write_tensor(o->w, &y))
 		cli_die_lib();
 	o->nb = 0;
 }
@@ -113,7 +116,8 @@ static void put_encoded(out_t *o, const cords_sample *s)
 {
 	int64_t n = (int64_t)s->enc_n, one = 1;
 	flush_batch(o);
-	if (cords_write_begin(o->w, s->enc_kind, CORDS_U8, 1, &n) || cords_write_data(o->w, s->enc, s->enc_n) ||
+	cords_names_add(&o->names, s->id ? s->id : s->name ? s->name : "");
+	if (cords_names_write(o->w, &o->names) || cords_write_begin(o->w, s->enc_kind, CORDS_U8, 1, &n) || cords_write_data(o->w, s->enc, s->enc_n) ||
 	    cords_write_end(o->w) || cords_write_begin(o->w, "y", CORDS_I64, 1, &one) ||
 	    cords_write_data(o->w, &s->label, sizeof s->label) || cords_write_end(o->w))
 		cli_die_lib();
@@ -141,6 +145,13 @@ static int put(cords_sink *sink, const cords_sample *s)
 				cli_die("out of memory");
 		}
 		memcpy(o->xb + sz * (size_t)o->nb, s->pix, sz);
+		if (s->id) {
+			cords_names_add(&o->names, s->id);
+		} else { /* the sample's index in its split */
+			char i[32];
+			snprintf(i, sizeof i, "%lld", (long long)(sink->done + sink->skipped));
+			cords_names_add(&o->names, i);
+		}
 		o->yb[o->nb++] = s->label;
 		if (o->nb == o->batch)
 			flush_batch(o);
@@ -153,6 +164,13 @@ static void bad(cords_sink *sink, const char *msg)
 {
 	(void)sink;
 	cli_warn("skipped: %s", msg);
+}
+
+static void ignored(cords_sink *sink, const char *msg)
+{
+	(void)sink;
+	if (cli_verbose)
+		cli_info("ignored: %s", msg);
 }
 
 static int says(const char *s, const char *word)
@@ -240,7 +258,7 @@ int main(int argc, char **argv)
 		CLI_COMMON_OPTS, {0, 0, 0, 0}};
 	const char *dsname = NULL;
 	int c, split_given = 0;
-	out_t o = {.sink = {.put = put, .bad = bad, .total = -1}, .batch = 256};
+	out_t o = {.sink = {.put = put, .bad = bad, .ignored = ignored, .total = -1}, .batch = 256};
 	cli_init("cords-unpack", help);
 	while ((c = getopt_long(argc, argv, "d:s:b:hVqvo:", opts, NULL)) != -1) {
 		if (cli_common_option(c))
@@ -269,6 +287,8 @@ int main(int argc, char **argv)
 		cli_usage("--dataset: unknown or unsupported dataset '%s'", dsname);
 	if (o.coarse && strcmp(o.ds->name, "cifar100"))
 		cli_usage("--coarse is for cifar100");
+	if (!split_given && !strcmp(o.ds->name, "files")) /* one's own images: to look at, not to train on */
+		o.split = CORDS_TEST;
 	for (int i = optind; i < argc && !split_given; i++) /* ILSVRC2012_img_val.tar is the test split */
 		if (!strcmp(o.ds->name, "imagenet") && says(cords_base_name(argv[i]), "img_val"))
 			o.split = CORDS_TEST;
@@ -276,6 +296,9 @@ int main(int argc, char **argv)
 	o.yb = malloc(sizeof *o.yb * (size_t)o.batch);
 	if (unpack(&o, argv + optind, argc - optind))
 		cli_die_lib();
+	if (!o.sink.done && !strcmp(o.ds->name, "files"))
+		cli_die("%s: no images (%lld files ignored, %lld skipped; -v names them)", argv[optind],
+			(long long)o.sink.ignored_n, (long long)o.sink.skipped);
 	long long seen = o.sink.done + o.sink.skipped, want = o.ds->count[o.split];
 	if (want && seen != want && !o.allow_partial)
 		cli_die("%s: %lld samples, expected %lld for %s %s (--allow-partial accepts this)", argv[optind], seen,
@@ -285,11 +308,13 @@ int main(int argc, char **argv)
 	close_file(&o);
 	cli_progress_end();
 	if (cli_verbose || o.sink.skipped)
-		cli_info("%s %s: %lld samples written, %lld skipped", o.ds->name, cords_split_name(o.split),
-			 (long long)o.sink.done, (long long)o.sink.skipped);
+		cli_info("%s %s: %lld samples written, %lld skipped, %lld files ignored (not images)", o.ds->name,
+			 cords_split_name(o.split), (long long)o.sink.done, (long long)o.sink.skipped,
+			 (long long)o.sink.ignored_n);
 	free(o.xb);
 	free(o.yb);
 	free(o.fname);
 	free(o.class_names);
+	free(o.names.p);
 	return 0;
 }

@@ -3,6 +3,7 @@
 #include "err.h"
 #include "input.h"
 #include "meta.h"
+#include "names.h"
 #include "stream.h"
 
 #include <errno.h>
@@ -17,6 +18,7 @@ struct cords_batches {
 	cords_tensor *meta;
 	cords_norm norm; /* of u8 pixels */
 	int in_ch, height, width, classes, unlabelled; /* cords_batches_expect */
+	cords_tensor *names; /* the names record before the next x, or NULL */
 	cords_tensor h;  /* the header last read */
 	int pending;     /* h is the next batch's x, its data not read yet */
 	int64_t index;   /* batches read since the start of the file */
@@ -87,6 +89,7 @@ void cords_batch_free(cords_batch *b)
 	free(b->x);
 	free(b->hard);
 	free(b->soft);
+	cords_tensor_free(b->names);
 	memset(b, 0, sizeof *b);
 }
 
@@ -98,6 +101,7 @@ void cords_batches_close(cords_batches *r)
 	if (r->f && r->f != stdin)
 		fclose(r->f);
 	cords_tensor_free(r->meta);
+	cords_tensor_free(r->names);
 	free(r->path);
 	free(r);
 }
@@ -108,6 +112,8 @@ int cords_batches_rewind(cords_batches *r)
 		return cords_err("<stdin> cannot be read again (give a file, or a stream with every epoch)");
 	cords_reader_free(r->rd);
 	fclose(r->f);
+	cords_tensor_free(r->names);
+	r->names = NULL;
 	r->rd = NULL;
 	r->f = NULL;
 	return open_file(r);
@@ -134,11 +140,17 @@ static int next_header(cords_batches *r)
 		r->pending = 0;
 		if (rc <= 0 || !strcmp(r->h.name, "x") || !strcmp(r->h.name, "y"))
 			return rc;
-		if (!is_meta(&r->h))
+		int names = r->h.dtype == CORDS_TEXT && !strcmp(r->h.name, CORDS_RECORD_NAMES);
+		if (!is_meta(&r->h) && !names)
 			continue;
 		cords_tensor *t = read_record(r);
 		if (!t)
 			return -1;
+		if (names) {
+			cords_tensor_free(r->names);
+			r->names = t;
+			continue;
+		}
 		cords_tensor_free(r->meta);
 		r->meta = t;
 		char *m = cords_meta_get(t, CORDS_KEY_NORM_MEAN), *s = cords_meta_get(t, CORDS_KEY_NORM_STD);
@@ -232,6 +244,11 @@ int cords_batches_next(cords_batches *r, cords_batch *b)
 	cords_tensor *t = NULL;
 	rc = check_x(r) || !(t = read_record(r)) || load_x(r, t, b);
 	cords_tensor_free(t);
+	b->names = r->names;
+	r->names = NULL;
+	if (!rc && b->names && cords_names_count(b->names->data, b->names->nbytes) != b->B)
+		rc = cords_err("%s: batch %lld: the names record before x does not hold one name per sample",
+			       cords_batches_name(r), (long long)r->index + 1);
 	if (rc || (rc = next_header(r)) < 0)
 		return -1;
 	if (rc && !strcmp(r->h.name, "x")) /* the next batch's */

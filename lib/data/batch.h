@@ -6,6 +6,7 @@
  *   x     [B,C,H,W] u8 or any float dtype: a batch;
  *   y     its labels, the next y after it: [B] integer class indices or
  *         [B,N] f32 distributions;
+ *   names text, before x: its samples' source names (names.h);
  * any other record is skipped. A file can be read again from the start
  * (epochs); stdin cannot. */
 #ifndef CORDS_BATCH_H
@@ -29,6 +30,7 @@ typedef struct {
 	float *x;           /* [B,C,H,W], owned, model input */
 	int64_t *hard;      /* [B] or NULL, owned */
 	float *soft;        /* [B,N] or NULL, owned */
+	cords_tensor *names; /* the samples' source names (names.h) or NULL, owned */
 } cords_batch;
 
 static inline cords_labels cords_batch_labels(const cords_batch *b)

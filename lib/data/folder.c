@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,18 +52,46 @@ char *cords_path_join(const char *a, const char *b)
 	return p;
 }
 
-/* Entries of dir, sorted; dirs_only selects sub-directories, else image files. */
-static int list_dir(const char *dir, int dirs_only, strs *out)
+/* Whether a file's first bytes are a JPEG or PNG signature. */
+static int looks_encoded(const char *path)
+{
+	uint8_t b[8];
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(b, 1, sizeof b, f) : 0;
+	if (f)
+		fclose(f);
+	return cords_sniff(b, n) != CORDS_ENC_UNKNOWN;
+}
+
+enum { LIST_DIRS, LIST_IMAGES, LIST_ANY_IMAGE };
+
+/* Entries of dir, sorted by name (strcmp: bytes, so "B.png" before
+ * "a.png"): sub-directories (LIST_DIRS), or image files by extension
+ * (LIST_IMAGES, ImageFolder's rule) or by extension or content
+ * (LIST_ANY_IMAGE: a JPEG named "noext" is an image). With a sink, the
+ * entries left out (hidden ones, files that are not images) are named
+ * through it; directories are not (they are walked). */
+static int list_dir(const char *dir, int what, strs *out, cords_sink *s)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	if (!d)
-		return cords_err("%s: cannot open directory", dir);
+		return cords_err("%s: %s", dir, strerror(errno));
 	while ((e = readdir(d))) {
 		struct stat st;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
 		char *p = cords_path_join(dir, e->d_name);
-		int keep = p && e->d_name[0] != '.' && !stat(p, &st) &&
-			   (dirs_only ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode) && is_image_name(e->d_name));
+		if (!p || stat(p, &st)) {
+			free(p);
+			continue;
+		}
+		int isdir = S_ISDIR(st.st_mode), hidden = e->d_name[0] == '.';
+		int keep = what == LIST_DIRS ? isdir && !hidden
+			   : !hidden && S_ISREG(st.st_mode) &&
+				     (is_image_name(e->d_name) || (what == LIST_ANY_IMAGE && looks_encoded(p)));
+		if (!keep && s && !isdir)
+			cords_sink_ignore(s, "%s: %s", p, hidden ? "hidden file" : "not an image");
 		free(p);
 		if (keep && push(out, e->d_name)) {
 			closedir(d);
@@ -80,7 +109,7 @@ static int list_dir(const char *dir, int dirs_only, strs *out)
 static int walk_dirs(const char *dir, strs *dirs)
 {
 	strs sub = {0};
-	int rc = push(dirs, dir) || list_dir(dir, 1, &sub) ? -1 : 0;
+	int rc = push(dirs, dir) || list_dir(dir, LIST_DIRS, &sub, NULL) ? -1 : 0;
 	for (int i = 0; !rc && i < sub.n; i++) {
 		char *p = cords_path_join(dir, sub.v[i]);
 		rc = p ? walk_dirs(p, dirs) : cords_err("out of memory");
@@ -90,7 +119,9 @@ static int walk_dirs(const char *dir, strs *dirs)
 	return rc;
 }
 
-static int emit_tree(const char *dir, int64_t label, cords_sink *s)
+/* The images under dir; each one's id is its path without the first root
+ * bytes (the argument and its slash). any: images by content too. */
+static int emit_tree(const char *dir, size_t root, int64_t label, int any, cords_sink *s)
 {
 	strs dirs = {0};
 	int rc = walk_dirs(dir, &dirs);
@@ -98,10 +129,10 @@ static int emit_tree(const char *dir, int64_t label, cords_sink *s)
 		qsort(dirs.v, (size_t)dirs.n, sizeof *dirs.v, cmp_str);
 	for (int i = 0; !rc && i < dirs.n; i++) {
 		strs files = {0};
-		rc = list_dir(dirs.v[i], 0, &files);
+		rc = list_dir(dirs.v[i], any ? LIST_ANY_IMAGE : LIST_IMAGES, &files, s);
 		for (int k = 0; !rc && k < files.n; k++) {
 			char *p = cords_path_join(dirs.v[i], files.v[k]);
-			rc = p ? cords_image_file(p, label, s) : cords_err("out of memory");
+			rc = p ? cords_image_file(p, p + root, label, s) : cords_err("out of memory");
 			free(p);
 		}
 		strs_free(&files);
@@ -117,7 +148,7 @@ static int read_all(const char *path, uint8_t **buf, size_t *n)
 	*n = 0;
 	*buf = NULL;
 	if (!f)
-		return cords_err("%s: cannot open", path);
+		return cords_err("%s: %s", path, strerror(errno));
 	for (;;) {
 		uint8_t *nb = realloc(*buf, cap);
 		if (!nb) {
@@ -135,7 +166,7 @@ static int read_all(const char *path, uint8_t **buf, size_t *n)
 	return err ? cords_err("%s: read error", path) : 0;
 }
 
-int cords_put_encoded(cords_sink *s, const uint8_t *buf, size_t n, const char *name, int64_t label)
+int cords_put_encoded(cords_sink *s, const uint8_t *buf, size_t n, const char *name, const char *id, int64_t label)
 {
 	cords_image im = {0};
 	int kind = cords_sniff(buf, n), rc;
@@ -144,7 +175,7 @@ int cords_put_encoded(cords_sink *s, const uint8_t *buf, size_t n, const char *n
 	if (cords_decode(buf, n, &im, 1, 1)) {
 		rc = cords_sink_bad(s, "%s: %s", name, cords_errmsg());
 	} else {
-		cords_sample smp = {.label = label, .enc = buf, .enc_n = n, .name = name,
+		cords_sample smp = {.label = label, .enc = buf, .enc_n = n, .name = name, .id = id,
 				    .enc_kind = kind == CORDS_ENC_JPEG ? "jpeg" : "png"};
 		rc = cords_sink_put(s, &smp);
 	}
@@ -152,13 +183,13 @@ int cords_put_encoded(cords_sink *s, const uint8_t *buf, size_t n, const char *n
 	return rc;
 }
 
-int cords_image_file(const char *path, int64_t label, cords_sink *s)
+int cords_image_file(const char *path, const char *id, int64_t label, cords_sink *s)
 {
 	uint8_t *buf;
 	size_t n;
 	if (read_all(path, &buf, &n))
 		return -1;
-	int rc = cords_put_encoded(s, buf, n, path, label);
+	int rc = cords_put_encoded(s, buf, n, path, id, label);
 	free(buf);
 	return rc;
 }
@@ -168,7 +199,7 @@ int cords_folder_read(const char *dir, char **class_names, int *nclasses, cords_
 	strs cls = {0};
 	size_t len = 1;
 	*class_names = NULL;
-	if (list_dir(dir, 1, &cls))
+	if (list_dir(dir, LIST_DIRS, &cls, NULL))
 		return -1;
 	if (!cls.n) {
 		strs_free(&cls);
@@ -184,7 +215,7 @@ int cords_folder_read(const char *dir, char **class_names, int *nclasses, cords_
 	int rc = names ? 0 : cords_err("out of memory");
 	for (int i = 0; !rc && i < cls.n; i++) {
 		char *p = cords_path_join(dir, cls.v[i]);
-		rc = p ? emit_tree(p, i, s) : cords_err("out of memory");
+		rc = p ? emit_tree(p, strlen(dir) + 1, i, 0, s) : cords_err("out of memory");
 		free(p);
 	}
 	strs_free(&cls);
@@ -196,8 +227,8 @@ int cords_files_read(char *const *paths, int n, cords_sink *s)
 	for (int i = 0; i < n; i++) {
 		struct stat st;
 		if (stat(paths[i], &st))
-			return cords_err("%s: no such file or directory", paths[i]);
-		if (S_ISDIR(st.st_mode) ? emit_tree(paths[i], -1, s) : cords_image_file(paths[i], -1, s))
+			return cords_err("%s: %s", paths[i], strerror(errno));
+		if (S_ISDIR(st.st_mode) ? emit_tree(paths[i], strlen(paths[i]) + 1, -1, 1, s) : cords_image_file(paths[i], paths[i], -1, s))
 			return -1;
 	}
 	return 0;

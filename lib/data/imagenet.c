@@ -109,7 +109,7 @@ static int class_tar(struct archive *outer, const char *tar, const char *member,
 		if (archive_entry_filetype(e) != AE_IFREG)
 			continue;
 		snprintf(name, sizeof name, "%s: %s: %s", tar, member, archive_entry_pathname(e));
-		rc = cords_tar_read_entry(in, name, &buf, &cap, &n) || cords_put_encoded(s, buf, n, name, label) ? -1 : 0;
+		rc = cords_tar_read_entry(in, name, &buf, &cap, &n) || cords_put_encoded(s, buf, n, name, name, label) ? -1 : 0;
 	}
 	archive_read_free(in);
 	free(ctx);
@@ -223,7 +223,7 @@ int cords_imagenet_val(const char *tar, const char *devkit, char **class_names, 
 			rc = cords_sink_bad(s, "%s: no label for this name", name);
 		else
 			rc = cords_tar_read_entry(a, name, &buf, &cap, &n) ||
-					     cords_put_encoded(s, buf, n, name, labels[idx - 1]) ? -1 : 0;
+					     cords_put_encoded(s, buf, n, name, name, labels[idx - 1]) ? -1 : 0;
 	}
 	if (a)
 		archive_read_free(a);

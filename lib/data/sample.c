@@ -21,6 +21,18 @@ int cords_sink_bad(cords_sink *s, const char *fmt, ...)
 	return 0;
 }
 
+void cords_sink_ignore(cords_sink *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	s->ignored_n++;
+	if (s->ignored)
+		s->ignored(s, msg);
+}
+
 int cords_sink_put(cords_sink *s, const cords_sample *x)
 {
 	if (s->classes > 0 && (x->label < 0 || x->label >= s->classes))

@@ -18,20 +18,29 @@ typedef struct {
 	size_t enc_n;
 	const char *enc_kind;  /* "jpeg" or "png" */
 	const char *name;      /* item name for messages, may be NULL */
+	const char *id;        /* its source name in the stream (names record), NULL: name */
 } cords_sample;
 
 typedef struct cords_sink {
 	int (*put)(struct cords_sink *s, const cords_sample *x); /* 0 or -1 */
 	void (*bad)(struct cords_sink *s, const char *msg);     /* a skipped item */
+	void (*ignored)(struct cords_sink *s, const char *msg); /* a file that is no item (not an image) */
 	int classes;         /* labels must lie in [0, classes) when > 0 */
 	int skip_bad;
 	int64_t total;       /* set by a reader that knows the count up front, else -1 */
-	int64_t done, skipped;
+	int64_t done, skipped, ignored_n;
 } cords_sink;
 
 /* Passes a good sample on, or handles a bad one: returns -1 with the message
  * set unless skip_bad, in which case the message goes to sink->bad. */
 int cords_sink_put(cords_sink *s, const cords_sample *x);
+/* A file that is not a sample at all (not an image): counted, and named
+ * through sink->ignored. */
+void cords_sink_ignore(cords_sink *s, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
 int cords_sink_bad(cords_sink *s, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 2, 3)))

@@ -2,6 +2,7 @@
 #include "samplein.h"
 
 #include "err.h"
+#include "names.h"
 #include "stream.h"
 
 #include <stdio.h>
@@ -11,7 +12,9 @@
 void cords_item_free(cords_item *it)
 {
 	free(it->data);
+	free(it->name);
 	it->data = NULL;
+	it->name = NULL;
 }
 
 /* One open file: the current x batch and its labels, handed out one by one. */
@@ -20,6 +23,8 @@ typedef struct {
 	cords_reader *r;
 	const char *name; /* the caller's path (outlives the buffered items that point to it) */
 	cords_tensor *x, *y;
+	cords_tensor *names;   /* the names of x's samples, or NULL */
+	const char *name_at;   /* the next one's line in names */
 	int64_t next, count, index;
 	cords_tensor **meta; /* where the first `meta` seen goes */
 	cords_tensor *pending; /* a record read ahead by a peek */
@@ -46,6 +51,7 @@ static void src_close(src_t *s)
 		fclose(s->f);
 	cords_tensor_free(s->x);
 	cords_tensor_free(s->y);
+	cords_tensor_free(s->names);
 	cords_tensor_free(s->pending);
 	memset(s, 0, sizeof *s);
 }
@@ -75,6 +81,10 @@ static int src_refill(src_t *s)
 {
 	cords_tensor *t;
 	int rc;
+	if (s->x) { /* names belong to the data record after them */
+		cords_tensor_free(s->names);
+		s->names = NULL;
+	}
 	do {
 		cords_tensor_free(s->x);
 		s->x = s->pending;
@@ -83,6 +93,10 @@ static int src_refill(src_t *s)
 			return rc;
 		if (s->x->dtype == CORDS_TEXT && !strcmp(s->x->name, "meta") && !*s->meta) {
 			*s->meta = s->x;
+			s->x = NULL;
+		} else if (s->x->dtype == CORDS_TEXT && !strcmp(s->x->name, CORDS_RECORD_NAMES)) {
+			cords_tensor_free(s->names);
+			s->names = s->x;
 			s->x = NULL;
 		}
 	} while (!s->x || s->x->dtype == CORDS_TEXT);
@@ -97,6 +111,9 @@ static int src_refill(src_t *s)
 	int64_t b = pix ? t->shape[0] : 1;
 	if (!rc || strcmp(s->y->name, "y") || s->y->dtype != CORDS_I64 || s->y->ndim != 1 || s->y->shape[0] != b)
 		return bad_pair(s, "a data record without its labels y i64 [B]");
+	if (s->names && cords_names_count(s->names->data, s->names->nbytes) != b)
+		return bad_pair(s, "the names record before it does not hold one name per sample");
+	s->name_at = s->names ? s->names->data : NULL;
 	s->next = 0;
 	s->count = b;
 	return 1;
@@ -122,6 +139,12 @@ static int src_next(src_t *s, cords_item *it)
 	if (!it->data)
 		return cords_err("out of memory");
 	memcpy(it->data, (uint8_t *)x->data + it->n * (size_t)s->next, it->n);
+	if (s->name_at) {
+		const char *nl = strchr(s->name_at, '\n');
+		if (!(it->name = strndup(s->name_at, (size_t)(nl - s->name_at))))
+			return cords_err("out of memory");
+		s->name_at = nl + 1;
+	}
 	it->index = s->index++;
 	it->file = s->name;
 	s->next++;
@@ -152,6 +175,8 @@ const cords_tensor *cords_samplein_meta(cords_samplein *s)
 	while ((rc = cords_read_tensor(s->first.r, &t)) > 0 && t->dtype == CORDS_TEXT) {
 		if (!s->meta && !strcmp(t->name, "meta"))
 			s->meta = t, t = NULL;
+		else if (!strcmp(t->name, CORDS_RECORD_NAMES))
+			cords_tensor_free(s->first.names), s->first.names = t, t = NULL;
 		cords_tensor_free(t);
 		t = NULL;
 	}

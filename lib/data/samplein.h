@@ -1,6 +1,7 @@
 /* Reading sample streams back (as cords-unpack writes them: an optional
  * `meta`, then x u8 [B,C,H,W] + y i64 [B] batches, or `jpeg`/`png` u8 [n] +
- * y i64 [1] per encoded image), one sample at a time, in order or shuffled:
+ * y i64 [1] per encoded image, each data record after the `names` of its
+ * samples when the stream has them, names.h), one sample at a time, in order or shuffled:
  * the files in a random order, several open at once with samples drawn from
  * a random one of them, through a shuffle buffer (emit a random buffered
  * sample, put the new one in its place; drain in random order at the end).
@@ -23,6 +24,7 @@ typedef struct {
 	size_t n;
 	int64_t index;     /* position in its file, for messages */
 	const char *file;  /* the file's name (owned by the reader) */
+	char *name;        /* owned: its source name (names record), or NULL */
 } cords_item;
 
 void cords_item_free(cords_item *it);

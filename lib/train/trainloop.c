@@ -149,7 +149,7 @@ static int batch_grad(loop_state *L, const cords_batch *b, cords_step_stats *st)
 		return cords_err("batch of %d images for %d ranks: every rank needs at least one", b->B,
 				 cords_dist_size());
 	cords_batch part = {(int)(hi - lo), b->C, b->H, b->W, b->N, b->x + lo * px,
-			    b->hard ? b->hard + lo : NULL, b->soft ? b->soft + lo * b->N : NULL};
+			    b->hard ? b->hard + lo : NULL, b->soft ? b->soft + lo * b->N : NULL, NULL};
 	if (L->s->grad(L->s->ctx, &part, st))
 		return -1;
 	double w = (double)(hi - lo) / b->B;

@@ -32,7 +32,7 @@ if [ -d "$FM" ] && have_python numpy; then
 	check "meta has the count" grep -qx 'count=10000' "$T/meta"
 	check "meta has norm_mean / norm_std" sh -c "grep -qx 'norm_mean=0.286' '$T/meta' && grep -qx 'norm_std=0.353' '$T/meta'"
 	check "meta comes first" sh -c "$PY '$RS' '$T/fm-test.tzst' | head -1 | grep -q '^meta '"
-	check "default batch 256: x u8 [256,1,28,28]" sh -c "cords-cat -l '$T/fm-test.tzst' | sed -n 2p | grep -q '^x  *u8  *\[256,1,28,28\]'"
+	check "default batch 256: x u8 [256,1,28,28]" sh -c "cords-cat -l '$T/fm-test.tzst' | grep '^x ' | head -n 1 | grep -q '^x  *u8  *\[256,1,28,28\]'"
 	expect_exit 0 "--batch 1000 and the two files named" cords-unpack --batch 1000 --split test -o "$T/b.tzst" \
 		"$FM/t10k-images-idx3-ubyte.gz" "$FM/t10k-labels-idx1-ubyte.gz"
 	check "10 x records of 1000" test "$(cords-cat -l "$T/b.tzst" | grep -c '^x .*\[1000,1,28,28\]')" -eq 10
