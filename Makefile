@@ -21,7 +21,7 @@ CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 MARCH ?= $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && echo -march=native)
 OPT ?= -O3
 
-PKGS := libzstd libarchive libjpeg libpng lapacke openblas ompi-c
+PKGS := libzstd libarchive libjpeg libpng lapacke openblas ompi-c netcdf
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

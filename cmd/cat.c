@@ -1,6 +1,7 @@
 /* cords-cat: list, check, select and concatenate tensor streams; convert
  * them to and from NumPy .npy / .npz files. */
 #include "cli.h"
+#include "ncexport.h"
 #include "npy.h"
 #include "stream.h"
 
@@ -22,6 +23,9 @@ static const char help[] =
 	"                      write a stream of the given .npy files instead\n"
 	"      --npz OUT.npz   write the records to a NumPy .npz (atomically)\n"
 	"      --npy-dir DIR   write each record to DIR/NAME.npy\n"
+	"      --netcdf OUT.nc write an activity stream (cords-infer's) as a netCDF-4 file for\n"
+	"                      xarray: r{i}, logits, logits_t over time_bin and presentation,\n"
+	"                      with time_ms and stimulus coordinates (atomically)\n"
 	"  -o, --output FILE   write to FILE (atomically) instead of stdout\n"
 	"  -q, --quiet         no messages but errors\n"
 	"  -h, --help          this help\n"
@@ -30,7 +34,7 @@ static const char help[] =
 	"FILE '-' is stdin. A name that repeats (x in a batch stream) is numbered\n"
 	"in .npz keys and .npy files: x, x.1, x.2, ... See cords-cat(1) and cords-stream(5).\n";
 
-enum { MODE_CAT, MODE_LIST, MODE_META, MODE_CHECK, MODE_NPZ, MODE_NPY_DIR, MODE_FROM_NPY };
+enum { MODE_CAT, MODE_LIST, MODE_META, MODE_CHECK, MODE_NPZ, MODE_NPY_DIR, MODE_FROM_NPY, MODE_NETCDF };
 
 static char **names;
 static int nnames;
@@ -185,7 +189,8 @@ int main(int argc, char **argv)
 		{"list", no_argument, 0, 'l'}, {"name", required_argument, 0, 'n'},
 		{"meta", no_argument, 0, 'm'}, {"check", no_argument, 0, 'C'},
 		{"from-npy", required_argument, 0, 'F'}, {"npz", required_argument, 0, 'Z'},
-		{"npy-dir", required_argument, 0, 'D'}, CLI_COMMON_OPTS, {0, 0, 0, 0}};
+		{"npy-dir", required_argument, 0, 'D'}, {"netcdf", required_argument, 0, 'N'},
+		CLI_COMMON_OPTS, {0, 0, 0, 0}};
 	int mode = MODE_CAT, c, nnpy = 0;
 	char **npys = calloc((size_t)argc, sizeof *npys);
 	const char *np_out = NULL;
@@ -202,6 +207,7 @@ int main(int argc, char **argv)
 		case 'F': mode = MODE_FROM_NPY; npys[nnpy++] = optarg; break;
 		case 'Z': mode = MODE_NPZ; np_out = optarg; break;
 		case 'D': mode = MODE_NPY_DIR; np_out = optarg; break;
+		case 'N': mode = MODE_NETCDF; np_out = optarg; break;
 		}
 	}
 	if (mode == MODE_FROM_NPY) { /* the operands are more NAME=FILE pairs */
@@ -221,7 +227,14 @@ int main(int argc, char **argv)
 	FILE *out = NULL;
 	cords_writer *w = NULL;
 	cords_zipw *z = NULL;
-	if (mode == MODE_NPZ) {
+	cords_ncx *nc = NULL;
+	if (mode == MODE_NETCDF) {
+		out = cli_open_out(np_out);
+		if (!cli_out_tmp(out))
+			cli_usage("--netcdf needs a regular file, not '%s'", np_out);
+		if (!(nc = cords_ncx_create(cli_out_tmp(out), np_out)))
+			cli_die_lib();
+	} else if (mode == MODE_NPZ) {
 		out = cli_open_out(np_out);
 		if (!(z = cords_zipw_new(out, np_out, 64)))
 			cli_die_lib();
@@ -252,6 +265,8 @@ int main(int argc, char **argv)
 				continue; /* the next read_header skips (and verifies) it */
 			if (mode == MODE_LIST)
 				list_record(r, &h, out);
+			else if (nc && cords_ncx_record(nc, r, &h))
+				cli_die_lib();
 			else if (mode == MODE_CAT)
 				copy_record(r, &h, w);
 			else if (mode == MODE_NPZ || mode == MODE_NPY_DIR) {
@@ -278,7 +293,11 @@ int main(int argc, char **argv)
 		cords_reader_free(r);
 		cli_close_in(f);
 	}
-	if (mode == MODE_CAT || mode == MODE_NPZ) {
+	if (nc) {
+		if (cords_ncx_close(nc))
+			cli_die_lib();
+		cli_close_out(out);
+	} else if (mode == MODE_CAT || mode == MODE_NPZ) {
 		if (w ? cords_writer_close(w) : cords_zipw_close(z))
 			cli_die_lib();
 		cli_close_out(out);

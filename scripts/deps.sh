@@ -5,7 +5,8 @@
 set -e
 PKGS="build-essential pkg-config zstd libzstd-dev libarchive-dev libjpeg62-turbo-dev
 libpng-dev zlib1g-dev libdnnl-dev libopenblas-dev liblapacke-dev libopenmpi-dev openmpi-bin
-python3 python3-numpy python3-torch python3-torchvision python3-sklearn bc dataset-fashion-mnist gnuplot-nox groff-base"
+python3 python3-numpy python3-torch python3-torchvision python3-sklearn bc dataset-fashion-mnist gnuplot-nox groff-base
+libnetcdf-dev python3-xarray python3-netcdf4 python3-pil"
 missing=$(for p in $PKGS; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' || echo "$p"; done)
 [ -z "$missing" ] && { echo "deps: all installed"; exit 0; }
 line="apt-get install -y --no-install-recommends $(echo $missing)"

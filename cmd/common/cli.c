@@ -295,6 +295,14 @@ FILE *cli_open_out(const char *path)
 	return f;
 }
 
+const char *cli_out_tmp(FILE *f)
+{
+	for (int i = 0; i < MAX_OUT && f != stdout; i++)
+		if (outs[i].f == f)
+			return outs[i].tmp;
+	return NULL;
+}
+
 void cli_close_out(FILE *f)
 {
 	if (f == stdout) {

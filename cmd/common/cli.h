@@ -55,6 +55,9 @@ const char *cli_in_name(const char *path);
 FILE *cli_open_out(const char *path);
 const char *cli_out_name(const char *path);
 void cli_close_out(FILE *f); /* flush, fsync, rename; dies on failure */
+/* The temporary file behind an output opened by cli_open_out, for a library
+ * that writes by path (netCDF): NULL for stdout, a device or a pipe. */
+const char *cli_out_tmp(FILE *f);
 void cli_close_in(FILE *f);
 
 /* Progress on stderr, only on a terminal and at most a few times a second. */

@@ -39,6 +39,7 @@
 #define CORDS_KEY_ALPHA "alpha"             /* number; init import linear anneal finetune infer eig, spont cache; any model runner */
 #define CORDS_KEY_SPONT_STEPS "spont_steps" /* int; init import inverse linear anneal finetune infer, spont cache; any model runner */
 #define CORDS_KEY_STIM_STEPS "stim_steps"   /* int; init import inverse linear anneal finetune infer; any model runner */
+#define CORDS_KEY_TAU_MS "tau_ms"           /* number; - (a person, for another tau than 10 ms); cat (--netcdf time_ms) */
 
 /* Data, and the models trained on it */
 #define CORDS_KEY_DATASET "dataset"     /* text; unpack prep init, training tools (from data); prep */

@@ -60,3 +60,42 @@ cords-cat -n meta "$T/b.tzst" > "$T/nob.tzst"
 expect_exit 1 "cords-infer on a stream without batches" cords-infer -m "$T/m.tzst" -o "$T/o.tzst" "$T/nob.tzst"
 err_has "says so" "nob.tzst: no batches"
 check "no output left" not test -e "$T/o.tzst"
+
+# netCDF for xarray: two batches (4 + 2) concatenated along presentation.
+cords-prep -q --size 16 --batch 4 -o "$T/b4.tzst" "$T/s.tzst"
+cords-infer -q -m "$T/m.tzst" --spont 2 --stim 3 --every 1 --record 0,1 -o "$T/a4.tzst" "$T/b4.tzst"
+expect_exit 0 "cords-cat --netcdf" cords-cat --netcdf "$T/a.nc" "$T/a4.tzst"
+if have_python xarray && have_python netCDF4; then
+	check "xarray opens it: stimulus in sorted order, time_ms, r0 and r1 of the right shape, the same values" \
+		$PY - "$T/a.nc" "$T/a4.tzst" "$NAMES" <<'PYEOF'
+import os, sys, numpy as np, xarray as xr
+sys.path.insert(0, os.environ['TOP'] + '/test/cli')
+from readstream import records
+d = xr.open_dataset(sys.argv[1])
+assert list(d.stimulus.values) == sys.argv[3].split(), d.stimulus.values
+# steps 1..5 end at (t - spont) * alpha * tau = (t - 2) * 0.2 * 10 ms
+assert np.allclose(d.time_ms.values, [-2.0, 0.0, 2.0, 4.0, 6.0], rtol=1e-12, atol=0), d.time_ms.values
+assert d.r0.dims == ('time_bin', 'presentation', 'c0', 'y0', 'x0') and d.r0.shape[:2] == (5, 6), d.r0.dims
+assert d.logits.dims == ('presentation', 'class') and d.logits_t.dims == ('time_bin', 'presentation', 'class')
+assert 'time_ms' in d.r0.coords and 'stimulus' in d.r0.coords
+assert d.attrs['alpha'] == '0.2' and d.attrs['Conventions'] == 'CF-1.8'
+rec = {}
+for n, t, s, b in records(sys.argv[2]):
+    if t == 'f32':
+        rec.setdefault(n, []).append(np.frombuffer(b, '<f4').reshape(s))
+for n in ('logits', 'logits_t', 'r0', 'r1'):
+    want = np.concatenate(rec[n], axis=0 if n == 'logits' else 1)
+    assert np.array_equal(d[n].values, want), n
+enc = d.r0.encoding
+assert enc.get('zlib') or enc.get('compression'), enc
+PYEOF
+else
+	skip "the netCDF file read back" "no python3-xarray / python3-netcdf4"
+fi
+expect_exit 2 "--netcdf to stdout refused" cords-cat --netcdf - "$T/a4.tzst"
+expect_exit 1 "--netcdf of a batch stream (no logits)" cords-cat --netcdf "$T/x.nc" "$T/b4.tzst"
+err_has "says to run cords-infer" "no logits: not an activity stream (run cords-infer first)"
+check "and leaves no file" not test -e "$T/x.nc"
+head -c $(($(stat -c %s "$T/a4.tzst") - 100)) "$T/a4.tzst" > "$T/cut.tzst"
+expect_exit 1 "--netcdf of a truncated stream" cords-cat --netcdf "$T/x.nc" "$T/cut.tzst"
+check "leaves nothing behind" sh -c "! ls '$T' | grep -q '^x.nc'"
