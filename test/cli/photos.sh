@@ -99,3 +99,25 @@ check "and leaves no file" not test -e "$T/x.nc"
 head -c $(($(stat -c %s "$T/a4.tzst") - 100)) "$T/a4.tzst" > "$T/cut.tzst"
 expect_exit 1 "--netcdf of a truncated stream" cords-cat --netcdf "$T/x.nc" "$T/cut.tzst"
 check "leaves nothing behind" sh -c "! ls '$T' | grep -q '^x.nc'"
+
+# pipelines/own-images.mk: netCDF by default; a changed AREAS rebuilds.
+BINDIR=$(dirname "$(command -v cords-cat)")
+MK="make -s -f $TOP/pipelines/own-images.mk BIN=$BINDIR PHOTOS=$T/dir MODEL=$T/m.tzst SIZE=16 BATCH=4"
+OPTS='INFER_OPTS=--spont 2 --stim 3'
+expect_exit 0 "own-images.mk, areas 0,1" sh -c "cd '$T' && $MK AREAS=0,1 '$OPTS'"
+check "writes activity.nc" test -s "$T/activity.nc"
+if have_python xarray && have_python netCDF4; then
+	vars() { $PY -c "import sys, xarray; d = xarray.open_dataset(sys.argv[1]); print(' '.join(sorted(v for v in d.data_vars if v[0] == 'r')), len(d.stimulus))" "$1"; }
+	got=$(vars "$T/activity.nc")
+	check "r0 r1 for the 6 photos (got: $got)" test "$got" = "r0 r1 6"
+	expect_exit 0 "again with AREAS=1" sh -c "cd '$T' && $MK AREAS=1 '$OPTS'"
+	got=$(vars "$T/activity.nc")
+	check "rebuilt: only r1 now (got: $got)" test "$got" = "r1 6"
+else
+	skip "own-images.mk's output read back" "no python3-xarray / python3-netcdf4"
+fi
+expect_exit 0 "again, nothing changed" sh -c "cd '$T' && $MK AREAS=1 '$OPTS' >'$T/mk.out' 2>&1"
+check "nothing rebuilt" test ! -s "$T/mk.out"
+check "an empty folder fails" not sh -c "cd '$T' && $MK PHOTOS='$T/empty' OUT=e.nc AREAS=1 '$OPTS' 2>'$T/mk.err'"
+check "saying there are no images" grep -q "cords-unpack: .*empty: no images" "$T/mk.err"
+check "and writes no output" test ! -e "$T/e.nc"
