@@ -36,6 +36,19 @@ static const char help[] =
 
 enum { MODE_CAT, MODE_LIST, MODE_META, MODE_CHECK, MODE_NPZ, MODE_NPY_DIR, MODE_FROM_NPY, MODE_NETCDF };
 
+/* One of -l, -m, --check, --from-npy, --npz, --npy-dir, --netcdf: two are
+ * refused rather than the last one silently winning. */
+static void set_mode(int *mode, int m, const char *opt)
+{
+	static const char *first;
+	if (*mode != MODE_CAT && *mode != m)
+		cli_usage("%s and %s do not go together (one of -l, -m, --check, --from-npy, --npz, --npy-dir, --netcdf)",
+			  first, opt);
+	if (*mode == MODE_CAT)
+		first = opt;
+	*mode = m;
+}
+
 static char **names;
 static int nnames;
 
@@ -200,14 +213,14 @@ int main(int argc, char **argv)
 		if (cli_common_option(c))
 			continue;
 		switch (c) {
-		case 'l': mode = MODE_LIST; break;
-		case 'm': mode = MODE_META; break;
-		case 'C': mode = MODE_CHECK; break;
+		case 'l': set_mode(&mode, MODE_LIST, "-l"); break;
+		case 'm': set_mode(&mode, MODE_META, "-m"); break;
+		case 'C': set_mode(&mode, MODE_CHECK, "--check"); break;
 		case 'n': names[nnames++] = optarg; break;
-		case 'F': mode = MODE_FROM_NPY; npys[nnpy++] = optarg; break;
-		case 'Z': mode = MODE_NPZ; np_out = optarg; break;
-		case 'D': mode = MODE_NPY_DIR; np_out = optarg; break;
-		case 'N': mode = MODE_NETCDF; np_out = optarg; break;
+		case 'F': set_mode(&mode, MODE_FROM_NPY, "--from-npy"); npys[nnpy++] = optarg; break;
+		case 'Z': set_mode(&mode, MODE_NPZ, "--npz"); np_out = optarg; break;
+		case 'D': set_mode(&mode, MODE_NPY_DIR, "--npy-dir"); np_out = optarg; break;
+		case 'N': set_mode(&mode, MODE_NETCDF, "--netcdf"); np_out = optarg; break;
 		}
 	}
 	if (mode == MODE_FROM_NPY) { /* the operands are more NAME=FILE pairs */

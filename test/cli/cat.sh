@@ -33,3 +33,9 @@ expect_exit 2 "unknown option" cords-cat --bogus
 expect_exit 0 "--help" cords-cat --help
 check "--help on stdout" grep -q Usage "$T/.out"
 expect_exit 0 "--version" cords-cat --version
+
+# Two output modes at once are refused, not decided by the last one.
+expect_exit 2 "-l with --npz refused" cords-cat -l --npz "$T/x.npz" "$D/stream/small.tzst"
+err_has "names both" "-l and --npz do not go together"
+check "and writes nothing" test ! -e "$T/x.npz"
+expect_exit 2 "--check with -l refused" cords-cat --check -l "$D/stream/small.tzst"
