@@ -181,7 +181,7 @@ static int run(const cords_model *m, const cords_infer_opts *o, const float *x, 
 	cords_infer *inf = cords_infer_new(m, o);
 	int rc = inf ? 0 : -1;
 	for (int b = 0; b < batches && !rc; b++)
-		rc = cords_infer_batch(inf, x, batch, logits);
+		rc = cords_infer_batch(inf, x, batch, 0, logits);
 	cords_infer_free(inf);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include "loss.h"
 #include "meta.h"
 #include "model.h"
+#include "noise.h"
 #include "stream.h"
 
 #include <stdlib.h>
@@ -29,8 +30,19 @@ static const char help[] =
 	"      --time-tsv FILE    accuracy and each area's mean activity per read-out step\n"
 	"                         (every K steps, K = 1 without --every) as TSV\n"
 	"      --batches N        stop after the first N batches\n"
-	"      --noise SIGMA      add Gaussian noise to the (normalised) input\n"
+	"      --blank N          N blank steps after the image (read out and recorded)\n"
+	"      --protocol LIST    the steps as segments, e.g. spont:100,stim:50,blank:20,stim:50\n"
+	"                         (spont first, if at all; instead of --spont, --stim, --blank)\n"
+	"      --contrast C       the image scaled by C toward the normalisation mean\n"
+	"      --noise SIGMA      Gaussian noise of standard deviation SIGMA (see --noise-mode)\n"
+	"      --noise-mode M     image (default: one draw on the input per image), frame\n"
+	"                         (a fresh draw each step the image is shown) or state (each\n"
+	"                         step, SIGMA sqrt(alpha) on every area's r)\n"
 	"      --seed K           seed of the noise (default 0)\n"
+	"      --lesion I[:C0-C1] hold area I's r (channels C0..C1) at 0 (repeatable)\n"
+	"      --no-recurrence    drop the within-area recurrent convolutions\n"
+	"      --rt THETA         also write rt [B] and rt_class [B]: the first step after the\n"
+	"                         spontaneous phase whose softmax maximum reaches THETA (-1: none)\n"
 	"      --spont-cache FILE keep the spontaneous state in FILE (reused when it matches)\n"
 	"      --device DEV       cpu (default), cuda or cuda:N\n"
 	"      --precision P      fp32 (default), tf32 or bf16: the convolutions' math (tf32:\n"
@@ -43,17 +55,40 @@ static const char help[] =
 	"\n"
 	"With y in the input, the accuracy goes to stderr. See cords-infer(1).\n";
 
+#define MAX_LESIONS 64
+
 typedef struct {
 	const char *model, *device, *precision, *phi, *record, *time_tsv;
-	double alpha, slope, noise;
-	long long spont, stim, every, seed, batches;
-	const char *cache;
+	double alpha, slope, noise, contrast, rt;
+	long long spont, stim, every, seed, batches, blank;
+	const char *cache, *noise_mode, *protocol;
+	const char *lesion[MAX_LESIONS];
+	int nlesion, no_recurrence;
 } options;
 
 enum {
 	O_SPONT = 256, O_STIM, O_ALPHA, O_PHI, O_SLOPE, O_EVERY, O_RECORD, O_NOISE, O_SEED, O_CACHE, O_DEVICE,
-	O_TIME_TSV, O_BATCHES, O_PRECISION
+	O_TIME_TSV, O_BATCHES, O_PRECISION, O_NOISE_MODE, O_BLANK, O_PROTOCOL, O_CONTRAST, O_LESION,
+	O_NO_RECURRENCE, O_RT
 };
+
+/* The options of the experiments (cords(7) EXPERIMENTS). */
+static void parse_experiment(int c, options *o)
+{
+	switch (c) {
+	case O_NOISE_MODE: o->noise_mode = optarg; break;
+	case O_BLANK: o->blank = cli_int(optarg, "--blank", 0, 1000000); break;
+	case O_PROTOCOL: o->protocol = optarg; break;
+	case O_CONTRAST: o->contrast = cli_double(optarg, "--contrast", -1e6, 1e6); break;
+	case O_NO_RECURRENCE: o->no_recurrence = 1; break;
+	case O_RT: o->rt = cli_double(optarg, "--rt", 1e-9, 1); break;
+	case O_LESION:
+		if (o->nlesion == MAX_LESIONS)
+			cli_usage("--lesion: at most %d", MAX_LESIONS);
+		o->lesion[o->nlesion++] = optarg;
+		break;
+	}
+}
 
 static const char *parse(int argc, char **argv, options *o)
 {
@@ -66,9 +101,13 @@ static const char *parse(int argc, char **argv, options *o)
 		{"spont-cache", required_argument, 0, O_CACHE}, {"device", required_argument, 0, O_DEVICE},
 		{"precision", required_argument, 0, O_PRECISION},
 		{"time-tsv", required_argument, 0, O_TIME_TSV}, {"batches", required_argument, 0, O_BATCHES},
+		{"noise-mode", required_argument, 0, O_NOISE_MODE}, {"blank", required_argument, 0, O_BLANK},
+		{"protocol", required_argument, 0, O_PROTOCOL}, {"contrast", required_argument, 0, O_CONTRAST},
+		{"lesion", required_argument, 0, O_LESION}, {"no-recurrence", no_argument, 0, O_NO_RECURRENCE},
+		{"rt", required_argument, 0, O_RT},
 		CLI_COMMON_OPTS, {0, 0, 0, 0}};
-	*o = (options){.device = "cpu", .alpha = -1, .slope = -1e30, .spont = -1, .stim = -1,
-		      .batches = 0x7fffffffffffffffLL};
+	*o = (options){.device = "cpu", .alpha = -1, .slope = -1e30, .spont = -1, .stim = -1, .blank = -1,
+		      .contrast = 1, .batches = 0x7fffffffffffffffLL};
 	int c;
 	while ((c = getopt_long(argc, argv, "m:hVqvo:", opts, NULL)) != -1) {
 		if (cli_common_option(c))
@@ -89,6 +128,7 @@ static const char *parse(int argc, char **argv, options *o)
 		case O_PRECISION: o->precision = optarg; break;
 		case O_TIME_TSV: o->time_tsv = optarg; break;
 		case O_BATCHES: o->batches = cli_int(optarg, "--batches", 1, 0x7fffffffffffffffLL); break;
+		default: parse_experiment(c, o); break;
 		}
 	}
 	if (!o->model)
@@ -97,6 +137,8 @@ static const char *parse(int argc, char **argv, options *o)
 		cli_usage("one input at most");
 	if (o->time_tsv && !strcmp(o->time_tsv, "-") && (!cli_output || !strcmp(cli_output, "-")))
 		cli_usage("--time-tsv -: standard output already carries the stream (use -o FILE)");
+	if (o->protocol && (o->spont >= 0 || o->stim >= 0 || o->blank >= 0))
+		cli_usage("--protocol gives every step: not with --spont, --stim or --blank");
 	cli_precision(o->precision, o->device, 1);
 	return optind < argc ? argv[optind] : "-";
 }
@@ -120,6 +162,80 @@ static unsigned parse_record(const char *s, int depth)
 	return mask;
 }
 
+/* --protocol: "kind:N" segments, spont only first (it is the phase every
+ * image shares). */
+static void parse_protocol(const char *s, cords_infer_opts *io)
+{
+	io->dyn.spont_steps = 0;
+	io->nseg = 0;
+	for (const char *p = s; *p;) {
+		const char *colon = strchr(p, ':');
+		size_t len = colon ? (size_t)(colon - p) : 0;
+		char *end;
+		long n = colon ? strtol(colon + 1, &end, 10) : -1;
+		if (!colon || end == colon + 1 || (*end && *end != ',') || n < 0 || n > 1000000)
+			cli_usage("--protocol: '%s' is not KIND:STEPS[,KIND:STEPS]...", s);
+		int spont = len == 5 && !strncmp(p, "spont", 5), stim = len == 4 && !strncmp(p, "stim", 4);
+		int blank = len == 5 && !strncmp(p, "blank", 5);
+		if (spont && (p != s))
+			cli_usage("--protocol: spont comes first, if at all (later steps without the image are blank)");
+		if (!spont && !stim && !blank)
+			cli_usage("--protocol: '%.*s' is not spont, stim or blank", (int)len, p);
+		if (spont)
+			io->dyn.spont_steps = (int)n;
+		else if (io->nseg == CORDS_MAX_SEGMENTS)
+			cli_usage("--protocol: at most %d segments", CORDS_MAX_SEGMENTS);
+		else
+			io->seg[io->nseg++] = (cords_segment){stim, (int)n};
+		p = *end ? end + 1 : end;
+	}
+}
+
+/* Noise, the protocol's segments and reaction times. */
+static void experiment(const options *o, cords_infer_opts *io)
+{
+	if (o->protocol)
+		parse_protocol(o->protocol, io);
+	else if (o->blank > 0) {
+		io->seg[0] = (cords_segment){1, io->dyn.stim_steps};
+		io->seg[1] = (cords_segment){0, (int)o->blank};
+		io->nseg = 2;
+	}
+	io->dyn.stim_steps = cords_infer_steps(io); /* the output's stim_steps: every step after spont */
+	io->noise = (cords_noise){.sigma = o->noise, .mode = CORDS_NOISE_IMAGE, .seed = (uint64_t)o->seed};
+	if (o->noise_mode && cords_noise_mode_parse(o->noise_mode, &io->noise.mode))
+		cli_usage("--noise-mode: %s", cords_errmsg());
+	io->rt = o->rt;
+}
+
+/* --lesion I or I:C0-C1 (channels C0..C1, inclusive), then --no-recurrence. */
+static void perturb(const options *o, cords_model *m)
+{
+	for (int k = 0; k < o->nlesion; k++) {
+		const char *s = o->lesion[k];
+		char *end;
+		long i = strtol(s, &end, 10), c0 = 0, c1 = -1;
+		if (end == s || (*end && *end != ':'))
+			cli_usage("--lesion: '%s' is not I or I:C0-C1", s);
+		if (*end == ':') {
+			const char *p = end + 1;
+			c0 = strtol(p, &end, 10);
+			if (end == p || *end != '-')
+				cli_usage("--lesion: '%s' is not I or I:C0-C1", s);
+			p = end + 1;
+			c1 = strtol(p, &end, 10);
+			if (end == p || *end)
+				cli_usage("--lesion: '%s' is not I or I:C0-C1", s);
+		}
+		if (i >= 0 && i < m->arch.depth && c1 < 0)
+			c1 = m->arch.c[i] - 1;
+		if (c0 < 0 || c1 < c0 || c1 > 1000000 || i > 1000000 || cords_model_lesion(m, (int)i, (int)c0, (int)c1 + 1))
+			cli_usage("--lesion %s: %s", s, c1 < c0 ? "empty channel range" : cords_errmsg());
+	}
+	if (o->no_recurrence && cords_model_no_recurrence(m))
+		cli_die_lib();
+}
+
 static cords_infer_opts protocol(const options *o, const cords_model *m)
 {
 	cords_infer_opts io = {.dyn = m->dyn, .every = (int)o->every, .readouts = o->every > 0, .spont_cache = o->cache};
@@ -138,6 +254,7 @@ static cords_infer_opts protocol(const options *o, const cords_model *m)
 		io.record = parse_record(o->record, m->arch.depth);
 	if ((o->record || o->time_tsv) && !io.every)
 		io.every = 1;
+	experiment(o, &io);
 	return io;
 }
 
@@ -155,6 +272,9 @@ typedef struct {
 	int64_t *labels;        /* the batch's labels [B] */
 	long long batches, images, labelled, correct;
 	double t0;
+	int labelled_batch;              /* the batch has labels (--rt) */
+	long long rt_crossed, rt_correct; /* --rt: images that reached it, and chose right then */
+	double rt_sum;
 } run;
 
 /* Refuses a stream that is not batches (or has none), saying which tool
@@ -209,6 +329,23 @@ static void score(run *r, int64_t B)
 	r->labelled += B;
 }
 
+/* --rt: the batch's records, and the sums for the summary (labels in r->labels). */
+static int write_rt(run *r, int64_t B)
+{
+	if (!(r->o->rt > 0))
+		return 0;
+	const int64_t *rt, *cls;
+	cords_infer_rt(r->inf, &rt, &cls);
+	for (int64_t b = 0; b < B; b++) {
+		r->rt_crossed += rt[b] >= 0;
+		r->rt_sum += rt[b] >= 0 ? (double)rt[b] : 0;
+		r->rt_correct += r->labelled_batch && cls[b] == r->labels[b];
+	}
+	int64_t shape[1] = {B};
+	return put(r->w, "rt", CORDS_I64, 1, shape, rt, (size_t)B * sizeof *rt) ||
+	       put(r->w, "rt_class", CORDS_I64, 1, shape, cls, (size_t)B * sizeof *cls);
+}
+
 /* The logits of a batch, and its labels (the argmax of soft ones) passed on. */
 static void batch(run *r, cords_batch *b)
 {
@@ -226,17 +363,15 @@ static void batch(run *r, cords_batch *b)
 		lb[i] = b->hard ? b->hard[i] : cords_argmax(b->soft + i * N, N);
 	if (r->time)
 		cords_infer_time_labels(r->time, y ? lb : NULL);
-	if (r->o->noise > 0) {
-		cords_rng rng;
-		cords_rng_split(&rng, (uint64_t)r->o->seed, (uint64_t)r->batches);
-		cords_input_noise(b->x, n, r->o->noise, &rng);
-	}
+	r->labelled_batch = y;
+	for (int64_t i = 0; i < n && r->o->contrast != 1; i++)
+		b->x[i] *= (float)r->o->contrast; /* toward 0, the normalised mean */
 	int64_t shape[2] = {B, N};
-	if (cords_infer_batch(r->inf, b->x, (int)B, lg) || (b->names && cords_write_tensor(r->w, b->names)) ||
+	if (cords_infer_batch(r->inf, b->x, (int)B, r->images, lg) || (b->names && cords_write_tensor(r->w, b->names)) ||
 	    put(r->w, "logits", CORDS_F32, 2, shape, lg, (size_t)(B * N) * sizeof *lg) ||
 	    (b->hard && put(r->w, "y", CORDS_I64, 1, shape, b->hard, (size_t)B * sizeof *b->hard)) ||
 	    (b->soft && put(r->w, "y", CORDS_F32, 2, shape, b->soft, (size_t)(B * N) * sizeof *b->soft)) ||
-	    cords_infer_write_series(r->inf, r->w))
+	    write_rt(r, B) || cords_infer_write_series(r->inf, r->w))
 		cli_die_lib();
 	if (y)
 		score(r, B);
@@ -257,10 +392,11 @@ int main(int argc, char **argv)
 	run r = {.o = &o};
 	if (!(r.m = cords_model_load(o.model, be)))
 		cli_die_lib();
+	perturb(&o, r.m);
 	r.io = protocol(&o, r.m);
 	if (o.time_tsv) {
 		r.time_f = strcmp(o.time_tsv, "-") ? cli_open_out(o.time_tsv) : stdout;
-		if (!(r.time = cords_infer_time_new(r.io.dyn.spont_steps, r.io.dyn.stim_steps, r.io.every, r.m->arch.depth,
+		if (!(r.time = cords_infer_time_new(r.io.dyn.spont_steps, cords_infer_steps(&r.io), r.io.every, r.m->arch.depth,
 						    r.m->arch.classes)))
 			cli_die_lib();
 		r.io.observe = cords_infer_time_observe;
@@ -291,6 +427,10 @@ int main(int argc, char **argv)
 	cords_batches_close(r.in);
 	if (r.labelled)
 		cli_info("accuracy %.4f (%lld/%lld)", (double)r.correct / (double)r.labelled, r.correct, r.labelled);
+	if (o.rt > 0 && r.images)
+		cli_info("rt %g: accuracy %.4f (%lld/%lld), mean rt %.2f steps (%lld reached it)", o.rt,
+			 r.labelled ? (double)r.rt_correct / (double)r.labelled : 0.0, r.rt_correct, r.labelled,
+			 r.rt_crossed ? r.rt_sum / (double)r.rt_crossed : -1.0, r.rt_crossed);
 	else if (cli_verbose)
 		cli_info("%lld images in %lld batches", r.images, r.batches);
 	cords_infer_free(r.inf);

@@ -78,9 +78,3 @@ int cords_input_f32(const cords_tensor *x, const cords_norm *nm, float *out)
 			return cords_err("x holds a non-finite value (%g at index %lld)", out[i], (long long)i);
 	return 0;
 }
-
-void cords_input_noise(float *x, int64_t n, double sigma, cords_rng *r)
-{
-	for (int64_t i = 0; i < n; i++)
-		x[i] += (float)(sigma * cords_rng_normal(r));
-}

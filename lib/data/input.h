@@ -2,12 +2,10 @@
  * inference share: u8 pixels become (v/255 - mean[c]) / std[c] in f32
  * arithmetic, as torchvision's ToTensor then Normalize compute them (v/255
  * without statistics); f32 is taken as is (other float dtypes converted);
- * non-finite values are refused; optional Gaussian noise, reproducible from
- * a seed. */
+ * non-finite values are refused. */
 #ifndef CORDS_INPUT_H
 #define CORDS_INPUT_H
 
-#include "rng.h"
 #include "tensor.h"
 
 #define CORDS_NORM_MAX 16 /* channels */
@@ -29,7 +27,5 @@ int cords_norm_from_meta(const cords_tensor *meta, cords_norm *n);
 void cords_norm_u8(const uint8_t *p, int64_t n, float mean, float std, float *out);
 /* x: [B,C,H,W] u8 or f32 (any float dtype) into out (B*C*H*W floats). */
 int cords_input_f32(const cords_tensor *x, const cords_norm *norm, float *out);
-/* out[i] += sigma * N(0,1). */
-void cords_input_noise(float *x, int64_t n, double sigma, cords_rng *r);
 
 #endif

@@ -8,6 +8,7 @@
 #include "meta.h"
 #include "spont.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,11 @@ struct cords_infer {
 	double *sp_mean;    /* [nsp,depth] */
 	int nsp;
 	int from_cache;
+	float *xh, *xn;     /* [batch,Cin,H,W]: the image (image noise added), a frame of it */
+	cords_state *noise; /* state noise, uploaded each step */
+	float *nz;          /* its host side: batch * the largest area */
+	float *rt_lg;       /* [batch,N]: the read-out for the reaction times */
+	int64_t *rt, *rt_cls; /* [batch] */
 };
 
 static int spool(FILE *f, const float *v, int64_t n)
@@ -225,6 +231,16 @@ static void free_batch(cords_infer *inf)
 	m->be->free(m->be, inf->x);
 	m->be->free(m->be, inf->lg);
 	cords_drive_free(m, &inf->d);
+	cords_state_free(m, inf->noise);
+	free(inf->xh);
+	free(inf->xn);
+	free(inf->nz);
+	free(inf->rt_lg);
+	free(inf->rt);
+	free(inf->rt_cls);
+	inf->xh = inf->xn = inf->nz = inf->rt_lg = NULL;
+	inf->rt = inf->rt_cls = NULL;
+	inf->noise = NULL;
 	inf->st = inf->tmp = NULL;
 	inf->w = NULL;
 	inf->x = inf->lg = NULL;
@@ -250,6 +266,26 @@ void cords_infer_free(cords_infer *inf)
 	free(inf);
 }
 
+/* The host and backend buffers of noise and reaction times, as asked. */
+static int alloc_experiments(cords_infer *inf, int batch)
+{
+	const cords_model *m = inf->m;
+	const cords_arch *a = &m->arch;
+	int64_t nx = (int64_t)batch * a->in_ch * a->height * a->width, big = 0;
+	for (int i = 0; i < a->depth; i++)
+		big = area_numel(a, i) > big ? area_numel(a, i) : big;
+	int state = inf->o.noise.mode == CORDS_NOISE_STATE, frame = inf->o.noise.mode == CORDS_NOISE_FRAME;
+	int rt = inf->o.rt > 0;
+	if (!(inf->xh = malloc((size_t)nx * sizeof(float))) ||
+	    (frame && !(inf->xn = malloc((size_t)nx * sizeof(float)))) ||
+	    (state && !(inf->nz = malloc((size_t)(big * batch) * sizeof(float)))) ||
+	    (rt && (!(inf->rt_lg = malloc((size_t)batch * (size_t)a->classes * sizeof(float))) ||
+		    !(inf->rt = malloc((size_t)batch * sizeof(int64_t))) ||
+		    !(inf->rt_cls = malloc((size_t)batch * sizeof(int64_t))))))
+		return cords_err("out of memory");
+	return state && !(inf->noise = cords_state_new(m, batch)) ? -1 : 0;
+}
+
 static int alloc_batch(cords_infer *inf, int batch)
 {
 	const cords_model *m = inf->m;
@@ -259,7 +295,7 @@ static int alloc_batch(cords_infer *inf, int batch)
 	if (!(inf->st = cords_state_new(m, batch)) || !(inf->tmp = cords_state_new(m, batch)) ||
 	    !(inf->w = cords_work_new(m, batch)) || !(inf->x = cords_model_alloc_input(m, batch)) ||
 	    cords_drive_alloc(m, batch, &inf->d) || !(inf->lg = cords_model_alloc_logits(m, batch)) ||
-	    ensure_host(inf, batch)) {
+	    ensure_host(inf, batch) || alloc_experiments(inf, batch)) {
 		free_batch(inf);
 		return -1;
 	}
@@ -280,26 +316,121 @@ static int replay_spont(const cords_infer *inf, int batch)
 	return 0;
 }
 
-int cords_infer_batch(cords_infer *inf, const float *x, int batch, float *logits)
+int cords_infer_steps(const cords_infer_opts *o)
+{
+	int n = 0;
+	for (int k = 0; k < o->nseg; k++)
+		n += o->seg[k].steps;
+	return o->nseg ? n : o->dyn.stim_steps;
+}
+
+/* The largest softmax probability of a row of logits: 1 / sum exp(l - max). */
+static double top_prob(const float *l, int n)
+{
+	double mx = l[0], sum = 0;
+	for (int j = 1; j < n; j++)
+		mx = l[j] > mx ? l[j] : mx;
+	for (int j = 0; j < n; j++)
+		sum += exp(l[j] - mx);
+	return 1 / sum;
+}
+
+/* After step t of a batch: the time series (if watched) and the first
+ * crossings of the reaction-time threshold. */
+static int after_step(void *ctx, int t, const cords_state *s)
+{
+	rec_ctx *c = ctx;
+	cords_infer *inf = c->inf;
+	const cords_model *m = inf->m;
+	int N = m->arch.classes;
+	if ((inf->ns || inf->o.observe) && on_step(ctx, t, s))
+		return -1;
+	if (!(inf->o.rt > 0))
+		return 0;
+	if (cords_model_readout(m, c->w, s, c->lg) || m->be->download(m->be, c->lg, inf->rt_lg))
+		return -1;
+	for (int b = 0; b < c->batch; b++)
+		if (inf->rt[b] < 0 && top_prob(inf->rt_lg + (int64_t)b * N, N) >= inf->o.rt) {
+			inf->rt[b] = t - inf->o.dyn.spont_steps;
+			inf->rt_cls[b] = cords_argmax(inf->rt_lg + (int64_t)b * N, N);
+		}
+	return 0;
+}
+
+/* The noise of step t before it runs: a fresh frame (and its drive), or
+ * the state noise of every area. */
+static int step_noise(cords_infer *inf, int batch, int64_t first, int t, int stim)
 {
 	const cords_model *m = inf->m;
+	const cords_arch *a = &m->arch;
+	const cords_noise *nz = &inf->o.noise;
+	if (nz->mode == CORDS_NOISE_FRAME && stim) {
+		int64_t per = (int64_t)a->in_ch * a->height * a->width;
+		memcpy(inf->xn, inf->xh, (size_t)(per * batch) * sizeof(float));
+		for (int b = 0; b < batch; b++)
+			cords_noise_add(nz->seed, CORDS_NOISE_FRAME, first + b, t, nz->sigma, inf->xn + b * per, per);
+		return m->be->upload(m->be, inf->x, inf->xn) || cords_model_drive(m, inf->w, inf->x, &inf->d) ? -1 : 0;
+	}
+	if (nz->mode != CORDS_NOISE_STATE)
+		return 0;
+	for (int i = 0; i < a->depth; i++) {
+		int64_t per = area_numel(a, i), plane = (int64_t)a->h[i] * a->w[i];
+		memset(inf->nz, 0, (size_t)(per * batch) * sizeof(float));
+		for (int b = 0; b < batch; b++) {
+			float *v = inf->nz + b * per;
+			cords_noise_add(nz->seed, CORDS_NOISE_STATE + 16 * (uint64_t)i, first + b, t, 1, v, per);
+			for (int ch = 0; m->silent[i] && ch < a->c[i]; ch++)
+				if (m->silent[i][ch])
+					memset(v + ch * plane, 0, (size_t)plane * sizeof(float));
+		}
+		if (m->be->upload(m->be, inf->noise->r[i], inf->nz))
+			return -1;
+	}
+	return 0;
+}
+
+int cords_infer_batch(cords_infer *inf, const float *x, int batch, int64_t first, float *logits)
+{
+	const cords_model *m = inf->m;
+	const cords_arch *a = &m->arch;
 	if (batch < 1 || alloc_batch(inf, batch))
 		return batch < 1 ? cords_err("empty batch") : -1;
 	for (int k = 0; k < inf->ns; k++) {
 		rewind(inf->s[k].stim);
 		inf->s[k].nstim = 0;
 	}
+	for (int b = 0; b < batch && inf->rt; b++)
+		inf->rt[b] = inf->rt_cls[b] = -1;
+	const cords_noise *nz = &inf->o.noise;
+	int64_t per = (int64_t)a->in_ch * a->height * a->width;
+	memcpy(inf->xh, x, (size_t)(per * batch) * sizeof(float));
+	for (int b = 0; b < batch && nz->sigma > 0 && nz->mode == CORDS_NOISE_IMAGE; b++)
+		cords_noise_add(nz->seed, CORDS_NOISE_IMAGE, first + b, 0, nz->sigma, inf->xh + b * per, per);
+	cords_work_noise(inf->w, inf->noise, (float)(nz->sigma * sqrt(inf->o.dyn.alpha)));
 	rec_ctx c = {inf, inf->w, inf->lg, batch, 0};
 	const cords_dynamics *d = &inf->o.dyn;
-	int watch = inf->ns || inf->o.observe;
-	if ((inf->o.observe && replay_spont(inf, batch)) || m->be->upload(m->be, inf->x, x) ||
-	    cords_model_drive(m, inf->w, inf->x, &inf->d) ||
-	    cords_state_copy(m, inf->st, inf->s1) ||
-	    cords_model_run(m, d, inf->w, &inf->d, &inf->st, &inf->tmp, d->stim_steps, d->spont_steps,
-			    watch ? on_step : NULL, &c) ||
-	    cords_model_readout(m, inf->w, inf->st, inf->lg))
+	int watch = inf->ns || inf->o.observe || inf->o.rt > 0;
+	if ((inf->o.observe && replay_spont(inf, batch)) || m->be->upload(m->be, inf->x, inf->xh) ||
+	    cords_model_drive(m, inf->w, inf->x, &inf->d) || cords_state_copy(m, inf->st, inf->s1))
+		return -1;
+	cords_segment one = {1, d->stim_steps};
+	const cords_segment *seg = inf->o.nseg ? inf->o.seg : &one;
+	int t = d->spont_steps;
+	for (int k = 0; k < (inf->o.nseg ? inf->o.nseg : 1); k++)
+		for (int j = 0; j < seg[k].steps; j++, t++)
+			if (step_noise(inf, batch, first, t + 1, seg[k].stim) ||
+			    cords_model_run(m, d, inf->w, seg[k].stim ? &inf->d : NULL, &inf->st, &inf->tmp, 1, t,
+					    watch ? after_step : NULL, &c))
+				return -1;
+	if (cords_model_readout(m, inf->w, inf->st, inf->lg))
 		return -1;
 	return m->be->download(m->be, inf->lg, logits);
+}
+
+void cords_infer_rt(const cords_infer *inf, const int64_t **rt, const int64_t **cls)
+{
+	*rt = inf->rt;
+	*cls = inf->rt_cls;
 }
 
 /* Copy n floats from a spool file to the record being written. */

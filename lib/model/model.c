@@ -145,6 +145,56 @@ void cords_model_free(cords_model *m)
 		be->free(be, m->skip[k]);
 	be->free(be, m->fc_w);
 	be->free(be, m->fc_b);
+	for (int i = 0; i < CORDS_MAX_DEPTH; i++)
+		free(m->silent[i]);
 	cords_tensor_free(m->meta);
 	free(m);
+}
+
+/* Rows [o0, o1) of dimension dim of b (0 or, for a leading 1, 1) set to 0,
+ * through the host: a lesion is made once. */
+static int zero_rows(cords_model *m, cords_buf *b, int dim, int64_t o0, int64_t o1)
+{
+	int64_t n = cords_buf_numel(b), per = n / cords_buf_shape(b)[dim];
+	float *h = malloc((size_t)n * sizeof *h);
+	if (!h)
+		return cords_err("out of memory");
+	int rc = m->be->download(m->be, b, h);
+	if (!rc) {
+		memset(h + o0 * per, 0, (size_t)((o1 - o0) * per) * sizeof *h);
+		rc = m->be->upload(m->be, b, h);
+	}
+	free(h);
+	return rc;
+}
+
+static void rehash(cords_model *m, uint64_t v)
+{
+	m->hash = (m->hash ^ v) * 1099511628211ull;
+}
+
+int cords_model_lesion(cords_model *m, int area, int c0, int c1)
+{
+	const cords_arch *a = &m->arch;
+	if (area < 0 || area >= a->depth)
+		return cords_err("lesion: no area %d (the model has areas 0..%d)", area, a->depth - 1);
+	if (c0 < 0 || c1 > a->c[area] || c0 >= c1)
+		return cords_err("lesion: area %d has channels 0..%d, not %d-%d", area, a->c[area] - 1, c0, c1 - 1);
+	if (!m->silent[area] && !(m->silent[area] = calloc((size_t)a->c[area], 1)))
+		return cords_err("out of memory");
+	memset(m->silent[area] + c0, 1, (size_t)(c1 - c0));
+	if (zero_rows(m, m->area_conv[area], 0, c0, c1) || zero_rows(m, m->area_area[area], 0, c0, c1) ||
+	    zero_rows(m, m->conv_bias[area], 1, c0, c1)) /* [1,c_i,h_i,w_i] */
+		return -1;
+	rehash(m, 0x1e5100ull ^ (uint64_t)area << 40 ^ (uint64_t)c0 << 20 ^ (uint64_t)c1);
+	return 0;
+}
+
+int cords_model_no_recurrence(cords_model *m)
+{
+	for (int i = 0; i < m->arch.depth; i++)
+		if (m->be->fill(m->be, m->area_conv[i], 0))
+			return -1;
+	rehash(m, 0x2ec0ull);
+	return 0;
 }

@@ -42,6 +42,7 @@ typedef struct {
 	cords_buf *skip[3];
 	cords_buf *conv_bias[CORDS_MAX_DEPTH]; /* [1,c_i,h_i,w_i], broadcast over the batch */
 	cords_buf *fc_w, *fc_b;                 /* [N,c_{D-1}], [N] */
+	unsigned char *silent[CORDS_MAX_DEPTH]; /* [c_i]: 1 for a lesioned channel; NULL: none */
 } cords_model;
 
 /* A model from a file ("-" = stdin) or from tensors already read: meta may
@@ -55,6 +56,16 @@ int cords_model_set_params(cords_model *m, const cords_tensor_list *params);
 /* The same from parameters already on the backend (training: after each
  * step), through its weight norm. */
 int cords_model_use_params(cords_model *m, const cords_params *ps);
+
+/* Perturbations (cords(7) EXPERIMENTS), made on the weights so that every
+ * backend and every caller gets them. A lesion of channels [c0, c1) of area
+ * i zeroes their rows of area_conv_i, area_area_i and conv_bias_i: they get
+ * no drive, and from the zero state every run starts from their r stays
+ * exactly 0 (phi(0) = 0 for each phi); m->silent[i] marks them. No
+ * recurrence zeroes every area_conv_i: feed-forward drive and leak only.
+ * Both change m->hash (caches of results follow). */
+int cords_model_lesion(cords_model *m, int area, int c0, int c1);
+int cords_model_no_recurrence(cords_model *m);
 
 /* The state of all areas for a batch. */
 typedef struct {
@@ -73,6 +84,10 @@ int cords_state_copy(const cords_model *m, cords_state *dst, const cords_state *
 typedef struct cords_work cords_work;
 cords_work *cords_work_new(const cords_model *m, int batch);
 void cords_work_free(const cords_model *m, cords_work *w);
+/* State noise from now on (cords(7) EXPERIMENTS): every step adds
+ * scale * noise->r[i] to its r_i' after the update (noise a state of w's
+ * batch whose contents the caller sets between steps); noise NULL: none. */
+void cords_work_noise(cords_work *w, const cords_state *noise, float scale);
 
 /* Buffers of the model's shapes: x [B,Cin,H,W], logits [B,N]. */
 cords_buf *cords_model_alloc_input(const cords_model *m, int batch);

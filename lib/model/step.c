@@ -12,6 +12,8 @@ struct cords_work {
 	cords_buf *u[CORDS_MAX_DEPTH];  /* input of area i >= 1 (u_0 is p) */
 	cords_buf *q[CORDS_MAX_DEPTH];  /* relu(r_i) where a skip or blank u_1 needs it */
 	cords_buf *sum, *feat;          /* read-out: [B,c,h,w], [B,c] */
+	const cords_state *noise;       /* state noise (cords_work_noise), or NULL */
+	float noise_scale;
 };
 
 static cords_buf *act4(const cords_model *m, int64_t b, int64_t c, int64_t h, int64_t w)
@@ -207,16 +209,25 @@ typedef struct {
 	cords_state *out;
 } step_args;
 
+void cords_work_noise(cords_work *w, const cords_state *noise, float scale)
+{
+	w->noise = noise;
+	w->noise_scale = noise ? scale : 0;
+}
+
 /* The areas of a step depend only on the state before it: each in a lane
- * of its own (area i writes its z, r, u_i and, for odd i, q[i-2]). */
+ * of its own (area i writes its z, r, u_i and, for odd i, q[i-2]). State
+ * noise is added here, after the update, so every backend gets it. */
 static int step_areas(void *arg)
 {
 	const step_args *a = arg;
 	const cords_model *m = a->m;
+	const cords_work *w = a->w;
 	cords_backend *be = m->be;
 	for (int i = 0; i < m->arch.depth; i++)
 		if (cords_be_lane(be, i + 1) || area_drive(m, a->w, a->d, a->in, i, a->out->z[i]) ||
-		    CALL(leaky, a->dyn->alpha, a->dyn->phi, a->in->r[i], a->out->z[i], m->conv_bias[i], a->out->r[i]))
+		    CALL(leaky, a->dyn->alpha, a->dyn->phi, a->in->r[i], a->out->z[i], m->conv_bias[i], a->out->r[i]) ||
+		    (w->noise && CALL(axpby, w->noise_scale, w->noise->r[i], 1, a->out->r[i])))
 			return -1;
 	return cords_be_lane(be, 0);
 }
@@ -230,14 +241,15 @@ int cords_model_step(const cords_model *m, const cords_dynamics *dyn, cords_work
 	/* What the step's calls depend on (cords_be_replay): the buffers, by
 	 * the structs that own them, and the dynamics' numbers. */
 	struct {
-		const void *what, *m, *w, *d, *in, *out;
-		float alpha, slope;
+		const void *what, *m, *w, *d, *in, *out, *noise;
+		float alpha, slope, noise_scale;
 		int phi;
 	} key;
 	memset(&key, 0, sizeof key); /* the padding too: the key is compared as bytes */
 	static const char tag; /* this function's keys, apart from other callers' */
 	key.what = &tag, key.m = m, key.w = w, key.d = d, key.in = in, key.out = out;
 	key.alpha = dyn->alpha, key.slope = dyn->phi.slope, key.phi = (int)dyn->phi.kind;
+	key.noise = w->noise, key.noise_scale = w->noise_scale;
 	return cords_be_replay(m->be, &key, sizeof key, step_areas, &a);
 }
 

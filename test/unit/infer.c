@@ -72,7 +72,7 @@ static int observer(void *ctx, const cords_infer_obs *o)
 static int infer(const cords_infer_opts *o, int batch, const char *path, float *logits)
 {
 	cords_infer *inf = cords_infer_new(m, o);
-	int rc = inf ? cords_infer_batch(inf, fxd("x"), batch, logits) : -1;
+	int rc = inf ? cords_infer_batch(inf, fxd("x"), batch, 0, logits) : -1;
 	if (!rc && path) {
 		FILE *f = fopen(path, "wb");
 		cords_writer *w = f ? cords_writer_new(f, path, 0) : NULL;
@@ -148,7 +148,8 @@ int main(void)
 		{
 			seen s = {0};
 			CHECK(!load(phis[k]), "fixture");
-			cords_infer_opts o = {dyn, 1, 1, 0xb, observer, &s, NULL};
+			cords_infer_opts o = {.dyn = dyn, .every = 1, .readouts = 1, .record = 0xb,
+					      .observe = observer, .observe_ctx = &s};
 			CHECK(T == 8 && B == 2 && m->arch.depth == D && m->arch.classes == N, "fixture");
 			CHECK(!infer(&o, B, out, logits), "%s", cords_errmsg());
 			CHECK(worst(logits, fxd("logits"), B * N) <= 1, "logits off by %.3g x tolerance",
@@ -177,20 +178,20 @@ int main(void)
 	CHECK(!load("relu"), "fixture");
 	CASE("series without an observer; record bits past the depth ignored")
 	{
-		cords_infer_opts o = {dyn, 1, 1, 0x11, NULL, NULL, NULL};
+		cords_infer_opts o = {.dyn = dyn, .every = 1, .readouts = 1, .record = 0x11};
 		CHECK(!infer(&o, B, out, logits), "%s", cords_errmsg());
 		CHECK(series_err(out, "logits_t", 1, B, N) <= 1 && series_err(out, "r0", 1, B, per(0)) <= 1,
 		      "logits_t off by %.3g, r0 by %.3g x tolerance", series_err(out, "logits_t", 1, B, N),
 		      series_err(out, "r0", 1, B, per(0)));
 		CHECK(!has(out, "r1") && !has(out, "r4"), "areas recorded that were not asked for");
-		cords_infer_opts plain = {dyn, 0, 0, 0, NULL, NULL, NULL};
+		cords_infer_opts plain = {.dyn = dyn};
 		CHECK(!infer(&plain, B, NULL, logits) && worst(logits, fxd("logits"), B * N) <= 1, "no series: %s",
 		      cords_errmsg());
 	}
 	CASE("every other step, one image, area 2 only")
 	{
 		seen s = {0};
-		cords_infer_opts o = {dyn, 2, 0, 1u << 2, observer, &s, NULL};
+		cords_infer_opts o = {.dyn = dyn, .every = 2, .record = 1u << 2, .observe = observer, .observe_ctx = &s};
 		CHECK(!infer(&o, 1, out, logits), "%s", cords_errmsg());
 		CHECK(worst(logits, fxd("logits"), N) <= 1, "logits");
 		CHECK(!has(out, "logits_t") && !has(out, "r0"), "series not asked for");
@@ -208,7 +209,7 @@ int main(void)
 		{
 			cords_infer_time *tt = cords_infer_time_new(dyn.spont_steps, dyn.stim_steps, every, D, N);
 			seen s = {.table = tt};
-			cords_infer_opts o = {dyn, every, 0, 0, observer, &s, NULL};
+			cords_infer_opts o = {.dyn = dyn, .every = every, .observe = observer, .observe_ctx = &s};
 			/* Labels: image 0 its final class, image 1 another. */
 			int64_t lab[2];
 			const float *lg = fxd("logits");
@@ -220,9 +221,9 @@ int main(void)
 			}
 			cords_infer *inf = tt ? cords_infer_new(m, &o) : NULL;
 			cords_infer_time_labels(tt, lab);
-			int rc = !inf || cords_infer_batch(inf, fxd("x"), 2, logits);
+			int rc = !inf || cords_infer_batch(inf, fxd("x"), 2, 0, logits);
 			cords_infer_time_labels(tt, lab);
-			rc = rc || cords_infer_batch(inf, fxd("x"), 1, logits);
+			rc = rc || cords_infer_batch(inf, fxd("x"), 1, 0, logits);
 			CHECK(!rc, "%s", cords_errmsg());
 			cords_infer_free(inf);
 			char *text = NULL;
@@ -508,7 +509,7 @@ int main(void)
 	}
 	CASE("errors: no read-out interval; a step that is not a read-out step; an observer's error")
 	{
-		cords_infer_opts o = {dyn, 0, 1, 0, NULL, NULL, NULL};
+		cords_infer_opts o = {.dyn = dyn, .readouts = 1};
 		CHECK(!cords_infer_new(m, &o) && strstr(cords_errmsg(), "every > 0"), "%s", cords_errmsg());
 		CHECK(!cords_infer_time_new(3, 5, 0, D, N), "interval 0 accepted");
 		CHECK(!cords_infer_time_new(3, 5, 1, 0, N), "depth 0 accepted");
@@ -527,12 +528,12 @@ int main(void)
 		CHECK(tt && cords_infer_time_observe(tt, &ob) == 0, "%s", cords_errmsg());
 		cords_infer_time_free(tt);
 		seen s = {.fail_at = 5};
-		cords_infer_opts f = {dyn, 1, 0, 0, observer, &s, NULL};
+		cords_infer_opts f = {.dyn = dyn, .every = 1, .observe = observer, .observe_ctx = &s};
 		CHECK(infer(&f, 1, NULL, logits) < 0 && s.n == 5, "observer's error ignored (%d calls)", s.n);
 		float none[1];
-		cords_infer_opts p = {dyn, 1, 0, 0, NULL, NULL, NULL};
+		cords_infer_opts p = {.dyn = dyn, .every = 1};
 		cords_infer *inf = cords_infer_new(m, &p);
-		CHECK(inf && cords_infer_batch(inf, fxd("x"), 0, none) < 0, "empty batch accepted");
+		CHECK(inf && cords_infer_batch(inf, fxd("x"), 0, 0, none) < 0, "empty batch accepted");
 		cords_infer_free(inf);
 	}
 	unlink(out);
