@@ -164,3 +164,11 @@ expect_exit 2 "lesion beyond the channels" cords-infer $R2 --lesion 0:60-64 "$T/
 expect_exit 2 "lesion malformed" cords-infer $R2 --lesion 0:5 "$T/x8.tzst" -o "$T/p.tzst"
 expect_exit 2 "noise mode unknown" cords-infer $R2 --noise 1 --noise-mode pink "$T/x8.tzst" -o "$T/p.tzst"
 expect_exit 2 "rt above 1" cords-infer $R2 --rt 1.5 "$T/x8.tzst" -o "$T/p.tzst"
+
+# Every long option of cords-infer --help is in its man page's OPTIONS, and
+# back (the page's option lines: the line after each .TP).
+cords-infer --help | grep -oE '^ *(-[a-zA-Z], )?--[a-z0-9-]+' | grep -oE -- '--[a-z0-9-]+' | sort -u >"$T/help"
+sed -n '/^\.SH OPTIONS/,/^\.SH [A-Z]/p' "$TOP/man/man1/cords-infer.1" | grep -A1 '^\.TP' | grep -v '^\.TP' |
+	sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' | grep -oE -- '--[a-z0-9-]+' | sort -u >"$T/man"
+check "cords-infer: --help and cords-infer(1) name the same options ($(wc -l <"$T/help"))" cmp "$T/help" "$T/man"
+diff "$T/help" "$T/man" | grep '^[<>]' | sed 's/^/    /' | head
