@@ -1,6 +1,7 @@
 /* cords-infer: run a CordsNet model on batches of images (the protocol of cords-model(7)). */
 #include "batch.h"
 #include "cli.h"
+#include "cnn_train.h"
 #include "infer.h"
 #include "infer_time.h"
 #include "input.h"
@@ -10,13 +11,16 @@
 #include "noise.h"
 #include "stream.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char help[] =
 	"Usage: cords-infer -m MODEL [OPTION]... [FILE]\n"
 	"Run a CordsNet model on a stream of batches (x [B,C,H,W] u8 or f32, optional y)\n"
-	"and write per batch its logits [B,N] (and y, if present).\n"
+	"and write per batch its logits [B,N] (and y, if present). A BatchNorm CNN\n"
+	"(cords-cnn's model) runs as the feed-forward net it is: one pass per image,\n"
+	"with frame noise one per stimulus step, the logits averaged.\n"
 	"\n"
 	"  -m, --model FILE       the model (a cords-model stream)\n"
 	"      --spont N          blank steps before the image (default: model's, else 100)\n"
@@ -273,6 +277,7 @@ typedef struct {
 	long long batches, images, labelled, correct;
 	double t0;
 	int labelled_batch;              /* the batch has labels (--rt) */
+	struct bn_cnn *cnn;              /* a BatchNorm CNN instead of the RNN, or NULL */
 	long long rt_crossed, rt_correct; /* --rt: images that reached it, and chose right then */
 	double rt_sum;
 } run;
@@ -308,9 +313,9 @@ static void start(run *r)
 	    cords_write_tensor(r->w, meta))
 		cli_die_lib();
 	cords_tensor_free(meta);
-	if (!(r->inf = cords_infer_new(r->m, &r->io)))
+	if (!r->cnn && !(r->inf = cords_infer_new(r->m, &r->io)))
 		cli_die_lib();
-	if (cli_verbose)
+	if (cli_verbose && r->inf)
 		cli_info("spontaneous state %s", cords_infer_spont_cached(r->inf) ? "read from the cache" : "computed");
 	r->t0 = cli_now();
 }
@@ -327,6 +332,92 @@ static void score(run *r, int64_t B)
 	for (int64_t b = 0; b < B; b++)
 		r->correct += cords_argmax(r->logits + b * N, N) == r->labels[b];
 	r->labelled += B;
+}
+
+/* A BatchNorm CNN (stage 1, cords-cnn's model) as the feed-forward net it
+ * is, in eval mode: one pass, or with frame noise one pass per stimulus step
+ * (the frames the RNN would see at steps spont+1 .. spont+stim) and the
+ * logits averaged. */
+typedef struct bn_cnn {
+	cords_tensor_list params;
+	cords_params *ps;
+	cords_cnn *net;
+	float *x, *lg; /* a noisy frame, one pass's logits */
+} bn_cnn;
+
+/* The model file: a BatchNorm CNN gives r->cnn and a model shell (its
+ * architecture, metadata and protocol, no parameters) for the rest of the
+ * tool; else the RNN. */
+static cords_model *load_model(run *r, const options *o, cords_backend *be)
+{
+	cords_tensor_list l = {0};
+	if (cords_read_file(o->model, &l))
+		cli_die_lib();
+	const cords_tensor *meta = cords_list_find(&l, "meta");
+	if (meta && meta->dtype != CORDS_TEXT)
+		meta = NULL;
+	if (!cords_list_find(&l, "bn_inp.running_var")) {
+		cords_model *m = cords_model_new(&l, meta, be);
+		cords_list_free(&l);
+		if (!m)
+			cli_die("%s: %s", o->model, cords_errmsg());
+		return m;
+	}
+	if (o->every || o->record || o->time_tsv || o->rt > 0 || o->nlesion || o->no_recurrence || o->protocol ||
+	    o->blank > 0 || o->cache || (o->noise_mode && !strcmp(o->noise_mode, "state")))
+		cli_usage("%s is a BatchNorm CNN: it has no time steps, states, lesions or recurrence (only "
+			  "--noise with image or frame, --contrast, --stim, --batches)", o->model);
+	cords_model *m = calloc(1, sizeof *m);
+	bn_cnn *c = calloc(1, sizeof *c);
+	if (!m || !c)
+		cli_die("out of memory");
+	m->be = be;
+	c->params = l;
+	if (!meta || cords_arch_from_meta(meta, &m->arch) || !(m->meta = cords_meta_copy(meta)) ||
+	    cords_dynamics_from_meta(m->meta, &m->dyn) || !(c->net = cords_cnn_new(&m->arch, be, 0, 1)) ||
+	    !(c->ps = cords_params_new(be, &c->params, NULL)) || cords_cnn_set_params(c->net, c->ps))
+		cli_die("%s: %s", o->model, meta ? cords_errmsg() : "a BatchNorm CNN without its metadata");
+	r->cnn = c;
+	return m;
+}
+
+static void cnn_free(bn_cnn *c)
+{
+	if (!c)
+		return;
+	cords_cnn_free(c->net);
+	cords_params_free(c->ps);
+	cords_list_free(&c->params);
+	free(c->x);
+	free(c->lg);
+	free(c);
+}
+
+static int cnn_batch(run *r, const float *x, int64_t B, float *logits)
+{
+	bn_cnn *c = r->cnn;
+	const cords_arch *a = &r->m->arch;
+	const cords_noise *nz = &r->io.noise;
+	int64_t per = (int64_t)a->in_ch * a->height * a->width, N = a->classes;
+	int frames = nz->mode == CORDS_NOISE_FRAME ? r->io.dyn.stim_steps : 1;
+	float *cx = realloc(c->x, (size_t)(B * per) * sizeof *cx), *cl = realloc(c->lg, (size_t)(B * N) * sizeof *cl);
+	if (!cx || !cl)
+		return cords_err("out of memory");
+	c->x = cx, c->lg = cl;
+	memset(logits, 0, (size_t)(B * N) * sizeof *logits);
+	cords_labels none = {0};
+	for (int f = 0; f < frames; f++) {
+		memcpy(cx, x, (size_t)(B * per) * sizeof *cx);
+		/* the keys of the RNN's draws (lib/model/infer.c): the same noise */
+		int64_t step = nz->mode == CORDS_NOISE_FRAME ? r->io.dyn.spont_steps + 1 + f : 0;
+		for (int64_t b = 0; b < B && (nz->sigma > 0 || nz->mode == CORDS_NOISE_FRAME); b++)
+			cords_noise_add(nz->seed, nz->mode, r->images + b, step, nz->sigma, cx + b * per, per);
+		if (isnan(cords_cnn_step(c->net, c->ps, 0, (int)B, cx, none, 0, frames > 1 ? cl : logits)))
+			return -1;
+		for (int64_t i = 0; i < B * N && frames > 1; i++)
+			logits[i] += cl[i] / (float)frames;
+	}
+	return 0;
 }
 
 /* --rt: the batch's records, and the sums for the summary (labels in r->labels). */
@@ -367,11 +458,12 @@ static void batch(run *r, cords_batch *b)
 	for (int64_t i = 0; i < n && r->o->contrast != 1; i++)
 		b->x[i] *= (float)r->o->contrast; /* toward 0, the normalised mean */
 	int64_t shape[2] = {B, N};
-	if (cords_infer_batch(r->inf, b->x, (int)B, r->images, lg) || (b->names && cords_write_tensor(r->w, b->names)) ||
+	if ((r->cnn ? cnn_batch(r, b->x, B, lg) : cords_infer_batch(r->inf, b->x, (int)B, r->images, lg)) ||
+	    (b->names && cords_write_tensor(r->w, b->names)) ||
 	    put(r->w, "logits", CORDS_F32, 2, shape, lg, (size_t)(B * N) * sizeof *lg) ||
 	    (b->hard && put(r->w, "y", CORDS_I64, 1, shape, b->hard, (size_t)B * sizeof *b->hard)) ||
 	    (b->soft && put(r->w, "y", CORDS_F32, 2, shape, b->soft, (size_t)(B * N) * sizeof *b->soft)) ||
-	    write_rt(r, B) || cords_infer_write_series(r->inf, r->w))
+	    write_rt(r, B) || (r->inf && cords_infer_write_series(r->inf, r->w)))
 		cli_die_lib();
 	if (y)
 		score(r, B);
@@ -390,8 +482,7 @@ int main(int argc, char **argv)
 	if (!be)
 		cli_die_lib();
 	run r = {.o = &o};
-	if (!(r.m = cords_model_load(o.model, be)))
-		cli_die_lib();
+	r.m = load_model(&r, &o, be);
 	perturb(&o, r.m);
 	r.io = protocol(&o, r.m);
 	if (o.time_tsv) {
@@ -435,6 +526,7 @@ int main(int argc, char **argv)
 		cli_info("%lld images in %lld batches", r.images, r.batches);
 	cords_infer_free(r.inf);
 	cords_model_free(r.m);
+	cnn_free(r.cnn);
 	free(r.logits);
 	free(r.labels);
 	cords_infer_time_free(r.time);

@@ -172,3 +172,34 @@ sed -n '/^\.SH OPTIONS/,/^\.SH [A-Z]/p' "$TOP/man/man1/cords-infer.1" | grep -A1
 	sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' | grep -oE -- '--[a-z0-9-]+' | sort -u >"$T/man"
 check "cords-infer: --help and cords-infer(1) name the same options ($(wc -l <"$T/help"))" cmp "$T/help" "$T/man"
 diff "$T/help" "$T/man" | grep '^[<>]' | sed 's/^/    /' | head
+
+# A BatchNorm CNN (stage 1) runs as a feed-forward net: its logits are
+# PyTorch's (testdata/train/gen.py: the BN CNN of params.tzst and the BN
+# tensors of fold.tzst, in eval mode, float64), and its accuracy is
+# cords-cnn's evaluation of the same model.
+TR=$TESTDATA/train
+$PY - "$T/bn.tzst" "$T/bnx.tzst" <<PY
+import sys; sys.path.insert(0, "$D")
+import cstream
+p, f = cstream.read("$TR/params.tzst"), cstream.read("$TR/fold.tzst")
+cstream.write(sys.argv[1], [(n, v) for n, v in p if not n.startswith("conv_bias")] + [(n, v) for n, v in f if n.startswith("bn_")])
+cstream.write(sys.argv[2], [(n, v) for n, v in f if n in ("x", "y")])
+PY
+expect_exit 0 "BN CNN runs" cords-infer -m "$T/bn.tzst" "$T/bnx.tzst" -o "$T/bno.tzst"
+logits "$T/bno.tzst" "$T/bno.npz" logits
+cords-cat -n logits "$TR/fold.tzst" > "$T/bnt.tzst"
+logits "$T/bnt.tzst" "$T/bnt.npz" logits
+check "BN CNN logits = PyTorch's" worst --rel 1e-4 --abs 1e-5 "$T/bno.npz" "$T/bnt.npz"
+expect_exit 0 "BN CNN, frame noise 0" cords-infer -m "$T/bn.tzst" --noise 0 --noise-mode frame --stim 3 "$T/bnx.tzst" -o "$T/bnf.tzst"
+logits "$T/bnf.tzst" "$T/bnf.npz" logits
+check "BN CNN, frame noise 0: the average of 3 noiseless passes" worst --rel 1e-6 --abs 1e-7 "$T/bnf.npz" "$T/bno.npz"
+expect_exit 0 "BN CNN, frame noise" cords-infer -m "$T/bn.tzst" --noise 0.5 --noise-mode frame --stim 3 "$T/bnx.tzst" -o "$T/bnf.tzst"
+logits "$T/bnf.tzst" "$T/bnf.npz" logits
+check "BN CNN, frame noise changes the answer" not worst --rel 1e-3 "$T/bnf.npz" "$T/bno.npz"
+expect_exit 2 "BN CNN: no reaction times" cords-infer -m "$T/bn.tzst" --rt 0.5 "$T/bnx.tzst" -o "$T/p.tzst"
+expect_exit 2 "BN CNN: no state noise" cords-infer -m "$T/bn.tzst" --noise 1 --noise-mode state "$T/bnx.tzst" -o "$T/p.tzst"
+cords-cnn --depth 4 --size 12 --epochs 1 --rounds 0.1 --warmup 2 --eval "$TR/batches.tzst" --log "$T/cnn.tsv" \
+	-o "$T/cnn.tzst" "$TR/batches.tzst" 2>/dev/null
+expect_exit 0 "BN CNN from cords-cnn" cords-infer -m "$T/cnn.tzst" "$TR/batches.tzst" -o "$T/bno.tzst"
+acc=$(awk -F'\t' '$1 == "eval" { a = $7 } END { printf "%.4f", a }' "$T/cnn.tsv")
+err_has "BN CNN: cords-infer's accuracy = cords-cnn's evaluation ($acc)" "accuracy $acc "
