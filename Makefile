@@ -87,7 +87,7 @@ else
 KERN_OBJ := $(if $(wildcard kernels/absent.c),$(BUILD)/kernels/absent.o)
 endif
 
-.PHONY: all check test install deps clean demo bench bench-deps fuzz fuzz-run mutate
+.PHONY: all check test install deps clean demo experiments bench bench-deps fuzz fuzz-run mutate
 .SECONDARY:
 all: $(TOOLS)
 
@@ -226,6 +226,10 @@ deps:
 
 demo: $(TOOLS)
 	$(MAKE) -f pipelines/fashion-mnist.mk BIN=$(CURDIR)/$(BIN)
+
+# after `make demo`: noise, contrast and reaction times, lesions, fixed points (cords(7) EXPERIMENTS)
+experiments: $(TOOLS)
+	$(MAKE) -f pipelines/experiments.mk BIN=$(CURDIR)/$(BIN)
 
 clean:
 	rm -rf build build-san build-fuzz build-mutate bin
