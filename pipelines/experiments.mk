@@ -30,9 +30,11 @@ CONTRASTS ?= 0.05 0.1 0.2 0.3 0.5 0.75 1
 RT_THETA ?= 0.9
 FIXED_IMAGES ?= 20
 SEED ?= 0
-CNN := $(DEMO)/cnn.tzst
-RNN := $(DEMO)/finetune.tzst
-TEST := $(DEMO)/test.tzst
+CNN ?= $(DEMO)/cnn.tzst
+RNN ?= $(DEMO)/finetune.tzst
+TEST ?= $(DEMO)/test.tzst
+# the CNN sees as many noisy frames as the RNN's stimulus steps
+STIM = $(shell $(BIN)/cords-cat -m $(RNN) | sed -n 's/^stim_steps=//p' | head -n 1)
 DEPTH = $(shell $(BIN)/cords-cat -m $(RNN) | sed -n 's/^depth=//p' | head -n 1)
 INFER = $(BIN)/cords-infer --device $(DEVICE) --batches $(BATCHES) --seed $(SEED)
 # the accuracy of a cords-infer run from its stderr, in %
@@ -56,7 +58,7 @@ $(OUT)/noise.tsv: $(OUT)/.dir $(CNN) $(RNN) $(TEST)
 	printf 'sigma\tcnn_image\tcnn_frame\trnn_image\trnn_frame\trnn_state\n' > $@.tmp
 	for s in $(SIGMAS); do row=$$s; \
 		for m in cnn:image cnn:frame rnn:image rnn:frame rnn:state; do \
-			model=$(DEMO)/$$([ $${m%%:*} = cnn ] && echo cnn || echo finetune).tzst; \
+			model="$(RNN)"; [ $${m%%:*} = cnn ] && model="$(CNN) --stim $(STIM)"; \
 			$(call TIME,noise) $(INFER) -m $$model --noise $$s --noise-mode $${m#*:} -o /dev/null \
 				$(TEST) 2> $(OUT)/noise.err || { cat $(OUT)/noise.err >&2; exit 1; }; \
 			row="$$row	$$($(ACC) $(OUT)/noise.err)"; done; \

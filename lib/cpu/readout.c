@@ -4,8 +4,7 @@
 
 #include <math.h>
 
-/* log-sum-exp of one row, stable. */
-static double row_lse(const float *z, int N)
+double cords_row_lse(const float *z, int N)
 {
 	double mx = z[0], s = 0;
 	for (int n = 1; n < N; n++)
@@ -22,7 +21,7 @@ void cords_xent_cpu(const float *logits, int B, int N, const float *hard, const 
 		const float *z = logits + (int64_t)b * N;
 		const float *t = soft ? soft + (int64_t)b * N : NULL;
 		const int k = hard ? (int)hard[b] : -1;
-		double lse = row_lse(z, N), mass = 1, ce = 0;
+		double lse = cords_row_lse(z, N), mass = 1, ce = 0;
 		if (!t) {
 			ce = lse - z[k];
 		} else {

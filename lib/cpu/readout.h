@@ -23,4 +23,7 @@ void cords_fc_forward_cpu(const float *x, const float *W, const float *b, int B,
 void cords_fc_dx_cpu(const float *dy, const float *W, int B, int C, int N, float *dx);
 void cords_fc_dw_cpu(const float *dy, const float *x, int B, int C, int N, float *dW, float *db);
 
+/* log sum exp of a row of N logits, stable (in double). */
+double cords_row_lse(const float *z, int N);
+
 #endif

@@ -6,6 +6,7 @@
 #include "err.h"
 #include "input.h"
 #include "meta.h"
+#include "readout.h"
 #include "spont.h"
 
 #include <math.h>
@@ -324,15 +325,10 @@ int cords_infer_steps(const cords_infer_opts *o)
 	return o->nseg ? n : o->dyn.stim_steps;
 }
 
-/* The largest softmax probability of a row of logits: 1 / sum exp(l - max). */
+/* The largest softmax probability of a row of logits. */
 static double top_prob(const float *l, int n)
 {
-	double mx = l[0], sum = 0;
-	for (int j = 1; j < n; j++)
-		mx = l[j] > mx ? l[j] : mx;
-	for (int j = 0; j < n; j++)
-		sum += exp(l[j] - mx);
-	return 1 / sum;
+	return exp(l[cords_argmax(l, n)] - cords_row_lse(l, n));
 }
 
 /* After step t of a batch: the time series (if watched) and the first
