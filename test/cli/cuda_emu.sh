@@ -29,6 +29,12 @@ full=1
 [ -n "${SANITIZE:-}" ] && full=
 san() { [ -n "$full" ] || skip "$1" "ten times slower under the sanitizers; make check without SANITIZE runs it"; }
 twin logits 1e-4 infer -m "$D/params.tzst" --spont 10 --stim 10 "$B"
+# The experiments (cords(7) EXPERIMENTS) take the same path on every
+# backend: state and frame noise drawn on the host, lesions in the weights.
+twin state-noise 1e-4 infer -m "$D/params.tzst" --spont 4 --stim 6 --noise 0.5 --noise-mode state --every 1 "$B"
+san "frame noise, lesions and reaction times on the emulated CUDA"
+[ -n "$full" ] && twin frame-lesion-rt 1e-4 infer -m "$D/params.tzst" --protocol spont:4,stim:4,blank:2 --noise 0.5 \
+	--noise-mode frame --lesion 1 --lesion 2:0-31 --rt 0.2 --every 1 --record 1 "$B"
 twin linear 1e-4 linear -m "$D/params.tzst" $P "$B"
 A="$P --spont-steps 2 --blank-steps 2 --spont-window 1"
 twin anneal 1e-4 anneal -m "$D/params.tzst" $A "$B"
