@@ -84,7 +84,7 @@ $(OUT)/contrast.tsv: $(OUT)/.dir $(RNN) $(TEST)
 		$(call TIME,contrast) $(INFER) -m $(RNN) --contrast $$c --rt $(RT_THETA) -o $(OUT)/contrast-$$c.tzst \
 			$(TEST) 2> $(OUT)/contrast.err || { cat $(OUT)/contrast.err >&2; exit 1; }; \
 		printf '%s\t%s\t%s\n' $$c "$$($(ACC) $(OUT)/contrast.err)" "$$(awk '$$2 == "rt" { \
-			gsub(/[(),]/, " "); printf "%.2f\t%s\t%s", 100 * $$5, $$10, $$13 }' $(OUT)/contrast.err)" >> $@.tmp; \
+			gsub(/[(),]/, " "); printf "%.2f\t%s\t%s", 100 * $$5, ($$11 > 0 ? $$9 : "NaN"), $$11 }' $(OUT)/contrast.err)" >> $@.tmp; \
 		[ $$c = 1 ] || rm -f $(OUT)/contrast-$$c.tzst; done
 	mv $@.tmp $@
 	cat $@
