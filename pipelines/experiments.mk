@@ -10,9 +10,9 @@
 #                     contrast (a histogram)
 #   lesion.tsv/png    accuracy with each area lesioned, without recurrence, intact
 #   fixed.tsv/png     for FIXED_IMAGES test images: spectral radius of the
-#                     one-step map's Jacobian at the state after the protocol and,
-#                     where cords-eig has --at fixed, the fixed point's residual and
-#                     spectral radius there
+#                     one-step map's Jacobian at the state after the protocol, and
+#                     the residual of the fixed point found from there and the
+#                     spectral radius at it
 #   times.tsv         wall seconds of each experiment
 #
 #   make -f pipelines/experiments.mk BIN=bin DEMO=demo OUT=demo/experiments
@@ -133,24 +133,24 @@ $(OUT)/lesion.png: $(OUT)/lesion.tsv
 # For each of the first FIXED_IMAGES test images (one-image batch streams):
 # the spectral radius of the whole network's one-step Jacobian at the state
 # after the protocol (cords-eig --op network --at IMAGE), and at the fixed
-# point (cords-eig --at fixed, reporting "residual" and "spectral radius" on
-# stderr, as cords-eig(1) documents it) where that mode exists.
-EIG = $(BIN)/cords-eig -m $(RNN) --op network -k 40 --top 1 --device $(DEVICE)
-RADIUS = sed -n 's/.*spectral radius[^0-9]*\([0-9.eE+-]*\).*/\1/p' | head -n 1
-RESIDUAL = sed -n 's/.*residual[^0-9]*\([0-9.eE+-]*\).*/\1/p' | head -n 1
+# point r* of the one-step map from there (cords-eig --at fixed:IMAGE,
+# Newton-Krylov), with its residual ||F(r*) - r*|| / ||r*||, as cords-eig(1)
+# reports them on stderr. The top eigenvalue converged (--converge -k 1), so
+# the radius is a measured one, not a bound.
+EIG = $(BIN)/cords-eig -m $(RNN) --op network --converge -k 1 --top 1 --device $(DEVICE)
+RADIUS = sed -n 's/^cords-eig: spectral radius[^0-9]*\([0-9][0-9.eE+-]*\).*/\1/p' | head -n 1
+RESIDUAL = sed -n 's/^cords-eig: fixed point: residual[^=]*= \([0-9][0-9.eE+-]*\).*/\1/p' | head -n 1
 $(OUT)/fixed.tsv: $(OUT)/.dir $(RNN) $(TEST)
 	printf 'image\tradius_after_protocol\tfixed_residual\tradius_at_fixed\n' > $@.tmp
-	fixed=$$($(BIN)/cords-eig --help | grep -q 'fixed' && echo y); \
 	for i in $$(seq 0 $$(( $(FIXED_IMAGES) - 1 ))); do \
 		$(HERE)one-image.sh $(BIN) $(TEST) $$i $(OUT)/img.tzst || exit 1; \
 		$(call TIME,fixed) $(EIG) --at $(OUT)/img.tzst -o /dev/null 2> $(OUT)/fixed.err || \
 			{ cat $(OUT)/fixed.err >&2; exit 1; }; \
-		r=$$($(RADIUS) < $(OUT)/fixed.err); res=NaN; rf=NaN; \
-		if [ -n "$$fixed" ]; then \
-			$(call TIME,fixed) $(EIG) --at fixed --from $(OUT)/img.tzst -o /dev/null 2> $(OUT)/fixed.err || \
-				{ cat $(OUT)/fixed.err >&2; exit 1; }; \
-			res=$$($(RESIDUAL) < $(OUT)/fixed.err); rf=$$($(RADIUS) < $(OUT)/fixed.err); fi; \
-		printf '%d\t%s\t%s\t%s\n' $$i "$$r" "$$res" "$$rf" >> $@.tmp; done
+		r=$$($(RADIUS) < $(OUT)/fixed.err); \
+		$(call TIME,fixed) $(EIG) --at fixed:$(OUT)/img.tzst -o /dev/null 2> $(OUT)/fixed.err || \
+			{ cat $(OUT)/fixed.err >&2; exit 1; }; \
+		res=$$($(RESIDUAL) < $(OUT)/fixed.err); rf=$$($(RADIUS) < $(OUT)/fixed.err); \
+		printf '%d\t%s\t%s\t%s\n' $$i "$${r:-NaN}" "$${res:-NaN}" "$${rf:-NaN}" >> $@.tmp; done
 	rm -f $(OUT)/img.tzst
 	mv $@.tmp $@
 	cat $@
