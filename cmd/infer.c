@@ -363,8 +363,9 @@ static cords_model *load_model(run *r, const options *o, cords_backend *be)
 			cli_die("%s: %s", o->model, cords_errmsg());
 		return m;
 	}
+	cords_noise_mode nm;
 	if (o->every || o->record || o->time_tsv || o->rt > 0 || o->nlesion || o->no_recurrence || o->protocol ||
-	    o->blank > 0 || o->cache || (o->noise_mode && !strcmp(o->noise_mode, "state")))
+	    o->blank > 0 || o->cache || (o->noise_mode && !cords_noise_mode_parse(o->noise_mode, &nm) && nm == CORDS_NOISE_STATE))
 		cli_usage("%s is a BatchNorm CNN: it has no time steps, states, lesions or recurrence (only "
 			  "--noise with image or frame, --contrast, --stim, --batches)", o->model);
 	cords_model *m = calloc(1, sizeof *m);

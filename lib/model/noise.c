@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-static const char *names[] = {"image", "frame", "state"};
+static const char *names[] = {"image", "frame", "state"}; /* modes, not metadata */
 
 int cords_noise_mode_parse(const char *s, cords_noise_mode *mode)
 {
