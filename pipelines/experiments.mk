@@ -138,18 +138,18 @@ $(OUT)/lesion.png: $(OUT)/lesion.tsv
 # reports them on stderr. The top eigenvalue converged (--converge -k 1), so
 # the radius is a measured one, not a bound.
 EIG = $(BIN)/cords-eig -m $(RNN) --op network --converge -k 1 --top 1 --device $(DEVICE)
-RADIUS = sed -n 's/^cords-eig: spectral radius[^0-9]*\([0-9][0-9.eE+-]*\).*/\1/p' | head -n 1
-RESIDUAL = sed -n 's/^cords-eig: fixed point: residual[^=]*= \([0-9][0-9.eE+-]*\).*/\1/p' | head -n 1
+RADIUS = sed -n 's/^cords-eig: spectral radius[^0-9]*\([0-9][0-9.eE+-]*\).*/\1/p' $(1) | head -n 1
+RESIDUAL = sed -n 's/^cords-eig: fixed point: residual[^=]*= \([0-9][0-9.eE+-]*\).*/\1/p' $(1) | head -n 1
 $(OUT)/fixed.tsv: $(OUT)/.dir $(RNN) $(TEST)
 	printf 'image\tradius_after_protocol\tfixed_residual\tradius_at_fixed\n' > $@.tmp
 	for i in $$(seq 0 $$(( $(FIXED_IMAGES) - 1 ))); do \
 		$(HERE)one-image.sh $(BIN) $(TEST) $$i $(OUT)/img.tzst || exit 1; \
 		$(call TIME,fixed) $(EIG) --at $(OUT)/img.tzst -o /dev/null 2> $(OUT)/fixed.err || \
 			{ cat $(OUT)/fixed.err >&2; exit 1; }; \
-		r=$$($(RADIUS) < $(OUT)/fixed.err); \
+		r=$$($(call RADIUS,$(OUT)/fixed.err)); \
 		$(call TIME,fixed) $(EIG) --at fixed:$(OUT)/img.tzst -o /dev/null 2> $(OUT)/fixed.err || \
 			{ cat $(OUT)/fixed.err >&2; exit 1; }; \
-		res=$$($(RESIDUAL) < $(OUT)/fixed.err); rf=$$($(RADIUS) < $(OUT)/fixed.err); \
+		res=$$($(call RESIDUAL,$(OUT)/fixed.err)); rf=$$($(call RADIUS,$(OUT)/fixed.err)); \
 		printf '%d\t%s\t%s\t%s\n' $$i "$${r:-NaN}" "$${res:-NaN}" "$${rf:-NaN}" >> $@.tmp; done
 	rm -f $(OUT)/img.tzst
 	mv $@.tmp $@
